@@ -1,0 +1,329 @@
+"""Configuration: the seed keys, their environment overrides, validation on use.
+
+``CLAUDE_CODE_OAUTH_CONFIG`` holds every key with its default. Each key ``k`` can
+be overridden by the environment variable ``CLAUDE_CODE_OAUTH_<K>`` (upper case),
+for example ``CLAUDE_CODE_OAUTH_TOKEN_URL`` or
+``CLAUDE_CODE_OAUTH_CALLBACK_PORT_RANGE=8765-8795``.
+
+Values are validated when a command uses them, not when :class:`Settings` is
+built, so ``status`` still works while an unused endpoint is misconfigured. A bad
+value raises :class:`~claude_code_oauth.errors.ConfigError` naming the key and
+the variable to fix.
+
+This module is on the ``token`` fast path: it imports only ``os``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import ConfigError
+
+ENV_PREFIX = "CLAUDE_CODE_OAUTH_"
+
+#: Every key with its default. Durations are seconds.
+CLAUDE_CODE_OAUTH_CONFIG: dict[str, Any] = {
+    "auth_url": "https://claude.ai/oauth/authorize",
+    # console.anthropic.com moved to platform.claude.com; keep overridable.
+    "token_url": "https://platform.claude.com/v1/oauth/token",
+    "api_base_url": "https://api.anthropic.com",
+    "client_id": "9d1c250a-e61b-44d9-88ed-5944d1962f5e",
+    "scope": "org:create_api_key user:profile user:inference",
+    "redirect_host": "http://localhost",
+    "redirect_path": "callback",
+    "callback_port_range": (8765, 8795),
+    "callback_timeout": 180.0,
+    "manual_redirect_uri": "https://platform.claude.com/oauth/code/callback",
+    "prefix": "claude-code-",
+    "default_context_length": 200000,
+    "api_key_env_var": "CLAUDE_CODE_ACCESS_TOKEN",
+    # Empty: Code Puppy's rule ($XDG_DATA_HOME/code_puppy, else ~/.code_puppy).
+    "data_dir": "",
+    "token_file": "claude_code_oauth.json",
+    "models_file": "extra_models.json",
+    # "auto": refresh when less than min(300 s, 10 % of the token's lifetime) is left.
+    "refresh_margin": "auto",
+    "http_timeout": 30.0,
+    "lock_timeout": 30.0,
+    "anthropic_version": "2023-06-01",
+    "anthropic_beta": "oauth-2025-04-20",
+}
+
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "::1", "[::1]"})
+
+
+def env_name(key: str) -> str:
+    """The environment variable that overrides ``key``."""
+    return ENV_PREFIX + key.upper()
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost``, ``127.0.0.0/8`` and ``::1`` (brackets allowed)."""
+    host = host.strip().lower()
+    if host in _LOOPBACK_NAMES:
+        return True
+    host = host.strip("[]")
+    parts = host.split(".")
+    if len(parts) == 4 and parts[0] == "127":
+        return all(p.isdigit() and 0 <= int(p) <= 255 for p in parts)
+    if ":" in host:
+        import ipaddress
+
+        try:
+            return ipaddress.IPv6Address(host).is_loopback
+        except ValueError:
+            return False
+    return False
+
+
+def default_data_dir(environ: Mapping[str, str] | None = None) -> str:
+    """Code Puppy's data directory: ``$XDG_DATA_HOME/code_puppy`` or ``~/.code_puppy``."""
+    environ = os.environ if environ is None else environ
+    xdg = environ.get("XDG_DATA_HOME")
+    if xdg:
+        return os.path.join(xdg, "code_puppy")
+    home = environ.get("HOME") or os.path.expanduser("~")
+    return os.path.join(home, ".code_puppy")
+
+
+class Settings:
+    """Resolved configuration. Read attributes; each validates its value on access.
+
+    ``overrides`` (for example from the Code Puppy adapter) win over the
+    environment, which wins over the defaults.
+    """
+
+    def __init__(
+        self,
+        overrides: Mapping[str, Any] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self._environ = os.environ if environ is None else environ
+        self._overrides = dict(overrides or {})
+        unknown = set(self._overrides) - set(CLAUDE_CODE_OAUTH_CONFIG)
+        if unknown:
+            raise ConfigError(f"Unknown configuration key(s): {', '.join(sorted(unknown))}.")
+
+    # -- raw access ---------------------------------------------------------
+
+    def source(self, key: str) -> str:
+        """Where ``key``'s value comes from: ``override``, the env var name, or ``default``."""
+        if key in self._overrides:
+            return "override"
+        if env_name(key) in self._environ:
+            return env_name(key)
+        return "default"
+
+    def raw(self, key: str) -> Any:
+        if key in self._overrides:
+            return self._overrides[key]
+        name = env_name(key)
+        if name in self._environ:
+            return self._environ[name]
+        return CLAUDE_CODE_OAUTH_CONFIG[key]
+
+    def _bad(self, key: str, why: str) -> ConfigError:
+        where = self.source(key)
+        origin = "" if where == "default" else f" (from {where})"
+        return ConfigError(f"Invalid configuration {key}{origin}: {why}.")
+
+    def _str(self, key: str) -> str:
+        value = str(self.raw(key)).strip()
+        if not value:
+            raise self._bad(key, "it must not be empty")
+        return value
+
+    def _seconds(self, key: str) -> float:
+        value = self.raw(key)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise self._bad(key, f"{value!r} is not a number of seconds") from None
+        if not number > 0 or number != number or number == float("inf"):
+            raise self._bad(key, f"{value!r} must be a positive number of seconds")
+        return number
+
+    def _endpoint(self, key: str) -> str:
+        """An absolute URL that is https, or http only towards a loopback host."""
+        from urllib.parse import urlsplit
+
+        value = self._str(key)
+        try:
+            parts = urlsplit(value)
+            host = parts.hostname or ""
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError:
+            raise self._bad(key, f"{value!r} is not a valid URL") from None
+        if parts.scheme not in ("https", "http") or not host:
+            raise self._bad(key, f"{value!r} must be an absolute https:// URL")
+        if parts.scheme == "http" and not is_loopback_host(host):
+            raise self._bad(key, f"{value!r} is plain http to a non-loopback host; use https://")
+        if parts.username or parts.password:
+            raise self._bad(key, "credentials in the URL are not allowed")
+        return value
+
+    # -- endpoints ----------------------------------------------------------
+
+    @property
+    def auth_url(self) -> str:
+        return self._endpoint("auth_url")
+
+    @property
+    def token_url(self) -> str:
+        return self._endpoint("token_url")
+
+    @property
+    def api_base_url(self) -> str:
+        return self._endpoint("api_base_url").rstrip("/")
+
+    @property
+    def manual_redirect_uri(self) -> str:
+        return self._endpoint("manual_redirect_uri")
+
+    @property
+    def profile_url(self) -> str:
+        return self.api_base_url + "/api/oauth/profile"
+
+    # -- client -------------------------------------------------------------
+
+    @property
+    def client_id(self) -> str:
+        return self._str("client_id")
+
+    @property
+    def scope(self) -> str:
+        return " ".join(self._str("scope").split())
+
+    @property
+    def redirect_host(self) -> str:
+        from urllib.parse import urlsplit
+
+        value = self._str("redirect_host").rstrip("/")
+        parts = urlsplit(value)
+        if parts.scheme != "http" or not is_loopback_host(parts.hostname or "") or parts.port:
+            raise self._bad(
+                "redirect_host",
+                f"{value!r} must be http:// and a loopback host without a port, "
+                "for example http://localhost",
+            )
+        return value
+
+    @property
+    def redirect_path(self) -> str:
+        value = self._str("redirect_path").strip("/")
+        if not value or any(c in value for c in "?#% "):
+            raise self._bad("redirect_path", f"{value!r} is not a plain path")
+        return "/" + value
+
+    def redirect_uri(self, port: int) -> str:
+        """The loopback redirect URI for ``port``; byte-identical wherever it is used."""
+        return f"{self.redirect_host}:{port}{self.redirect_path}"
+
+    @property
+    def callback_port_range(self) -> tuple[int, int]:
+        value = self.raw("callback_port_range")
+        try:
+            if isinstance(value, (tuple, list)):
+                low, high = (int(v) for v in value)
+            else:
+                text = str(value).strip()
+                low_s, sep, high_s = text.partition("-")
+                low = int(low_s)
+                high = int(high_s) if sep else low
+        except (TypeError, ValueError):
+            raise self._bad(
+                "callback_port_range", f"{value!r} is not a range such as 8765-8795"
+            ) from None
+        if not (1 <= low <= high <= 65535):
+            raise self._bad(
+                "callback_port_range", f"{value!r} must be LOW-HIGH with 1 <= LOW <= HIGH <= 65535"
+            )
+        return low, high
+
+    @property
+    def callback_timeout(self) -> float:
+        return self._seconds("callback_timeout")
+
+    # -- files --------------------------------------------------------------
+
+    @property
+    def data_dir(self) -> str:
+        value = str(self.raw("data_dir") or "").strip()
+        if not value:
+            return default_data_dir(self._environ)
+        return os.path.abspath(os.path.expanduser(value))
+
+    def _filename(self, key: str) -> str:
+        value = self._str(key)
+        if os.sep in value or value in (".", ".."):
+            raise self._bad(key, f"{value!r} must be a file name, not a path")
+        return value
+
+    @property
+    def token_path(self) -> str:
+        return os.path.join(self.data_dir, self._filename("token_file"))
+
+    @property
+    def models_path(self) -> str:
+        return os.path.join(self.data_dir, self._filename("models_file"))
+
+    # -- tokens and HTTP ----------------------------------------------------
+
+    @property
+    def refresh_margin(self) -> float | None:
+        """Seconds before expiry to refresh; ``None`` means automatic."""
+        value = self.raw("refresh_margin")
+        if isinstance(value, str) and value.strip().lower() in ("", "auto"):
+            return None
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise self._bad("refresh_margin", f"{value!r} is not 'auto' or seconds") from None
+        if not 0 <= number < float("inf"):
+            raise self._bad("refresh_margin", f"{value!r} must be zero or more seconds")
+        return number
+
+    @property
+    def http_timeout(self) -> float:
+        return self._seconds("http_timeout")
+
+    @property
+    def lock_timeout(self) -> float:
+        return self._seconds("lock_timeout")
+
+    @property
+    def prefix(self) -> str:
+        return self._str("prefix")
+
+    @property
+    def default_context_length(self) -> int:
+        value = self.raw("default_context_length")
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise self._bad("default_context_length", f"{value!r} is not an integer") from None
+        if number <= 0:
+            raise self._bad("default_context_length", "it must be positive")
+        return number
+
+    @property
+    def api_key_env_var(self) -> str:
+        value = self._str("api_key_env_var")
+        if not value.replace("_", "a").isalnum() or value[0].isdigit():
+            raise self._bad("api_key_env_var", f"{value!r} is not a valid variable name")
+        return value
+
+    @property
+    def anthropic_version(self) -> str:
+        return self._str("anthropic_version")
+
+    @property
+    def anthropic_beta(self) -> str:
+        return self._str("anthropic_beta")
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Settings from the defaults, the process environment and ``overrides``."""
+    return Settings(overrides)
