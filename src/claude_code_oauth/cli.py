@@ -1,0 +1,357 @@
+"""The ``claude-code-oauth`` command.
+
+Subcommands: login, status, token, logout, models, config. Errors are one line
+on stderr with a non-zero exit status, never a traceback. Only ``token`` prints
+a token, on purpose. Heavy modules (httpx, filelock) are imported by the
+subcommands that need them, so ``token`` with a fresh token starts fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from . import __version__
+from .errors import ClaudeOAuthError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+
+    from .config import Settings
+
+DESCRIPTION = """\
+Sign in to Claude with OAuth (authorization code + PKCE, loopback callback),
+keep the tokens fresh, and register the account's models for Code Puppy.
+
+Tokens live in <data dir>/claude_code_oauth.json (mode 0600); the data dir is
+$XDG_DATA_HOME/code_puppy if set, else ~/.code_puppy. Every setting can be
+overridden by an environment variable CLAUDE_CODE_OAUTH_<KEY>; see
+`claude-code-oauth config`.
+"""
+
+EXIT_STATUS = """\
+exit status: 0 success; 1 failure (message on stderr); 2 bad usage or
+configuration; 130 cancelled."""
+
+
+def _out(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _settings() -> Settings:
+    from .config import load_settings
+
+    return load_settings()
+
+
+# -- token -------------------------------------------------------------------
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from .token_provider import get_access_token
+
+    settings = _settings()
+    token = get_access_token(settings)
+    _warn_login_expiry(settings)
+    sys.stdout.write(token + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+def _warn_login_expiry(settings: Settings) -> None:
+    import time
+
+    from . import token_store
+    from .status import login_expiry_warning
+
+    record = token_store.load(settings.token_path)
+    warning = record and login_expiry_warning(record, time.time())
+    if warning:
+        _err(f"warning: {warning}")
+
+
+# -- status ------------------------------------------------------------------
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from . import status
+
+    report = status.collect(_settings(), verify=args.verify)
+    if args.json:
+        import json
+
+        _out(json.dumps(report, indent=2))
+    else:
+        for line in status.render(report):
+            _out(line)
+    usable = report["signed_in"] and not report["needs_login"] and report["verified"] is not False
+    return 0 if usable else 1
+
+
+# -- login -------------------------------------------------------------------
+
+
+def _read_pastes(flow: object) -> None:
+    """Feed stdin lines to the flow as pastes (daemon thread; ends at EOF)."""
+    import threading
+
+    def run() -> None:
+        try:
+            for line in sys.stdin:
+                if line.strip():
+                    flow.submit_paste(line)  # type: ignore[attr-defined]
+        except (OSError, ValueError):
+            return
+
+    if sys.stdin is not None and not sys.stdin.closed:
+        threading.Thread(target=run, name="claude-code-oauth-paste", daemon=True).start()
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    from .browser import browser_expected, open_in_background
+    from .login import LoginFlow
+
+    settings = _settings()
+    with LoginFlow(settings, timeout=args.timeout) as flow:
+        urls = flow.start()
+        expected, reason = browser_expected()
+        if args.no_browser or not expected:
+            why = "--no-browser was given" if args.no_browser else reason
+            _out(f"Not opening a browser ({why}). Open this URL in a browser to sign in:")
+            _out(f"  {urls.browser}")
+        else:
+            open_in_background(
+                urls.browser,
+                lambda why: flow.notify(f"Could not open a browser ({why}); use the URL above."),
+            )
+            _out("Opening your browser to sign in to Claude. If it does not open, visit:")
+            _out(f"  {urls.browser}")
+        _out("")
+        _out("Signing in from another machine, or no browser here? Open this URL, approve,")
+        _out("and paste the code it shows (CODE#STATE) here, then press Enter:")
+        _out(f"  {urls.manual}")
+        _out("")
+        _out(
+            f"Waiting up to {flow.timeout:g} s (callback on {', '.join(_addresses(flow))} "
+            f"port {urls.port}). Ctrl-C cancels."
+        )
+        _read_pastes(flow)
+        result = flow.wait(on_notice=lambda text: _err(text))
+    email = (result.record.account or {}).get("email_address")
+    _out(f"Signed in{f' as {email}' if email else ''} (via {result.via}).")
+    _out(f"Tokens saved to {result.token_path} (mode 0600).")
+    if args.no_models:
+        return 0
+    return _refresh_models(settings, after_login=True)
+
+
+def _addresses(flow: object) -> list[str]:
+    receiver = flow._receiver  # type: ignore[attr-defined]
+    return receiver.addresses if receiver else []
+
+
+# -- models ------------------------------------------------------------------
+
+
+def _refresh_models(settings: Settings, *, after_login: bool = False) -> int:
+    from .discovery import discover_models
+    from .model_registry import register_models
+    from .token_provider import provider_for
+
+    try:
+        models = discover_models(settings, provider_for(settings))
+        change = register_models(settings, models)
+    except ClaudeOAuthError as exc:
+        if not after_login:
+            raise
+        _err(f"warning: signed in, but the models could not be registered: {exc}")
+        _err("Retry with `claude-code-oauth models --refresh`.")
+        return 0
+    registered = [*change.kept, *change.updated, *change.added]
+    if not models:
+        _out("The account offers no models; nothing was registered.")
+    else:
+        _out(f"Registered {len(registered)} model(s) in {change.path}: {', '.join(registered)}")
+    if change.removed:
+        _out(f"Removed {len(change.removed)} model(s) the account no longer offers.")
+    for key in change.collisions:
+        _err(f"warning: {key} is a hand-written entry in {change.path}; it was left unchanged.")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .model_registry import registered_models
+
+    settings = _settings()
+    if args.refresh:
+        code = _refresh_models(settings)
+        if code:
+            return code
+    entries = registered_models(settings)
+    if args.json:
+        import json
+
+        _out(json.dumps(entries, indent=2, ensure_ascii=False))
+        return 0
+    if not args.refresh:
+        if not entries:
+            _out("No Claude models are registered. Run `claude-code-oauth models --refresh`.")
+        for key, entry in entries.items():
+            length = entry.get("context_length")
+            _out(f"{key}  ({entry.get('display_name', entry.get('name', ''))}, {length} tokens)")
+    return 0
+
+
+# -- logout ------------------------------------------------------------------
+
+
+def cmd_logout(args: argparse.Namespace) -> int:
+    from . import token_store
+    from .model_registry import unregister_models
+
+    settings = _settings()
+    path = settings.token_path
+    with token_store.held(token_store.token_lock(settings)):
+        removed = token_store.delete(path)
+    _out(f"Removed the tokens ({path})." if removed else "No tokens were stored.")
+    change = unregister_models(settings)
+    count = len(change.removed)
+    _out(
+        f"Removed {count} registered model(s) from {change.path}."
+        if count
+        else "No registered models to remove."
+    )
+    return 0
+
+
+# -- config ------------------------------------------------------------------
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from .config import CLAUDE_CODE_OAUTH_CONFIG, env_name
+
+    settings = _settings()
+    rows = []
+    for key in CLAUDE_CODE_OAUTH_CONFIG:
+        value = settings.raw(key)
+        if isinstance(value, tuple):
+            value = "-".join(str(v) for v in value)
+        rows.append(
+            {"key": key, "value": value, "env": env_name(key), "source": settings.source(key)}
+        )
+    if args.json:
+        import json
+
+        _out(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        _out(f"{row['key']:<24} {row['value']!s:<48} {row['env']} ({row['source']})")
+    return 0
+
+
+# -- parser ------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="claude-code-oauth",
+        description=DESCRIPTION,
+        epilog=EXIT_STATUS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    login = sub.add_parser(
+        "login",
+        help="sign in with your browser and register the account's models",
+        description="Sign in: opens a browser (or prints the URL) and waits for the loopback "
+        "callback on http://localhost:PORT/callback; you can also paste CODE#STATE from the "
+        "manual page, or the callback URL, on stdin. Then discovers and registers the models.",
+    )
+    login.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="print the URL instead of opening a browser (automatic over SSH or without a display)",
+    )
+    login.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="how long to wait for the sign-in (default: callback_timeout, 180)",
+    )
+    login.add_argument(
+        "--no-models", action="store_true", help="skip model discovery and registration"
+    )
+    login.set_defaults(func=cmd_login)
+
+    status = sub.add_parser(
+        "status",
+        help="show whether you are signed in (never shows a token)",
+        description="Show the account, token and login expiry, scopes, and the token file. "
+        "No network access unless --verify. Exit status 0 when signed in and usable.",
+    )
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument(
+        "--verify", action="store_true", help="ask the server whether it accepts the token"
+    )
+    status.set_defaults(func=cmd_status)
+
+    token = sub.add_parser(
+        "token",
+        help="print a valid access token (refreshing if needed)",
+        description="Print a valid access token and nothing else on stdout, for scripts and "
+        "credential helpers. Refreshes it first when it is about to expire. Exit 1 with a "
+        "message on stderr when not signed in.",
+    )
+    token.set_defaults(func=cmd_token)
+
+    logout = sub.add_parser(
+        "logout",
+        help="remove the stored tokens and the registered models",
+        description="Remove the token file and exactly the models this tool registered. "
+        "Safe to run when already signed out.",
+    )
+    logout.set_defaults(func=cmd_logout)
+
+    models = sub.add_parser(
+        "models",
+        help="list the registered claude-code-* models",
+        description="List the models registered in extra_models.json; --refresh discovers "
+        "them again from the account first.",
+    )
+    models.add_argument("--refresh", action="store_true", help="re-discover and re-register")
+    models.add_argument("--json", action="store_true", help="machine-readable output")
+    models.set_defaults(func=cmd_models)
+
+    config = sub.add_parser(
+        "config",
+        help="show the effective configuration and each key's environment variable",
+        description="Show every configuration key, its effective value, the environment "
+        "variable that overrides it, and where the value came from.",
+    )
+    config.add_argument("--json", action="store_true", help="machine-readable output")
+    config.set_defaults(func=cmd_config)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ClaudeOAuthError as exc:
+        _err(f"error: {exc}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _err("Cancelled.")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

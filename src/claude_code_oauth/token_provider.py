@@ -1,0 +1,239 @@
+"""A valid access token for every caller, with at most one refresh at a time.
+
+Claude's refresh tokens are single-use: two processes refreshing at once look
+like a replay and sign the user out everywhere. So a refresh happens only under
+the cross-process lock beside the token file, after re-reading the file inside
+it, and only if still needed; threads of one process share one flight.
+
+What a caller may rely on (:meth:`TokenProvider.get_access_token`):
+
+* A fresh token (not within the refresh margin of expiry) is returned from the
+  file without touching the network, a lock or an HTTP library.
+* Otherwise at most one refresh is made across all processes and threads; the
+  rest adopt its result.
+* A dead login (``invalid_grant``) keeps the tokens on disk, marks them as
+  needing a new login, and raises :class:`LoginRequired` for everyone.
+* 429: ``Retry-After`` is recorded in the file so no process asks again early.
+* 5xx, timeouts, HTML, a busy lock: the current access token is returned while
+  it has not actually expired (``on_warning`` is told why); after that the error
+  is raised.
+
+:meth:`TokenProvider.replace_rejected` is for a token the API answered 401 to:
+it returns a token another process already rotated in, or forces one refresh.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from . import token_store
+from .config import Settings
+from .errors import (
+    ClaudeOAuthError,
+    InvalidGrant,
+    LockTimeout,
+    LoginRequired,
+    NotSignedIn,
+    RateLimited,
+    UnexpectedResponse,
+)
+from .token_store import TokenRecord
+
+LOGIN_HINT = "Run `claude-code-oauth login` (or /claude-code-auth in Code Puppy)."
+#: After a transient refresh failure, wait this long before trying again while
+#: the current token still works, so API calls don't hammer the token endpoint.
+TRANSIENT_BACKOFF = 15.0
+
+
+def _default_warning(message: str) -> None:
+    import logging
+
+    logging.getLogger("claude_code_oauth").warning("%s", message)
+
+
+class TokenProvider:
+    """Thread-safe source of access tokens for one token file."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], float] = time.time,
+        on_warning: Callable[[str], None] = _default_warning,
+    ) -> None:
+        self.settings = settings
+        self.path = settings.token_path
+        self._clock = clock
+        self._on_warning = on_warning
+        self._flight = threading.Lock()
+        self._backoff_until = 0.0
+        self._listeners: list[Callable[[str], None]] = []
+        self._last_seen: str | None = None
+
+    # -- public API -----------------------------------------------------------
+
+    def current(self) -> TokenRecord | None:
+        """The stored record without any network or lock (``None``: not signed in)."""
+        return token_store.load(self.path)
+
+    def get_access_token(self) -> str:
+        """A usable access token, refreshing first if it is near expiry."""
+        record = self._load_required()
+        if record.is_fresh(self._clock(), self.settings.refresh_margin):
+            return self._seen(record.access_token)
+        return self._seen(self._refresh(rejected=None))
+
+    def replace_rejected(self, rejected: str) -> str:
+        """A replacement for ``rejected`` (a token the API answered 401 to)."""
+        return self._seen(self._refresh(rejected=rejected))
+
+    def add_listener(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(token)`` whenever this provider hands out a different token."""
+        self._listeners.append(listener)
+
+    # -- internals --------------------------------------------------------------
+
+    def _seen(self, token: str) -> str:
+        if token != self._last_seen:
+            self._last_seen = token
+            for listener in list(self._listeners):
+                listener(token)
+        return token
+
+    def _load_required(self) -> TokenRecord:
+        record = token_store.load(self.path)
+        if record is None:
+            raise NotSignedIn("Not signed in to Claude.", hint=LOGIN_HINT)
+        return record
+
+    def _adoptable(self, record: TokenRecord, rejected: str | None, now: float) -> bool:
+        """Whether ``record`` can be handed out without refreshing."""
+        if rejected is None:
+            return record.is_fresh(now, self.settings.refresh_margin)
+        # Someone else already rotated past the rejected token.
+        return record.access_token != rejected and not record.is_expired(now)
+
+    def _refresh(self, rejected: str | None) -> str:
+        settings = self.settings
+        waited = settings.lock_timeout + settings.http_timeout + 5
+        if not self._flight.acquire(timeout=waited):
+            raise LockTimeout(f"Another thread has been refreshing for over {waited:g} s.")
+        try:
+            record = self._load_required()
+            now = self._clock()
+            if self._adoptable(record, rejected, now):
+                return record.access_token
+            if rejected is None and now < self._backoff_until and not record.is_expired(now):
+                return record.access_token
+            try:
+                lock = token_store.token_lock(settings)
+                with token_store.held(lock):
+                    return self._refresh_locked(rejected)
+            except LockTimeout as exc:
+                return self._fallback(record, rejected, exc)
+        finally:
+            self._flight.release()
+
+    def _fallback(self, record: TokenRecord, rejected: str | None, exc: ClaudeOAuthError) -> str:
+        """The current token if it still works, else raise ``exc``."""
+        if rejected is None and not record.is_expired(self._clock()):
+            self._on_warning(f"Token refresh postponed: {exc}")
+            return record.access_token
+        raise exc
+
+    def _refresh_locked(self, rejected: str | None) -> str:
+        from . import token_endpoint
+
+        record = self._load_required()
+        now = self._clock()
+        if self._adoptable(record, rejected, now):
+            return record.access_token
+        if record.needs_login:
+            if rejected is None and not record.is_expired(now):
+                return record.access_token
+            raise LoginRequired("Your Claude login has ended and must be renewed.", hint=LOGIN_HINT)
+        if not record.refresh_token:
+            raise self._mark_dead(record, "The stored login has no refresh token.")
+        deadline = record.refresh_token_expires_at
+        if deadline is not None and now >= deadline:
+            raise self._mark_dead(record, "Your Claude login has expired (logins last ~30 days).")
+        not_before = record.refresh_not_before
+        if not_before is not None and now < not_before:
+            wait = not_before - now
+            return self._fallback(
+                record,
+                rejected,
+                RateLimited(
+                    f"The token endpoint asked to wait; refresh possible in {wait:.0f} s.",
+                    retry_after=wait,
+                ),
+            )
+        try:
+            body = token_endpoint.refresh(self.settings, record.refresh_token)
+            fresh = TokenRecord.from_token_response(body, now=self._clock(), previous=record)
+        except InvalidGrant as exc:
+            raise self._mark_dead(record, f"The refresh was refused: {exc}") from None
+        except RateLimited as exc:
+            record.refresh_not_before = self._clock() + (exc.retry_after or 60.0)
+            record.last_error = str(exc)
+            token_store.save(self.path, record)
+            return self._fallback(record, rejected, exc)
+        except ValueError as exc:
+            return self._transient(record, rejected, UnexpectedResponse(f"Unusable refresh: {exc}"))
+        except ClaudeOAuthError as exc:
+            return self._transient(record, rejected, exc)
+        token_store.save(self.path, fresh)
+        self._backoff_until = 0.0
+        return fresh.access_token
+
+    def _transient(self, record: TokenRecord, rejected: str | None, exc: ClaudeOAuthError) -> str:
+        self._backoff_until = self._clock() + TRANSIENT_BACKOFF
+        return self._fallback(record, rejected, exc)
+
+    def _mark_dead(self, record: TokenRecord, why: str) -> LoginRequired:
+        """Keep the tokens, flag the login as needing renewal, return the error to raise."""
+        record.needs_login = True
+        record.last_error = why
+        token_store.save(self.path, record)
+        return LoginRequired(why, hint=LOGIN_HINT)
+
+
+_providers: dict[str, TokenProvider] = {}
+_providers_lock = threading.Lock()
+
+
+def provider_for(settings: Settings) -> TokenProvider:
+    """The shared provider for ``settings``' token file (one per file per process)."""
+    path = settings.token_path
+    with _providers_lock:
+        provider = _providers.get(path)
+        if provider is None:
+            provider = _providers[path] = TokenProvider(settings)
+        return provider
+
+
+def get_access_token(settings: Settings | None = None) -> str:
+    """A valid access token (see :class:`TokenProvider`); the one-call public API."""
+    from .config import load_settings
+
+    return provider_for(settings or load_settings()).get_access_token()
+
+
+def export_to_environ(provider: TokenProvider) -> str:
+    """Put the current token in ``os.environ[api_key_env_var]`` and keep it current.
+
+    Only this process's environment is changed; the token is written nowhere else.
+    """
+    import os
+
+    name = provider.settings.api_key_env_var
+
+    def update(token: str) -> None:
+        os.environ[name] = token
+
+    provider.add_listener(update)
+    token = provider.get_access_token()
+    update(token)
+    return token
