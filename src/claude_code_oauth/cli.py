@@ -92,105 +92,45 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if usable else 1
 
 
-# -- login -------------------------------------------------------------------
+# -- login, models, logout ---------------------------------------------------
 
 
-def _read_pastes(flow: object) -> None:
-    """Feed stdin lines to the flow as pastes (daemon thread; ends at EOF)."""
-    import threading
+class _PrintReporter:
+    """Progress on stdout, warnings on stderr."""
 
-    def run() -> None:
-        try:
-            for line in sys.stdin:
-                if line.strip():
-                    flow.submit_paste(line)  # type: ignore[attr-defined]
-        except (OSError, ValueError):
-            return
+    def info(self, text: str) -> None:
+        _out(text)
 
-    if sys.stdin is not None and not sys.stdin.closed:
-        threading.Thread(target=run, name="claude-code-oauth-paste", daemon=True).start()
+    def success(self, text: str) -> None:
+        _out(text)
+
+    def warning(self, text: str) -> None:
+        _err(f"warning: {text}")
 
 
 def cmd_login(args: argparse.Namespace) -> int:
-    from .browser import browser_expected, open_in_background
-    from .login import LoginFlow
+    from . import operations
 
     settings = _settings()
-    with LoginFlow(settings, timeout=args.timeout) as flow:
-        urls = flow.start()
-        expected, reason = browser_expected()
-        if args.no_browser or not expected:
-            why = "--no-browser was given" if args.no_browser else reason
-            _out(f"Not opening a browser ({why}). Open this URL in a browser to sign in:")
-            _out(f"  {urls.browser}")
-        else:
-            open_in_background(
-                urls.browser,
-                lambda why: flow.notify(f"Could not open a browser ({why}); use the URL above."),
-            )
-            _out("Opening your browser to sign in to Claude. If it does not open, visit:")
-            _out(f"  {urls.browser}")
-        _out("")
-        _out("Signing in from another machine, or no browser here? Open this URL, approve,")
-        _out("and paste the code it shows (CODE#STATE) here, then press Enter:")
-        _out(f"  {urls.manual}")
-        _out("")
-        _out(
-            f"Waiting up to {flow.timeout:g} s (callback on {', '.join(_addresses(flow))} "
-            f"port {urls.port}). Ctrl-C cancels."
-        )
-        _read_pastes(flow)
-        result = flow.wait(on_notice=lambda text: _err(text))
-    email = (result.record.account or {}).get("email_address")
-    _out(f"Signed in{f' as {email}' if email else ''} (via {result.via}).")
-    _out(f"Tokens saved to {result.token_path} (mode 0600).")
+    reporter = _PrintReporter()
     if args.no_models:
-        return 0
-    return _refresh_models(settings, after_login=True)
-
-
-def _addresses(flow: object) -> list[str]:
-    receiver = flow._receiver  # type: ignore[attr-defined]
-    return receiver.addresses if receiver else []
-
-
-# -- models ------------------------------------------------------------------
-
-
-def _refresh_models(settings: Settings, *, after_login: bool = False) -> int:
-    from .discovery import discover_models
-    from .model_registry import register_models
-    from .token_provider import provider_for
-
-    try:
-        models = discover_models(settings, provider_for(settings))
-        change = register_models(settings, models)
-    except ClaudeOAuthError as exc:
-        if not after_login:
-            raise
-        _err(f"warning: signed in, but the models could not be registered: {exc}")
-        _err("Retry with `claude-code-oauth models --refresh`.")
-        return 0
-    registered = [*change.kept, *change.updated, *change.added]
-    if not models:
-        _out("The account offers no models; nothing was registered.")
+        operations.login(settings, reporter, open_browser=not args.no_browser, timeout=args.timeout)
     else:
-        _out(f"Registered {len(registered)} model(s) in {change.path}: {', '.join(registered)}")
-    if change.removed:
-        _out(f"Removed {len(change.removed)} model(s) the account no longer offers.")
-    for key in change.collisions:
-        _err(f"warning: {key} is a hand-written entry in {change.path}; it was left unchanged.")
+        operations.login_and_register(
+            settings, reporter, open_browser=not args.no_browser, timeout=args.timeout
+        )
     return 0
 
 
 def cmd_models(args: argparse.Namespace) -> int:
+    from . import operations
     from .model_registry import registered_models
 
     settings = _settings()
     if args.refresh:
-        code = _refresh_models(settings)
-        if code:
-            return code
+        # With --json, progress goes to stderr so stdout stays parseable.
+        reporter = _StderrReporter() if args.json else _PrintReporter()
+        operations.refresh_models(settings, reporter)
     entries = registered_models(settings)
     if args.json:
         import json
@@ -206,25 +146,18 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- logout ------------------------------------------------------------------
+class _StderrReporter(_PrintReporter):
+    def info(self, text: str) -> None:
+        _err(text)
+
+    def success(self, text: str) -> None:
+        _err(text)
 
 
 def cmd_logout(args: argparse.Namespace) -> int:
-    from . import token_store
-    from .model_registry import unregister_models
+    from . import operations
 
-    settings = _settings()
-    path = settings.token_path
-    with token_store.held(token_store.token_lock(settings)):
-        removed = token_store.delete(path)
-    _out(f"Removed the tokens ({path})." if removed else "No tokens were stored.")
-    change = unregister_models(settings)
-    count = len(change.removed)
-    _out(
-        f"Removed {count} registered model(s) from {change.path}."
-        if count
-        else "No registered models to remove."
-    )
+    operations.logout(_settings(), _PrintReporter())
     return 0
 
 

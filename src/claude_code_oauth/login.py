@@ -147,6 +147,11 @@ class LoginFlow:
         return urls
 
     @property
+    def listening_addresses(self) -> list[str]:
+        """Where the receiver listens, e.g. ``['127.0.0.1', '::1']``."""
+        return self._receiver.addresses if self._receiver else []
+
+    @property
     def urls(self) -> LoginUrls:
         if self._urls is None:
             raise RuntimeError("start() first")

@@ -1,0 +1,138 @@
+"""What the CLI and the Code Puppy adapter both do, with the output left to them.
+
+Each operation reports through a :class:`Reporter` (print for the CLI,
+``emit_*`` in Code Puppy) and raises a named :class:`ClaudeOAuthError` on
+failure. No token ever reaches a reporter.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from .config import Settings
+from .errors import ClaudeOAuthError
+
+if TYPE_CHECKING:
+    from .login import LoginResult
+    from .model_registry import RegistryChange
+
+LOGIN_COMMAND_HINT = "`claude-code-oauth login` (or /claude-code-auth in Code Puppy)"
+
+
+class Reporter(Protocol):
+    def info(self, text: str) -> None: ...
+
+    def success(self, text: str) -> None: ...
+
+    def warning(self, text: str) -> None: ...
+
+
+def login(
+    settings: Settings,
+    reporter: Reporter,
+    *,
+    open_browser: bool = True,
+    timeout: float | None = None,
+    read_stdin: bool = True,
+) -> LoginResult:
+    """Run the interactive login; pastes are read from stdin while it waits."""
+    from .browser import browser_expected, open_in_background
+    from .login import LoginFlow
+    from .stdin_paste import StdinPasteReader
+
+    with LoginFlow(settings, timeout=timeout) as flow:
+        urls = flow.start()
+        expected, reason = browser_expected()
+        if not open_browser or not expected:
+            why = "--no-browser was given" if not open_browser else reason
+            reporter.info(f"Not opening a browser ({why}). Open this URL in a browser to sign in:")
+        else:
+            open_in_background(
+                urls.browser,
+                lambda why: flow.notify(f"Could not open a browser ({why}); use the URL above."),
+            )
+            reporter.info("Opening your browser to sign in to Claude. If it does not open, visit:")
+        reporter.info(f"  {urls.browser}")
+        reporter.info(
+            "Signing in from another machine, or no browser here? Open this URL, approve, "
+            "and paste the code it shows (CODE#STATE) here, then press Enter:"
+        )
+        reporter.info(f"  {urls.manual}")
+        addresses = ", ".join(flow.listening_addresses)
+        reporter.info(
+            f"Waiting up to {flow.timeout:g} s for the sign-in (listening on {addresses} "
+            f"port {urls.port}). Ctrl-C cancels."
+        )
+        reader = StdinPasteReader(flow.submit_paste)
+        if read_stdin:
+            reader.start()
+        try:
+            result = flow.wait(on_notice=reporter.warning)
+        finally:
+            reader.stop()
+    email = (result.record.account or {}).get("email_address")
+    reporter.success(f"Signed in{f' as {email}' if email else ''} (via {result.via}).")
+    reporter.info(f"Tokens saved to {result.token_path} (mode 0600).")
+    return result
+
+
+def refresh_models(settings: Settings, reporter: Reporter) -> RegistryChange:
+    """Discover the account's models and register them; nothing changes on failure."""
+    from .discovery import discover_models
+    from .model_registry import register_models
+    from .token_provider import provider_for
+
+    models = discover_models(settings, provider_for(settings))
+    change = register_models(settings, models)
+    registered = [*change.kept, *change.updated, *change.added]
+    if not models:
+        reporter.warning("The account offers no models; nothing was registered.")
+    else:
+        reporter.success(
+            f"Registered {len(registered)} model(s) in {change.path}: {', '.join(registered)}"
+        )
+    if change.removed:
+        reporter.info(f"Removed {len(change.removed)} model(s) the account no longer offers.")
+    for key in change.collisions:
+        reporter.warning(f"{key} is a hand-written entry in {change.path}; it was left unchanged.")
+    return change
+
+
+def login_and_register(
+    settings: Settings,
+    reporter: Reporter,
+    *,
+    open_browser: bool = True,
+    timeout: float | None = None,
+    read_stdin: bool = True,
+) -> tuple[LoginResult, RegistryChange | None]:
+    """Login, then model registration; a registration failure is a warning, not a failure."""
+    result = login(
+        settings, reporter, open_browser=open_browser, timeout=timeout, read_stdin=read_stdin
+    )
+    try:
+        change = refresh_models(settings, reporter)
+    except ClaudeOAuthError as exc:
+        reporter.warning(f"Signed in, but the models could not be registered: {exc}")
+        reporter.warning("Retry with `claude-code-oauth models --refresh`.")
+        return result, None
+    return result, change
+
+
+def logout(settings: Settings, reporter: Reporter) -> tuple[bool, int]:
+    """Remove the tokens (under the lock) and exactly our model entries; idempotent."""
+    from . import token_store
+    from .model_registry import unregister_models
+
+    path = settings.token_path
+    with token_store.held(token_store.token_lock(settings)):
+        removed = token_store.delete(path)
+    reporter.info(f"Removed the tokens ({path})." if removed else "No tokens were stored.")
+    change = unregister_models(settings)
+    count = len(change.removed)
+    reporter.info(
+        f"Removed {count} registered model(s) from {change.path}."
+        if count
+        else "No registered models to remove."
+    )
+    return removed, count

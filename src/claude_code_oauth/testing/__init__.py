@@ -1,0 +1,1 @@
+"""Test doubles for Claude's OAuth and API endpoints: the emulator and a scripted browser."""

@@ -1,0 +1,228 @@
+"""A scripted stand-in for a web browser, driving the emulator's consent page.
+
+Use it as the browser Python's :mod:`webbrowser` launches::
+
+    BROWSER="python -m claude_code_oauth.testing.scripted_browser %s"
+
+It fetches the URL, follows redirects, submits the consent form (Approve, or
+Deny with ``--deny``), and delivers the final redirect to the application's
+loopback callback, asking for ``/favicon.ico`` on that host first as browsers do.
+Exit status 0 when the final page answered 2xx. It never prints a URL, a code or
+a query string: on failure it prints one line with the status and page title.
+
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from email.message import Message
+from html.parser import HTMLParser
+from urllib.parse import urlencode, urljoin, urlsplit
+
+__all__ = ["BrowserError", "open_url"]
+
+_MAX_HOPS = 10
+_FAVICON_TIMEOUT = 2.0
+_USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) claude-code-oauth-scripted-browser/1"
+
+
+class BrowserError(Exception):
+    """The page could not be fetched at all; ``str()`` carries no URL."""
+
+
+@dataclass
+class _Page:
+    url: str
+    status: int
+    headers: Message
+    body: bytes
+
+    @property
+    def location(self) -> str | None:
+        target = self.headers.get("Location")
+        return urljoin(self.url, target) if target and 300 <= self.status < 400 else None
+
+
+@dataclass
+class _Form:
+    action: str
+    method: str
+    fields: dict[str, str] = field(default_factory=dict)
+    buttons: list[tuple[str, str, str]] = field(default_factory=list)  # name, value, label
+
+
+class _PageParser(HTMLParser):
+    """Collects the title and every form's hidden fields and submit buttons."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.title = ""
+        self.forms: list[_Form] = []
+        self._in_title = False
+        self._button: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k: v or "" for k, v in attrs}
+        if tag == "title":
+            self._in_title = True
+        elif tag == "form":
+            self.forms.append(_Form(values.get("action", ""), values.get("method", "get").lower()))
+        elif tag == "input" and self.forms and values.get("name"):
+            kind = values.get("type", "text").lower()
+            if kind == "submit":
+                self.forms[-1].buttons.append((values["name"], values.get("value", ""), ""))
+            else:
+                self.forms[-1].fields[values["name"]] = values.get("value", "")
+        elif tag == "button" and self.forms:
+            self._button = [values.get("name", ""), values.get("value", ""), ""]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+        elif tag == "button" and self._button is not None and self.forms:
+            name, value, label = self._button
+            self.forms[-1].buttons.append((name, value, label.strip()))
+            self._button = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+        if self._button is not None:
+            self._button[2] += data
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    # Redirects are followed by hand so the callback hop can be told apart.
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def _opener() -> urllib.request.OpenerDirector:
+    # No proxies: the emulator and the callback are on loopback, as a browser would reach them.
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects())
+
+
+def _fetch(
+    opener: urllib.request.OpenerDirector,
+    url: str,
+    data: bytes | None = None,
+    timeout: float = 30.0,
+) -> _Page:
+    headers = {"User-Agent": _USER_AGENT, "Accept": "text/html,*/*;q=0.8"}
+    if data is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    request = urllib.request.Request(url, data=data, headers=headers)
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            return _Page(url, response.status, response.headers, response.read())
+    except urllib.error.HTTPError as err:
+        with err:
+            return _Page(url, err.code, err.headers, err.read())
+    except (urllib.error.URLError, OSError) as err:
+        reason = getattr(err, "reason", err)
+        text = getattr(reason, "strerror", None) or type(reason).__name__
+        raise BrowserError(f"could not load the page ({text})") from None
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc
+
+
+def _parse(page: _Page) -> _PageParser:
+    parser = _PageParser()
+    parser.feed(page.body.decode("utf-8", "replace"))
+    return parser
+
+
+def _consent_submission(page: _Page, deny: bool) -> tuple[str, bytes] | None:
+    """The POST that clicks Approve (or Deny) on a consent page, if this is one."""
+    if not 200 <= page.status < 300:
+        return None
+    wanted = "deny" if deny else "approve"
+    for form in _parse(page).forms:
+        for name, value, label in form.buttons:
+            if wanted in (value.lower(), label.lower()):
+                fields = dict(form.fields)
+                if name:
+                    fields[name] = value
+                return urljoin(page.url, form.action), urlencode(fields).encode()
+    return None
+
+
+def _visit_callback(opener: urllib.request.OpenerDirector, url: str) -> _Page:
+    scheme, netloc = _origin(url)
+    # A browser asks for the icon too; the receiver must not take it for the callback.
+    with contextlib.suppress(BrowserError):
+        _fetch(opener, f"{scheme}://{netloc}/favicon.ico", timeout=_FAVICON_TIMEOUT)
+    return _fetch(opener, url)
+
+
+def _browse(url: str, deny: bool, follow_callback: bool) -> _Page:
+    opener = _opener()
+    page = _fetch(opener, url)
+    consented = False
+    for _ in range(_MAX_HOPS):
+        target = page.location
+        if target is not None:
+            if _origin(target) != _origin(page.url):
+                if not follow_callback:
+                    return page
+                return _visit_callback(opener, target)
+            page = _fetch(opener, target)
+            continue
+        submission = None if consented else _consent_submission(page, deny)
+        if submission is None:
+            return page
+        consented = True
+        action, data = submission
+        page = _fetch(opener, action, data)
+    raise BrowserError("too many redirects")
+
+
+def open_url(url: str, *, deny: bool = False, follow_callback: bool = True) -> int:
+    """Browse ``url`` like a user approving (or denying) the consent; the final HTTP status.
+
+    With ``follow_callback=False`` the browser stops before visiting a redirect to
+    another origin (the application's callback) and returns that redirect's status.
+    Raises :class:`BrowserError` when a page cannot be fetched at all.
+    """
+    return _browse(url, deny, follow_callback).status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m claude_code_oauth.testing.scripted_browser",
+        description="Approve (or deny) an OAuth consent like a user in a browser would.",
+    )
+    parser.add_argument("--deny", action="store_true", help="click Deny instead of Approve")
+    parser.add_argument(
+        "--no-follow-callback",
+        action="store_true",
+        help="stop before visiting the application's callback",
+    )
+    parser.add_argument("url")
+    args = parser.parse_args(argv)
+    follow = not args.no_follow_callback
+    try:
+        page = _browse(args.url, args.deny, follow)
+    except BrowserError as err:
+        print(f"scripted_browser: {err}", file=sys.stderr)
+        return 1
+    if 200 <= page.status < 300 or (not follow and 300 <= page.status < 400):
+        return 0
+    title = " ".join(_parse(page).title.split())[:120]
+    suffix = f" ({title})" if title else ""
+    print(f"scripted_browser: the final page answered HTTP {page.status}{suffix}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
