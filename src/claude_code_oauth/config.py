@@ -78,6 +78,27 @@ def is_loopback_host(host: str) -> bool:
     return False
 
 
+def check_endpoint(value: str, label: str) -> str:
+    """``value`` if it is an absolute https URL (or http to a loopback host), else ConfigError."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise ConfigError(f"Invalid {label}: {value!r} is not a valid URL.") from None
+    if parts.scheme not in ("https", "http") or not host:
+        raise ConfigError(f"Invalid {label}: {value!r} must be an absolute https:// URL.")
+    if parts.scheme == "http" and not is_loopback_host(host):
+        raise ConfigError(
+            f"Invalid {label}: {value!r} is plain http to a non-loopback host; use https://."
+        )
+    if parts.username or parts.password:
+        raise ConfigError(f"Invalid {label}: credentials in the URL are not allowed.")
+    return value
+
+
 def default_data_dir(environ: Mapping[str, str] | None = None) -> str:
     """Code Puppy's data directory: ``$XDG_DATA_HOME/code_puppy`` or ``~/.code_puppy``."""
     environ = os.environ if environ is None else environ
@@ -147,22 +168,9 @@ class Settings:
 
     def _endpoint(self, key: str) -> str:
         """An absolute URL that is https, or http only towards a loopback host."""
-        from urllib.parse import urlsplit
-
-        value = self._str(key)
-        try:
-            parts = urlsplit(value)
-            host = parts.hostname or ""
-            parts.port  # noqa: B018 - raises ValueError on a bad port
-        except ValueError:
-            raise self._bad(key, f"{value!r} is not a valid URL") from None
-        if parts.scheme not in ("https", "http") or not host:
-            raise self._bad(key, f"{value!r} must be an absolute https:// URL")
-        if parts.scheme == "http" and not is_loopback_host(host):
-            raise self._bad(key, f"{value!r} is plain http to a non-loopback host; use https://")
-        if parts.username or parts.password:
-            raise self._bad(key, "credentials in the URL are not allowed")
-        return value
+        where = self.source(key)
+        origin = "" if where == "default" else f" (from {where})"
+        return check_endpoint(self._str(key), f"configuration {key}{origin}")
 
     # -- endpoints ----------------------------------------------------------
 

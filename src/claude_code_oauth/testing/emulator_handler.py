@@ -133,6 +133,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
     # adds ~40 ms to every response.
     disable_nagle_algorithm = True
     server: EmulatorServer
+    _request_id: str | None = None
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: request lines carry authorization codes in their query strings."""
@@ -155,6 +156,15 @@ class EmulatorHandler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._handle()
 
+    def do_OPTIONS(self) -> None:
+        self._handle()
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        """Every response, including http.server's own error pages, gets a request-id."""
+        super().send_response(code, message)
+        request_id = self._request_id or "req_" + secrets.token_hex(12)
+        self.send_header("request-id", request_id)
+
     def _read_body(self) -> bytes | None:
         """The request body, or ``None`` when it cannot be read (answer 400 and close)."""
         if self.headers.get("Transfer-Encoding"):
@@ -169,12 +179,12 @@ class EmulatorHandler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         state = self.server.state
-        request_id = "req_" + secrets.token_hex(12)
+        request_id = self._request_id = "req_" + secrets.token_hex(12)
         parts = urlsplit(self.path)
         body = self._read_body()
         if body is None:
             self.close_connection = True
-            self._send(anthropic_error(400, "invalid_request_error", "Unreadable body"), request_id)
+            self._send(anthropic_error(400, "invalid_request_error", "Unreadable body"))
             return
         headers = {k.lower(): v for k, v in self.headers.items()}
         req = Request(
@@ -195,7 +205,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                     {k: v[0] for k, v in req.query.items()},
                 )
             )
-        self._send(self._answer(state, req), request_id)
+        self._send(self._answer(state, req))
 
     def _answer(self, state: EmulatorState, req: Request) -> Response:
         method = "GET" if req.method == "HEAD" else req.method
@@ -218,11 +228,11 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             print(f"Claude emulator: route error {type(exc).__name__}", file=sys.stderr)
             return anthropic_error(500, "api_error", "Internal server error")
 
-    def _send(self, response: Response, request_id: str) -> None:
+    def _send(self, response: Response) -> None:
         self.send_response(response.status)
+        self._request_id = None
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
-        self.send_header("request-id", request_id)
         for name, value in response.headers.items():
             self.send_header(name, value)
         if self.close_connection:

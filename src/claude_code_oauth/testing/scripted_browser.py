@@ -7,7 +7,8 @@ Use it as the browser Python's :mod:`webbrowser` launches::
 It fetches the URL, follows redirects, submits the consent form (Approve, or
 Deny with ``--deny``), and delivers the final redirect to the application's
 loopback callback, asking for ``/favicon.ico`` on that host first as browsers do.
-Exit status 0 when the final page answered 2xx. It never prints a URL, a code or
+Exit status 0 when the final page answered 2xx (with ``--no-follow-callback``:
+when the redirect to the callback was reached). It never prints a URL, a code or
 a query string: on failure it prints one line with the status and page title.
 
 Standard library only.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
 import sys
 import urllib.error
 import urllib.request
@@ -125,10 +127,16 @@ def _fetch(
     except urllib.error.HTTPError as err:
         with err:
             return _Page(url, err.code, err.headers, err.read())
-    except (urllib.error.URLError, OSError) as err:
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as err:
         reason = getattr(err, "reason", err)
-        text = getattr(reason, "strerror", None) or type(reason).__name__
+        if isinstance(reason, str):
+            text = "unsupported URL"  # urllib's text may quote the URL
+        else:
+            text = getattr(reason, "strerror", None) or type(reason).__name__
         raise BrowserError(f"could not load the page ({text})") from None
+    except ValueError:
+        # urllib's message would quote the URL, which may hold a code.
+        raise BrowserError("the URL is not a valid http(s) URL") from None
 
 
 def _origin(url: str) -> tuple[str, str]:
