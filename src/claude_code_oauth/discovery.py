@@ -22,6 +22,7 @@ import httpx
 from . import USER_AGENT
 from .bearer_auth import OAuthBearerAuth, TokenSource
 from .errors import DiscoveryError, OAuthErrorResponse, TokenEndpointError
+from .http_client import shared_client
 from .http_responses import json_object_or_raise
 
 if TYPE_CHECKING:
@@ -154,8 +155,8 @@ def discover_models(
     """Every model the account can use, in the API's order, each id once.
 
     Follows ``has_more``/``last_id`` to the last page. An account with no models
-    gives ``[]``. ``client`` (optional) is used as is and not closed; otherwise a
-    client is created and closed here. Errors raised by ``source`` itself (for
+    gives ``[]``. ``client`` (optional) is used as is and not closed; otherwise the
+    process-wide client is used. Errors raised by ``source`` itself (for
     example "not signed in") propagate unchanged; every other failure raises
     :class:`DiscoveryError`.
     """
@@ -165,38 +166,33 @@ def discover_models(
     timeout = settings.http_timeout
     remembering = _RememberingSource(source)
     auth = OAuthBearerAuth(remembering, settings)
-    own_client = client is None
-    http = httpx.Client() if client is None else client
-    try:
-        models: list[DiscoveredModel] = []
-        seen_ids: set[str] = set()
-        seen_cursors: set[str] = set()
-        after_id: str | None = None
-        for page in range(1, MAX_PAGES + 1):
-            params: dict[str, str | int] = {"limit": page_size}
-            if after_id is not None:
-                params["after_id"] = after_id
-            body = _get_page(http, url, params, auth, timeout, remembering.tokens)
-            data = body.get("data")
-            if not isinstance(data, list):
-                raise DiscoveryError(
-                    f"Model discovery failed: {_WHAT} answered without a 'data' list (page {page})."
-                )
-            for index, item in enumerate(data):
-                model = _model_from_item(item, page, index)
-                if model.id not in seen_ids:
-                    seen_ids.add(model.id)
-                    models.append(model)
-            if body.get("has_more") is not True:
-                return models
-            after_id = _next_cursor(body, data, page, seen_cursors)
-        raise DiscoveryError(
-            f"Model discovery failed: {_WHAT} still had more after {MAX_PAGES} pages;"
-            " stopping to avoid an endless loop."
-        )
-    finally:
-        if own_client:
-            http.close()
+    http = shared_client() if client is None else client
+    models: list[DiscoveredModel] = []
+    seen_ids: set[str] = set()
+    seen_cursors: set[str] = set()
+    after_id: str | None = None
+    for page in range(1, MAX_PAGES + 1):
+        params: dict[str, str | int] = {"limit": page_size}
+        if after_id is not None:
+            params["after_id"] = after_id
+        body = _get_page(http, url, params, auth, timeout, remembering.tokens)
+        data = body.get("data")
+        if not isinstance(data, list):
+            raise DiscoveryError(
+                f"Model discovery failed: {_WHAT} answered without a 'data' list (page {page})."
+            )
+        for index, item in enumerate(data):
+            model = _model_from_item(item, page, index)
+            if model.id not in seen_ids:
+                seen_ids.add(model.id)
+                models.append(model)
+        if body.get("has_more") is not True:
+            return models
+        after_id = _next_cursor(body, data, page, seen_cursors)
+    raise DiscoveryError(
+        f"Model discovery failed: {_WHAT} still had more after {MAX_PAGES} pages;"
+        " stopping to avoid an endless loop."
+    )
 
 
 def _next_cursor(body: dict[str, Any], data: list[Any], page: int, seen: set[str]) -> str:

@@ -36,6 +36,7 @@ from .errors import (
     PasteError,
     UnexpectedResponse,
 )
+from .http_client import warm_up_in_background
 from .loopback import CallbackParams, LoopbackReceiver
 from .paste import parse_paste
 from .secure_file import ensure_private_dir, refuse_symlink
@@ -140,6 +141,7 @@ class LoginFlow:
                 port=port,
             )
             receiver.start()
+            warm_up_in_background()
         except BaseException:
             self.close()
             raise

@@ -16,6 +16,7 @@ import httpx
 from . import USER_AGENT
 from .config import Settings
 from .errors import NetworkError, UnexpectedResponse
+from .http_client import shared_client
 from .http_responses import json_object_or_raise
 
 WHAT = "The token endpoint"
@@ -30,8 +31,7 @@ def _post(settings: Settings, body: dict[str, Any], client: httpx.Client | None)
         "Accept": "application/json",
         "User-Agent": USER_AGENT,
     }
-    own = client is None
-    http = client or httpx.Client(timeout=timeout, follow_redirects=False)
+    http = client or shared_client()
     try:
         response = http.post(url, json=body, headers=headers, timeout=timeout)
     except httpx.TimeoutException:
@@ -45,9 +45,6 @@ def _post(settings: Settings, body: dict[str, Any], client: httpx.Client | None)
             f"Could not reach {WHAT.lower()} ({host}): {type(exc).__name__}.",
             hint="Check your connection, proxy settings and CLAUDE_CODE_OAUTH_TOKEN_URL.",
         ) from None
-    finally:
-        if own:
-            http.close()
     if 300 <= response.status_code < 400:
         raise UnexpectedResponse(
             f"{WHAT} ({host}) answered with a redirect (HTTP {response.status_code});"
