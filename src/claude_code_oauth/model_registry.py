@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import secure_file
 from .errors import LockTimeout, ModelsFileError
+from .json_members import DuplicateKey, Member, generated, parse_members, render_members
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -104,74 +105,49 @@ def model_entry(settings: Settings, model: DiscoveredModel) -> dict[str, Any]:
 # -- reading and writing ------------------------------------------------------------
 
 
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            # json.loads would silently keep only the last one; a rewrite would then
-            # drop data the user can still see in the file.
-            raise _DuplicateKey(key)
-        result[key] = value
-    return result
-
-
-class _DuplicateKey(ValueError):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _parse(path: str, raw: bytes) -> dict[str, Any]:
+def _parse(path: str, raw: bytes) -> list[Member]:
     unchanged = "it was left unchanged"
-    if not raw.strip():
-        # An empty file holds nothing that a rewrite could lose.
-        return {}
     try:
-        data = json.loads(raw, object_pairs_hook=_reject_duplicates)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ModelsFileError(
+            f"{path} is not valid UTF-8 (byte {exc.start}); {unchanged}.",
+            hint="Fix or remove the file, then run the command again.",
+        ) from None
+    if not text.strip():
+        # An empty file holds nothing that a rewrite could lose.
+        return []
+    try:
+        return parse_members(text)
     except json.JSONDecodeError as exc:
         raise ModelsFileError(
             f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno};"
             f" {unchanged}.",
             hint="Fix or remove the file, then run the command again.",
         ) from None
-    except _DuplicateKey as exc:
+    except DuplicateKey as exc:
+        # json.loads would silently keep only the last one; a rewrite would then
+        # drop data the user can still see in the file.
         raise ModelsFileError(
             f"{path} has the key {exc.key[:80]!r} more than once; {unchanged}.",
             hint="Remove the duplicate, then run the command again.",
         ) from None
-    except UnicodeDecodeError as exc:
+    except TypeError as exc:
         raise ModelsFileError(
-            f"{path} is not valid UTF-8 (byte {exc.start}); {unchanged}.",
-            hint="Fix or remove the file, then run the command again.",
+            f"{path} must hold a JSON object (model name → settings), not a {exc}; {unchanged}."
         ) from None
     except RecursionError:
         raise ModelsFileError(f"{path} is nested too deeply to read; {unchanged}.") from None
-    if not isinstance(data, dict):
-        raise ModelsFileError(
-            f"{path} must hold a JSON object (model name → settings), not a"
-            f" {type(data).__name__}; {unchanged}."
-        )
-    return data
 
 
-def _read(path: str) -> tuple[dict[str, Any], bytes | None]:
+def _read(path: str) -> tuple[list[Member], bytes | None]:
     try:
         raw = secure_file.read_bytes(path, ModelsFileError)
     except OSError as exc:
-        # read_bytes maps open() failures only; a directory at the path fails in read().
         raise ModelsFileError(f"Cannot read {path}: {exc.strerror}.") from None
     if raw is None:
-        return {}, None
+        return [], None
     return _parse(path, raw), raw
-
-
-def _serialize(data: dict[str, Any]) -> bytes:
-    try:
-        return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-    except UnicodeEncodeError:
-        # A lone surrogate (legal as a JSON \u escape) cannot be UTF-8 encoded;
-        # escaping everything keeps the content exactly.
-        return (json.dumps(data, indent=2, ensure_ascii=True) + "\n").encode("ascii")
 
 
 @contextmanager
@@ -215,20 +191,25 @@ def _apply(
         kept: list[str] = []
         updated: list[str] = []
         collisions: list[str] = []
-        result: dict[str, Any] = {}
-        for key, value in current.items():
+        result: list[Member] = []
+        present: set[str] = set()
+        for member in current:
+            key, value = member.key, member.value
             if not is_ours(value):
-                result[key] = value
+                result.append(member)  # foreign: kept exactly as written
                 if key in wanted:
                     collisions.append(key)
             elif key in wanted:
-                result[key] = wanted[key]
-                (kept if value == wanted[key] else updated).append(key)
+                same = value == wanted[key]
+                result.append(member if same else generated(key, wanted[key]))
+                (kept if same else updated).append(key)
             else:
                 removed.append(key)
+                continue
+            present.add(key)
         for key, value in wanted.items():
-            if key not in result:
-                result[key] = value
+            if key not in present:
+                result.append(generated(key, value))
                 added.append(key)
         change = RegistryChange(
             path=path,
@@ -238,14 +219,12 @@ def _apply(
             updated=tuple(updated),
             collisions=tuple(collisions),
         )
-        data = _serialize(result)
-        if raw is None:
-            if not result:
-                return change  # never create a file just to hold {}
-        elif data == _serialize(current):
-            # Canonical forms, not bytes: a hand-formatted file whose content is
-            # already right is not reformatted.
+        if raw is None and not result:
+            return change  # never create a file just to hold {}
+        if raw is not None and not (added or removed or updated):
+            # Nothing of ours changes: leave the file exactly as it is.
             return change
+        data = render_members(result).encode("utf-8")
         mode = secure_file.file_mode(path)
         secure_file.atomic_write(
             path,
@@ -283,4 +262,4 @@ def registered_models(settings: Settings) -> dict[str, dict[str, Any]]:
     A missing file gives ``{}``; an unusable one raises :class:`ModelsFileError`.
     """
     current, _ = _read(settings.models_path)
-    return {key: value for key, value in current.items() if is_ours(value)}
+    return {m.key: m.value for m in current if is_ours(m.value)}
