@@ -20,12 +20,11 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from timing import median_ms  # noqa: E402
-
-from claude_code_oauth.config import Settings  # noqa: E402
-from claude_code_oauth.login import LoginFlow  # noqa: E402
-from claude_code_oauth.testing.emulator import ClaudeEmulator  # noqa: E402
-from claude_code_oauth.testing.scripted_browser import open_url  # noqa: E402
+from claude_code_oauth.config import Settings
+from claude_code_oauth.login import LoginFlow
+from claude_code_oauth.testing.emulator import ClaudeEmulator
+from claude_code_oauth.testing.scripted_browser import open_url
+from timing import median_ms
 
 
 def one_login(settings: Settings) -> tuple[float, float]:

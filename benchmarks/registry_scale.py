@@ -18,11 +18,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from timing import median_ms  # noqa: E402
-
-from claude_code_oauth.config import Settings  # noqa: E402
-from claude_code_oauth.discovery import DiscoveredModel  # noqa: E402
-from claude_code_oauth.model_registry import register_models  # noqa: E402
+from claude_code_oauth.config import Settings
+from claude_code_oauth.discovery import DiscoveredModel
+from claude_code_oauth.model_registry import register_models
+from timing import median_ms
 
 MODELS = [
     DiscoveredModel(f"claude-bench-{i:02d}", f"Bench {i}", "2026-01-01T00:00:00Z", None)
