@@ -52,10 +52,12 @@ def _settings() -> Settings:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from .token_provider import get_access_token
+    from .token_provider import TokenProvider
 
     settings = _settings()
-    token = get_access_token(settings)
+    # One call per process: a provider of its own, whose warnings go to stderr.
+    provider = TokenProvider(settings, on_warning=lambda text: _err(f"warning: {text}"))
+    token = provider.get_access_token()
     _warn_login_expiry(settings)
     sys.stdout.write(token + "\n")
     sys.stdout.flush()
@@ -63,13 +65,22 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def _warn_login_expiry(settings: Settings) -> None:
+    """On stderr: the login ends within 3 days, or has already been found dead."""
     import time
 
     from . import token_store
     from .status import login_expiry_warning
 
     record = token_store.load(settings.token_path)
-    warning = record and login_expiry_warning(record, time.time())
+    if record is None:
+        return
+    if record.needs_login:
+        _err(
+            "warning: your Claude login has ended; this token works only until it expires. "
+            "Run `claude-code-oauth login` (or /claude-code-auth in Code Puppy)."
+        )
+        return
+    warning = login_expiry_warning(record, time.time())
     if warning:
         _err(f"warning: {warning}")
 
@@ -173,6 +184,8 @@ def cmd_config(args: argparse.Namespace) -> int:
         value = settings.raw(key)
         if isinstance(value, tuple):
             value = "-".join(str(v) for v in value)
+        if key == "data_dir" and not value:
+            value = settings.data_dir  # Code Puppy's rule, resolved
         rows.append(
             {"key": key, "value": value, "env": env_name(key), "source": settings.source(key)}
         )

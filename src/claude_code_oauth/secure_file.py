@@ -20,6 +20,7 @@ from .errors import ClaudeOAuthError, TokenFileError
 
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 
 def ensure_private_dir(path: str, error_cls: type[ClaudeOAuthError] = TokenFileError) -> None:
@@ -30,12 +31,15 @@ def ensure_private_dir(path: str, error_cls: type[ClaudeOAuthError] = TokenFileE
     """
     try:
         os.makedirs(path, mode=0o700, exist_ok=True)
-        info = os.lstat(path)
+    except FileExistsError:
+        pass  # something that is not a directory: reported below
     except OSError as exc:
         raise error_cls(f"Cannot create the directory {path}: {exc.strerror}.") from None
-    if stat.S_ISLNK(info.st_mode):
-        # A symlinked data dir is common (dotfiles); resolve it and check the target.
+    try:
+        # Follows a symlink: a symlinked data dir is common (dotfiles); check its target.
         info = os.stat(path)
+    except OSError as exc:
+        raise error_cls(f"Cannot use the directory {path}: {exc.strerror}.") from None
     if not stat.S_ISDIR(info.st_mode):
         raise error_cls(f"{path} exists and is not a directory.")
     writable_by_others = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
@@ -56,9 +60,13 @@ def refuse_symlink(path: str, error_cls: type[ClaudeOAuthError] = TokenFileError
 
 
 def read_bytes(path: str, error_cls: type[ClaudeOAuthError] = TokenFileError) -> bytes | None:
-    """The file's bytes, ``None`` if it does not exist; a symlink is refused."""
+    """The file's bytes, ``None`` if it does not exist; a symlink is refused.
+
+    Anything but a regular file (a FIFO, a device, a directory) is refused too,
+    without blocking on it.
+    """
     try:
-        fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC | _O_NONBLOCK)
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -66,6 +74,11 @@ def read_bytes(path: str, error_cls: type[ClaudeOAuthError] = TokenFileError) ->
             refuse_symlink(path, error_cls)
         raise error_cls(f"Cannot read {path}: {exc.strerror}.") from None
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise error_cls(
+                f"Refusing to use {path}: it is not a regular file.",
+                hint="Move it away; the file must be a regular file.",
+            )
         chunks = []
         while chunk := os.read(fd, 65536):
             chunks.append(chunk)
@@ -99,7 +112,7 @@ def atomic_write(
 
     directory = os.path.dirname(os.path.abspath(path))
     refuse_symlink(path, error_cls)
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
+    tmp = os.path.join(directory, f"{_temp_prefix(path)}{secrets.token_hex(6)}{_TEMP_SUFFIX}")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC
     try:
         fd = os.open(tmp, flags, mode)
@@ -125,6 +138,44 @@ def atomic_write(
             raise error_cls(f"Cannot write {path}: {exc.strerror}.") from None
         raise
     _fsync_dir(directory)
+
+
+_TEMP_SUFFIX = ".tmp"
+
+
+def _temp_prefix(path: str) -> str:
+    return f".{os.path.basename(path)}."
+
+
+def remove_stale_temp_files(path: str, older_than: float) -> list[str]:
+    """Delete :func:`atomic_write` temporaries for ``path`` older than ``older_than`` seconds.
+
+    They are left behind only when a writer was killed mid-write; the target
+    itself is never affected by them. Returns the paths removed.
+    """
+    import time
+
+    directory = os.path.dirname(os.path.abspath(path))
+    prefix = _temp_prefix(path)
+    limit = time.time() - older_than
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in names:
+        middle = name[len(prefix) : -len(_TEMP_SUFFIX)]
+        if not (name.startswith(prefix) and name.endswith(_TEMP_SUFFIX) and len(middle) == 12):
+            continue
+        candidate = os.path.join(directory, name)
+        try:
+            info = os.lstat(candidate)
+            if stat.S_ISREG(info.st_mode) and info.st_mtime < limit:
+                os.unlink(candidate)
+                removed.append(candidate)
+        except OSError:
+            continue
+    return removed
 
 
 def remove(path: str, error_cls: type[ClaudeOAuthError] = TokenFileError) -> bool:

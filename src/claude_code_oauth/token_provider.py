@@ -11,12 +11,13 @@ What a caller may rely on (:meth:`TokenProvider.get_access_token`):
   file without touching the network, a lock or an HTTP library.
 * Otherwise at most one refresh is made across all processes and threads; the
   rest adopt its result.
-* A dead login (``invalid_grant``) keeps the tokens on disk, marks them as
-  needing a new login, and raises :class:`LoginRequired` for everyone.
+* A dead login (``invalid_grant``) keeps the tokens on disk and marks them as
+  needing a new login, so no process asks the server again; every caller then
+  gets the same :class:`LoginRequired` (once the access token has expired).
 * 429: ``Retry-After`` is recorded in the file so no process asks again early.
 * 5xx, timeouts, HTML, a busy lock: the current access token is returned while
   it has not actually expired (``on_warning`` is told why); after that the error
-  is raised.
+  is raised. Threads waiting for a flight that failed share its failure.
 
 :meth:`TokenProvider.replace_rejected` is for a token the API answered 401 to:
 it returns a token another process already rotated in, or forces one refresh.
@@ -45,6 +46,9 @@ LOGIN_HINT = "Run `claude-code-oauth login` (or /claude-code-auth in Code Puppy)
 #: After a transient refresh failure, wait this long before trying again while
 #: the current token still works, so API calls don't hammer the token endpoint.
 TRANSIENT_BACKOFF = 15.0
+#: Seconds to wait after a 429 that did not say how long.
+DEFAULT_RETRY_AFTER = 60.0
+DEAD_LOGIN = "Your Claude login has ended and must be renewed."
 
 
 def _default_warning(message: str) -> None:
@@ -68,9 +72,16 @@ class TokenProvider:
         self._clock = clock
         self._on_warning = on_warning
         self._flight = threading.Lock()
+        #: Flights finished so far, and how the last one failed (``None``: it did not).
+        #: A thread that waited for a flight shares its failure instead of retrying.
+        self._flights_done = 0
+        self._last_failure: ClaudeOAuthError | None = None
         self._backoff_until = 0.0
         self._listeners: list[Callable[[str], None]] = []
-        self._last_seen: str | None = None
+        self._seen_lock = threading.Lock()
+        self._last_seen: tuple[float, str] | None = None
+        #: Environment variables :func:`export_to_environ` keeps current.
+        self._exported: set[str] = set()
 
     # -- public API -----------------------------------------------------------
 
@@ -81,12 +92,17 @@ class TokenProvider:
     def get_access_token(self) -> str:
         """A usable access token, refreshing first if it is near expiry."""
         record = self._load_required()
-        if record.is_fresh(self._clock(), self.settings.refresh_margin):
-            return self._seen(record.access_token)
-        return self._seen(self._refresh(rejected=None))
+        if not record.is_fresh(self._clock(), self.settings.refresh_margin):
+            record = self._refresh(rejected=None)
+        return self._seen(record)
 
     def replace_rejected(self, rejected: str) -> str:
-        """A replacement for ``rejected`` (a token the API answered 401 to)."""
+        """A replacement for ``rejected`` (a token the API answered 401 to).
+
+        If the file already holds a different, unexpired token (another process
+        or thread rotated it), that token is returned without a refresh;
+        otherwise exactly one refresh is forced.
+        """
         return self._seen(self._refresh(rejected=rejected))
 
     def add_listener(self, listener: Callable[[str], None]) -> None:
@@ -95,9 +111,18 @@ class TokenProvider:
 
     # -- internals --------------------------------------------------------------
 
-    def _seen(self, token: str) -> str:
-        if token != self._last_seen:
-            self._last_seen = token
+    def _seen(self, record: TokenRecord) -> str:
+        """Hand out ``record``'s token; tell the listeners when it is newer than the last.
+
+        Threads may finish out of order, so an older token (one obtained earlier)
+        read by a slow thread never replaces a newer one already announced.
+        """
+        token = record.access_token
+        with self._seen_lock:
+            last = self._last_seen
+            if last is not None and (last[1] == token or record.obtained_at < last[0]):
+                return token
+            self._last_seen = (record.obtained_at, token)
             for listener in list(self._listeners):
                 listener(token)
         return token
@@ -115,50 +140,70 @@ class TokenProvider:
         # Someone else already rotated past the rejected token.
         return record.access_token != rejected and not record.is_expired(now)
 
-    def _refresh(self, rejected: str | None) -> str:
+    def _refresh(self, rejected: str | None) -> TokenRecord:
         settings = self.settings
         waited = settings.lock_timeout + settings.http_timeout + 5
+        ticket = self._flights_done
         if not self._flight.acquire(timeout=waited):
             raise LockTimeout(f"Another thread has been refreshing for over {waited:g} s.")
         try:
             record = self._load_required()
             now = self._clock()
             if self._adoptable(record, rejected, now):
-                return record.access_token
+                return record
+            failure = self._last_failure
+            if failure is not None and self._flights_done != ticket:
+                # The flight this thread waited for failed: share its outcome, don't retry.
+                return self._fallback(record, rejected, failure, warn=False)
             if rejected is None and now < self._backoff_until and not record.is_expired(now):
-                return record.access_token
+                return record
+            self._last_failure = None
             try:
                 lock = token_store.token_lock(settings)
                 with token_store.held(lock):
                     return self._refresh_locked(rejected)
             except LockTimeout as exc:
                 return self._fallback(record, rejected, exc)
+            except ClaudeOAuthError as exc:
+                self._last_failure = exc
+                raise
         finally:
+            self._flights_done += 1
             self._flight.release()
 
-    def _fallback(self, record: TokenRecord, rejected: str | None, exc: ClaudeOAuthError) -> str:
+    def _fallback(
+        self,
+        record: TokenRecord,
+        rejected: str | None,
+        exc: ClaudeOAuthError,
+        *,
+        warn: bool = True,
+    ) -> TokenRecord:
         """The current token if it still works, else raise ``exc``."""
+        self._last_failure = exc
         if rejected is None and not record.is_expired(self._clock()):
-            self._on_warning(f"Token refresh postponed: {exc}")
-            return record.access_token
+            if warn:
+                self._on_warning(f"Could not refresh the token; using the current one: {exc}")
+            return record
         raise exc
 
-    def _refresh_locked(self, rejected: str | None) -> str:
+    def _refresh_locked(self, rejected: str | None) -> TokenRecord:
         from . import token_endpoint
 
         record = self._load_required()
         now = self._clock()
         if self._adoptable(record, rejected, now):
-            return record.access_token
+            return record
         if record.needs_login:
             if rejected is None and not record.is_expired(now):
-                return record.access_token
-            raise LoginRequired("Your Claude login has ended and must be renewed.", hint=LOGIN_HINT)
+                return record
+            # The same message every caller saw when the login was found dead.
+            raise LoginRequired(record.last_error or DEAD_LOGIN, hint=LOGIN_HINT)
         if not record.refresh_token:
-            raise self._mark_dead(record, "The stored login has no refresh token.")
+            return self._dead(record, rejected, f"{DEAD_LOGIN} It has no refresh token.")
         deadline = record.refresh_token_expires_at
         if deadline is not None and now >= deadline:
-            raise self._mark_dead(record, "Your Claude login has expired (logins last ~30 days).")
+            return self._dead(record, rejected, f"{DEAD_LOGIN} It expired (logins last ~30 days).")
         not_before = record.refresh_not_before
         if not_before is not None and now < not_before:
             wait = not_before - now
@@ -174,9 +219,10 @@ class TokenProvider:
             body = token_endpoint.refresh(self.settings, record.refresh_token)
             fresh = TokenRecord.from_token_response(body, now=self._clock(), previous=record)
         except InvalidGrant as exc:
-            raise self._mark_dead(record, f"The refresh was refused: {exc}") from None
+            return self._dead(record, rejected, f"{DEAD_LOGIN} {exc}")
         except RateLimited as exc:
-            record.refresh_not_before = self._clock() + (exc.retry_after or 60.0)
+            wait = DEFAULT_RETRY_AFTER if exc.retry_after is None else exc.retry_after
+            record.refresh_not_before = self._clock() + wait
             record.last_error = str(exc)
             token_store.save(self.path, record)
             return self._fallback(record, rejected, exc)
@@ -186,18 +232,21 @@ class TokenProvider:
             return self._transient(record, rejected, exc)
         token_store.save(self.path, fresh)
         self._backoff_until = 0.0
-        return fresh.access_token
+        return fresh
 
-    def _transient(self, record: TokenRecord, rejected: str | None, exc: ClaudeOAuthError) -> str:
+    def _transient(
+        self, record: TokenRecord, rejected: str | None, exc: ClaudeOAuthError
+    ) -> TokenRecord:
         self._backoff_until = self._clock() + TRANSIENT_BACKOFF
         return self._fallback(record, rejected, exc)
 
-    def _mark_dead(self, record: TokenRecord, why: str) -> LoginRequired:
-        """Keep the tokens, flag the login as needing renewal, return the error to raise."""
+    def _dead(self, record: TokenRecord, rejected: str | None, why: str) -> TokenRecord:
+        """Keep the tokens but flag the login as needing renewal (so no process asks the
+        server again); the access token is still handed out until it expires."""
         record.needs_login = True
         record.last_error = why
         token_store.save(self.path, record)
-        return LoginRequired(why, hint=LOGIN_HINT)
+        return self._fallback(record, rejected, LoginRequired(why, hint=LOGIN_HINT))
 
 
 _providers: dict[str, TokenProvider] = {}
@@ -233,7 +282,9 @@ def export_to_environ(provider: TokenProvider) -> str:
     def update(token: str) -> None:
         os.environ[name] = token
 
-    provider.add_listener(update)
+    if name not in provider._exported:  # once per variable, however often it is called
+        provider._exported.add(name)
+        provider.add_listener(update)
     token = provider.get_access_token()
     update(token)
     return token

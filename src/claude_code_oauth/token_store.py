@@ -6,7 +6,8 @@ What a caller may rely on:
   otherwise, and raises :class:`~claude_code_oauth.errors.TokenFileError` for a
   symlink or a damaged file (the file itself is left where it is).
 * :func:`save` replaces the file atomically (see :mod:`secure_file`); a damaged
-  file it replaces is first moved aside to ``<name>.corrupt-<time>``, never deleted.
+  file it replaces is first moved aside to ``<name>.corrupt-<time>``, never deleted;
+  temporary files a killed writer left behind are removed once they are stale.
 * :func:`token_lock` is the cross-process lock every writer takes.
 
 This module is on the ``token`` fast path: only ``json``, ``os`` and ``time`` are
@@ -20,7 +21,7 @@ import os
 import time
 
 from .errors import LockTimeout, TokenFileError
-from .secure_file import atomic_write, ensure_private_dir, read_bytes
+from .secure_file import atomic_write, ensure_private_dir, read_bytes, remove_stale_temp_files
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from .config import Settings
 
 FORMAT_VERSION = 1
+#: Temporary files of a killed writer older than this are removed by :func:`save`.
+STALE_TEMP_SECONDS = 60.0
 
 #: Fields kept from a token response besides the tokens themselves.
 _PROFILE_FIELDS = ("account", "organization")
@@ -279,6 +282,8 @@ def save(path: str, record: TokenRecord) -> None:
     _set_aside_if_damaged(path)
     data = json.dumps(record.to_json(), indent=2, sort_keys=False) + "\n"
     atomic_write(path, data.encode("utf-8"), mode=0o600)
+    # A writer killed mid-write leaves its temporary file (with tokens in it) behind.
+    remove_stale_temp_files(path, STALE_TEMP_SECONDS)
 
 
 def _set_aside_if_damaged(path: str) -> str | None:

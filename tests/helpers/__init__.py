@@ -1,0 +1,1 @@
+"""Helpers for the tests: worker scripts run as subprocesses, and shared utilities."""

@@ -1,0 +1,153 @@
+"""Seed token files from the emulator, compare tokens by hash, run worker processes.
+
+Tokens are never printed or put in an assertion: tests compare :func:`digest`
+values computed in separate statements, so a failing assert shows only hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from claude_code_oauth import token_store
+from claude_code_oauth.config import Settings
+from claude_code_oauth.testing.emulator import ClaudeEmulator
+from claude_code_oauth.token_store import TokenRecord
+
+WORKER = Path(__file__).with_name("token_worker.py")
+TOKEN_URL_PATH = "/v1/oauth/token"
+
+#: The exact keys of `status --json` (a stable interface).
+STATUS_KEYS = frozenset(
+    {
+        "signed_in",
+        "needs_login",
+        "account",
+        "organization",
+        "access_token_expires_at",
+        "access_token_expires_in",
+        "login_expires_at",
+        "login_expires_in",
+        "login_warning",
+        "scopes",
+        "token_file",
+        "token_file_mode",
+        "refresh_not_before",
+        "last_error",
+        "verified",
+        "error",
+    }
+)
+
+
+def digest(token: str | None) -> str:
+    """A short, non-secret fingerprint of ``token``."""
+    return hashlib.sha256((token or "").encode()).hexdigest()[:16]
+
+
+def seed(
+    emulator: ClaudeEmulator,
+    path: str | os.PathLike[str],
+    *,
+    expires_in: float,
+    lifetime: float | None = None,
+    login_ends_in: float | None = None,
+    **fields: Any,
+) -> TokenRecord:
+    """Write a login the emulator knows, with the access token expiring in ``expires_in``
+    seconds (negative: already expired locally, though still valid at the emulator)."""
+    body = emulator.issue_login()
+    now = time.time()
+    record = TokenRecord.from_token_response(body, now=now)
+    record.expires_at = now + expires_in
+    record.obtained_at = record.expires_at - (lifetime or body["expires_in"])
+    if login_ends_in is not None:
+        record.refresh_token_expires_at = now + login_ends_in
+    for key, value in fields.items():
+        setattr(record, key, value)
+    token_store.save(os.fspath(path), record)
+    return record
+
+
+def stored(path: str | os.PathLike[str]) -> TokenRecord:
+    record = token_store.load(os.fspath(path))
+    assert record is not None, "the token file is missing"
+    return record
+
+
+def token_requests(emulator: ClaudeEmulator) -> int:
+    """Requests the emulator's token endpoint received (any outcome)."""
+    return sum(1 for r in emulator.requests if r.path == TOKEN_URL_PATH)
+
+
+def settings_for(env: Mapping[str, str], **overrides: Any) -> Settings:
+    """Settings from a client environment plus configuration overrides."""
+    return Settings(overrides, environ=dict(env))
+
+
+def worker_command(*args: str) -> list[str]:
+    return [sys.executable, str(WORKER), *args]
+
+
+def run_worker(env: Mapping[str, str], *args: str, timeout: float = 60) -> dict[str, Any]:
+    """Run a worker to completion; its last stdout line is its JSON report."""
+    done = subprocess.run(
+        worker_command(*args),
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        raise AssertionError(f"worker {args[0]} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return json.loads(lines[-1])
+
+
+def start_worker(env: Mapping[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        worker_command(*args),
+        env=dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_line(proc: subprocess.Popen[str], expected: str, timeout: float = 30) -> None:
+    """Block until the worker prints ``expected`` (it flushes each marker line)."""
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            raise AssertionError(f"worker exited before {expected!r}: {proc.wait()}")
+        if line.strip() == expected:
+            return
+    raise AssertionError(f"worker did not print {expected!r} in {timeout} s")
+
+
+def files_containing(roots: list[Path], needle: str, *, skip: set[Path]) -> list[Path]:
+    """Every regular file under ``roots`` (not in ``skip``) whose bytes contain ``needle``."""
+    found = []
+    raw = needle.encode()
+    for root in roots:
+        for dirpath, _dirs, names in os.walk(root):
+            for name in names:
+                path = Path(dirpath, name)
+                if path in skip or path.is_symlink() or not path.is_file():
+                    continue
+                try:
+                    if raw in path.read_bytes():
+                        found.append(path)
+                except OSError:
+                    continue
+    return found
