@@ -1,8 +1,8 @@
 """Decide whether a browser can be opened, and open one without blocking.
 
-Python's :mod:`webbrowser` is used, so ``BROWSER`` is honoured. On Linux and
-other Unix systems (not macOS) a browser is only expected with a display
-(``DISPLAY``/``WAYLAND_DISPLAY``) and outside an SSH session; an explicitly set
+Python's :mod:`webbrowser` is used, so ``BROWSER`` is honoured. No browser is
+expected in an SSH session, nor on Linux and other Unix systems (not macOS)
+without a display (``DISPLAY``/``WAYLAND_DISPLAY``); an explicitly set
 ``BROWSER`` always counts.
 """
 
@@ -22,10 +22,12 @@ def browser_expected(
     platform = sys.platform if platform is None else platform
     if environ.get("BROWSER", "").strip():
         return True, "BROWSER is set"
-    if platform.startswith(("win", "cygwin", "darwin")):
-        return True, "desktop platform"
+    # Before the platform check: over SSH a Mac or Windows would open the browser on
+    # the remote machine's screen, where the user is not.
     if any(environ.get(v) for v in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY")):
         return False, "this is an SSH session"
+    if platform.startswith(("win", "cygwin", "darwin")):
+        return True, "desktop platform"
     if not (environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY")):
         return False, "there is no graphical display (DISPLAY/WAYLAND_DISPLAY unset)"
     return True, "a display is available"

@@ -32,6 +32,7 @@ from .errors import (
     AuthorizationDenied,
     CallbackTimeout,
     ClaudeOAuthError,
+    ConfigError,
     LoginCancelled,
     PasteError,
     UnexpectedResponse,
@@ -98,8 +99,13 @@ class LoginFlow:
     def __init__(self, settings: Settings, *, timeout: float | None = None) -> None:
         self.settings = settings
         self.timeout = settings.callback_timeout if timeout is None else timeout
-        if not self.timeout > 0:
-            raise ValueError("timeout must be positive")
+        # Finite and below what a lock wait accepts (about 292 years), else OverflowError.
+        if not 0 < self.timeout <= threading.TIMEOUT_MAX:
+            raise ConfigError(
+                f"The login timeout must be more than 0 and at most "
+                f"{threading.TIMEOUT_MAX:.0f} seconds, not {self.timeout!r}.",
+                hint="Check --timeout or CLAUDE_CODE_OAUTH_CALLBACK_TIMEOUT.",
+            )
         self._verifier = pkce.new_verifier()
         self._state = pkce.new_state()
         self._events: queue.Queue[tuple[str, Any]] = queue.Queue()

@@ -309,7 +309,9 @@ class LoopbackReceiver:
             duplicated |= name in params
             params[name] = value
         state = params.get("state", "")
-        if duplicated or not state or not hmac.compare_digest(state, self._state):
+        # Bytes: compare_digest raises TypeError on non-ASCII str (any garbage state).
+        matches = bool(state) and hmac.compare_digest(state.encode(), self._state.encode())
+        if duplicated or not matches:
             reason = "missing" if not state else "repeated" if duplicated else "wrong"
             self._on_rejected(f"a callback with a {reason} state was ignored")
             request._send(400, callback_pages.wrong_state())

@@ -83,7 +83,10 @@ def _check_state(state: str, expected: str) -> None:
             "The pasted text has no state.",
             hint="Paste the whole CODE#STATE string, including the part after '#'.",
         )
-    if not hmac.compare_digest(state.encode(), expected.encode()):
+    # surrogatepass: a lone surrogate (undecodable terminal input) must not raise here.
+    if not hmac.compare_digest(
+        state.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    ):
         raise PasteError(
             "The pasted text belongs to a different login attempt (its state does not match).",
             hint="Use the link printed most recently, then paste what it shows.",
