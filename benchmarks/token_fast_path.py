@@ -11,6 +11,7 @@ would cost. Goal: the token command within 1.5x of the floor.
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import shutil
 import sys
@@ -33,6 +34,12 @@ def main() -> int:
     if script is None:
         print("claude-code-oauth is not installed next to this Python", file=sys.stderr)
         return 2
+    # pip byte-compiles a package when it installs it; an editable checkout under
+    # PYTHONDONTWRITEBYTECODE=1 would otherwise recompile our modules on every run
+    # while the standard library's bytecode is ready, which is not what users see.
+    import claude_code_oauth
+
+    compileall.compile_dir(Path(claude_code_oauth.__file__).parent, quiet=1)
     with tempfile.TemporaryDirectory() as tmp, ClaudeEmulator() as emu:
         env = {**os.environ, "CLAUDE_CODE_OAUTH_DATA_DIR": tmp, "HOME": tmp}
         record = TokenRecord.from_token_response(emu.issue_login(), now=time.time())

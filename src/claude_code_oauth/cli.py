@@ -51,36 +51,48 @@ def _settings() -> Settings:
 # -- token -------------------------------------------------------------------
 
 
-def cmd_token(args: argparse.Namespace) -> int:
-    from .token_provider import TokenProvider
+def cmd_token(args: argparse.Namespace | None = None) -> int:
+    import time
+
+    from . import token_store
 
     settings = _settings()
-    # One call per process: a provider of its own, whose warnings go to stderr.
-    provider = TokenProvider(settings, on_warning=lambda text: _err(f"warning: {text}"))
-    token = provider.get_access_token()
-    _warn_login_expiry(settings)
+    record = token_store.load(settings.token_path)
+    now = time.time()
+    if record is not None and record.is_fresh(now, settings.refresh_margin):
+        # The fast path: a file read, no lock, no HTTP library, no thread.
+        token = record.access_token
+    else:
+        from .token_provider import TokenProvider
+
+        # One call per process: a provider of its own, whose warnings go to stderr.
+        provider = TokenProvider(settings, on_warning=lambda text: _err(f"warning: {text}"))
+        token = provider.get_access_token()
+        record = token_store.load(settings.token_path)
+    if record is not None:
+        _warn_login_expiry(record, now)
     sys.stdout.write(token + "\n")
     sys.stdout.flush()
     return 0
 
 
-def _warn_login_expiry(settings: Settings) -> None:
+def _warn_login_expiry(record: object, now: float) -> None:
     """On stderr: the login ends within 3 days, or has already been found dead."""
-    import time
+    from .token_store import TokenRecord
 
-    from . import token_store
-    from .status import login_expiry_warning
-
-    record = token_store.load(settings.token_path)
-    if record is None:
-        return
+    assert isinstance(record, TokenRecord)
     if record.needs_login:
         _err(
             "warning: your Claude login has ended; this token works only until it expires. "
             "Run `claude-code-oauth login` (or /claude-code-auth in Code Puppy)."
         )
         return
-    warning = login_expiry_warning(record, time.time())
+    deadline = record.refresh_token_expires_at
+    if deadline is None or deadline - now > 3 * 86400:
+        return  # the common case: no need to load the status module
+    from .status import login_expiry_warning
+
+    warning = login_expiry_warning(record, now)
     if warning:
         _err(f"warning: {warning}")
 
@@ -288,8 +300,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
     try:
+        if argv == ["token"]:
+            # Scripts call this on every request: skip building the parser.
+            return cmd_token()
+        args = build_parser().parse_args(argv)
         return args.func(args)
     except ClaudeOAuthError as exc:
         _err(f"error: {exc}")

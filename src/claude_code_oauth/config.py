@@ -16,10 +16,14 @@ This module is on the ``token`` fast path: it imports only ``os``.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import Any
 
 from .errors import ConfigError
+
+# Not `typing.TYPE_CHECKING`: importing typing costs start-up time on the token path.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 ENV_PREFIX = "CLAUDE_CODE_OAUTH_"
 
@@ -67,7 +71,8 @@ def is_loopback_host(host: str) -> bool:
     host = host.strip("[]")
     parts = host.split(".")
     if len(parts) == 4 and parts[0] == "127":
-        return all(p.isdigit() and 0 <= int(p) <= 255 for p in parts)
+        # isascii(): str.isdigit() also accepts digits such as "²" that int() refuses.
+        return all(p.isascii() and p.isdigit() and 0 <= int(p) <= 255 for p in parts)
     if ":" in host:
         import ipaddress
 

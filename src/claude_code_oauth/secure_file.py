@@ -12,7 +12,6 @@ message naming the path, so each caller keeps its own error vocabulary.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 
@@ -132,6 +131,8 @@ def atomic_write(
         refuse_symlink(path, error_cls)
         os.replace(tmp, path)
     except BaseException as exc:
+        import contextlib  # only on this failure path
+
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         if isinstance(exc, OSError):

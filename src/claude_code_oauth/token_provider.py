@@ -49,6 +49,10 @@ TRANSIENT_BACKOFF = 15.0
 #: Seconds to wait after a 429 that did not say how long.
 DEFAULT_RETRY_AFTER = 60.0
 DEAD_LOGIN = "Your Claude login has ended and must be renewed."
+#: While another process holds the lock, re-read the file this often to adopt its token.
+ADOPT_CHECK_INTERVAL = 0.05
+#: How often filelock retries the (non-blocking) flock while waiting.
+LOCK_POLL_INTERVAL = 0.01
 
 
 def _default_warning(message: str) -> None:
@@ -159,9 +163,7 @@ class TokenProvider:
                 return record
             self._last_failure = None
             try:
-                lock = token_store.token_lock(settings)
-                with token_store.held(lock):
-                    return self._refresh_locked(rejected)
+                return self._refresh_under_lock(rejected)
             except LockTimeout as exc:
                 return self._fallback(record, rejected, exc)
             except ClaudeOAuthError as exc:
@@ -170,6 +172,33 @@ class TokenProvider:
         finally:
             self._flights_done += 1
             self._flight.release()
+
+    def _refresh_under_lock(self, rejected: str | None) -> TokenRecord:
+        """Take the cross-process lock and refresh; adopt a rotation seen while waiting.
+
+        Re-reading the (atomically written) file between short waits lets every
+        waiting process pick up the winner's token at once instead of queueing
+        for the lock one after another just to read it.
+        """
+        from filelock import Timeout
+
+        lock = token_store.token_lock(self.settings)
+        deadline = time.monotonic() + self.settings.lock_timeout
+        while True:
+            wait = min(ADOPT_CHECK_INTERVAL, max(0.0, deadline - time.monotonic()))
+            try:
+                lock.acquire(timeout=wait, poll_interval=LOCK_POLL_INTERVAL)
+            except Timeout:
+                record = self._load_required()
+                if self._adoptable(record, rejected, self._clock()):
+                    return record
+                if time.monotonic() >= deadline:
+                    raise token_store.lock_timeout_error(lock) from None
+                continue
+            try:
+                return self._refresh_locked(rejected)
+            finally:
+                lock.release()
 
     def _fallback(
         self,

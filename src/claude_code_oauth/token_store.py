@@ -334,6 +334,18 @@ def token_lock(settings: Settings, timeout: float | None = None) -> BaseFileLock
     )
 
 
+def lock_timeout_error(lock: BaseFileLock, what: str = "the token file") -> LockTimeout:
+    """The error for a lock not obtained within its timeout."""
+    return LockTimeout(
+        f"Another claude-code-oauth process has held the lock on {what} for "
+        f"more than {lock.timeout:.0f} s ({lock.lock_file}).",
+        # flock-based: a dead holder's lock is released by the kernel, so a live
+        # process is holding it.
+        hint="Retry in a moment; if it persists, look for a hung claude-code-oauth "
+        "or Code Puppy process.",
+    )
+
+
 class held:
     """``with held(lock, what):`` — acquire with its timeout, raising :class:`LockTimeout`."""
 
@@ -347,12 +359,7 @@ class held:
         try:
             self._lock.acquire()
         except Timeout:
-            raise LockTimeout(
-                f"Another claude-code-oauth process has held the lock on {self._what} for "
-                f"more than {self._lock.timeout:.0f} s ({self._lock.lock_file}).",
-                hint="Retry in a moment; if no other process is running, the lock file is stale "
-                "and can be deleted.",
-            ) from None
+            raise lock_timeout_error(self._lock, self._what) from None
         return self._lock
 
     def __exit__(self, *exc: object) -> None:
