@@ -28,9 +28,18 @@ HELP = [
     ("claude-code-logout", "Remove the Claude tokens and the registered claude-code-* models"),
 ]
 _COMMANDS = {name for name, _ in HELP}
+#: Status lines that report a problem (shown as warnings).
+_PROBLEM_LINES = (
+    "Problem:",
+    "Warning:",
+    "A new login is needed",
+    "Last refresh problem:",
+    "Server check: failed",
+)
 
 _registry_cache: tuple[tuple[int, int, int], dict[str, Any]] | None = None
 _warned_login_expiry = False
+_registry_error: str | None = None
 
 
 def _settings() -> Any:
@@ -99,11 +108,18 @@ def _is_our_model(model_name: str) -> bool:
 def _load_models_config() -> dict[str, Any]:
     # Returned as plugin models so ours win over same-named claude-code-* entries the
     # bundled plugin keeps in claude_models.json (which Code Puppy merges later).
+    global _registry_error
     try:
-        return dict(_our_entries())
+        entries = dict(_our_entries())
     except Exception as exc:
-        _error(f"claude-code-oauth: cannot read the model registry: {exc}")
+        # Code Puppy reloads the model list very often: say it once per problem.
+        message = f"claude-code-oauth: cannot read the model registry: {exc}"
+        if message != _registry_error:
+            _registry_error = message
+            _error(message)
         return {}
+    _registry_error = None
+    return entries
 
 
 def _build_model(model_name: str, model_config: dict[str, Any], config: Any) -> Any:
@@ -146,12 +162,15 @@ def _auth(args: list[str]) -> None:
     from .token_provider import export_to_environ, provider_for
 
     settings = _settings()
-    operations.login_and_register(settings, _Emit(), open_browser="--no-browser" not in args)
+    _, change = operations.login_and_register(
+        settings, _Emit(), open_browser="--no-browser" not in args
+    )
     export_to_environ(provider_for(settings))
-    entries = _our_entries()
-    if entries:
-        first = next(iter(entries))
-        _Emit().info(f"Select a model with: /set model {first}  (or /model to pick one)")
+    # From what was just registered: re-reading the file would report a registry
+    # problem a second time (login_and_register already warned about it).
+    registered = [*change.kept, *change.updated, *change.added] if change else []
+    if registered:
+        _Emit().info(f"Select a model with: /set model {registered[0]}  (or /model to pick one)")
 
 
 def _status() -> None:
@@ -162,7 +181,8 @@ def _status() -> None:
     lines = status.render(report)
     (emit.success if report["signed_in"] and not report["needs_login"] else emit.warning)(lines[0])
     for line in lines[1:]:
-        emit.info(line)
+        # Problems (a damaged token file, a refused refresh) are warnings, not info.
+        (emit.warning if line.startswith(_PROBLEM_LINES) else emit.info)(line)
     if bundled_present():
         emit.info(
             "Code Puppy's bundled claude_code_oauth plugin is superseded by claude-code-oauth "

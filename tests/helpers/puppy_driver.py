@@ -1,0 +1,471 @@
+"""Drive a real Code Puppy in this process, one scripted scenario per run.
+
+Run by the Code Puppy tests as a subprocess (Code Puppy keeps global state and
+computes its directories at import, so every scenario gets a fresh process with
+its own ``HOME``)::
+
+    python puppy_driver.py '<JSON list of steps>'
+
+Each step is an object with an ``op`` (see ``OPS``). Every line written to
+stdout is one JSON object:
+
+* ``{"event": "message", "step": N, "type": "info", "text": "..."}`` for each
+  message Code Puppy's messaging received, printed *as it is emitted* by a
+  background thread (so a test can react while a command is still blocking,
+  for example to paste a code into a waiting login);
+* ``{"event": "waiting", "step": N, "label": "..."}`` when a ``wait`` step
+  blocks until the test writes a line to stdin;
+* ``{"event": "result", "step": N, "op": "...", "data": {...}}`` when a step ends;
+* ``{"event": "done"}`` at the end.
+
+Only the driver writes to stdout: what Code Puppy prints itself (an agent's
+streamed answer, for one) is sent to stderr, so it cannot split an event line.
+
+Stdin is read raw (``os.read``), one line per ``wait`` step, so nothing is
+buffered away from a login that reads pasted codes from the same descriptor.
+The driver never prints a token or code: it reports facts (booleans, counts,
+truncated hashes) and redacts anything shaped like a Claude token.
+
+This module imports only the standard library at the top: ``import_cost``
+must be able to watch what the first Code Puppy imports bring in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import sys
+import threading
+import time
+import traceback
+from typing import Any
+
+REDACT = re.compile(r"sk-ant-[A-Za-z0-9_\-]*")
+OUR_PLUGIN = "claude_code_oauth_pkce"
+BUNDLED_PLUGIN = "claude_code_oauth"
+BUNDLED_MODULE = "code_puppy_core_plugins.claude_code_oauth.register_callbacks"
+OUR_MODULE = "claude_code_oauth.code_puppy_plugin"
+HEAVY = ("httpx", "httpx2", "anthropic", "pydantic_ai", "rich", "filelock")
+
+_out_lock = threading.Lock()
+_events: Any = None
+
+
+def emit(obj: dict[str, Any]) -> None:
+    line = REDACT.sub("sk-ant-REDACTED", json.dumps(obj, default=str))
+    with _out_lock:
+        _events.write(line + "\n")
+        _events.flush()
+
+
+def claim_stdout() -> None:
+    """Keep fd 1 for events only: whatever Code Puppy prints itself goes to stderr."""
+    global _events
+    _events = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    sys.stdout.flush()
+    os.dup2(2, 1)
+
+
+def short_hash(secret: str | None) -> str | None:
+    return None if secret is None else hashlib.sha256(secret.encode()).hexdigest()[:16]
+
+
+def read_control_line() -> str:
+    """One line from fd 0, read byte by byte so nothing else on stdin is consumed."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = os.read(0, 1)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode().strip()
+
+
+class Messages:
+    """Streams Code Puppy's buffered messages out as they are emitted."""
+
+    def __init__(self) -> None:
+        self._seen = 0
+        self._lock = threading.Lock()
+        self.step = -1
+
+    def start(self) -> None:
+        threading.Thread(target=self._poll, name="driver-messages", daemon=True).start()
+
+    def _poll(self) -> None:
+        while True:
+            time.sleep(0.05)
+            self.flush()
+
+    def flush(self) -> None:
+        """Print the messages not printed yet (tagged with the current step)."""
+        if "code_puppy.messaging" not in sys.modules:
+            return
+        from code_puppy.messaging import get_global_queue
+
+        with self._lock:
+            # No renderer runs here, so Code Puppy keeps every message in this buffer.
+            buffered = get_global_queue().get_buffered_messages()
+            for message in buffered[self._seen :]:
+                content = message.content
+                text = content.plain if hasattr(content, "plain") else str(content)
+                kind = message.type.value
+                emit({"event": "message", "step": self.step, "type": kind, "text": text})
+            self._seen = max(self._seen, len(buffered))
+
+
+class Driver:
+    def __init__(self) -> None:
+        self.messages = Messages()
+        self._loop: Any = None
+        self._models: dict[str, Any] = {}
+
+    @property
+    def loop(self) -> Any:
+        # One event loop for every async step, as in Code Puppy's interactive mode:
+        # models (and their HTTP clients) built once are reused across runs.
+        if self._loop is None:
+            import asyncio
+
+            self._loop = asyncio.new_event_loop()
+        return self._loop
+
+    # -- loading --------------------------------------------------------------
+
+    def op_import_cost(self, step: dict[str, Any]) -> dict[str, Any]:
+        import code_puppy.callbacks  # noqa: F401
+
+        before = set(sys.modules)
+        started = time.perf_counter()
+        __import__(OUR_MODULE)
+        elapsed = time.perf_counter() - started
+        new = set(sys.modules) - before
+        return {
+            "heavy_new": sorted(m for m in new if m.split(".")[0] in HEAVY),
+            "anthropic_loaded": any(m.split(".")[0] == "anthropic" for m in sys.modules),
+            "new_count": len(new),
+            "seconds": round(elapsed, 3),
+        }
+
+    def op_load(self, step: dict[str, Any]) -> dict[str, Any]:
+        from code_puppy import callbacks, plugins
+
+        loaded = plugins.load_plugin_callbacks()
+        ours = sys.modules.get(OUR_MODULE)
+        return {
+            "loaded": {tier: list(names) for tier, names in loaded.items()},
+            "our_owners": self._owners(callbacks, OUR_MODULE),
+            "our_help": [list(entry) for entry in getattr(ours, "HELP", [])],
+        }
+
+    def op_load_bundled_last(self, step: dict[str, Any]) -> dict[str, Any]:
+        """Import ours, then the bundled plugin (each in its loading context), then startup."""
+        import asyncio
+        import importlib
+
+        from code_puppy import callbacks
+
+        for owner, module in ((OUR_PLUGIN, OUR_MODULE), (BUNDLED_PLUGIN, BUNDLED_MODULE)):
+            token = callbacks.set_loading_context(owner)
+            try:
+                importlib.import_module(module)
+            finally:
+                callbacks.clear_loading_context(token)
+        before = self._command_owners(callbacks)
+        if step.get("startup", True):
+            asyncio.run(callbacks.on_startup())
+        return {
+            "our_owners": self._owners(callbacks, OUR_MODULE),
+            "before_startup": before,
+            "after_startup": self._command_owners(callbacks),
+        }
+
+    @staticmethod
+    def _owners(callbacks: Any, module: str) -> dict[str, list[str | None]]:
+        owners: dict[str, list[str | None]] = {}
+        for phase in ("custom_command", "custom_command_help", "register_model_type"):
+            for func in callbacks.get_callbacks(phase, include_disabled=True):
+                if getattr(func, "__module__", None) == module:
+                    owners.setdefault(phase, []).append(callbacks.get_callback_owner(func))
+        return owners
+
+    @staticmethod
+    def _command_owners(callbacks: Any) -> list[list[Any]]:
+        return [
+            [callbacks.get_callback_owner(f), bool(getattr(f, "_claude_code_oauth_superseded", 0))]
+            for f in callbacks.get_callbacks("custom_command", include_disabled=True)
+            if callbacks.get_callback_owner(f) in (OUR_PLUGIN, BUNDLED_PLUGIN)
+        ]
+
+    # -- commands -------------------------------------------------------------
+
+    def op_cmd(self, step: dict[str, Any]) -> dict[str, Any]:
+        from code_puppy.command_line.command_handler import handle_command
+
+        started = time.perf_counter()
+        error = None
+        try:
+            returned: Any = handle_command(step["text"])
+        except BaseException as exc:  # reported, so a test can fail on it
+            returned, error = None, f"{type(exc).__name__}: {exc}"
+        return {
+            "returned": returned if isinstance(returned, bool | str | None) else repr(returned),
+            "raised": error,
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+
+    # -- models ---------------------------------------------------------------
+
+    def op_models(self, step: dict[str, Any]) -> dict[str, Any]:
+        from code_puppy.model_factory import ModelFactory
+
+        config = ModelFactory.load_config()
+        return {
+            "models": {
+                key: {f: value.get(f) for f in ("type", "name", "oauth_source")}
+                for key, value in config.items()
+                if isinstance(value, dict)
+            }
+        }
+
+    def _model(self, key: str) -> Any:
+        if key not in self._models:
+            from code_puppy.model_factory import ModelFactory
+
+            self._models[key] = ModelFactory.get_model(key, ModelFactory.load_config())
+        return self._models[key]
+
+    def op_model_run(self, step: dict[str, Any]) -> dict[str, Any]:
+        """A request through a model built by Code Puppy's factory (kept for later steps)."""
+        from pydantic_ai import Agent
+
+        model = self._model(step["model"])
+        result: dict[str, Any] = {"model_class": type(model).__name__}
+        if model is None:
+            return result
+        try:
+            run = self.loop.run_until_complete(Agent(model).run(step.get("prompt", "hello")))
+            result["output"] = run.output
+        except Exception as exc:
+            result["error"] = _describe_error(exc)
+        return result
+
+    def op_agent_run(self, step: dict[str, Any]) -> dict[str, Any]:
+        """A turn of Code Puppy's own agent (prompt preparation, tools) on ``model``."""
+        from code_puppy import config as cp_config
+        from code_puppy.agents import get_current_agent
+
+        cp_config.set_model_name(step["model"])
+        agent = get_current_agent()
+        result: dict[str, Any] = {"agent": type(agent).__name__}
+        try:
+            run = self.loop.run_until_complete(agent.run_with_mcp(step.get("prompt", "hello")))
+            result["output"] = getattr(run, "output", None)
+        except BaseException as exc:
+            result["raised"] = _describe_error(exc)
+        return result
+
+    def op_env_token(self, step: dict[str, Any]) -> dict[str, Any]:
+        from code_puppy import config as cp_config
+
+        from claude_code_oauth import token_store
+
+        value = os.environ.get("CLAUDE_CODE_ACCESS_TOKEN")
+        path = os.path.join(cp_config.DATA_DIR, "claude_code_oauth.json")
+        record = token_store.load(path) if os.path.exists(path) else None
+        stored = record.access_token if record is not None else None
+        return {
+            "present": value is not None,
+            "equals_stored": value is not None and value == stored,
+            "hash": short_hash(value),
+            "mode": oct(os.stat(path).st_mode & 0o777) if record is not None else None,
+        }
+
+    # -- the bundled plugin's model hooks ---------------------------------------
+
+    def op_prompt_hook(self, step: dict[str, Any]) -> dict[str, Any]:
+        from code_puppy import callbacks
+
+        results = callbacks.on_prepare_model_prompt(step["model"], "sys", "user")
+        handled = [r for r in results if isinstance(r, dict) and r.get("handled")]
+        return {
+            "handled": len(handled),
+            "identity_prompt": any(
+                "You are Claude Code" in str(r.get("system_prompt")) for r in handled
+            ),
+        }
+
+    def op_heartbeat(self, step: dict[str, Any]) -> dict[str, Any]:
+        import importlib
+
+        from code_puppy import callbacks
+
+        bundled = importlib.import_module(BUNDLED_MODULE)
+        key = step["model"]
+        self.loop.run_until_complete(callbacks.on_agent_run_start("agent", key, "s1"))
+        during = len(bundled._active_heartbeats)
+        self.loop.run_until_complete(callbacks.on_agent_run_end("agent", key, "s1"))
+        return {"during": during, "after": len(bundled._active_heartbeats)}
+
+    # -- control --------------------------------------------------------------
+
+    def op_wait(self, step: dict[str, Any]) -> dict[str, Any]:
+        emit({"event": "waiting", "step": self.messages.step, "label": step.get("label", "")})
+        return {"line": read_control_line()}
+
+    def run(self, steps: list[dict[str, Any]]) -> int:
+        if steps and steps[0]["op"] != "import_cost":
+            # (import_cost watches sys.modules: nothing may import alongside it.)
+            self.messages.start()
+        for index, step in enumerate(steps):
+            self.messages.step = index
+            handler = getattr(self, "op_" + step["op"])
+            try:
+                data = handler(step)
+            except Exception as exc:
+                traceback.print_exc()
+                data = {"driver_error": f"{type(exc).__name__}: {exc}"}
+            self.messages.flush()
+            emit({"event": "result", "step": index, "op": step["op"], "data": data})
+        emit({"event": "done"})
+        return 0
+
+
+def _describe_error(exc: BaseException) -> dict[str, Any]:
+    body = getattr(exc, "body", None)
+    message = None
+    if isinstance(body, dict):
+        message = (body.get("error") or {}).get("message")
+    return {
+        "type": type(exc).__name__,
+        "status_code": getattr(exc, "status_code", None),
+        "message": message,
+        "text": str(exc)[:500],
+    }
+
+
+# -- the test side --------------------------------------------------------------
+
+
+PUPPY_CFG = "[puppy]\npuppy_name = Testy\nowner_name = Tester\n"
+
+
+def make_home(root: str) -> str:
+    """A fresh HOME with Code Puppy's puppy.cfg pre-seeded (else it asks for names)."""
+    home = os.path.join(root, "home")
+    os.makedirs(os.path.join(home, ".code_puppy"), mode=0o700)
+    with open(os.path.join(home, ".code_puppy", "puppy.cfg"), "w") as handle:
+        handle.write(PUPPY_CFG)
+    return home
+
+
+def puppy_env(home: str, endpoints: dict[str, str], *, browser: str | None) -> dict[str, str]:
+    """The subprocess environment: only the emulator's endpoints and a private HOME."""
+    dropped = ("XDG_", "CLAUDE_CODE_", "ANTHROPIC_", "PYTEST_", "SSH_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
+    for name in ("BROWSER", "DISPLAY", "WAYLAND_DISPLAY", "HEADLESS", "CI"):
+        env.pop(name, None)
+    env.update(endpoints)
+    env["HOME"] = home
+    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
+    env["PYTHONUNBUFFERED"] = "1"
+    if browser is not None:
+        env["BROWSER"] = browser
+    return env
+
+
+class Transcript:
+    """What one driver run printed, parsed."""
+
+    def __init__(self, events: list[dict[str, Any]], stderr: str, returncode: int) -> None:
+        self.events = events
+        self.stderr = stderr
+        self.returncode = returncode
+        self.results = [e for e in events if e.get("event") == "result"]
+
+    def data(self, step: int) -> dict[str, Any]:
+        for event in self.results:
+            if event["step"] == step:
+                return event["data"]
+        raise AssertionError(f"step {step} produced no result; stderr tail: {self.stderr[-800:]}")
+
+    def messages(self, step: int) -> list[tuple[str, str]]:
+        return [
+            (e["type"], e["text"])
+            for e in self.events
+            if e.get("event") == "message" and e["step"] == step
+        ]
+
+    def texts(self, step: int) -> str:
+        return "\n".join(text for _, text in self.messages(step))
+
+
+def run_driver(
+    steps: list[dict[str, Any]],
+    env: dict[str, str],
+    *,
+    on_event: Any = None,
+    timeout: float = 60.0,
+) -> Transcript:
+    """Run the driver in a subprocess; ``on_event(event, send)`` sees each event live.
+
+    ``send(text)`` writes a line to the driver's stdin (an answer to a ``wait``
+    step, or a pasted code while a login waits).
+    """
+    import subprocess
+
+    proc = subprocess.Popen(
+        [sys.executable, os.path.abspath(__file__), json.dumps(steps)],
+        env=env,
+        cwd=env["HOME"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+    )
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    stderr_parts: list[str] = []
+    reader = threading.Thread(target=lambda: stderr_parts.append(proc.stderr.read()), daemon=True)
+    reader.start()
+    timer = threading.Timer(timeout, proc.kill)
+    timer.start()
+
+    def send(text: str) -> None:
+        proc.stdin.write(text + "\n")
+        proc.stdin.flush()
+
+    events: list[dict[str, Any]] = []
+    try:
+        for line in proc.stdout:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                event = {"event": "stray", "text": REDACT.sub("sk-ant-REDACTED", line)}
+            events.append(event)
+            if on_event is not None:
+                on_event(event, send)
+    except BaseException:
+        proc.kill()  # the test failed while the driver may be blocked waiting for it
+        raise
+    finally:
+        timer.cancel()
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
+        returncode = proc.wait(timeout=10)
+        reader.join(10)
+    stderr = REDACT.sub("sk-ant-REDACTED", "".join(stderr_parts))
+    if not (events and events[-1].get("event") == "done"):
+        raise AssertionError(
+            f"driver did not finish (exit {returncode}, killed after {timeout:g} s?); "
+            f"last events: {events[-3:]}; stderr tail: {stderr[-1500:]}"
+        )
+    return Transcript(events, stderr, returncode)
+
+
+if __name__ == "__main__":
+    claim_stdout()
+    sys.exit(Driver().run(json.loads(sys.argv[1])))
