@@ -263,13 +263,34 @@ def test_cli_config_shows_values_variables_and_sources(tmp_path: Path) -> None:
         "value": EXPECTED_DEFAULTS["token_url"],
         "env": "CLAUDE_CODE_OAUTH_TOKEN_URL",
         "source": "default",
+        "error": None,
     }
+    assert rows["data_dir"]["value"] == str(tmp_path / "xdg" / "code_puppy")
     text = _run(["config"], env)
     assert text.returncode == 0
     lines = text.stdout.splitlines()
     assert len(lines) == len(CLAUDE_CODE_OAUTH_CONFIG)
     port_line = next(line for line in lines if line.startswith("callback_port_range "))
     assert "9100-9110" in port_line and "(CLAUDE_CODE_OAUTH_CALLBACK_PORT_RANGE)" in port_line
+
+
+def test_cli_config_flags_an_invalid_value_with_exit_2(tmp_path: Path) -> None:
+    env = _base_env(tmp_path)
+    env["CLAUDE_CODE_OAUTH_TOKEN_URL"] = "http://token.example.com/v1/oauth/token"
+    done = _run(["config", "--json"], env)
+    assert done.returncode == 2
+    rows = {row["key"]: row for row in json.loads(done.stdout)}
+    assert "plain http to a non-loopback host" in rows["token_url"]["error"]
+    assert rows["auth_url"]["error"] is None
+    text = _run(["config"], env)
+    assert text.returncode == 2
+    (line,) = text.stderr.strip().splitlines()
+    assert line.startswith("error: ") and "CLAUDE_CODE_OAUTH_TOKEN_URL" in line
+
+
+def test_data_dir_tilde_uses_the_given_home(tmp_path: Path) -> None:
+    settings = Settings(environ={"HOME": str(tmp_path), "CLAUDE_CODE_OAUTH_DATA_DIR": "~/cp"})
+    assert settings.data_dir == str(tmp_path / "cp")
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 from . import __version__
-from .errors import ClaudeOAuthError
+from .errors import ClaudeOAuthError, LoginCancelled
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -191,24 +191,41 @@ def cmd_config(args: argparse.Namespace) -> int:
     from .config import CLAUDE_CODE_OAUTH_CONFIG, env_name
 
     settings = _settings()
+    # Validate each value the way the commands will use it.
+    checked_as = {"token_file": "token_path", "models_file": "models_path"}
     rows = []
     for key in CLAUDE_CODE_OAUTH_CONFIG:
         value = settings.raw(key)
         if isinstance(value, tuple):
             value = "-".join(str(v) for v in value)
-        if key == "data_dir" and not value:
-            value = settings.data_dir  # Code Puppy's rule, resolved
+        problem = None
+        try:
+            resolved = getattr(settings, checked_as.get(key, key))
+        except ClaudeOAuthError as exc:
+            problem = str(exc)
+        else:
+            if key == "data_dir":
+                value = resolved  # Code Puppy's rule (or the override), resolved
         rows.append(
-            {"key": key, "value": value, "env": env_name(key), "source": settings.source(key)}
+            {
+                "key": key,
+                "value": value,
+                "env": env_name(key),
+                "source": settings.source(key),
+                "error": problem,
+            }
         )
+    bad = [row for row in rows if row["error"]]
     if args.json:
         import json
 
         _out(json.dumps(rows, indent=2))
-        return 0
-    for row in rows:
-        _out(f"{row['key']:<24} {row['value']!s:<48} {row['env']} ({row['source']})")
-    return 0
+    else:
+        for row in rows:
+            _out(f"{row['key']:<24} {row['value']!s:<48} {row['env']} ({row['source']})")
+        for row in bad:
+            _err(f"error: {row['error']}")
+    return 2 if bad else 0
 
 
 # -- parser ------------------------------------------------------------------
@@ -307,6 +324,9 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_token()
         args = build_parser().parse_args(argv)
         return args.func(args)
+    except LoginCancelled as exc:
+        _err(str(exc))  # the user's own Ctrl-C is not an error
+        return exc.exit_code
     except ClaudeOAuthError as exc:
         _err(f"error: {exc}")
         return exc.exit_code

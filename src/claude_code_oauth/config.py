@@ -266,6 +266,9 @@ class Settings:
         value = str(self.raw("data_dir") or "").strip()
         if not value:
             return default_data_dir(self._environ)
+        if value == "~" or value.startswith("~/"):
+            home = self._environ.get("HOME") or os.path.expanduser("~")
+            value = home + value[1:]
         return os.path.abspath(os.path.expanduser(value))
 
     def _filename(self, key: str) -> str:

@@ -76,7 +76,10 @@ class StdinPasteReader:
             try:
                 selector.register(fd, selectors.EVENT_READ)
             except (OSError, ValueError):
-                return  # for example /dev/null on some systems, or a regular file
+                # A regular file (``login < file``): epoll refuses it, but reading it
+                # never blocks, so plain line reading is safe.
+                self._read_lines()
+                return
             selector.register(self._wake_r, selectors.EVENT_READ)
             while True:
                 ready = [key.fd for key, _ in selector.select()]
