@@ -338,6 +338,7 @@ def test_plugins_disable_hands_the_commands_back_and_enable_takes_them_again(
     assert "Plugin 'claude_code_oauth' disabled." in t.texts(9)
     _assert_ours_ran_alone(t, 10)
     assert t.messages(10)[0] == ("warning", "Not signed in to Claude.")
+    assert not _superseded_notes(t, 10)  # nothing is superseded while it is disabled
     _assert_ours_ran_alone(t, 11)
     assert any(text.startswith("Signed in as ") for _, text in t.messages(11))
     assert emulator.grants["authorization_code"] == 1

@@ -117,10 +117,10 @@ def supersede_bundled(our_owner: str, is_our_model: Callable[[str], bool]) -> in
 
 
 def bundled_present() -> bool:
-    """Whether the bundled plugin registered anything in this process."""
+    """Whether the bundled plugin is loaded and enabled in this process."""
     from code_puppy import callbacks
 
-    return any(
+    return callbacks.is_callback_owner_enabled(BUNDLED_OWNER) and any(
         callbacks.get_callback_owner(func) == BUNDLED_OWNER
         for func in callbacks.get_callbacks("custom_command", include_disabled=True)
     )
