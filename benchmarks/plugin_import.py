@@ -11,6 +11,7 @@ in that were not already loaded. Goal for ours: under 5 ms.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import statistics
@@ -45,6 +46,11 @@ def main() -> int:
     results: dict[str, list[float]] = {name: [] for name in MODULES}
     pulled: dict[str, list[str]] = {}
     counts: dict[str, int] = {}
+    # Both plugins as pip would install them: byte-compiled (this checkout is editable
+    # and may run under PYTHONDONTWRITEBYTECODE=1, which would recompile ours each time).
+    import claude_code_oauth
+
+    compileall.compile_dir(os.path.dirname(claude_code_oauth.__file__), quiet=1)
     with tempfile.TemporaryDirectory() as home:
         env = {k: v for k, v in os.environ.items() if not k.startswith("XDG_")}
         env.update(HOME=home, PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")

@@ -351,6 +351,25 @@ def test_plugins_disable_hands_the_commands_back_and_enable_takes_them_again(
 # -- 11 ----------------------------------------------------------------------------------
 
 
+def test_bundled_plugin_loading_after_ours_without_a_startup_phase(
+    home: Path, emulator: ClaudeEmulator, scripted_browser: str
+) -> None:
+    # A direct handle_command never fires `startup`: the first command must already
+    # reach ours alone (the bundled flow would otherwise block for 180 s).
+    t = driver.run_driver(
+        [
+            {"op": "load_bundled_last", "startup": False},
+            _cmd("/claude-code-auth"),
+        ],
+        _env(home, emulator, scripted_browser),
+    )
+    assert t.data(0)["before_startup"] == [[OURS, False], ["claude_code_oauth", True]]
+    _assert_ours_ran_alone(t, 1)
+    assert any(text.startswith("Signed in as ") for _, text in t.messages(1))
+    assert emulator.grants["authorization_code"] == 1
+    assert _authorize_requests(emulator) == 1
+
+
 def test_bundled_plugin_loading_after_ours_is_still_superseded_at_startup(
     home: Path, emulator: ClaudeEmulator, scripted_browser: str
 ) -> None:
@@ -367,9 +386,9 @@ def test_bundled_plugin_loading_after_ours_is_still_superseded_at_startup(
     )
     order = t.data(0)
     assert order["our_owners"]["custom_command"] == [OURS]
-    # Really the reverse order: ours registered first, the bundled handler unwrapped...
-    assert order["before_startup"] == [[OURS, False], ["claude_code_oauth", False]]
-    # ...until Code Puppy's startup phase, which wraps it.
+    # Really the reverse order: ours registered first; the bundled handler is wrapped
+    # as soon as its module has loaded, before any startup phase.
+    assert order["before_startup"] == [[OURS, False], ["claude_code_oauth", True]]
     assert order["after_startup"] == [[OURS, False], ["claude_code_oauth", True]]
 
     _assert_ours_ran_alone(t, 1)

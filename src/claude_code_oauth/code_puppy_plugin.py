@@ -16,7 +16,7 @@ from typing import Any
 
 from code_puppy import callbacks
 
-from .code_puppy_supersede import bundled_present, supersede_bundled
+from .code_puppy_supersede import bundled_present, supersede_bundled, supersede_when_loaded
 
 #: Our entry-point name (distinct from the bundled plugin's, so each can be disabled).
 ENTRY_POINT_NAME = "claude_code_oauth_pkce"
@@ -234,4 +234,4 @@ callbacks.register_callback("custom_command_help", _custom_help)
 callbacks.register_callback("register_model_type", _model_types)
 callbacks.register_callback("load_models_config", _load_models_config)
 callbacks.register_callback("startup", _startup)
-supersede_bundled(OWNER, _is_our_model)
+supersede_when_loaded(OWNER, _is_our_model)

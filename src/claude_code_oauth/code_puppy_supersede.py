@@ -116,6 +116,55 @@ def supersede_bundled(our_owner: str, is_our_model: Callable[[str], bool]) -> in
     return wrapped
 
 
+BUNDLED_MODULE = "code_puppy_core_plugins.claude_code_oauth.register_callbacks"
+
+
+class _WhenBundledLoads:
+    """A one-shot ``sys.meta_path`` finder: run ``then()`` right after the bundled
+    plugin's module has executed (and registered its hooks).
+
+    Code Puppy loads entry points sorted by name, so the bundled plugin normally
+    comes first and is wrapped when we load; this covers any other order without
+    waiting for the ``startup`` phase, which a direct ``handle_command`` never fires.
+    """
+
+    def __init__(self, then: Callable[[], object]) -> None:
+        self._then = then
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != BUNDLED_MODULE:
+            return None
+        import sys
+        from importlib.util import find_spec
+
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
+        spec = find_spec(name)
+        loader = getattr(spec, "loader", None)
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        original = loader.exec_module
+        then = self._then
+
+        def exec_module(module: Any) -> None:
+            original(module)
+            then()
+
+        loader.exec_module = exec_module  # this loader instance serves this import only
+        return spec
+
+
+def supersede_when_loaded(our_owner: str, is_our_model: Callable[[str], bool]) -> None:
+    """Wrap the bundled plugin now, or as soon as it is imported if it is not yet."""
+    import sys
+
+    supersede_bundled(our_owner, is_our_model)
+    if BUNDLED_MODULE not in sys.modules:
+        sys.meta_path.insert(
+            0, _WhenBundledLoads(lambda: supersede_bundled(our_owner, is_our_model))
+        )
+
+
 def bundled_present() -> bool:
     """Whether the bundled plugin is loaded and enabled in this process."""
     from code_puppy import callbacks
