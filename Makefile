@@ -1,4 +1,5 @@
 # Two entry points: `make demo` and `make test`. Both create or reuse .venv.
+SHELL  := /bin/bash
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -22,8 +23,14 @@ chromium:
 demo: $(STAMP)
 	$(BIN)/python -m claude_code_oauth.testing.demo
 
-test: $(STAMP) chromium
-	CLAUDE_CODE_OAUTH_REQUIRE_CHROMIUM=1 $(BIN)/python -m pytest
+# The whole output is kept and scanned: no token may ever appear in it (the
+# tests' own scan covers what each test captures; this covers everything else).
+test: $(STAMP) chromium lint
+	set -o pipefail; CLAUDE_CODE_OAUTH_REQUIRE_CHROMIUM=1 $(BIN)/python -m pytest 2>&1 \
+	  | tee .test-output.log
+	@if grep -qE 'sk-ant-o[ar]t01-[A-Za-z0-9_-]{6,}' .test-output.log; then \
+	  echo "SECRET SCAN: a token appeared in the test output (.test-output.log)"; exit 1; \
+	else echo "secret scan of the test output: clean"; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
