@@ -10,7 +10,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ import httpx
 import pytest
 
 from claude_code_oauth.testing.emulator import ClaudeEmulator
+from helpers.ports import released
 
 
 def _command() -> list[str]:
@@ -114,18 +114,6 @@ def manual_paste(manual_url: str) -> str:
     shown = re.search(r'<code id="code">([^<]+)</code>', page.text)
     assert shown, "the manual page shows no code"
     return html.unescape(shown.group(1))
-
-
-def released(port: int) -> bool:
-    for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
-        with socket.socket(family, socket.SOCK_STREAM) as sock:
-            sock.settimeout(2)
-            try:
-                sock.connect((host, port))
-            except OSError:
-                continue
-            return False
-    return True
 
 
 def marker_browser(tmp_path: Path) -> tuple[str, Path]:

@@ -10,10 +10,8 @@ mocked. Requests through our model type are in ``test_code_puppy_requests.py``.
 from __future__ import annotations
 
 import html
-import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,21 +20,7 @@ import pytest
 
 from claude_code_oauth.testing.emulator import ClaudeEmulator
 from claude_code_oauth.testing.emulator_api import DEFAULT_MODELS
-
-
-def _load_driver() -> Any:
-    name = "claude_code_oauth_tests_puppy_driver"
-    if name not in sys.modules:
-        path = Path(__file__).parent / "helpers" / "puppy_driver.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-driver = _load_driver()
+from helpers import puppy_driver as driver
 
 OURS = "claude_code_oauth_pkce"
 OUR_TYPE = "claude_code_oauth_pkce"

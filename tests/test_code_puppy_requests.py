@@ -9,30 +9,14 @@ test expires or revokes tokens in the emulator, so every request crosses a real
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from claude_code_oauth import __version__
 from claude_code_oauth.testing.emulator import ClaudeEmulator, RecordedRequest
 from claude_code_oauth.testing.emulator_api import REPLY_TEXT
-
-
-def _load_driver() -> Any:
-    name = "claude_code_oauth_tests_puppy_driver"
-    if name not in sys.modules:
-        path = Path(__file__).parent / "helpers" / "puppy_driver.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-driver = _load_driver()
+from helpers import puppy_driver as driver
 
 SONNET = "claude-code-claude-sonnet-4-5-20250929"
 HAIKU = "claude-code-claude-haiku-4-5-20251001"

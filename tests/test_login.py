@@ -7,7 +7,6 @@ import json
 import os
 import random
 import re
-import socket
 import stat
 import threading
 import time
@@ -33,6 +32,7 @@ from claude_code_oauth.errors import (
 from claude_code_oauth.login import LoginFlow
 from claude_code_oauth.testing.emulator import ClaudeEmulator, RecordedRequest
 from claude_code_oauth.testing.emulator_state import s256
+from helpers.ports import released
 
 AUTHORIZE_KEYS = {
     "code",
@@ -121,18 +121,6 @@ def token_requests(emulator: ClaudeEmulator) -> list[RecordedRequest]:
 
 def authorize_requests(emulator: ClaudeEmulator) -> list[RecordedRequest]:
     return [r for r in emulator.requests if r.path == "/oauth/authorize"]
-
-
-def released(port: int) -> bool:
-    for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
-        with socket.socket(family, socket.SOCK_STREAM) as sock:
-            sock.settimeout(2)
-            try:
-                sock.connect((host, port))
-            except OSError:
-                continue
-            return False
-    return True
 
 
 @pytest.fixture

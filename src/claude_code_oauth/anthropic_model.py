@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import USER_AGENT
-from .bearer_auth import merge_beta
+from .bearer_auth import apply_oauth_headers
 from .config import Settings, check_endpoint
 from .errors import ClaudeOAuthError
 
@@ -46,13 +46,13 @@ def _make_auth_class() -> type:
             self.last_refusal: str | None = None
 
         def _prepare(self, request: httpx2.Request, token: str) -> None:
-            request.headers.pop("x-api-key", None)
-            request.headers["Authorization"] = f"Bearer {token}"
             # pydantic-ai sets its own User-Agent per request; ours is the honest one.
-            request.headers["User-Agent"] = USER_AGENT
-            request.headers.setdefault("anthropic-version", self._version)
-            request.headers["anthropic-beta"] = merge_beta(
-                request.headers.get("anthropic-beta"), self._beta
+            apply_oauth_headers(
+                request.headers,
+                token,
+                version=self._version,
+                beta=self._beta,
+                user_agent=USER_AGENT,
             )
 
         async def async_auth_flow(self, request: httpx2.Request):  # type: ignore[override]

@@ -9,7 +9,7 @@ It never sends ``x-api-key``.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, MutableMapping
 from typing import TYPE_CHECKING, Protocol
 
 import httpx
@@ -34,6 +34,27 @@ def merge_beta(existing: str | None, beta: str) -> str:
     return ",".join(items)
 
 
+def apply_oauth_headers(
+    headers: MutableMapping[str, str],
+    token: str,
+    *,
+    version: str | None,
+    beta: str | None,
+    user_agent: str | None = None,
+) -> None:
+    """Make ``headers`` (httpx or httpx2) carry OAuth the way Claude's API wants it:
+    ``Authorization: Bearer``, never ``x-api-key``, ``anthropic-version`` if absent,
+    the OAuth beta merged into ``anthropic-beta``, and optionally our User-Agent."""
+    headers.pop("x-api-key", None)
+    headers["Authorization"] = f"Bearer {token}"
+    if user_agent:
+        headers["User-Agent"] = user_agent
+    if version and "anthropic-version" not in headers:
+        headers["anthropic-version"] = version
+    if beta:
+        headers["anthropic-beta"] = merge_beta(headers.get("anthropic-beta"), beta)
+
+
 class OAuthBearerAuth(httpx.Auth):
     """Bearer token from ``source``; one retry after a 401 with a replacement token.
 
@@ -47,14 +68,7 @@ class OAuthBearerAuth(httpx.Auth):
         self._beta = settings.anthropic_beta if settings else None
 
     def _prepare(self, request: httpx.Request, token: str) -> None:
-        request.headers.pop("x-api-key", None)
-        request.headers["Authorization"] = f"Bearer {token}"
-        if self._version and "anthropic-version" not in request.headers:
-            request.headers["anthropic-version"] = self._version
-        if self._beta:
-            request.headers["anthropic-beta"] = merge_beta(
-                request.headers.get("anthropic-beta"), self._beta
-            )
+        apply_oauth_headers(request.headers, token, version=self._version, beta=self._beta)
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
         token = self._source.get_access_token()

@@ -49,29 +49,21 @@ class PastedResponse:
         return f"<PastedResponse via={self.via} error={self.error!r}>"
 
 
-def _same_endpoint(candidate: str, reference: str) -> bool:
+def _same_endpoint(candidate: str, reference: str, *, any_loopback_host: bool = False) -> bool:
+    """Same scheme, host, port and path; with ``any_loopback_host``, any loopback
+    host matches (a browser may show ``127.0.0.1`` for ``localhost``)."""
     a, b = urlsplit(candidate), urlsplit(reference)
     try:
         ports_equal = a.port == b.port
     except ValueError:
         return False
+    host_a, host_b = a.hostname or "", b.hostname or ""
+    hosts_equal = host_a == host_b or (
+        any_loopback_host and is_loopback_host(host_a) and is_loopback_host(host_b)
+    )
     return (
         a.scheme.lower() == b.scheme.lower()
-        and (a.hostname or "") == (b.hostname or "")
-        and ports_equal
-        and a.path.rstrip("/") == b.path.rstrip("/")
-    )
-
-
-def _is_loopback_callback(candidate: str, loopback_redirect_uri: str) -> bool:
-    a, b = urlsplit(candidate), urlsplit(loopback_redirect_uri)
-    try:
-        ports_equal = a.port == b.port
-    except ValueError:
-        return False
-    return (
-        a.scheme.lower() == "http"
-        and is_loopback_host(a.hostname or "")
+        and hosts_equal
         and ports_equal
         and a.path.rstrip("/") == b.path.rstrip("/")
     )
@@ -134,7 +126,7 @@ def _parse_url(
     except ValueError:
         raise PasteError("The pasted URL is not a valid URL.") from None
     base = f"{parts.scheme}://{parts.netloc}{parts.path}"
-    if _is_loopback_callback(base, loopback_redirect_uri):
+    if _same_endpoint(base, loopback_redirect_uri, any_loopback_host=True):
         redirect_uri, via = loopback_redirect_uri, "loopback"
     elif _same_endpoint(base, manual_redirect_uri):
         redirect_uri, via = manual_redirect_uri, "manual"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -11,18 +10,6 @@ import pytest
 from claude_code_oauth.testing.emulator import ClaudeEmulator
 
 BETA = "oauth-2025-04-20"
-
-
-@pytest.fixture
-def emu() -> Iterator[ClaudeEmulator]:
-    with ClaudeEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def client(emu: ClaudeEmulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emu.base_url, timeout=10) as c:
-        yield c
 
 
 @pytest.fixture

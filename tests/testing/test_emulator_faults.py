@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -17,18 +17,6 @@ import pytest
 from claude_code_oauth.testing.emulator import ISSUED_SECRETS, ClaudeEmulator
 
 BETA = "oauth-2025-04-20"
-
-
-@pytest.fixture
-def emu() -> Iterator[ClaudeEmulator]:
-    with ClaudeEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def client(emu: ClaudeEmulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emu.base_url, timeout=10) as c:
-        yield c
 
 
 def call_token(emu: ClaudeEmulator, client: httpx.Client, login: dict) -> httpx.Response:
