@@ -72,7 +72,7 @@ def test_after_stop_nothing_more_is_read(pipe: Pipe) -> None:
     assert pipe.take(1) == ["during"]
     started = time.monotonic()
     reader.stop()
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 5
     assert reader._thread is not None and not reader._thread.is_alive()
     pipe.write(b"meant for the next prompt\n")
     time.sleep(0.1)

@@ -331,7 +331,7 @@ def test_transient_failure_keeps_a_valid_token(
     words: str,
 ) -> None:
     valid = seed(emulator, token_path, expires_in=60)
-    emulator.inject("token", fault, **({"delay": 2} if fault == "slow" else {}))
+    emulator.inject("token", fault, **({"delay": 8} if fault == "slow" else {}))
     provider, warnings = _provider(client_env, http_timeout=0.5)
     token = provider.get_access_token()
     same = token == valid.access_token
@@ -362,12 +362,12 @@ def test_transient_failure_with_expired_token_is_a_clear_error(
     words: str,
 ) -> None:
     seed(emulator, token_path, expires_in=-10)
-    emulator.inject("token", fault, **({"delay": 2} if fault == "slow" else {}))
+    emulator.inject("token", fault, **({"delay": 8} if fault == "slow" else {}))
     provider, _ = _provider(client_env, http_timeout=0.5)
     started = time.monotonic()
     with pytest.raises(error, match=words):
         provider.get_access_token()
-    assert time.monotonic() - started < 1.9
+    assert time.monotonic() - started < 6  # the 0.5 s timeout, not the 8 s answer
     assert not stored(token_path).needs_login
 
 

@@ -206,7 +206,7 @@ def test_a_fifo_is_refused_without_hanging(path: Path) -> None:
     started = time.monotonic()
     with pytest.raises(TokenFileError, match="not a regular file"):
         token_store.load(str(path))
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 10  # opening a FIFO for reading would block
 
 
 def test_stale_temporaries_of_killed_writers_are_swept(path: Path) -> None:
@@ -258,7 +258,7 @@ def test_held_lock_times_out_clearly(data_dir: Path) -> None:
         started = time.monotonic()
         with pytest.raises(LockTimeout) as caught:
             token_store.held(token_store.token_lock(settings)).__enter__()
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 10  # bounded, not a hang
     assert "lock" in str(caught.value) and str(data_dir) in str(caught.value)
     # Released: it can be taken again at once.
     with token_store.held(token_store.token_lock(settings, timeout=0.1)):

@@ -523,7 +523,7 @@ def test_a_silent_connection_does_not_block_others(emu, client):
     with socket.create_connection((host, port)):
         started = time.monotonic()
         assert client.get("/v2/nothing").status_code == 404
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 5
 
 
 def test_keep_alive_serves_several_requests_on_one_connection(emu, client):
