@@ -50,7 +50,7 @@ class EmulatorSource:
 class FixedSource:
     """A token source for servers that do not check tokens."""
 
-    token = "sk-ant-oat01-FIXED-test-token-value"
+    token = "fixed-test-token-value"
 
     def __init__(self) -> None:
         self.rejected: list[str] = []

@@ -437,7 +437,7 @@ def test_login_without_deadline_omits_refresh_token_expires_in(clock):
 
 
 def test_refresh_with_unknown_token_or_client(emu, client):
-    assert refresh(emu, client, "sk-ant-ort01-unknown").json()["error"] == "invalid_grant"
+    assert refresh(emu, client, "unknown-refresh-token").json()["error"] == "invalid_grant"
     login = emu.issue_login()
     body = {"grant_type": "refresh_token", "refresh_token": login["refresh_token"]}
     answer = client.post("/v1/oauth/token", json={**body, "client_id": "other"})

@@ -95,7 +95,7 @@ def test_models_accept_the_beta_in_a_list(client, auth):
 
 
 @pytest.mark.parametrize(
-    "authorization", ["Bearer sk-ant-oat01-forged", "Basic abc", "Bearer", None]
+    "authorization", ["Bearer forged-access-token", "Basic abc", "Bearer", None]
 )
 def test_models_refuse_bad_credentials(client, auth, authorization):
     headers = dict(auth)
