@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import argparse
 
     from .config import Settings
+    from .token_store import TokenRecord
 
 DESCRIPTION = """\
 Sign in to Claude with OAuth (authorization code + PKCE, loopback callback),
@@ -76,11 +77,10 @@ def cmd_token(args: argparse.Namespace | None = None) -> int:
     return 0
 
 
-def _warn_login_expiry(record: object, now: float) -> None:
+def _warn_login_expiry(record: TokenRecord, now: float) -> None:
     """On stderr: the login ends within 3 days, or has already been found dead."""
-    from .token_store import TokenRecord
+    from .token_store import LOGIN_WARNING_SECONDS
 
-    assert isinstance(record, TokenRecord)
     if record.needs_login:
         _err(
             "warning: your Claude login has ended; this token works only until it expires. "
@@ -88,7 +88,7 @@ def _warn_login_expiry(record: object, now: float) -> None:
         )
         return
     deadline = record.refresh_token_expires_at
-    if deadline is None or deadline - now > 3 * 86400:
+    if deadline is None or deadline - now > LOGIN_WARNING_SECONDS:
         return  # the common case: no need to load the status module
     from .status import login_expiry_warning
 

@@ -29,14 +29,6 @@ HELP = [
 ]
 _COMMANDS = {name for name, _ in HELP}
 #: Status lines that report a problem (shown as warnings).
-_PROBLEM_LINES = (
-    "Problem:",
-    "Warning:",
-    "A new login is needed",
-    "Last refresh problem:",
-    "Server check: failed",
-)
-
 _registry_cache: tuple[tuple[int, int, int], dict[str, Any]] | None = None
 _warned_login_expiry = False
 _registry_error: str | None = None
@@ -168,7 +160,7 @@ def _auth(args: list[str]) -> None:
     export_to_environ(provider_for(settings))
     # From what was just registered: re-reading the file would report a registry
     # problem a second time (login_and_register already warned about it).
-    registered = [*change.kept, *change.updated, *change.added] if change else []
+    registered = change.registered if change else []
     if registered:
         _Emit().info(f"Select a model with: /set model {registered[0]}  (or /model to pick one)")
 
@@ -176,13 +168,9 @@ def _auth(args: list[str]) -> None:
 def _status() -> None:
     from . import status
 
-    report = status.collect(_settings())
     emit = _Emit()
-    lines = status.render(report)
-    (emit.success if report["signed_in"] and not report["needs_login"] else emit.warning)(lines[0])
-    for line in lines[1:]:
-        # Problems (a damaged token file, a refused refresh) are warnings, not info.
-        (emit.warning if line.startswith(_PROBLEM_LINES) else emit.info)(line)
+    for level, line in status.render_levels(status.collect(_settings())):
+        getattr(emit, level)(line)
     if bundled_present():
         emit.info(
             "Code Puppy's bundled claude_code_oauth plugin is superseded by claude-code-oauth "
@@ -193,8 +181,9 @@ def _status() -> None:
 def _logout() -> None:
     from . import operations
 
-    operations.logout(_settings(), _Emit())
-    os.environ.pop(_settings().api_key_env_var, None)
+    settings = _settings()
+    operations.logout(settings, _Emit())
+    os.environ.pop(settings.api_key_env_var, None)
 
 
 def _custom_command(command: str, name: str) -> bool | None:

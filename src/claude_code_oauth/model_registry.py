@@ -76,6 +76,11 @@ class RegistryChange:
     collisions: tuple[str, ...] = ()
     written: bool = False
 
+    @property
+    def registered(self) -> list[str]:
+        """Our entries now in the file: kept, updated, then added."""
+        return [*self.kept, *self.updated, *self.added]
+
 
 def is_ours(value: Any) -> bool:
     """True for an entry this package registered (a dict carrying our marker)."""

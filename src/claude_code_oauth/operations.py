@@ -84,7 +84,7 @@ def refresh_models(settings: Settings, reporter: Reporter) -> RegistryChange:
 
     models = discover_models(settings, provider_for(settings))
     change = register_models(settings, models)
-    registered = [*change.kept, *change.updated, *change.added]
+    registered = change.registered
     if not models:
         reporter.warning("The account offers no models; nothing was registered.")
     else:

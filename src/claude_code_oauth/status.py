@@ -12,9 +12,7 @@ from . import token_store
 from .config import Settings
 from .errors import ClaudeOAuthError
 from .secure_file import file_mode
-
-#: Warn when the login itself ends sooner than this.
-LOGIN_WARNING_SECONDS = 3 * 86400
+from .token_store import LOGIN_WARNING_SECONDS
 
 
 def iso_local(ts: float | None) -> str | None:
@@ -144,42 +142,58 @@ def _verify(settings: Settings) -> tuple[bool, str | None]:
 
 def render(report: dict[str, Any]) -> list[str]:
     """Human lines for ``report``."""
-    lines: list[str] = []
+    return [text for _, text in render_levels(report)]
+
+
+def render_levels(report: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(level, line)`` pairs for ``report``; level is ``success``, ``info`` or
+    ``warning`` (a problem the user should act on)."""
+    lines: list[tuple[str, str]] = []
     if not report["signed_in"]:
-        lines.append("Not signed in to Claude.")
+        lines.append(("warning", "Not signed in to Claude."))
         if report["error"]:
-            lines.append(f"Problem: {report['error']}")
-        lines.append(f"Token file: {report['token_file']} (absent)" if not report["error"] else "")
-        lines.append("Sign in with `claude-code-oauth login` (or /claude-code-auth in Code Puppy).")
-        return [line for line in lines if line]
+            lines.append(("warning", f"Problem: {report['error']}"))
+        else:
+            lines.append(("info", f"Token file: {report['token_file']} (absent)"))
+        lines.append(
+            ("info", "Sign in with `claude-code-oauth login` (or /claude-code-auth in Code Puppy).")
+        )
+        return lines
     who = (report["account"] or {}).get("email") or "unknown account"
     org = (report["organization"] or {}).get("name")
-    lines.append(f"Signed in to Claude as {who}" + (f" ({org})" if org else "") + ".")
+    headline = f"Signed in to Claude as {who}" + (f" ({org})" if org else "") + "."
+    lines.append(("warning" if report["needs_login"] else "success", headline))
     expires_in = report["access_token_expires_in"]
     state = "expired" if expires_in <= 0 else "valid"
     lines.append(
-        f"Access token: {state}, expires {report['access_token_expires_at']} "
-        f"({countdown(expires_in)}); refreshed automatically."
+        (
+            "info",
+            f"Access token: {state}, expires {report['access_token_expires_at']} "
+            f"({countdown(expires_in)}); refreshed automatically.",
+        )
     )
     if report["login_expires_at"]:
-        lines.append(
-            f"Login: ends {report['login_expires_at']} ({countdown(report['login_expires_in'])})."
-        )
+        ends = f"{report['login_expires_at']} ({countdown(report['login_expires_in'])})"
+        lines.append(("info", f"Login: ends {ends}."))
     if report["login_warning"]:
-        lines.append(f"Warning: {report['login_warning']}")
+        lines.append(("warning", f"Warning: {report['login_warning']}"))
     if report["scopes"]:
-        lines.append(f"Scopes: {' '.join(report['scopes'])}")
+        lines.append(("info", f"Scopes: {' '.join(report['scopes'])}"))
     if report["needs_login"]:
-        lines.append("A new login is needed: run `claude-code-oauth login` (or /claude-code-auth).")
-    if report["refresh_not_before"]:
-        lines.append(f"Refresh paused by the server until {report['refresh_not_before']}.")
-    if report["last_error"]:
-        lines.append(f"Last refresh problem: {report['last_error']}")
-    if report["verified"] is not None:
         lines.append(
-            "Server check: token accepted."
-            if report["verified"]
-            else f"Server check: failed. {report['error']}"
+            (
+                "warning",
+                "A new login is needed: run `claude-code-oauth login` (or /claude-code-auth).",
+            )
         )
-    lines.append(f"Token file: {report['token_file']} (mode {report['token_file_mode']})")
+    if report["refresh_not_before"]:
+        until = report["refresh_not_before"]
+        lines.append(("info", f"Refresh paused by the server until {until}."))
+    if report["last_error"]:
+        lines.append(("warning", f"Last refresh problem: {report['last_error']}"))
+    if report["verified"] is True:
+        lines.append(("info", "Server check: token accepted."))
+    elif report["verified"] is False:
+        lines.append(("warning", f"Server check: failed. {report['error']}"))
+    lines.append(("info", f"Token file: {report['token_file']} (mode {report['token_file_mode']})"))
     return lines

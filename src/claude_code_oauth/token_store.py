@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from .config import Settings
 
 FORMAT_VERSION = 1
+
+#: Warn when the login itself (not the access token) ends sooner than this.
+LOGIN_WARNING_SECONDS = 3 * 86400
 #: Temporary files of a killed writer older than this are removed by :func:`save`.
 STALE_TEMP_SECONDS = 60.0
 
