@@ -15,6 +15,7 @@ Code Puppy first builds one of our models.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from . import USER_AGENT
@@ -31,6 +32,7 @@ SIGN_IN_AGAIN = (
 )
 
 
+@functools.cache  # built once, on first use (imports httpx2)
 def _make_auth_class() -> type:
     import anyio.to_thread
     import httpx2
@@ -91,6 +93,7 @@ def _oauth_cause(exc: BaseException) -> ClaudeOAuthError | None:
     return None
 
 
+@functools.cache  # built once, on first use (imports pydantic-ai)
 def _model_class() -> type:
     from contextlib import asynccontextmanager
 

@@ -162,6 +162,8 @@ class LoopbackReceiver:
         self._outcome_set = threading.Event()
         self._page_sent = threading.Event()
         self._closed = False
+        #: A callback was accepted, so its tab waits for the result page.
+        self._accepted = False
         self.port = 0
         handler = type("_BoundHandler", (_Handler,), {"receiver": self})
         self._handler_cls: type[_Handler] = handler
@@ -253,8 +255,6 @@ class LoopbackReceiver:
         self.close()
 
     # -- serving -----------------------------------------------------------------
-
-    _accepted = False
 
     def _serve(self) -> None:
         assert self._selector is not None

@@ -35,13 +35,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from . import secure_file
-from .errors import LockTimeout, ModelsFileError
+from .errors import ModelsFileError
+from .file_lock import file_lock, held
 from .json_members import DuplicateKey, Member, generated, parse_members, render_members
 
 if TYPE_CHECKING:
@@ -155,28 +155,6 @@ def _read(path: str) -> tuple[list[Member], bytes | None]:
     return _parse(path, raw), raw
 
 
-@contextmanager
-def _locked(settings: Settings) -> Iterator[None]:
-    # Imported here so read-only callers (status) do not pay for it.
-    from filelock import FileLock, Timeout
-
-    path = settings.models_path
-    timeout = settings.lock_timeout
-    lock = FileLock(path + ".lock", timeout=timeout)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise LockTimeout(
-            f"Timed out after {timeout:g} s waiting for the lock on {path}:"
-            " another claude-code-oauth process is updating the models.",
-            hint="Try again in a moment.",
-        ) from None
-    try:
-        yield
-    finally:
-        lock.release()
-
-
 def _apply(
     settings: Settings,
     wanted: dict[str, dict[str, Any]],
@@ -189,7 +167,7 @@ def _apply(
         # Nothing to remove: do not create the directory, the lock or the file.
         return RegistryChange(path=path)
     secure_file.ensure_private_dir(settings.data_dir, ModelsFileError)
-    with _locked(settings):
+    with held(file_lock(path + ".lock", settings.lock_timeout), path):
         current, raw = _read(path)
         added: list[str] = []
         removed: list[str] = []

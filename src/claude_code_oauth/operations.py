@@ -33,7 +33,6 @@ def login(
     *,
     open_browser: bool = True,
     timeout: float | None = None,
-    read_stdin: bool = True,
 ) -> LoginResult:
     """Run the interactive login; pastes are read from stdin while it waits."""
     from .browser import browser_expected, open_in_background
@@ -64,8 +63,7 @@ def login(
             f"port {urls.port}). Ctrl-C cancels."
         )
         reader = StdinPasteReader(flow.submit_paste)
-        if read_stdin:
-            reader.start()
+        reader.start()
         try:
             result = flow.wait(on_notice=reporter.warning)
         finally:
@@ -104,12 +102,9 @@ def login_and_register(
     *,
     open_browser: bool = True,
     timeout: float | None = None,
-    read_stdin: bool = True,
 ) -> tuple[LoginResult, RegistryChange | None]:
     """Login, then model registration; a registration failure is a warning, not a failure."""
-    result = login(
-        settings, reporter, open_browser=open_browser, timeout=timeout, read_stdin=read_stdin
-    )
+    result = login(settings, reporter, open_browser=open_browser, timeout=timeout)
     try:
         change = refresh_models(settings, reporter)
     except ClaudeOAuthError as exc:

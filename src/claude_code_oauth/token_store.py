@@ -21,6 +21,9 @@ import os
 import time
 
 from .errors import LockTimeout, TokenFileError
+from .file_lock import file_lock
+from .file_lock import held as _held
+from .file_lock import lock_timeout_error as _lock_timeout_error
 from .secure_file import atomic_write, ensure_private_dir, read_bytes, remove_stale_temp_files
 
 TYPE_CHECKING = False
@@ -320,50 +323,18 @@ def lock_path(token_path: str) -> str:
 def token_lock(settings: Settings, timeout: float | None = None) -> BaseFileLock:
     """The cross-process lock beside the token file (mode 0600).
 
-    Use as a context manager; a timeout raises :class:`LockTimeout` (via
-    :func:`acquire`), never hangs.
+    Take it with :func:`held`: a timeout raises :class:`LockTimeout`, never hangs.
     """
-    from filelock import FileLock
-
     path = settings.token_path
     ensure_private_dir(os.path.dirname(path))
-    return FileLock(
-        lock_path(path),
-        timeout=settings.lock_timeout if timeout is None else timeout,
-        mode=0o600,
-        # One lock object per call; threads are serialised by the provider.
-        thread_local=False,
-        is_singleton=False,
-    )
+    return file_lock(lock_path(path), settings.lock_timeout if timeout is None else timeout)
 
 
 def lock_timeout_error(lock: BaseFileLock, what: str = "the token file") -> LockTimeout:
-    """The error for a lock not obtained within its timeout."""
-    return LockTimeout(
-        f"Another claude-code-oauth process has held the lock on {what} for "
-        f"more than {lock.timeout:.0f} s ({lock.lock_file}).",
-        # flock-based: a dead holder's lock is released by the kernel, so a live
-        # process is holding it.
-        hint="Retry in a moment; if it persists, look for a hung claude-code-oauth "
-        "or Code Puppy process.",
-    )
+    """The error for the token lock not obtained within its timeout."""
+    return _lock_timeout_error(lock, what)
 
 
-class held:
-    """``with held(lock, what):`` — acquire with its timeout, raising :class:`LockTimeout`."""
-
-    def __init__(self, lock: BaseFileLock, what: str = "the token file") -> None:
-        self._lock = lock
-        self._what = what
-
-    def __enter__(self) -> BaseFileLock:
-        from filelock import Timeout
-
-        try:
-            self._lock.acquire()
-        except Timeout:
-            raise lock_timeout_error(self._lock, self._what) from None
-        return self._lock
-
-    def __exit__(self, *exc: object) -> None:
-        self._lock.release()
+def held(lock: BaseFileLock, what: str = "the token file") -> _held:
+    """``with held(token_lock(settings)):`` — bounded, raising :class:`LockTimeout`."""
+    return _held(lock, what)
