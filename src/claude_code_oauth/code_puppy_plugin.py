@@ -205,7 +205,11 @@ def _custom_command(command: str, name: str) -> bool | None:
     except KeyboardInterrupt:
         _error("Cancelled.")
     except Exception as exc:  # a command must never raise into Code Puppy
-        _error(f"claude-code-oauth: unexpected {type(exc).__name__}; nothing was changed.")
+        # Only the type: an unexpected exception's text is not known to be secret-free.
+        _error(
+            f"/{name} failed unexpectedly ({type(exc).__name__}); files are only ever "
+            "replaced atomically, so none is half-written."
+        )
     return True
 
 
