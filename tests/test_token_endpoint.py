@@ -310,3 +310,27 @@ def test_a_generic_endpoint_success(canned: tuple[Canned, Settings]) -> None:
     server.answers.append((200, JSON, b'{"access_token": "at", "token_type": "bearer"}'))
     body = exchange_code(settings, code="c", verifier="v" * 43, redirect_uri="r", state="s")
     assert body == {"access_token": "at", "token_type": "bearer"}
+
+
+def test_a_refresh_token_or_code_echoed_by_the_server_never_reaches_the_message(
+    canned: tuple[Canned, Settings],
+) -> None:
+    server, settings = canned
+    refresh_secret = "refresh-secret-value-0123456789"
+    code_secret = "code-secret-value-0123456789"
+    verifier = "v" * 43
+    server.answers.append(
+        (
+            400,
+            JSON,
+            json.dumps({"error": "invalid_grant", "error_description": refresh_secret}).encode(),
+        )
+    )
+    with pytest.raises(InvalidGrant) as info:
+        refresh(settings, refresh_secret)
+    assert refresh_secret not in str(info.value) and "[token]" in str(info.value)
+    echoed = f"<html><title>bad {code_secret} {verifier}</title></html>".encode()
+    server.answers.append((403, {"Content-Type": "text/html"}, echoed))
+    with pytest.raises(UnexpectedResponse) as info:
+        exchange_code(settings, code=code_secret, verifier=verifier, redirect_uri="r", state="s")
+    assert code_secret not in str(info.value) and verifier not in str(info.value)

@@ -121,7 +121,7 @@ def _get_page(
             # A redirect would be an unexpected answer, not something to chase with a token.
             follow_redirects=False,
         )
-        return json_object_or_raise(response, _WHAT)
+        return json_object_or_raise(response, _WHAT, secrets=tokens)
     except httpx.TimeoutException:
         raise DiscoveryError(
             f"Model discovery failed: {host} did not answer within {timeout:g} s"
@@ -140,9 +140,9 @@ def _get_page(
             failed += f" with HTTP {exc.status}"
             if exc.status == 401:
                 hint = "The login was rejected; run the login again."
-        # Chained so a caller can read details such as RateLimited.retry_after;
-        # these errors never hold the request, so no token travels with them.
-        raise DiscoveryError(f"{failed}: {_scrub(str(exc), tokens)}", hint=hint) from exc
+        # Chained so a caller can read details such as RateLimited.retry_after; the
+        # message was built with the tokens we sent blanked out.
+        raise DiscoveryError(f"{failed}: {exc}", hint=hint) from exc
 
 
 def discover_models(

@@ -11,6 +11,7 @@ code or token). Server-supplied text is shortened and kept to one line.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
@@ -28,8 +29,13 @@ if TYPE_CHECKING:
 _MAX_TEXT = 200
 
 
-def _short(text: object) -> str:
+def _short(text: object, secrets: Iterable[str] = ()) -> str:
+    """Server text as one short line, with any secret we sent it blanked out
+    (servers have been seen echoing a request back in their error message)."""
     value = " ".join(str(text).split())
+    for secret in secrets:
+        if secret:
+            value = value.replace(secret, "[token]")
     return value if len(value) <= _MAX_TEXT else value[: _MAX_TEXT - 1] + "…"
 
 
@@ -66,7 +72,7 @@ def _looks_like_html(response: httpx.Response) -> bool:
     return head.startswith(b"<!doctype html") or head.startswith(b"<html")
 
 
-def _html_title(response: httpx.Response) -> str | None:
+def _html_title(response: httpx.Response, secrets: Iterable[str]) -> str | None:
     import re
 
     match = re.search(rb"<title[^>]*>(.*?)</title>", response.content[:4096], re.I | re.S)
@@ -74,28 +80,35 @@ def _html_title(response: httpx.Response) -> str | None:
         return None
     import html
 
-    return _short(html.unescape(match.group(1).decode("utf-8", "replace"))) or None
+    return _short(html.unescape(match.group(1).decode("utf-8", "replace")), secrets) or None
 
 
-def _error_fields(body: Any) -> tuple[str | None, str | None]:
+def _error_fields(body: Any, secrets: Iterable[str]) -> tuple[str | None, str | None]:
     """(error code, description) from either envelope, or (None, None)."""
     if not isinstance(body, dict):
         return None, None
     error = body.get("error")
     if isinstance(error, str):
         desc = body.get("error_description")
-        return error, _short(desc) if desc else None
+        return _short(error, secrets), _short(desc, secrets) if desc else None
     if isinstance(error, dict):
         kind = error.get("type")
         message = error.get("message")
-        return (str(kind) if kind else "error"), (_short(message) if message else None)
+        return (
+            _short(kind, secrets) if kind else "error",
+            _short(message, secrets) if message else None,
+        )
     return None, None
 
 
-def json_object_or_raise(response: httpx.Response, what: str) -> dict[str, Any]:
+def json_object_or_raise(
+    response: httpx.Response, what: str, *, secrets: Iterable[str] = ()
+) -> dict[str, Any]:
     """The response's JSON object on 2xx; otherwise raise a named error about ``what``.
 
     ``what`` names the endpoint for the message, for example ``"the token endpoint"``.
+    ``secrets`` (the token, code or verifier just sent) never appear in the message,
+    even if the server echoes them.
     """
     status = response.status_code
     if status == 429:
@@ -105,7 +118,7 @@ def json_object_or_raise(response: httpx.Response, what: str) -> dict[str, Any]:
             f"{what} is rate limiting requests (HTTP 429).{when}", retry_after=retry_after
         )
     if _looks_like_html(response):
-        title = _html_title(response)
+        title = _html_title(response, secrets)
         shown = f' "{title}"' if title else ""
         cloudflare = " (a Cloudflare challenge page)" if "moment" in (title or "").lower() else ""
         cls = ServerError if status >= 500 else UnexpectedResponse
@@ -121,7 +134,7 @@ def json_object_or_raise(response: httpx.Response, what: str) -> dict[str, Any]:
             raise UnexpectedResponse(
                 f"{what} answered HTTP {status} with a body that is not valid JSON."
             ) from None
-    error, description = _error_fields(body)
+    error, description = _error_fields(body, secrets)
     if status >= 500:
         detail = f": {error}" + (f" ({description})" if description else "") if error else ""
         raise ServerError(f"{what} failed with HTTP {status}{detail}; try again shortly.")

@@ -51,7 +51,8 @@ def _post(settings: Settings, body: dict[str, Any], client: httpx.Client | None)
             " the token URL is probably outdated.",
             hint="Set CLAUDE_CODE_OAUTH_TOKEN_URL to the current endpoint.",
         )
-    data = json_object_or_raise(response, f"{WHAT} ({host})")
+    sent = [str(body[k]) for k in ("code", "code_verifier", "refresh_token") if body.get(k)]
+    data = json_object_or_raise(response, f"{WHAT} ({host})", secrets=sent)
     if not isinstance(data.get("access_token"), str) or not data.get("access_token"):
         raise UnexpectedResponse(f"{WHAT} ({host}) answered without an access_token.")
     return data
