@@ -21,8 +21,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 from claude_code_oauth.config import Settings
-from claude_code_oauth.login import LoginFlow
-from claude_code_oauth.testing.emulator import ClaudeEmulator
+from claude_code_oauth.login.flow import LoginFlow
+from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.testing.scripted_browser import open_url
 from timing import median_ms
 

@@ -31,7 +31,7 @@ print(json.dumps({{"ms": took * 1000, "new": new}}))
 """
 
 MODULES = {
-    "claude-code-oauth adapter (ours)": "claude_code_oauth.code_puppy_plugin",
+    "claude-code-oauth adapter (ours)": "claude_code_oauth.hosts.code_puppy.plugin",
     "bundled claude_code_oauth plugin": (
         "code_puppy_core_plugins.claude_code_oauth.register_callbacks"
     ),

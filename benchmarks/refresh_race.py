@@ -18,12 +18,12 @@ import tempfile
 import time
 
 from claude_code_oauth.config import Settings
-from claude_code_oauth.testing.emulator import ClaudeEmulator
-from claude_code_oauth.token_store import TokenRecord, save
+from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from claude_code_oauth.tokens.store import TokenRecord, save
 
 WORKER = """
 import hashlib, sys
-from claude_code_oauth.token_provider import get_access_token
+from claude_code_oauth.tokens.provider import get_access_token
 sys.stdout.write("ready\\n"); sys.stdout.flush()
 sys.stdin.read(1)
 token = get_access_token()

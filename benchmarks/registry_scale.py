@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from claude_code_oauth.config import Settings
-from claude_code_oauth.discovery import DiscoveredModel
-from claude_code_oauth.model_registry import register_models
+from claude_code_oauth.models.discovery import DiscoveredModel
+from claude_code_oauth.models.registry import register_models
 from timing import median_ms
 
 MODELS = [

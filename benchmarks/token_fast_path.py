@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from claude_code_oauth.config import Settings
-from claude_code_oauth.testing.emulator import ClaudeEmulator
-from claude_code_oauth.token_store import TokenRecord, save
+from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from claude_code_oauth.tokens.store import TokenRecord, save
 from timing import interleaved, median_ms
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from claude_code_oauth.config import Settings
-from claude_code_oauth.testing.emulator import ISSUED_SECRETS, ClaudeEmulator
+from claude_code_oauth.testing.emulator.control import ISSUED_SECRETS, ClaudeEmulator
 
 TOKEN_SHAPE = re.compile(r"sk-ant-o[ar]t01-[A-Za-z0-9_\-]{6,}")
 

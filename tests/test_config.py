@@ -19,7 +19,7 @@ from claude_code_oauth.config import (
 )
 from claude_code_oauth.errors import ConfigError
 
-CLI = [sys.executable, "-m", "claude_code_oauth.cli"]
+CLI = [sys.executable, "-m", "claude_code_oauth"]
 
 EXPECTED_DEFAULTS = {
     "auth_url": "https://claude.ai/oauth/authorize",

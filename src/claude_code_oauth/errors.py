@@ -29,6 +29,12 @@ class ConfigError(ClaudeOAuthError):
     exit_code = 2
 
 
+class UsageError(ClaudeOAuthError):
+    """A command was given arguments it does not take; the message ends with its usage."""
+
+    exit_code = 2
+
+
 # --- login -----------------------------------------------------------------
 
 

@@ -13,8 +13,8 @@ from .config import Settings
 from .errors import ClaudeOAuthError
 
 if TYPE_CHECKING:
-    from .login import LoginResult
-    from .model_registry import RegistryChange
+    from .login.flow import LoginResult
+    from .models.registry import RegistryChange
 
 LOGIN_COMMAND_HINT = "`claude-code-oauth login` (or /claude-code-auth in Code Puppy)"
 
@@ -35,9 +35,9 @@ def login(
     timeout: float | None = None,
 ) -> LoginResult:
     """Run the interactive login; pastes are read from stdin while it waits."""
-    from .browser import browser_expected, open_in_background
-    from .login import LoginFlow
-    from .stdin_paste import StdinPasteReader
+    from .login.browser import browser_expected, open_in_background
+    from .login.flow import LoginFlow
+    from .login.stdin_paste import StdinPasteReader
 
     with LoginFlow(settings, timeout=timeout) as flow:
         urls = flow.start()
@@ -76,9 +76,9 @@ def login(
 
 def refresh_models(settings: Settings, reporter: Reporter) -> RegistryChange:
     """Discover the account's models and register them; nothing changes on failure."""
-    from .discovery import discover_models
-    from .model_registry import register_models
-    from .token_provider import provider_for
+    from .models.discovery import discover_models
+    from .models.registry import register_models
+    from .tokens.provider import provider_for
 
     models = discover_models(settings, provider_for(settings))
     change = register_models(settings, models)
@@ -116,8 +116,8 @@ def login_and_register(
 
 def logout(settings: Settings, reporter: Reporter) -> tuple[bool, int]:
     """Remove the tokens (under the lock) and exactly our model entries; idempotent."""
-    from . import token_store
-    from .model_registry import unregister_models
+    from .models.registry import unregister_models
+    from .tokens import store as token_store
 
     path = settings.token_path
     with token_store.held(token_store.token_lock(settings)):

@@ -47,7 +47,7 @@ REDACT = re.compile(r"sk-ant-[A-Za-z0-9_\-]*")
 OUR_PLUGIN = "claude_code_oauth_pkce"
 BUNDLED_PLUGIN = "claude_code_oauth"
 BUNDLED_MODULE = "code_puppy_core_plugins.claude_code_oauth.register_callbacks"
-OUR_MODULE = "claude_code_oauth.code_puppy_plugin"
+OUR_MODULE = "claude_code_oauth.hosts.code_puppy.plugin"
 HEAVY = ("httpx", "httpx2", "anthropic", "pydantic_ai", "rich", "filelock")
 
 _out_lock = threading.Lock()
@@ -158,7 +158,7 @@ class Driver:
         return {
             "loaded": {tier: list(names) for tier, names in loaded.items()},
             "our_owners": self._owners(callbacks, OUR_MODULE),
-            "our_help": [list(entry) for entry in getattr(ours, "HELP", [])],
+            "our_help": [list(entry) for entry in (ours._custom_help() if ours else [])],
         }
 
     def op_load_bundled_last(self, step: dict[str, Any]) -> dict[str, Any]:
@@ -271,7 +271,7 @@ class Driver:
     def op_env_token(self, step: dict[str, Any]) -> dict[str, Any]:
         from code_puppy import config as cp_config
 
-        from claude_code_oauth import token_store
+        from claude_code_oauth.tokens import store as token_store
 
         value = os.environ.get("CLAUDE_CODE_ACCESS_TOKEN")
         path = os.path.join(cp_config.DATA_DIR, "claude_code_oauth.json")

@@ -27,10 +27,10 @@ import threading
 import time
 from typing import Any
 
-from claude_code_oauth import token_store
 from claude_code_oauth.config import load_settings
 from claude_code_oauth.errors import ClaudeOAuthError
-from claude_code_oauth.token_provider import TokenProvider, provider_for
+from claude_code_oauth.tokens import store as token_store
+from claude_code_oauth.tokens.provider import TokenProvider, provider_for
 
 
 def digest(token: str) -> str:
@@ -73,7 +73,7 @@ def race(threads: int, ready_file: str, go_file: str, mode: str) -> None:
     # Import what a refresh needs now, so every process is equally ready at GO.
     import filelock  # noqa: F401
 
-    from claude_code_oauth import token_endpoint  # noqa: F401
+    from claude_code_oauth.tokens import endpoint  # noqa: F401
 
     barrier = threading.Barrier(threads)
     results: list[dict[str, Any]] = [{} for _ in range(threads)]

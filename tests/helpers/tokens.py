@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from claude_code_oauth import token_store
 from claude_code_oauth.config import Settings
-from claude_code_oauth.testing.emulator import ClaudeEmulator
-from claude_code_oauth.token_store import TokenRecord
+from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from claude_code_oauth.tokens import store as token_store
+from claude_code_oauth.tokens.store import TokenRecord
 
 WORKER = Path(__file__).with_name("token_worker.py")
 TOKEN_URL_PATH = "/v1/oauth/token"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from claude_code_oauth.testing.emulator import ClaudeEmulator
+from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 
 
 @pytest.fixture

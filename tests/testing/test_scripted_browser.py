@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 
-from claude_code_oauth.testing.emulator import ISSUED_SECRETS, ClaudeEmulator
+from claude_code_oauth.testing.emulator.control import ISSUED_SECRETS, ClaudeEmulator
 from claude_code_oauth.testing.scripted_browser import BrowserError, open_url
 
 

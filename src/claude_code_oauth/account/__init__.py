@@ -1,0 +1,3 @@
+"""What we know about the signed-in account: the ``status`` report (local file
+first, the server only when asked).
+"""

@@ -1,0 +1,58 @@
+"""``claude-code-oauth login``, and the login options ``/claude-code-auth`` shares.
+
+:func:`add_login_options` is the one definition of the sign-in's options; the
+CLI and every host's slash command build their parsers from it, so an option
+added here exists in both.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from .output import PrintReporter, settings
+
+HELP = "sign in with your browser and register the account's models"
+DESCRIPTION = (
+    "Sign in: opens a browser (or prints the URL) and waits for the loopback "
+    "callback on http://localhost:PORT/callback; you can also paste CODE#STATE from the "
+    "manual page, or the callback URL, on stdin. Then discovers and registers the models."
+)
+
+
+def add_login_options(parser: argparse.ArgumentParser) -> None:
+    """The sign-in's options (shared by ``login`` and ``/claude-code-auth``)."""
+    parser.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="print the URL instead of opening a browser (automatic over SSH or without a display)",
+    )
+    # A plain float: the login flow checks the range and says so in one line.
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="how long to wait for the sign-in (default: callback_timeout, 180)",
+    )
+    parser.add_argument(
+        "--no-models", action="store_true", help="skip model discovery and registration"
+    )
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("login", help=HELP, description=DESCRIPTION)
+    add_login_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import operations
+
+    config = settings()
+    reporter = PrintReporter()
+    if args.no_models:
+        operations.login(config, reporter, open_browser=not args.no_browser, timeout=args.timeout)
+    else:
+        operations.login_and_register(
+            config, reporter, open_browser=not args.no_browser, timeout=args.timeout
+        )
+    return 0

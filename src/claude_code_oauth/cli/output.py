@@ -1,0 +1,51 @@
+"""Where the command's words go: results on stdout, warnings and errors on stderr.
+
+:class:`PrintReporter` is the CLI's :class:`~claude_code_oauth.operations.Reporter`;
+:class:`StderrReporter` keeps stdout clean for machine-readable output.
+"""
+
+from __future__ import annotations
+
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..config import Settings
+
+
+def out(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+class PrintReporter:
+    """Progress on stdout, warnings on stderr."""
+
+    def info(self, text: str) -> None:
+        out(text)
+
+    def success(self, text: str) -> None:
+        out(text)
+
+    def warning(self, text: str) -> None:
+        err(f"warning: {text}")
+
+
+class StderrReporter(PrintReporter):
+    """Everything on stderr (stdout carries JSON)."""
+
+    def info(self, text: str) -> None:
+        err(text)
+
+    def success(self, text: str) -> None:
+        err(text)
+
+
+def settings() -> Settings:
+    """The effective settings (defaults, environment)."""
+    from ..config import load_settings
+
+    return load_settings()

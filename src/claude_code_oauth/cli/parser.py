@@ -1,0 +1,44 @@
+"""The argument parser: one sub-command per module of this package.
+
+A command module provides ``add_parser(subparsers)`` (which sets ``func``) and
+``run(args) -> int``. Adding a command is adding a module and a line to
+:data:`COMMANDS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+from .. import __version__
+
+#: Command modules, in the order ``--help`` lists them.
+COMMANDS = ("login", "status", "print_token", "logout", "models", "show_config")
+
+DESCRIPTION = """\
+Sign in to Claude with OAuth (authorization code + PKCE, loopback callback),
+keep the tokens fresh, and register the account's models for Code Puppy.
+
+Tokens live in <data dir>/claude_code_oauth.json (mode 0600); the data dir is
+$XDG_DATA_HOME/code_puppy if set, else ~/.code_puppy. Every setting can be
+overridden by an environment variable CLAUDE_CODE_OAUTH_<KEY>; see
+`claude-code-oauth config`.
+"""
+
+EXIT_STATUS = """\
+exit status: 0 success; 1 failure (message on stderr); 2 bad usage or
+configuration; 130 cancelled."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="claude-code-oauth",
+        description=DESCRIPTION,
+        epilog=EXIT_STATUS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"{__package__}.{name}").add_parser(sub)
+    return parser

@@ -1,0 +1,75 @@
+"""``claude-code-oauth token``: print a valid access token and nothing else.
+
+On the fast path (the stored token is fresh) this reads one file and imports
+only ``json`` beyond the interpreter's own start-up: no argument parser, no
+lock, no HTTP library, no thread. Scripts call it on every request.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from .output import err, settings
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+
+    from ..tokens.store import TokenRecord
+
+HELP = "print a valid access token (refreshing if needed)"
+DESCRIPTION = (
+    "Print a valid access token and nothing else on stdout, for scripts and "
+    "credential helpers. Refreshes it first when it is about to expire. Exit 1 with a "
+    "message on stderr when not signed in."
+)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("token", help=HELP, description=DESCRIPTION)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace | None = None) -> int:
+    import time
+
+    from ..tokens import store as token_store
+
+    config = settings()
+    record = token_store.load(config.token_path)
+    now = time.time()
+    if record is not None and record.is_fresh(now, config.refresh_margin):
+        # The fast path: a file read, no lock, no HTTP library, no thread.
+        token = record.access_token
+    else:
+        from ..tokens.provider import TokenProvider
+
+        # One call per process: a provider of its own, whose warnings go to stderr.
+        provider = TokenProvider(config, on_warning=lambda text: err(f"warning: {text}"))
+        token = provider.get_access_token()
+        record = token_store.load(config.token_path)
+    if record is not None:
+        warn_login_expiry(record, now)
+    sys.stdout.write(token + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+def warn_login_expiry(record: TokenRecord, now: float) -> None:
+    """On stderr: the login ends within 3 days, or has already been found dead."""
+    from ..tokens.store import LOGIN_WARNING_SECONDS
+
+    if record.needs_login:
+        err(
+            "warning: your Claude login has ended; this token works only until it expires. "
+            "Run `claude-code-oauth login` (or /claude-code-auth in Code Puppy)."
+        )
+        return
+    deadline = record.refresh_token_expires_at
+    if deadline is None or deadline - now > LOGIN_WARNING_SECONDS:
+        return  # the common case: no need to load the status module
+    from ..account.status import login_expiry_warning
+
+    warning = login_expiry_warning(record, now)
+    if warning:
+        err(f"warning: {warning}")

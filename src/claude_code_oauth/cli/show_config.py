@@ -1,0 +1,61 @@
+"""``claude-code-oauth config``: every key, its effective value and where it came from."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import ClaudeOAuthError
+from .output import err, out, settings
+
+HELP = "show the effective configuration and each key's environment variable"
+DESCRIPTION = (
+    "Show every configuration key, its effective value, the environment "
+    "variable that overrides it, and where the value came from."
+)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("config", help=HELP, description=DESCRIPTION)
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..config import CLAUDE_CODE_OAUTH_CONFIG, env_name
+
+    config = settings()
+    # Validate each value the way the commands will use it.
+    checked_as = {"token_file": "token_path", "models_file": "models_path"}
+    rows = []
+    for key in CLAUDE_CODE_OAUTH_CONFIG:
+        value = config.raw(key)
+        if isinstance(value, tuple):
+            value = "-".join(str(v) for v in value)
+        problem = None
+        try:
+            resolved = getattr(config, checked_as.get(key, key))
+        except ClaudeOAuthError as exc:
+            problem = str(exc)
+        else:
+            if key == "data_dir":
+                value = resolved  # Code Puppy's rule (or the override), resolved
+        rows.append(
+            {
+                "key": key,
+                "value": value,
+                "env": env_name(key),
+                "source": config.source(key),
+                "error": problem,
+            }
+        )
+    bad = [row for row in rows if row["error"]]
+    if args.json:
+        import json
+
+        out(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            out(f"{row['key']:<24} {row['value']!s:<48} {row['env']} ({row['source']})")
+        for row in bad:
+            err(f"error: {row['error']}")
+    return 2 if bad else 0

@@ -1,0 +1,154 @@
+"""Code Puppy adapter: the hooks behind our slash commands (:mod:`.commands`)
+and the model type of our ``claude-code-*`` entries.
+
+Code Puppy imports this module at start-up through the ``code_puppy.plugins``
+entry point. Importing it only registers callbacks: httpx, anthropic,
+pydantic-ai and rich are loaded when a command runs or a model is built. All
+the work lives in the core modules; this file maps Code Puppy's hooks to them
+and turns every failure into one ``emit_error`` line (never an exception into
+Code Puppy).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from code_puppy import callbacks
+
+from .messages import Emit
+from .settings import host_settings
+from .supersede import supersede_bundled, supersede_when_loaded
+
+#: Our entry-point name (distinct from the bundled plugin's, so each can be disabled).
+ENTRY_POINT_NAME = "claude_code_oauth_pkce"
+OWNER = callbacks.get_loading_context() or ENTRY_POINT_NAME
+
+_registry_cache: tuple[tuple[int, int, int], dict[str, Any]] | None = None
+_warned_login_expiry = False
+_registry_error: str | None = None
+
+
+def _error(text: str) -> None:
+    Emit().error(text)
+
+
+# -- our models ------------------------------------------------------------------
+
+
+def _our_entries() -> dict[str, Any]:
+    """Our marked entries in extra_models.json, cached on the file's identity."""
+    global _registry_cache
+    from ...models.registry import registered_models
+
+    settings = host_settings()
+    try:
+        info = os.stat(settings.models_path)
+    except OSError:
+        return {}
+    key = (info.st_ino, info.st_size, info.st_mtime_ns)
+    if _registry_cache is None or _registry_cache[0] != key:
+        _registry_cache = (key, registered_models(settings))
+    return _registry_cache[1]
+
+
+def _is_our_model(model_name: str) -> bool:
+    try:
+        return model_name in _our_entries()
+    except Exception:
+        return False
+
+
+def _load_models_config() -> dict[str, Any]:
+    # Returned as plugin models so ours win over same-named claude-code-* entries the
+    # bundled plugin keeps in claude_models.json (which Code Puppy merges later).
+    global _registry_error
+    try:
+        entries = dict(_our_entries())
+    except Exception as exc:
+        # Code Puppy reloads the model list very often: say it once per problem.
+        message = f"claude-code-oauth: cannot read the model registry: {exc}"
+        if message != _registry_error:
+            _registry_error = message
+            _error(message)
+        return {}
+    _registry_error = None
+    return entries
+
+
+def _build_model(model_name: str, model_config: dict[str, Any], config: Any) -> Any:
+    global _warned_login_expiry
+    from ...errors import ClaudeOAuthError
+    from ...models.anthropic_model import build_model
+    from ...tokens.provider import export_to_environ, provider_for
+
+    try:
+        settings = host_settings()
+        provider = provider_for(settings)
+        export_to_environ(provider)
+        record = provider.current()
+        if record is not None and not _warned_login_expiry:
+            import time
+
+            from ...account.status import login_expiry_warning
+
+            warning = login_expiry_warning(record, time.time())
+            if warning:
+                _warned_login_expiry = True
+                Emit().warning(warning)
+        return build_model(model_name, model_config, settings, provider)
+    except ClaudeOAuthError as exc:
+        _error(f"{model_name}: {exc}")
+        return None
+
+
+def _model_types() -> list[dict[str, Any]]:
+    from ...models.registry import MODEL_TYPE
+
+    return [{"type": MODEL_TYPE, "handler": _build_model}]
+
+
+# -- commands ----------------------------------------------------------------------
+
+
+def _custom_command(command: str, name: str) -> bool | None:
+    from .commands import COMMANDS
+
+    if name not in COMMANDS:
+        return None
+    supersede_bundled(OWNER, _is_our_model)
+    from ...errors import ClaudeOAuthError
+    from .commands import run
+
+    try:
+        run(command, name)
+    except ClaudeOAuthError as exc:
+        _error(str(exc))
+    except KeyboardInterrupt:
+        _error("Cancelled.")
+    except Exception as exc:  # a command must never raise into Code Puppy
+        # Only the type: an unexpected exception's text is not known to be secret-free.
+        _error(
+            f"/{name} failed unexpectedly ({type(exc).__name__}); files are only ever "
+            "replaced atomically, so none is half-written."
+        )
+    return True
+
+
+def _custom_help() -> list[tuple[str, str]]:
+    from .commands import COMMANDS
+
+    return [(command.name, command.description) for command in COMMANDS.values()]
+
+
+def _startup() -> None:
+    # Covers a bundled plugin that loaded after us.
+    supersede_bundled(OWNER, _is_our_model)
+
+
+callbacks.register_callback("custom_command", _custom_command)
+callbacks.register_callback("custom_command_help", _custom_help)
+callbacks.register_callback("register_model_type", _model_types)
+callbacks.register_callback("load_models_config", _load_models_config)
+callbacks.register_callback("startup", _startup)
+supersede_when_loaded(OWNER, _is_our_model)

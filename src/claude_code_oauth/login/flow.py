@@ -1,0 +1,290 @@
+"""The interactive login: authorization code + PKCE with a loopback redirect.
+
+:class:`LoginFlow` is the whole flow, usable from the CLI and from Code Puppy::
+
+    flow = LoginFlow(settings)
+    urls = flow.start()             # binds the port; show urls.browser / urls.manual
+    ...                             # open a browser, feed pastes with flow.submit_paste()
+    result = flow.wait(on_notice)   # blocks until done; raises a named LoginError
+    flow.close()                    # always: releases the port (also a context manager)
+
+What a caller may rely on: a fresh verifier and state per flow; whichever of the
+browser callback and a paste arrives first wins and exactly one code exchange
+happens; waiting is event-driven (a queue), ends at ``callback_timeout`` with
+:class:`CallbackTimeout`, on Ctrl-C with :class:`LoginCancelled`; the port is
+released by :meth:`LoginFlow.close` in every case; the token file is written
+only after a successful exchange, so a failed login leaves it untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from ..config import Settings
+from ..errors import (
+    AuthorizationDenied,
+    CallbackTimeout,
+    ClaudeOAuthError,
+    ConfigError,
+    LoginCancelled,
+    PasteError,
+    UnexpectedResponse,
+)
+from ..net.http_client import warm_up_in_background
+from ..storage.secure_file import ensure_private_dir, refuse_symlink
+from ..tokens import store as token_store
+from . import pkce
+from .loopback import CallbackParams, LoopbackReceiver
+from .paste import parse_paste
+
+
+class LoginUrls:
+    """The URLs to show: ``browser`` (loopback redirect) and ``manual`` (paste-back)."""
+
+    __slots__ = ("browser", "manual", "port", "redirect_uri")
+
+    def __init__(self, browser: str, manual: str, redirect_uri: str, port: int) -> None:
+        self.browser = browser
+        self.manual = manual
+        self.redirect_uri = redirect_uri
+        self.port = port
+
+
+class LoginResult:
+    """A completed login. ``callback_to_saved`` is seconds from the response's
+    arrival (callback request or paste) to the token file being saved."""
+
+    __slots__ = ("callback_to_saved", "record", "token_path", "via")
+
+    def __init__(
+        self, record: token_store.TokenRecord, token_path: str, via: str, callback_to_saved: float
+    ) -> None:
+        self.record = record
+        self.token_path = token_path
+        self.via = via
+        self.callback_to_saved = callback_to_saved
+
+
+def authorize_url(settings: Settings, *, redirect_uri: str, challenge: str, state: str) -> str:
+    """The authorization URL with Claude's query parameters (``code=true`` first)."""
+    query = urlencode(
+        {
+            "code": "true",
+            "client_id": settings.client_id,
+            "response_type": "code",
+            "redirect_uri": redirect_uri,
+            "scope": settings.scope,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "state": state,
+        }
+    )
+    base = settings.auth_url
+    return f"{base}{'&' if urlsplit(base).query else '?'}{query}"
+
+
+def _who(record: token_store.TokenRecord) -> str:
+    email = (record.account or {}).get("email_address")
+    return f"Signed in as {email}." if email else "Signed in."
+
+
+class LoginFlow:
+    """One login attempt. Not reusable: make a new flow to try again."""
+
+    def __init__(self, settings: Settings, *, timeout: float | None = None) -> None:
+        self.settings = settings
+        self.timeout = settings.callback_timeout if timeout is None else timeout
+        # Finite and below what a lock wait accepts (about 292 years), else OverflowError.
+        if not 0 < self.timeout <= threading.TIMEOUT_MAX:
+            raise ConfigError(
+                f"The login timeout must be more than 0 and at most "
+                f"{threading.TIMEOUT_MAX:.0f} seconds, not {self.timeout!r}.",
+                hint="Check --timeout or CLAUDE_CODE_OAUTH_CALLBACK_TIMEOUT.",
+            )
+        self._verifier = pkce.new_verifier()
+        self._state = pkce.new_state()
+        self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._decided = False
+        self._decide_lock = threading.Lock()
+        self._receiver: LoopbackReceiver | None = None
+        self._urls: LoginUrls | None = None
+
+    # -- setup --------------------------------------------------------------------
+
+    def start(self) -> LoginUrls:
+        """Validate the configuration, open the loopback port and build the URLs."""
+        settings = self.settings
+        token_path = settings.token_path
+        # Refuse a bad token path before the user spends time in the browser.
+        ensure_private_dir(os.path.dirname(token_path))
+        refuse_symlink(token_path)
+        manual_redirect = settings.manual_redirect_uri
+        receiver = LoopbackReceiver(
+            expected_state=self._state,
+            path=settings.redirect_path,
+            on_callback=self._on_callback,
+            on_rejected=lambda reason: self._events.put(("notice", f"Note: {reason}.")),
+            finish_wait=settings.http_timeout + 5,
+        )
+        port = receiver.bind(settings.callback_port_range)
+        self._receiver = receiver
+        try:
+            redirect_uri = settings.redirect_uri(port)
+            challenge = pkce.s256_challenge(self._verifier)
+            urls = LoginUrls(
+                browser=authorize_url(
+                    settings, redirect_uri=redirect_uri, challenge=challenge, state=self._state
+                ),
+                manual=authorize_url(
+                    settings, redirect_uri=manual_redirect, challenge=challenge, state=self._state
+                ),
+                redirect_uri=redirect_uri,
+                port=port,
+            )
+            receiver.start()
+            warm_up_in_background()
+        except BaseException:
+            self.close()
+            raise
+        self._urls = urls
+        return urls
+
+    @property
+    def listening_addresses(self) -> list[str]:
+        """Where the receiver listens, e.g. ``['127.0.0.1', '::1']``."""
+        return self._receiver.addresses if self._receiver else []
+
+    @property
+    def urls(self) -> LoginUrls:
+        if self._urls is None:
+            raise RuntimeError("start() first")
+        return self._urls
+
+    # -- inputs (any thread) --------------------------------------------------------
+
+    def _on_callback(self, params: CallbackParams) -> bool:
+        with self._decide_lock:
+            if self._decided:
+                return False
+            self._decided = True
+        self._events.put(("callback", params))
+        return True
+
+    def submit_paste(self, text: str) -> None:
+        """Offer a pasted ``CODE#STATE`` or callback URL; thread-safe."""
+        self._events.put(("paste", (text, time.monotonic())))
+
+    def notify(self, text: str) -> None:
+        """Queue a notice for the waiting caller (for example a browser that failed)."""
+        self._events.put(("notice", text))
+
+    def cancel(self, reason: str = "Login cancelled.") -> None:
+        """End :meth:`wait` with :class:`LoginCancelled`; thread-safe."""
+        self._events.put(("cancel", reason))
+
+    # -- the wait ---------------------------------------------------------------------
+
+    def wait(self, on_notice: Callable[[str], None] = lambda text: None) -> LoginResult:
+        """Block until a response arrives, exchange it once, save the tokens."""
+        receiver = self._receiver
+        if receiver is None or self._urls is None:
+            raise RuntimeError("start() first")
+        deadline = time.monotonic() + self.timeout
+        try:
+            code, redirect_uri, arrived, via = self._next_response(deadline, on_notice)
+            return self._complete(code, redirect_uri, arrived, via)
+        except KeyboardInterrupt:
+            receiver.finish(False, "The sign-in was cancelled in the terminal.")
+            raise LoginCancelled("Login cancelled.") from None
+        except ClaudeOAuthError as exc:
+            receiver.finish(False, str(exc))
+            raise
+
+    def _next_response(
+        self, deadline: float, on_notice: Callable[[str], None]
+    ) -> tuple[str, str, float, str]:
+        urls = self.urls
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise CallbackTimeout(
+                    f"No sign-in response arrived within {self.timeout:g} s.",
+                    hint="Run the login again (use --timeout to allow longer).",
+                )
+            try:
+                kind, payload = self._events.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if kind == "notice":
+                on_notice(payload)
+                continue
+            if kind == "cancel":
+                raise LoginCancelled(payload)
+            if kind == "callback":
+                params: CallbackParams = payload
+                if params.error:
+                    raise AuthorizationDenied(params.error, params.error_description)
+                assert params.code is not None
+                return params.code, urls.redirect_uri, params.received_at, "browser"
+            text, arrived = payload
+            try:
+                pasted = parse_paste(
+                    text,
+                    expected_state=self._state,
+                    loopback_redirect_uri=urls.redirect_uri,
+                    manual_redirect_uri=self.settings.manual_redirect_uri,
+                )
+            except PasteError as exc:
+                on_notice(str(exc))
+                continue
+            with self._decide_lock:
+                if self._decided:
+                    on_notice("The browser already completed this sign-in; the paste was ignored.")
+                    continue
+                self._decided = True
+            if pasted.error:
+                raise AuthorizationDenied(pasted.error, pasted.error_description)
+            assert pasted.code is not None
+            return pasted.code, pasted.redirect_uri, arrived, f"paste ({pasted.via})"
+
+    def _complete(self, code: str, redirect_uri: str, arrived: float, via: str) -> LoginResult:
+        from ..tokens.endpoint import exchange_code
+
+        settings = self.settings
+        body = exchange_code(
+            settings,
+            code=code,
+            verifier=self._verifier,
+            redirect_uri=redirect_uri,
+            state=self._state,
+        )
+        try:
+            record = token_store.TokenRecord.from_token_response(body)
+        except ValueError as exc:
+            raise UnexpectedResponse(f"The token endpoint's answer is unusable: {exc}.") from None
+        path = settings.token_path
+        with token_store.held(token_store.token_lock(settings)):
+            token_store.save(path, record)
+        saved = time.monotonic()
+        assert self._receiver is not None
+        self._receiver.finish(True, _who(record))
+        return LoginResult(record, path, via, saved - arrived)
+
+    # -- teardown -----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the loopback port (idempotent)."""
+        if self._receiver is not None:
+            self._receiver.close()
+
+    def __enter__(self) -> LoginFlow:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,248 @@
+"""Our entries in Code Puppy's ``extra_models.json``, and nothing else.
+
+Code Puppy merges ``<data dir>/extra_models.json`` (a JSON object: model name →
+model settings) into its model list. The file is shared with the user and with
+Code Puppy itself, so this module only ever touches entries that carry our
+marker (``"oauth_source": OAUTH_SOURCE``). Every other key keeps its position,
+value, unknown fields and nested key order.
+
+What callers can rely on:
+
+* Read-modify-write happens under a cross-process lock
+  (``<models file>.lock``), so concurrent ``claude-code-oauth`` processes never
+  lose each other's changes. Writers that do not take the lock (Code Puppy, an
+  editor) are outside that promise; the atomic replace at least means every
+  reader always sees a complete, valid file.
+* The file is replaced atomically (never half-written) and keeps its
+  permission bits; a new file is created 0600 because users may later add
+  entries with literal API keys for other endpoints.
+* A file that is not valid JSON, not a JSON object, or has duplicate keys
+  (which a rewrite could not reproduce) is never written: the error names the
+  file and, for a syntax error, the line and column.
+* A symlink at the models path is refused, not followed.
+* Nothing is written when the content would not change.
+* Ordering: a marked entry that is still wanted keeps its position (updated in
+  place if its settings changed); stale marked entries are removed; new
+  entries are appended at the end in the order given.
+* A user entry (without our marker) whose key equals one of ours is left alone
+  and reported in :attr:`RegistryChange.collisions`.
+
+Callers discover models first and register afterwards: the lock is never held
+across the network.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ModelsFileError
+from ..storage import secure_file
+from ..storage.file_lock import file_lock, held
+from .json_members import DuplicateKey, Member, generated, parse_members, render_members
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from .discovery import DiscoveredModel
+
+#: Marker that identifies the entries this package owns.
+OAUTH_SOURCE = "claude-code-plugin"
+
+#: The one Code Puppy model type our adapter registers; every entry uses it.
+MODEL_TYPE = "claude_code_oauth_pkce"
+
+#: Mode of a newly created models file (an existing file keeps its own).
+NEW_FILE_MODE = 0o600
+
+
+@dataclass(frozen=True)
+class RegistryChange:
+    """What a register/unregister call did.
+
+    Key lists are in file order (``added`` in the order given). ``kept`` are our
+    entries left exactly as they were, ``updated`` ours whose settings changed in
+    place, ``collisions`` user entries we did not overwrite. ``written`` is False
+    when the file already had the wanted content (or did not exist for unregister).
+    """
+
+    path: str
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    kept: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    collisions: tuple[str, ...] = ()
+    written: bool = False
+
+    @property
+    def registered(self) -> list[str]:
+        """Our entries now in the file: kept, updated, then added."""
+        return [*self.kept, *self.updated, *self.added]
+
+
+def is_ours(value: Any) -> bool:
+    """True for an entry this package registered (a dict carrying our marker)."""
+    return isinstance(value, dict) and value.get("oauth_source") == OAUTH_SOURCE
+
+
+def model_key(settings: Settings, model: DiscoveredModel) -> str:
+    """The models-file key of ``model``: the configured prefix plus the model id."""
+    return settings.prefix + model.id
+
+
+def model_entry(settings: Settings, model: DiscoveredModel) -> dict[str, Any]:
+    """The entry for ``model``. Its ``api_key`` is a ``$VARIABLE`` reference, never a token."""
+    return {
+        "type": MODEL_TYPE,
+        "name": model.id,
+        "display_name": model.display_name,
+        "custom_endpoint": {
+            "url": settings.api_base_url,
+            "api_key": "$" + settings.api_key_env_var,
+        },
+        "context_length": max(settings.default_context_length, model.max_input_tokens or 0),
+        "oauth_source": OAUTH_SOURCE,
+    }
+
+
+# -- reading and writing ------------------------------------------------------------
+
+
+def _parse(path: str, raw: bytes) -> list[Member]:
+    unchanged = "it was left unchanged"
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ModelsFileError(
+            f"{path} is not valid UTF-8 (byte {exc.start}); {unchanged}.",
+            hint="Fix or remove the file, then run the command again.",
+        ) from None
+    if not text.strip():
+        # An empty file holds nothing that a rewrite could lose.
+        return []
+    try:
+        return parse_members(text)
+    except json.JSONDecodeError as exc:
+        raise ModelsFileError(
+            f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno};"
+            f" {unchanged}.",
+            hint="Fix or remove the file, then run the command again.",
+        ) from None
+    except DuplicateKey as exc:
+        # json.loads would silently keep only the last one; a rewrite would then
+        # drop data the user can still see in the file.
+        raise ModelsFileError(
+            f"{path} has the key {exc.key[:80]!r} more than once; {unchanged}.",
+            hint="Remove the duplicate, then run the command again.",
+        ) from None
+    except TypeError as exc:
+        raise ModelsFileError(
+            f"{path} must hold a JSON object (model name → settings), not a {exc}; {unchanged}."
+        ) from None
+    except RecursionError:
+        raise ModelsFileError(f"{path} is nested too deeply to read; {unchanged}.") from None
+
+
+def _read(path: str) -> tuple[list[Member], bytes | None]:
+    try:
+        raw = secure_file.read_bytes(path, ModelsFileError)
+    except OSError as exc:
+        raise ModelsFileError(f"Cannot read {path}: {exc.strerror}.") from None
+    if raw is None:
+        return [], None
+    return _parse(path, raw), raw
+
+
+def _apply(
+    settings: Settings,
+    wanted: dict[str, dict[str, Any]],
+    *,
+    create: bool,
+) -> RegistryChange:
+    """Make the marked entries of the models file exactly ``wanted`` (under the lock)."""
+    path = settings.models_path
+    if not create and not os.path.lexists(path):
+        # Nothing to remove: do not create the directory, the lock or the file.
+        return RegistryChange(path=path)
+    secure_file.ensure_private_dir(settings.data_dir, ModelsFileError)
+    with held(file_lock(path + ".lock", settings.lock_timeout), path):
+        current, raw = _read(path)
+        added: list[str] = []
+        removed: list[str] = []
+        kept: list[str] = []
+        updated: list[str] = []
+        collisions: list[str] = []
+        result: list[Member] = []
+        present: set[str] = set()
+        for member in current:
+            key, value = member.key, member.value
+            if not is_ours(value):
+                result.append(member)  # foreign: kept exactly as written
+                if key in wanted:
+                    collisions.append(key)
+            elif key in wanted:
+                same = value == wanted[key]
+                result.append(member if same else generated(key, wanted[key]))
+                (kept if same else updated).append(key)
+            else:
+                removed.append(key)
+                continue
+            present.add(key)
+        for key, value in wanted.items():
+            if key not in present:
+                result.append(generated(key, value))
+                added.append(key)
+        change = RegistryChange(
+            path=path,
+            added=tuple(added),
+            removed=tuple(removed),
+            kept=tuple(kept),
+            updated=tuple(updated),
+            collisions=tuple(collisions),
+        )
+        if raw is None and not result:
+            return change  # never create a file just to hold {}
+        if raw is not None and not (added or removed or updated):
+            # Nothing of ours changes: leave the file exactly as it is.
+            return change
+        data = render_members(result).encode("utf-8")
+        mode = secure_file.file_mode(path)
+        secure_file.atomic_write(
+            path,
+            data,
+            mode=NEW_FILE_MODE if mode is None else mode,
+            error_cls=ModelsFileError,
+        )
+        return replace(change, written=True)
+
+
+# -- public API ---------------------------------------------------------------------
+
+
+def register_models(settings: Settings, models: Iterable[DiscoveredModel]) -> RegistryChange:
+    """Make our entries in the models file exactly ``models`` (first of a repeated id wins).
+
+    Stale entries of ours are removed, user entries are never touched. An empty
+    ``models`` removes all our entries. Raises :class:`ModelsFileError` (file
+    unusable; left unchanged) or :class:`LockTimeout`.
+    """
+    wanted: dict[str, dict[str, Any]] = {}
+    for model in models:
+        wanted.setdefault(model_key(settings, model), model_entry(settings, model))
+    return _apply(settings, wanted, create=True)
+
+
+def unregister_models(settings: Settings) -> RegistryChange:
+    """Remove every entry of ours; a missing file stays missing (nothing is created)."""
+    return _apply(settings, {}, create=False)
+
+
+def registered_models(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Our entries currently in the models file, in file order (read-only, no lock).
+
+    A missing file gives ``{}``; an unusable one raises :class:`ModelsFileError`.
+    """
+    current, _ = _read(settings.models_path)
+    return {m.key: m.value for m in current if is_ours(m.value)}

@@ -1,0 +1,93 @@
+"""An ``httpx.Auth`` that sends the OAuth access token and survives a rotation.
+
+It injects ``Authorization: Bearer`` with a fresh token from the token provider,
+and on a 401 asks the provider for a replacement naming the rejected token (the
+provider returns a token another process already rotated, or refreshes once),
+then retries the request once. A second 401 is returned to the caller as is.
+It never sends ``x-api-key``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, MutableMapping
+from typing import TYPE_CHECKING, Protocol
+
+import httpx
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+
+class TokenSource(Protocol):
+    """What :class:`OAuthBearerAuth` needs from the token provider."""
+
+    def get_access_token(self) -> str: ...
+
+    def replace_rejected(self, rejected: str) -> str: ...
+
+
+def merge_beta(existing: str | None, beta: str) -> str:
+    """``existing`` betas (comma separated) plus ``beta``, each once, order kept."""
+    items = [b.strip() for b in (existing or "").split(",") if b.strip()]
+    if beta not in items:
+        items.append(beta)
+    return ",".join(items)
+
+
+def apply_oauth_headers(
+    headers: MutableMapping[str, str],
+    token: str,
+    *,
+    version: str | None,
+    beta: str | None,
+    user_agent: str | None = None,
+) -> None:
+    """Make ``headers`` (httpx or httpx2) carry OAuth the way Claude's API wants it:
+    ``Authorization: Bearer``, never ``x-api-key``, ``anthropic-version`` if absent,
+    the OAuth beta merged into ``anthropic-beta``, and optionally our User-Agent."""
+    headers.pop("x-api-key", None)
+    headers["Authorization"] = f"Bearer {token}"
+    if user_agent:
+        headers["User-Agent"] = user_agent
+    if version and "anthropic-version" not in headers:
+        headers["anthropic-version"] = version
+    if beta:
+        headers["anthropic-beta"] = merge_beta(headers.get("anthropic-beta"), beta)
+
+
+class OAuthBearerAuth(httpx.Auth):
+    """Bearer token from ``source``; one retry after a 401 with a replacement token.
+
+    With ``settings`` it also adds ``anthropic-version`` (if absent) and merges the
+    OAuth beta into ``anthropic-beta``, which Claude's API requires for OAuth.
+    """
+
+    def __init__(self, source: TokenSource, settings: Settings | None = None) -> None:
+        self._source = source
+        self._version = settings.anthropic_version if settings else None
+        self._beta = settings.anthropic_beta if settings else None
+
+    def _prepare(self, request: httpx.Request, token: str) -> None:
+        apply_oauth_headers(request.headers, token, version=self._version, beta=self._beta)
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
+        token = self._source.get_access_token()
+        self._prepare(request, token)
+        response = yield request
+        if response.status_code == 401:
+            response.read()
+            self._prepare(request, self._source.replace_rejected(token))
+            yield request
+
+    async def async_auth_flow(self, request: httpx.Request):  # type: ignore[override]
+        # The provider does blocking file and lock I/O; keep it off the event loop.
+        import anyio.to_thread
+
+        token = await anyio.to_thread.run_sync(self._source.get_access_token)
+        self._prepare(request, token)
+        response = yield request
+        if response.status_code == 401:
+            await response.aread()
+            fresh = await anyio.to_thread.run_sync(self._source.replace_rejected, token)
+            self._prepare(request, fresh)
+            yield request

@@ -1,0 +1,153 @@
+"""Turn Claude's HTTP answers into JSON objects or named, one-line errors.
+
+Claude's endpoints answer in three shapes besides success: the RFC 6749 envelope
+``{"error": "invalid_grant", "error_description": ...}``, Anthropic's envelope
+``{"type": "error", "error": {"type": ..., "message": ...}}``, and HTML pages
+from Cloudflare or a proxy. :func:`json_object_or_raise` maps each to an error
+class that says what happened, and never echoes the request (which may hold a
+code or token). Server-supplied text is shortened and kept to one line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from ..errors import (
+    InvalidGrant,
+    OAuthErrorResponse,
+    RateLimited,
+    ServerError,
+    TokenEndpointError,
+    UnexpectedResponse,
+)
+
+if TYPE_CHECKING:
+    import httpx
+
+_MAX_TEXT = 200
+
+
+def _short(text: object, secrets: Iterable[str] = ()) -> str:
+    """Server text as one short line, with any secret we sent it blanked out
+    (servers have been seen echoing a request back in their error message)."""
+    value = " ".join(str(text).split())
+    for secret in secrets:
+        if secret:
+            value = value.replace(secret, "[token]")
+    return value if len(value) <= _MAX_TEXT else value[: _MAX_TEXT - 1] + "…"
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` as seconds (delta-seconds or an HTTP date); ``None`` if absent or bad."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        import math
+
+        # "inf" or "1e999" would block refreshing for ever; "nan" compares as nothing.
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    import time
+
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _looks_like_html(response: httpx.Response) -> bool:
+    ctype = response.headers.get("content-type", "").lower()
+    if "html" in ctype:
+        return True
+    head = response.content[:200].lstrip().lower()
+    return head.startswith(b"<!doctype html") or head.startswith(b"<html")
+
+
+def _html_title(response: httpx.Response, secrets: Iterable[str]) -> str | None:
+    import re
+
+    match = re.search(rb"<title[^>]*>(.*?)</title>", response.content[:4096], re.I | re.S)
+    if not match:
+        return None
+    import html
+
+    return _short(html.unescape(match.group(1).decode("utf-8", "replace")), secrets) or None
+
+
+def _error_fields(body: Any, secrets: Iterable[str]) -> tuple[str | None, str | None]:
+    """(error code, description) from either envelope, or (None, None)."""
+    if not isinstance(body, dict):
+        return None, None
+    error = body.get("error")
+    if isinstance(error, str):
+        desc = body.get("error_description")
+        return _short(error, secrets), _short(desc, secrets) if desc else None
+    if isinstance(error, dict):
+        kind = error.get("type")
+        message = error.get("message")
+        return (
+            _short(kind, secrets) if kind else "error",
+            _short(message, secrets) if message else None,
+        )
+    return None, None
+
+
+def json_object_or_raise(
+    response: httpx.Response, what: str, *, secrets: Iterable[str] = ()
+) -> dict[str, Any]:
+    """The response's JSON object on 2xx; otherwise raise a named error about ``what``.
+
+    ``what`` names the endpoint for the message, for example ``"the token endpoint"``.
+    ``secrets`` (the token, code or verifier just sent) never appear in the message,
+    even if the server echoes them.
+    """
+    status = response.status_code
+    if status == 429:
+        retry_after = retry_after_seconds(response.headers.get("retry-after"))
+        when = f" Retry after {retry_after:.0f} s." if retry_after is not None else ""
+        raise RateLimited(
+            f"{what} is rate limiting requests (HTTP 429).{when}", retry_after=retry_after
+        )
+    if _looks_like_html(response):
+        title = _html_title(response, secrets)
+        shown = f' "{title}"' if title else ""
+        cloudflare = " (a Cloudflare challenge page)" if "moment" in (title or "").lower() else ""
+        cls = ServerError if status >= 500 else UnexpectedResponse
+        raise cls(
+            f"{what} answered HTTP {status} with an HTML page{shown}{cloudflare} instead of JSON;"
+            " the endpoint URL may be wrong or a proxy is in the way."
+        )
+    try:
+        body = json.loads(response.content) if response.content else None
+    except ValueError:
+        body = None
+        if 200 <= status < 300:
+            raise UnexpectedResponse(
+                f"{what} answered HTTP {status} with a body that is not valid JSON."
+            ) from None
+    error, description = _error_fields(body, secrets)
+    if status >= 500:
+        detail = f": {error}" + (f" ({description})" if description else "") if error else ""
+        raise ServerError(f"{what} failed with HTTP {status}{detail}; try again shortly.")
+    if status >= 400:
+        if error is None:
+            raise TokenEndpointError(f"{what} answered HTTP {status} without an error message.")
+        text = f"{what} refused the request: {error}"
+        if description:
+            text += f" ({description})"
+        cls = InvalidGrant if error == "invalid_grant" else OAuthErrorResponse
+        raise cls(text + ".", error=error, status=status)
+    if not 200 <= status < 300:
+        raise UnexpectedResponse(f"{what} answered with unexpected HTTP {status}.")
+    if not isinstance(body, dict):
+        raise UnexpectedResponse(f"{what} answered HTTP {status} with JSON that is not an object.")
+    return body

@@ -1,0 +1,241 @@
+"""API routes used with an OAuth access token: /v1/models, /api/oauth/profile, /v1/messages."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from .state import EmulatorState
+from .wire import Request, Response, anthropic_error, json_response
+
+OAUTH_BETA = "oauth-2025-04-20"
+REPLY_TEXT = "Hello from the Claude emulator."
+
+#: Newest first, as Anthropic lists them; one has a 1M-token input window.
+DEFAULT_MODELS: list[dict[str, Any]] = [
+    {
+        "id": "claude-opus-4-1-20250805",
+        "display_name": "Claude Opus 4.1",
+        "created_at": "2025-08-05T00:00:00Z",
+    },
+    {
+        "id": "claude-haiku-4-5-20251001",
+        "display_name": "Claude Haiku 4.5",
+        "created_at": "2025-10-01T00:00:00Z",
+    },
+    {
+        "id": "claude-sonnet-4-5-20250929",
+        "display_name": "Claude Sonnet 4.5",
+        "created_at": "2025-09-29T00:00:00Z",
+        "max_input_tokens": 1000000,
+    },
+    {
+        "id": "claude-opus-4-20250514",
+        "display_name": "Claude Opus 4",
+        "created_at": "2025-05-22T00:00:00Z",
+    },
+    {
+        "id": "claude-3-5-haiku-20241022",
+        "display_name": "Claude Haiku 3.5",
+        "created_at": "2024-10-22T00:00:00Z",
+    },
+]
+DEFAULT_MODELS.sort(key=lambda m: m["created_at"], reverse=True)
+
+_DEFAULT_LIMIT = 20
+_MAX_LIMIT = 1000
+
+
+def _authenticate(state: EmulatorState, req: Request, *, need_beta: bool) -> str | Response:
+    """The login's scope for a valid Bearer token, else the 401 the API would send."""
+    authorization = req.headers.get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        # Without a Bearer token the API falls back to API-key authentication.
+        message = (
+            "invalid x-api-key" if "x-api-key" in req.headers else "x-api-key header is required"
+        )
+        return anthropic_error(401, "authentication_error", message)
+    if need_beta:
+        betas = {b.strip() for b in req.headers.get("anthropic-beta", "").split(",")}
+        if OAUTH_BETA not in betas:
+            return anthropic_error(
+                401, "authentication_error", "OAuth authentication is currently not supported."
+            )
+    scope = state.scope_of(token.strip())
+    if scope is None:
+        return anthropic_error(401, "authentication_error", "Invalid bearer token")
+    return scope
+
+
+def _model_item(model: dict[str, Any]) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "type": "model",
+        "id": model["id"],
+        "display_name": model.get("display_name", model["id"]),
+        "created_at": model.get("created_at", "2025-01-01T00:00:00Z"),
+    }
+    if model.get("max_input_tokens") is not None:
+        item["max_input_tokens"] = model["max_input_tokens"]
+    return item
+
+
+def list_models(state: EmulatorState, req: Request) -> Response:
+    """GET /v1/models with Anthropic's cursor pagination (``limit``, ``after_id``)."""
+    auth = _authenticate(state, req, need_beta=True)
+    if isinstance(auth, Response):
+        return auth
+    raw_limit = req.first("limit")
+    try:
+        limit = _DEFAULT_LIMIT if raw_limit is None else int(raw_limit)
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= _MAX_LIMIT:
+        return anthropic_error(
+            400, "invalid_request_error", f"limit: must be between 1 and {_MAX_LIMIT}"
+        )
+    models = [_model_item(m) for m in state.models()]
+    start = 0
+    after_id = req.first("after_id")
+    if after_id is not None:
+        ids = [m["id"] for m in models]
+        if after_id not in ids:
+            return anthropic_error(400, "invalid_request_error", "after_id: unknown model id")
+        start = ids.index(after_id) + 1
+    page = models[start : start + limit]
+    return json_response(
+        200,
+        {
+            "data": page,
+            "has_more": start + limit < len(models),
+            "first_id": page[0]["id"] if page else None,
+            "last_id": page[-1]["id"] if page else None,
+        },
+    )
+
+
+def profile(state: EmulatorState, req: Request) -> Response:
+    """GET /api/oauth/profile: needs a Bearer token with the user:profile scope."""
+    auth = _authenticate(state, req, need_beta=False)
+    if isinstance(auth, Response):
+        return auth
+    if "user:profile" not in auth.split():
+        return anthropic_error(403, "permission_error", "This token lacks the user:profile scope")
+    return json_response(
+        200, {"account": dict(state.account), "organization": dict(state.organization)}
+    )
+
+
+def _estimate_input_tokens(body: dict[str, Any]) -> int:
+    # Roughly four characters a token: enough for plausible usage numbers.
+    text = json.dumps(body.get("messages", [])) + json.dumps(body.get("system", ""))
+    return max(1, len(text) // 4)
+
+
+def _validate_message_body(body: Any) -> str | None:
+    """Why ``body`` is not a valid Messages request, or ``None``."""
+    if not isinstance(body, dict):
+        return "Invalid request format"
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        return "model: Field required"
+    max_tokens = body.get("max_tokens")
+    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
+        return "max_tokens: Field required (a positive integer)"
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return "messages: Field required (a non-empty list)"
+    return None
+
+
+def messages(state: EmulatorState, req: Request) -> Response:
+    """POST /v1/messages: a fixed reply, as JSON or as an SSE stream."""
+    auth = _authenticate(state, req, need_beta=True)
+    if isinstance(auth, Response):
+        return auth
+    if not req.headers.get("anthropic-version"):
+        return anthropic_error(
+            400, "invalid_request_error", "anthropic-version: header is required"
+        )
+    if "user:inference" not in auth.split():
+        return anthropic_error(403, "permission_error", "This token lacks the user:inference scope")
+    body = req.json_body() if req.content_type == "application/json" else None
+    problem = _validate_message_body(body)
+    if problem is not None:
+        return anthropic_error(400, "invalid_request_error", problem)
+    assert isinstance(body, dict)
+    model = body["model"]
+    if model not in {m["id"] for m in state.models()}:
+        return anthropic_error(404, "not_found_error", f"model: {model}")
+    message_id = "msg_" + secrets.token_hex(12)
+    input_tokens = _estimate_input_tokens(body)
+    output_tokens = len(REPLY_TEXT.split()) + 2
+    if body.get("stream") is True:
+        return _stream(message_id, model, input_tokens, output_tokens)
+    return json_response(
+        200,
+        {
+            "id": message_id,
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": [{"type": "text", "text": REPLY_TEXT}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+        },
+    )
+
+
+def _sse(event: str, data: dict[str, Any]) -> str:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
+
+
+def _stream(message_id: str, model: str, input_tokens: int, output_tokens: int) -> Response:
+    """The standard Messages streaming sequence, including the ``ping`` the API interleaves."""
+    start = {
+        "id": message_id,
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": input_tokens, "output_tokens": 1},
+    }
+    half = len(REPLY_TEXT) // 2
+    events = [
+        _sse("message_start", {"type": "message_start", "message": start}),
+        _sse(
+            "content_block_start",
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            },
+        ),
+        _sse("ping", {"type": "ping"}),
+    ]
+    for piece in (REPLY_TEXT[:half], REPLY_TEXT[half:]):
+        delta = {"type": "text_delta", "text": piece}
+        events.append(
+            _sse("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta})
+        )
+    events += [
+        _sse("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        _sse(
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "usage": {"output_tokens": output_tokens},
+            },
+        ),
+        _sse("message_stop", {"type": "message_stop"}),
+    ]
+    return Response(
+        200,
+        "".join(events).encode(),
+        "text/event-stream; charset=utf-8",
+        {"Cache-Control": "no-cache"},
+    )

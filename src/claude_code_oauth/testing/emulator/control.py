@@ -1,0 +1,293 @@
+"""A local stand-in for Claude's OAuth and API endpoints, for tests, demos and benchmarks.
+
+In process::
+
+    with ClaudeEmulator(auto_approve=True) as emu:
+        os.environ.update(emu.env())
+        ...
+        assert emu.grants["refresh_token"] == 1
+
+As a process (prints ``Claude emulator listening on http://127.0.0.1:PORT`` first,
+then ``export`` lines for the client; stops cleanly on SIGINT or SIGTERM)::
+
+    python -m claude_code_oauth.testing.emulator --port 0 --auto-approve
+
+Only the standard library is used. Nothing the emulator prints or logs contains a
+code, token or verifier; the manual callback page is the one place a code is shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from types import FrameType, TracebackType
+from typing import Any
+
+from ...config import CLAUDE_CODE_OAUTH_CONFIG
+from .api import DEFAULT_MODELS
+from .faults import make_fault
+from .handler import EmulatorServer
+from .oauth import MANUAL_CALLBACK_PATH
+from .state import DEFAULT_SCOPE, ISSUED_SECRETS, EmulatorState
+from .wire import RecordedRequest
+
+__all__ = ["ISSUED_SECRETS", "ClaudeEmulator", "RecordedRequest", "main"]
+
+DEFAULT_CLIENT_ID: str = CLAUDE_CODE_OAUTH_CONFIG["client_id"]
+DEFAULT_ACCESS_TTL = 8 * 3600
+DEFAULT_LOGIN_TTL = 30 * 86400
+#: Authorization codes (and pending consents) live this long, as RFC 6749 advises.
+DEFAULT_CODE_TTL = 600.0
+
+
+class ClaudeEmulator:
+    """Claude's authorize, token, models, profile and messages endpoints on loopback.
+
+    Thread-safe. ``clock`` (default :func:`time.monotonic`) drives every expiry:
+    code lifetime (``code_ttl``), access-token lifetime and the login deadline
+    (``login_ttl``; ``None`` means the login never ends and
+    ``refresh_token_expires_in`` is not sent). Tests may pass a fake clock.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        auto_approve: bool = False,
+        client_id: str = DEFAULT_CLIENT_ID,
+        access_ttl: int = DEFAULT_ACCESS_TTL,
+        login_ttl: int | None = DEFAULT_LOGIN_TTL,
+        models: list[dict[str, Any]] | None = None,
+        code_ttl: float = DEFAULT_CODE_TTL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._host = host
+        self._port = port
+        self._state = EmulatorState(
+            client_id=client_id,
+            access_ttl=access_ttl,
+            login_ttl=login_ttl,
+            code_ttl=code_ttl,
+            models=DEFAULT_MODELS if models is None else models,
+            clock=clock,
+            auto_approve=auto_approve,
+        )
+        self._server: EmulatorServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------
+
+    def start(self) -> ClaudeEmulator:
+        """Bind and serve in a daemon thread. Returns ``self``; starting twice is an error."""
+        if self._server is not None:
+            raise RuntimeError("the emulator is already running")
+        server = EmulatorServer((self._host, self._port), self._state, ipv6=":" in self._host)
+        bound_host, bound_port = server.server_address[:2]
+        shown = f"[{bound_host}]" if ":" in str(bound_host) else str(bound_host)
+        self._state.base_url = f"http://{shown}:{bound_port}"
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="claude-emulator",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close open connections. Safe to call more than once."""
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is None:
+            return
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> ClaudeEmulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- addresses --------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """``http://HOST:PORT`` of the running emulator (no trailing slash)."""
+        if not self._state.base_url:
+            raise RuntimeError("the emulator has not been started")
+        return self._state.base_url
+
+    @property
+    def manual_redirect_uri(self) -> str:
+        return self.base_url + MANUAL_CALLBACK_PATH
+
+    @property
+    def client_id(self) -> str:
+        return self._state.client_id
+
+    def env(self) -> dict[str, str]:
+        """Environment overrides pointing a claude-code-oauth client at this emulator."""
+        base = self.base_url
+        return {
+            "CLAUDE_CODE_OAUTH_AUTH_URL": base + "/oauth/authorize",
+            "CLAUDE_CODE_OAUTH_TOKEN_URL": base + "/v1/oauth/token",
+            "CLAUDE_CODE_OAUTH_API_BASE_URL": base,
+            "CLAUDE_CODE_OAUTH_MANUAL_REDIRECT_URI": base + MANUAL_CALLBACK_PATH,
+        }
+
+    # -- observations -------------------------------------------------------------
+
+    @property
+    def grants(self) -> Counter[str]:
+        """A snapshot: successful grants by type (``authorization_code``, ``refresh_token``)."""
+        with self._state.lock:
+            return Counter(self._state.grants)
+
+    @property
+    def replays(self) -> int:
+        """How many spent refresh tokens were presented (each revoked its login)."""
+        return self._state.replays
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A snapshot of every non-control request received, oldest first."""
+        with self._state.lock:
+            return list(self._state.requests)
+
+    @property
+    def auto_approve(self) -> bool:
+        return self._state.auto_approve
+
+    @auto_approve.setter
+    def auto_approve(self, value: bool) -> None:
+        self._state.auto_approve = bool(value)
+
+    # -- control ----------------------------------------------------------------
+
+    def inject(self, endpoint: str, fault: str, *, times: int = 1, **params: Any) -> None:
+        """Make the next ``times`` requests to ``endpoint`` misbehave as ``fault``.
+
+        Endpoints: token, models, profile, messages, authorize. Faults: html403,
+        429 (``retry_after``), 500, 502_html, invalid_json, slow (``delay``),
+        revoke, 401. Faults queue in the order injected. Raises ``ValueError``.
+        """
+        self._state.push_fault(endpoint, make_fault(endpoint, fault, times, params))
+
+    def clear_faults(self) -> None:
+        self._state.clear_faults()
+
+    def issue_login(
+        self,
+        *,
+        scope: str = DEFAULT_SCOPE,
+        account: bool = True,
+        access_ttl: int | None = None,
+    ) -> dict[str, Any]:
+        """Create a login without a browser; returns the token endpoint's response body."""
+        return self._state.issue_login(scope=scope, account=account, access_ttl=access_ttl)
+
+    def revoke_all(self) -> None:
+        """Revoke every login now: its access and refresh tokens stop working."""
+        self._state.revoke_all()
+
+    def expire_access_tokens(self) -> None:
+        """Every access token issued so far answers 401; refresh tokens stay valid."""
+        self._state.expire_access_tokens()
+
+    def set_models(self, models: list[dict[str, Any]]) -> None:
+        """Replace the model list (dicts with ``id``, optional ``display_name``,
+        ``created_at``, ``max_input_tokens``), served in the given order."""
+        self._state.set_models(models)
+
+
+# -- command line -------------------------------------------------------------------
+
+
+def _login_ttl(text: str) -> int | None:
+    if text.strip().lower() in ("none", "never"):
+        return None
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a positive number of seconds, or 'none'")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m claude_code_oauth.testing.emulator",
+        description="Serve a local emulator of Claude's OAuth and API endpoints.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
+    parser.add_argument("--port", type=int, default=0, help="port (0: any free port)")
+    parser.add_argument(
+        "--auto-approve", action="store_true", help="skip the consent page and approve at once"
+    )
+    parser.add_argument("--access-ttl", type=int, default=DEFAULT_ACCESS_TTL, metavar="S")
+    parser.add_argument(
+        "--login-ttl",
+        type=_login_ttl,
+        default=DEFAULT_LOGIN_TTL,
+        metavar="S",
+        help="seconds a login can be refreshed for, or 'none'",
+    )
+    parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run until SIGINT or SIGTERM; exit status 0 after a clean stop."""
+    args = _parser().parse_args(argv)
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    emulator = ClaudeEmulator(
+        host=args.host,
+        port=args.port,
+        auto_approve=args.auto_approve,
+        client_id=args.client_id,
+        access_ttl=args.access_ttl,
+        login_ttl=args.login_ttl,
+    )
+    try:
+        emulator.start()
+    except OSError as err:
+        print(
+            f"Claude emulator: cannot listen on {args.host}:{args.port}: {err.strerror}",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        print(f"Claude emulator listening on {emulator.base_url}", flush=True)
+        for name, value in emulator.env().items():
+            print(f"export {name}={shlex.quote(value)}", flush=True)
+        # Short waits keep the main thread responsive to signals on every platform.
+        while not stop.wait(0.5):
+            pass
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

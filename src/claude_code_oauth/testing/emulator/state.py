@@ -1,0 +1,363 @@
+"""The emulator's memory: pending consents, codes, logins, tokens, faults, counters.
+
+Everything here is guarded by one lock, so HTTP handler threads and the test
+thread may call any method at any time. Nothing in this module does HTTP.
+
+Every access token, refresh token and authorization code the emulator issues,
+and every ``code_verifier`` it receives (16 characters or more), is added to
+:data:`ISSUED_SECRETS` so a test suite can check that no output ever contains one.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+import threading
+import uuid
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .wire import RecordedRequest
+
+#: Secrets issued or received by any emulator in this process.
+ISSUED_SECRETS: set[str] = set()
+
+ACCESS_PREFIX = "sk-ant-oat01-"
+REFRESH_PREFIX = "sk-ant-ort01-"
+DEFAULT_SCOPE = "org:create_api_key user:profile user:inference"
+
+_MIN_REMEMBERED = 16
+_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
+
+
+def _remember(secret: str) -> str:
+    ISSUED_SECRETS.add(secret)
+    return secret
+
+
+def s256(verifier: str) -> str:
+    """BASE64URL(SHA256(verifier)) without padding (RFC 7636 §4.2)."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+class OAuthFailure(Exception):
+    """A token-endpoint refusal: becomes ``{"error", "error_description"}`` with ``status``."""
+
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.status = status
+
+
+@dataclass(frozen=True)
+class AuthorizeRequest:
+    """A validated /oauth/authorize request waiting for (or past) the user's decision."""
+
+    client_id: str
+    redirect_uri: str
+    scope: str
+    code_challenge: str
+    state: str
+
+
+@dataclass
+class _Pending:
+    request: AuthorizeRequest
+    expires_at: float
+
+
+@dataclass
+class _Code:
+    request: AuthorizeRequest
+    expires_at: float
+    used: bool = False
+    login_id: str | None = None
+
+
+@dataclass
+class _Login:
+    id: str
+    scope: str
+    account: bool
+    access_ttl: int
+    deadline: float | None
+    revoked: bool = False
+
+
+@dataclass
+class _Access:
+    login_id: str
+    expires_at: float
+    force_expired: bool = False
+
+
+@dataclass
+class _Refresh:
+    login_id: str
+    spent: bool = False
+
+
+@dataclass
+class Fault:
+    """One injected fault: applies to the next ``remaining`` requests to its endpoint."""
+
+    name: str
+    remaining: int
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+class EmulatorState:
+    """All mutable emulator state behind one re-entrant lock."""
+
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        access_ttl: int,
+        login_ttl: int | None,
+        code_ttl: float,
+        models: list[dict[str, Any]],
+        clock: Callable[[], float],
+        auto_approve: bool,
+    ) -> None:
+        self.lock = threading.RLock()
+        self.client_id = client_id
+        self.access_ttl = access_ttl
+        self.login_ttl = login_ttl
+        self.code_ttl = code_ttl
+        self.clock = clock
+        self.auto_approve = auto_approve
+        self.base_url = ""
+        self.grants: Counter[str] = Counter()
+        self.replays = 0
+        self.requests: list[RecordedRequest] = []
+        self._models = [dict(m) for m in models]
+        self._pending: dict[str, _Pending] = {}
+        self._codes: dict[str, _Code] = {}
+        self._logins: dict[str, _Login] = {}
+        self._access: dict[str, _Access] = {}
+        self._refresh: dict[str, _Refresh] = {}
+        self._faults: dict[str, deque[Fault]] = {}
+        # One emulated user per emulator, so tests can compare ids across calls.
+        self.account = {
+            "uuid": str(uuid.uuid4()),
+            "email_address": "emulated.user@example.com",
+            "display_name": "Emulated User",
+        }
+        self.organization = {
+            "uuid": str(uuid.uuid4()),
+            "name": "Emulated Organization",
+            "organization_type": "claude_max",
+        }
+
+    # -- recording and faults ------------------------------------------------
+
+    def record(self, request: RecordedRequest) -> None:
+        with self.lock:
+            self.requests.append(request)
+
+    def push_fault(self, endpoint: str, fault: Fault) -> None:
+        with self.lock:
+            self._faults.setdefault(endpoint, deque()).append(fault)
+
+    def take_fault(self, endpoint: str) -> Fault | None:
+        """The fault to apply to this request to ``endpoint``, consuming one use."""
+        with self.lock:
+            queue = self._faults.get(endpoint)
+            if not queue:
+                return None
+            fault = queue[0]
+            fault.remaining -= 1
+            if fault.remaining <= 0:
+                queue.popleft()
+            return fault
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self._faults.clear()
+
+    def stats(self) -> dict[str, Any]:
+        """Counters only: safe to serve over HTTP (no secrets)."""
+        with self.lock:
+            return {"grants": dict(self.grants), "replays": self.replays}
+
+    # -- models ---------------------------------------------------------------
+
+    def models(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [dict(m) for m in self._models]
+
+    def set_models(self, models: list[dict[str, Any]]) -> None:
+        for model in models:
+            if not isinstance(model.get("id"), str):
+                raise ValueError("every model needs a string 'id'")
+        with self.lock:
+            self._models = [dict(m) for m in models]
+
+    # -- consent --------------------------------------------------------------
+
+    def open_consent(self, request: AuthorizeRequest) -> str:
+        """Store a validated request; the returned id is single-use and lives ``code_ttl``."""
+        request_id = secrets.token_urlsafe(24)
+        with self.lock:
+            self._pending[request_id] = _Pending(request, self.clock() + self.code_ttl)
+        return request_id
+
+    def take_consent(self, request_id: str) -> AuthorizeRequest | None:
+        """The request behind ``request_id`` (removed), or ``None`` if unknown or stale."""
+        with self.lock:
+            pending = self._pending.pop(request_id, None)
+            if pending is None or self.clock() >= pending.expires_at:
+                return None
+            return pending.request
+
+    def issue_code(self, request: AuthorizeRequest) -> str:
+        code = _remember(secrets.token_urlsafe(32))
+        with self.lock:
+            self._codes[code] = _Code(request, self.clock() + self.code_ttl)
+        return code
+
+    # -- token endpoint -------------------------------------------------------
+
+    def exchange_code(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Redeem an authorization code; raise :class:`OAuthFailure` on any mismatch.
+
+        A code is burnt by any attempt that names it, successful or not, and a
+        second use revokes the login the first use created (RFC 6749 §4.1.2).
+        """
+        verifier = body.get("code_verifier")
+        # Very short strings would make a scan of test output flag innocent text.
+        if isinstance(verifier, str) and len(verifier) >= _MIN_REMEMBERED:
+            _remember(verifier)
+        self._check_client(body)
+        for name in ("code", "redirect_uri", "code_verifier", "state"):
+            value = body.get(name)
+            if not isinstance(value, str) or not value:
+                raise OAuthFailure("invalid_request", f"Missing or invalid parameter: {name}")
+        assert isinstance(verifier, str)
+        if not _VERIFIER.fullmatch(verifier):
+            raise OAuthFailure(
+                "invalid_request", "code_verifier must be 43-128 characters of [A-Za-z0-9-._~]"
+            )
+        with self.lock:
+            code = self._codes.get(body["code"])
+            if code is None:
+                raise OAuthFailure("invalid_grant", "Invalid authorization code")
+            if code.used:
+                if code.login_id is not None:
+                    self._logins[code.login_id].revoked = True
+                raise OAuthFailure("invalid_grant", "Authorization code has already been used")
+            code.used = True
+            request = code.request
+            if self.clock() >= code.expires_at:
+                raise OAuthFailure("invalid_grant", "Authorization code has expired")
+            if body["client_id"] != request.client_id:
+                raise OAuthFailure(
+                    "invalid_grant", "Authorization code was issued to another client"
+                )
+            if body["redirect_uri"] != request.redirect_uri:
+                raise OAuthFailure("invalid_grant", "redirect_uri does not match the authorization")
+            if body["state"] != request.state:
+                raise OAuthFailure("invalid_grant", "Invalid state")
+            if s256(verifier) != request.code_challenge:
+                raise OAuthFailure("invalid_grant", "Invalid code_verifier")
+            login = self._new_login(request.scope, True, self.access_ttl)
+            code.login_id = login.id
+            self.grants["authorization_code"] += 1
+            return self._issue_tokens(login)
+
+    def refresh(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Rotate a refresh token; a spent one is a replay and kills its whole login."""
+        token = body.get("refresh_token")
+        self._check_client(body)
+        if not isinstance(token, str) or not token:
+            raise OAuthFailure("invalid_request", "Missing or invalid parameter: refresh_token")
+        with self.lock:
+            record = self._refresh.get(token)
+            if record is None:
+                raise OAuthFailure("invalid_grant", "Invalid refresh token")
+            login = self._logins[record.login_id]
+            if record.spent:
+                self.replays += 1
+                login.revoked = True
+                raise OAuthFailure("invalid_grant", "Refresh token has been revoked")
+            if login.revoked:
+                raise OAuthFailure("invalid_grant", "Refresh token has been revoked")
+            if login.deadline is not None and self.clock() >= login.deadline:
+                raise OAuthFailure("invalid_grant", "Refresh token has expired")
+            record.spent = True
+            self.grants["refresh_token"] += 1
+            return self._issue_tokens(login)
+
+    def _check_client(self, body: dict[str, Any]) -> None:
+        client_id = body.get("client_id")
+        if not isinstance(client_id, str) or not client_id:
+            raise OAuthFailure("invalid_request", "Missing or invalid parameter: client_id")
+        if client_id != self.client_id:
+            raise OAuthFailure("invalid_client", "Client authentication failed", 401)
+
+    # -- logins ---------------------------------------------------------------
+
+    def issue_login(self, *, scope: str, account: bool, access_ttl: int | None) -> dict[str, Any]:
+        """A new login without the browser; the token response the endpoint would send."""
+        with self.lock:
+            ttl = self.access_ttl if access_ttl is None else access_ttl
+            return self._issue_tokens(self._new_login(scope, account, ttl))
+
+    def _new_login(self, scope: str, account: bool, access_ttl: int) -> _Login:
+        now = self.clock()
+        deadline = None if self.login_ttl is None else now + self.login_ttl
+        login = _Login(secrets.token_hex(8), " ".join(scope.split()), account, access_ttl, deadline)
+        self._logins[login.id] = login
+        return login
+
+    def _issue_tokens(self, login: _Login) -> dict[str, Any]:
+        now = self.clock()
+        access = _remember(ACCESS_PREFIX + secrets.token_urlsafe(48))
+        refresh = _remember(REFRESH_PREFIX + secrets.token_urlsafe(48))
+        self._access[access] = _Access(login.id, now + login.access_ttl)
+        self._refresh[refresh] = _Refresh(login.id)
+        response: dict[str, Any] = {
+            "token_type": "Bearer",
+            "access_token": access,
+            "expires_in": login.access_ttl,
+            "refresh_token": refresh,
+            "scope": login.scope,
+        }
+        if login.deadline is not None:
+            response["refresh_token_expires_in"] = max(0, int(login.deadline - now))
+        if login.account:
+            response["organization"] = {
+                "uuid": self.organization["uuid"],
+                "name": self.organization["name"],
+            }
+            response["account"] = {
+                "uuid": self.account["uuid"],
+                "email_address": self.account["email_address"],
+            }
+        return response
+
+    def scope_of(self, access_token: str) -> str | None:
+        """The login scope when ``access_token`` is currently valid, else ``None``."""
+        with self.lock:
+            record = self._access.get(access_token)
+            if record is None or record.force_expired or self.clock() >= record.expires_at:
+                return None
+            login = self._logins[record.login_id]
+            return None if login.revoked else login.scope
+
+    def revoke_all(self) -> None:
+        with self.lock:
+            for login in self._logins.values():
+                login.revoked = True
+
+    def expire_access_tokens(self) -> None:
+        with self.lock:
+            for record in self._access.values():
+                record.force_expired = True

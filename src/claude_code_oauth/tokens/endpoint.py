@@ -1,0 +1,94 @@
+"""The two calls to the token endpoint: exchange a code, refresh a token.
+
+Both post JSON (Claude's endpoint refuses forms) with our own User-Agent and
+the configured timeout, and never retry: a code is single-use, and a refresh
+token rotates, so a blind retry could look like a replay. Every failure is a
+named error from :mod:`errors` with one secret-free line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from .. import USER_AGENT
+from ..config import Settings
+from ..errors import NetworkError, UnexpectedResponse
+from ..net.http_client import shared_client
+from ..net.http_responses import json_object_or_raise
+
+WHAT = "The token endpoint"
+
+
+def _post(settings: Settings, body: dict[str, Any], client: httpx.Client | None) -> dict[str, Any]:
+    url = settings.token_url
+    host = urlsplit(url).netloc
+    timeout = settings.http_timeout
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        "User-Agent": USER_AGENT,
+    }
+    http = client or shared_client()
+    try:
+        response = http.post(url, json=body, headers=headers, timeout=timeout)
+    except httpx.TimeoutException:
+        raise NetworkError(
+            f"{WHAT} ({host}) did not answer within {timeout:g} s.",
+            hint="Check your connection and try again.",
+        ) from None
+    except httpx.HTTPError as exc:
+        # The exception text may hold the URL but never the body; keep only its kind.
+        raise NetworkError(
+            f"Could not reach {WHAT.lower()} ({host}): {type(exc).__name__}.",
+            hint="Check your connection, proxy settings and CLAUDE_CODE_OAUTH_TOKEN_URL.",
+        ) from None
+    if 300 <= response.status_code < 400:
+        raise UnexpectedResponse(
+            f"{WHAT} ({host}) answered with a redirect (HTTP {response.status_code});"
+            " the token URL is probably outdated.",
+            hint="Set CLAUDE_CODE_OAUTH_TOKEN_URL to the current endpoint.",
+        )
+    sent = [str(body[k]) for k in ("code", "code_verifier", "refresh_token") if body.get(k)]
+    data = json_object_or_raise(response, f"{WHAT} ({host})", secrets=sent)
+    if not isinstance(data.get("access_token"), str) or not data.get("access_token"):
+        raise UnexpectedResponse(f"{WHAT} ({host}) answered without an access_token.")
+    return data
+
+
+def exchange_code(
+    settings: Settings,
+    *,
+    code: str,
+    verifier: str,
+    redirect_uri: str,
+    state: str,
+    client: httpx.Client | None = None,
+) -> dict[str, Any]:
+    """Exchange an authorization code; ``redirect_uri`` must equal the authorize one.
+
+    Claude requires the non-standard ``state`` in this body.
+    """
+    body = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "client_id": settings.client_id,
+        "code_verifier": verifier,
+        "state": state,
+    }
+    return _post(settings, body, client)
+
+
+def refresh(
+    settings: Settings, refresh_token: str, *, client: httpx.Client | None = None
+) -> dict[str, Any]:
+    """Trade a refresh token for new tokens. The old refresh token is spent afterwards."""
+    body = {
+        "grant_type": "refresh_token",
+        "refresh_token": refresh_token,
+        "client_id": settings.client_id,
+    }
+    return _post(settings, body, client)

@@ -1,0 +1,319 @@
+"""A valid access token for every caller, with at most one refresh at a time.
+
+Claude's refresh tokens are single-use: two processes refreshing at once look
+like a replay and sign the user out everywhere. So a refresh happens only under
+the cross-process lock beside the token file, after re-reading the file inside
+it, and only if still needed; threads of one process share one flight.
+
+What a caller may rely on (:meth:`TokenProvider.get_access_token`):
+
+* A fresh token (not within the refresh margin of expiry) is returned from the
+  file without touching the network, a lock or an HTTP library.
+* Otherwise at most one refresh is made across all processes and threads; the
+  rest adopt its result.
+* A dead login (``invalid_grant``) keeps the tokens on disk and marks them as
+  needing a new login, so no process asks the server again; every caller then
+  gets the same :class:`LoginRequired` (once the access token has expired).
+* 429: ``Retry-After`` is recorded in the file so no process asks again early.
+* 5xx, timeouts, HTML, a busy lock: the current access token is returned while
+  it has not actually expired (``on_warning`` is told why); after that the error
+  is raised. Threads waiting for a flight that failed share its failure.
+
+:meth:`TokenProvider.replace_rejected` is for a token the API answered 401 to:
+it returns a token another process already rotated in, or forces one refresh.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from ..config import Settings
+from ..errors import (
+    ClaudeOAuthError,
+    InvalidGrant,
+    LockTimeout,
+    LoginRequired,
+    NotSignedIn,
+    RateLimited,
+    UnexpectedResponse,
+)
+from . import store as token_store
+from .store import TokenRecord
+
+LOGIN_HINT = "Run `claude-code-oauth login` (or /claude-code-auth in Code Puppy)."
+#: After a transient refresh failure, wait this long before trying again while
+#: the current token still works, so API calls don't hammer the token endpoint.
+TRANSIENT_BACKOFF = 15.0
+#: Seconds to wait after a 429 that did not say how long.
+DEFAULT_RETRY_AFTER = 60.0
+DEAD_LOGIN = "Your Claude login has ended and must be renewed."
+#: While another process holds the lock, re-read the file this often to adopt its token.
+ADOPT_CHECK_INTERVAL = 0.05
+#: How often filelock retries the (non-blocking) flock while waiting.
+LOCK_POLL_INTERVAL = 0.01
+
+
+def _default_warning(message: str) -> None:
+    import logging
+
+    logging.getLogger("claude_code_oauth").warning("%s", message)
+
+
+class TokenProvider:
+    """Thread-safe source of access tokens for one token file."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], float] = time.time,
+        on_warning: Callable[[str], None] = _default_warning,
+    ) -> None:
+        self.settings = settings
+        self.path = settings.token_path
+        self._clock = clock
+        self._on_warning = on_warning
+        self._flight = threading.Lock()
+        #: Flights finished so far, and how the last one failed (``None``: it did not).
+        #: A thread that waited for a flight shares its failure instead of retrying.
+        self._flights_done = 0
+        self._last_failure: ClaudeOAuthError | None = None
+        self._backoff_until = 0.0
+        self._listeners: list[Callable[[str], None]] = []
+        self._seen_lock = threading.Lock()
+        self._last_seen: tuple[float, str] | None = None
+        #: Environment variables :func:`export_to_environ` keeps current.
+        self._exported: set[str] = set()
+
+    # -- public API -----------------------------------------------------------
+
+    def current(self) -> TokenRecord | None:
+        """The stored record without any network or lock (``None``: not signed in)."""
+        return token_store.load(self.path)
+
+    def get_access_token(self) -> str:
+        """A usable access token, refreshing first if it is near expiry."""
+        record = self._load_required()
+        if not record.is_fresh(self._clock(), self.settings.refresh_margin):
+            record = self._refresh(rejected=None)
+        return self._seen(record)
+
+    def replace_rejected(self, rejected: str) -> str:
+        """A replacement for ``rejected`` (a token the API answered 401 to).
+
+        If the file already holds a different, unexpired token (another process
+        or thread rotated it), that token is returned without a refresh;
+        otherwise exactly one refresh is forced.
+        """
+        return self._seen(self._refresh(rejected=rejected))
+
+    def add_listener(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(token)`` whenever this provider hands out a different token."""
+        self._listeners.append(listener)
+
+    # -- internals --------------------------------------------------------------
+
+    def _seen(self, record: TokenRecord) -> str:
+        """Hand out ``record``'s token; tell the listeners when it is newer than the last.
+
+        Threads may finish out of order, so an older token (one obtained earlier)
+        read by a slow thread never replaces a newer one already announced.
+        """
+        token = record.access_token
+        with self._seen_lock:
+            last = self._last_seen
+            if last is not None and (last[1] == token or record.obtained_at < last[0]):
+                return token
+            self._last_seen = (record.obtained_at, token)
+            for listener in list(self._listeners):
+                listener(token)
+        return token
+
+    def _load_required(self) -> TokenRecord:
+        record = token_store.load(self.path)
+        if record is None:
+            raise NotSignedIn("Not signed in to Claude.", hint=LOGIN_HINT)
+        return record
+
+    def _adoptable(self, record: TokenRecord, rejected: str | None, now: float) -> bool:
+        """Whether ``record`` can be handed out without refreshing."""
+        if rejected is None:
+            return record.is_fresh(now, self.settings.refresh_margin)
+        # Someone else already rotated past the rejected token.
+        return record.access_token != rejected and not record.is_expired(now)
+
+    def _refresh(self, rejected: str | None) -> TokenRecord:
+        settings = self.settings
+        waited = settings.lock_timeout + settings.http_timeout + 5
+        ticket = self._flights_done
+        if not self._flight.acquire(timeout=waited):
+            raise LockTimeout(f"Another thread has been refreshing for over {waited:g} s.")
+        try:
+            record = self._load_required()
+            now = self._clock()
+            if self._adoptable(record, rejected, now):
+                return record
+            failure = self._last_failure
+            if failure is not None and self._flights_done != ticket:
+                # The flight this thread waited for failed: share its outcome, don't retry.
+                return self._fallback(record, rejected, failure, warn=False)
+            if rejected is None and now < self._backoff_until and not record.is_expired(now):
+                return record
+            self._last_failure = None
+            try:
+                return self._refresh_under_lock(rejected)
+            except LockTimeout as exc:
+                return self._fallback(record, rejected, exc)
+            except ClaudeOAuthError as exc:
+                self._last_failure = exc
+                raise
+        finally:
+            self._flights_done += 1
+            self._flight.release()
+
+    def _refresh_under_lock(self, rejected: str | None) -> TokenRecord:
+        """Take the cross-process lock and refresh; adopt a rotation seen while waiting.
+
+        Re-reading the (atomically written) file between short waits lets every
+        waiting process pick up the winner's token at once instead of queueing
+        for the lock one after another just to read it.
+        """
+        from filelock import Timeout
+
+        lock = token_store.token_lock(self.settings)
+        deadline = time.monotonic() + self.settings.lock_timeout
+        while True:
+            wait = min(ADOPT_CHECK_INTERVAL, max(0.0, deadline - time.monotonic()))
+            try:
+                lock.acquire(timeout=wait, poll_interval=LOCK_POLL_INTERVAL)
+            except Timeout:
+                record = self._load_required()
+                if self._adoptable(record, rejected, self._clock()):
+                    return record
+                if time.monotonic() >= deadline:
+                    raise token_store.lock_timeout_error(lock) from None
+                continue
+            try:
+                return self._refresh_locked(rejected)
+            finally:
+                lock.release()
+
+    def _fallback(
+        self,
+        record: TokenRecord,
+        rejected: str | None,
+        exc: ClaudeOAuthError,
+        *,
+        warn: bool = True,
+    ) -> TokenRecord:
+        """The current token if it still works, else raise ``exc``."""
+        self._last_failure = exc
+        if rejected is None and not record.is_expired(self._clock()):
+            if warn:
+                self._on_warning(f"Could not refresh the token; using the current one: {exc}")
+            return record
+        raise exc
+
+    def _refresh_locked(self, rejected: str | None) -> TokenRecord:
+        from . import endpoint as token_endpoint
+
+        record = self._load_required()
+        now = self._clock()
+        if self._adoptable(record, rejected, now):
+            return record
+        if record.needs_login:
+            if rejected is None and not record.is_expired(now):
+                return record
+            # The same message every caller saw when the login was found dead.
+            raise LoginRequired(record.last_error or DEAD_LOGIN, hint=LOGIN_HINT)
+        if not record.refresh_token:
+            return self._dead(record, rejected, f"{DEAD_LOGIN} It has no refresh token.")
+        deadline = record.refresh_token_expires_at
+        if deadline is not None and now >= deadline:
+            return self._dead(record, rejected, f"{DEAD_LOGIN} It expired (logins last ~30 days).")
+        not_before = record.refresh_not_before
+        if not_before is not None and now < not_before:
+            wait = not_before - now
+            return self._fallback(
+                record,
+                rejected,
+                RateLimited(
+                    f"The token endpoint asked to wait; refresh possible in {wait:.0f} s.",
+                    retry_after=wait,
+                ),
+            )
+        try:
+            body = token_endpoint.refresh(self.settings, record.refresh_token)
+            fresh = TokenRecord.from_token_response(body, now=self._clock(), previous=record)
+        except InvalidGrant as exc:
+            return self._dead(record, rejected, f"{DEAD_LOGIN} {exc}")
+        except RateLimited as exc:
+            wait = DEFAULT_RETRY_AFTER if exc.retry_after is None else exc.retry_after
+            record.refresh_not_before = self._clock() + wait
+            record.last_error = str(exc)
+            token_store.save(self.path, record)
+            return self._fallback(record, rejected, exc)
+        except ValueError as exc:
+            return self._transient(record, rejected, UnexpectedResponse(f"Unusable refresh: {exc}"))
+        except ClaudeOAuthError as exc:
+            return self._transient(record, rejected, exc)
+        token_store.save(self.path, fresh)
+        self._backoff_until = 0.0
+        return fresh
+
+    def _transient(
+        self, record: TokenRecord, rejected: str | None, exc: ClaudeOAuthError
+    ) -> TokenRecord:
+        self._backoff_until = self._clock() + TRANSIENT_BACKOFF
+        return self._fallback(record, rejected, exc)
+
+    def _dead(self, record: TokenRecord, rejected: str | None, why: str) -> TokenRecord:
+        """Keep the tokens but flag the login as needing renewal (so no process asks the
+        server again); the access token is still handed out until it expires."""
+        record.needs_login = True
+        record.last_error = why
+        token_store.save(self.path, record)
+        return self._fallback(record, rejected, LoginRequired(why, hint=LOGIN_HINT))
+
+
+_providers: dict[str, TokenProvider] = {}
+_providers_lock = threading.Lock()
+
+
+def provider_for(settings: Settings) -> TokenProvider:
+    """The shared provider for ``settings``' token file (one per file per process)."""
+    path = settings.token_path
+    with _providers_lock:
+        provider = _providers.get(path)
+        if provider is None:
+            provider = _providers[path] = TokenProvider(settings)
+        return provider
+
+
+def get_access_token(settings: Settings | None = None) -> str:
+    """A valid access token (see :class:`TokenProvider`); the one-call public API."""
+    from ..config import load_settings
+
+    return provider_for(settings or load_settings()).get_access_token()
+
+
+def export_to_environ(provider: TokenProvider) -> str:
+    """Put the current token in ``os.environ[api_key_env_var]`` and keep it current.
+
+    Only this process's environment is changed; the token is written nowhere else.
+    """
+    import os
+
+    name = provider.settings.api_key_env_var
+
+    def update(token: str) -> None:
+        os.environ[name] = token
+
+    if name not in provider._exported:  # once per variable, however often it is called
+        provider._exported.add(name)
+        provider.add_listener(update)
+    token = provider.get_access_token()
+    update(token)
+    return token

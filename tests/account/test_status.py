@@ -1,0 +1,180 @@
+"""status.collect / status.render: the stable report, expiry warnings, --verify, no tokens."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from claude_code_oauth.account import status
+from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from helpers.tokens import STATUS_KEYS as KEYS
+from helpers.tokens import seed, settings_for, stored, token_requests
+
+
+@pytest.fixture
+def token_path(data_dir: Path) -> Path:
+    return data_dir / "claude_code_oauth.json"
+
+
+def _no_secret(report: dict[str, object], *secrets: str | None) -> bool:
+    text = json.dumps(report) + "\n".join(status.render(report))
+    return not any(s and s in text for s in secrets)
+
+
+def test_not_signed_in(client_env: dict[str, str], token_path: Path) -> None:
+    report = status.collect(settings_for(client_env))
+    assert set(report) == KEYS
+    assert report["signed_in"] is False and report["needs_login"] is False
+    assert report["token_file"] == str(token_path) and report["token_file_mode"] is None
+    lines = status.render(report)
+    assert lines[0] == "Not signed in to Claude."
+    assert any("(absent)" in line for line in lines)
+    assert any("claude-code-oauth login" in line for line in lines)
+
+
+def test_signed_in(emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path) -> None:
+    now = time.time()
+    record = seed(emulator, token_path, expires_in=7230)
+    report = status.collect(settings_for(client_env), now=now)
+    assert set(report) == KEYS
+    assert report["signed_in"] is True and report["needs_login"] is False
+    assert report["account"] == {
+        "email": "emulated.user@example.com",
+        "uuid": record.account["uuid"],
+    }
+    assert report["organization"]["name"] == "Emulated Organization"
+    assert report["scopes"] == ["org:create_api_key", "user:profile", "user:inference"]
+    assert report["token_file_mode"] == "0600"
+    assert 7220 <= report["access_token_expires_in"] <= 7230
+    expires = datetime.fromisoformat(report["access_token_expires_at"])
+    assert expires.utcoffset() is not None  # local time, with its offset
+    assert abs(expires.timestamp() - record.expires_at) < 1
+    assert 29 * 86400 < report["login_expires_in"] <= 30 * 86400
+    assert report["login_warning"] is None and report["verified"] is None
+    assert token_requests(emulator) == 0 and len(emulator.requests) == 0
+    lines = status.render(report)
+    assert lines[0] == "Signed in to Claude as emulated.user@example.com (Emulated Organization)."
+    assert any("Access token: valid" in line and "(in 2h 0m)" in line for line in lines)
+    assert lines[-1] == f"Token file: {token_path} (mode 0600)"
+    clean = _no_secret(report, record.access_token, record.refresh_token)
+    assert clean
+
+
+def test_report_is_json_serialisable(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=-30, refresh_not_before=time.time() + 600)
+    report = status.collect(settings_for(client_env))
+    assert json.loads(json.dumps(report)) == report
+    assert report["access_token_expires_in"] < 0
+    assert report["refresh_not_before"] is not None
+    lines = status.render(report)
+    assert any("Access token: expired" in line and "ago" in line for line in lines)
+    assert any("paused by the server" in line for line in lines)
+
+
+def test_login_ending_soon_warns(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=3600, login_ends_in=2 * 86400)
+    report = status.collect(settings_for(client_env))
+    assert report["login_warning"] and "ends in 1d 23h" in report["login_warning"]
+    assert report["needs_login"] is False
+    assert any(line.startswith("Warning: ") for line in status.render(report))
+
+
+def test_login_more_than_three_days_away_is_quiet(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=3600, login_ends_in=3 * 86400 + 60)
+    assert status.collect(settings_for(client_env))["login_warning"] is None
+
+
+def test_login_ended(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=3600, login_ends_in=-10)
+    report = status.collect(settings_for(client_env))
+    assert report["needs_login"] is True and "expired" in report["login_warning"]
+
+
+def test_needs_login_and_last_error(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=-30, needs_login=True, last_error="It was refused.")
+    report = status.collect(settings_for(client_env))
+    assert report["signed_in"] is True and report["needs_login"] is True
+    assert report["last_error"] == "It was refused."
+    lines = status.render(report)
+    assert any("A new login is needed" in line for line in lines)
+    assert any("Last refresh problem: It was refused." in line for line in lines)
+
+
+def test_damaged_file(client_env: dict[str, str], token_path: Path) -> None:
+    token_path.write_bytes(b"{nope")
+    report = status.collect(settings_for(client_env))
+    assert report["signed_in"] is False and report["needs_login"] is True
+    assert str(token_path) in report["error"]
+    assert any(line.startswith("Problem: ") for line in status.render(report))
+    assert token_path.read_bytes() == b"{nope"
+
+
+def test_verify_accepted(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=3600)
+    report = status.collect(settings_for(client_env), verify=True)
+    assert report["verified"] is True and report["error"] is None
+    (request,) = emulator.requests
+    assert request.path == "/api/oauth/profile"
+    assert any("token accepted" in line for line in status.render(report))
+
+
+def test_verify_after_revocation_fails_clearly(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    record = seed(emulator, token_path, expires_in=3600)
+    emulator.revoke_all()
+    report = status.collect(settings_for(client_env), verify=True)
+    assert report["verified"] is False
+    assert "claude-code-oauth login" in report["error"]
+    assert stored(token_path).needs_login
+    assert emulator.replays == 0
+    lines = status.render(report)
+    assert any(line.startswith("Server check: failed.") for line in lines)
+    clean = _no_secret(report, record.access_token, record.refresh_token)
+    assert clean
+
+
+def test_verify_unreachable(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=3600)
+    emulator.inject("profile", "502_html")
+    report = status.collect(settings_for(client_env), verify=True)
+    assert report["verified"] is False and "502" in report["error"]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "in 0s"),
+        (59, "in 59s"),
+        (61, "in 1m 1s"),
+        (3600 * 7 + 59 * 60 + 5, "in 7h 59m"),
+        (86400 * 2 + 3600 * 5, "in 2d 5h"),
+        (-125, "2m 5s ago"),
+    ],
+)
+def test_countdown(seconds: float, text: str) -> None:
+    assert status.countdown(seconds) == text
+
+
+def test_iso_local() -> None:
+    assert status.iso_local(None) is None
+    text = status.iso_local(0)
+    assert text is not None and datetime.fromisoformat(text).timestamp() == 0

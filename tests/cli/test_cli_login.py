@@ -1,0 +1,328 @@
+"""`claude-code-oauth login` as a subprocess against the emulator: browser, stdin paste, signals."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import queue
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from helpers.ports import released
+
+
+def _command() -> list[str]:
+    script = Path(sys.executable).parent / "claude-code-oauth"
+    found = str(script) if script.exists() else shutil.which("claude-code-oauth")
+    return [found] if found else [sys.executable, "-m", "claude_code_oauth"]
+
+
+CLI = _command()
+
+
+@pytest.fixture
+def env(client_env: dict[str, str]) -> dict[str, str]:
+    low = random.randint(20000, 60000)
+    return {**client_env, "CLAUDE_CODE_OAUTH_CALLBACK_PORT_RANGE": f"{low}-{low + 20}"}
+
+
+class Login:
+    """A running `claude-code-oauth login`; stdout lines arrive on a queue."""
+
+    def __init__(self, env: dict[str, str], *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [*CLI, "login", *args],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line)
+
+    def until_waiting(self, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while not any(line.startswith("Waiting up to") for line in self.seen):
+            self.seen.append(self.lines.get(timeout=max(0.01, deadline - time.monotonic())))
+
+    @property
+    def urls(self) -> list[str]:
+        return [line.strip() for line in self.seen if line.startswith("  http")]
+
+    @property
+    def port(self) -> int:
+        match = re.search(r"port (\d+)\)", "".join(self.seen))
+        assert match
+        return int(match.group(1))
+
+    def send(self, text: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(text + "\n")
+        self.proc.stdin.flush()
+
+    def finish(self, timeout: float = 30) -> tuple[int, str, str]:
+        assert self.proc.stdin is not None and self.proc.stderr is not None
+        self.proc.stdin.close()
+        code = self.proc.wait(timeout)
+        time.sleep(0.05)
+        while not self.lines.empty():
+            self.seen.append(self.lines.get())
+        return code, "".join(self.seen), self.proc.stderr.read()
+
+
+def http() -> httpx.Client:
+    return httpx.Client(trust_env=False, timeout=10)
+
+
+def approve(url: str) -> str:
+    with http() as client:
+        page = client.get(url)
+        request_id = re.search(r'name="request_id" value="([^"]+)"', page.text)
+        assert request_id, "no consent form"
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
+        answer = client.post(
+            origin + "/oauth/authorize/decision",
+            data={"request_id": html.unescape(request_id.group(1)), "decision": "approve"},
+        )
+    assert answer.status_code == 302
+    return answer.headers["location"]
+
+
+def manual_paste(manual_url: str) -> str:
+    with http() as client:
+        page = client.get(approve(manual_url))
+    shown = re.search(r'<code id="code">([^<]+)</code>', page.text)
+    assert shown, "the manual page shows no code"
+    return html.unescape(shown.group(1))
+
+
+def marker_browser(tmp_path: Path) -> tuple[str, Path]:
+    """A BROWSER that only records that it was started."""
+    marker = tmp_path / "browser-was-started"
+    script = tmp_path / "marker-browser.sh"
+    script.write_text(f"#!/bin/sh\ntouch '{marker}'\n")
+    script.chmod(0o755)
+    return str(script), marker
+
+
+def one_line_error(stderr: str) -> str:
+    assert "Traceback" not in stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, stderr
+    return errors[0]
+
+
+# -- browser ---------------------------------------------------------------------------
+
+
+def test_login_with_a_browser_saves_tokens_and_registers_models(
+    env: dict[str, str], emulator: ClaudeEmulator, data_dir: Path, scripted_browser: str
+) -> None:
+    env["BROWSER"] = scripted_browser
+    login = Login(env, "--timeout", "30")
+    login.until_waiting()
+    code, out, err = login.finish()
+    assert code == 0, err
+    assert out.startswith("Opening your browser to sign in to Claude.")
+    assert "listening on 127.0.0.1" in out
+    assert "Signed in as emulated.user@example.com (via browser)." in out
+    assert f"Tokens saved to {data_dir / 'claude_code_oauth.json'} (mode 0600)." in out
+    assert "Registered" in out
+    assert oct(os.stat(data_dir / "claude_code_oauth.json").st_mode & 0o777) == "0o600"
+    assert emulator.grants["authorization_code"] == 1
+    assert released(login.port)
+
+
+@pytest.mark.parametrize(
+    ("extra_env", "args", "reason"),
+    [
+        ({}, [], "there is no graphical display (DISPLAY/WAYLAND_DISPLAY unset)"),
+        ({"DISPLAY": ":0", "SSH_CONNECTION": "1 2 3 4"}, [], "this is an SSH session"),
+        ({"BROWSER": "MARKER"}, ["--no-browser"], "--no-browser was given"),
+    ],
+)
+def test_url_only_without_a_browser_then_paste_code_hash_state(
+    env: dict[str, str],
+    emulator: ClaudeEmulator,
+    tmp_path: Path,
+    extra_env: dict[str, str],
+    args: list[str],
+    reason: str,
+) -> None:
+    browser, marker = marker_browser(tmp_path)
+    env.update({k: browser if v == "MARKER" else v for k, v in extra_env.items()})
+    login = Login(env, "--no-models", *args)
+    login.until_waiting()
+    assert (
+        login.seen[0]
+        == f"Not opening a browser ({reason}). Open this URL in a browser to sign in:\n"
+    )
+    browser_url, manual_url = login.urls
+    assert urlsplit(browser_url).path == urlsplit(manual_url).path == "/oauth/authorize"
+    login.send(manual_paste(manual_url))
+    code, out, err = login.finish()
+    assert code == 0, err
+    assert "(via paste (manual))" in out
+    assert not marker.exists()
+    (exchange,) = [r for r in emulator.requests if r.path == "/v1/oauth/token"]
+    assert exchange.json["redirect_uri"] == emulator.manual_redirect_uri
+
+
+def test_paste_of_the_callback_url_and_notices_for_bad_pastes(
+    env: dict[str, str], emulator: ClaudeEmulator
+) -> None:
+    login = Login(env, "--no-models", "--timeout", "30")
+    login.until_waiting()
+    callback = approve(login.urls[0])
+    login.send("garbage that is not a code")
+    login.send(callback.replace(re.search(r"state=([^&]+)", callback)[1], "W" * 43))
+    login.send(callback)
+    code, out, err = login.finish()
+    assert code == 0, err
+    warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 2
+    assert "neither CODE#STATE nor a callback URL" in warnings[0]
+    assert "different login attempt" in warnings[1]
+    assert "(via paste (loopback))" in out
+    (exchange,) = [r for r in emulator.requests if r.path == "/v1/oauth/token"]
+    assert exchange.json["redirect_uri"] == f"http://localhost:{login.port}/callback"
+    assert emulator.grants["authorization_code"] == 1
+
+
+# -- failures ---------------------------------------------------------------------------
+
+
+def test_sigint_exits_130_with_one_line_and_releases_the_port(env: dict[str, str]) -> None:
+    login = Login(env, "--no-models", "--timeout", "60")
+    login.until_waiting()
+    time.sleep(0.5)  # well inside the wait
+    login.proc.send_signal(signal.SIGINT)
+    code, _, err = login.finish(timeout=15)
+    assert code == 130
+    # The user's own Ctrl-C: one plain line, not an "error:".
+    assert "Traceback" not in err
+    assert err.strip() == "Login cancelled."
+    assert released(login.port)
+
+
+def test_timeout_is_one_line_exit_1_and_releases_the_port(env: dict[str, str]) -> None:
+    login = Login(env, "--no-models", "--timeout", "0.5")
+    login.until_waiting()
+    code, _, err = login.finish()
+    assert code == 1
+    assert "No sign-in response arrived within 0.5 s" in one_line_error(err)
+    assert released(login.port)
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "nan", "inf", "1e12"])
+def test_an_unusable_timeout_option_is_one_line_and_exit_2(env: dict[str, str], value: str) -> None:
+    done = subprocess.run(
+        [*CLI, "login", "--no-models", "--no-browser", f"--timeout={value}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 2
+    assert "login timeout" in one_line_error(done.stderr)
+
+
+def _existing_token_file(data_dir: Path) -> tuple[Path, bytes, int]:
+    path = data_dir / "claude_code_oauth.json"
+    original = b'{"access_token": "kept", "refresh_token": "kept-too"}'
+    path.write_bytes(original)
+    path.chmod(0o600)
+    os.utime(path, (1_600_000_000, 1_600_000_000))
+    return path, original, path.stat().st_mtime_ns
+
+
+def test_denied_login_is_one_line_and_keeps_the_old_tokens(
+    env: dict[str, str], emulator: ClaudeEmulator, data_dir: Path
+) -> None:
+    path, original, mtime = _existing_token_file(data_dir)
+    env["BROWSER"] = f"{sys.executable} -m claude_code_oauth.testing.scripted_browser --deny %s"
+    login = Login(env, "--no-models", "--timeout", "30")
+    login.until_waiting()
+    code, _, err = login.finish()
+    assert code == 1
+    line = one_line_error(err)
+    assert "access_denied" in line and "The user denied the request" in line
+    assert path.read_bytes() == original and path.stat().st_mtime_ns == mtime
+    assert emulator.grants["authorization_code"] == 0
+
+
+def test_a_cloudflare_page_at_the_exchange_is_one_line_and_keeps_the_old_tokens(
+    env: dict[str, str], emulator: ClaudeEmulator, data_dir: Path, scripted_browser: str
+) -> None:
+    path, original, mtime = _existing_token_file(data_dir)
+    emulator.inject("token", "html403")
+    env["BROWSER"] = scripted_browser
+    login = Login(env, "--no-models", "--timeout", "30")
+    login.until_waiting()
+    code, _, err = login.finish()
+    assert code == 1
+    line = one_line_error(err)
+    assert "HTTP 403" in line and "Cloudflare" in line
+    assert path.read_bytes() == original and path.stat().st_mtime_ns == mtime
+    assert len([r for r in emulator.requests if r.path == "/v1/oauth/token"]) == 1
+
+
+def test_a_symlink_at_the_token_path_is_refused_before_the_browser(
+    env: dict[str, str], emulator: ClaudeEmulator, data_dir: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "victim.json"
+    target.write_text('{"keep": true}')
+    os.utime(target, (1_600_000_000, 1_600_000_000))
+    os.symlink(target, data_dir / "claude_code_oauth.json")
+    browser, marker = marker_browser(tmp_path)
+    env["BROWSER"] = browser
+    done = subprocess.run(
+        [*CLI, "login", "--no-models", "--timeout", "5"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 1
+    assert "symbolic link" in one_line_error(done.stderr)
+    assert "Waiting" not in done.stdout and not marker.exists()
+    assert json.loads(target.read_text()) == {"keep": True}
+    assert target.stat().st_mtime == 1_600_000_000
+    assert os.path.islink(data_dir / "claude_code_oauth.json")
+    assert emulator.requests == []
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.1])
+def test_sigint_at_any_moment_is_one_line_and_exit_130(env: dict[str, str], delay: float) -> None:
+    login = Login(env, "--no-models", "--timeout", "60")
+    login.lines.get(timeout=20)  # the first line: the port is open
+    time.sleep(delay)
+    login.proc.send_signal(signal.SIGINT)
+    code, out, err = login.finish(timeout=15)
+    assert code == 130
+    assert "Traceback" not in err
+    assert err.strip() in ("Login cancelled.", "Cancelled."), err
+    if "port " in out:  # it got as far as listening
+        assert released(login.port)

@@ -1,0 +1,264 @@
+"""The ``status``, ``token`` and ``logout`` commands, run as real processes.
+
+Outputs are captured into variables, never printed; whether a token appears in
+them is checked with ``in`` on a separate line, so a failure shows no token.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from helpers.tokens import STATUS_KEYS as KEYS
+from helpers.tokens import digest, seed, start_worker, stored, token_requests, wait_for_line
+
+
+@pytest.fixture
+def token_path(data_dir: Path) -> Path:
+    return data_dir / "claude_code_oauth.json"
+
+
+def cli(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "claude_code_oauth", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _leaks(done: subprocess.CompletedProcess[str], *secrets: str | None) -> bool:
+    text = done.stdout + done.stderr
+    return any(s and s in text for s in secrets)
+
+
+# -- status -------------------------------------------------------------------------------
+
+
+def test_status_not_signed_in(client_env: dict[str, str], token_path: Path) -> None:
+    human = cli(client_env, "status")
+    assert human.returncode == 1
+    assert human.stdout.startswith("Not signed in to Claude.")
+    assert str(token_path) in human.stdout and "claude-code-oauth login" in human.stdout
+    as_json = cli(client_env, "status", "--json")
+    assert as_json.returncode == 1
+    report = json.loads(as_json.stdout)
+    assert set(report) == KEYS and report["signed_in"] is False
+
+
+def test_status_signed_in(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    record = seed(emulator, token_path, expires_in=3600)
+    human = cli(client_env, "status")
+    assert human.returncode == 0, human.stderr
+    assert "Signed in to Claude as emulated.user@example.com" in human.stdout
+    assert f"Token file: {token_path} (mode 0600)" in human.stdout
+    assert "Scopes: org:create_api_key user:profile user:inference" in human.stdout
+    assert human.stderr == ""
+    as_json = cli(client_env, "status", "--json")
+    assert as_json.returncode == 0
+    report = json.loads(as_json.stdout)
+    assert set(report) == KEYS
+    assert report["signed_in"] is True and report["token_file_mode"] == "0600"
+    assert emulator.requests == []  # no network without --verify
+    leaked = _leaks(human, record.access_token, record.refresh_token)
+    leaked = leaked or _leaks(as_json, record.access_token, record.refresh_token)
+    assert not leaked
+
+
+def test_status_verify(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    record = seed(emulator, token_path, expires_in=3600)
+    ok = cli(client_env, "status", "--verify")
+    assert ok.returncode == 0, ok.stderr
+    assert "Server check: token accepted." in ok.stdout
+    emulator.revoke_all()
+    refused = cli(client_env, "status", "--verify", "--json")
+    assert refused.returncode == 1
+    report = json.loads(refused.stdout)
+    assert report["verified"] is False and "claude-code-oauth login" in report["error"]
+    leaked = _leaks(ok, record.access_token, record.refresh_token)
+    leaked = leaked or _leaks(refused, record.access_token, record.refresh_token)
+    assert not leaked
+
+
+def test_status_needs_login_exits_1(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=3600, needs_login=True)
+    done = cli(client_env, "status")
+    assert done.returncode == 1
+    assert "A new login is needed" in done.stdout
+
+
+# -- token --------------------------------------------------------------------------------
+
+
+def test_token_fast_path(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    record = seed(emulator, token_path, expires_in=3600)
+    done = cli(client_env, "token")
+    assert done.returncode == 0
+    assert done.stderr == ""
+    exact = done.stdout == record.access_token + "\n"
+    assert exact
+    assert emulator.requests == []
+
+
+def test_token_fast_path_imports_no_http_library(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=3600)
+    code = (
+        "import contextlib, io, json, sys\n"
+        "from claude_code_oauth import cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    rc = cli.main(['token'])\n"
+        "heavy = ['httpx', 'httpcore', 'h11', 'filelock', 'anyio', 'ssl', 'socket', 'logging']\n"
+        "print(json.dumps({'rc': rc, 'loaded': [m for m in heavy if m in sys.modules]}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=client_env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"rc": 0, "loaded": []}
+
+
+def test_token_refreshes_an_expired_token(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    old = seed(emulator, token_path, expires_in=-10)
+    done = cli(client_env, "token")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert emulator.grants["refresh_token"] == 1
+    printed, saved = digest(done.stdout.rstrip("\n")), digest(stored(token_path).access_token)
+    assert printed == saved != digest(old.access_token)
+    assert done.stdout.count("\n") == 1
+
+
+def test_token_not_signed_in(client_env: dict[str, str]) -> None:
+    done = cli(client_env, "token")
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert (
+        done.stderr.startswith("error: Not signed in") and "claude-code-oauth login" in done.stderr
+    )
+
+
+def test_token_warns_when_the_login_ends_soon(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    record = seed(emulator, token_path, expires_in=3600, login_ends_in=86400)
+    done = cli(client_env, "token")
+    assert done.returncode == 0
+    exact = done.stdout == record.access_token + "\n"
+    assert exact
+    assert done.stderr.startswith("warning: Your Claude login ends in 23h")
+
+
+def test_token_warns_when_the_login_was_found_dead(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    """The access token still works for a while; the user is told to sign in again now."""
+    record = seed(emulator, token_path, expires_in=3600, needs_login=True)
+    done = cli(client_env, "token")
+    assert done.returncode == 0
+    exact = done.stdout == record.access_token + "\n"
+    assert exact
+    assert done.stderr.startswith("warning: your Claude login has ended")
+    assert "claude-code-oauth login" in done.stderr
+    assert emulator.requests == []
+
+
+def test_token_with_a_failing_endpoint_warns_and_prints_the_valid_token(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    record = seed(emulator, token_path, expires_in=60)  # inside the refresh margin
+    emulator.inject("token", "500")
+    done = cli(client_env, "token")
+    assert done.returncode == 0
+    exact = done.stdout == record.access_token + "\n"
+    assert exact
+    assert done.stderr.startswith("warning: Could not refresh") and "HTTP 500" in done.stderr
+
+
+def test_token_after_the_login_was_revoked(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=-10)
+    emulator.revoke_all()
+    first = cli(client_env, "token")
+    second = cli(client_env, "token")
+    for done in (first, second):
+        assert done.returncode == 1 and done.stdout == ""
+        assert "claude-code-oauth login" in done.stderr
+    assert first.stderr == second.stderr
+    assert token_requests(emulator) == 1
+
+
+def test_token_refuses_a_corrupt_file(client_env: dict[str, str], token_path: Path) -> None:
+    token_path.write_text("{")
+    done = cli(client_env, "token")
+    assert done.returncode == 1 and done.stdout == ""
+    assert str(token_path) in done.stderr
+    assert token_path.read_text() == "{"
+
+
+def test_token_is_quick(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=3600)
+    started = time.monotonic()
+    done = cli(client_env, "token")
+    assert done.returncode == 0
+    assert time.monotonic() - started < 5
+
+
+# -- logout -------------------------------------------------------------------------------
+
+
+def test_logout_twice(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    record = seed(emulator, token_path, expires_in=3600)
+    first = cli(client_env, "logout")
+    assert first.returncode == 0, first.stderr
+    assert f"Removed the tokens ({token_path})." in first.stdout
+    assert not token_path.exists()
+    second = cli(client_env, "logout")
+    assert second.returncode == 0
+    assert "No tokens were stored." in second.stdout
+    after = cli(client_env, "status")
+    assert after.returncode == 1 and after.stdout.startswith("Not signed in")
+    leaked = _leaks(first, record.access_token, record.refresh_token)
+    leaked = leaked or _leaks(second, record.access_token, record.refresh_token)
+    assert not leaked
+
+
+def test_logout_takes_the_token_lock(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    """While another process holds the lock (say, mid-refresh), logout waits, then fails clearly."""
+    seed(emulator, token_path, expires_in=3600)
+    holder = start_worker(client_env, "hold-lock")
+    try:
+        wait_for_line(holder, "locked")
+        done = cli({**client_env, "CLAUDE_CODE_OAUTH_LOCK_TIMEOUT": "0.5"}, "logout")
+    finally:
+        holder.kill()
+        holder.communicate(timeout=10)
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: ") and "lock" in done.stderr
+    assert token_path.exists()

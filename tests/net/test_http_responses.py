@@ -1,0 +1,159 @@
+"""json_object_or_raise and retry_after_seconds on constructed responses (no network)."""
+
+from __future__ import annotations
+
+import json
+import time
+from email.utils import formatdate
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from claude_code_oauth.errors import (
+    InvalidGrant,
+    OAuthErrorResponse,
+    RateLimited,
+    ServerError,
+    TokenEndpointError,
+    UnexpectedResponse,
+)
+from claude_code_oauth.net.http_responses import json_object_or_raise, retry_after_seconds
+
+WHAT = "The token endpoint (example.test)"
+
+
+def response(status: int, body: object = b"", **headers: str) -> httpx.Response:
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body).encode()
+        headers.setdefault("content-type", "application/json")
+    assert isinstance(body, bytes)
+    return httpx.Response(status, content=body, headers=headers)
+
+
+def raised(resp: httpx.Response) -> TokenEndpointError:
+    with pytest.raises(TokenEndpointError) as info:
+        json_object_or_raise(resp, WHAT)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(WHAT)
+    return info.value
+
+
+def test_a_json_object_on_2xx_is_returned() -> None:
+    assert json_object_or_raise(response(200, {"a": 1}), WHAT) == {"a": 1}
+    assert json_object_or_raise(response(201, b'{"b": [2]}'), WHAT) == {"b": [2]}
+
+
+def test_oauth_envelope() -> None:
+    err = raised(response(400, {"error": "invalid_grant", "error_description": "Spent\n token"}))
+    assert isinstance(err, InvalidGrant)
+    assert (err.error, err.status) == ("invalid_grant", 400)
+    assert str(err) == f"{WHAT} refused the request: invalid_grant (Spent token)."
+
+
+def test_anthropic_envelope() -> None:
+    body = {
+        "type": "error",
+        "error": {"type": "invalid_request_error", "message": "Invalid request format"},
+    }
+    err = raised(response(400, body))
+    assert type(err) is OAuthErrorResponse
+    assert err.error == "invalid_request_error"
+    assert "invalid_request_error (Invalid request format)" in str(err)
+    bare = raised(response(403, {"type": "error", "error": {}}))
+    assert isinstance(bare, OAuthErrorResponse) and bare.error == "error"
+
+
+def test_other_oauth_errors_are_not_invalid_grant() -> None:
+    err = raised(response(401, {"error": "invalid_client"}))
+    assert type(err) is OAuthErrorResponse and str(err).endswith("invalid_client.")
+
+
+def test_cloudflare_challenge_page() -> None:
+    page = b"<!DOCTYPE html><html><head><title>Just a moment...</title></head></html>"
+    err = raised(response(403, page, **{"content-type": "text/html; charset=UTF-8"}))
+    assert type(err) is UnexpectedResponse
+    assert '"Just a moment..." (a Cloudflare challenge page)' in str(err)
+    assert "HTTP 403" in str(err)
+
+
+def test_html_is_recognised_without_a_content_type_and_titles_are_unescaped() -> None:
+    err = raised(response(502, b"  <html><title>Bad &amp; Gateway</title></html>"))
+    assert isinstance(err, ServerError) and '"Bad & Gateway"' in str(err)
+    untitled = raised(response(200, b"<!doctype html><p>hi</p>"))
+    assert isinstance(untitled, UnexpectedResponse) and "HTML page instead of JSON" in str(untitled)
+
+
+def test_server_errors() -> None:
+    err = raised(response(500, {"type": "error", "error": {"type": "api_error", "message": "x"}}))
+    assert isinstance(err, ServerError) and "HTTP 500: api_error (x)" in str(err)
+    plain = raised(response(503, b"Service Unavailable"))
+    assert isinstance(plain, ServerError) and "HTTP 503;" in str(plain)
+
+
+def test_bodies_that_are_not_a_json_object() -> None:
+    assert "not valid JSON" in str(raised(response(200, b'{"trunc')))
+    assert "not an object" in str(raised(response(200, [1, 2])))
+    assert "not an object" in str(raised(response(200, b"")))
+    assert "without an error message" in str(raised(response(404, b"nope")))
+    assert "unexpected HTTP 304" in str(raised(response(304)))
+
+
+def test_long_server_text_is_shortened() -> None:
+    err = raised(response(400, {"error": "x", "error_description": "word " * 200}))
+    assert len(str(err)) < 300 and "…" in str(err)
+
+
+def test_rate_limits() -> None:
+    err = raised(response(429, {"error": "rate"}, **{"retry-after": "12"}))
+    assert isinstance(err, RateLimited) and err.retry_after == 12
+    assert "Retry after 12 s" in str(err)
+    none = raised(response(429, b"<html>slow down</html>"))
+    assert isinstance(none, RateLimited) and none.retry_after is None
+
+
+def test_retry_after_seconds() -> None:
+    assert retry_after_seconds(None) is None
+    assert retry_after_seconds("") is None
+    assert retry_after_seconds("garbage") is None
+    assert retry_after_seconds(" 7 ") == 7
+    assert retry_after_seconds("-5") == 0
+    assert retry_after_seconds("1.5") == 1.5
+    for nonsense in ("inf", "-inf", "1e999", "nan"):
+        assert retry_after_seconds(nonsense) is None, nonsense
+    later = retry_after_seconds(formatdate(time.time() + 120, usegmt=True))
+    assert later is not None and 110 <= later <= 121
+    assert retry_after_seconds(formatdate(time.time() - 120, usegmt=True)) == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    status=st.integers(min_value=100, max_value=599),
+    body=st.one_of(
+        st.binary(max_size=300),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner),
+            max_leaves=10,
+        ).map(lambda value: json.dumps(value).encode()),
+        st.dictionaries(
+            st.sampled_from(["error", "error_description", "type", "message"]),
+            st.one_of(st.text(max_size=50), st.dictionaries(st.text(max_size=8), st.text())),
+        ).map(lambda value: json.dumps(value).encode()),
+    ),
+    content_type=st.sampled_from(["application/json", "text/html", "text/plain", ""]),
+    retry_after=st.one_of(st.none(), st.text(max_size=30)),
+)
+def test_property_any_answer_is_a_dict_or_a_named_one_line_error(
+    status: int, body: bytes, content_type: str, retry_after: str | None
+) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    if retry_after is not None and retry_after.isprintable() and retry_after.isascii():
+        headers["retry-after"] = retry_after
+    try:
+        result = json_object_or_raise(httpx.Response(status, content=body, headers=headers), WHAT)
+    except TokenEndpointError as err:
+        assert "\n" not in str(err) and str(err).startswith(WHAT)
+        return
+    assert 200 <= status < 300 and isinstance(result, dict)

@@ -1,0 +1,337 @@
+"""The code exchange and refresh over real HTTP: body, headers, no retry, every bad answer."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+import pytest
+
+from claude_code_oauth import USER_AGENT
+from claude_code_oauth.config import Settings
+from claude_code_oauth.errors import (
+    InvalidGrant,
+    NetworkError,
+    OAuthErrorResponse,
+    RateLimited,
+    ServerError,
+    TokenEndpointError,
+    UnexpectedResponse,
+)
+from claude_code_oauth.login import pkce
+from claude_code_oauth.testing.emulator.control import ClaudeEmulator, RecordedRequest
+from claude_code_oauth.tokens.endpoint import exchange_code, refresh
+
+EXCHANGE_KEYS = {"grant_type", "code", "redirect_uri", "client_id", "code_verifier", "state"}
+
+
+class Grant:
+    """An authorization code obtained from the emulator for our own verifier and state."""
+
+    def __init__(self, emulator: ClaudeEmulator, redirect_uri: str = "http://localhost:1/cb"):
+        self.verifier = pkce.new_verifier()
+        self.state = pkce.new_state()
+        self.redirect_uri = redirect_uri
+        query = urlencode(
+            {
+                "code": "true",
+                "client_id": emulator.client_id,
+                "response_type": "code",
+                "redirect_uri": redirect_uri,
+                "scope": "user:inference",
+                "code_challenge": pkce.s256_challenge(self.verifier),
+                "code_challenge_method": "S256",
+                "state": self.state,
+            }
+        )
+        emulator.auto_approve = True
+        with httpx.Client(trust_env=False) as client:
+            answer = client.get(f"{emulator.base_url}/oauth/authorize?{query}")
+        emulator.auto_approve = False
+        assert answer.status_code == 302
+        self.code = parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
+
+    def exchange(self, settings: Settings, **changes: str) -> dict[str, Any]:
+        params = {
+            "code": self.code,
+            "verifier": self.verifier,
+            "redirect_uri": self.redirect_uri,
+            "state": self.state,
+            **changes,
+        }
+        return exchange_code(settings, **params)
+
+    def absent_from(self, text: str) -> bool:
+        return self.code not in text and self.verifier not in text
+
+
+def token_requests(emulator: ClaudeEmulator) -> list[RecordedRequest]:
+    return [r for r in emulator.requests if r.path == "/v1/oauth/token"]
+
+
+def with_env(emulator: ClaudeEmulator, tmp_path: Path, **env: str) -> Settings:
+    return Settings(environ={"HOME": str(tmp_path), **emulator.env(), **env})
+
+
+# -- the request -----------------------------------------------------------------------
+
+
+def test_exchange_posts_json_with_our_user_agent(
+    emulator: ClaudeEmulator, settings: Settings
+) -> None:
+    grant = Grant(emulator)
+    body = grant.exchange(settings)
+    shaped = body["access_token"].startswith("sk-ant-oat01-")
+    assert shaped, "no access token in the answer"
+    assert body["token_type"] == "Bearer" and body["expires_in"] > 0
+    (sent,) = token_requests(emulator)
+    assert sent.method == "POST"
+    assert sent.headers["content-type"] == "application/json"
+    assert sent.headers["user-agent"] == USER_AGENT
+    assert sent.headers["accept"] == "application/json"
+    assert set(sent.json) == EXCHANGE_KEYS
+    assert sent.json["grant_type"] == "authorization_code"
+    assert sent.json["redirect_uri"] == grant.redirect_uri
+    assert sent.json["client_id"] == settings.client_id
+    assert sent.json["state"] == grant.state
+    same = sent.json["code"] == grant.code and sent.json["code_verifier"] == grant.verifier
+    assert same, "the code or verifier sent differs from the one given"
+    assert emulator.grants["authorization_code"] == 1
+
+
+def test_refresh_posts_json_with_only_the_refresh_fields(
+    emulator: ClaudeEmulator, settings: Settings
+) -> None:
+    login = emulator.issue_login()
+    body = refresh(settings, login["refresh_token"])
+    rotated = body["refresh_token"] != login["refresh_token"]
+    assert rotated, "the refresh token did not rotate"
+    (sent,) = token_requests(emulator)
+    assert sent.headers["content-type"] == "application/json"
+    assert sent.headers["user-agent"] == USER_AGENT
+    exact = sent.json == {
+        "grant_type": "refresh_token",
+        "refresh_token": login["refresh_token"],
+        "client_id": settings.client_id,
+    }
+    assert exact, f"unexpected refresh body fields: {sorted(sent.json)}"
+
+
+# -- bad answers: one line, the cause named, exactly one request ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "params", "error", "fragments"),
+    [
+        ("html403", {}, UnexpectedResponse, ["HTTP 403", "Just a moment...", "Cloudflare"]),
+        ("502_html", {}, ServerError, ["HTTP 502", "HTML page", "502 Bad Gateway"]),
+        ("invalid_json", {}, UnexpectedResponse, ["HTTP 200", "not valid JSON"]),
+        ("500", {}, ServerError, ["HTTP 500", "api_error", "Internal server error"]),
+        ("429", {"retry_after": 30}, RateLimited, ["HTTP 429", "Retry after 30 s"]),
+        ("429", {}, RateLimited, ["HTTP 429", "rate limiting"]),
+    ],
+)
+def test_each_bad_answer_is_one_named_line_and_never_retried(
+    emulator: ClaudeEmulator,
+    settings: Settings,
+    fault: str,
+    params: dict[str, Any],
+    error: type[Exception],
+    fragments: list[str],
+) -> None:
+    grant = Grant(emulator)
+    emulator.inject("token", fault, **params)
+    with pytest.raises(error) as info:
+        grant.exchange(settings)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(f"The token endpoint ({urlsplit(settings.token_url).netloc})")
+    for fragment in fragments:
+        assert fragment in message
+    clean = grant.absent_from(message)
+    assert clean, "the message repeats the code or the verifier"
+    assert len(token_requests(emulator)) == 1
+    if fault == "429":
+        assert info.value.retry_after == params.get("retry_after")  # type: ignore[attr-defined]
+
+
+def test_an_answer_slower_than_http_timeout(emulator: ClaudeEmulator, tmp_path: Path) -> None:
+    grant = Grant(emulator)
+    emulator.inject("token", "slow", delay=1.5)
+    fast = with_env(emulator, tmp_path, CLAUDE_CODE_OAUTH_HTTP_TIMEOUT="0.3")
+    with pytest.raises(NetworkError) as info:
+        grant.exchange(fast)
+    assert "did not answer within 0.3 s" in str(info.value)
+    assert len(token_requests(emulator)) == 1
+
+
+def test_a_used_code_is_invalid_grant(emulator: ClaudeEmulator, settings: Settings) -> None:
+    grant = Grant(emulator)
+    grant.exchange(settings)
+    with pytest.raises(InvalidGrant) as info:
+        grant.exchange(settings)
+    assert info.value.error == "invalid_grant" and info.value.status == 400
+    assert "refused the request: invalid_grant (Authorization code has already been used)" in str(
+        info.value
+    )
+    clean = grant.absent_from(str(info.value))
+    assert clean, "the message repeats the code or the verifier"
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"verifier": pkce.new_verifier()}, "Invalid code_verifier"),
+        ({"state": pkce.new_state()}, "Invalid state"),
+        ({"redirect_uri": "http://localhost:2/cb"}, "redirect_uri does not match"),
+    ],
+)
+def test_a_mismatch_is_invalid_grant(
+    emulator: ClaudeEmulator, settings: Settings, change: dict[str, str], reason: str
+) -> None:
+    grant = Grant(emulator)
+    with pytest.raises(InvalidGrant, match=reason):
+        grant.exchange(settings, **change)
+
+
+def test_refused_connection_is_a_network_error(emulator: ClaudeEmulator, tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nobody listens there
+    closed = with_env(
+        emulator, tmp_path, CLAUDE_CODE_OAUTH_TOKEN_URL=f"http://127.0.0.1:{port}/token"
+    )
+    with pytest.raises(NetworkError) as info:
+        exchange_code(closed, code="c" * 20, verifier="v" * 43, redirect_uri="x", state="s")
+    assert f"Could not reach the token endpoint (127.0.0.1:{port})" in str(info.value)
+
+
+# -- a generic JSON token endpoint with canned answers ---------------------------------------------
+
+
+class Canned:
+    """A loopback server answering each request with the next canned response."""
+
+    def __init__(self) -> None:
+        self.answers: list[tuple[int, dict[str, str], bytes]] = []
+        self.received: list[tuple[str, str, bytes]] = []
+        canned = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                canned.received.append((self.path, self.headers.get("Content-Type", ""), body))
+                status, headers, payload = canned.answers.pop(0)
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/oauth/token"
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+
+
+@pytest.fixture
+def canned(tmp_path: Path) -> Iterator[tuple[Canned, Settings]]:
+    server = Canned()
+    env = {"HOME": str(tmp_path), "CLAUDE_CODE_OAUTH_TOKEN_URL": server.url}
+    yield server, Settings(environ=env)
+    server.server.shutdown()
+    server.server.server_close()
+
+
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    ("answer", "error", "fragments"),
+    [
+        (
+            (
+                400,
+                JSON,
+                b'{"type":"error","error":{"type":"invalid_request_error",'
+                b'"message":"Invalid request format"}}',
+            ),
+            OAuthErrorResponse,
+            ["invalid_request_error", "Invalid request format"],
+        ),
+        (
+            (400, JSON, b'{"error":"invalid_grant","error_description":"bad\\ncode"}'),
+            InvalidGrant,
+            ["invalid_grant (bad code)"],
+        ),
+        ((401, {}, b""), TokenEndpointError, ["HTTP 401 without an error message"]),
+        ((200, JSON, b"[1, 2]"), UnexpectedResponse, ["not an object"]),
+        ((200, JSON, b'{"token_type": "Bearer"}'), UnexpectedResponse, ["without an access_token"]),
+        ((307, {"Location": "/elsewhere"}, b""), UnexpectedResponse, ["redirect (HTTP 307)"]),
+        ((503, {"Content-Type": "text/plain"}, b"down"), ServerError, ["HTTP 503"]),
+    ],
+)
+def test_other_answers_of_a_generic_endpoint(
+    canned: tuple[Canned, Settings],
+    answer: tuple[int, dict[str, str], bytes],
+    error: type[Exception],
+    fragments: list[str],
+) -> None:
+    server, settings = canned
+    server.answers.append(answer)
+    with pytest.raises(error) as info:
+        exchange_code(settings, code="c" * 20, verifier="v" * 43, redirect_uri="r", state="s")
+    message = str(info.value)
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message
+    assert len(server.received) == 1  # no retry, no redirect followed
+    path, content_type, body = server.received[0]
+    assert path == "/oauth/token" and content_type == "application/json"
+    assert set(json.loads(body)) == EXCHANGE_KEYS
+
+
+def test_a_generic_endpoint_success(canned: tuple[Canned, Settings]) -> None:
+    server, settings = canned
+    server.answers.append((200, JSON, b'{"access_token": "at", "token_type": "bearer"}'))
+    body = exchange_code(settings, code="c", verifier="v" * 43, redirect_uri="r", state="s")
+    assert body == {"access_token": "at", "token_type": "bearer"}
+
+
+def test_a_refresh_token_or_code_echoed_by_the_server_never_reaches_the_message(
+    canned: tuple[Canned, Settings],
+) -> None:
+    server, settings = canned
+    refresh_secret = "refresh-secret-value-0123456789"
+    code_secret = "code-secret-value-0123456789"
+    verifier = "v" * 43
+    server.answers.append(
+        (
+            400,
+            JSON,
+            json.dumps({"error": "invalid_grant", "error_description": refresh_secret}).encode(),
+        )
+    )
+    with pytest.raises(InvalidGrant) as info:
+        refresh(settings, refresh_secret)
+    assert refresh_secret not in str(info.value) and "[token]" in str(info.value)
+    echoed = f"<html><title>bad {code_secret} {verifier}</title></html>".encode()
+    server.answers.append((403, {"Content-Type": "text/html"}, echoed))
+    with pytest.raises(UnexpectedResponse) as info:
+        exchange_code(settings, code=code_secret, verifier=verifier, redirect_uri="r", state="s")
+    assert code_secret not in str(info.value) and verifier not in str(info.value)

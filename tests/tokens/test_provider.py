@@ -1,0 +1,488 @@
+"""TokenProvider against the emulator: margins, failures, the rejected-token path, the env var.
+
+Every refresh here is real HTTP to the emulator; the counts it keeps (grants,
+token-endpoint requests, replays) are what the assertions are about.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from claude_code_oauth.errors import (
+    LoginRequired,
+    NetworkError,
+    NotSignedIn,
+    RateLimited,
+    ServerError,
+    TokenFileError,
+    UnexpectedResponse,
+)
+from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from claude_code_oauth.tokens import provider as token_provider
+from claude_code_oauth.tokens import store as token_store
+from claude_code_oauth.tokens.provider import TokenProvider, export_to_environ, provider_for
+from helpers.tokens import (
+    digest,
+    files_containing,
+    run_worker,
+    seed,
+    settings_for,
+    stored,
+    token_requests,
+)
+
+
+@pytest.fixture
+def token_path(data_dir: Path) -> Path:
+    return data_dir / "claude_code_oauth.json"
+
+
+def _provider(env: dict[str, str], **overrides: object) -> tuple[TokenProvider, list[str]]:
+    warnings: list[str] = []
+    return TokenProvider(settings_for(env, **overrides), on_warning=warnings.append), warnings
+
+
+# -- the fast path and the margin -------------------------------------------------
+
+
+def test_fresh_token_needs_no_network_and_no_lock(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    record = seed(emulator, token_path, expires_in=3600)
+    provider, warnings = _provider(client_env)
+    token = provider.get_access_token()
+    same = token == record.access_token
+    assert same
+    assert emulator.requests == []
+    assert not Path(token_store.lock_path(str(token_path))).exists()
+    assert warnings == []
+
+
+def test_fast_path_imports_no_http_library(client_env: dict[str, str], token_path: Path) -> None:
+    import subprocess
+
+    # A record the emulator never saw: the fast path must not need it to.
+    now = time.time()
+    record = token_store.TokenRecord(
+        access_token="fast-path-test-value",
+        refresh_token="unused",
+        expires_at=now + 3600,
+        obtained_at=now,
+    )
+    token_store.save(str(token_path), record)
+    code = (
+        "import sys\n"
+        "from claude_code_oauth.tokens.provider import get_access_token\n"
+        "assert get_access_token() == 'fast-path-test-value'\n"
+        "heavy = ['httpx', 'httpcore', 'filelock', 'anyio', 'ssl', 'h11', 'socket']\n"
+        "print(','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=client_env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "left", "refreshes"),
+    [
+        (28800, 310, 0),  # auto margin: min(300 s, 10 %) = 300 s
+        (28800, 290, 1),
+        (1000, 110, 0),  # auto margin: 10 % of 1000 s = 100 s
+        (1000, 90, 1),
+    ],
+)
+def test_auto_margin(
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    token_path: Path,
+    lifetime: int,
+    left: int,
+    refreshes: int,
+) -> None:
+    seed(emulator, token_path, expires_in=left, lifetime=lifetime)
+    provider, _ = _provider(client_env)
+    provider.get_access_token()
+    assert emulator.grants["refresh_token"] == refreshes
+
+
+def test_configured_margin(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    old = seed(emulator, token_path, expires_in=3600)
+    provider, _ = _provider(client_env, refresh_margin=7200)
+    token = provider.get_access_token()
+    assert emulator.grants["refresh_token"] == 1
+    token_hash, old_hash = digest(token), digest(old.access_token)
+    assert token_hash != old_hash
+    # Zero margin: only a really expired token is refreshed.
+    seed(emulator, token_path, expires_in=5)
+    _provider(client_env, refresh_margin=0)[0].get_access_token()
+    assert emulator.grants["refresh_token"] == 1
+
+
+def test_expired_token_is_refreshed_and_saved_privately(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    old = seed(emulator, token_path, expires_in=-10)
+    provider, warnings = _provider(client_env)
+    token = provider.get_access_token()
+    record = stored(token_path)
+    token_hash, file_hash = digest(token), digest(record.access_token)
+    assert token_hash == file_hash
+    assert record.refresh_token != old.refresh_token
+    assert record.expires_at > time.time() + 3600
+    assert record.account == old.account and record.refresh_token_expires_at is not None
+    assert oct(token_path.stat().st_mode & 0o777) == "0o600"
+    lock = Path(token_store.lock_path(str(token_path)))
+    assert oct(lock.stat().st_mode & 0o777) == "0o600"
+    assert emulator.grants["refresh_token"] == 1 and warnings == []
+    # Now fresh: no second refresh.
+    provider.get_access_token()
+    assert emulator.grants["refresh_token"] == 1
+
+
+def test_threads_share_one_flight(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=-10)
+    emulator.inject("token", "slow", delay=0.3)
+    provider, _ = _provider(client_env)
+    barrier = threading.Barrier(8)
+    hashes: list[str] = []
+
+    def run() -> None:
+        barrier.wait()
+        hashes.append(digest(provider.get_access_token()))
+
+    threads = [threading.Thread(target=run) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert emulator.grants["refresh_token"] == 1
+    assert len(hashes) == 8 and len(set(hashes)) == 1
+
+
+def test_threads_share_a_failed_flight(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=-10)
+    emulator.inject("token", "500", times=10)
+    provider, _ = _provider(client_env)
+    barrier = threading.Barrier(4)
+    errors: list[str] = []
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            provider.get_access_token()
+        except ServerError as exc:
+            errors.append(str(exc))
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(errors) == 4 and len(set(errors)) == 1
+    assert token_requests(emulator) == 1
+
+
+# -- failures ---------------------------------------------------------------------
+
+
+def test_not_signed_in(client_env: dict[str, str]) -> None:
+    provider, _ = _provider(client_env)
+    with pytest.raises(NotSignedIn, match="claude-code-oauth login"):
+        provider.get_access_token()
+
+
+def test_invalid_grant_marks_needs_login_and_asks_once(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    old = seed(emulator, token_path, expires_in=-10)
+    emulator.revoke_all()
+    provider, _ = _provider(client_env)
+    with pytest.raises(LoginRequired) as first:
+        provider.get_access_token()
+    assert "claude-code-oauth login" in str(first.value)
+    assert "/claude-code-auth" in str(first.value)
+    record = stored(token_path)
+    assert record.needs_login
+    kept_refresh, old_refresh = digest(record.refresh_token), digest(old.refresh_token)
+    assert kept_refresh == old_refresh
+    assert token_requests(emulator) == 1
+    # Again, in this provider and in a new one (as another process would): same
+    # message, and the server is not asked again.
+    with pytest.raises(LoginRequired) as second:
+        provider.get_access_token()
+    with pytest.raises(LoginRequired) as third:
+        _provider(client_env)[0].get_access_token()
+    assert str(second.value) == str(first.value) == str(third.value)
+    assert token_requests(emulator) == 1
+
+
+def test_invalid_grant_while_token_still_works(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    """Inside the margin the access token still works: hand it out, warn, ask the server once."""
+    old = seed(emulator, token_path, expires_in=60)
+    emulator.inject("token", "revoke")
+    provider, warnings = _provider(client_env)
+    token = provider.get_access_token()
+    same = token == old.access_token
+    assert same
+    assert len(warnings) == 1 and "claude-code-oauth login" in warnings[0]
+    assert stored(token_path).needs_login
+    provider.get_access_token()
+    assert token_requests(emulator) == 1
+    # Refused by the API now: no refresh, the login must be renewed.
+    with pytest.raises(LoginRequired):
+        provider.replace_rejected(old.access_token)
+    assert token_requests(emulator) == 1
+
+
+def test_login_deadline_passed_needs_no_network(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=-10, login_ends_in=-5)
+    provider, _ = _provider(client_env)
+    with pytest.raises(LoginRequired, match="expired"):
+        provider.get_access_token()
+    assert token_requests(emulator) == 0
+    assert stored(token_path).needs_login
+
+
+def test_refresh_token_expires_in_is_stored_as_a_deadline(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=-10)
+    before = time.time()
+    _provider(client_env)[0].get_access_token()
+    deadline = stored(token_path).refresh_token_expires_at
+    assert deadline is not None
+    # The emulator's login lasts 30 days from its issue; refreshing doesn't extend it.
+    assert before + 30 * 86400 - 120 < deadline <= time.time() + 30 * 86400
+
+
+def test_rate_limited_records_not_before_for_every_process(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    valid = seed(emulator, token_path, expires_in=60)  # inside the margin, still valid
+    emulator.inject("token", "429", retry_after=120)
+    # Process A hits the 429 and still gets its (valid) token.
+    a = run_worker(client_env, "get")
+    a_hash = a["hash"]
+    assert a_hash == digest(valid.access_token)
+    assert len(a["warnings"]) == 1 and "429" in a["warnings"][0]
+    assert token_requests(emulator) == 1
+    not_before = stored(token_path).refresh_not_before
+    assert not_before is not None and 100 < not_before - time.time() <= 121
+    # Process B must not ask the token endpoint before then.
+    b = run_worker(client_env, "get")
+    b_hash = b["hash"]
+    assert b_hash == a_hash and b["warnings"]
+    assert token_requests(emulator) == 1
+    # Once the token has really expired, B gets a clear error, still without asking.
+    record = stored(token_path)
+    record.expires_at = time.time() - 1
+    token_store.save(str(token_path), record)
+    c = run_worker(client_env, "get")
+    assert c["error_type"] == "RateLimited" and "wait" in c["error"]
+    assert token_requests(emulator) == 1
+
+
+def test_rate_limited_with_expired_token_raises(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=-10)
+    emulator.inject("token", "429", retry_after=30)
+    provider, _ = _provider(client_env)
+    with pytest.raises(RateLimited, match="429"):
+        provider.get_access_token()
+    with pytest.raises(RateLimited):
+        _provider(client_env)[0].get_access_token()
+    assert token_requests(emulator) == 1
+
+
+@pytest.mark.parametrize(
+    ("fault", "words"),
+    [
+        ("html403", "HTML"),
+        ("500", "HTTP 500"),
+        ("502_html", "502"),
+        ("invalid_json", "not valid JSON"),
+        ("slow", "did not answer"),
+    ],
+)
+def test_transient_failure_keeps_a_valid_token(
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    token_path: Path,
+    fault: str,
+    words: str,
+) -> None:
+    valid = seed(emulator, token_path, expires_in=60)
+    emulator.inject("token", fault, **({"delay": 8} if fault == "slow" else {}))
+    provider, warnings = _provider(client_env, http_timeout=0.5)
+    token = provider.get_access_token()
+    same = token == valid.access_token
+    assert same
+    assert len(warnings) == 1 and words in warnings[0]
+    record = stored(token_path)
+    assert not record.needs_login and record.refresh_token == valid.refresh_token
+    # Backing off: the next call in this process does not hit the endpoint again.
+    provider.get_access_token()
+    assert token_requests(emulator) == 1
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "words"),
+    [
+        ("html403", UnexpectedResponse, "Cloudflare"),
+        ("500", ServerError, "HTTP 500"),
+        ("invalid_json", UnexpectedResponse, "not valid JSON"),
+        ("slow", NetworkError, "did not answer within 0.5 s"),
+    ],
+)
+def test_transient_failure_with_expired_token_is_a_clear_error(
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    token_path: Path,
+    fault: str,
+    error: type[Exception],
+    words: str,
+) -> None:
+    seed(emulator, token_path, expires_in=-10)
+    emulator.inject("token", fault, **({"delay": 8} if fault == "slow" else {}))
+    provider, _ = _provider(client_env, http_timeout=0.5)
+    started = time.monotonic()
+    with pytest.raises(error, match=words):
+        provider.get_access_token()
+    assert time.monotonic() - started < 6  # the 0.5 s timeout, not the 8 s answer
+    assert not stored(token_path).needs_login
+
+
+def test_corrupt_token_file_is_a_clear_error_and_kept(
+    client_env: dict[str, str], token_path: Path
+) -> None:
+    token_path.write_bytes(b'{"access_token": "abc", ')
+    provider, _ = _provider(client_env)
+    with pytest.raises(TokenFileError) as caught:
+        provider.get_access_token()
+    assert str(token_path) in str(caught.value) and "not valid JSON" in str(caught.value)
+    assert token_path.read_bytes() == b'{"access_token": "abc", '
+
+
+def test_symlinked_token_file_is_refused(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "elsewhere.json"
+    seed(emulator, target, expires_in=-10)
+    before = target.read_bytes()
+    token_path.symlink_to(target)
+    provider, _ = _provider(client_env)
+    with pytest.raises(TokenFileError, match="symbolic link"):
+        provider.get_access_token()
+    assert target.read_bytes() == before
+    assert token_requests(emulator) == 0
+
+
+# -- the rejected-token path --------------------------------------------------------
+
+
+def test_replace_rejected_adopts_a_newer_token_without_refresh(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=3600)
+    provider, _ = _provider(client_env)
+    newer = stored(token_path)
+    replacement = provider.replace_rejected("some-older-token-value")
+    same = replacement == newer.access_token
+    assert same
+    assert emulator.requests == []
+
+
+def test_replace_rejected_forces_exactly_one_refresh(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    old = seed(emulator, token_path, expires_in=3600)
+    provider, _ = _provider(client_env)
+    replacement = provider.replace_rejected(old.access_token)
+    new_hash, old_hash = digest(replacement), digest(old.access_token)
+    assert new_hash != old_hash
+    assert emulator.grants["refresh_token"] == 1
+    # The same rejection reported again (another thread, late): adopt, don't refresh.
+    again = provider.replace_rejected(old.access_token)
+    again_hash = digest(again)
+    assert again_hash == new_hash
+    assert emulator.grants["refresh_token"] == 1
+
+
+# -- the environment variable ------------------------------------------------------
+
+
+def test_export_to_environ_follows_every_rotation(
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    token_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    name = "CLAUDE_OAUTH_TEST_TOKEN_VAR"
+    monkeypatch.delenv(name, raising=False)
+    started = time.time()
+    first = seed(emulator, token_path, expires_in=3600)
+    provider = TokenProvider(settings_for(client_env, api_key_env_var=name))
+    export_to_environ(provider)
+    export_to_environ(provider)  # twice: still one listener
+    assert len(provider._listeners) == 1
+    now_hash, first_hash = digest(os.environ[name]), digest(first.access_token)
+    assert now_hash == first_hash
+    # A refresh in this process.
+    second = provider.replace_rejected(first.access_token)
+    env_hash, second_hash = digest(os.environ[name]), digest(second)
+    assert env_hash == second_hash != first_hash
+    # Another process rotates; this one adopts it on its next call.
+    other = run_worker(client_env, "rejected")
+    assert other["error_type"] is None
+    provider.get_access_token()
+    env_hash = digest(os.environ[name])
+    assert env_hash == other["hash"] != second_hash
+    # An older token read late by a slow thread never replaces the newer one.
+    provider._seen(first)
+    env_hash = digest(os.environ[name])
+    assert env_hash == other["hash"]
+    # The token is in the token file and the environment, nowhere else.
+    current = os.environ[name].encode()
+    leaks = files_containing([tmp_path], os.environ[name], skip={token_path})
+    for path in Path(tempfile.gettempdir()).iterdir():
+        recent = path.is_file() and not path.is_symlink() and path.stat().st_mtime >= started - 1
+        if recent and current in path.read_bytes():
+            leaks.append(path)
+    assert leaks == []
+
+
+def test_provider_for_is_one_per_token_file(client_env: dict[str, str], tmp_path: Path) -> None:
+    settings = settings_for(client_env)
+    assert provider_for(settings) is provider_for(settings_for(client_env))
+    other = settings_for(client_env, data_dir=str(tmp_path / "other"))
+    assert provider_for(other) is not provider_for(settings)
+
+
+def test_get_access_token_function(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    record = seed(emulator, token_path, expires_in=3600)
+    token = token_provider.get_access_token(settings_for(client_env))
+    same = token == record.access_token
+    assert same

@@ -1,0 +1,287 @@
+"""The token file: the record format, private atomic saves, damage and symlinks, the lock."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from claude_code_oauth.config import Settings
+from claude_code_oauth.errors import LockTimeout, TokenFileError
+from claude_code_oauth.tokens import store as token_store
+from claude_code_oauth.tokens.store import TokenRecord
+
+BODY = {
+    "token_type": "Bearer",
+    "access_token": "access-value-for-store-tests",
+    "refresh_token": "refresh-value-for-store-tests",
+    "expires_in": 28800,
+    "scope": "user:profile user:inference",
+    "refresh_token_expires_in": 2592000,
+    "account": {"uuid": "a-1", "email_address": "someone@example.com"},
+    "organization": {"uuid": "o-1", "name": "Org"},
+}
+
+
+@pytest.fixture
+def path(data_dir: Path) -> Path:
+    return data_dir / "claude_code_oauth.json"
+
+
+def _record(**changes: object) -> TokenRecord:
+    record = TokenRecord.from_token_response(dict(BODY), now=1_000_000.0)
+    for key, value in changes.items():
+        setattr(record, key, value)
+    return record
+
+
+# -- the record ---------------------------------------------------------------------
+
+
+def test_from_token_response_fields() -> None:
+    record = TokenRecord.from_token_response(dict(BODY), now=1000.0)
+    assert record.access_token == BODY["access_token"]
+    assert record.refresh_token == BODY["refresh_token"]
+    assert record.expires_at == 1000.0 + 28800 and record.obtained_at == 1000.0
+    assert record.refresh_token_expires_at == 1000.0 + 2592000
+    assert record.scope == "user:profile user:inference"
+    assert record.account == BODY["account"] and record.organization == BODY["organization"]
+    assert not record.needs_login and record.refresh_not_before is None
+
+
+def test_refresh_answer_keeps_what_the_server_omits() -> None:
+    previous = _record()
+    body = {"access_token": "another-access-value", "expires_in": 100}
+    record = TokenRecord.from_token_response(body, now=2_000_000.0, previous=previous)
+    assert record.refresh_token == previous.refresh_token
+    assert record.refresh_token_expires_at == previous.refresh_token_expires_at
+    assert record.account == previous.account and record.organization == previous.organization
+    assert record.scope == previous.scope
+    # The login deadline is not extended by a refresh unless the server says so.
+    assert record.refresh_token_expires_at == 1_000_000.0 + 2592000
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"access_token": ""},
+        {"access_token": "x", "token_type": "mac"},
+        {"access_token": "x", "refresh_token": 5},
+        {"access_token": "x", "expires_in": 0},
+        {"access_token": "x", "expires_in": -5},
+    ],
+)
+def test_unusable_token_response(body: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        TokenRecord.from_token_response(body, now=1.0)
+
+
+def test_missing_expires_in_assumes_an_hour() -> None:
+    record = TokenRecord.from_token_response({"access_token": "x"}, now=10.0)
+    assert record.expires_at == 3610.0
+
+
+def test_json_round_trip_keeps_unknown_fields() -> None:
+    record = _record(needs_login=True, refresh_not_before=123.0, last_error="why")
+    data = record.to_json()
+    data["future_field"] = {"kept": True}
+    again = TokenRecord.from_json(json.loads(json.dumps(data)))
+    assert again.to_json() == data
+    assert data["version"] == token_store.FORMAT_VERSION
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        [],
+        {"access_token": "x"},
+        {"access_token": "", "expires_at": 1, "obtained_at": 1},
+        {"access_token": "x", "expires_at": "soon", "obtained_at": 1},
+        {"access_token": "x", "expires_at": True, "obtained_at": 1},
+        {"access_token": "x", "refresh_token": 3, "expires_at": 1, "obtained_at": 1},
+    ],
+)
+def test_from_json_rejects_damage(data: object) -> None:
+    with pytest.raises(ValueError):
+        TokenRecord.from_json(data)
+
+
+def test_repr_shows_no_token() -> None:
+    text = repr(_record())
+    assert BODY["access_token"] not in text and BODY["refresh_token"] not in text
+
+
+def test_margin_and_freshness() -> None:
+    record = _record()  # lifetime 28800 s
+    assert record.margin(None) == 300.0
+    assert record.margin(10.0) == 10.0
+    short = _record(expires_at=1_000_000.0 + 1000)  # lifetime 1000 s
+    assert short.margin(None) == 100.0
+    assert short.is_fresh(1_000_000.0 + 899, None)
+    assert not short.is_fresh(1_000_000.0 + 901, None)
+    assert not short.is_expired(1_000_000.0 + 999)
+    assert short.is_expired(1_000_000.0 + 1000)
+
+
+# -- load and save --------------------------------------------------------------------
+
+
+def test_load_missing_is_none(path: Path) -> None:
+    assert token_store.load(str(path)) is None
+
+
+def test_save_is_private_and_loadable(path: Path) -> None:
+    old_umask = os.umask(0)
+    try:
+        token_store.save(str(path), _record())
+    finally:
+        os.umask(old_umask)
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    loaded = token_store.load(str(path))
+    assert loaded is not None and loaded.to_json() == _record().to_json()
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+
+def test_save_creates_a_private_directory(tmp_path: Path) -> None:
+    target = tmp_path / "new" / "claude_code_oauth.json"
+    token_store.save(str(target), _record())
+    assert oct(target.parent.stat().st_mode & 0o777) == "0o700"
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b'{"access_token": "x", ', "not valid JSON"),
+        (b"\xff\xfe\x00", "not UTF-8"),
+        (b"[]", "not a usable token file"),
+        (b'{"access_token": "x"}', "expires_at"),
+        (b"", "not valid JSON"),
+    ],
+)
+def test_damaged_file_is_named_and_left_alone(path: Path, content: bytes, words: str) -> None:
+    path.write_bytes(content)
+    with pytest.raises(TokenFileError) as caught:
+        token_store.load(str(path))
+    message = str(caught.value)
+    assert str(path) in message and words in message and "login" in message
+    assert path.read_bytes() == content
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+
+def test_save_moves_a_damaged_file_aside(path: Path) -> None:
+    path.write_bytes(b"{broken")
+    token_store.save(str(path), _record())
+    aside = [p for p in path.parent.iterdir() if p.name.startswith(path.name + ".corrupt-")]
+    assert len(aside) == 1 and aside[0].read_bytes() == b"{broken"
+    assert token_store.load(str(path)) is not None
+
+
+@pytest.mark.parametrize("dangling", [False, True])
+def test_symlinked_token_file_is_refused(path: Path, tmp_path: Path, dangling: bool) -> None:
+    target = tmp_path / "target.json"
+    if not dangling:
+        token_store.save(str(target), _record())
+    before = target.read_bytes() if not dangling else None
+    path.symlink_to(target)
+    with pytest.raises(TokenFileError, match="symbolic link"):
+        token_store.load(str(path))
+    with pytest.raises(TokenFileError, match="symbolic link"):
+        token_store.save(str(path), _record(access_token="replacement-value"))
+    with pytest.raises(TokenFileError, match="symbolic link"):
+        token_store.delete(str(path))
+    assert path.is_symlink()
+    if dangling:
+        assert not target.exists()
+    else:
+        assert target.read_bytes() == before
+
+
+def test_a_fifo_is_refused_without_hanging(path: Path) -> None:
+    os.mkfifo(path, 0o600)
+    started = time.monotonic()
+    with pytest.raises(TokenFileError, match="not a regular file"):
+        token_store.load(str(path))
+    assert time.monotonic() - started < 10  # opening a FIFO for reading would block
+
+
+def test_stale_temporaries_of_killed_writers_are_swept(path: Path) -> None:
+    token_store.save(str(path), _record())
+    stale = path.parent / f".{path.name}.0123456789ab.tmp"
+    recent = path.parent / f".{path.name}.ba9876543210.tmp"
+    unrelated = path.parent / f".{path.name}.notours.tmp"
+    for extra in (stale, recent, unrelated):
+        extra.write_bytes(b"{half")
+    old = time.time() - token_store.STALE_TEMP_SECONDS - 10
+    os.utime(stale, (old, old))
+    os.utime(unrelated, (old, old))
+    assert token_store.load(str(path)) is not None  # never mistaken for the file
+    token_store.save(str(path), _record())
+    assert not stale.exists()
+    assert recent.exists() and unrelated.exists()
+
+
+def test_delete_is_idempotent(path: Path) -> None:
+    token_store.save(str(path), _record())
+    assert token_store.delete(str(path)) is True
+    assert not path.exists()
+    assert token_store.delete(str(path)) is False
+
+
+# -- the lock -------------------------------------------------------------------------
+
+
+def _settings(data_dir: Path, **overrides: object) -> Settings:
+    return Settings({"data_dir": str(data_dir), **overrides}, environ={})
+
+
+def test_lock_file_is_beside_the_token_file_and_private(data_dir: Path) -> None:
+    settings = _settings(data_dir)
+    old_umask = os.umask(0)
+    try:
+        with token_store.held(token_store.token_lock(settings)):
+            lock = Path(token_store.lock_path(settings.token_path))
+            assert lock.parent == data_dir and lock.name == "claude_code_oauth.json.lock"
+            assert oct(lock.stat().st_mode & 0o777) == "0o600"
+    finally:
+        os.umask(old_umask)
+
+
+def test_held_lock_times_out_clearly(data_dir: Path) -> None:
+    settings = _settings(data_dir, lock_timeout=0.2)
+    with token_store.held(token_store.token_lock(settings)):
+        # A second lock object (as in another process) cannot take it.
+        started = time.monotonic()
+        with pytest.raises(LockTimeout) as caught:
+            token_store.held(token_store.token_lock(settings)).__enter__()
+        assert time.monotonic() - started < 10  # bounded, not a hang
+    assert "lock" in str(caught.value) and str(data_dir) in str(caught.value)
+    # Released: it can be taken again at once.
+    with token_store.held(token_store.token_lock(settings, timeout=0.1)):
+        pass
+
+
+def test_lock_excludes_threads_using_separate_lock_objects(data_dir: Path) -> None:
+    settings = _settings(data_dir)
+    inside = 0
+    overlap = []
+
+    def run() -> None:
+        nonlocal inside
+        for _ in range(20):
+            with token_store.held(token_store.token_lock(settings)):
+                inside += 1
+                overlap.append(inside)
+                time.sleep(0.001)
+                inside -= 1
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(overlap) == 80 and max(overlap) == 1
