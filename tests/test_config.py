@@ -52,6 +52,7 @@ OVERRIDES = {
     "default_context_length": ("1000", 1000),
     "api_key_env_var": ("MY_TOKEN", "MY_TOKEN"),
     "token_file": ("t.json", None),
+    "profile": ("default", "default"),
     "models_file": ("m.json", None),
     "refresh_margin": ("60", 60.0),
     "http_timeout": ("0.25", 0.25),
@@ -317,3 +318,31 @@ def test_cli_login_with_a_bad_value_is_one_line_and_exit_2(
     assert len(lines) == 1
     assert lines[0].startswith("error: ") and key in lines[0] and variable in lines[0]
     assert "Waiting" not in done.stdout  # it stopped before listening
+
+
+# -- profiles ------------------------------------------------------------------------
+
+
+def test_profile_paths_default_keeps_todays_file_and_side_files_never_collide() -> None:
+    base = {"HOME": "/h"}
+    default = Settings(environ=base)
+    work = Settings(environ={**base, "CLAUDE_CODE_OAUTH_PROFILE": "work"})
+    usage = Settings(environ={**base, "CLAUDE_CODE_OAUTH_PROFILE": "usage"})
+    assert default.profile == "default"
+    assert default.token_path == "/h/.code_puppy/claude_code_oauth.json"
+    assert work.token_path == "/h/.code_puppy/claude_code_oauth.work.json"
+    assert default.side_path("usage") == "/h/.code_puppy/claude_code_oauth.default.usage.json"
+    assert work.side_path("usage") == "/h/.code_puppy/claude_code_oauth.work.usage.json"
+    # A profile named like a side file's kind still gets a file of its own.
+    assert usage.token_path not in {default.side_path("usage"), work.side_path("usage")}
+
+
+@pytest.mark.parametrize("name", ["Work", "-x", "a.b", "a/b", "x" * 33, "é", " "])
+def test_a_bad_profile_name_is_one_line_naming_the_variable(name: str) -> None:
+    settings = Settings(environ={"HOME": "/h", "CLAUDE_CODE_OAUTH_PROFILE": name})
+    if not name.strip():
+        assert settings.profile == "default"
+        return
+    with pytest.raises(ConfigError, match="CLAUDE_CODE_OAUTH_PROFILE") as info:
+        settings.token_path  # noqa: B018
+    assert "\n" not in str(info.value)

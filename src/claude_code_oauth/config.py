@@ -46,6 +46,8 @@ CLAUDE_CODE_OAUTH_CONFIG: dict[str, Any] = {
     # Empty: Code Puppy's rule ($XDG_DATA_HOME/code_puppy, else ~/.code_puppy).
     "data_dir": "",
     "token_file": "claude_code_oauth.json",
+    # Which sign-in to use: empty means the active profile, else "default".
+    "profile": "",
     "models_file": "extra_models.json",
     # "auto": refresh when less than min(300 s, 10 % of the token's lifetime) is left.
     "refresh_margin": "auto",
@@ -55,7 +57,19 @@ CLAUDE_CODE_OAUTH_CONFIG: dict[str, Any] = {
     "anthropic_beta": "oauth-2025-04-20",
 }
 
+#: The profile whose token file is ``token_file`` itself (today's single sign-in).
+DEFAULT_PROFILE = "default"
+_PROFILE_FIRST = "abcdefghijklmnopqrstuvwxyz0123456789"
+_PROFILE_REST = _PROFILE_FIRST + "-"
+
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "::1", "[::1]"})
+
+
+def is_profile_name(name: str) -> bool:
+    """``[a-z0-9][a-z0-9-]{0,31}`` (no dots, so profile files never collide)."""
+    return (
+        0 < len(name) <= 32 and name[0] in _PROFILE_FIRST and all(c in _PROFILE_REST for c in name)
+    )
 
 
 def env_name(key: str) -> str:
@@ -278,8 +292,39 @@ class Settings:
         return value
 
     @property
+    def profile(self) -> str:
+        """The sign-in in use: ``--profile`` / ``CLAUDE_CODE_OAUTH_PROFILE``, else ``default``."""
+        value = str(self.raw("profile") or "").strip()
+        if not value:
+            return DEFAULT_PROFILE
+        if not is_profile_name(value):
+            raise self._bad(
+                "profile", f"{value!r} is not a profile name ([a-z0-9][a-z0-9-]{{0,31}})"
+            )
+        return value
+
+    @property
     def token_path(self) -> str:
-        return os.path.join(self.data_dir, self._filename("token_file"))
+        """The profile's token file: ``token_file`` for ``default``, else
+        ``<stem>.<profile>.<ext>`` beside it (``claude_code_oauth.work.json``)."""
+        name = self._filename("token_file")
+        profile = self.profile
+        if profile != DEFAULT_PROFILE:
+            stem, dot, ext = name.rpartition(".")
+            name = f"{stem}.{profile}.{ext}" if dot and stem else f"{name}.{profile}"
+        return os.path.join(self.data_dir, name)
+
+    def side_path(self, kind: str) -> str:
+        """A per-profile file beside the token file, for example the usage snapshot:
+        ``<stem>.<profile>.<kind>.json`` (``claude_code_oauth.default.usage.json``).
+
+        It never equals any profile's token file: those have exactly one name
+        between the stem and the extension, and profile names have no dots.
+        """
+        stem = self._filename("token_file")
+        if stem.endswith(".json"):
+            stem = stem[: -len(".json")]
+        return os.path.join(self.data_dir, f"{stem}.{self.profile}.{kind}.json")
 
     @property
     def models_path(self) -> str:

@@ -228,7 +228,7 @@ def test_timeout_names_host_and_timeout(emu: Any, tmp_path: Path) -> None:
         discover_models(settings, source)
     message = assert_clean(info.value, *source.issued)
     host = urlsplit(emu.base_url).hostname
-    assert f"{host} did not answer within 0.3 s" in message
+    assert f"({host}:" in message and "did not answer within 0.3 s" in message
 
 
 @needs_emulator

@@ -125,14 +125,22 @@ def _verify(settings: Settings) -> tuple[bool, str | None]:
 
     from .. import USER_AGENT
     from ..net.bearer_auth import OAuthBearerAuth
+    from ..net.http_client import fetch
     from ..net.http_responses import json_object_or_raise
     from ..tokens.provider import provider_for
 
     auth = OAuthBearerAuth(provider_for(settings), settings)
+    what = "The profile endpoint"
     try:
-        with httpx.Client(timeout=settings.http_timeout, auth=auth) as client:
-            response = client.get(settings.profile_url, headers={"User-Agent": USER_AGENT})
-        json_object_or_raise(response, "The profile endpoint")
+        response = fetch(
+            "GET",
+            settings.profile_url,
+            what=what,
+            timeout=settings.http_timeout,
+            headers={"User-Agent": USER_AGENT},
+            auth=auth,
+        )
+        json_object_or_raise(response, what)
     except ClaudeOAuthError as exc:
         return False, str(exc)
     except httpx.HTTPError as exc:

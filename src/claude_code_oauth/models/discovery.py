@@ -22,7 +22,7 @@ import httpx
 from .. import USER_AGENT
 from ..errors import DiscoveryError, OAuthErrorResponse, TokenEndpointError
 from ..net.bearer_auth import OAuthBearerAuth, TokenSource
-from ..net.http_client import shared_client
+from ..net.http_client import MAX_MODELS_PAGE, fetch, shared_client
 from ..net.http_responses import json_object_or_raise
 
 if TYPE_CHECKING:
@@ -112,14 +112,18 @@ def _get_page(
 ) -> dict[str, Any]:
     host = urlsplit(url).hostname or url
     try:
-        response = client.get(
+        # A redirect would be an unexpected answer, not something to chase with a token:
+        # fetch never follows one.
+        response = fetch(
+            "GET",
             url,
+            what=_WHAT,
+            timeout=timeout,
+            max_bytes=MAX_MODELS_PAGE,
             params=params,
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             auth=auth,
-            timeout=timeout,
-            # A redirect would be an unexpected answer, not something to chase with a token.
-            follow_redirects=False,
+            client=client,
         )
         return json_object_or_raise(response, _WHAT, secrets=tokens)
     except httpx.TimeoutException:

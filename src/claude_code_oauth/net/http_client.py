@@ -1,22 +1,35 @@
-"""One ``httpx.Client`` per process, created once.
+"""One ``httpx.Client`` per process, and :func:`fetch`: one call with a total deadline.
 
 Creating a client builds an SSL context (about 20 ms here, 50 ms cold), which
 would otherwise sit between the browser's callback and the saved token. The
 login flow warms it up in the background while the user is in the browser.
 The client is thread-safe; per-request timeouts are passed by each caller, and
 redirects are never followed (an endpoint that redirects is misconfigured).
+
+httpx's timeouts bound each network operation, not a call: a server that sends
+a byte every second never trips a 30-second read timeout. :func:`fetch` bounds
+the whole call — connect, headers and body — and the size of the body.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from ..errors import NetworkError, UnexpectedResponse
 
 if TYPE_CHECKING:
     import httpx
 
 _client: httpx.Client | None = None
 _lock = threading.Lock()
+
+#: Body limits: a token or profile answer is a few hundred bytes, a models page a few KiB.
+MAX_SMALL_BODY = 1 << 20
+MAX_MODELS_PAGE = 16 << 20
 
 
 def shared_client() -> httpx.Client:
@@ -41,3 +54,120 @@ def warm_up_in_background() -> None:
         from ..tokens import endpoint  # noqa: F401
 
     threading.Thread(target=run, name="claude-code-oauth-warm-up", daemon=True).start()
+
+
+class ResponseTooLarge(UnexpectedResponse):
+    """The answer's body was larger than the caller allows; reading stopped at the cap."""
+
+
+def fetch(
+    method: str,
+    url: str,
+    *,
+    what: str,
+    timeout: float,
+    max_bytes: int = MAX_SMALL_BODY,
+    headers: Mapping[str, str] | None = None,
+    json: Any = None,
+    params: Mapping[str, Any] | None = None,
+    auth: httpx.Auth | None = None,
+    client: httpx.Client | None = None,
+) -> httpx.Response:
+    """Send one request and read its whole answer within ``timeout`` seconds in total.
+
+    What a caller may rely on:
+
+    * The call returns or raises within ``timeout`` seconds (plus scheduling
+      noise), whatever the server does: connect, headers and body together.
+      The request runs in a worker thread; on the deadline the caller gets
+      :class:`NetworkError` at once and the worker is abandoned (its own reads
+      time out shortly after; nothing it gets later is used).
+    * At most ``max_bytes`` of (decoded) body are read: a larger answer raises
+      :class:`ResponseTooLarge`, and reading stops at the cap.
+    * The returned response's body is loaded (``.content`` works, nothing is left
+      to read). Redirects are never followed. ``what`` names the endpoint in
+      error messages (for example ``"The token endpoint"``); no message holds
+      the URL's query or any header value.
+    """
+    import httpx
+
+    http = client or shared_client()
+    host = urlsplit(url).netloc
+    deadline = time.monotonic() + timeout
+    outcome: dict[str, Any] = {}
+    abandoned = threading.Event()
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            request = http.build_request(
+                method,
+                url,
+                headers=headers,
+                json=json,
+                params=params,
+                timeout=httpx.Timeout(timeout),
+            )
+            response = http.send(request, auth=auth, stream=True, follow_redirects=False)
+            try:
+                outcome["response"] = _read_bounded(response, what, host, max_bytes, abandoned)
+            finally:
+                response.close()
+        except BaseException as exc:  # handed to the caller's thread
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=work, name="claude-code-oauth-http", daemon=True)
+    worker.start()
+    if not done.wait(max(0.0, deadline - time.monotonic())):
+        abandoned.set()
+        raise NetworkError(
+            f"{what} ({host}) did not answer within {timeout:g} s (the whole answer).",
+            hint="Check your connection, or raise CLAUDE_CODE_OAUTH_HTTP_TIMEOUT.",
+        )
+    error = outcome.get("error")
+    if error is not None:
+        if isinstance(error, httpx.TimeoutException):
+            raise NetworkError(
+                f"{what} ({host}) did not answer within {timeout:g} s.",
+                hint="Check your connection, or raise CLAUDE_CODE_OAUTH_HTTP_TIMEOUT.",
+            ) from None
+        raise error
+    return outcome["response"]
+
+
+def _read_bounded(
+    response: httpx.Response, what: str, host: str, max_bytes: int, abandoned: threading.Event
+) -> httpx.Response:
+    """A copy of ``response`` with its body read, refusing more than ``max_bytes``."""
+    import httpx
+
+    too_large = ResponseTooLarge(
+        f"{what} ({host}) sent an answer larger than {max_bytes // 1024} KiB; it was not read."
+    )
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise too_large
+    chunks: list[bytes] = []
+    total = 0
+    for chunk in response.iter_bytes():
+        if abandoned.is_set():
+            break
+        total += len(chunk)
+        if total > max_bytes:
+            raise too_large
+        chunks.append(chunk)
+    # The body is decoded already: drop the headers that describe the wire form.
+    kept = [
+        (name, value)
+        for name, value in response.headers.multi_items()
+        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    return httpx.Response(
+        response.status_code,
+        headers=kept,
+        content=b"".join(chunks),
+        request=response.request,
+        extensions={"http_version": response.extensions.get("http_version", b"HTTP/1.1")},
+    )

@@ -16,7 +16,7 @@ import httpx
 from .. import USER_AGENT
 from ..config import Settings
 from ..errors import NetworkError, UnexpectedResponse
-from ..net.http_client import shared_client
+from ..net.http_client import fetch
 from ..net.http_responses import json_object_or_raise
 
 WHAT = "The token endpoint"
@@ -31,14 +31,10 @@ def _post(settings: Settings, body: dict[str, Any], client: httpx.Client | None)
         "Accept": "application/json",
         "User-Agent": USER_AGENT,
     }
-    http = client or shared_client()
     try:
-        response = http.post(url, json=body, headers=headers, timeout=timeout)
-    except httpx.TimeoutException:
-        raise NetworkError(
-            f"{WHAT} ({host}) did not answer within {timeout:g} s.",
-            hint="Check your connection and try again.",
-        ) from None
+        response = fetch(
+            "POST", url, what=WHAT, timeout=timeout, headers=headers, json=body, client=client
+        )
     except httpx.HTTPError as exc:
         # The exception text may hold the URL but never the body; keep only its kind.
         raise NetworkError(

@@ -1,0 +1,118 @@
+"""``fetch``: one HTTP call bounded in time and size, against real sockets."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from claude_code_oauth.errors import NetworkError
+from claude_code_oauth.net.http_client import ResponseTooLarge, fetch
+
+
+class _Server:
+    """A loopback server that answers each connection with ``script(conn)``."""
+
+    def __init__(self, script) -> None:
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/x"
+        self._script = script
+        self._stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._run, args=(conn,), daemon=True).start()
+
+    def _run(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                self._script(conn, self._stop)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self._stop.set()
+        self._sock.close()
+
+
+@pytest.fixture
+def serve() -> Iterator:
+    servers: list[_Server] = []
+
+    def start(script) -> _Server:
+        server = _Server(script)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def _trickle(conn: socket.socket, stop: threading.Event) -> None:
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+    while not stop.wait(0.2):
+        conn.sendall(b" ")
+
+
+def _trickle_headers(conn: socket.socket, stop: threading.Event) -> None:
+    for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 1000:
+        if stop.wait(0.2):
+            return
+        conn.sendall(bytes([byte]))
+
+
+@pytest.mark.parametrize("script", [_trickle, _trickle_headers], ids=["body", "headers"])
+def test_a_trickling_server_cannot_hold_the_call_past_the_deadline(serve, script) -> None:
+    server = serve(script)
+    started = time.monotonic()
+    with pytest.raises(NetworkError, match=r"127\.0\.0\.1:\d+\) did not answer within 1 s"):
+        fetch("GET", server.url, what="The test endpoint", timeout=1.0)
+    # Generous: this proves "no hang" (each byte came well within any read timeout).
+    assert time.monotonic() - started < 5
+
+
+def test_a_body_over_the_cap_is_refused_and_reading_stops(serve) -> None:
+    sent: list[int] = []
+
+    def endless(conn: socket.socket, stop: threading.Event) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        chunk = b"x" * 65536
+        while not stop.is_set():
+            conn.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            sent.append(len(chunk))
+
+    server = serve(endless)
+    with pytest.raises(ResponseTooLarge, match="larger than 1024 KiB"):
+        fetch("GET", server.url, what="The test endpoint", timeout=10.0, max_bytes=1 << 20)
+
+
+def test_a_declared_length_over_the_cap_is_refused_before_reading(serve) -> None:
+    def big(conn: socket.socket, stop: threading.Event) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 99999999\r\n\r\n")
+        stop.wait(5)
+
+    server = serve(big)
+    with pytest.raises(ResponseTooLarge):
+        fetch("GET", server.url, what="The test endpoint", timeout=10.0, max_bytes=1000)
+
+
+def test_a_complete_answer_comes_back_loaded(serve) -> None:
+    def ok(conn: socket.socket, stop: threading.Event) -> None:
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 11\r\n\r\n{"a": true}'
+        )
+
+    server = serve(ok)
+    response = fetch("GET", server.url, what="The test endpoint", timeout=5.0)
+    assert response.status_code == 200 and response.json() == {"a": True}
