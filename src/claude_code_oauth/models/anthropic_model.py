@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from .. import USER_AGENT
 from ..config import Settings, check_endpoint
 from ..errors import ClaudeOAuthError
-from ..net.bearer_auth import apply_oauth_headers
+from ..net.bearer_auth import ResponseObserver, apply_oauth_headers, notify_observers
 
 if TYPE_CHECKING:
     from ..tokens.provider import TokenProvider
@@ -40,10 +40,17 @@ def _make_auth_class() -> type:
     class _OAuthAuth(httpx2.Auth):
         """Bearer from the provider; one retry with a replacement after a 401."""
 
-        def __init__(self, provider: TokenProvider, settings: Settings) -> None:
+        def __init__(
+            self,
+            provider: TokenProvider,
+            settings: Settings,
+            observers: tuple[ResponseObserver, ...] = (),
+        ) -> None:
             self._provider = provider
             self._beta = settings.anthropic_beta
             self._version = settings.anthropic_version
+            #: Told about every answer, success or error (usage capture, for one).
+            self._observers = observers
             #: Why the last request was finally refused (shown instead of a bare 401).
             self.last_refusal: str | None = None
 
@@ -62,6 +69,7 @@ def _make_auth_class() -> type:
             token = await anyio.to_thread.run_sync(self._provider.get_access_token)
             self._prepare(request, token)
             response = yield request
+            notify_observers(self._observers, response)
             if response.status_code != 401:
                 return
             await response.aread()
@@ -72,6 +80,7 @@ def _make_auth_class() -> type:
                 return
             self._prepare(request, fresh)
             retried = yield request
+            notify_observers(self._observers, retried)
             if retried.status_code == 401:
                 self.last_refusal = SIGN_IN_AGAIN
 
@@ -145,7 +154,12 @@ def _model_class() -> type:
 
 
 def build_model(
-    model_key: str, model_config: dict[str, Any], settings: Settings, provider: TokenProvider
+    model_key: str,
+    model_config: dict[str, Any],
+    settings: Settings,
+    provider: TokenProvider,
+    *,
+    observers: tuple[ResponseObserver, ...] = (),
 ) -> Any:
     """The pydantic-ai model for a registered entry (raises ClaudeOAuthError if unusable).
 
@@ -161,7 +175,7 @@ def build_model(
         str(endpoint.get("url") or settings.api_base_url), f"{model_key}.custom_endpoint.url"
     ).rstrip("/")
     api_model = str(model_config.get("name") or model_key.removeprefix(settings.prefix))
-    auth = _make_auth_class()(provider, settings)
+    auth = _make_auth_class()(provider, settings, observers)
     http_client = httpx2.AsyncClient(
         auth=auth,
         timeout=httpx2.Timeout(600.0, connect=15.0),

@@ -9,8 +9,8 @@ It never sends ``x-api-key``.
 
 from __future__ import annotations
 
-from collections.abc import Generator, MutableMapping
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable, Generator, Iterable, MutableMapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
@@ -24,6 +24,23 @@ class TokenSource(Protocol):
     def get_access_token(self) -> str: ...
 
     def replace_rejected(self, rejected: str) -> str: ...
+
+
+#: Called with every answer an auth flow sees (httpx or httpx2 response: ``status_code``
+#: and ``headers`` are available, the body may not be read yet).
+ResponseObserver = Callable[[Any], None]
+
+
+def notify_observers(observers: Iterable[ResponseObserver], response: Any) -> None:
+    """Tell each observer about ``response``; an observer that fails is logged at debug
+    level and forgotten, so observing never fails or delays a request."""
+    for observe in observers:
+        try:
+            observe(response)
+        except Exception:
+            import logging
+
+            logging.getLogger("claude_code_oauth").debug("response observer failed", exc_info=True)
 
 
 def merge_beta(existing: str | None, beta: str) -> str:
@@ -60,12 +77,20 @@ class OAuthBearerAuth(httpx.Auth):
 
     With ``settings`` it also adds ``anthropic-version`` (if absent) and merges the
     OAuth beta into ``anthropic-beta``, which Claude's API requires for OAuth.
+    Each of ``observers`` is told about every answer (see :func:`notify_observers`).
     """
 
-    def __init__(self, source: TokenSource, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        source: TokenSource,
+        settings: Settings | None = None,
+        *,
+        observers: Iterable[ResponseObserver] = (),
+    ) -> None:
         self._source = source
         self._version = settings.anthropic_version if settings else None
         self._beta = settings.anthropic_beta if settings else None
+        self._observers = tuple(observers)
 
     def _prepare(self, request: httpx.Request, token: str) -> None:
         apply_oauth_headers(request.headers, token, version=self._version, beta=self._beta)
@@ -74,10 +99,12 @@ class OAuthBearerAuth(httpx.Auth):
         token = self._source.get_access_token()
         self._prepare(request, token)
         response = yield request
+        notify_observers(self._observers, response)
         if response.status_code == 401:
             response.read()
             self._prepare(request, self._source.replace_rejected(token))
-            yield request
+            response = yield request
+            notify_observers(self._observers, response)
 
     async def async_auth_flow(self, request: httpx.Request):  # type: ignore[override]
         # The provider does blocking file and lock I/O; keep it off the event loop.
@@ -86,8 +113,10 @@ class OAuthBearerAuth(httpx.Auth):
         token = await anyio.to_thread.run_sync(self._source.get_access_token)
         self._prepare(request, token)
         response = yield request
+        notify_observers(self._observers, response)
         if response.status_code == 401:
             await response.aread()
             fresh = await anyio.to_thread.run_sync(self._source.replace_rejected, token)
             self._prepare(request, fresh)
-            yield request
+            response = yield request
+            notify_observers(self._observers, response)
