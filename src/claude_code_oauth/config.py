@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 
-from .errors import ConfigError
+from .errors import ConfigError, UsageError
 
 # Not `typing.TYPE_CHECKING`: importing typing costs start-up time on the token path.
 TYPE_CHECKING = False
@@ -61,6 +61,8 @@ CLAUDE_CODE_OAUTH_CONFIG: dict[str, Any] = {
 DEFAULT_PROFILE = "default"
 _PROFILE_FIRST = "abcdefghijklmnopqrstuvwxyz0123456789"
 _PROFILE_REST = _PROFILE_FIRST + "-"
+#: The profile-name rule, as error messages state it.
+PROFILE_RULE = "1-32 of a-z, 0-9 and '-', starting with a letter or digit"
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "::1", "[::1]"})
 
@@ -70,6 +72,23 @@ def is_profile_name(name: str) -> bool:
     return (
         0 < len(name) <= 32 and name[0] in _PROFILE_FIRST and all(c in _PROFILE_REST for c in name)
     )
+
+
+def require_profile_name(name: str, label: str = "--profile") -> str:
+    """``name`` if it is a profile name, else a one-line UsageError (exit 2) naming ``label``."""
+    if not is_profile_name(name):
+        shown = repr(name) if len(name) <= 40 else repr(name[:40] + "…")
+        raise UsageError(f"{label}: {shown} is not a profile name ({PROFILE_RULE}).")
+    return name
+
+
+def token_file_name(token_file: str, profile: str) -> str:
+    """The name of ``profile``'s token file: ``token_file`` itself for ``default``, else
+    ``<stem>.<profile>.<ext>`` (``claude_code_oauth.work.json``)."""
+    if profile == DEFAULT_PROFILE:
+        return token_file
+    stem, dot, ext = token_file.rpartition(".")
+    return f"{stem}.{profile}.{ext}" if dot and stem else f"{token_file}.{profile}"
 
 
 def env_name(key: str) -> str:
@@ -142,6 +161,8 @@ class Settings:
     ) -> None:
         self._environ = os.environ if environ is None else environ
         self._overrides = dict(overrides or {})
+        #: The profile and where it came from, resolved on first use (see :attr:`profile`).
+        self._profile: tuple[str, str] | None = None
         unknown = set(self._overrides) - set(CLAUDE_CODE_OAUTH_CONFIG)
         if unknown:
             raise ConfigError(f"Unknown configuration key(s): {', '.join(sorted(unknown))}.")
@@ -293,25 +314,56 @@ class Settings:
 
     @property
     def profile(self) -> str:
-        """The sign-in in use: ``--profile`` / ``CLAUDE_CODE_OAUTH_PROFILE``, else ``default``."""
+        """The sign-in in use: ``--profile`` (an override), ``CLAUDE_CODE_OAUTH_PROFILE``,
+        else the active-profile file, else ``default``.
+
+        Resolved once per :class:`Settings` object, so every path it derives stays
+        the same while a command runs even if another process switches profiles.
+        A bad name, or an active-profile file that names none, is a ConfigError.
+        """
+        if self._profile is None:
+            self._profile = self._resolve_profile()
+        return self._profile[0]
+
+    @property
+    def profile_origin(self) -> str:
+        """Where :attr:`profile` came from: ``override``, the environment variable's
+        name, ``active profile file`` or ``default``."""
+        if self._profile is None:
+            self._profile = self._resolve_profile()
+        return self._profile[1]
+
+    def _resolve_profile(self) -> tuple[str, str]:
         value = str(self.raw("profile") or "").strip()
-        if not value:
-            return DEFAULT_PROFILE
-        if not is_profile_name(value):
-            raise self._bad(
-                "profile", f"{value!r} is not a profile name ([a-z0-9][a-z0-9-]{{0,31}})"
-            )
-        return value
+        if value:
+            if not is_profile_name(value):
+                raise self._bad("profile", f"{value!r} is not a profile name ({PROFILE_RULE})")
+            return value, self.source("profile")
+        from .profiles.active import read_active_profile
+
+        name = read_active_profile(self.active_profile_path)
+        if name is None:
+            return DEFAULT_PROFILE, "default"
+        return name, "active profile file"
+
+    def with_profile(self, name: str) -> Settings:
+        """The same settings for profile ``name`` (validated when used, like any value)."""
+        return Settings({**self._overrides, "profile": name}, self._environ)
+
+    @property
+    def active_profile_path(self) -> str:
+        """The file that records the active profile: ``<stem>.active_profile`` beside the
+        token files (``_`` is not allowed in profile names, so no profile's file has it)."""
+        stem = self._filename("token_file")
+        if stem.endswith(".json"):
+            stem = stem[: -len(".json")]
+        return os.path.join(self.data_dir, f"{stem}.active_profile")
 
     @property
     def token_path(self) -> str:
         """The profile's token file: ``token_file`` for ``default``, else
         ``<stem>.<profile>.<ext>`` beside it (``claude_code_oauth.work.json``)."""
-        name = self._filename("token_file")
-        profile = self.profile
-        if profile != DEFAULT_PROFILE:
-            stem, dot, ext = name.rpartition(".")
-            name = f"{stem}.{profile}.{ext}" if dot and stem else f"{name}.{profile}"
+        name = token_file_name(self._filename("token_file"), self.profile)
         return os.path.join(self.data_dir, name)
 
     def side_path(self, kind: str) -> str:

@@ -140,3 +140,10 @@ class DiscoveryError(ClaudeOAuthError):
 
 class ModelsFileError(ClaudeOAuthError):
     """``extra_models.json`` is unreadable or not valid JSON; it was left as is."""
+
+
+# --- profiles ----------------------------------------------------------------
+
+
+class ProfileError(ClaudeOAuthError):
+    """A profile cannot be used as asked: not signed in, or the active-profile file is unusable."""

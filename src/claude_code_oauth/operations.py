@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from .config import Settings
+from .config import DEFAULT_PROFILE, Settings
 from .errors import ClaudeOAuthError
+from .profiles.hints import login_command_hint, profile_option, switch_command_hint
 
 if TYPE_CHECKING:
     from .login.flow import LoginResult
@@ -69,30 +70,75 @@ def login(
         finally:
             reader.stop()
     email = (result.record.account or {}).get("email_address")
-    reporter.success(f"Signed in{f' as {email}' if email else ''} (via {result.via}).")
+    profile = settings.profile
+    where = "" if profile == DEFAULT_PROFILE else f" to profile {profile}"
+    reporter.success(f"Signed in{f' as {email}' if email else ''}{where} (via {result.via}).")
     reporter.info(f"Tokens saved to {result.token_path} (mode 0600).")
+    _note_active_profile(settings, reporter)
     return result
 
 
-def refresh_models(settings: Settings, reporter: Reporter) -> RegistryChange:
-    """Discover the account's models and register them; nothing changes on failure."""
+def _note_active_profile(settings: Settings, reporter: Reporter) -> None:
+    """After signing in to a profile other than the active one: make it active only if
+    the active one has no sign-in at all (so the claude-code-* models work), else say
+    how to switch. Never switches away from a signed-in profile."""
+    from .profiles.active import recorded_active_profile, write_active_profile
+    from .tokens import store as token_store
+
+    profile = settings.profile
+    try:
+        active = recorded_active_profile(settings)
+    except ClaudeOAuthError:
+        active = None  # a damaged active-profile file: replaced below
+    if active == profile:
+        return
+    if active is not None:
+        try:
+            active_signed_in = token_store.load(settings.with_profile(active).token_path)
+        except ClaudeOAuthError:
+            active_signed_in = True  # a damaged token file is not ours to step over
+        if active_signed_in:
+            reporter.info(
+                f"The active profile is still {active}; models named {settings.prefix}<model> "
+                f"use it. Switch with {switch_command_hint(profile)}."
+            )
+            return
+    write_active_profile(settings, profile)
+    why = (
+        "no usable active profile was recorded" if active is None else f"{active} is not signed in"
+    )
+    reporter.info(f"{profile} is now the active profile ({why}).")
+
+
+def refresh_models(settings: Settings, reporter: Reporter, *, pin: bool = False) -> RegistryChange:
+    """Discover the account's models and register them; nothing changes on failure.
+
+    Without ``pin`` the entries that follow the active profile
+    (``claude-code-<model>``) are made the account's models; with ``pin`` the
+    entries pinned to ``settings.profile`` (``claude-code-<profile>-<model>``).
+    """
     from .models.discovery import discover_models
     from .models.registry import register_models
     from .tokens.provider import provider_for
 
     models = discover_models(settings, provider_for(settings))
-    change = register_models(settings, models)
+    pinned = settings.profile if pin else None
+    change = register_models(settings, models, pinned=pinned)
     registered = change.registered
     if not models:
         reporter.warning("The account offers no models; nothing was registered.")
     else:
+        to = f" pinned to profile {pinned}" if pinned else ""
         reporter.success(
-            f"Registered {len(registered)} model(s) in {change.path}: {', '.join(registered)}"
+            f"Registered {len(registered)} model(s){to} in {change.path}: {', '.join(registered)}"
         )
     if change.removed:
         reporter.info(f"Removed {len(change.removed)} model(s) the account no longer offers.")
     for key in change.collisions:
-        reporter.warning(f"{key} is a hand-written entry in {change.path}; it was left unchanged.")
+        reporter.warning(
+            f"{key} is already an entry in {change.path} (hand-written, or another "
+            "profile's); it was left unchanged."
+        )
     return change
 
 
@@ -102,32 +148,96 @@ def login_and_register(
     *,
     open_browser: bool = True,
     timeout: float | None = None,
+    pin: bool = False,
 ) -> tuple[LoginResult, RegistryChange | None]:
-    """Login, then model registration; a registration failure is a warning, not a failure."""
+    """Login, then model registration (pinned to the profile with ``pin``); a
+    registration failure is a warning, not a failure."""
     result = login(settings, reporter, open_browser=open_browser, timeout=timeout)
     try:
-        change = refresh_models(settings, reporter)
+        change = refresh_models(settings, reporter, pin=pin)
     except ClaudeOAuthError as exc:
         reporter.warning(f"Signed in, but the models could not be registered: {exc}")
-        reporter.warning("Retry with `claude-code-oauth models --refresh`.")
+        options = profile_option(settings.profile) + (" --pin" if pin else "")
+        reporter.warning(f"Retry with `claude-code-oauth models --refresh{options}`.")
         return result, None
     return result, change
 
 
 def logout(settings: Settings, reporter: Reporter) -> tuple[bool, int]:
-    """Remove the tokens (under the lock) and exactly our model entries; idempotent."""
+    """Remove the profile's tokens (under the lock) and the model entries pinned to it;
+    idempotent. The entries that follow the active profile are removed only with the
+    last sign-in: while another profile is signed in they stay, and say "not signed
+    in (profile NAME)" until the user signs in again or switches."""
     from .models.registry import unregister_models
+    from .profiles.active import recorded_active_profile
+    from .profiles.listing import profile_names
     from .tokens import store as token_store
 
     path = settings.token_path
+    profile = settings.profile
     with token_store.held(token_store.token_lock(settings)):
         removed = token_store.delete(path)
-    reporter.info(f"Removed the tokens ({path})." if removed else "No tokens were stored.")
-    change = unregister_models(settings)
+    named = "" if profile == DEFAULT_PROFILE else f" of profile {profile}"
+    reporter.info(
+        f"Removed the tokens{named} ({path})." if removed else f"No tokens{named} were stored."
+    )
+    remaining = [name for name in profile_names(settings) if name != profile]
+    groups: list[str | None] = [profile] if remaining else [profile, None]
+    change = unregister_models(settings, groups)
     count = len(change.removed)
     reporter.info(
         f"Removed {count} registered model(s) from {change.path}."
         if count
         else "No registered models to remove."
     )
+    try:
+        active = recorded_active_profile(settings)
+    except ClaudeOAuthError:
+        active = None
+    if remaining and active == profile:
+        reporter.warning(
+            f"{profile} is the active profile: models named {settings.prefix}<model> now say "
+            f"'not signed in (profile {profile})'. Sign in again with "
+            f"{login_command_hint(profile)}, or switch with "
+            f"{switch_command_hint(remaining[0])} (signed in: {', '.join(remaining)})."
+        )
     return removed, count
+
+
+def switch(settings: Settings, name: str, reporter: Reporter) -> str:
+    """Make ``name`` (a valid profile name) the active profile; returns the file written.
+
+    Raises :class:`ProfileError` when ``name`` has no sign-in (saying how to sign
+    in) or its token file is damaged. The only way the active profile changes
+    besides a first login: nothing switches on its own.
+    """
+    import time
+
+    from .config import env_name
+    from .errors import ProfileError
+    from .profiles.active import write_active_profile
+    from .profiles.listing import summarize
+
+    summary = summarize(settings, name, active=False, now=time.time())
+    if not summary.signed_in:
+        raise ProfileError(
+            f"Profile {name} is not signed in.",
+            hint=f"Sign in with {login_command_hint(name)}, then switch.",
+        )
+    if summary.error:
+        raise ProfileError(f"Profile {name} cannot be used: {summary.error}")
+    path = write_active_profile(settings, name)
+    who = f" ({summary.email})" if summary.email else ""
+    reporter.success(
+        f"Switched to profile {name}{who}: models named {settings.prefix}<model> now use it."
+    )
+    if summary.needs_login:
+        reporter.warning(f"Profile {name} needs a new login: run {login_command_hint(name)}.")
+    variable = env_name("profile")
+    overridden = settings.source("profile") == variable and str(settings.raw("profile")).strip()
+    if overridden and str(settings.raw("profile")).strip() != name:
+        reporter.warning(
+            f"{variable}={settings.raw('profile')} is set in this environment and overrides "
+            "the active profile here; unset it to follow the switch."
+        )
+    return path

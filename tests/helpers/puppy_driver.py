@@ -274,7 +274,13 @@ class Driver:
         from claude_code_oauth.tokens import store as token_store
 
         value = os.environ.get("CLAUDE_CODE_ACCESS_TOKEN")
-        path = os.path.join(cp_config.DATA_DIR, "claude_code_oauth.json")
+        profile = step.get("profile", "default")
+        name = (
+            "claude_code_oauth.json"
+            if profile == "default"
+            else f"claude_code_oauth.{profile}.json"
+        )
+        path = os.path.join(cp_config.DATA_DIR, name)
         record = token_store.load(path) if os.path.exists(path) else None
         stored = record.access_token if record is not None else None
         return {

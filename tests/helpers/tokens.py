@@ -27,6 +27,7 @@ TOKEN_URL_PATH = "/v1/oauth/token"
 #: The exact keys of `status --json` (a stable interface).
 STATUS_KEYS = frozenset(
     {
+        "profile",
         "signed_in",
         "needs_login",
         "account",
@@ -59,11 +60,13 @@ def seed(
     expires_in: float,
     lifetime: float | None = None,
     login_ends_in: float | None = None,
+    email: str | None = None,
     **fields: Any,
 ) -> TokenRecord:
-    """Write a login the emulator knows, with the access token expiring in ``expires_in``
-    seconds (negative: already expired locally, though still valid at the emulator)."""
-    body = emulator.issue_login()
+    """Write a login the emulator knows (as the account ``email``, default the first),
+    with the access token expiring in ``expires_in`` seconds (negative: already
+    expired locally, though still valid at the emulator)."""
+    body = emulator.issue_login(email=email)
     now = time.time()
     record = TokenRecord.from_token_response(body, now=now)
     record.expires_at = now + expires_in

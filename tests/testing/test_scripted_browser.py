@@ -224,3 +224,46 @@ def test_webbrowser_runs_it_through_the_browser_variable(emu, receiver):
     assert_no_secrets(result.stdout + result.stderr, flow)
     (callback,) = receiver.callbacks
     assert exchange_status(emu, callback["code"], flow) == 200
+
+
+def _exchanged_email(emu: ClaudeEmulator, code: str, flow: dict) -> str:
+    body = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": flow["redirect_uri"],
+        "client_id": emu.client_id,
+        "code_verifier": flow["verifier"],
+        "state": flow["state"],
+    }
+    answer = httpx.post(emu.base_url + "/v1/oauth/token", json=body, timeout=10)
+    assert answer.status_code == 200
+    return answer.json()["account"]["email_address"]
+
+
+def test_open_url_approves_as_the_chosen_account(emu, receiver):
+    emu.add_account("work@example.com")
+    url, flow = authorize_url(emu, f"http://127.0.0.1:{receiver.port}/callback")
+    assert open_url(url, account="work@example.com") == 200
+    (callback,) = receiver.callbacks
+    assert _exchanged_email(emu, callback["code"], flow) == "work@example.com"
+    # Without a choice: the account the page has checked (the browser's session).
+    url, flow = authorize_url(emu, f"http://127.0.0.1:{receiver.port}/callback")
+    assert open_url(url) == 200
+    assert _exchanged_email(emu, receiver.callbacks[1]["code"], flow) == "emulated.user@example.com"
+
+
+def test_cli_account_choice_and_an_account_the_page_does_not_offer(emu, receiver):
+    emu.add_account("work@example.com")
+    url, flow = authorize_url(emu, f"http://127.0.0.1:{receiver.port}/callback")
+    result = run_browser("--account", "work@example.com", url)
+    assert result.returncode == 0, result.stderr
+    (callback,) = receiver.callbacks
+    assert _exchanged_email(emu, callback["code"], flow) == "work@example.com"
+    url, flow = authorize_url(emu, f"http://127.0.0.1:{receiver.port}/callback")
+    refused = run_browser("--account", "nobody@example.com", url)
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines() == [
+        "scripted_browser: the consent page offers no account 'nobody@example.com'"
+    ]
+    assert_no_secrets(refused.stderr, flow)
+    assert len(receiver.callbacks) == 1

@@ -8,8 +8,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..config import Settings
+from ..config import DEFAULT_PROFILE, Settings
 from ..errors import ClaudeOAuthError
+from ..profiles.hints import login_command_hint
 from ..storage.secure_file import file_mode
 from ..tokens import store as token_store
 from ..tokens.store import LOGIN_WARNING_SECONDS
@@ -63,6 +64,7 @@ def collect(
     path = settings.token_path
     mode = file_mode(path)
     report: dict[str, Any] = {
+        "profile": settings.profile,
         "signed_in": False,
         "needs_login": False,
         "account": None,
@@ -148,28 +150,34 @@ def _verify(settings: Settings) -> tuple[bool, str | None]:
     return True, None
 
 
-def render(report: dict[str, Any]) -> list[str]:
+def render(report: dict[str, Any], *, show_profile: bool | None = None) -> list[str]:
     """Human lines for ``report``."""
-    return [text for _, text in render_levels(report)]
+    return [text for _, text in render_levels(report, show_profile=show_profile)]
 
 
-def render_levels(report: dict[str, Any]) -> list[tuple[str, str]]:
+def render_levels(
+    report: dict[str, Any], *, show_profile: bool | None = None
+) -> list[tuple[str, str]]:
     """``(level, line)`` pairs for ``report``; level is ``success``, ``info`` or
-    ``warning`` (a problem the user should act on)."""
+    ``warning`` (a problem the user should act on). The headline names the profile
+    when ``show_profile`` (default: when it is not ``default``)."""
     lines: list[tuple[str, str]] = []
+    profile = report.get("profile") or DEFAULT_PROFILE
+    if show_profile is None:
+        show_profile = profile != DEFAULT_PROFILE
     if not report["signed_in"]:
-        lines.append(("warning", "Not signed in to Claude."))
+        named = f" (profile {profile})" if show_profile else ""
+        lines.append(("warning", f"Not signed in to Claude{named}."))
         if report["error"]:
             lines.append(("warning", f"Problem: {report['error']}"))
         else:
             lines.append(("info", f"Token file: {report['token_file']} (absent)"))
-        lines.append(
-            ("info", "Sign in with `claude-code-oauth login` (or /claude-code-auth in Code Puppy).")
-        )
+        lines.append(("info", f"Sign in with {login_command_hint(profile)}."))
         return lines
     who = (report["account"] or {}).get("email") or "unknown account"
     org = (report["organization"] or {}).get("name")
-    headline = f"Signed in to Claude as {who}" + (f" ({org})" if org else "") + "."
+    headline = f"Signed in to Claude as {who}" + (f" ({org})" if org else "")
+    headline += f" — profile {profile}." if show_profile else "."
     lines.append(("warning" if report["needs_login"] else "success", headline))
     expires_in = report["access_token_expires_in"]
     state = "expired" if expires_in <= 0 else "valid"
@@ -191,7 +199,7 @@ def render_levels(report: dict[str, Any]) -> list[tuple[str, str]]:
         lines.append(
             (
                 "warning",
-                "A new login is needed: run `claude-code-oauth login` (or /claude-code-auth).",
+                f"A new login is needed: run {login_command_hint(profile)}.",
             )
         )
     if report["refresh_not_before"]:

@@ -19,11 +19,13 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = sys.argv[1:] if argv is None else argv
     try:
-        if argv == ["token"]:
+        if argv[:1] == ["token"]:
             # Scripts call this on every request: skip building the parser.
-            from .print_token import run
+            from .print_token import fast_path_profile, run
 
-            return run()
+            profile = fast_path_profile(argv[1:])
+            if profile is not False:
+                return run(profile=profile)
         from .parser import build_parser
 
         args = build_parser().parse_args(argv)

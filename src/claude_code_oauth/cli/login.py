@@ -10,17 +10,28 @@ from __future__ import annotations
 import argparse
 
 from .output import PrintReporter, settings
+from .profile_option import add_profile_option
 
 HELP = "sign in with your browser and register the account's models"
 DESCRIPTION = (
     "Sign in: opens a browser (or prints the URL) and waits for the loopback "
     "callback on http://localhost:PORT/callback; you can also paste CODE#STATE from the "
-    "manual page, or the callback URL, on stdin. Then discovers and registers the models."
+    "manual page, or the callback URL, on stdin. Then discovers and registers the models. "
+    "With --profile NAME the sign-in is stored as profile NAME (several accounts side by side); "
+    "it becomes the active profile only if the active one is not signed in."
 )
 
 
 def add_login_options(parser: argparse.ArgumentParser) -> None:
     """The sign-in's options (shared by ``login`` and ``/claude-code-auth``)."""
+    add_profile_option(parser)
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="register the models as claude-code-PROFILE-<model>, always served by this "
+        "profile (so two accounts' models can be used side by side); without it they are "
+        "claude-code-<model> and follow the active profile",
+    )
     parser.add_argument(
         "--no-browser",
         action="store_true",
@@ -38,6 +49,14 @@ def add_login_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def check_login_options(args: argparse.Namespace) -> None:
+    """Reject combinations that cannot mean anything (a one-line UsageError)."""
+    if args.pin and args.no_models:
+        from ..errors import UsageError
+
+        raise UsageError("--pin registers models pinned to the profile; drop --no-models.")
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("login", help=HELP, description=DESCRIPTION)
     add_login_options(parser)
@@ -47,12 +66,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from .. import operations
 
-    config = settings()
+    check_login_options(args)
+    config = settings(args)
     reporter = PrintReporter()
     if args.no_models:
         operations.login(config, reporter, open_browser=not args.no_browser, timeout=args.timeout)
     else:
         operations.login_and_register(
-            config, reporter, open_browser=not args.no_browser, timeout=args.timeout
+            config, reporter, open_browser=not args.no_browser, timeout=args.timeout, pin=args.pin
         )
     return 0

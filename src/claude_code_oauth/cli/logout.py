@@ -5,21 +5,25 @@ from __future__ import annotations
 import argparse
 
 from .output import PrintReporter, settings
+from .profile_option import add_profile_option
 
-HELP = "remove the stored tokens and the registered models"
+HELP = "remove a profile's tokens and the models registered for it"
 DESCRIPTION = (
-    "Remove the token file and exactly the models this tool registered. "
-    "Safe to run when already signed out."
+    "Remove the profile's token file and the models pinned to it (claude-code-PROFILE-*). "
+    "The claude-code-<model> entries that follow the active profile are removed with the "
+    "last sign-in; while another profile is signed in they stay. Other profiles and "
+    "entries this tool did not write are never touched. Safe to run when already signed out."
 )
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("logout", help=HELP, description=DESCRIPTION)
+    add_profile_option(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from .. import operations
 
-    operations.logout(settings(), PrintReporter())
+    operations.logout(settings(args), PrintReporter())
     return 0

@@ -5,30 +5,42 @@ from __future__ import annotations
 import argparse
 
 from .output import PrintReporter, StderrReporter, out, settings
+from .profile_option import add_profile_option
 
 HELP = "list the registered claude-code-* models"
 DESCRIPTION = (
-    "List the models registered in extra_models.json; --refresh discovers "
-    "them again from the account first."
+    "List the models registered in extra_models.json and which profile serves each: "
+    "claude-code-<model> follows the active profile, claude-code-PROFILE-<model> is pinned. "
+    "--refresh discovers the models again from the profile's account first and updates "
+    "the claude-code-<model> entries (with --pin: the profile's pinned entries)."
 )
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("models", help=HELP, description=DESCRIPTION)
     parser.add_argument("--refresh", action="store_true", help="re-discover and re-register")
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="with --refresh: register claude-code-PROFILE-<model> entries pinned to the profile",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    add_profile_option(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from .. import operations
-    from ..models.registry import registered_models
+    from ..errors import UsageError
+    from ..models.registry import pinned_profile, registered_models
 
-    config = settings()
+    if args.pin and not args.refresh:
+        raise UsageError("models: --pin only goes with --refresh.")
+    config = settings(args)
     if args.refresh:
         # With --json, progress goes to stderr so stdout stays parseable.
         reporter = StderrReporter() if args.json else PrintReporter()
-        operations.refresh_models(config, reporter)
+        operations.refresh_models(config, reporter, pin=args.pin)
     entries = registered_models(config)
     if args.json:
         import json
@@ -40,5 +52,8 @@ def run(args: argparse.Namespace) -> int:
             out("No Claude models are registered. Run `claude-code-oauth models --refresh`.")
         for key, entry in entries.items():
             length = entry.get("context_length")
-            out(f"{key}  ({entry.get('display_name', entry.get('name', ''))}, {length} tokens)")
+            pinned = pinned_profile(entry)
+            served = f"profile {pinned}" if pinned else "the active profile"
+            name = entry.get("display_name", entry.get("name", ""))
+            out(f"{key}  ({name}, {length} tokens; {served})")
     return 0

@@ -10,6 +10,8 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
+
     from ..config import Settings
 
 
@@ -44,8 +46,9 @@ class StderrReporter(PrintReporter):
         err(text)
 
 
-def settings() -> Settings:
-    """The effective settings (defaults, environment)."""
-    from ..config import load_settings
+def settings(args: argparse.Namespace | None = None) -> Settings:
+    """The effective settings (defaults, environment), with ``args.profile`` if the
+    command has ``--profile`` (:mod:`.profile_option`)."""
+    from .profile_option import settings_for
 
-    return load_settings()
+    return settings_for(args)

@@ -13,14 +13,26 @@ import importlib
 from .. import __version__
 
 #: Command modules, in the order ``--help`` lists them.
-COMMANDS = ("login", "status", "print_token", "logout", "models", "show_config")
+COMMANDS = (
+    "login",
+    "status",
+    "print_token",
+    "logout",
+    "models",
+    "profiles",
+    "switch",
+    "show_config",
+)
 
 DESCRIPTION = """\
 Sign in to Claude with OAuth (authorization code + PKCE, loopback callback),
 keep the tokens fresh, and register the account's models for Code Puppy.
 
 Tokens live in <data dir>/claude_code_oauth.json (mode 0600); the data dir is
-$XDG_DATA_HOME/code_puppy if set, else ~/.code_puppy. Every setting can be
+$XDG_DATA_HOME/code_puppy if set, else ~/.code_puppy. Several accounts can be
+signed in side by side as profiles (login --profile NAME, stored in
+claude_code_oauth.NAME.json); `switch NAME` makes one active, and --profile or
+CLAUDE_CODE_OAUTH_PROFILE overrides it for one command. Every setting can be
 overridden by an environment variable CLAUDE_CODE_OAUTH_<KEY>; see
 `claude-code-oauth config`.
 """

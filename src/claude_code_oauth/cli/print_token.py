@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 from .output import err, settings
+from .profile_option import add_profile_option
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -21,26 +22,54 @@ HELP = "print a valid access token (refreshing if needed)"
 DESCRIPTION = (
     "Print a valid access token and nothing else on stdout, for scripts and "
     "credential helpers. Refreshes it first when it is about to expire. Exit 1 with a "
-    "message on stderr when not signed in."
+    "message on stderr when not signed in. --profile NAME prints that profile's token."
 )
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("token", help=HELP, description=DESCRIPTION)
+    add_profile_option(parser)
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace | None = None) -> int:
+def fast_path_profile(words: list[str]) -> str | bool | None:
+    """For ``token``'s arguments after the command: ``None`` (no option), the NAME of
+    ``--profile NAME`` / ``--profile=NAME``, or ``False`` when the full parser is needed."""
+    if not words:
+        return None
+    if len(words) == 2 and words[0] == "--profile" and not words[1].startswith("-"):
+        return words[1]
+    if len(words) == 1 and words[0].startswith("--profile="):
+        return words[0][len("--profile=") :]
+    return False
+
+
+def run(args: argparse.Namespace | None = None, profile: str | None = None) -> int:
+    """Print the token of ``args.profile`` (or ``profile`` on the fast path), else of
+    the profile in use."""
     import time
 
     from ..tokens import store as token_store
 
-    config = settings()
+    if args is None and profile is not None:
+        from ..config import load_settings, require_profile_name
+
+        config = load_settings({"profile": require_profile_name(profile)})
+    else:
+        config = settings(args)
     record = token_store.load(config.token_path)
     now = time.time()
     if record is not None and record.is_fresh(now, config.refresh_margin):
         # The fast path: a file read, no lock, no HTTP library, no thread.
         token = record.access_token
+    elif record is None:
+        from ..errors import NotSignedIn
+        from ..profiles.hints import login_command_hint
+
+        named = "" if config.profile == "default" else f" (profile {config.profile})"
+        raise NotSignedIn(
+            f"Not signed in to Claude{named}.", hint=f"Run {login_command_hint(config.profile)}."
+        )
     else:
         from ..tokens.provider import TokenProvider
 
@@ -49,20 +78,22 @@ def run(args: argparse.Namespace | None = None) -> int:
         token = provider.get_access_token()
         record = token_store.load(config.token_path)
     if record is not None:
-        warn_login_expiry(record, now)
+        warn_login_expiry(record, now, config.profile)
     sys.stdout.write(token + "\n")
     sys.stdout.flush()
     return 0
 
 
-def warn_login_expiry(record: TokenRecord, now: float) -> None:
+def warn_login_expiry(record: TokenRecord, now: float, profile: str = "default") -> None:
     """On stderr: the login ends within 3 days, or has already been found dead."""
     from ..tokens.store import LOGIN_WARNING_SECONDS
 
     if record.needs_login:
+        from ..profiles.hints import login_command_hint
+
         err(
             "warning: your Claude login has ended; this token works only until it expires. "
-            "Run `claude-code-oauth login` (or /claude-code-auth in Code Puppy)."
+            f"Run {login_command_hint(profile)}."
         )
         return
     deadline = record.refresh_token_expires_at

@@ -7,6 +7,10 @@ import argparse
 from ..errors import ClaudeOAuthError
 from .output import err, out, settings
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..config import Settings
+
 HELP = "show the effective configuration and each key's environment variable"
 DESCRIPTION = (
     "Show every configuration key, its effective value, the environment "
@@ -18,6 +22,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("config", help=HELP, description=DESCRIPTION)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.set_defaults(func=run)
+
+
+def _source(config: Settings, key: str) -> str:
+    if key == "profile":
+        try:
+            return config.profile_origin  # may be the active-profile file
+        except ClaudeOAuthError:
+            pass
+    return config.source(key)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,14 +50,14 @@ def run(args: argparse.Namespace) -> int:
         except ClaudeOAuthError as exc:
             problem = str(exc)
         else:
-            if key == "data_dir":
-                value = resolved  # Code Puppy's rule (or the override), resolved
+            if key in ("data_dir", "profile"):
+                value = resolved  # Code Puppy's rule / the active profile, resolved
         rows.append(
             {
                 "key": key,
                 "value": value,
                 "env": env_name(key),
-                "source": config.source(key),
+                "source": _source(config, key),
                 "error": problem,
             }
         )

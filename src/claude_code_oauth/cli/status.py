@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 
 from .output import out, settings
+from .profile_option import add_profile_option
 
 HELP = "show whether you are signed in (never shows a token)"
 DESCRIPTION = (
-    "Show the account, token and login expiry, scopes, and the token file. "
-    "No network access unless --verify. Exit status 0 when signed in and usable."
+    "Show the account, token and login expiry, scopes, and the token file of the profile "
+    "in use (or --profile NAME); --all shows every profile, the one in use first. "
+    "No network access unless --verify. Exit status 0 when the profile in use is signed "
+    "in and usable."
 )
 
 
@@ -19,19 +22,47 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--verify", action="store_true", help="ask the server whether it accepts the token"
     )
+    parser.add_argument("--all", action="store_true", help="show every profile")
+    add_profile_option(parser)
     parser.set_defaults(func=run)
+
+
+def _usable(report: dict) -> bool:
+    return report["signed_in"] and not report["needs_login"] and report["verified"] is not False
 
 
 def run(args: argparse.Namespace) -> int:
     from ..account import status
 
-    report = status.collect(settings(), verify=args.verify)
+    config = settings(args)
+    if not args.all:
+        report = status.collect(config, verify=args.verify)
+        if args.json:
+            import json
+
+            out(json.dumps(report, indent=2))
+        else:
+            for line in status.render(report):
+                out(line)
+        return 0 if _usable(report) else 1
+
+    from ..profiles.active import recorded_active_profile
+    from ..profiles.listing import profile_names
+
+    current = config.profile
+    active = recorded_active_profile(config)
+    names = [current] + [n for n in profile_names(config) if n != current]
+    reports = [status.collect(config.with_profile(n), verify=args.verify) for n in names]
     if args.json:
         import json
 
-        out(json.dumps(report, indent=2))
+        out(json.dumps({"active_profile": active, "profiles": reports}, indent=2))
     else:
-        for line in status.render(report):
-            out(line)
-    usable = report["signed_in"] and not report["needs_login"] and report["verified"] is not False
-    return 0 if usable else 1
+        for index, report in enumerate(reports):
+            if index:
+                out()
+            mark = " (active)" if report["profile"] == active else ""
+            out(f"Profile {report['profile']}{mark}:")
+            for line in status.render(report, show_profile=False):
+                out(f"  {line}")
+    return 0 if _usable(reports[0]) else 1

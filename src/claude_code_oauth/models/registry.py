@@ -26,6 +26,11 @@ What callers can rely on:
   entries are appended at the end in the order given.
 * A user entry (without our marker) whose key equals one of ours is left alone
   and reported in :attr:`RegistryChange.collisions`.
+* Our entries come in groups: those that follow the active profile
+  (``claude-code-<model>``) and, per profile, those pinned to it
+  (``claude-code-<profile>-<model>``, carrying ``"oauth_profile": "<profile>"``).
+  Registering or unregistering one group leaves every other group exactly as
+  it is, as if it were foreign.
 
 Callers discover models first and register afterwards: the lock is never held
 across the network.
@@ -35,7 +40,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +58,9 @@ OAUTH_SOURCE = "claude-code-plugin"
 
 #: The one Code Puppy model type our adapter registers; every entry uses it.
 MODEL_TYPE = "claude_code_oauth_pkce"
+
+#: The field naming the profile an entry is pinned to (absent: it follows the active one).
+PROFILE_FIELD = "oauth_profile"
 
 #: Mode of a newly created models file (an existing file keeps its own).
 NEW_FILE_MODE = 0o600
@@ -87,17 +95,30 @@ def is_ours(value: Any) -> bool:
     return isinstance(value, dict) and value.get("oauth_source") == OAUTH_SOURCE
 
 
-def model_key(settings: Settings, model: DiscoveredModel) -> str:
-    """The models-file key of ``model``: the configured prefix plus the model id."""
-    return settings.prefix + model.id
+def pinned_profile(value: Any) -> str | None:
+    """The profile an entry of ours is pinned to; ``None`` when it follows the active one."""
+    if isinstance(value, dict):
+        name = value.get(PROFILE_FIELD)
+        if isinstance(name, str) and name:
+            return name
+    return None
 
 
-def model_entry(settings: Settings, model: DiscoveredModel) -> dict[str, Any]:
-    """The entry for ``model``. Its ``api_key`` is a ``$VARIABLE`` reference, never a token."""
-    return {
+def model_key(settings: Settings, model: DiscoveredModel, pinned: str | None = None) -> str:
+    """The models-file key of ``model``: the prefix, the pinned profile and ``-`` if any,
+    then the model id (``claude-code-work-claude-sonnet-4-5``)."""
+    return settings.prefix + (f"{pinned}-" if pinned else "") + model.id
+
+
+def model_entry(
+    settings: Settings, model: DiscoveredModel, pinned: str | None = None
+) -> dict[str, Any]:
+    """The entry for ``model``. Its ``api_key`` is a ``$VARIABLE`` reference, never a token
+    (our model type ignores it and takes the profile's token itself)."""
+    entry: dict[str, Any] = {
         "type": MODEL_TYPE,
         "name": model.id,
-        "display_name": model.display_name,
+        "display_name": model.display_name + (f" ({pinned})" if pinned else ""),
         "custom_endpoint": {
             "url": settings.api_base_url,
             "api_key": "$" + settings.api_key_env_var,
@@ -105,6 +126,9 @@ def model_entry(settings: Settings, model: DiscoveredModel) -> dict[str, Any]:
         "context_length": max(settings.default_context_length, model.max_input_tokens or 0),
         "oauth_source": OAUTH_SOURCE,
     }
+    if pinned:
+        entry[PROFILE_FIELD] = pinned
+    return entry
 
 
 # -- reading and writing ------------------------------------------------------------
@@ -160,8 +184,10 @@ def _apply(
     wanted: dict[str, dict[str, Any]],
     *,
     create: bool,
+    mine: Callable[[Any], bool] = is_ours,
 ) -> RegistryChange:
-    """Make the marked entries of the models file exactly ``wanted`` (under the lock)."""
+    """Make the entries ``mine`` accepts exactly ``wanted`` (under the lock); every other
+    entry, ours or not, is kept as written."""
     path = settings.models_path
     if not create and not os.path.lexists(path):
         # Nothing to remove: do not create the directory, the lock or the file.
@@ -178,8 +204,8 @@ def _apply(
         present: set[str] = set()
         for member in current:
             key, value = member.key, member.value
-            if not is_ours(value):
-                result.append(member)  # foreign: kept exactly as written
+            if not mine(value):
+                result.append(member)  # foreign, or another group of ours: kept as written
                 if key in wanted:
                     collisions.append(key)
             elif key in wanted:
@@ -221,22 +247,36 @@ def _apply(
 # -- public API ---------------------------------------------------------------------
 
 
-def register_models(settings: Settings, models: Iterable[DiscoveredModel]) -> RegistryChange:
-    """Make our entries in the models file exactly ``models`` (first of a repeated id wins).
+def in_groups(groups: Iterable[str | None]) -> Callable[[Any], bool]:
+    """Accepts our entries pinned to one of ``groups`` (``None``: the unpinned ones)."""
+    chosen = frozenset(groups)
+    return lambda value: is_ours(value) and pinned_profile(value) in chosen
 
-    Stale entries of ours are removed, user entries are never touched. An empty
-    ``models`` removes all our entries. Raises :class:`ModelsFileError` (file
-    unusable; left unchanged) or :class:`LockTimeout`.
+
+def register_models(
+    settings: Settings, models: Iterable[DiscoveredModel], *, pinned: str | None = None
+) -> RegistryChange:
+    """Make one group of our entries exactly ``models`` (first of a repeated id wins):
+    the entries that follow the active profile, or with ``pinned`` those pinned to it.
+
+    Stale entries of the group are removed; other groups and user entries are never
+    touched. An empty ``models`` removes the whole group. Raises
+    :class:`ModelsFileError` (file unusable; left unchanged) or :class:`LockTimeout`.
     """
     wanted: dict[str, dict[str, Any]] = {}
     for model in models:
-        wanted.setdefault(model_key(settings, model), model_entry(settings, model))
-    return _apply(settings, wanted, create=True)
+        wanted.setdefault(model_key(settings, model, pinned), model_entry(settings, model, pinned))
+    return _apply(settings, wanted, create=True, mine=in_groups([pinned]))
 
 
-def unregister_models(settings: Settings) -> RegistryChange:
-    """Remove every entry of ours; a missing file stays missing (nothing is created)."""
-    return _apply(settings, {}, create=False)
+def unregister_models(
+    settings: Settings, groups: Iterable[str | None] | None = None
+) -> RegistryChange:
+    """Remove our entries of ``groups`` (profile names; ``None`` in it: the unpinned
+    entries), or every entry of ours when ``groups`` is ``None``. A missing file
+    stays missing (nothing is created)."""
+    mine = is_ours if groups is None else in_groups(groups)
+    return _apply(settings, {}, create=False, mine=mine)
 
 
 def registered_models(settings: Settings) -> dict[str, dict[str, Any]]:

@@ -5,7 +5,8 @@ Use it as the browser Python's :mod:`webbrowser` launches::
     BROWSER="python -m claude_code_oauth.testing.scripted_browser %s"
 
 It fetches the URL, follows redirects, submits the consent form (Approve, or
-Deny with ``--deny``), and delivers the final redirect to the application's
+Deny with ``--deny``; as the account ``--account EMAIL`` when the page offers a
+choice of accounts, else the one checked), and delivers the final redirect to the application's
 loopback callback, asking for ``/favicon.ico`` on that host first as browsers do.
 Exit status 0 when the final page answered 2xx (with ``--no-follow-callback``:
 when the redirect to the callback was reached). It never prints a URL, a code or
@@ -58,6 +59,8 @@ class _Form:
     method: str
     fields: dict[str, str] = field(default_factory=dict)
     buttons: list[tuple[str, str, str]] = field(default_factory=list)  # name, value, label
+    #: Radio groups: name → every value offered (only a checked one is in ``fields``).
+    choices: dict[str, list[str]] = field(default_factory=dict)
 
 
 class _PageParser(HTMLParser):
@@ -80,6 +83,11 @@ class _PageParser(HTMLParser):
             kind = values.get("type", "text").lower()
             if kind == "submit":
                 self.forms[-1].buttons.append((values["name"], values.get("value", ""), ""))
+            elif kind == "radio":
+                form = self.forms[-1]
+                form.choices.setdefault(values["name"], []).append(values.get("value", ""))
+                if "checked" in values:
+                    form.fields[values["name"]] = values.get("value", "")
             else:
                 self.forms[-1].fields[values["name"]] = values.get("value", "")
         elif tag == "button" and self.forms:
@@ -150,8 +158,11 @@ def _parse(page: _Page) -> _PageParser:
     return parser
 
 
-def _consent_submission(page: _Page, deny: bool) -> tuple[str, bytes] | None:
-    """The POST that clicks Approve (or Deny) on a consent page, if this is one."""
+def _consent_submission(
+    page: _Page, deny: bool, account: str | None = None
+) -> tuple[str, bytes] | None:
+    """The POST that clicks Approve (or Deny) on a consent page, if this is one,
+    choosing ``account`` where the page offers a choice of accounts."""
     if not 200 <= page.status < 300:
         return None
     wanted = "deny" if deny else "approve"
@@ -159,6 +170,11 @@ def _consent_submission(page: _Page, deny: bool) -> tuple[str, bytes] | None:
         for name, value, label in form.buttons:
             if wanted in (value.lower(), label.lower()):
                 fields = dict(form.fields)
+                offered = form.choices.get("account")
+                if account is not None and offered is not None:
+                    if account not in offered:
+                        raise BrowserError(f"the consent page offers no account {account!r}")
+                    fields["account"] = account
                 if name:
                     fields[name] = value
                 return urljoin(page.url, form.action), urlencode(fields).encode()
@@ -173,7 +189,7 @@ def _visit_callback(opener: urllib.request.OpenerDirector, url: str) -> _Page:
     return _fetch(opener, url)
 
 
-def _browse(url: str, deny: bool, follow_callback: bool) -> _Page:
+def _browse(url: str, deny: bool, follow_callback: bool, account: str | None = None) -> _Page:
     opener = _opener()
     page = _fetch(opener, url)
     consented = False
@@ -186,7 +202,7 @@ def _browse(url: str, deny: bool, follow_callback: bool) -> _Page:
                 return _visit_callback(opener, target)
             page = _fetch(opener, target)
             continue
-        submission = None if consented else _consent_submission(page, deny)
+        submission = None if consented else _consent_submission(page, deny, account)
         if submission is None:
             return page
         consented = True
@@ -195,14 +211,19 @@ def _browse(url: str, deny: bool, follow_callback: bool) -> _Page:
     raise BrowserError("too many redirects")
 
 
-def open_url(url: str, *, deny: bool = False, follow_callback: bool = True) -> int:
+def open_url(
+    url: str, *, deny: bool = False, follow_callback: bool = True, account: str | None = None
+) -> int:
     """Browse ``url`` like a user approving (or denying) the consent; the final HTTP status.
+
+    ``account`` (an email) is the account to approve as when the consent page
+    offers several; otherwise the page's checked account is used.
 
     With ``follow_callback=False`` the browser stops before visiting a redirect to
     another origin (the application's callback) and returns that redirect's status.
     Raises :class:`BrowserError` when a page cannot be fetched at all.
     """
-    return _browse(url, deny, follow_callback).status
+    return _browse(url, deny, follow_callback, account).status
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -216,11 +237,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="stop before visiting the application's callback",
     )
+    parser.add_argument(
+        "--account", metavar="EMAIL", help="approve as this account when the page offers several"
+    )
     parser.add_argument("url")
     args = parser.parse_args(argv)
     follow = not args.no_follow_callback
     try:
-        page = _browse(args.url, args.deny, follow)
+        page = _browse(args.url, args.deny, follow, args.account)
     except BrowserError as err:
         print(f"scripted_browser: {err}", file=sys.stderr)
         return 1

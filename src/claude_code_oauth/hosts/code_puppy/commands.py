@@ -1,4 +1,5 @@
-"""The slash commands: ``/claude-code-auth``, ``/claude-code-status``, ``/claude-code-logout``.
+"""The slash commands: ``/claude-code-auth``, ``/claude-code-status``, ``/claude-code-logout``,
+``/claude-code-switch``.
 
 Each :class:`SlashCommand` names its description, the options it takes (the
 CLI's own definitions, so both accept the same arguments) and what it runs.
@@ -11,10 +12,10 @@ goes through Code Puppy's messaging (:mod:`.messages`).
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ...errors import ClaudeOAuthError
 from . import messages
 from .settings import host_settings
 
@@ -27,11 +28,19 @@ class SlashCommand:
     options: tuple[Callable[[argparse.ArgumentParser], None], ...] = ()
 
 
+def _profile(args: argparse.Namespace) -> str | None:
+    from ...cli.profile_option import profile_override
+
+    return profile_override(args)
+
+
 def _auth(args: argparse.Namespace) -> None:
     from ... import operations
-    from ...tokens.provider import export_to_environ, provider_for
+    from ...cli.login import check_login_options
+    from ...profiles.token_source import export_active_token
 
-    settings = host_settings()
+    check_login_options(args)
+    settings = host_settings(_profile(args))
     emit = messages.Emit()
     open_browser = not args.no_browser
     if args.no_models:
@@ -39,9 +48,9 @@ def _auth(args: argparse.Namespace) -> None:
         change = None
     else:
         _, change = operations.login_and_register(
-            settings, emit, open_browser=open_browser, timeout=args.timeout
+            settings, emit, open_browser=open_browser, timeout=args.timeout, pin=args.pin
         )
-    export_to_environ(provider_for(settings))
+    export_active_token(host_settings())
     # From what was just registered: re-reading the file would report a registry
     # problem a second time (login_and_register already warned about it).
     registered = change.registered if change else []
@@ -50,12 +59,28 @@ def _auth(args: argparse.Namespace) -> None:
 
 
 def _status(args: argparse.Namespace) -> None:
+    import time
+
     from ...account import status
+    from ...profiles.listing import describe, list_profiles
     from .supersede import bundled_present
 
     emit = messages.Emit()
-    for level, line in status.render_levels(status.collect(host_settings())):
+    settings = host_settings(_profile(args))
+    report = status.collect(settings)
+    others = []
+    now = time.time()
+    try:
+        others = list_profiles(settings, now=now)[1:]
+    except ClaudeOAuthError as exc:
+        emit.warning(str(exc))
+    for level, line in status.render_levels(report, show_profile=bool(others) or None):
         getattr(emit, level)(line)
+    if others:
+        emit.info("Other profiles (/claude-code-switch NAME makes one active):")
+        for summary in others:
+            mark = " (active)" if summary.active else ""
+            emit.info(f"  {describe(summary, now)}{mark}")
     if bundled_present():
         from .plugin import OWNER
 
@@ -67,16 +92,66 @@ def _status(args: argparse.Namespace) -> None:
 
 def _logout(args: argparse.Namespace) -> None:
     from ... import operations
+    from ...profiles.token_source import export_active_token
+
+    operations.logout(host_settings(_profile(args)), messages.Emit())
+    # The variable follows the active profile: removed if that one is now signed out.
+    export_active_token(host_settings())
+
+
+def _switch(args: argparse.Namespace) -> None:
+    from ... import operations
+    from ...config import require_profile_name
+    from ...profiles.token_source import export_active_token
+
+    emit = messages.Emit()
+    if args.name is None:
+        _list_profiles(emit)
+        return
+    name = require_profile_name(args.name, "/claude-code-switch")
+    operations.switch(host_settings(), name, emit)
+    export_active_token(host_settings())
+
+
+def _list_profiles(emit: messages.Emit) -> None:
+    import time
+
+    from ...config import DEFAULT_PROFILE
+    from ...profiles.active import recorded_active_profile
+    from ...profiles.listing import describe, list_profiles
 
     settings = host_settings()
-    operations.logout(settings, messages.Emit())
-    os.environ.pop(settings.api_key_env_var, None)
+    try:
+        active = recorded_active_profile(settings)
+    except ClaudeOAuthError as exc:
+        emit.warning(str(exc))
+        active = DEFAULT_PROFILE
+    now = time.time()
+    summaries = list_profiles(settings.with_profile(active), now=now)
+    emit.info("Claude profiles (* active):")
+    for summary in summaries:
+        emit.info(("* " if summary.active else "  ") + describe(summary, now))
+    emit.info(
+        "Switch with /claude-code-switch NAME; add one with /claude-code-auth --profile NAME."
+    )
 
 
 def _login_options(parser: argparse.ArgumentParser) -> None:
     from ...cli.login import add_login_options
 
     add_login_options(parser)
+
+
+def _profile_option(parser: argparse.ArgumentParser) -> None:
+    from ...cli.profile_option import add_profile_option
+
+    add_profile_option(parser)
+
+
+def _switch_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "name", metavar="NAME", nargs="?", help="the profile to make active (none: list them)"
+    )
 
 
 COMMANDS: dict[str, SlashCommand] = {
@@ -92,11 +167,19 @@ COMMANDS: dict[str, SlashCommand] = {
             "claude-code-status",
             "Show the Claude sign-in: account, expiry, token file (no secrets)",
             _status,
+            (_profile_option,),
         ),
         SlashCommand(
             "claude-code-logout",
             "Remove the Claude tokens and the registered claude-code-* models",
             _logout,
+            (_profile_option,),
+        ),
+        SlashCommand(
+            "claude-code-switch",
+            "List the Claude profiles, or make one active: /claude-code-switch NAME",
+            _switch,
+            (_switch_options,),
         ),
     )
 }

@@ -77,16 +77,25 @@ def _load_models_config() -> dict[str, Any]:
 
 
 def _build_model(model_name: str, model_config: dict[str, Any], config: Any) -> Any:
+    """Our model for an entry: pinned entries (``oauth_profile``) always use their
+    profile; the others ask which profile is active on every request."""
     global _warned_login_expiry
     from ...errors import ClaudeOAuthError
     from ...models.anthropic_model import build_model
-    from ...tokens.provider import export_to_environ, provider_for
+    from ...models.registry import pinned_profile
+    from ...profiles.token_source import ProfileTokenSource, export_active_token
 
     try:
         settings = host_settings()
-        provider = provider_for(settings)
-        export_to_environ(provider)
-        record = provider.current()
+        pinned = pinned_profile(model_config)
+        if pinned is not None:
+            from ...config import require_profile_name
+
+            require_profile_name(pinned, "oauth_profile")
+        else:
+            export_active_token(settings)
+        source = ProfileTokenSource(settings, pinned)
+        record = source.current()
         if record is not None and not _warned_login_expiry:
             import time
 
@@ -96,7 +105,7 @@ def _build_model(model_name: str, model_config: dict[str, Any], config: Any) -> 
             if warning:
                 _warned_login_expiry = True
                 Emit().warning(warning)
-        return build_model(model_name, model_config, settings, provider)
+        return build_model(model_name, model_config, settings, source)  # type: ignore[arg-type]
     except ClaudeOAuthError as exc:
         _error(f"{model_name}: {exc}")
         return None

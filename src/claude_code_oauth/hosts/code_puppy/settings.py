@@ -9,9 +9,10 @@ if TYPE_CHECKING:
     from ...config import Settings
 
 
-def host_settings() -> Settings:
+def host_settings(profile: str | None = None) -> Settings:
     """Settings whose data directory is Code Puppy's ``DATA_DIR`` unless
-    ``CLAUDE_CODE_OAUTH_DATA_DIR`` says otherwise (tests and users may move it)."""
+    ``CLAUDE_CODE_OAUTH_DATA_DIR`` says otherwise (tests and users may move it);
+    with ``profile`` (already validated) for that profile instead of the active one."""
     from code_puppy import config as cp_config
 
     from ...config import Settings, env_name
@@ -19,4 +20,6 @@ def host_settings() -> Settings:
     overrides = {}
     if not os.environ.get(env_name("data_dir")):
         overrides["data_dir"] = str(cp_config.DATA_DIR)
+    if profile is not None:
+        overrides["profile"] = profile
     return Settings(overrides)

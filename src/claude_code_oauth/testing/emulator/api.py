@@ -122,8 +122,14 @@ def profile(state: EmulatorState, req: Request) -> Response:
         return auth
     if "user:profile" not in auth.split():
         return anthropic_error(403, "permission_error", "This token lacks the user:profile scope")
+    # The account whose login issued the token (the first account for older callers).
+    token = req.headers.get("authorization", "").partition(" ")[2].strip()
+    identity = state.identity_of_token(token) or {
+        "account": state.account,
+        "organization": state.organization,
+    }
     return json_response(
-        200, {"account": dict(state.account), "organization": dict(state.organization)}
+        200, {"account": dict(identity["account"]), "organization": dict(identity["organization"])}
     )
 
 

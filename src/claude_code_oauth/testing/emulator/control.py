@@ -199,9 +199,56 @@ class ClaudeEmulator:
         scope: str = DEFAULT_SCOPE,
         account: bool = True,
         access_ttl: int | None = None,
+        email: str | None = None,
     ) -> dict[str, Any]:
-        """Create a login without a browser; returns the token endpoint's response body."""
-        return self._state.issue_login(scope=scope, account=account, access_ttl=access_ttl)
+        """Create a login without a browser, as the account with ``email`` (default: the
+        first); returns the token endpoint's response body. ``account=False`` leaves the
+        account and organization out of that body."""
+        return self._state.issue_login(
+            scope=scope, account=account, access_ttl=access_ttl, email=email
+        )
+
+    # -- accounts -----------------------------------------------------------------
+
+    def add_account(
+        self,
+        email: str,
+        display_name: str | None = None,
+        *,
+        organization: str | None = None,
+        organization_type: str = "claude_max",
+    ) -> dict[str, dict[str, Any]]:
+        """Add a user the consent page can approve as (each with its own organization).
+
+        Returns ``{"account": {...}, "organization": {...}}``. The first account always
+        exists (``emulated.user@example.com``). ``ValueError`` for a repeated email.
+        """
+        return self._state.add_account(
+            email, display_name, organization=organization, organization_type=organization_type
+        )
+
+    @property
+    def accounts(self) -> list[str]:
+        """The emails of every emulated account, the first one first."""
+        return self._state.account_emails()
+
+    @property
+    def consent_account(self) -> str:
+        """The account the "browser" is signed in as: checked on the consent page (when
+        there are several) and approved as by ``auto_approve``."""
+        return self._state.consent_account
+
+    @consent_account.setter
+    def consent_account(self, email: str) -> None:
+        self._state.account_index(email)  # ValueError for an unknown account
+        self._state.consent_account = email
+
+    def account_for_token(self, token: str) -> str | None:
+        """The email of the account whose login issued ``token`` (access or refresh
+        token, valid or not), ``None`` for a token this emulator never issued. Lets a
+        test tell which account served a recorded request without printing a token."""
+        identity = self._state.identity_of_token(token)
+        return None if identity is None else identity["account"]["email_address"]
 
     def revoke_all(self) -> None:
         """Revoke every login now: its access and refresh tokens stop working."""
@@ -248,6 +295,13 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds a login can be refreshed for, or 'none'",
     )
     parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
+    parser.add_argument(
+        "--account",
+        action="append",
+        default=[],
+        metavar="EMAIL",
+        help="another account the consent page offers (repeatable)",
+    )
     return parser
 
 
@@ -269,6 +323,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         access_ttl=args.access_ttl,
         login_ttl=args.login_ttl,
     )
+    try:
+        for email in args.account:
+            emulator.add_account(email)
+    except ValueError as err:
+        print(f"Claude emulator: {err}", file=sys.stderr)
+        return 2
     try:
         emulator.start()
     except OSError as err:

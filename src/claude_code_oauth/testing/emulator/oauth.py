@@ -116,8 +116,8 @@ def _error_redirect(redirect_uri: str, error: str, description: str, state: str)
     return redirect_response(with_query(redirect_uri, params))
 
 
-def _approve(state: EmulatorState, request: AuthorizeRequest) -> Response:
-    code = state.issue_code(request)
+def _approve(state: EmulatorState, request: AuthorizeRequest, identity: int) -> Response:
+    code = state.issue_code(request, identity)
     return redirect_response(
         with_query(request.redirect_uri, {"code": code, "state": request.state})
     )
@@ -132,10 +132,27 @@ def authorize(state: EmulatorState, req: Request) -> Response:
     except _AuthorizeRedirect as err:
         return _error_redirect(err.redirect_uri, "invalid_request", err.description, err.state)
     if state.auto_approve:
-        return _approve(state, request)
+        return _approve(state, request, _consent_identity(state))
     request_id = state.open_consent(request)
-    page = pages.consent_page(request_id, request.client_id, request.scope, request.redirect_uri)
+    emails = state.account_emails()
+    page = pages.consent_page(
+        request_id,
+        request.client_id,
+        request.scope,
+        request.redirect_uri,
+        # A choice only when there is one to make: one account keeps the plain page.
+        accounts=emails if len(emails) > 1 else None,
+        selected=state.consent_account,
+    )
     return html_response(200, page)
+
+
+def _consent_identity(state: EmulatorState) -> int:
+    """The account the browser is signed in as (the first if that one is gone)."""
+    try:
+        return state.account_index(state.consent_account)
+    except ValueError:
+        return 0
 
 
 def authorize_decision(state: EmulatorState, req: Request) -> Response:
@@ -148,6 +165,11 @@ def authorize_decision(state: EmulatorState, req: Request) -> Response:
     decision = (form.get("decision") or [""])[0]
     if decision not in ("approve", "deny"):
         return html_response(400, pages.error_page("Invalid decision", "Choose Approve or Deny."))
+    chosen = (form.get("account") or [""])[0]
+    try:
+        identity = state.account_index(chosen) if chosen else _consent_identity(state)
+    except ValueError:
+        return html_response(400, pages.error_page("Unknown account", "Choose a listed account."))
     request = state.take_consent(request_id) if request_id else None
     if request is None:
         message = "This authorization request has expired or was already answered."
@@ -156,7 +178,7 @@ def authorize_decision(state: EmulatorState, req: Request) -> Response:
         return _error_redirect(
             request.redirect_uri, "access_denied", "The user denied the request", request.state
         )
-    return _approve(state, request)
+    return _approve(state, request, identity)
 
 
 def manual_callback(state: EmulatorState, req: Request) -> Response:

@@ -21,9 +21,27 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def consent_page(request_id: str, client_id: str, scope: str, redirect_uri: str) -> str:
-    """The Approve/Deny form; ``request_id`` is the single-use hidden field."""
+def consent_page(
+    request_id: str,
+    client_id: str,
+    scope: str,
+    redirect_uri: str,
+    *,
+    accounts: list[str] | None = None,
+    selected: str | None = None,
+) -> str:
+    """The Approve/Deny form; ``request_id`` is the single-use hidden field. With
+    ``accounts`` (emails) the user also picks which account to approve as (radio
+    ``account``, ``selected`` checked)."""
     scopes = "".join(f"<li>{escape(s)}</li>" for s in scope.split())
+    choice = ""
+    if accounts:
+        options = "".join(
+            f'<label><input type="radio" name="account" value="{escape(email)}"'
+            f"{' checked' if email == selected else ''}> {escape(email)}</label><br>"
+            for email in accounts
+        )
+        choice = f"<fieldset><legend>Continue as</legend>{options}</fieldset>"
     body = (
         "<h1>Authorize access to your Claude account</h1>"
         f"<p>The application <strong>{escape(client_id)}</strong> asks for:</p>"
@@ -31,6 +49,7 @@ def consent_page(request_id: str, client_id: str, scope: str, redirect_uri: str)
         f"<p>You will be sent back to <strong>{escape(redirect_uri)}</strong>.</p>"
         f'<form method="post" action="{CONSENT_ACTION}">'
         f'<input type="hidden" name="request_id" value="{escape(request_id)}">'
+        f"{choice}"
         '<button type="submit" name="decision" value="approve">Approve</button>'
         '<button type="submit" name="decision" value="deny">Deny</button>'
         "</form>"

@@ -78,6 +78,8 @@ class _Code:
     expires_at: float
     used: bool = False
     login_id: str | None = None
+    #: Index in ``EmulatorState.accounts`` of the account the user approved as.
+    identity: int = 0
 
 
 @dataclass
@@ -88,6 +90,8 @@ class _Login:
     access_ttl: int
     deadline: float | None
     revoked: bool = False
+    #: Index in ``EmulatorState.accounts``: whose login this is.
+    identity: int = 0
 
 
 @dataclass
@@ -144,17 +148,71 @@ class EmulatorState:
         self._access: dict[str, _Access] = {}
         self._refresh: dict[str, _Refresh] = {}
         self._faults: dict[str, deque[Fault]] = {}
-        # One emulated user per emulator, so tests can compare ids across calls.
-        self.account = {
-            "uuid": str(uuid.uuid4()),
-            "email_address": "emulated.user@example.com",
-            "display_name": "Emulated User",
-        }
-        self.organization = {
-            "uuid": str(uuid.uuid4()),
-            "name": "Emulated Organization",
-            "organization_type": "claude_max",
-        }
+        #: Every emulated user, each ``{"account": {...}, "organization": {...}}``; the
+        #: first is created here, more with :meth:`add_account`. Ids are fixed per
+        #: emulator so tests can compare them across calls.
+        self.accounts: list[dict[str, dict[str, Any]]] = []
+        first = self.add_account("emulated.user@example.com", "Emulated User")
+        # The first account, as callers from before several accounts existed use it.
+        self.account = first["account"]
+        self.organization = first["organization"]
+        #: The account the browser is "signed in to claude.ai as": preselected on the
+        #: consent page and approved as by ``auto_approve``.
+        self.consent_account = "emulated.user@example.com"
+
+    # -- accounts -------------------------------------------------------------
+
+    def add_account(
+        self,
+        email: str,
+        display_name: str | None = None,
+        *,
+        organization: str | None = None,
+        organization_type: str = "claude_max",
+    ) -> dict[str, dict[str, Any]]:
+        """Add an emulated user (with an organization of its own); returns its identity."""
+        with self.lock:
+            if any(a["account"]["email_address"] == email for a in self.accounts):
+                raise ValueError(f"an account {email!r} already exists")
+            if organization is None:
+                first = not self.accounts
+                organization = "Emulated Organization" if first else f"Organization of {email}"
+            identity = {
+                "account": {
+                    "uuid": str(uuid.uuid4()),
+                    "email_address": email,
+                    "display_name": display_name or email.split("@")[0],
+                },
+                "organization": {
+                    "uuid": str(uuid.uuid4()),
+                    "name": organization,
+                    "organization_type": organization_type,
+                },
+            }
+            self.accounts.append(identity)
+            return identity
+
+    def account_index(self, email: str) -> int:
+        """The index of the account with ``email``; ``ValueError`` if there is none."""
+        with self.lock:
+            for index, identity in enumerate(self.accounts):
+                if identity["account"]["email_address"] == email:
+                    return index
+        raise ValueError(f"no emulated account {email!r}")
+
+    def account_emails(self) -> list[str]:
+        with self.lock:
+            return [identity["account"]["email_address"] for identity in self.accounts]
+
+    def identity_of_token(self, token: str) -> dict[str, dict[str, Any]] | None:
+        """The account and organization whose login issued ``token`` (access or refresh,
+        valid or not); ``None`` for a token this emulator never issued."""
+        with self.lock:
+            record = self._access.get(token) or self._refresh.get(token)
+            if record is None:
+                return None
+            identity = self.accounts[self._logins[record.login_id].identity]
+            return {key: dict(value) for key, value in identity.items()}
 
     # -- recording and faults ------------------------------------------------
 
@@ -217,10 +275,11 @@ class EmulatorState:
                 return None
             return pending.request
 
-    def issue_code(self, request: AuthorizeRequest) -> str:
+    def issue_code(self, request: AuthorizeRequest, identity: int = 0) -> str:
+        """A code for ``request``, approved as account ``identity`` (an index)."""
         code = _remember(secrets.token_urlsafe(32))
         with self.lock:
-            self._codes[code] = _Code(request, self.clock() + self.code_ttl)
+            self._codes[code] = _Code(request, self.clock() + self.code_ttl, identity=identity)
         return code
 
     # -- token endpoint -------------------------------------------------------
@@ -267,7 +326,7 @@ class EmulatorState:
                 raise OAuthFailure("invalid_grant", "Invalid state")
             if s256(verifier) != request.code_challenge:
                 raise OAuthFailure("invalid_grant", "Invalid code_verifier")
-            login = self._new_login(request.scope, True, self.access_ttl)
+            login = self._new_login(request.scope, True, self.access_ttl, code.identity)
             code.login_id = login.id
             self.grants["authorization_code"] += 1
             return self._issue_tokens(login)
@@ -304,16 +363,27 @@ class EmulatorState:
 
     # -- logins ---------------------------------------------------------------
 
-    def issue_login(self, *, scope: str, account: bool, access_ttl: int | None) -> dict[str, Any]:
-        """A new login without the browser; the token response the endpoint would send."""
+    def issue_login(
+        self, *, scope: str, account: bool, access_ttl: int | None, email: str | None = None
+    ) -> dict[str, Any]:
+        """A new login without the browser (as the account with ``email``, else the
+        first); the token response the endpoint would send."""
         with self.lock:
+            identity = 0 if email is None else self.account_index(email)
             ttl = self.access_ttl if access_ttl is None else access_ttl
-            return self._issue_tokens(self._new_login(scope, account, ttl))
+            return self._issue_tokens(self._new_login(scope, account, ttl, identity))
 
-    def _new_login(self, scope: str, account: bool, access_ttl: int) -> _Login:
+    def _new_login(self, scope: str, account: bool, access_ttl: int, identity: int = 0) -> _Login:
         now = self.clock()
         deadline = None if self.login_ttl is None else now + self.login_ttl
-        login = _Login(secrets.token_hex(8), " ".join(scope.split()), account, access_ttl, deadline)
+        login = _Login(
+            secrets.token_hex(8),
+            " ".join(scope.split()),
+            account,
+            access_ttl,
+            deadline,
+            identity=identity,
+        )
         self._logins[login.id] = login
         return login
 
@@ -333,13 +403,14 @@ class EmulatorState:
         if login.deadline is not None:
             response["refresh_token_expires_in"] = max(0, int(login.deadline - now))
         if login.account:
+            identity = self.accounts[login.identity]
             response["organization"] = {
-                "uuid": self.organization["uuid"],
-                "name": self.organization["name"],
+                "uuid": identity["organization"]["uuid"],
+                "name": identity["organization"]["name"],
             }
             response["account"] = {
-                "uuid": self.account["uuid"],
-                "email_address": self.account["email_address"],
+                "uuid": identity["account"]["uuid"],
+                "email_address": identity["account"]["email_address"],
             }
         return response
 
