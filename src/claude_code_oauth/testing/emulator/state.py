@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .usage import UsageBook
 from .wire import RecordedRequest
 
 #: Secrets issued or received by any emulator in this process.
@@ -144,6 +145,8 @@ class EmulatorState:
         self._access: dict[str, _Access] = {}
         self._refresh: dict[str, _Refresh] = {}
         self._faults: dict[str, deque[Fault]] = {}
+        #: Per-account usage counters (unified headers, /api/oauth/usage, plan).
+        self.usage = UsageBook()
         # One emulated user per emulator, so tests can compare ids across calls.
         self.account = {
             "uuid": str(uuid.uuid4()),
