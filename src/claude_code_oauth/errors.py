@@ -140,3 +140,21 @@ class DiscoveryError(ClaudeOAuthError):
 
 class ModelsFileError(ClaudeOAuthError):
     """``extra_models.json`` is unreadable or not valid JSON; it was left as is."""
+
+
+# --- usage -------------------------------------------------------------------
+
+
+class UsageFileError(ClaudeOAuthError):
+    """The usage snapshot beside the token file cannot be read or written."""
+
+
+class ExtraUsageBlocked(ClaudeOAuthError):
+    """``extra_usage = block``: a request was not sent because Claude would bill it
+    as extra usage. ``window`` names the limit reached, ``resets_at`` (epoch
+    seconds, or ``None`` when unknown) when the block ends by itself."""
+
+    def __init__(self, message: str, *, window: str | None, resets_at: float | None) -> None:
+        super().__init__(message)
+        self.window = window
+        self.resets_at = resets_at

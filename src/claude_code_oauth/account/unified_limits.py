@@ -10,7 +10,14 @@ says where the account stands against its plan's limits:
   ``…-W-utilization`` (a *fraction* 0–1), ``…-W-reset``, ``…-W-status``;
 * extra usage (pay-as-you-go billing): ``…-overage-status``,
   ``…-overage-in-use`` (``true``/``false``), ``…-overage-utilization``,
-  ``…-overage-reset``; sometimes ``…-fallback``.
+  ``…-overage-reset``, ``…-overage-disabled-reason`` (``org_level_disabled``,
+  ``out_of_credits``, …); sometimes ``…-fallback``.
+
+Observed in 2026: an account past its plan's limit with extra usage on is
+answered 200 with ``…-status: rejected`` and ``…-overage-in-use: true``; with
+extra usage off it gets 429 and ``…-overage-status: rejected``; some answers
+carry only the overage headers (``…-representative-claim: overage``, no
+per-window headers at all).
 
 What a caller may rely on: :func:`parse` never raises, whatever the headers
 hold; it returns ``None`` when the answer carries no unified header at all.
@@ -26,8 +33,13 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections import namedtuple
+
+# Not typing.TYPE_CHECKING, and namedtuples rather than dataclasses: `usage` reads
+# snapshots on a start-up-sensitive path, and importing dataclasses costs ~8 ms here.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 PREFIX = "anthropic-ratelimit-unified-"
 
@@ -40,6 +52,16 @@ _DISPLAY = {
     "seven_day_opus": "7-day Opus",
     "seven_day_sonnet": "7-day Sonnet",
     "seven_day_oi": "7-day (included models)",
+    "seven_day_oauth_apps": "7-day OAuth apps",
+}
+#: Canonical window names → the compact form of a status line.
+_SHORT = {
+    "five_hour": "5 h",
+    "seven_day": "7 d",
+    "seven_day_opus": "7 d Opus",
+    "seven_day_sonnet": "7 d Sonnet",
+    "seven_day_oi": "7 d incl.",
+    "seven_day_oauth_apps": "7 d apps",
 }
 #: Reset times further than this from now are not believed.
 _MAX_RESET_DISTANCE = 400 * 86400
@@ -64,29 +86,63 @@ def display_name(window: str) -> str:
     return _DISPLAY.get(window) or window.replace("_", " ")
 
 
-@dataclass(frozen=True)
-class Window:
-    """One limit window. ``utilization`` is a percentage (0–100, more with overage)."""
+def short_name(window: str) -> str:
+    """``five_hour`` → ``5 h``, ``seven_day_opus`` → ``7 d Opus`` (status lines)."""
+    return _SHORT.get(window) or display_name(window)
 
+
+#: Overage statuses under which an answer over the plan's limit is billed, not refused.
+EXTRA_USAGE_ON = frozenset({"allowed", "allowed_warning"})
+
+
+class Window(
+    namedtuple("Window", ["name", "utilization", "resets_at", "status"], defaults=(None,) * 3)
+):
+    """One limit window (immutable). ``utilization`` is a percentage (0–100, more
+    with overage), ``resets_at`` epoch seconds."""
+
+    __slots__ = ()
     name: str
-    utilization: float | None = None
-    resets_at: float | None = None
-    status: str | None = None
+    utilization: float | None
+    resets_at: float | None
+    status: str | None
 
 
-@dataclass(frozen=True)
-class UnifiedLimits:
-    """Where the account stood when this answer was sent."""
+_EMPTY: dict[str, Window] = {}
 
-    status: str | None = None
-    binding_window: str | None = None
-    resets_at: float | None = None
-    windows: dict[str, Window] = field(default_factory=dict)
-    overage_status: str | None = None
-    overage_in_use: bool | None = None
-    overage_utilization: float | None = None
-    overage_resets_at: float | None = None
-    fallback: str | None = None
+
+class UnifiedLimits(
+    namedtuple(
+        "UnifiedLimits",
+        [
+            "status",
+            "binding_window",
+            "resets_at",
+            "windows",
+            "overage_status",
+            "overage_in_use",
+            "overage_utilization",
+            "overage_resets_at",
+            "overage_disabled_reason",
+            "fallback",
+        ],
+        defaults=(None, None, None, _EMPTY, None, None, None, None, None, None),
+    )
+):
+    """Where the account stood when this answer was sent (immutable; do not
+    mutate ``windows``, a dict of canonical name → :class:`Window`)."""
+
+    __slots__ = ()
+    status: str | None
+    binding_window: str | None
+    resets_at: float | None
+    windows: dict[str, Window]
+    overage_status: str | None
+    overage_in_use: bool | None
+    overage_utilization: float | None
+    overage_resets_at: float | None
+    overage_disabled_reason: str | None
+    fallback: str | None
 
     @property
     def limit_reached(self) -> bool:
@@ -95,8 +151,11 @@ class UnifiedLimits:
 
     @property
     def billed_as_extra_usage(self) -> bool:
-        """This answer was billed as extra usage (``…-overage-in-use: true``)."""
-        return self.overage_in_use is True
+        """This answer was billed as extra usage: ``…-overage-in-use: true``, or (when
+        that header is absent) the plan's limit reached while extra usage is on."""
+        if self.overage_in_use is not None:
+            return self.overage_in_use
+        return self.limit_reached and self.overage_status in EXTRA_USAGE_ON
 
     def binding(self) -> Window | None:
         """The binding window (representative claim), if the answer named one."""
@@ -186,29 +245,49 @@ def parse(headers: Iterable[tuple[str, str]], now: float | None = None) -> Unifi
         overage_resets_at=(
             _epoch(overall["overage-reset"], now) if "overage-reset" in overall else None
         ),
+        overage_disabled_reason=overall.get("overage-disabled-reason", "").strip()[:64] or None,
         fallback=overall.get("fallback", "").strip()[:32] or None,
     )
 
 
 def until(resets_at: float, now: float | None = None) -> str:
     """``14:05 (in 1 h 12 min)`` — local clock time (with the date when not today)
-    and the time left; ``now`` for once it has passed."""
-    from datetime import datetime
-
+    and the time left (``in 40 s`` under a minute); ``now`` once it has passed."""
     now = time.time() if now is None else now
-    when = datetime.fromtimestamp(resets_at).astimezone()
-    today = datetime.fromtimestamp(now).astimezone().date()
-    clock = when.strftime("%H:%M") if when.date() == today else when.strftime("%a %d %b %H:%M")
-    left = int(resets_at - now)
+    # Rounded up: "now" only once it has passed, never while a fraction is left.
+    left = math.ceil(resets_at - now)
+    return f"{clock_time(resets_at, now)} ({_left(left)})"
+
+
+def clock_time(ts: float, now: float | None = None) -> str:
+    """``14:05`` in local time, or ``Tue 02 Dec 14:05`` when not today."""
+    now = time.time() if now is None else now
+    when = time.localtime(ts)
+    same_day = when[:3] == time.localtime(now)[:3]
+    return time.strftime("%H:%M" if same_day else "%a %d %b %H:%M", when)
+
+
+def iso_local(ts: float | None) -> str | None:
+    """``ts`` as ISO 8601 local time with its UTC offset (``2026-11-30T14:05:00+01:00``)."""
+    if ts is None:
+        return None
+    when = time.localtime(ts)
+    offset = time.strftime("%z", when)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", when) + offset[:3] + ":" + offset[3:]
+
+
+def _left(left: int) -> str:
     if left <= 0:
-        return f"{clock} (now)"
+        return "now"
     days, rest = divmod(left, 86400)
     hours, rest = divmod(rest, 3600)
-    minutes = max(1, rest // 60) if not (days or hours) else rest // 60
-    if days:
+    minutes = rest // 60
+    if left < 60:
+        span = f"{left} s"
+    elif days:
         span = f"{days} d {hours} h"
     elif hours:
         span = f"{hours} h {minutes} min"
     else:
         span = f"{minutes} min"
-    return f"{clock} (in {span})"
+    return f"in {span}"

@@ -20,10 +20,16 @@ from typing import TYPE_CHECKING, Any
 
 from .. import USER_AGENT
 from ..config import Settings, check_endpoint
-from ..errors import ClaudeOAuthError
-from ..net.bearer_auth import ResponseObserver, apply_oauth_headers, notify_observers
+from ..errors import ClaudeOAuthError, ExtraUsageBlocked
+from ..net.bearer_auth import (
+    ResponseObserver,
+    apply_oauth_headers,
+    default_observers,
+    notify_observers,
+)
 
 if TYPE_CHECKING:
+    from ..account.extra_usage_guard import ExtraUsageGuard
     from ..tokens.provider import TokenProvider
 
 SIGN_IN_AGAIN = (
@@ -103,6 +109,23 @@ def _oauth_cause(exc: BaseException) -> ClaudeOAuthError | None:
 
 
 @functools.cache  # built once, on first use (imports pydantic-ai)
+def _blocked_class() -> type:
+    """:class:`ExtraUsageBlocked` as the usage-limit error pydantic-ai hosts know.
+
+    Code Puppy shows a ``UsageLimitExceeded`` as a short "Usage limit exceeded:
+    <message>" without retrying it or printing a traceback; any other exception
+    type from a model gets diagnostics and a traceback.
+    """
+    from pydantic_ai.exceptions import UsageLimitExceeded
+
+    class ExtraUsageBlockedInModel(ExtraUsageBlocked, UsageLimitExceeded):
+        _HINT = ""  # our message says what to do; not pydantic-ai's usage-limit docs
+
+    ExtraUsageBlockedInModel.__name__ = ExtraUsageBlockedInModel.__qualname__ = "ExtraUsageBlocked"
+    return ExtraUsageBlockedInModel
+
+
+@functools.cache  # built once, on first use (imports pydantic-ai)
 def _model_class() -> type:
     from contextlib import asynccontextmanager
 
@@ -113,6 +136,18 @@ def _model_class() -> type:
         """AnthropicModel whose auth failures say what to do."""
 
         _oauth_auth: Any = None
+        #: The extra-usage guard: refuses to send while ``extra_usage = block`` says so.
+        _usage_guard: ExtraUsageGuard | None = None
+
+        def _refuse_if_blocked(self) -> None:
+            if self._usage_guard is None:
+                return
+            try:
+                self._usage_guard.check()
+            except ExtraUsageBlocked as exc:
+                raise _blocked_class()(
+                    str(exc), window=exc.window, resets_at=exc.resets_at
+                ) from None
 
         def _clarify(self, exc: Exception) -> Exception | None:
             if isinstance(exc, ModelHTTPError) and exc.status_code == 401:
@@ -131,6 +166,7 @@ def _model_class() -> type:
             return None
 
         async def request(self, *args: Any, **kwargs: Any) -> Any:
+            self._refuse_if_blocked()
             try:
                 return await super().request(*args, **kwargs)
             except (ModelAPIError, ClaudeOAuthError) as exc:
@@ -141,6 +177,7 @@ def _model_class() -> type:
 
         @asynccontextmanager
         async def request_stream(self, *args: Any, **kwargs: Any):  # type: ignore[override]
+            self._refuse_if_blocked()
             try:
                 async with super().request_stream(*args, **kwargs) as stream:
                     yield stream
@@ -159,12 +196,17 @@ def build_model(
     settings: Settings,
     provider: TokenProvider,
     *,
-    observers: tuple[ResponseObserver, ...] = (),
+    observers: tuple[ResponseObserver, ...] | None = None,
+    usage_guard: ExtraUsageGuard | None = None,
 ) -> Any:
     """The pydantic-ai model for a registered entry (raises ClaudeOAuthError if unusable).
 
     ``model_config`` is the entry from ``extra_models.json``: its ``name`` is the
-    API model id and ``custom_endpoint.url`` the API base URL.
+    API model id and ``custom_endpoint.url`` the API base URL. ``observers`` see
+    every answer (default: the usage capture of ``settings``' sign-in);
+    ``usage_guard``, if given, may refuse a request before it is sent
+    (:class:`~claude_code_oauth.errors.ExtraUsageBlocked`, shown by pydantic-ai
+    hosts as a usage-limit error).
     """
     import anthropic
     import httpx2
@@ -175,6 +217,8 @@ def build_model(
         str(endpoint.get("url") or settings.api_base_url), f"{model_key}.custom_endpoint.url"
     ).rstrip("/")
     api_model = str(model_config.get("name") or model_key.removeprefix(settings.prefix))
+    if observers is None:
+        observers = default_observers(settings)
     auth = _make_auth_class()(provider, settings, observers)
     http_client = httpx2.AsyncClient(
         auth=auth,
@@ -191,4 +235,5 @@ def build_model(
     )
     model = _model_class()(api_model, provider=AnthropicProvider(anthropic_client=client))
     model._oauth_auth = auth
+    model._usage_guard = usage_guard
     return model
