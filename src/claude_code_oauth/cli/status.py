@@ -8,8 +8,9 @@ from .output import out, settings
 
 HELP = "show whether you are signed in (never shows a token)"
 DESCRIPTION = (
-    "Show the account, token and login expiry, scopes, and the token file. "
-    "No network access unless --verify. Exit status 0 when signed in and usable."
+    "Show the account, token and login expiry, scopes, one line of usage (from the "
+    "last answer Claude sent; `claude-code-oauth usage` has the details), and the token "
+    "file. No network access unless --verify. Exit status 0 when signed in and usable."
 )
 
 
@@ -25,13 +26,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..account import status
 
-    report = status.collect(settings(), verify=args.verify)
+    config = settings()
+    report = status.collect(config, verify=args.verify)
     if args.json:
         import json
 
         out(json.dumps(report, indent=2))
     else:
-        for line in status.render(report):
+        for line in status.render(report, status.usage_line(config, report)):
             out(line)
     usable = report["signed_in"] and not report["needs_login"] and report["verified"] is not False
     return 0 if usable else 1
