@@ -25,7 +25,9 @@ from helpers import puppy_driver as driver
 OURS = "claude_code_oauth_pkce"
 OUR_TYPE = "claude_code_oauth_pkce"
 OUR_MARK = "claude-code-plugin"
+#: The commands the bundled plugin has too; /claude-code-usage is ours alone.
 COMMANDS = ("claude-code-auth", "claude-code-status", "claude-code-logout")
+OUR_COMMANDS = (*COMMANDS, "claude-code-usage")
 SONNET = "claude-code-claude-sonnet-4-5-20250929"
 OUR_KEYS = ["claude-code-" + m["id"] for m in DEFAULT_MODELS]
 #: What the bundled plugin says; none of it may appear while ours is enabled.
@@ -136,8 +138,8 @@ def test_loads_by_entry_point_owns_help_status_and_stands_the_bundled_hooks_asid
 
     entries = _help_entries(t.texts(1))
     ours = dict(load["our_help"])
-    assert set(ours) == set(COMMANDS)
-    for name in COMMANDS:
+    assert set(ours) == set(OUR_COMMANDS)
+    for name in OUR_COMMANDS:
         assert entries.get(name) == [ours[name]], (name, entries.get(name))
 
     _assert_ours_ran_alone(t, 2)

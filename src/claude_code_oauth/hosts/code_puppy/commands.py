@@ -1,4 +1,5 @@
-"""The slash commands: ``/claude-code-auth``, ``/claude-code-status``, ``/claude-code-logout``.
+"""The slash commands: ``/claude-code-auth``, ``/claude-code-status``,
+``/claude-code-usage``, ``/claude-code-logout``.
 
 Each :class:`SlashCommand` names its description, the options it takes (the
 CLI's own definitions, so both accept the same arguments) and what it runs.
@@ -54,7 +55,9 @@ def _status(args: argparse.Namespace) -> None:
     from .supersede import bundled_present
 
     emit = messages.Emit()
-    for level, line in status.render_levels(status.collect(host_settings())):
+    settings = host_settings()
+    report = status.collect(settings)
+    for level, line in status.render_levels(report, status.usage_line(settings, report)):
         getattr(emit, level)(line)
     if bundled_present():
         from .plugin import OWNER
@@ -63,6 +66,28 @@ def _status(args: argparse.Namespace) -> None:
             "Code Puppy's bundled claude_code_oauth plugin is superseded by claude-code-oauth "
             f"(/plugins disable {OWNER} hands these commands back to it)."
         )
+
+
+def _usage(args: argparse.Namespace) -> None:
+    from ...account.usage_report import collect
+
+    emit = messages.Emit()
+    result = collect(host_settings(), refresh=args.refresh)
+    for note in result.notes:
+        emit.warning(note)
+    if args.json:
+        import json
+
+        emit.info(json.dumps(result.report, indent=2))
+    else:
+        for line in result.lines:
+            emit.info(line)
+
+
+def _usage_options(parser: argparse.ArgumentParser) -> None:
+    from ...cli.usage import add_options
+
+    add_options(parser)
 
 
 def _logout(args: argparse.Namespace) -> None:
@@ -90,8 +115,14 @@ COMMANDS: dict[str, SlashCommand] = {
         ),
         SlashCommand(
             "claude-code-status",
-            "Show the Claude sign-in: account, expiry, token file (no secrets)",
+            "Show the Claude sign-in: account, expiry, usage, token file (no secrets)",
             _status,
+        ),
+        SlashCommand(
+            "claude-code-usage",
+            "Show the Claude plan, usage limits with reset times, and extra usage",
+            _usage,
+            (_usage_options,),
         ),
         SlashCommand(
             "claude-code-logout",

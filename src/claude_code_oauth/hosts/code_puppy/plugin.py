@@ -96,10 +96,32 @@ def _build_model(model_name: str, model_config: dict[str, Any], config: Any) -> 
             if warning:
                 _warned_login_expiry = True
                 Emit().warning(warning)
-        return build_model(model_name, model_config, settings, provider)
+        settings.extra_usage  # noqa: B018 - a bad value is reported here, once per model
+        capture, guard = _usage_watch(settings)
+        return build_model(
+            model_name, model_config, settings, provider, observers=(capture,), usage_guard=guard
+        )
     except ClaudeOAuthError as exc:
         _error(f"{model_name}: {exc}")
         return None
+
+
+def _usage_watch(settings: Any) -> tuple[Any, Any]:
+    """The sign-in's usage capture and extra-usage guard, whose warning is one
+    Code Puppy warning line and whose refusal one error line (see
+    :mod:`claude_code_oauth.account.extra_usage_guard`).
+
+    The refusal is also raised as a usage-limit error, which Code Puppy (0.0.946)
+    reports without a traceback or retries but without its text (it prints the
+    exception group around it), hence the line of our own.
+    """
+    from ...account.extra_usage_guard import guard_for
+
+    guard = guard_for(settings)
+    emit = Emit()
+    guard.warn = emit.warning
+    guard.on_refusal = emit.error
+    return guard.capture, guard
 
 
 def _model_types() -> list[dict[str, Any]]:
