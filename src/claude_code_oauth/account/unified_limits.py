@@ -194,6 +194,26 @@ def _boolean(text: str) -> bool | None:
     return True if value == "true" else False if value == "false" else None
 
 
+#: Per-window header kinds → their position in a window's fields.
+_KINDS = {"utilization": 0, "reset": 1, "status": 2}
+#: Lower-cased header name → (window, kind position) or (None, overall key), or None
+#: for a name we do not use. Names repeat on every answer: classify each once.
+_CLASSIFIED: dict[str, tuple[str | None, object] | None] = {}
+_CLASSIFIED_MAX = 512
+
+
+def _classify(name: str) -> tuple[str | None, object] | None:
+    rest = name[len(PREFIX) :]
+    if rest in _OVERALL or rest.startswith("overage-"):
+        spec: tuple[str | None, object] | None = (None, rest)
+    else:
+        code, _, kind = rest.rpartition("-")
+        spec = (window_name(code), _KINDS[kind]) if code and kind in _KINDS else None
+    if len(_CLASSIFIED) < _CLASSIFIED_MAX:
+        _CLASSIFIED[name] = spec
+    return spec
+
+
 def parse(headers: Iterable[tuple[str, str]], now: float | None = None) -> UnifiedLimits | None:
     """The unified limits an answer's ``headers`` (name, value pairs) carry, or ``None``.
 
@@ -201,52 +221,55 @@ def parse(headers: Iterable[tuple[str, str]], now: float | None = None) -> Unifi
     names are compared case-insensitively, the last value of a repeated header wins.
     """
     found = False
-    overall: dict[str, str] = {}
-    per_window: dict[str, dict[str, str]] = {}
+    overall: dict[object, str] = {}
+    per_window: dict[str, list[str | None]] = {}
     for raw_name, value in headers:
         name = raw_name.lower()
         if not name.startswith(PREFIX):
             continue
         found = True
-        rest = name[len(PREFIX) :]
-        if rest in _OVERALL or rest.startswith("overage-"):
-            overall[rest] = value
+        spec = _CLASSIFIED[name] if name in _CLASSIFIED else _classify(name)
+        if spec is None:
+            continue
+        window, key = spec
+        if window is None:
+            overall[key] = value
         else:
-            code, _, kind = rest.rpartition("-")
-            if code and kind in ("utilization", "reset", "status"):
-                per_window.setdefault(window_name(code), {})[kind] = value
+            fields = per_window.get(window)
+            if fields is None:
+                fields = per_window[window] = [None, None, None]
+            fields[key] = value  # type: ignore[index]
     if not found:
         return None
     now = time.time() if now is None else now
     windows = {
         name: Window(
             name,
-            utilization=_percent(fields["utilization"]) if "utilization" in fields else None,
-            resets_at=_epoch(fields["reset"], now) if "reset" in fields else None,
-            status=_status(fields["status"]) if "status" in fields else None,
+            None if util is None else _percent(util),
+            None if reset is None else _epoch(reset, now),
+            None if status is None else _status(status),
         )
-        for name, fields in per_window.items()
+        for name, (util, reset, status) in per_window.items()
     }
-    claim = overall.get("representative-claim", "").strip()
+    get = overall.get
+    claim = get("representative-claim", "").strip()
+    status = get("status")
+    reset = get("reset")
+    overage_status = get("overage-status")
+    in_use = get("overage-in-use")
+    overage_util = get("overage-utilization")
+    overage_reset = get("overage-reset")
     return UnifiedLimits(
-        status=_status(overall["status"]) if "status" in overall else None,
-        binding_window=window_name(claim) if claim else None,
-        resets_at=_epoch(overall["reset"], now) if "reset" in overall else None,
-        windows=windows,
-        overage_status=(
-            _status(overall["overage-status"]) if "overage-status" in overall else None
-        ),
-        overage_in_use=(
-            _boolean(overall["overage-in-use"]) if "overage-in-use" in overall else None
-        ),
-        overage_utilization=(
-            _percent(overall["overage-utilization"]) if "overage-utilization" in overall else None
-        ),
-        overage_resets_at=(
-            _epoch(overall["overage-reset"], now) if "overage-reset" in overall else None
-        ),
-        overage_disabled_reason=overall.get("overage-disabled-reason", "").strip()[:64] or None,
-        fallback=overall.get("fallback", "").strip()[:32] or None,
+        None if status is None else _status(status),
+        window_name(claim) if claim else None,
+        None if reset is None else _epoch(reset, now),
+        windows,
+        None if overage_status is None else _status(overage_status),
+        None if in_use is None else _boolean(in_use),
+        None if overage_util is None else _percent(overage_util),
+        None if overage_reset is None else _epoch(overage_reset, now),
+        get("overage-disabled-reason", "").strip()[:64] or None,
+        get("fallback", "").strip()[:32] or None,
     )
 
 

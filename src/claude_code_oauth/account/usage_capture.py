@@ -9,8 +9,9 @@ type and :class:`~claude_code_oauth.net.bearer_auth.OAuthBearerAuth`.
 What a caller may rely on:
 
 * Calling it costs a header parse and a lock (tens of microseconds, measured
-  in ``benchmarks/model_overhead.py``): no file I/O, no thread hop. It never
-  raises into the request (failures are logged at debug level and forgotten).
+  in ``benchmarks/model_overhead.py``): no file I/O, and no thread switch except
+  to wake the idle writer at most once per write. It never raises into the
+  request (failures are logged at debug level and forgotten).
 * Answers without unified headers change nothing.
 * The file (``settings.side_path("usage")``, see :mod:`.usage_snapshot`) is
   written by one background thread, at most once per ``min_interval`` (1 s)
@@ -69,6 +70,8 @@ class UsageCapture:
         self._dirty = False
         self._writing = False
         self._hurry = False
+        #: The writer waits for work (not for its next turn): only then is it woken.
+        self._idle = False
         self._next_write = 0.0
         self._thread: threading.Thread | None = None
         self._listeners: list[UsageListener] = []
@@ -85,10 +88,11 @@ class UsageCapture:
 
     def __call__(self, response: Any) -> None:
         """Observe one answer (an httpx or httpx2 response; only its headers are read)."""
-        limits = parse(response.headers.multi_items(), self._clock())
+        now = self._clock()
+        limits = parse(response.headers.multi_items(), now)
         if limits is None:
             return
-        self.record(UsageSnapshot(limits, self._clock(), "headers"))
+        self.record(UsageSnapshot(limits, now, "headers"))
 
     def record(self, snapshot: UsageSnapshot) -> None:
         """Keep ``snapshot`` as the latest, tell the listeners, schedule a write."""
@@ -101,7 +105,9 @@ class UsageCapture:
                     target=self._run, name="claude-code-oauth-usage", daemon=True
                 )
                 start = True
-            else:
+            elif self._idle:
+                # Waking the writer costs a thread switch; while it waits for its next
+                # turn it picks the latest snapshot up by itself.
                 self._cond.notify()
         if start:
             import atexit
@@ -129,7 +135,10 @@ class UsageCapture:
     def _run(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._dirty)
+                while not self._dirty:
+                    self._idle = True
+                    self._cond.wait()
+                self._idle = False
                 while not self._hurry:
                     wait = self._next_write - time.monotonic()
                     if wait <= 0:
