@@ -147,14 +147,15 @@ def test_the_model_path_captures_and_survives_capture_failures(
     from claude_code_oauth.tokens.provider import provider_for
 
     emulator.configure_usage(limits={"five_hour": 10})
-    entry = {"name": SONNET, "custom_endpoint": {"url": emulator.base_url}}
+    haiku = "claude-haiku-4-5-20251001"  # (pydantic-ai warns about Sonnet 4.5's end of life)
+    entry = {"name": haiku, "custom_endpoint": {"url": emulator.base_url}}
     provider = provider_for(signed_in)
 
     def explode(response: Any) -> None:
         raise ValueError("capture bug")
 
-    model = build_model("claude-code-" + SONNET, entry, signed_in, provider)
-    broken = build_model("claude-code-" + SONNET, entry, signed_in, provider, observers=(explode,))
+    model = build_model("claude-code-" + haiku, entry, signed_in, provider)
+    broken = build_model("claude-code-" + haiku, entry, signed_in, provider, observers=(explode,))
 
     async def run() -> list[str]:
         return [(await Agent(m).run("hi")).output for m in (model, broken)]

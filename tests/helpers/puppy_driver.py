@@ -254,16 +254,17 @@ class Driver:
         return result
 
     def op_model_run_until_sent(self, step: dict[str, Any]) -> dict[str, Any]:
-        """``model_run`` again every ``interval`` s while our extra-usage guard refuses
-        to send, until a request goes out or ``deadline`` seconds have passed."""
+        """``model_run`` again every ``interval`` s while our extra-usage guard answers
+        its refusal instead of sending, until a request goes out or ``deadline``
+        seconds have passed."""
         deadline = time.monotonic() + step.get("deadline", 30.0)
         refusals: list[str] = []
         while True:
             result = self.op_model_run(step)
-            error = result.get("error")
-            if error is None or error["type"] != "ExtraUsageBlocked":
+            output = result.get("output")
+            if not (isinstance(output, str) and output.startswith("claude-code-oauth: Not sent")):
                 break
-            refusals.append(error["text"])
+            refusals.append(output)
             if time.monotonic() >= deadline:
                 break
             time.sleep(step.get("interval", 0.1))

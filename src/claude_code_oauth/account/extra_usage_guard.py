@@ -115,9 +115,6 @@ class ExtraUsageGuard:
         self._path = usage_path(settings)
         self._clock = clock
         self.warn = warn
-        #: Also told the refusal's line (a host whose error rendering of exceptions
-        #: from models may hide it shows it here).
-        self.on_refusal: Callable[[str], None] | None = None
         self._in_use = False
         self._lock = threading.Lock()
         capture.add_listener(self.observe)
@@ -165,15 +162,7 @@ class ExtraUsageGuard:
         if reason is None:
             return
         window, resets_at = reason
-        text = refusal(window, resets_at, now)
-        if self.on_refusal is not None:
-            try:
-                self.on_refusal(text)
-            except Exception:
-                import logging
-
-                logging.getLogger("claude_code_oauth").debug("refusal hook failed", exc_info=True)
-        raise ExtraUsageBlocked(text, window=window, resets_at=resets_at)
+        raise ExtraUsageBlocked(refusal(window, resets_at, now), window=window, resets_at=resets_at)
 
     def _account(self) -> str | None:
         from ..tokens import store as token_store

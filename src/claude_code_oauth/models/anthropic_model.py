@@ -108,21 +108,27 @@ def _oauth_cause(exc: BaseException) -> ClaudeOAuthError | None:
     return None
 
 
-@functools.cache  # built once, on first use (imports pydantic-ai)
-def _blocked_class() -> type:
-    """:class:`ExtraUsageBlocked` as the usage-limit error pydantic-ai hosts know.
+#: How our own words start when the model answers in Claude's place.
+OUR_VOICE = "claude-code-oauth: "
 
-    Code Puppy shows a ``UsageLimitExceeded`` as a short "Usage limit exceeded:
-    <message>" without retrying it or printing a traceback; any other exception
-    type from a model gets diagnostics and a traceback.
+
+def _answer_instead(text: str, model_name: str) -> Any:
+    """A model that answers ``text`` without sending anything (request and stream).
+
+    An exception from a model is shown by no Code Puppy release 0.0.716–0.0.946 as
+    one short line (a traceback, retries or a lost message, depending on the
+    release); a plain text answer is shown as one line by all of them.
     """
-    from pydantic_ai.exceptions import UsageLimitExceeded
+    from pydantic_ai.messages import ModelResponse, TextPart
+    from pydantic_ai.models.function import FunctionModel
 
-    class ExtraUsageBlockedInModel(ExtraUsageBlocked, UsageLimitExceeded):
-        _HINT = ""  # our message says what to do; not pydantic-ai's usage-limit docs
+    async def answer(messages: Any, info: Any) -> Any:
+        return ModelResponse(parts=[TextPart(text)])
 
-    ExtraUsageBlockedInModel.__name__ = ExtraUsageBlockedInModel.__qualname__ = "ExtraUsageBlocked"
-    return ExtraUsageBlockedInModel
+    async def stream(messages: Any, info: Any) -> Any:
+        yield text
+
+    return FunctionModel(answer, stream_function=stream, model_name=model_name)
 
 
 @functools.cache  # built once, on first use (imports pydantic-ai)
@@ -139,15 +145,16 @@ def _model_class() -> type:
         #: The extra-usage guard: refuses to send while ``extra_usage = block`` says so.
         _usage_guard: ExtraUsageGuard | None = None
 
-        def _refuse_if_blocked(self) -> None:
+        def _refusal(self) -> Any:
+            """A stand-in model answering the extra-usage guard's refusal, or ``None``
+            to send. The refusal is one line in our voice, kept apart from Claude's."""
             if self._usage_guard is None:
-                return
+                return None
             try:
                 self._usage_guard.check()
             except ExtraUsageBlocked as exc:
-                raise _blocked_class()(
-                    str(exc), window=exc.window, resets_at=exc.resets_at
-                ) from None
+                return _answer_instead(OUR_VOICE + str(exc), self.model_name)
+            return None
 
         def _clarify(self, exc: Exception) -> Exception | None:
             if isinstance(exc, ModelHTTPError) and exc.status_code == 401:
@@ -166,7 +173,9 @@ def _model_class() -> type:
             return None
 
         async def request(self, *args: Any, **kwargs: Any) -> Any:
-            self._refuse_if_blocked()
+            refusal = self._refusal()
+            if refusal is not None:
+                return await refusal.request(*args, **kwargs)
             try:
                 return await super().request(*args, **kwargs)
             except (ModelAPIError, ClaudeOAuthError) as exc:
@@ -177,7 +186,11 @@ def _model_class() -> type:
 
         @asynccontextmanager
         async def request_stream(self, *args: Any, **kwargs: Any):  # type: ignore[override]
-            self._refuse_if_blocked()
+            refusal = self._refusal()
+            if refusal is not None:
+                async with refusal.request_stream(*args, **kwargs) as stream:
+                    yield stream
+                return
             try:
                 async with super().request_stream(*args, **kwargs) as stream:
                     yield stream
@@ -204,9 +217,11 @@ def build_model(
     ``model_config`` is the entry from ``extra_models.json``: its ``name`` is the
     API model id and ``custom_endpoint.url`` the API base URL. ``observers`` see
     every answer (default: the usage capture of ``settings``' sign-in);
-    ``usage_guard``, if given, may refuse a request before it is sent
-    (:class:`~claude_code_oauth.errors.ExtraUsageBlocked`, shown by pydantic-ai
-    hosts as a usage-limit error).
+    ``usage_guard``, if given, may refuse a request before it is sent: the guard
+    raises :class:`~claude_code_oauth.errors.ExtraUsageBlocked`, and the model
+    answers its one line (prefixed ``claude-code-oauth:``) as text instead of
+    sending, because that is the one shape every Code Puppy release shows as
+    one line (an exception gives a traceback, retries or a lost message).
     """
     import anthropic
     import httpx2

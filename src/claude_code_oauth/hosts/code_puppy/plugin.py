@@ -108,19 +108,12 @@ def _build_model(model_name: str, model_config: dict[str, Any], config: Any) -> 
 
 def _usage_watch(settings: Any) -> tuple[Any, Any]:
     """The sign-in's usage capture and extra-usage guard, whose warning is one
-    Code Puppy warning line and whose refusal one error line (see
-    :mod:`claude_code_oauth.account.extra_usage_guard`).
-
-    The refusal is also raised as a usage-limit error, which Code Puppy (0.0.946)
-    reports without a traceback or retries but without its text (it prints the
-    exception group around it), hence the line of our own.
-    """
+    Code Puppy warning line (a refusal is the model's one-line answer, see
+    :func:`claude_code_oauth.models.anthropic_model.build_model`)."""
     from ...account.extra_usage_guard import guard_for
 
     guard = guard_for(settings)
-    emit = Emit()
-    guard.warn = emit.warning
-    guard.on_refusal = emit.error
+    guard.warn = Emit().warning
     return guard.capture, guard
 
 
