@@ -34,6 +34,7 @@ EXPECTED_DEFAULTS = {
     "prefix": "claude-code-",
     "default_context_length": 200000,
     "api_key_env_var": "CLAUDE_CODE_ACCESS_TOKEN",
+    "extra_usage": "warn",
 }
 
 #: key -> (an override, what the property returns for it)
@@ -59,6 +60,7 @@ OVERRIDES = {
     "lock_timeout": ("3", 3.0),
     "anthropic_version": ("2099-01-01", "2099-01-01"),
     "anthropic_beta": ("b-1", "b-1"),
+    "extra_usage": (" Block ", "block"),
     "data_dir": (None, None),
 }
 
@@ -193,6 +195,7 @@ def test_bad_timeouts(key: str, value: str) -> None:
         ("default_context_length", "zero"),
         ("api_key_env_var", "1BAD"),
         ("client_id", "   "),
+        ("extra_usage", "sometimes"),
     ],
 )
 def test_other_bad_values(key: str, value: str) -> None:

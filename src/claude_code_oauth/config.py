@@ -55,7 +55,12 @@ CLAUDE_CODE_OAUTH_CONFIG: dict[str, Any] = {
     "lock_timeout": 30.0,
     "anthropic_version": "2023-06-01",
     "anthropic_beta": "oauth-2025-04-20",
+    # What our Code Puppy models do about answers billed as extra usage: warn | block | allow.
+    "extra_usage": "warn",
 }
+
+#: The values of ``extra_usage``.
+EXTRA_USAGE_MODES = ("warn", "block", "allow")
 
 #: The profile whose token file is ``token_file`` itself (today's single sign-in).
 DEFAULT_PROFILE = "default"
@@ -435,6 +440,20 @@ class Settings:
     @property
     def anthropic_beta(self) -> str:
         return self._str("anthropic_beta")
+
+    @property
+    def usage_url(self) -> str:
+        return self.api_base_url + "/api/oauth/usage"
+
+    @property
+    def extra_usage(self) -> str:
+        """``warn`` (default), ``block`` or ``allow`` — see :mod:`.account.extra_usage_guard`."""
+        value = str(self.raw("extra_usage")).strip().lower()
+        if value not in EXTRA_USAGE_MODES:
+            raise self._bad(
+                "extra_usage", f"{value!r} is not one of {', '.join(EXTRA_USAGE_MODES)}"
+            )
+        return value
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:

@@ -147,3 +147,21 @@ class ModelsFileError(ClaudeOAuthError):
 
 class ProfileError(ClaudeOAuthError):
     """A profile cannot be used as asked: not signed in, or the active-profile file is unusable."""
+
+
+# --- usage -------------------------------------------------------------------
+
+
+class UsageFileError(ClaudeOAuthError):
+    """The usage snapshot beside the token file cannot be read or written."""
+
+
+class ExtraUsageBlocked(ClaudeOAuthError):
+    """``extra_usage = block``: a request was not sent because Claude would bill it
+    as extra usage. ``window`` names the limit reached, ``resets_at`` (epoch
+    seconds, or ``None`` when unknown) when the block ends by itself."""
+
+    def __init__(self, message: str, *, window: str | None, resets_at: float | None) -> None:
+        super().__init__(message)
+        self.window = window
+        self.resets_at = resets_at

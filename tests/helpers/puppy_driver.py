@@ -253,6 +253,25 @@ class Driver:
             result["error"] = _describe_error(exc)
         return result
 
+    def op_model_run_until_sent(self, step: dict[str, Any]) -> dict[str, Any]:
+        """``model_run`` again every ``interval`` s while our extra-usage guard answers
+        its refusal instead of sending, until a request goes out or ``deadline``
+        seconds have passed."""
+        deadline = time.monotonic() + step.get("deadline", 30.0)
+        refusals: list[str] = []
+        while True:
+            result = self.op_model_run(step)
+            output = result.get("output")
+            if not (isinstance(output, str) and output.startswith("claude-code-oauth: Not sent")):
+                break
+            refusals.append(output)
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(step.get("interval", 0.1))
+        result["refusals"] = len(refusals)
+        result["first_refusal"] = refusals[0] if refusals else None
+        return result
+
     def op_agent_run(self, step: dict[str, Any]) -> dict[str, Any]:
         """A turn of Code Puppy's own agent (prompt preparation, tools) on ``model``."""
         from code_puppy import config as cp_config

@@ -150,17 +150,30 @@ def _verify(settings: Settings) -> tuple[bool, str | None]:
     return True, None
 
 
-def render(report: dict[str, Any], *, show_profile: bool | None = None) -> list[str]:
-    """Human lines for ``report``."""
-    return [text for _, text in render_levels(report, show_profile=show_profile)]
+def usage_line(settings: Settings, report: dict[str, Any]) -> str | None:
+    """The compact usage line for a signed-in ``report`` (from the local usage
+    snapshot, see :mod:`.usage_report`), else ``None``."""
+    if not report["signed_in"]:
+        return None
+    from .usage_report import status_line
+
+    return status_line(settings, (report["account"] or {}).get("uuid"))
+
+
+def render(
+    report: dict[str, Any], usage: str | None = None, *, show_profile: bool | None = None
+) -> list[str]:
+    """Human lines for ``report`` (and the ``usage`` line, if given)."""
+    return [text for _, text in render_levels(report, usage, show_profile=show_profile)]
 
 
 def render_levels(
-    report: dict[str, Any], *, show_profile: bool | None = None
+    report: dict[str, Any], usage: str | None = None, *, show_profile: bool | None = None
 ) -> list[tuple[str, str]]:
     """``(level, line)`` pairs for ``report``; level is ``success``, ``info`` or
-    ``warning`` (a problem the user should act on). The headline names the profile
-    when ``show_profile`` (default: when it is not ``default``)."""
+    ``warning`` (a problem the user should act on). ``usage`` is the compact usage
+    line (:func:`usage_line`), shown before the token file. The headline names the
+    profile when ``show_profile`` (default: when it is not ``default``)."""
     lines: list[tuple[str, str]] = []
     profile = report.get("profile") or DEFAULT_PROFILE
     if show_profile is None:
@@ -211,5 +224,7 @@ def render_levels(
         lines.append(("info", "Server check: token accepted."))
     elif report["verified"] is False:
         lines.append(("warning", f"Server check: failed. {report['error']}"))
+    if usage:
+        lines.append(("info", usage))
     lines.append(("info", f"Token file: {report['token_file']} (mode {report['token_file_mode']})"))
     return lines

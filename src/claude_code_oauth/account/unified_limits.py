@@ -10,7 +10,14 @@ says where the account stands against its plan's limits:
   ``…-W-utilization`` (a *fraction* 0–1), ``…-W-reset``, ``…-W-status``;
 * extra usage (pay-as-you-go billing): ``…-overage-status``,
   ``…-overage-in-use`` (``true``/``false``), ``…-overage-utilization``,
-  ``…-overage-reset``; sometimes ``…-fallback``.
+  ``…-overage-reset``, ``…-overage-disabled-reason`` (``org_level_disabled``,
+  ``out_of_credits``, …); sometimes ``…-fallback``.
+
+Observed in 2026: an account past its plan's limit with extra usage on is
+answered 200 with ``…-status: rejected`` and ``…-overage-in-use: true``; with
+extra usage off it gets 429 and ``…-overage-status: rejected``; some answers
+carry only the overage headers (``…-representative-claim: overage``, no
+per-window headers at all).
 
 What a caller may rely on: :func:`parse` never raises, whatever the headers
 hold; it returns ``None`` when the answer carries no unified header at all.
@@ -26,8 +33,13 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections import namedtuple
+
+# Not typing.TYPE_CHECKING, and namedtuples rather than dataclasses: `usage` reads
+# snapshots on a start-up-sensitive path, and importing dataclasses costs ~8 ms here.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 PREFIX = "anthropic-ratelimit-unified-"
 
@@ -40,6 +52,16 @@ _DISPLAY = {
     "seven_day_opus": "7-day Opus",
     "seven_day_sonnet": "7-day Sonnet",
     "seven_day_oi": "7-day (included models)",
+    "seven_day_oauth_apps": "7-day OAuth apps",
+}
+#: Canonical window names → the compact form of a status line.
+_SHORT = {
+    "five_hour": "5 h",
+    "seven_day": "7 d",
+    "seven_day_opus": "7 d Opus",
+    "seven_day_sonnet": "7 d Sonnet",
+    "seven_day_oi": "7 d incl.",
+    "seven_day_oauth_apps": "7 d apps",
 }
 #: Reset times further than this from now are not believed.
 _MAX_RESET_DISTANCE = 400 * 86400
@@ -64,29 +86,63 @@ def display_name(window: str) -> str:
     return _DISPLAY.get(window) or window.replace("_", " ")
 
 
-@dataclass(frozen=True)
-class Window:
-    """One limit window. ``utilization`` is a percentage (0–100, more with overage)."""
+def short_name(window: str) -> str:
+    """``five_hour`` → ``5 h``, ``seven_day_opus`` → ``7 d Opus`` (status lines)."""
+    return _SHORT.get(window) or display_name(window)
 
+
+#: Overage statuses under which an answer over the plan's limit is billed, not refused.
+EXTRA_USAGE_ON = frozenset({"allowed", "allowed_warning"})
+
+
+class Window(
+    namedtuple("Window", ["name", "utilization", "resets_at", "status"], defaults=(None,) * 3)
+):
+    """One limit window (immutable). ``utilization`` is a percentage (0–100, more
+    with overage), ``resets_at`` epoch seconds."""
+
+    __slots__ = ()
     name: str
-    utilization: float | None = None
-    resets_at: float | None = None
-    status: str | None = None
+    utilization: float | None
+    resets_at: float | None
+    status: str | None
 
 
-@dataclass(frozen=True)
-class UnifiedLimits:
-    """Where the account stood when this answer was sent."""
+_EMPTY: dict[str, Window] = {}
 
-    status: str | None = None
-    binding_window: str | None = None
-    resets_at: float | None = None
-    windows: dict[str, Window] = field(default_factory=dict)
-    overage_status: str | None = None
-    overage_in_use: bool | None = None
-    overage_utilization: float | None = None
-    overage_resets_at: float | None = None
-    fallback: str | None = None
+
+class UnifiedLimits(
+    namedtuple(
+        "UnifiedLimits",
+        [
+            "status",
+            "binding_window",
+            "resets_at",
+            "windows",
+            "overage_status",
+            "overage_in_use",
+            "overage_utilization",
+            "overage_resets_at",
+            "overage_disabled_reason",
+            "fallback",
+        ],
+        defaults=(None, None, None, _EMPTY, None, None, None, None, None, None),
+    )
+):
+    """Where the account stood when this answer was sent (immutable; do not
+    mutate ``windows``, a dict of canonical name → :class:`Window`)."""
+
+    __slots__ = ()
+    status: str | None
+    binding_window: str | None
+    resets_at: float | None
+    windows: dict[str, Window]
+    overage_status: str | None
+    overage_in_use: bool | None
+    overage_utilization: float | None
+    overage_resets_at: float | None
+    overage_disabled_reason: str | None
+    fallback: str | None
 
     @property
     def limit_reached(self) -> bool:
@@ -95,8 +151,11 @@ class UnifiedLimits:
 
     @property
     def billed_as_extra_usage(self) -> bool:
-        """This answer was billed as extra usage (``…-overage-in-use: true``)."""
-        return self.overage_in_use is True
+        """This answer was billed as extra usage: ``…-overage-in-use: true``, or (when
+        that header is absent) the plan's limit reached while extra usage is on."""
+        if self.overage_in_use is not None:
+            return self.overage_in_use
+        return self.limit_reached and self.overage_status in EXTRA_USAGE_ON
 
     def binding(self) -> Window | None:
         """The binding window (representative claim), if the answer named one."""
@@ -135,6 +194,26 @@ def _boolean(text: str) -> bool | None:
     return True if value == "true" else False if value == "false" else None
 
 
+#: Per-window header kinds → their position in a window's fields.
+_KINDS = {"utilization": 0, "reset": 1, "status": 2}
+#: Lower-cased header name → (window, kind position) or (None, overall key), or None
+#: for a name we do not use. Names repeat on every answer: classify each once.
+_CLASSIFIED: dict[str, tuple[str | None, object] | None] = {}
+_CLASSIFIED_MAX = 512
+
+
+def _classify(name: str) -> tuple[str | None, object] | None:
+    rest = name[len(PREFIX) :]
+    if rest in _OVERALL or rest.startswith("overage-"):
+        spec: tuple[str | None, object] | None = (None, rest)
+    else:
+        code, _, kind = rest.rpartition("-")
+        spec = (window_name(code), _KINDS[kind]) if code and kind in _KINDS else None
+    if len(_CLASSIFIED) < _CLASSIFIED_MAX:
+        _CLASSIFIED[name] = spec
+    return spec
+
+
 def parse(headers: Iterable[tuple[str, str]], now: float | None = None) -> UnifiedLimits | None:
     """The unified limits an answer's ``headers`` (name, value pairs) carry, or ``None``.
 
@@ -142,73 +221,96 @@ def parse(headers: Iterable[tuple[str, str]], now: float | None = None) -> Unifi
     names are compared case-insensitively, the last value of a repeated header wins.
     """
     found = False
-    overall: dict[str, str] = {}
-    per_window: dict[str, dict[str, str]] = {}
+    overall: dict[object, str] = {}
+    per_window: dict[str, list[str | None]] = {}
     for raw_name, value in headers:
         name = raw_name.lower()
         if not name.startswith(PREFIX):
             continue
         found = True
-        rest = name[len(PREFIX) :]
-        if rest in _OVERALL or rest.startswith("overage-"):
-            overall[rest] = value
+        spec = _CLASSIFIED[name] if name in _CLASSIFIED else _classify(name)
+        if spec is None:
+            continue
+        window, key = spec
+        if window is None:
+            overall[key] = value
         else:
-            code, _, kind = rest.rpartition("-")
-            if code and kind in ("utilization", "reset", "status"):
-                per_window.setdefault(window_name(code), {})[kind] = value
+            fields = per_window.get(window)
+            if fields is None:
+                fields = per_window[window] = [None, None, None]
+            fields[key] = value  # type: ignore[index]
     if not found:
         return None
     now = time.time() if now is None else now
     windows = {
         name: Window(
             name,
-            utilization=_percent(fields["utilization"]) if "utilization" in fields else None,
-            resets_at=_epoch(fields["reset"], now) if "reset" in fields else None,
-            status=_status(fields["status"]) if "status" in fields else None,
+            None if util is None else _percent(util),
+            None if reset is None else _epoch(reset, now),
+            None if status is None else _status(status),
         )
-        for name, fields in per_window.items()
+        for name, (util, reset, status) in per_window.items()
     }
-    claim = overall.get("representative-claim", "").strip()
+    get = overall.get
+    claim = get("representative-claim", "").strip()
+    status = get("status")
+    reset = get("reset")
+    overage_status = get("overage-status")
+    in_use = get("overage-in-use")
+    overage_util = get("overage-utilization")
+    overage_reset = get("overage-reset")
     return UnifiedLimits(
-        status=_status(overall["status"]) if "status" in overall else None,
-        binding_window=window_name(claim) if claim else None,
-        resets_at=_epoch(overall["reset"], now) if "reset" in overall else None,
-        windows=windows,
-        overage_status=(
-            _status(overall["overage-status"]) if "overage-status" in overall else None
-        ),
-        overage_in_use=(
-            _boolean(overall["overage-in-use"]) if "overage-in-use" in overall else None
-        ),
-        overage_utilization=(
-            _percent(overall["overage-utilization"]) if "overage-utilization" in overall else None
-        ),
-        overage_resets_at=(
-            _epoch(overall["overage-reset"], now) if "overage-reset" in overall else None
-        ),
-        fallback=overall.get("fallback", "").strip()[:32] or None,
+        None if status is None else _status(status),
+        window_name(claim) if claim else None,
+        None if reset is None else _epoch(reset, now),
+        windows,
+        None if overage_status is None else _status(overage_status),
+        None if in_use is None else _boolean(in_use),
+        None if overage_util is None else _percent(overage_util),
+        None if overage_reset is None else _epoch(overage_reset, now),
+        get("overage-disabled-reason", "").strip()[:64] or None,
+        get("fallback", "").strip()[:32] or None,
     )
 
 
 def until(resets_at: float, now: float | None = None) -> str:
     """``14:05 (in 1 h 12 min)`` — local clock time (with the date when not today)
-    and the time left; ``now`` for once it has passed."""
-    from datetime import datetime
-
+    and the time left (``in 40 s`` under a minute); ``now`` once it has passed."""
     now = time.time() if now is None else now
-    when = datetime.fromtimestamp(resets_at).astimezone()
-    today = datetime.fromtimestamp(now).astimezone().date()
-    clock = when.strftime("%H:%M") if when.date() == today else when.strftime("%a %d %b %H:%M")
-    left = int(resets_at - now)
+    # Rounded up: "now" only once it has passed, never while a fraction is left.
+    left = math.ceil(resets_at - now)
+    return f"{clock_time(resets_at, now)} ({_left(left)})"
+
+
+def clock_time(ts: float, now: float | None = None) -> str:
+    """``14:05`` in local time, or ``Tue 02 Dec 14:05`` when not today."""
+    now = time.time() if now is None else now
+    when = time.localtime(ts)
+    same_day = when[:3] == time.localtime(now)[:3]
+    return time.strftime("%H:%M" if same_day else "%a %d %b %H:%M", when)
+
+
+def iso_local(ts: float | None) -> str | None:
+    """``ts`` as ISO 8601 local time with its UTC offset (``2026-11-30T14:05:00+01:00``)."""
+    if ts is None:
+        return None
+    when = time.localtime(ts)
+    offset = time.strftime("%z", when)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", when) + offset[:3] + ":" + offset[3:]
+
+
+def _left(left: int) -> str:
     if left <= 0:
-        return f"{clock} (now)"
+        return "now"
     days, rest = divmod(left, 86400)
     hours, rest = divmod(rest, 3600)
-    minutes = max(1, rest // 60) if not (days or hours) else rest // 60
-    if days:
+    minutes = rest // 60
+    if left < 60:
+        span = f"{left} s"
+    elif days:
         span = f"{days} d {hours} h"
     elif hours:
         span = f"{hours} h {minutes} min"
     else:
         span = f"{minutes} min"
-    return f"{clock} (in {span})"
+    return f"in {span}"

@@ -1,10 +1,11 @@
 """The ``claude-code-oauth`` command.
 
 Subcommands (one module each, see :mod:`.parser`): login, status, token,
-logout, models, config. Errors are one line on stderr with a non-zero exit
+usage, logout, models, config. Errors are one line on stderr with a non-zero exit
 status, never a traceback. Only ``token`` prints a token, on purpose. Heavy
 modules (httpx, filelock) are imported by the subcommands that need them, and
-``token`` with a fresh token skips the argument parser altogether.
+``token`` with a fresh token, and ``usage`` without ``--refresh``, skip the
+argument parser altogether.
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ def main(argv: list[str] | None = None) -> int:
             profile = fast_path_profile(argv[1:])
             if profile is not False:
                 return run(profile=profile)
+        if argv in (["usage"], ["usage", "--json"]):
+            # Status bars call this often: local files only, no parser, no HTTP library.
+            from .usage import run as show_usage
+
+            return show_usage(json_output=argv == ["usage", "--json"])
         from .parser import build_parser
 
         args = build_parser().parse_args(argv)

@@ -17,6 +17,7 @@ COMMANDS = (
     "login",
     "status",
     "print_token",
+    "usage",
     "logout",
     "models",
     "profiles",

@@ -9,10 +9,11 @@ from .profile_option import add_profile_option
 
 HELP = "show whether you are signed in (never shows a token)"
 DESCRIPTION = (
-    "Show the account, token and login expiry, scopes, and the token file of the profile "
-    "in use (or --profile NAME); --all shows every profile, the one in use first. "
-    "No network access unless --verify. Exit status 0 when the profile in use is signed "
-    "in and usable."
+    "Show the account, token and login expiry, scopes, one line of usage (from the "
+    "last answer Claude sent; `claude-code-oauth usage` has the details), and the token "
+    "file of the profile in use (or --profile NAME); --all shows every profile, the one "
+    "in use first. No network access unless --verify. Exit status 0 when the profile in "
+    "use is signed in and usable."
 )
 
 
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
 
             out(json.dumps(report, indent=2))
         else:
-            for line in status.render(report):
+            for line in status.render(report, status.usage_line(config, report)):
                 out(line)
         return 0 if _usable(report) else 1
 
@@ -63,6 +64,10 @@ def run(args: argparse.Namespace) -> int:
                 out()
             mark = " (active)" if report["profile"] == active else ""
             out(f"Profile {report['profile']}{mark}:")
-            for line in status.render(report, show_profile=False):
+            for line in status.render(
+                report,
+                status.usage_line(config.with_profile(report["profile"]), report),
+                show_profile=False,
+            ):
                 out(f"  {line}")
     return 0 if _usable(reports[0]) else 1

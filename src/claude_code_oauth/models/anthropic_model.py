@@ -16,15 +16,27 @@ Code Puppy first builds one of our models.
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import USER_AGENT
 from ..config import Settings, check_endpoint
-from ..errors import ClaudeOAuthError
-from ..net.bearer_auth import ResponseObserver, apply_oauth_headers, notify_observers
+from ..errors import ClaudeOAuthError, ExtraUsageBlocked
+from ..net.bearer_auth import (
+    ResponseObserver,
+    apply_oauth_headers,
+    default_observers,
+    notify_observers,
+)
 
 if TYPE_CHECKING:
     from ..tokens.provider import TokenProvider
+
+
+class UsageGuard(Protocol):
+    """What the model asks before sending: ``check()`` raises ExtraUsageBlocked."""
+
+    def check(self) -> None: ...
+
 
 SIGN_IN_AGAIN = (
     "Claude rejected the OAuth token even after a refresh. Sign in again with "
@@ -102,6 +114,29 @@ def _oauth_cause(exc: BaseException) -> ClaudeOAuthError | None:
     return None
 
 
+#: How our own words start when the model answers in Claude's place.
+OUR_VOICE = "claude-code-oauth: "
+
+
+def _answer_instead(text: str, model_name: str) -> Any:
+    """A model that answers ``text`` without sending anything (request and stream).
+
+    An exception from a model is shown by no Code Puppy release 0.0.716–0.0.946 as
+    one short line (a traceback, retries or a lost message, depending on the
+    release); a plain text answer is shown as one line by all of them.
+    """
+    from pydantic_ai.messages import ModelResponse, TextPart
+    from pydantic_ai.models.function import FunctionModel
+
+    async def answer(messages: Any, info: Any) -> Any:
+        return ModelResponse(parts=[TextPart(text)])
+
+    async def stream(messages: Any, info: Any) -> Any:
+        yield text
+
+    return FunctionModel(answer, stream_function=stream, model_name=model_name)
+
+
 @functools.cache  # built once, on first use (imports pydantic-ai)
 def _model_class() -> type:
     from contextlib import asynccontextmanager
@@ -113,6 +148,19 @@ def _model_class() -> type:
         """AnthropicModel whose auth failures say what to do."""
 
         _oauth_auth: Any = None
+        #: The extra-usage guard: refuses to send while ``extra_usage = block`` says so.
+        _usage_guard: UsageGuard | None = None
+
+        def _refusal(self) -> Any:
+            """A stand-in model answering the extra-usage guard's refusal, or ``None``
+            to send. The refusal is one line in our voice, kept apart from Claude's."""
+            if self._usage_guard is None:
+                return None
+            try:
+                self._usage_guard.check()
+            except ExtraUsageBlocked as exc:
+                return _answer_instead(OUR_VOICE + str(exc), self.model_name)
+            return None
 
         def _clarify(self, exc: Exception) -> Exception | None:
             if isinstance(exc, ModelHTTPError) and exc.status_code == 401:
@@ -131,6 +179,9 @@ def _model_class() -> type:
             return None
 
         async def request(self, *args: Any, **kwargs: Any) -> Any:
+            refusal = self._refusal()
+            if refusal is not None:
+                return await refusal.request(*args, **kwargs)
             try:
                 return await super().request(*args, **kwargs)
             except (ModelAPIError, ClaudeOAuthError) as exc:
@@ -141,6 +192,11 @@ def _model_class() -> type:
 
         @asynccontextmanager
         async def request_stream(self, *args: Any, **kwargs: Any):  # type: ignore[override]
+            refusal = self._refusal()
+            if refusal is not None:
+                async with refusal.request_stream(*args, **kwargs) as stream:
+                    yield stream
+                return
             try:
                 async with super().request_stream(*args, **kwargs) as stream:
                     yield stream
@@ -159,12 +215,19 @@ def build_model(
     settings: Settings,
     provider: TokenProvider,
     *,
-    observers: tuple[ResponseObserver, ...] = (),
+    observers: tuple[ResponseObserver, ...] | None = None,
+    usage_guard: UsageGuard | None = None,
 ) -> Any:
     """The pydantic-ai model for a registered entry (raises ClaudeOAuthError if unusable).
 
     ``model_config`` is the entry from ``extra_models.json``: its ``name`` is the
-    API model id and ``custom_endpoint.url`` the API base URL.
+    API model id and ``custom_endpoint.url`` the API base URL. ``observers`` see
+    every answer (default: the usage capture of ``settings``' sign-in);
+    ``usage_guard``, if given, may refuse a request before it is sent: the guard
+    raises :class:`~claude_code_oauth.errors.ExtraUsageBlocked`, and the model
+    answers its one line (prefixed ``claude-code-oauth:``) as text instead of
+    sending, because that is the one shape every Code Puppy release shows as
+    one line (an exception gives a traceback, retries or a lost message).
     """
     import anthropic
     import httpx2
@@ -175,6 +238,8 @@ def build_model(
         str(endpoint.get("url") or settings.api_base_url), f"{model_key}.custom_endpoint.url"
     ).rstrip("/")
     api_model = str(model_config.get("name") or model_key.removeprefix(settings.prefix))
+    if observers is None:
+        observers = default_observers(settings)
     auth = _make_auth_class()(provider, settings, observers)
     http_client = httpx2.AsyncClient(
         auth=auth,
@@ -191,4 +256,5 @@ def build_model(
     )
     model = _model_class()(api_model, provider=AnthropicProvider(anthropic_client=client))
     model._oauth_auth = auth
+    model._usage_guard = usage_guard
     return model

@@ -72,12 +72,26 @@ def apply_oauth_headers(
         headers["anthropic-beta"] = merge_beta(headers.get("anthropic-beta"), beta)
 
 
+def default_observers(settings: Settings | None) -> tuple[ResponseObserver, ...]:
+    """What every answer is shown to unless the caller says otherwise: with
+    ``settings``, the usage capture of that sign-in (the snapshot beside its token
+    file, see :mod:`claude_code_oauth.account.usage_capture`); without, nothing."""
+    if settings is None:
+        return ()
+    from ..account.usage_capture import capture_for
+
+    return (capture_for(settings),)
+
+
 class OAuthBearerAuth(httpx.Auth):
     """Bearer token from ``source``; one retry after a 401 with a replacement token.
 
     With ``settings`` it also adds ``anthropic-version`` (if absent) and merges the
     OAuth beta into ``anthropic-beta``, which Claude's API requires for OAuth.
-    Each of ``observers`` is told about every answer (see :func:`notify_observers`).
+    Each of ``observers`` is told about every answer (see :func:`notify_observers`);
+    by default (``None``) that is the usage capture when ``settings`` are given, so a
+    library user's own requests keep ``claude-code-oauth usage`` current. Pass
+    ``()`` for none.
     """
 
     def __init__(
@@ -85,12 +99,12 @@ class OAuthBearerAuth(httpx.Auth):
         source: TokenSource,
         settings: Settings | None = None,
         *,
-        observers: Iterable[ResponseObserver] = (),
+        observers: Iterable[ResponseObserver] | None = None,
     ) -> None:
         self._source = source
         self._version = settings.anthropic_version if settings else None
         self._beta = settings.anthropic_beta if settings else None
-        self._observers = tuple(observers)
+        self._observers = default_observers(settings) if observers is None else tuple(observers)
 
     def _prepare(self, request: httpx.Request, token: str) -> None:
         apply_oauth_headers(request.headers, token, version=self._version, beta=self._beta)

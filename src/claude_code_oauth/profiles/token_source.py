@@ -111,6 +111,13 @@ class ProfileTokenSource:
             provider, lambda: provider.replace_rejected(rejected)
         )
 
+    def settings_for_token(self, token: str) -> Settings | None:
+        """Settings of the profile that issued ``token`` (one this source handed out
+        recently), else ``None``."""
+        with self._lock:
+            provider = self._issued.get(token)
+        return provider.settings if provider is not None else None
+
     def _not_signed_in_names_profile(self, provider: TokenProvider, call: Callable[[], str]) -> str:
         try:
             return call()

@@ -7,6 +7,7 @@
    models and a refresh; no token is ever printed.
 4. Inside a real Code Puppy: `/claude-code-status` before and after
    `/claude-code-auth`, then one agent turn on a `claude-code-*` model.
+5. `claude-code-oauth usage`, from the snapshot that turn left, then `--refresh`.
 
 Everything lives in a temporary directory (your real ~/.code_puppy is never
 touched) that is removed at the end.
@@ -112,7 +113,11 @@ def main() -> int:
         cmd = [sys.executable, "-m", "claude_code_oauth.testing.puppy_session", *steps]
         if show([*cmd, "--ask", model, "Say hello"], puppy_env, "code-puppy (scripted session)"):
             return 1
-        banner("Done: emulator, login, 0600 token file, Code Puppy commands and a model turn")
+
+        banner("5. Usage, kept from the answer Code Puppy just got (no network)")
+        show([*cli_cmd, "usage"], puppy_env, "claude-code-oauth usage")
+        show([*cli_cmd, "usage", "--refresh"], puppy_env, "claude-code-oauth usage --refresh")
+        banner("Done: emulator, login, 0600 token file, Code Puppy commands, a model turn, usage")
         return 0
     finally:
         if emulator is not None:

@@ -25,9 +25,11 @@ from helpers import puppy_driver as driver
 OURS = "claude_code_oauth_pkce"
 OUR_TYPE = "claude_code_oauth_pkce"
 OUR_MARK = "claude-code-plugin"
-#: The commands the bundled plugin has too (it has no /claude-code-switch).
+#: The commands the bundled plugin has too; /claude-code-switch and /claude-code-usage
+#: are ours alone.
 COMMANDS = ("claude-code-auth", "claude-code-status", "claude-code-logout")
-ALL_OURS = (*COMMANDS, "claude-code-switch")
+ALL_OURS = (*COMMANDS, "claude-code-switch", "claude-code-usage")
+OUR_COMMANDS = ALL_OURS
 SONNET = "claude-code-claude-sonnet-4-5-20250929"
 OUR_KEYS = ["claude-code-" + m["id"] for m in DEFAULT_MODELS]
 #: What the bundled plugin says; none of it may appear while ours is enabled.

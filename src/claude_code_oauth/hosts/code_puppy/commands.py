@@ -1,5 +1,5 @@
-"""The slash commands: ``/claude-code-auth``, ``/claude-code-status``, ``/claude-code-logout``,
-``/claude-code-switch``.
+"""The slash commands: ``/claude-code-auth``, ``/claude-code-status``,
+``/claude-code-usage``, ``/claude-code-logout``, ``/claude-code-switch``.
 
 Each :class:`SlashCommand` names its description, the options it takes (the
 CLI's own definitions, so both accept the same arguments) and what it runs.
@@ -74,7 +74,8 @@ def _status(args: argparse.Namespace) -> None:
         others = list_profiles(settings, now=now)[1:]
     except ClaudeOAuthError as exc:
         emit.warning(str(exc))
-    for level, line in status.render_levels(report, show_profile=bool(others) or None):
+    usage = status.usage_line(settings, report)
+    for level, line in status.render_levels(report, usage, show_profile=bool(others) or None):
         getattr(emit, level)(line)
     if others:
         emit.info("Other profiles (/claude-code-switch NAME makes one active):")
@@ -88,6 +89,28 @@ def _status(args: argparse.Namespace) -> None:
             "Code Puppy's bundled claude_code_oauth plugin is superseded by claude-code-oauth "
             f"(/plugins disable {OWNER} hands these commands back to it)."
         )
+
+
+def _usage(args: argparse.Namespace) -> None:
+    from ...account.usage_report import collect
+
+    emit = messages.Emit()
+    result = collect(host_settings(_profile(args)), refresh=args.refresh)
+    for note in result.notes:
+        emit.warning(note)
+    if args.json:
+        import json
+
+        emit.info(json.dumps(result.report, indent=2))
+    else:
+        for line in result.lines:
+            emit.info(line)
+
+
+def _usage_options(parser: argparse.ArgumentParser) -> None:
+    from ...cli.usage import add_options
+
+    add_options(parser)
 
 
 def _logout(args: argparse.Namespace) -> None:
@@ -165,9 +188,15 @@ COMMANDS: dict[str, SlashCommand] = {
         ),
         SlashCommand(
             "claude-code-status",
-            "Show the Claude sign-in: account, expiry, token file (no secrets)",
+            "Show the Claude sign-in: account, expiry, usage, token file (no secrets)",
             _status,
             (_profile_option,),
+        ),
+        SlashCommand(
+            "claude-code-usage",
+            "Show the Claude plan, usage limits with reset times, and extra usage",
+            _usage,
+            (_usage_options, _profile_option),
         ),
         SlashCommand(
             "claude-code-logout",

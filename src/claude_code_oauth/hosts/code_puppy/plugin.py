@@ -84,6 +84,7 @@ def _build_model(model_name: str, model_config: dict[str, Any], config: Any) -> 
     from ...models.anthropic_model import build_model
     from ...models.registry import pinned_profile
     from ...profiles.token_source import ProfileTokenSource, export_active_token
+    from ...profiles.usage_watch import ProfileUsageWatch
 
     try:
         settings = host_settings()
@@ -105,7 +106,16 @@ def _build_model(model_name: str, model_config: dict[str, Any], config: Any) -> 
             if warning:
                 _warned_login_expiry = True
                 Emit().warning(warning)
-        return build_model(model_name, model_config, settings, source)  # type: ignore[arg-type]
+        settings.extra_usage  # noqa: B018 - a bad value is reported here, once per model
+        watch = ProfileUsageWatch(source, Emit().warning)
+        return build_model(
+            model_name,
+            model_config,
+            settings,
+            source,  # type: ignore[arg-type]
+            observers=(watch,),
+            usage_guard=watch,
+        )
     except ClaudeOAuthError as exc:
         _error(f"{model_name}: {exc}")
         return None

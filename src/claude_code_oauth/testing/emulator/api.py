@@ -1,4 +1,5 @@
-"""API routes used with an OAuth access token: /v1/models, /api/oauth/profile, /v1/messages."""
+"""API routes used with an OAuth access token: /v1/models, /api/oauth/profile,
+/api/oauth/usage, /v1/messages (whose answers carry the usage headers of :mod:`.usage`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import secrets
 from typing import Any
 
 from .state import EmulatorState
+from .usage import account_of
 from .wire import Request, Response, anthropic_error, json_response
 
 OAUTH_BETA = "oauth-2025-04-20"
@@ -123,14 +125,34 @@ def profile(state: EmulatorState, req: Request) -> Response:
     if "user:profile" not in auth.split():
         return anthropic_error(403, "permission_error", "This token lacks the user:profile scope")
     # The account whose login issued the token (the first account for older callers).
-    token = req.headers.get("authorization", "").partition(" ")[2].strip()
-    identity = state.identity_of_token(token) or {
+    identity = state.identity_of_token(_bearer(req)) or {
         "account": state.account,
         "organization": state.organization,
     }
+    account_plan, organization_plan = state.usage.plan_fields(account_of(state, _bearer(req)))
     return json_response(
-        200, {"account": dict(identity["account"]), "organization": dict(identity["organization"])}
+        200,
+        {
+            "account": {**identity["account"], **account_plan},
+            "organization": {**identity["organization"], **organization_plan},
+        },
     )
+
+
+def _bearer(req: Request) -> str:
+    return req.headers.get("authorization", "").partition(" ")[2].strip()
+
+
+def oauth_usage(state: EmulatorState, req: Request) -> Response:
+    """GET /api/oauth/usage: the account's windows (see :mod:`.usage`); needs the
+    OAuth beta and the user:profile scope, and rate-limits when asked too often."""
+    auth = _authenticate(state, req, need_beta=True)
+    if isinstance(auth, Response):
+        return auth
+    if "user:profile" not in auth.split():
+        return anthropic_error(403, "permission_error", "This token lacks the user:profile scope")
+    status, body, headers = state.usage.endpoint(account_of(state, _bearer(req)))
+    return json_response(status, body, headers)
 
 
 def _estimate_input_tokens(body: dict[str, Any]) -> int:
@@ -165,19 +187,28 @@ def messages(state: EmulatorState, req: Request) -> Response:
         )
     if "user:inference" not in auth.split():
         return anthropic_error(403, "permission_error", "This token lacks the user:inference scope")
+    account = account_of(state, _bearer(req))
     body = req.json_body() if req.content_type == "application/json" else None
     problem = _validate_message_body(body)
     if problem is not None:
-        return anthropic_error(400, "invalid_request_error", problem)
+        return anthropic_error(400, "invalid_request_error", problem, state.usage.peek(account))
     assert isinstance(body, dict)
     model = body["model"]
     if model not in {m["id"] for m in state.models()}:
-        return anthropic_error(404, "not_found_error", f"model: {model}")
+        return anthropic_error(404, "not_found_error", f"model: {model}", state.usage.peek(account))
+    status, limits = state.usage.charge(account, model)
+    if status == 429:
+        return anthropic_error(
+            429,
+            "rate_limit_error",
+            "This request would exceed your account's usage limit. Please try again later.",
+            limits,
+        )
     message_id = "msg_" + secrets.token_hex(12)
     input_tokens = _estimate_input_tokens(body)
     output_tokens = len(REPLY_TEXT.split()) + 2
     if body.get("stream") is True:
-        return _stream(message_id, model, input_tokens, output_tokens)
+        return _stream(message_id, model, input_tokens, output_tokens, limits)
     return json_response(
         200,
         {
@@ -190,6 +221,7 @@ def messages(state: EmulatorState, req: Request) -> Response:
             "stop_sequence": None,
             "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
         },
+        limits,
     )
 
 
@@ -197,7 +229,9 @@ def _sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n"
 
 
-def _stream(message_id: str, model: str, input_tokens: int, output_tokens: int) -> Response:
+def _stream(
+    message_id: str, model: str, input_tokens: int, output_tokens: int, headers: dict[str, str]
+) -> Response:
     """The standard Messages streaming sequence, including the ``ping`` the API interleaves."""
     start = {
         "id": message_id,
@@ -243,5 +277,5 @@ def _stream(message_id: str, model: str, input_tokens: int, output_tokens: int) 
         200,
         "".join(events).encode(),
         "text/event-stream; charset=utf-8",
-        {"Cache-Control": "no-cache"},
+        {"Cache-Control": "no-cache", **headers},
     )

@@ -258,6 +258,31 @@ class ClaudeEmulator:
         """Every access token issued so far answers 401; refresh tokens stay valid."""
         self._state.expire_access_tokens()
 
+    # -- usage (see :mod:`.usage`) ------------------------------------------------
+
+    @property
+    def account_uuid(self) -> str:
+        """The uuid of the emulator's (default) account."""
+        return str(self._state.account["uuid"])
+
+    def configure_usage(self, *, account: str | None = None, **changes: Any) -> None:
+        """Change an account's usage model: ``limits`` / ``lengths`` (per window, merged;
+        ``None`` removes a window), ``cost``, ``extra_usage``, ``extra_limit``,
+        ``bill_all_as_extra``, ``plan`` (max, pro, team, enterprise, api), ``tier``,
+        ``subscription_status``, ``endpoint_form`` (windows, limits, both),
+        ``endpoint_min_interval``. Raises ``ValueError``."""
+        self._state.usage.configure(account or self.account_uuid, **changes)
+
+    def reset_usage(
+        self, window: str | None = None, *, in_seconds: float = 0.0, account: str | None = None
+    ) -> None:
+        """Make ``window`` (every window when ``None``) reset now, or ``in_seconds`` from now."""
+        self._state.usage.reset(account or self.account_uuid, window, in_seconds)
+
+    def usage_counters(self, account: str | None = None) -> dict[str, Any]:
+        """What an account's counters say now (see :meth:`.usage.UsageBook.counters`)."""
+        return self._state.usage.counters(account or self.account_uuid)
+
     def set_models(self, models: list[dict[str, Any]]) -> None:
         """Replace the model list (dicts with ``id``, optional ``display_name``,
         ``created_at``, ``max_input_tokens``), served in the given order."""

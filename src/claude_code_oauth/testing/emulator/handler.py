@@ -64,6 +64,26 @@ def _control_expire(state: EmulatorState, req: Request) -> Response:
     return json_response(200, {"ok": True})
 
 
+def _control_usage(state: EmulatorState, req: Request) -> Response:
+    """GET: the counters; POST ``{"account"?, "configure"?: {...}, "reset"?: window|null,
+    "in_seconds"?}``: change them (see :mod:`.usage`)."""
+    body = req.json_body() if req.method == "POST" else {}
+    if not isinstance(body, dict):
+        return anthropic_error(400, "invalid_request_error", "Body must be a JSON object")
+    account = str(body.get("account") or req.first("account") or state.account["uuid"])
+    try:
+        if isinstance(body.get("configure"), dict):
+            state.usage.configure(account, **body["configure"])
+        if "reset" in body:
+            reset = body["reset"]
+            state.usage.reset(
+                account, None if reset is None else str(reset), float(body.get("in_seconds", 0))
+            )
+    except (TypeError, ValueError) as err:
+        return anthropic_error(400, "invalid_request_error", str(err))
+    return json_response(200, state.usage.counters(account))
+
+
 ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/oauth/authorize"): oauth.authorize,
     ("POST", oauth.pages.CONSENT_ACTION): oauth.authorize_decision,
@@ -71,12 +91,15 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/v1/oauth/token"): oauth.token,
     ("GET", "/v1/models"): api.list_models,
     ("GET", "/api/oauth/profile"): api.profile,
+    ("GET", "/api/oauth/usage"): api.oauth_usage,
     ("POST", "/v1/messages"): api.messages,
     ("POST", CONTROL_PREFIX + "faults"): _control_faults,
     ("POST", CONTROL_PREFIX + "clear"): _control_clear,
     ("GET", CONTROL_PREFIX + "stats"): _control_stats,
     ("POST", CONTROL_PREFIX + "revoke"): _control_revoke,
     ("POST", CONTROL_PREFIX + "expire"): _control_expire,
+    ("GET", CONTROL_PREFIX + "usage"): _control_usage,
+    ("POST", CONTROL_PREFIX + "usage"): _control_usage,
 }
 
 

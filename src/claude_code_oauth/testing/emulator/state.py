@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .usage import UsageBook
 from .wire import RecordedRequest
 
 #: Secrets issued or received by any emulator in this process.
@@ -148,6 +149,8 @@ class EmulatorState:
         self._access: dict[str, _Access] = {}
         self._refresh: dict[str, _Refresh] = {}
         self._faults: dict[str, deque[Fault]] = {}
+        #: Per-account usage counters (unified headers, /api/oauth/usage, plan).
+        self.usage = UsageBook()
         #: Every emulated user, each ``{"account": {...}, "organization": {...}}``; the
         #: first is created here, more with :meth:`add_account`. Ids are fixed per
         #: emulator so tests can compare them across calls.

@@ -1,0 +1,306 @@
+"""The usage file beside the token file: the latest usage snapshot, the plan, and
+when the usage endpoint was last asked.
+
+One file per profile, ``settings.side_path("usage")``
+(``claude_code_oauth.default.usage.json``), written atomically with mode 0600
+and never holding a token or anything else secret: utilization, reset times,
+statuses, the plan's name and tier, the account's uuid and three timestamps.
+
+What a caller may rely on:
+
+* :func:`load` never returns half a file; a missing file is an empty
+  :class:`UsageFile`; a damaged one raises :class:`UsageFileError` (one line)
+  and is replaced by the next :func:`update`. A symlink is refused.
+* :func:`update` changes the file under its own lock (``….usage.json.lock``)
+  so the snapshot writers of several processes and ``usage --refresh`` never
+  lose each other's fields.
+* The snapshot belongs to ``account`` (the token file's account uuid when it
+  was written): readers ignore a snapshot of another account.
+
+This module is on the ``usage`` fast path: it imports ``json`` and the standard
+library only (``filelock`` only inside :func:`update`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import namedtuple
+
+from ..errors import UsageFileError
+from ..storage import secure_file
+from .unified_limits import UnifiedLimits, Window
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from ..config import Settings
+
+FORMAT_VERSION = 1
+#: Where a snapshot came from (the ``source`` of ``usage --json``).
+SOURCES = ("headers", "usage_endpoint")
+_MAX_TEXT = 64
+
+
+# namedtuples, not dataclasses: this module is on the `usage` fast path (see unified_limits).
+
+
+class UsageSnapshot(namedtuple("UsageSnapshot", ["limits", "as_of", "source"])):
+    """Where the account stood at ``as_of`` (epoch seconds), and how we know
+    (``source``: ``headers`` or ``usage_endpoint``)."""
+
+    __slots__ = ()
+    limits: UnifiedLimits
+    as_of: float
+    source: str
+
+
+class Plan(namedtuple("Plan", ["name", "tier", "as_of"])):
+    """The subscription, from the profile endpoint: ``name`` is ``Max``, ``Pro``,
+    ``Team``, ``Enterprise`` or ``API`` (or what the server called it), ``tier``
+    the raw rate-limit tier (``default_claude_max_20x``)."""
+
+    __slots__ = ()
+    name: str | None
+    tier: str | None
+    as_of: float
+
+
+class UsageFile(
+    namedtuple(
+        "UsageFile",
+        ["account", "snapshot", "plan", "endpoint_checked_at", "endpoint_retry_until", "extra"],
+        defaults=(None,) * 6,
+    )
+):
+    """The whole file. ``endpoint_checked_at``: when ``usage --refresh`` last asked
+    the usage endpoint (any outcome); ``endpoint_retry_until``: the endpoint asked
+    us to wait until then (429); ``extra``: unknown keys of a newer writer, kept."""
+
+    __slots__ = ()
+    account: str | None
+    snapshot: UsageSnapshot | None
+    plan: Plan | None
+    endpoint_checked_at: float | None
+    endpoint_retry_until: float | None
+    extra: dict[str, Any] | None
+
+
+def usage_path(settings: Settings) -> str:
+    return settings.side_path("usage")
+
+
+# -- reading -------------------------------------------------------------------
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _text(value: Any) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return value.strip()[:_MAX_TEXT]
+
+
+def _flag(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _window_key(name: Any) -> bool:
+    return (
+        isinstance(name, str)
+        and 0 < len(name) <= 40
+        and all(c.isascii() and (c.isalnum() or c == "_") for c in name)
+    )
+
+
+def _limits_from(data: dict[str, Any]) -> UnifiedLimits:
+    windows = {}
+    raw_windows = data.get("windows")
+    if isinstance(raw_windows, dict):
+        for name, raw in raw_windows.items():
+            if _window_key(name) and isinstance(raw, dict):
+                windows[name] = Window(
+                    name,
+                    utilization=_number(raw.get("utilization")),
+                    resets_at=_number(raw.get("resets_at")),
+                    status=_text(raw.get("status")),
+                )
+    overage = data.get("overage") if isinstance(data.get("overage"), dict) else {}
+    binding = data.get("binding_window")
+    return UnifiedLimits(
+        status=_text(data.get("status")),
+        binding_window=binding if _window_key(binding) else None,
+        resets_at=_number(data.get("resets_at")),
+        windows=windows,
+        overage_status=_text(overage.get("status")),
+        overage_in_use=_flag(overage.get("in_use")),
+        overage_utilization=_number(overage.get("utilization")),
+        overage_resets_at=_number(overage.get("resets_at")),
+        overage_disabled_reason=_text(overage.get("disabled_reason")),
+    )
+
+
+def _snapshot_from(data: Any) -> UsageSnapshot | None:
+    if not isinstance(data, dict):
+        return None
+    as_of = _number(data.get("as_of"))
+    source = data.get("source")
+    if as_of is None or source not in SOURCES:
+        return None
+    return UsageSnapshot(_limits_from(data), as_of, source)
+
+
+def _plan_from(data: Any) -> Plan | None:
+    if not isinstance(data, dict):
+        return None
+    as_of = _number(data.get("as_of"))
+    if as_of is None:
+        return None
+    return Plan(_text(data.get("name")), _text(data.get("tier")), as_of)
+
+
+def from_json(data: Any) -> UsageFile:
+    """A :class:`UsageFile` from parsed JSON; anything malformed is dropped field by field."""
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    known = {"version", "account", "snapshot", "plan", "endpoint"}
+    endpoint = data.get("endpoint") if isinstance(data.get("endpoint"), dict) else {}
+    return UsageFile(
+        account=_text(data.get("account")),
+        snapshot=_snapshot_from(data.get("snapshot")),
+        plan=_plan_from(data.get("plan")),
+        endpoint_checked_at=_number(endpoint.get("checked_at")),
+        endpoint_retry_until=_number(endpoint.get("retry_until")),
+        extra={k: v for k, v in data.items() if k not in known},
+    )
+
+
+def load(path: str) -> UsageFile:
+    """The usage file at ``path`` (empty when absent); raises :class:`UsageFileError`."""
+    raw = secure_file.read_bytes(path, UsageFileError)
+    if raw is None:
+        return UsageFile()
+    try:
+        return from_json(json.loads(raw))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UsageFileError(
+            f"The usage snapshot {path} is damaged ({type(exc).__name__}); "
+            "the next answer from Claude replaces it."
+        ) from None
+
+
+# -- writing -------------------------------------------------------------------
+
+
+def _window_json(window: Window) -> dict[str, Any]:
+    return {
+        "utilization": window.utilization,
+        "resets_at": window.resets_at,
+        "status": window.status,
+    }
+
+
+def snapshot_json(snapshot: UsageSnapshot) -> dict[str, Any]:
+    limits = snapshot.limits
+    return {
+        "as_of": snapshot.as_of,
+        "source": snapshot.source,
+        "status": limits.status,
+        "binding_window": limits.binding_window,
+        "resets_at": limits.resets_at,
+        "windows": {name: _window_json(w) for name, w in limits.windows.items()},
+        "overage": {
+            "status": limits.overage_status,
+            "in_use": limits.overage_in_use,
+            "utilization": limits.overage_utilization,
+            "resets_at": limits.overage_resets_at,
+            "disabled_reason": limits.overage_disabled_reason,
+        },
+    }
+
+
+def to_json(usage: UsageFile) -> dict[str, Any]:
+    data: dict[str, Any] = dict(usage.extra or {})
+    data.update(
+        version=FORMAT_VERSION,
+        account=usage.account,
+        snapshot=None if usage.snapshot is None else snapshot_json(usage.snapshot),
+        plan=(
+            None
+            if usage.plan is None
+            else {"name": usage.plan.name, "tier": usage.plan.tier, "as_of": usage.plan.as_of}
+        ),
+        endpoint={
+            "checked_at": usage.endpoint_checked_at,
+            "retry_until": usage.endpoint_retry_until,
+        },
+    )
+    return data
+
+
+def save(path: str, usage: UsageFile) -> None:
+    """Write ``usage`` atomically (0600); raises :class:`UsageFileError`."""
+    import os
+
+    secure_file.ensure_private_dir(os.path.dirname(path), UsageFileError)
+    payload = json.dumps(to_json(usage), indent=1, sort_keys=True).encode()
+    secure_file.atomic_write(path, payload, error_cls=UsageFileError)
+
+
+def update(
+    path: str, change: Callable[[UsageFile], UsageFile | None], *, lock_timeout: float
+) -> UsageFile:
+    """Apply ``change`` to the file under its lock and write the result (``None``:
+    leave the file alone). A damaged file is treated as empty. Returns the file
+    as it now is. Raises :class:`UsageFileError` or :class:`LockTimeout`."""
+    from ..storage.file_lock import file_lock, held
+
+    with held(file_lock(path + ".lock", lock_timeout), "the usage snapshot"):
+        try:
+            current = load(path)
+        except UsageFileError:
+            if secure_file.file_mode(path) is not None and not _is_regular(path):
+                raise
+            current = UsageFile()
+        changed = change(current)
+        if changed is None:
+            return current
+        save(path, changed)
+        return changed
+
+
+def _is_regular(path: str) -> bool:
+    import os
+    import stat
+
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def with_snapshot(usage: UsageFile, snapshot: UsageSnapshot, account: str | None) -> UsageFile:
+    """``usage`` holding ``snapshot`` unless it already holds a newer one of that account.
+
+    Another account's snapshot and plan are dropped: they no longer describe this sign-in.
+    """
+    if account is not None and usage.account not in (None, account):
+        usage = UsageFile(extra=usage.extra)
+    current = usage.snapshot
+    if current is not None and current.as_of > snapshot.as_of:
+        return usage._replace(account=account or usage.account)
+    return usage._replace(snapshot=snapshot, account=account or usage.account)
+
+
+def for_account(usage: UsageFile, account: str | None) -> UsageFile:
+    """``usage`` if it describes ``account`` (or either is unknown), else an empty file."""
+    if account is not None and usage.account is not None and usage.account != account:
+        return UsageFile()
+    return usage

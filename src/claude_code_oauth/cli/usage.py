@@ -1,0 +1,79 @@
+"""``claude-code-oauth usage``: the plan, each usage limit, and extra usage.
+
+Without ``--refresh`` it reads only the token file and the usage snapshot
+beside it (kept current from every answer Claude sends through our auth
+layers): no network, no HTTP library, and — for the exact forms ``usage`` and
+``usage --json`` — no argument parser either (see :func:`claude_code_oauth.cli.main`).
+"""
+
+from __future__ import annotations
+
+from .output import err, out, settings
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+
+HELP = "show the plan, usage limits and extra usage (no network unless --refresh)"
+DESCRIPTION = """\
+Show the plan (Max, Pro, Team, Enterprise or API, with its rate-limit tier),
+each usage window (5-hour, 7-day and per-model weekly ones) as a percentage with
+its reset time, which window is binding, whether extra usage (pay-as-you-go) is
+on and in use, and how old the figures are.
+
+The figures come from the last answer Claude sent through claude-code-oauth
+(Code Puppy models, or the library); nothing is sent. --refresh asks Claude's
+usage endpoint and profile instead, at most once a minute across all processes;
+when the endpoint is rate-limiting, the last values are shown with their time.
+
+--json prints the stable keys plan {name, tier}, windows {NAME: {utilization
+(percent), resets_at (ISO 8601), status}}, binding_window, extra_usage {status,
+in_use}, as_of and source ("headers", "usage_endpoint" or null). Not signed in:
+the same keys with nulls, and exit status 1.
+"""
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """The options ``usage`` and ``/claude-code-usage`` share."""
+    parser.add_argument("--json", action="store_true", help="machine-readable output (stable keys)")
+    parser.add_argument(
+        "--refresh",
+        action="store_true",
+        help="ask Claude's usage endpoint and profile (at most once a minute)",
+    )
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    import argparse
+
+    parser = sub.add_parser(
+        "usage",
+        help=HELP,
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_options(parser)
+    from .profile_option import add_profile_option
+
+    add_profile_option(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace | None = None, *, json_output: bool = False) -> int:
+    from ..account.usage_report import collect
+
+    if args is not None:
+        json_output = args.json
+    result = collect(settings(args), refresh=bool(args is not None and args.refresh))
+    for note in result.notes:
+        err(f"note: {note}")
+    if json_output:
+        import json
+
+        out(json.dumps(result.report, indent=2))
+        if not result.signed_in:
+            err("error: not signed in to Claude.")
+    else:
+        for line in result.lines:
+            out(line)
+    return result.exit_code

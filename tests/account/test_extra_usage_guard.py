@@ -1,0 +1,189 @@
+"""The extra-usage guard: when requests would be billed as extra usage, and what
+warn / block / allow do about it."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from claude_code_oauth.account import usage_snapshot
+from claude_code_oauth.account.extra_usage_guard import (
+    WARNING,
+    ExtraUsageGuard,
+    block_reason,
+    refusal,
+)
+from claude_code_oauth.account.unified_limits import UnifiedLimits, Window
+from claude_code_oauth.account.usage_capture import UsageCapture
+from claude_code_oauth.account.usage_snapshot import UsageFile, UsageSnapshot
+from claude_code_oauth.config import Settings
+from claude_code_oauth.errors import ExtraUsageBlocked
+from claude_code_oauth.tokens import store as token_store
+from claude_code_oauth.tokens.store import TokenRecord
+
+NOW = 1_790_000_000.0
+RESET = NOW + 72 * 60
+
+
+def _limits(**fields: object) -> UnifiedLimits:
+    return UnifiedLimits(**fields)  # type: ignore[arg-type]
+
+
+FULL_5H = {"five_hour": Window("five_hour", 100.0, RESET, "rejected")}
+BILLED_PAST_LIMIT = _limits(
+    status="rejected",
+    binding_window="five_hour",
+    resets_at=RESET,
+    windows=FULL_5H,
+    overage_status="allowed",
+    overage_in_use=False,
+)
+
+
+def test_limit_reached_with_extra_usage_on_blocks_until_the_windows_reset() -> None:
+    assert block_reason(BILLED_PAST_LIMIT, NOW) == ("five_hour", RESET)
+    assert block_reason(BILLED_PAST_LIMIT, RESET) is None  # the reset time has passed
+
+
+def test_limit_reached_with_extra_usage_off_is_not_billed() -> None:
+    off = BILLED_PAST_LIMIT._replace(overage_status="rejected")
+    assert block_reason(off, NOW) is None
+
+
+def test_under_the_limit_is_not_billed() -> None:
+    fine = _limits(
+        status="allowed",
+        windows={"five_hour": Window("five_hour", 42.0, RESET, "allowed")},
+        overage_status="allowed",
+        overage_in_use=False,
+    )
+    assert block_reason(fine, NOW) is None
+
+
+def test_billed_answers_without_windows_use_the_overall_reset() -> None:
+    # Observed in 2026: only the overage headers, "representative-claim: overage".
+    overage_only = _limits(
+        status="allowed", binding_window="overage", resets_at=RESET, overage_in_use=True
+    )
+    assert block_reason(overage_only, NOW) == ("overage", RESET)
+    unknown = overage_only._replace(resets_at=None)
+    assert block_reason(unknown, NOW) == ("overage", None)
+
+
+def test_a_reached_window_that_is_not_the_binding_one_is_still_named() -> None:
+    limits = _limits(
+        status="rejected",
+        binding_window="seven_day",
+        windows={
+            "seven_day": Window("seven_day", 60.0, NOW + 86400, "allowed"),
+            "seven_day_opus": Window("seven_day_opus", 102.0, NOW + 3600, "rejected"),
+        },
+        overage_status="allowed_warning",
+    )
+    assert block_reason(limits, NOW) == ("seven_day_opus", NOW + 3600)
+
+
+def test_the_refusal_is_one_line_with_the_window_and_its_reset() -> None:
+    text = refusal("five_hour", RESET, NOW)
+    assert "\n" not in text
+    assert "5-hour limit is reached" in text and "extra usage" in text
+    assert "(in 1 h 12 min)" in text and "CLAUDE_CODE_OAUTH_EXTRA_USAGE" in text
+    assert "reset time is unknown" in refusal("overage", None, NOW)
+
+
+# -- the guard -------------------------------------------------------------------
+
+
+@pytest.fixture
+def guard_settings(tmp_path: Path) -> Settings:
+    return Settings(environ={"CLAUDE_CODE_OAUTH_DATA_DIR": str(tmp_path), "HOME": str(tmp_path)})
+
+
+def _guard(
+    settings: Settings, mode: str, clock: list[float] | None = None
+) -> tuple[ExtraUsageGuard, list[str]]:
+    env = dict(settings._environ, CLAUDE_CODE_OAUTH_EXTRA_USAGE=mode)
+    configured = Settings(environ=env)
+    warnings: list[str] = []
+    times = clock if clock is not None else [NOW]
+    capture = UsageCapture(configured, clock=lambda: times[0])
+    guard = ExtraUsageGuard(configured, capture, warn=warnings.append, clock=lambda: times[0])
+    return guard, warnings
+
+
+def _answer(in_use: bool) -> UnifiedLimits:
+    return _limits(status="allowed", overage_status="allowed", overage_in_use=in_use)
+
+
+def test_warn_once_per_stretch_of_extra_usage(guard_settings: Settings) -> None:
+    guard, warnings = _guard(guard_settings, "warn")
+    for in_use in (False, True, True, True):
+        guard.observe(_answer(in_use))
+    assert warnings == [WARNING]
+    guard.observe(_limits(status="allowed"))  # no overage headers: no news either way
+    guard.observe(_answer(True))
+    assert len(warnings) == 1
+    guard.observe(_answer(False))  # it stopped…
+    guard.observe(_answer(True))  # …and started again
+    assert warnings == [WARNING, WARNING]
+    guard.check()  # warn never refuses
+
+
+@pytest.mark.parametrize("mode", ["allow", "block"])
+def test_allow_and_block_do_not_warn(guard_settings: Settings, mode: str) -> None:
+    guard, warnings = _guard(guard_settings, mode)
+    guard.observe(_answer(True))
+    assert warnings == []
+
+
+def test_block_refuses_from_this_process_snapshot_until_the_reset(guard_settings: Settings) -> None:
+    clock = [NOW]
+    guard, _ = _guard(guard_settings, "block", clock)
+    guard.check()  # nothing known: send
+    guard.capture.record(UsageSnapshot(BILLED_PAST_LIMIT, NOW, "headers"))
+    with pytest.raises(ExtraUsageBlocked) as info:
+        guard.check()
+    assert info.value.window == "five_hour" and info.value.resets_at == RESET
+    assert "5-hour limit is reached" in str(info.value)
+    clock[0] = RESET + 1
+    guard.check()  # the window has reset: send again
+    assert guard.capture.flush(10)
+
+
+def test_block_reads_another_process_snapshot_of_the_same_account(
+    guard_settings: Settings,
+) -> None:
+    guard, _ = _guard(guard_settings, "block")
+    path = usage_snapshot.usage_path(guard_settings)
+    record = TokenRecord.from_token_response(
+        {
+            "access_token": "access-for-the-guard-test",
+            "refresh_token": "refresh-for-the-guard-test",
+            "expires_in": 3600,
+            "account": {"uuid": "account-a", "email_address": "a@example.com"},
+        },
+        now=time.time(),
+    )
+    token_store.save(guard_settings.token_path, record)
+    snapshot = UsageSnapshot(BILLED_PAST_LIMIT, NOW - 5, "headers")
+    usage_snapshot.save(path, UsageFile(account="account-b", snapshot=snapshot))
+    guard.check()  # another account's figures say nothing about this one
+    usage_snapshot.save(path, UsageFile(account="account-a", snapshot=snapshot))
+    with pytest.raises(ExtraUsageBlocked):
+        guard.check()
+    # A newer answer of this process (under the limit) wins over the older file.
+    fine = _limits(status="allowed", overage_status="allowed", overage_in_use=False)
+    guard.capture.record(UsageSnapshot(fine, NOW, "headers"))
+    guard.check()
+    assert guard.capture.flush(10)
+    assert os.stat(path).st_mode & 0o777 == 0o600
+
+
+def test_an_invalid_mode_counts_as_warn_in_the_guard(guard_settings: Settings) -> None:
+    guard, warnings = _guard(guard_settings, "sometimes")
+    assert guard.mode() == "warn"
+    guard.observe(_answer(True))
+    assert warnings == [WARNING]

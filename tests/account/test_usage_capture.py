@@ -1,0 +1,167 @@
+"""Usage capture: every answer through our auth layers keeps the snapshot beside the
+token file — by default, throttled, private, without tokens, and never at the cost
+of a request."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from claude_code_oauth.account import usage_snapshot
+from claude_code_oauth.account.usage_capture import UsageCapture, capture_for
+from claude_code_oauth.config import Settings
+from claude_code_oauth.net.bearer_auth import OAuthBearerAuth
+from claude_code_oauth.testing.emulator.control import ISSUED_SECRETS, ClaudeEmulator
+from claude_code_oauth.tokens.provider import TokenProvider
+from helpers.tokens import seed
+
+SONNET = "claude-sonnet-4-5-20250929"
+BODY = {"model": SONNET, "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
+
+
+@pytest.fixture
+def signed_in(emulator: ClaudeEmulator, settings: Settings) -> Settings:
+    seed(emulator, settings.token_path, expires_in=3600)
+    return settings
+
+
+def _post(
+    settings: Settings, emulator: ClaudeEmulator, times: int, **auth_kwargs: Any
+) -> list[int]:
+    auth = OAuthBearerAuth(TokenProvider(settings), settings, **auth_kwargs)
+    with httpx.Client(base_url=emulator.base_url, auth=auth, timeout=10) as client:
+        return [client.post("/v1/messages", json=BODY).status_code for _ in range(times)]
+
+
+def _holds_a_secret(path: str) -> bool:
+    raw = Path(path).read_bytes()
+    return b"sk-ant-" in raw or any(s.encode() in raw for s in ISSUED_SECRETS if len(s) >= 16)
+
+
+def test_the_library_auth_captures_by_default(
+    emulator: ClaudeEmulator, signed_in: Settings
+) -> None:
+    emulator.configure_usage(limits={"five_hour": 4}, extra_usage=True)
+    assert _post(signed_in, emulator, 5) == [200] * 5
+    capture = capture_for(signed_in)
+    assert capture.flush(10)
+    path = usage_snapshot.usage_path(signed_in)
+    assert path.endswith("claude_code_oauth.default.usage.json")
+    assert os.path.dirname(path) == os.path.dirname(signed_in.token_path)
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    usage = usage_snapshot.load(path)
+    assert usage.account == emulator.account_uuid
+    snapshot = usage.snapshot
+    assert snapshot is not None and snapshot.source == "headers"
+    counters = emulator.usage_counters()
+    assert snapshot.limits.windows["five_hour"].utilization == pytest.approx(
+        counters["windows"]["five_hour"]["utilization"]
+    )
+    assert snapshot.limits.overage_in_use is True and snapshot.limits.status == "rejected"
+    assert not _holds_a_secret(path)
+
+
+def test_no_observers_means_no_capture(emulator: ClaudeEmulator, signed_in: Settings) -> None:
+    assert _post(signed_in, emulator, 2, observers=()) == [200, 200]
+    assert not os.path.exists(usage_snapshot.usage_path(signed_in))
+
+
+class _Answer:
+    """The part of a response an observer reads."""
+
+    def __init__(self, utilization: str) -> None:
+        self.headers = httpx.Headers(
+            {
+                "anthropic-ratelimit-unified-status": "allowed",
+                "anthropic-ratelimit-unified-5h-utilization": utilization,
+            }
+        )
+
+
+def test_writes_are_throttled_to_one_a_second_and_keep_the_latest(signed_in: Settings) -> None:
+    capture = UsageCapture(signed_in)
+    path = usage_snapshot.usage_path(signed_in)
+    started = time.monotonic()
+    for step in range(50):
+        capture(_Answer(f"0.{step:02d}"))
+    burst = time.monotonic() - started  # milliseconds, unless the machine stalls
+    deadline = time.monotonic() + 20
+    while capture.writes < 2:
+        assert time.monotonic() < deadline, f"only {capture.writes} write(s)"
+        time.sleep(0.02)
+    # The burst's first answer was written at once; the rest waited for the second.
+    assert time.monotonic() - started >= 0.9
+    assert capture.writes <= 2 + int(burst) and capture.failures == 0
+    writes = capture.writes
+    assert capture.flush(10)
+    snapshot = usage_snapshot.load(path).snapshot
+    assert snapshot is not None
+    assert snapshot.limits.windows["five_hour"].utilization == pytest.approx(49.0)
+    assert capture.writes == writes  # nothing was pending any more
+
+
+def test_answers_without_unified_headers_change_nothing(signed_in: Settings) -> None:
+    capture = UsageCapture(signed_in)
+
+    class Plain:
+        headers = httpx.Headers({"content-type": "application/json"})
+
+    capture(Plain())
+    assert capture.latest is None and capture.flush(1) and capture.writes == 0
+
+
+def test_a_failing_capture_never_fails_the_request(
+    emulator: ClaudeEmulator, signed_in: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The snapshot's path is taken by a directory: every write fails.
+    os.mkdir(usage_snapshot.usage_path(signed_in))
+    capture = UsageCapture(signed_in)
+
+    def explode(response: Any) -> None:
+        raise RuntimeError("observer bug")
+
+    with caplog.at_level(logging.DEBUG, logger="claude_code_oauth"):
+        assert _post(signed_in, emulator, 3, observers=(explode, capture)) == [200] * 3
+        assert capture.flush(10)
+    assert capture.failures >= 1 and capture.writes == 0
+    messages = [r.getMessage() for r in caplog.records]
+    assert "response observer failed" in messages
+    assert any("could not save the usage snapshot" in m for m in messages)
+    assert all(r.levelno == logging.DEBUG for r in caplog.records)
+
+
+def test_the_model_path_captures_and_survives_capture_failures(
+    emulator: ClaudeEmulator, signed_in: Settings
+) -> None:
+    from pydantic_ai import Agent
+
+    from claude_code_oauth.models.anthropic_model import build_model
+    from claude_code_oauth.testing.emulator.api import REPLY_TEXT
+    from claude_code_oauth.tokens.provider import provider_for
+
+    emulator.configure_usage(limits={"five_hour": 10})
+    haiku = "claude-haiku-4-5-20251001"  # (pydantic-ai warns about Sonnet 4.5's end of life)
+    entry = {"name": haiku, "custom_endpoint": {"url": emulator.base_url}}
+    provider = provider_for(signed_in)
+
+    def explode(response: Any) -> None:
+        raise ValueError("capture bug")
+
+    model = build_model("claude-code-" + haiku, entry, signed_in, provider)
+    broken = build_model("claude-code-" + haiku, entry, signed_in, provider, observers=(explode,))
+
+    async def run() -> list[str]:
+        return [(await Agent(m).run("hi")).output for m in (model, broken)]
+
+    assert asyncio.run(run()) == [REPLY_TEXT, REPLY_TEXT]
+    assert capture_for(signed_in).flush(10)
+    snapshot = usage_snapshot.load(usage_snapshot.usage_path(signed_in)).snapshot
+    assert snapshot is not None
+    assert snapshot.limits.windows["five_hour"].utilization == pytest.approx(10.0)

@@ -1,0 +1,175 @@
+"""Usage and extra usage inside a real Code Puppy session that crosses a limit.
+
+One Code Puppy subprocess per scenario (``tests/helpers/puppy_driver.py``) signs
+in against the emulator, whose usage counters have a 5-hour limit of a few
+requests with extra usage on, and sends requests through our model type until
+Claude bills them as extra usage. Between steps the driver waits on stdin while
+this test resets the emulator's windows. Nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from claude_code_oauth.testing.emulator.api import REPLY_TEXT
+from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from helpers import puppy_driver as driver
+
+SONNET = "claude-code-claude-sonnet-4-5-20250929"
+HAIKU = "claude-code-claude-haiku-4-5-20251001"
+BILLED = "billing these requests as extra usage"
+
+
+def _messages(emulator: ClaudeEmulator) -> int:
+    return sum(1 for r in emulator.requests if r.path == "/v1/messages")
+
+
+def _warnings(t: driver.Transcript, step: int) -> list[str]:
+    return [text for kind, text in t.messages(step) if kind == "warning" and BILLED in text]
+
+
+def _driver_env(home: str, emulator: ClaudeEmulator, browser: str, **extra: str) -> dict[str, str]:
+    env = driver.puppy_env(home, emulator.env(), browser=browser)
+    env.update(extra)
+    return env
+
+
+def test_warn_once_per_stretch_and_usage_matches_the_counters(
+    tmp_path: Path, emulator: ClaudeEmulator, scripted_browser: str
+) -> None:
+    emulator.configure_usage(limits={"five_hour": 2}, extra_usage=True, extra_limit=20)
+    home = driver.make_home(str(tmp_path))
+    counters: dict[str, Any] = {}
+
+    def on_event(event: dict[str, Any], send: Any) -> None:
+        if event.get("event") == "waiting":
+            emulator.reset_usage()  # every window starts again: extra usage stops
+            send("go")
+
+    t = driver.run_driver(
+        [
+            {"op": "load"},
+            {"op": "cmd", "text": "/claude-code-auth"},
+            {"op": "agent_run", "model": SONNET},  # 2: 50 %
+            {"op": "model_run", "model": HAIKU},  # 3: 100 %, still in the plan
+            {"op": "model_run", "model": HAIKU},  # 4: billed as extra usage: one warning
+            {"op": "model_run", "model": HAIKU},  # 5: still billed: no second warning
+            {"op": "wait", "label": "reset"},
+            {"op": "model_run", "model": HAIKU},  # 7: in the plan again: it stopped
+            {"op": "model_run", "model": HAIKU},  # 8
+            {"op": "model_run", "model": HAIKU},  # 9: billed again: warned again
+            {"op": "cmd", "text": "/claude-code-usage --json"},  # 10
+            {"op": "cmd", "text": "/claude-code-status"},  # 11
+            {"op": "cmd", "text": "/claude-code-usage"},  # 12
+        ],
+        _driver_env(home, emulator, scripted_browser),
+        on_event=on_event,
+    )
+    counters = emulator.usage_counters()
+    assert t.data(2).get("output") == REPLY_TEXT, t.data(2)
+    for step in (3, 4, 5, 7, 8, 9):
+        assert t.data(step).get("output") == REPLY_TEXT, (step, t.data(step))
+    warned = {step: _warnings(t, step) for step in range(13)}
+    assert {step: len(found) for step, found in warned.items() if found} == {4: 1, 9: 1}
+    assert (
+        "/claude-code-usage" in warned[4][0]
+        and "CLAUDE_CODE_OAUTH_EXTRA_USAGE=block" in warned[4][0]
+    )
+    assert _messages(emulator) == 7 and counters["extra_used"] == 3
+
+    # /claude-code-usage --json: the emulator's counters, from this session's answers.
+    report = json.loads(next(text for kind, text in t.messages(10) if text.startswith("{")))
+    assert report["source"] == "headers"
+    assert report["windows"]["five_hour"]["utilization"] == pytest.approx(
+        counters["windows"]["five_hour"]["utilization"], abs=0.01
+    )
+    assert report["windows"]["five_hour"]["utilization"] == 150.0
+    assert report["windows"]["seven_day"]["utilization"] == pytest.approx(
+        counters["windows"]["seven_day"]["utilization"], abs=0.01
+    )
+    assert report["extra_usage"] == {"status": "allowed", "in_use": True}
+    assert report["binding_window"] == "five_hour"
+
+    status = [text for _, text in t.messages(11) if text.startswith("Usage:")]
+    assert len(status) == 1 and status[0].startswith("Usage: 5 h 150 % (resets ")
+    assert status[0].endswith("· extra usage in use")
+    human = t.texts(12)
+    assert "Extra usage: on, in use" in human and "(binding)" in human
+    everything = "\n".join(str(e) for e in t.events) + t.stderr
+    assert "sk-ant-" not in everything
+    assert "Traceback" not in t.stderr
+
+
+def test_block_refuses_with_the_reset_time_and_sends_again_after_it(
+    tmp_path: Path, emulator: ClaudeEmulator, scripted_browser: str
+) -> None:
+    emulator.configure_usage(limits={"five_hour": 2}, extra_usage=True)
+    home = driver.make_home(str(tmp_path))
+    sent: dict[str, int] = {}
+
+    def on_event(event: dict[str, Any], send: Any) -> None:
+        if event.get("event") == "waiting":
+            sent["before"] = _messages(emulator)
+            # Claude's 5-hour window will reset in a moment; the session learns the new
+            # reset time from the usage endpoint (the next step), not from a request.
+            emulator.reset_usage("five_hour", in_seconds=2.0)
+            send("go")
+
+    t = driver.run_driver(
+        [
+            {"op": "load"},
+            {"op": "cmd", "text": "/claude-code-auth"},
+            {"op": "model_run", "model": HAIKU},  # 2: 50 %
+            {"op": "model_run", "model": HAIKU},  # 3: 100 %: the next would be extra usage
+            {"op": "model_run", "model": HAIKU},  # 4: refused, not sent
+            {"op": "agent_run", "model": SONNET},  # 5: refused inside Code Puppy's agent
+            {"op": "cmd", "text": "/claude-code-usage"},  # 6
+            {"op": "wait", "label": "reset soon"},
+            {"op": "cmd", "text": "/claude-code-usage --refresh"},  # 8
+            {"op": "model_run_until_sent", "model": HAIKU, "deadline": 30},  # 9
+        ],
+        _driver_env(home, emulator, scripted_browser, CLAUDE_CODE_OAUTH_EXTRA_USAGE="block"),
+        on_event=on_event,
+        timeout=120,
+    )
+    for step in (2, 3):
+        assert t.data(step).get("output") == REPLY_TEXT, (step, t.data(step))
+
+    # Refused before sending: the model answers one line of ours naming the window and
+    # when it resets (an answer, not an exception: the one shape every Code Puppy
+    # release shows as a single line).
+    refused = t.data(4)
+    assert "error" not in refused, refused
+    text = refused["output"]
+    assert text.startswith("claude-code-oauth: Not sent (extra_usage = block): ")
+    assert "\n" not in text
+    assert "5-hour limit is reached" in text and "extra usage" in text
+    assert re.search(r"That resets at \d\d:\d\d \(in (4 h 59|5 h 0) min\)", text), text
+    assert sent["before"] == 2  # neither refused attempt reached Claude
+
+    # In Code Puppy's own agent loop: the same line as the turn's answer; no error, no
+    # traceback, no retries.
+    agent = t.data(5)
+    assert "raised" not in agent, agent
+    assert agent.get("output", "").startswith("claude-code-oauth: Not sent (extra_usage = block)")
+    shown = t.messages(5)
+    assert not any(kind == "error" for kind, _ in shown), shown
+    assert not any("Traceback" in s or "Unexpected error" in s for _, s in shown)
+    assert "Traceback" not in t.stderr
+    assert "extra_usage = block" in t.texts(6) and "send nothing until" in t.texts(6)
+
+    # The usage endpoint says the window resets in 2 s: once that has passed, it sends.
+    assert "from the usage endpoint" in t.texts(8)
+    after = t.data(9)
+    assert after.get("output") == REPLY_TEXT, after
+    if after["refusals"]:
+        assert "(in 1 s)" in after["first_refusal"] or "(in 2 s)" in after["first_refusal"]
+    window = emulator.usage_counters()["windows"]["five_hour"]
+    assert window["used"] == 1  # a new window: the request went out after the reset
+    assert _messages(emulator) == 3
+    assert emulator.usage_counters()["extra_used"] == 0  # nothing was billed as extra usage
