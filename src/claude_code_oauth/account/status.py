@@ -21,7 +21,10 @@ def iso_local(ts: float | None) -> str | None:
         return None
     from datetime import datetime
 
-    return datetime.fromtimestamp(ts).astimezone().isoformat(timespec="seconds")
+    try:
+        return datetime.fromtimestamp(ts).astimezone().isoformat(timespec="seconds")
+    except (OverflowError, OSError, ValueError):  # out of the platform's range
+        return None
 
 
 def countdown(seconds: float) -> str:
@@ -114,6 +117,14 @@ def collect(
         ),
         last_error=record.last_error,
     )
+    if "expires_at" in record.repaired:
+        # Counted as expired (refreshed on next use); the stored value means nothing.
+        report.update(access_token_expires_at=None, access_token_expires_in=0)
+    if record.repaired:
+        report["error"] = (
+            f"The token file held unusable values ({', '.join(record.repaired)}); they were "
+            "ignored, and the next refresh writes sane ones."
+        )
     if verify:
         report["verified"], report["error"] = _verify(settings)
     return report
@@ -173,13 +184,16 @@ def render_levels(report: dict[str, Any]) -> list[tuple[str, str]]:
     lines.append(("warning" if report["needs_login"] else "success", headline))
     expires_in = report["access_token_expires_in"]
     state = "expired" if expires_in <= 0 else "valid"
-    lines.append(
-        (
-            "info",
-            f"Access token: {state}, expires {report['access_token_expires_at']} "
-            f"({countdown(expires_in)}); refreshed automatically.",
+    if report["access_token_expires_at"] is None:
+        lines.append(("info", "Access token: expiry unknown; it is refreshed on next use."))
+    else:
+        lines.append(
+            (
+                "info",
+                f"Access token: {state}, expires {report['access_token_expires_at']} "
+                f"({countdown(expires_in)}); refreshed automatically.",
+            )
         )
-    )
     if report["login_expires_at"]:
         ends = f"{report['login_expires_at']} ({countdown(report['login_expires_in'])})"
         lines.append(("info", f"Login: ends {ends}."))
@@ -199,6 +213,8 @@ def render_levels(report: dict[str, Any]) -> list[tuple[str, str]]:
         lines.append(("info", f"Refresh paused by the server until {until}."))
     if report["last_error"]:
         lines.append(("warning", f"Last refresh problem: {report['last_error']}"))
+    if report["error"] and report["verified"] is None:
+        lines.append(("warning", f"Note: {report['error']}"))
     if report["verified"] is True:
         lines.append(("info", "Server check: token accepted."))
     elif report["verified"] is False:

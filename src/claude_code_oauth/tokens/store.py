@@ -5,6 +5,15 @@ What a caller may rely on:
 * :func:`load` returns ``None`` when there is no file, a :class:`TokenRecord`
   otherwise, and raises :class:`~claude_code_oauth.errors.TokenFileError` for a
   symlink or a damaged file (the file itself is left where it is).
+* Every number in a record is finite and sane, whatever the server or the file
+  said: lifetimes from a server are 1 s to 400 days (:data:`MAX_LIFETIME`), times
+  are epoch seconds before 2100. A server answer with an unusable ``expires_in``
+  is refused (``ValueError``); an unusable optional number is ignored. A file
+  whose numbers are unusable (``NaN``, ``Infinity``, 400 digits, year 3000 — an
+  older version could write some of these) still loads: an unusable expiry makes
+  the access token count as expired, so it is refreshed and the login survives;
+  :attr:`TokenRecord.repaired` names what was set aside. The file is never
+  written with a number that is not finite.
 * :func:`save` replaces the file atomically (see :mod:`secure_file`); a damaged
   file it replaces is first moved aside to ``<name>.corrupt-<time>``, never deleted;
   temporary files a killed writer left behind are removed once they are stale.
@@ -43,11 +52,69 @@ FORMAT_VERSION = 1
 
 #: Warn when the login itself (not the access token) ends sooner than this.
 LOGIN_WARNING_SECONDS = 3 * 86400
+#: The longest lifetime (access token or login) taken from a server or a file: 400 days.
+MAX_LIFETIME = 400 * 86400
+#: Times read from the file are epoch seconds in [0, this): before 2100-01-01.
+MAX_EPOCH = 4_102_444_800
+#: A rate-limit pause longer than this (from a server or the file) is not believed.
+MAX_RETRY_AFTER = 86400
+#: Tokens are visible ASCII (no spaces, no line breaks) and at most this long.
+MAX_TOKEN_LENGTH = 8192
 #: Temporary files of a killed writer older than this are removed by :func:`save`.
 STALE_TEMP_SECONDS = 60.0
 
 #: Fields kept from a token response besides the tokens themselves.
 _PROFILE_FIELDS = ("account", "organization")
+
+
+def finite_number(value: object) -> float | None:
+    """``value`` as a finite float if it is a JSON number (not a bool), else ``None``.
+
+    Integers too large for a float (400 digits) and ``NaN``/``Infinity`` give
+    ``None``; nothing here raises.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return float(value) if -(2**53) <= value <= 2**53 else None
+    if isinstance(value, float) and value - value == 0:  # false for inf and nan
+        return value
+    return None
+
+
+def _shown(value: object) -> str:
+    """``value`` for an error message: short, one line, never a huge number's digits."""
+    if isinstance(value, int) and not isinstance(value, bool) and not -(10**12) < value < 10**12:
+        return "a number of more than 12 digits"
+    text = repr(value)
+    return text if len(text) <= 24 else text[:23] + "…"
+
+
+def is_token(value: object) -> bool:
+    """A plausible token: a non-empty string of visible ASCII, at most 8 KiB."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_TOKEN_LENGTH
+        and value.isascii()
+        and value.isprintable()
+        and " " not in value
+    )
+
+
+def lifetime_seconds(value: object, name: str, *, low: int = 1) -> int:
+    """A lifetime from a server: a number of seconds in [low, 400 days]; else ValueError."""
+    number = finite_number(value)
+    if number is None or not low <= number <= MAX_LIFETIME:
+        raise ValueError(
+            f"{name} {_shown(value)} is not a number of seconds between {low} and {MAX_LIFETIME}"
+        )
+    return int(number)
+
+
+def _stored_time(value: object) -> float | None:
+    """A time from the file: finite epoch seconds in [0, 2100), else ``None``."""
+    number = finite_number(value)
+    return number if number is not None and 0 <= number < MAX_EPOCH else None
 
 
 class TokenRecord:
@@ -69,6 +136,7 @@ class TokenRecord:
         "refresh_not_before",
         "refresh_token",
         "refresh_token_expires_at",
+        "repaired",
         "scope",
         "token_type",
     )
@@ -103,6 +171,8 @@ class TokenRecord:
         self.refresh_not_before = refresh_not_before
         self.last_error = last_error
         self.extra = extra or {}
+        #: Stored fields whose unusable values :meth:`from_json` set aside.
+        self.repaired: tuple[str, ...] = ()
 
     def __repr__(self) -> str:  # never show a token
         return f"<TokenRecord expires_at={self.expires_at:.0f} needs_login={self.needs_login}>"
@@ -145,26 +215,33 @@ class TokenRecord:
         access = body.get("access_token")
         if not isinstance(access, str) or not access:
             raise ValueError("the answer has no access_token")
+        if not is_token(access):
+            raise ValueError("the access_token is not a plausible token")
         token_type = body.get("token_type", "Bearer")
         if not isinstance(token_type, str) or token_type.lower() != "bearer":
-            raise ValueError(f"unsupported token_type {str(token_type)[:20]!r}")
+            raise ValueError(f"unsupported token_type {_shown(token_type)}")
         refresh = body.get("refresh_token")
-        if refresh is not None and (not isinstance(refresh, str) or not refresh):
-            raise ValueError("the refresh_token is not a string")
+        if refresh is not None and not is_token(refresh):
+            raise ValueError("the refresh_token is not a plausible token")
         if refresh is None and previous is not None:
             refresh = previous.refresh_token
+        # RFC 6749 only recommends expires_in; assume a short life rather than none.
         expires_in = body.get("expires_in")
-        if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)):
-            # RFC 6749 only recommends expires_in; assume a short life rather than none.
-            expires_in = 3600
-        if expires_in <= 0:
-            raise ValueError("expires_in is not positive")
+        expires_in = lifetime_seconds(3600 if expires_in is None else expires_in, "expires_in")
         scope = body.get("scope", previous.scope if previous else "")
         if isinstance(scope, list):
             scope = " ".join(str(s) for s in scope)
-        login_left = body.get("refresh_token_expires_in")
-        if isinstance(login_left, (int, float)) and not isinstance(login_left, bool):
-            login_deadline: float | None = now + float(login_left)
+        elif not isinstance(scope, str):
+            scope = previous.scope if previous else ""
+        try:
+            # Optional: an unusable value is ignored, as if it had not been sent.
+            login_left: int | None = lifetime_seconds(
+                body.get("refresh_token_expires_in"), "refresh_token_expires_in", low=0
+            )
+        except ValueError:
+            login_left = None
+        if login_left is not None:
+            login_deadline: float | None = now + login_left
         else:
             login_deadline = previous.refresh_token_expires_at if previous else None
         profile = {
@@ -177,7 +254,7 @@ class TokenRecord:
         return cls(
             access_token=access,
             refresh_token=refresh,
-            expires_at=now + float(expires_in),
+            expires_at=now + expires_in,
             obtained_at=now,
             token_type="Bearer",
             scope=str(scope or ""),
@@ -213,20 +290,46 @@ class TokenRecord:
         access = data.get("access_token")
         if not isinstance(access, str) or not access:
             raise ValueError("access_token is missing")
+        if not is_token(access):
+            raise ValueError("access_token is not a plausible token")
         refresh = data.get("refresh_token")
         if refresh is not None and not isinstance(refresh, str):
             raise ValueError("refresh_token is not a string")
-        numbers = {}
+        if refresh and not is_token(refresh):
+            raise ValueError("refresh_token is not a plausible token")
+        repaired: list[str] = []
+        times: dict[str, float | None] = {}
         for key in ("expires_at", "obtained_at"):
             value = data.get(key)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"{key} is missing or not a number")
-            numbers[key] = float(value)
-        optional = {}
+            if isinstance(value, bool) or not isinstance(value, (int, float, type(None))):
+                raise ValueError(f"{key} is not a number")
+            if value is None and key not in data:
+                raise ValueError(f"{key} is missing")
+            times[key] = _stored_time(value)
+            if times[key] is None:
+                repaired.append(key)
+        obtained, expires = times["obtained_at"], times["expires_at"]
+        # An unusable expiry makes the access token count as expired: it is refreshed
+        # on next use, and the refresh token (the login) is kept.
+        if expires is None:
+            expires = obtained if obtained is not None else 0.0
+        if obtained is None:
+            obtained = expires
+        if expires - obtained > MAX_LIFETIME:
+            expires = obtained + MAX_LIFETIME
+            repaired.append("expires_at")
+        if obtained > expires:
+            obtained = expires
+        optional: dict[str, float | None] = {}
         for key in ("refresh_token_expires_at", "refresh_not_before"):
             value = data.get(key)
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-            optional[key] = float(value) if ok else None
+            optional[key] = _stored_time(value)
+            if value is not None and optional[key] is None:
+                repaired.append(key)
+        not_before = optional["refresh_not_before"]
+        if not_before is not None and not_before > time.time() + MAX_RETRY_AFTER:
+            optional["refresh_not_before"] = None
+            repaired.append("refresh_not_before")
         known = {
             "version",
             "access_token",
@@ -243,11 +346,11 @@ class TokenRecord:
             "last_error",
         }
         last_error = data.get("last_error")
-        return cls(
+        record = cls(
             access_token=access,
             refresh_token=refresh or None,
-            expires_at=numbers["expires_at"],
-            obtained_at=numbers["obtained_at"],
+            expires_at=expires,
+            obtained_at=obtained,
             token_type=str(data.get("token_type") or "Bearer"),
             scope=str(data.get("scope") or ""),
             account=data.get("account") if isinstance(data.get("account"), dict) else None,
@@ -260,6 +363,8 @@ class TokenRecord:
             last_error=str(last_error)[:300] if last_error else None,
             extra={k: v for k, v in data.items() if k not in known},
         )
+        record.repaired = tuple(dict.fromkeys(repaired))
+        return record
 
 
 def _describe_damage(path: str, raw: bytes, exc: Exception) -> TokenFileError:
@@ -282,16 +387,38 @@ def load(path: str) -> TokenRecord | None:
     if raw is None:
         return None
     try:
-        return TokenRecord.from_json(json.loads(raw.decode("utf-8")))
+        data = json.loads(
+            raw.decode("utf-8"), parse_constant=_not_a_number, parse_float=_finite_float
+        )
+        return TokenRecord.from_json(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise _describe_damage(path, raw, exc) from None
+    except RecursionError:
+        raise _describe_damage(path, raw, ValueError("nested too deeply")) from None
+
+
+def _not_a_number(name: str) -> None:
+    """``NaN``/``Infinity`` are not JSON (an older version could write them): unknown."""
+    return None
+
+
+def _finite_float(text: str) -> float | None:
+    """A float literal; ``1e999`` (infinite) counts as unknown."""
+    value = float(text)
+    return value if value - value == 0 else None
 
 
 def save(path: str, record: TokenRecord) -> None:
     """Write ``record`` atomically with mode 0600. Hold :func:`token_lock` while calling."""
     ensure_private_dir(os.path.dirname(path))
     _set_aside_if_damaged(path)
-    data = json.dumps(record.to_json(), indent=2, sort_keys=False) + "\n"
+    try:
+        # allow_nan=False: NaN and Infinity are not JSON, and a later read would choke.
+        data = json.dumps(record.to_json(), indent=2, sort_keys=False, allow_nan=False) + "\n"
+    except ValueError:
+        raise TokenFileError(
+            f"Refusing to write {path}: the record holds a number that is not finite."
+        ) from None
     atomic_write(path, data.encode("utf-8"), mode=0o600)
     # A writer killed mid-write leaves its temporary file (with tokens in it) behind.
     remove_stale_temp_files(path, STALE_TEMP_SECONDS)
