@@ -135,12 +135,14 @@ def _verify(settings: Settings) -> tuple[bool, str | None]:
     import httpx
 
     from .. import USER_AGENT
-    from ..net.bearer_auth import OAuthBearerAuth
+    from ..net.bearer_auth import OAuthBearerAuth, RememberingSource
     from ..net.http_client import fetch
     from ..net.http_responses import json_object_or_raise
     from ..tokens.provider import provider_for
 
-    auth = OAuthBearerAuth(provider_for(settings), settings)
+    # Both the token sent and a replacement after a 401 are blanked from the error.
+    sent = RememberingSource(provider_for(settings))
+    auth = OAuthBearerAuth(sent, settings)
     what = "The profile endpoint"
     try:
         response = fetch(
@@ -151,7 +153,7 @@ def _verify(settings: Settings) -> tuple[bool, str | None]:
             headers={"User-Agent": USER_AGENT},
             auth=auth,
         )
-        json_object_or_raise(response, what)
+        json_object_or_raise(response, what, secrets=sent.tokens)
     except ClaudeOAuthError as exc:
         return False, str(exc)
     except httpx.HTTPError as exc:

@@ -37,6 +37,7 @@ from ..storage.secure_file import (
     atomic_write,
     ensure_private_dir,
     read_bytes,
+    refuse_symlink,
     remove_stale_temp_files,
 )
 
@@ -442,10 +443,51 @@ def _set_aside_if_damaged(path: str) -> str | None:
 
 def delete(path: str) -> bool:
     """Remove the token file; ``True`` if there was one. Hold :func:`token_lock`."""
-    from ..storage.secure_file import refuse_symlink, remove
+    from ..storage.secure_file import remove
 
     refuse_symlink(path)
     return remove(path)
+
+
+def preflight(settings: Settings) -> None:
+    """Raise now what would make saving tokens fail later (before a login starts).
+
+    The data directory is created (0700) or must not be writable by others; the
+    token path must not be a symlink or anything but a regular file; the
+    directory must be writable; the lock beside the file must be usable (held by
+    another process is fine). Raises :class:`TokenFileError` with one line.
+    """
+    import stat
+
+    path = settings.token_path
+    directory = os.path.dirname(path)
+    ensure_private_dir(directory)
+    refuse_symlink(path)
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise TokenFileError(f"Cannot use {path}: {exc.strerror}.") from None
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise TokenFileError(
+            f"Refusing to use {path}: it is not a regular file.",
+            hint="Move it away; the token file must be a regular file.",
+        )
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise TokenFileError(f"Cannot write in {directory}: permission denied.")
+    from filelock import Timeout
+
+    lock = token_lock(settings, timeout=0)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return  # another process holds it: the lock works
+    except OSError as exc:
+        raise TokenFileError(
+            f"Cannot use the lock file {lock_path(path)}: {exc.strerror or exc}."
+        ) from None
+    lock.release()
 
 
 def lock_path(token_path: str) -> str:
