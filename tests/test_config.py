@@ -172,7 +172,7 @@ def test_good_port_ranges(value: str) -> None:
 
 
 @pytest.mark.parametrize("key", ["callback_timeout", "http_timeout", "lock_timeout"])
-@pytest.mark.parametrize("value", ["0", "-1", "abc", "nan", "inf", ""])
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "nan", "inf", "", "86401", "1e300"])
 def test_bad_timeouts(key: str, value: str) -> None:
     settings = Settings(environ={env_name(key): value})
     with pytest.raises(ConfigError) as info:

@@ -57,6 +57,9 @@ CLAUDE_CODE_OAUTH_CONFIG: dict[str, Any] = {
     "anthropic_beta": "oauth-2025-04-20",
 }
 
+#: The longest duration a setting may hold (callback, HTTP and lock timeouts).
+MAX_SECONDS = 86400
+
 #: The profile whose token file is ``token_file`` itself (today's single sign-in).
 DEFAULT_PROFILE = "default"
 _PROFILE_FIRST = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -183,6 +186,9 @@ class Settings:
             raise self._bad(key, f"{value!r} is not a number of seconds") from None
         if not number > 0 or number != number or number == float("inf"):
             raise self._bad(key, f"{value!r} must be a positive number of seconds")
+        # Larger values are mistakes, and past ~292 years every lock wait overflows.
+        if number > MAX_SECONDS:
+            raise self._bad(key, f"{value!r} is more than a day ({MAX_SECONDS} s)")
         return number
 
     def _endpoint(self, key: str) -> str:
