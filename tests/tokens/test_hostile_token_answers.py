@@ -237,3 +237,15 @@ def test_an_absurd_retry_after_is_believed_for_a_day_at_most(
     assert paused - time.time() <= token_store.MAX_RETRY_AFTER
     status = cli(env, "status")
     assert "Refresh paused by the server until" in status.stdout
+
+
+def test_a_deeply_nested_answer_is_one_line_and_loses_nothing(
+    emulator: ClaudeEmulator, proxy: HostileProxy, env: dict[str, str], token_path: Path
+) -> None:
+    before = seed(emulator, token_path, expires_in=-10)
+    nested = b"[" * 200_000 + b"]" * 200_000  # under the 1 MiB cap, too deep to parse
+    proxy.add_rule(TOKEN, forward=False, body=nested)
+    done = cli(env, "token")
+    assert done.returncode == 1
+    assert "not valid JSON" in one_line_error(done)
+    assert digest(stored(token_path).refresh_token) == digest(before.refresh_token)
