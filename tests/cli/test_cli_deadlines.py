@@ -129,7 +129,7 @@ def test_the_refresh_does_not_hold_the_token_lock_past_the_deadline(
     finally:
         refresher.kill()
         refresher.wait()
-    assert held_for < HTTP_TIMEOUT + 5  # generous; unbounded: minutes
+    assert held_for < HTTP_TIMEOUT + 10  # generous ("no hang"); unbounded: minutes
     assert refresher.returncode == 1 and out == "" and "Traceback" not in err
 
 
