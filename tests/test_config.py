@@ -193,6 +193,8 @@ def test_bad_timeouts(key: str, value: str) -> None:
         ("default_context_length", "zero"),
         ("api_key_env_var", "1BAD"),
         ("client_id", "   "),
+        ("token_url", "https://a..b/v1/oauth/token"),
+        ("api_base_url", "https://" + "x" * 64 + ".example"),
     ],
 )
 def test_other_bad_values(key: str, value: str) -> None:

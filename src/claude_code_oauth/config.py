@@ -118,6 +118,10 @@ def check_endpoint(value: str, label: str) -> str:
         )
     if parts.username or parts.password:
         raise ConfigError(f"Invalid {label}: credentials in the URL are not allowed.")
+    try:
+        host.encode("idna")  # what name resolution will do: "a..b" and "xn--" fail
+    except UnicodeError:
+        raise ConfigError(f"Invalid {label}: {value!r} has an invalid host name.") from None
     return value
 
 

@@ -172,3 +172,11 @@ def test_a_complete_answer_comes_back_loaded(serve) -> None:
     server = serve(ok)
     response = fetch("GET", server.url, what="The test endpoint", timeout=5.0)
     assert response.status_code == 200 and response.json() == {"a": True}
+
+
+@pytest.mark.parametrize("host", ["a..b", "xn--"])
+def test_a_host_name_the_resolver_refuses_is_a_network_error(host: str) -> None:
+    # httpx leaves these (UnicodeError, IDNAError) unwrapped: they were tracebacks.
+    with pytest.raises(NetworkError, match=r"could not be reached") as caught:
+        fetch("GET", f"http://{host}/x", what="The test endpoint", timeout=5.0)
+    assert "\n" not in str(caught.value)

@@ -92,6 +92,9 @@ def fetch(
       worker longer; the caller still returns on time.)
     * At most ``max_bytes`` of (decoded) body are read: a larger answer raises
       :class:`ResponseTooLarge`, and reading stops at the cap.
+    * Errors: :class:`NetworkError` at the deadline, for a timeout and for what
+      httpx does not wrap (a host name the resolver refuses); other
+      ``httpx.HTTPError`` and the auth flow's own errors as they are.
     * The returned response's body is loaded (``.content`` works, nothing is left
       to read). Redirects are never followed. ``what`` names the endpoint in
       error messages (for example ``"The token endpoint"``); no message holds
@@ -144,6 +147,13 @@ def fetch(
             raise NetworkError(
                 f"{what} ({host}) did not answer within {timeout:g} s.",
                 hint="Check your connection, or raise CLAUDE_CODE_OAUTH_HTTP_TIMEOUT.",
+            ) from None
+        if isinstance(error, (ValueError, OSError, httpx.InvalidURL)):
+            # Below httpx: a host name the resolver refuses ("a..b", "xn--" raise
+            # UnicodeError), a socket error httpcore did not wrap.
+            raise NetworkError(
+                f"{what} ({host}) could not be reached: {type(error).__name__}.",
+                hint="Check the URL's host name and your connection.",
             ) from None
         raise error
     return outcome["response"]
