@@ -166,3 +166,15 @@ def test_models_refresh_gives_up_at_the_deadline_with_one_line(
     assert f"did not answer within {HTTP_TIMEOUT} s" in error_line(done)
     assert took < BOUND
     wait_for(lambda: hung_up(proxy, MODELS), timeout=10)
+
+
+def test_status_verify_gives_up_on_a_trickling_profile_endpoint(
+    emulator: ClaudeEmulator, proxy: HostileProxy, env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=3600)
+    proxy.add_rule("/api/oauth/profile", trickle=1.5, trickle_head=True)
+    done, took = run(env, "status", "--verify")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    (line,) = [line for line in done.stdout.splitlines() if line.startswith("Server check")]
+    assert f"did not answer within {HTTP_TIMEOUT} s" in line
+    assert took < BOUND
