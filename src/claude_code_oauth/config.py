@@ -66,6 +66,8 @@ _PROFILE_FIRST = "abcdefghijklmnopqrstuvwxyz0123456789"
 _PROFILE_REST = _PROFILE_FIRST + "-"
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "::1", "[::1]"})
+#: The host names the loopback receiver accepts in ``Host`` (so: in redirect_host).
+_RECEIVER_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def is_profile_name(name: str) -> bool:
@@ -238,12 +240,23 @@ class Settings:
         from urllib.parse import urlsplit
 
         value = self._str("redirect_host").rstrip("/")
-        parts = urlsplit(value)
-        if parts.scheme != "http" or not is_loopback_host(parts.hostname or "") or parts.port:
+        try:
+            parts = urlsplit(value)
+            port = parts.port
+        except ValueError:
+            port = -1
+        # Exactly the names the loopback receiver answers to (it refuses other Hosts).
+        if (
+            parts.scheme != "http"
+            or parts.hostname not in _RECEIVER_HOSTS
+            or port is not None
+            or "@" in parts.netloc
+            or parts.path
+        ):
             raise self._bad(
                 "redirect_host",
-                f"{value!r} must be http:// and a loopback host without a port, "
-                "for example http://localhost",
+                f"{value!r} must be http://localhost, http://127.0.0.1 or http://[::1], "
+                "without a port",
             )
         return value
 
