@@ -31,7 +31,8 @@ def one_login(settings: Settings) -> tuple[float, float]:
     start = time.perf_counter()
     with LoginFlow(settings) as flow:
         urls = flow.start()
-        browser = threading.Thread(target=open_url, args=(urls.browser,), daemon=True)
+        # As a real browser is: on the one-time start address, which redirects onwards.
+        browser = threading.Thread(target=open_url, args=(urls.start,), daemon=True)
         browser.start()
         result = flow.wait()
     browser.join()

@@ -174,7 +174,7 @@ def test_good_port_ranges(value: str) -> None:
 
 
 @pytest.mark.parametrize("key", ["callback_timeout", "http_timeout", "lock_timeout"])
-@pytest.mark.parametrize("value", ["0", "-1", "abc", "nan", "inf", ""])
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "nan", "inf", "", "86401", "1e300"])
 def test_bad_timeouts(key: str, value: str) -> None:
     settings = Settings(environ={env_name(key): value})
     with pytest.raises(ConfigError) as info:
@@ -188,6 +188,9 @@ def test_bad_timeouts(key: str, value: str) -> None:
         ("redirect_host", "https://localhost"),
         ("redirect_host", "http://example.com"),
         ("redirect_host", "http://localhost:8080"),
+        ("redirect_host", "http://localhost."),
+        ("redirect_host", "http://127.0.0.2"),
+        ("redirect_host", "http://user@localhost"),
         ("redirect_path", "a b"),
         ("redirect_path", "/"),
         ("token_file", "../escape.json"),
@@ -196,6 +199,8 @@ def test_bad_timeouts(key: str, value: str) -> None:
         ("api_key_env_var", "1BAD"),
         ("client_id", "   "),
         ("extra_usage", "sometimes"),
+        ("token_url", "https://a..b/v1/oauth/token"),
+        ("api_base_url", "https://" + "x" * 64 + ".example"),
     ],
 )
 def test_other_bad_values(key: str, value: str) -> None:

@@ -62,6 +62,9 @@ CLAUDE_CODE_OAUTH_CONFIG: dict[str, Any] = {
 #: The values of ``extra_usage``.
 EXTRA_USAGE_MODES = ("warn", "block", "allow")
 
+#: The longest duration a setting may hold (callback, HTTP and lock timeouts).
+MAX_SECONDS = 86400
+
 #: The profile whose token file is ``token_file`` itself (today's single sign-in).
 DEFAULT_PROFILE = "default"
 _PROFILE_FIRST = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -70,6 +73,8 @@ _PROFILE_REST = _PROFILE_FIRST + "-"
 PROFILE_RULE = "1-32 of a-z, 0-9 and '-', starting with a letter or digit"
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "::1", "[::1]"})
+#: The host names the loopback receiver accepts in ``Host`` (so: in redirect_host).
+_RECEIVER_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def is_profile_name(name: str) -> bool:
@@ -139,6 +144,10 @@ def check_endpoint(value: str, label: str) -> str:
         )
     if parts.username or parts.password:
         raise ConfigError(f"Invalid {label}: credentials in the URL are not allowed.")
+    try:
+        host.encode("idna")  # what name resolution will do: "a..b" and "xn--" fail
+    except UnicodeError:
+        raise ConfigError(f"Invalid {label}: {value!r} has an invalid host name.") from None
     return value
 
 
@@ -209,6 +218,9 @@ class Settings:
             raise self._bad(key, f"{value!r} is not a number of seconds") from None
         if not number > 0 or number != number or number == float("inf"):
             raise self._bad(key, f"{value!r} must be a positive number of seconds")
+        # Larger values are mistakes, and past ~292 years every lock wait overflows.
+        if number > MAX_SECONDS:
+            raise self._bad(key, f"{value!r} is more than a day ({MAX_SECONDS} s)")
         return number
 
     def _endpoint(self, key: str) -> str:
@@ -254,12 +266,23 @@ class Settings:
         from urllib.parse import urlsplit
 
         value = self._str("redirect_host").rstrip("/")
-        parts = urlsplit(value)
-        if parts.scheme != "http" or not is_loopback_host(parts.hostname or "") or parts.port:
+        try:
+            parts = urlsplit(value)
+            port = parts.port
+        except ValueError:
+            port = -1
+        # Exactly the names the loopback receiver answers to (it refuses other Hosts).
+        if (
+            parts.scheme != "http"
+            or parts.hostname not in _RECEIVER_HOSTS
+            or port is not None
+            or "@" in parts.netloc
+            or parts.path
+        ):
             raise self._bad(
                 "redirect_host",
-                f"{value!r} must be http:// and a loopback host without a port, "
-                "for example http://localhost",
+                f"{value!r} must be http://localhost, http://127.0.0.1 or http://[::1], "
+                "without a port",
             )
         return value
 

@@ -47,8 +47,10 @@ def login(
             why = "--no-browser was given" if not open_browser else reason
             reporter.info(f"Not opening a browser ({why}). Open this URL in a browser to sign in:")
         else:
+            # The one-time loopback start address: the browser's command line (which
+            # every local user can read) then holds no state or code_challenge.
             open_in_background(
-                urls.browser,
+                urls.start,
                 lambda why: flow.notify(f"Could not open a browser ({why}); use the URL above."),
             )
             reporter.info("Opening your browser to sign in to Claude. If it does not open, visit:")
@@ -152,6 +154,9 @@ def login_and_register(
 ) -> tuple[LoginResult, RegistryChange | None]:
     """Login, then model registration (pinned to the profile with ``pin``); a
     registration failure is a warning, not a failure."""
+    # A bad models setting is reported before the browser opens, not after the login.
+    for key in ("models_path", "prefix", "default_context_length"):
+        getattr(settings, key)
     result = login(settings, reporter, open_browser=open_browser, timeout=timeout)
     try:
         change = refresh_models(settings, reporter, pin=pin)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import os
@@ -15,13 +16,15 @@ import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import IO
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from helpers.ports import released
+from helpers.signals import restore_default_sigint, sigint_ignored
 
 
 def _command() -> list[str]:
@@ -40,7 +43,12 @@ def env(client_env: dict[str, str]) -> dict[str, str]:
 
 
 class Login:
-    """A running `claude-code-oauth login`; stdout lines arrive on a queue."""
+    """A running `claude-code-oauth login`; stdout and stderr lines arrive on queues.
+
+    The child gets the default SIGINT disposition back: a pytest started with
+    SIGINT ignored (in the background, under nohup) would otherwise hand that on,
+    and Python would never turn the test's SIGINT into KeyboardInterrupt.
+    """
 
     def __init__(self, env: dict[str, str], *args: str) -> None:
         self.proc = subprocess.Popen(
@@ -50,20 +58,33 @@ class Login:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=restore_default_sigint,
         )
         self.lines: queue.Queue[str] = queue.Queue()
+        self.errors: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line)
+        self.seen_errors: list[str] = []
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        self._pumps = [
+            threading.Thread(target=_pump, args=(self.proc.stdout, self.lines), daemon=True),
+            threading.Thread(target=_pump, args=(self.proc.stderr, self.errors), daemon=True),
+        ]
+        for pump in self._pumps:
+            pump.start()
 
     def until_waiting(self, timeout: float = 20) -> None:
         deadline = time.monotonic() + timeout
         while not any(line.startswith("Waiting up to") for line in self.seen):
             self.seen.append(self.lines.get(timeout=max(0.01, deadline - time.monotonic())))
+
+    def until_inside_the_wait(self, timeout: float = 20) -> None:
+        """Return once the login is inside its wait: a bad paste's notice proves it
+        (notices are only printed by the waiting loop)."""
+        self.until_waiting(timeout)
+        self.send("this is not a code")
+        deadline = time.monotonic() + timeout
+        while not any("neither CODE#STATE" in line for line in self.seen_errors):
+            self.seen_errors.append(self.errors.get(timeout=max(0.01, deadline - time.monotonic())))
 
     @property
     def urls(self) -> list[str]:
@@ -81,13 +102,22 @@ class Login:
         self.proc.stdin.flush()
 
     def finish(self, timeout: float = 30) -> tuple[int, str, str]:
-        assert self.proc.stdin is not None and self.proc.stderr is not None
-        self.proc.stdin.close()
+        assert self.proc.stdin is not None
+        with contextlib.suppress(BrokenPipeError):
+            self.proc.stdin.close()
         code = self.proc.wait(timeout)
-        time.sleep(0.05)
+        for pump in self._pumps:  # both end at EOF, once the process has exited
+            pump.join(timeout)
         while not self.lines.empty():
             self.seen.append(self.lines.get())
-        return code, "".join(self.seen), self.proc.stderr.read()
+        while not self.errors.empty():
+            self.seen_errors.append(self.errors.get())
+        return code, "".join(self.seen), "".join(self.seen_errors)
+
+
+def _pump(stream: IO[str], lines: queue.Queue[str]) -> None:
+    for line in stream:
+        lines.put(line)
 
 
 def http() -> httpx.Client:
@@ -212,16 +242,20 @@ def test_paste_of_the_callback_url_and_notices_for_bad_pastes(
 # -- failures ---------------------------------------------------------------------------
 
 
-def test_sigint_exits_130_with_one_line_and_releases_the_port(env: dict[str, str]) -> None:
-    login = Login(env, "--no-models", "--timeout", "60")
-    login.until_waiting()
-    time.sleep(0.5)  # well inside the wait
+@pytest.mark.parametrize("parent", ["default", "ignored"])
+def test_sigint_exits_130_with_one_line_and_releases_the_port(
+    env: dict[str, str], parent: str
+) -> None:
+    with sigint_ignored(parent == "ignored"):
+        login = Login(env, "--no-models", "--timeout", "60")
+    login.until_inside_the_wait()
     login.proc.send_signal(signal.SIGINT)
     code, _, err = login.finish(timeout=15)
     assert code == 130
     # The user's own Ctrl-C: one plain line, not an "error:".
     assert "Traceback" not in err
-    assert err.strip() == "Login cancelled."
+    assert err.splitlines()[-1] == "Login cancelled."
+    assert "Traceback" not in err and "error:" not in err
     assert released(login.port)
 
 
@@ -314,15 +348,127 @@ def test_a_symlink_at_the_token_path_is_refused_before_the_browser(
     assert emulator.requests == []
 
 
-@pytest.mark.parametrize("delay", [0.0, 0.05, 0.1])
-def test_sigint_at_any_moment_is_one_line_and_exit_130(env: dict[str, str], delay: float) -> None:
-    login = Login(env, "--no-models", "--timeout", "60")
-    login.lines.get(timeout=20)  # the first line: the port is open
-    time.sleep(delay)
+@pytest.mark.parametrize("moment", ["first line", "waiting line", "inside the wait"])
+def test_sigint_at_any_moment_is_one_line_and_exit_130(env: dict[str, str], moment: str) -> None:
+    # Started the way a background job is: SIGINT ignored in the parent.
+    with sigint_ignored(True):
+        login = Login(env, "--no-models", "--timeout", "60")
+    if moment == "first line":
+        login.seen.append(login.lines.get(timeout=20))  # the port is open
+    elif moment == "waiting line":
+        login.until_waiting()
+    else:
+        login.until_inside_the_wait()
     login.proc.send_signal(signal.SIGINT)
     code, out, err = login.finish(timeout=15)
     assert code == 130
     assert "Traceback" not in err
-    assert err.strip() in ("Login cancelled.", "Cancelled."), err
+    assert err.splitlines()[-1] in ("Login cancelled.", "Cancelled."), err
     if "port " in out:  # it got as far as listening
         assert released(login.port)
+
+
+# -- what the browser's command line shows ----------------------------------------------------
+
+
+def recording_browser(tmp_path: Path, scripted_browser: str) -> tuple[str, Path]:
+    """A BROWSER that writes its command line to a file, then approves like a user."""
+    argv = tmp_path / "browser-argv"
+    script = tmp_path / "recording-browser.sh"
+    script.write_text(
+        f"#!/bin/sh\nprintf '%s\\n' \"$@\" > '{argv}'\nexec {scripted_browser.replace('%s', '')}"
+        ' "$1"\n'
+    )
+    script.chmod(0o755)
+    return str(script), argv
+
+
+def test_the_browser_command_line_holds_neither_state_nor_code_challenge(
+    env: dict[str, str], emulator: ClaudeEmulator, tmp_path: Path, scripted_browser: str
+) -> None:
+    env["BROWSER"], argv = recording_browser(tmp_path, scripted_browser)
+    login = Login(env, "--no-models", "--timeout", "30")
+    login.until_waiting()
+    code, out, err = login.finish()
+    assert code == 0, err
+    assert "(via browser)" in out
+    # The printed copy-paste URL is the full authorize URL ...
+    printed = parse_qs(urlsplit(login.urls[0]).query)
+    state, challenge = printed["state"][0], printed["code_challenge"][0]
+    # ... but what every local user can read in /proc/<browser>/cmdline is not.
+    opened = argv.read_text()
+    assert re.fullmatch(rf"http://localhost:{login.port}/start/[A-Za-z0-9_-]{{32}}\n", opened)
+    assert state not in opened and challenge not in opened
+    assert "state" not in opened and "challenge" not in opened
+
+
+# -- a flood of wrong callbacks ----------------------------------------------------------------
+
+
+def test_a_flood_of_wrong_state_callbacks_costs_one_terminal_line(
+    env: dict[str, str], emulator: ClaudeEmulator
+) -> None:
+    login = Login(env, "--no-models", "--timeout", "60")
+    login.until_waiting()
+    base = f"http://localhost:{login.port}/callback?"
+    with http() as client:
+        for index in range(200):
+            client.get(base + f"code=x&state=forged-{index}")
+        for _ in range(20):
+            client.get(base + "code=x")
+    login.send(manual_paste(login.urls[1]))
+    code, _, err = login.finish()
+    assert code == 0, err
+    notes = [line for line in err.splitlines() if "was ignored" in line]
+    assert notes == [
+        "warning: Note: a callback with a wrong state was ignored.",
+        "warning: Note: a callback with a missing state was ignored.",
+    ]
+
+
+# -- fail before the browser ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("setup", "words", "exit_code"),
+    [
+        ("group-writable data dir", "writable by other users", 1),
+        ("directory at the token path", "not a regular file", 1),
+        ("plain-http token URL", "token_url", 2),
+        ("plain-http API base URL", "api_base_url", 2),
+        ("models file with a path", "models_file", 2),
+    ],
+)
+def test_problems_that_would_fail_the_save_are_reported_before_the_browser(
+    env: dict[str, str],
+    emulator: ClaudeEmulator,
+    data_dir: Path,
+    tmp_path: Path,
+    setup: str,
+    words: str,
+    exit_code: int,
+) -> None:
+    if setup == "group-writable data dir":
+        data_dir.chmod(0o775)
+    elif setup == "directory at the token path":
+        (data_dir / "claude_code_oauth.json").mkdir()
+    elif setup == "plain-http token URL":
+        env["CLAUDE_CODE_OAUTH_TOKEN_URL"] = "http://platform.example/v1/oauth/token"
+    elif setup == "plain-http API base URL":
+        env["CLAUDE_CODE_OAUTH_API_BASE_URL"] = "http://api.example"
+    else:
+        env["CLAUDE_CODE_OAUTH_MODELS_FILE"] = "sub/extra_models.json"
+    browser, marker = marker_browser(tmp_path)
+    env["BROWSER"] = browser
+    done = subprocess.run(
+        [*CLI, "login", "--timeout", "5"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == exit_code, done.stderr
+    assert words in one_line_error(done.stderr)
+    assert "Waiting" not in done.stdout and not marker.exists()
+    assert emulator.requests == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shlex
 import shutil
 import subprocess
@@ -46,8 +47,10 @@ def _wrapper(tmp_path: Path, chromium: str) -> Path:
         f"--user-data-dir={profile}",
         "--dump-dom",
     ]
+    argv = tmp_path / "chromium-argv"
     script.write_text(
         "#!/bin/sh\n"
+        f"printf '%s\\n' \"$1\" > {shlex.quote(str(argv))}\n"
         f"exec {shlex.quote(chromium)} {' '.join(shlex.quote(f) for f in flags)} "
         '"$1" >/dev/null 2>&1\n'
     )
@@ -81,6 +84,12 @@ def test_login_through_headless_chromium(client_env: dict[str, str], tmp_path: P
         assert emulator.grants["authorization_code"] == 1
         (exchange,) = [r for r in emulator.requests if r.path == "/v1/oauth/token"]
         assert exchange.json["redirect_uri"].startswith("http://localhost:")
+    # Chromium was started on the loopback start address (its command line, which
+    # every local user can read, holds no state) and followed its redirect itself.
+    opened = (tmp_path / "chromium-argv").read_text()
+    assert re.fullmatch(r"http://localhost:\d+/start/[A-Za-z0-9_-]{32}\n", opened), opened
+    (authorize,) = [r for r in emulator.requests if r.path == "/oauth/authorize"]
+    assert authorize.query["state"] not in opened
     token_file = data_dir / "claude_code_oauth.json"
     assert token_file.stat().st_mode & 0o777 == 0o600
     saved = json.loads(token_file.read_text())

@@ -8,6 +8,7 @@ import os
 import random
 import re
 import stat
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from claude_code_oauth.errors import (
     CallbackTimeout,
     ClaudeOAuthError,
     ConfigError,
+    LockTimeout,
     LoginCancelled,
     ServerError,
     TokenFileError,
@@ -34,6 +36,7 @@ from claude_code_oauth.storage import secure_file
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator, RecordedRequest
 from claude_code_oauth.testing.emulator.state import s256
 from helpers.ports import released
+from helpers.tokens import start_worker, wait_for_line
 
 AUTHORIZE_KEYS = {
     "code",
@@ -257,7 +260,10 @@ def test_callback_first_wins_and_the_late_paste_is_not_exchanged(
     urls = flow.start()
     paste = manual_paste(urls.manual)
     thread, answers = deliver(approve(urls.browser))
-    time.sleep(0.5)  # the callback is queued well before the paste
+    deadline = time.monotonic() + 20
+    while not flow._decided:  # the receiver has taken the callback: it is queued first
+        assert time.monotonic() < deadline, "the callback never arrived"
+        time.sleep(0.005)
     flow.submit_paste(paste)
     result = flow.wait()
     thread.join(10)
@@ -487,3 +493,137 @@ def test_a_failed_login_leaves_the_existing_token_file_untouched(
         before.st_mode,
     )
     assert not [n for n in os.listdir(path.parent) if n.endswith(".tmp")]
+
+
+# -- the browser's start address ------------------------------------------------------------
+
+
+def test_the_browser_is_given_a_start_address_that_redirects_to_the_authorize_url(
+    flow: LoginFlow, emulator: ClaudeEmulator
+) -> None:
+    urls = flow.start()
+    start = urlsplit(urls.start)
+    assert (start.scheme, start.hostname, start.port) == ("http", "localhost", urls.port)
+    assert start.path.startswith("/start/") and not start.query
+    state = parse_qs(urlsplit(urls.browser).query)["state"][0]
+    challenge = parse_qs(urlsplit(urls.browser).query)["code_challenge"][0]
+    assert state not in urls.start and challenge not in urls.start
+    with http() as client:
+        hop = client.get(urls.start)
+    assert hop.status_code == 302 and hop.headers["location"] == urls.browser
+    thread, answers = deliver(approve(hop.headers["location"]))
+    result = flow.wait()
+    thread.join(10)
+    assert result.via == "browser" and b"Signed in" in answers[0].content
+
+
+# -- fail before the browser ------------------------------------------------------------------
+
+
+def _refused_at_start(settings: Settings, emulator: ClaudeEmulator) -> ClaudeOAuthError:
+    with LoginFlow(settings, timeout=5) as login:
+        with pytest.raises(ClaudeOAuthError) as info:
+            login.start()
+        assert login.listening_addresses == []  # no port opened, so no browser either
+    assert emulator.requests == []
+    return info.value
+
+
+@pytest.mark.parametrize("mode", [0o770, 0o707, 0o777])
+def test_a_data_dir_others_can_write_to_is_refused_at_start(
+    emulator: ClaudeEmulator, data_dir: Path, mode: int
+) -> None:
+    data_dir.chmod(mode)
+    error = _refused_at_start(make_settings(emulator, data_dir), emulator)
+    assert isinstance(error, TokenFileError) and "writable by other users" in str(error)
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo"])
+def test_a_token_path_that_is_not_a_regular_file_is_refused_at_start(
+    emulator: ClaudeEmulator, data_dir: Path, kind: str
+) -> None:
+    path = data_dir / "claude_code_oauth.json"
+    if kind == "directory":
+        path.mkdir()
+    else:
+        os.mkfifo(path)
+    error = _refused_at_start(make_settings(emulator, data_dir), emulator)
+    assert "not a regular file" in str(error)
+    assert path.exists() and not path.is_file()  # left where it was
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("CLAUDE_CODE_OAUTH_TOKEN_URL", "http://token.example/v1/oauth/token", "token_url"),
+        ("CLAUDE_CODE_OAUTH_TOKEN_URL", "ftp://localhost/token", "token_url"),
+        ("CLAUDE_CODE_OAUTH_API_BASE_URL", "http://api.example", "api_base_url"),
+        ("CLAUDE_CODE_OAUTH_HTTP_TIMEOUT", "soon", "http_timeout"),
+        ("CLAUDE_CODE_OAUTH_LOCK_TIMEOUT", "-1", "lock_timeout"),
+        ("CLAUDE_CODE_OAUTH_CLIENT_ID", " ", "client_id"),
+    ],
+)
+def test_an_invalid_setting_used_after_the_callback_is_refused_at_start(
+    emulator: ClaudeEmulator, data_dir: Path, variable: str, value: str, words: str
+) -> None:
+    settings = make_settings(emulator, data_dir, **{variable: value})
+    error = _refused_at_start(settings, emulator)
+    assert isinstance(error, ConfigError) and words in str(error)
+    assert not (data_dir / "claude_code_oauth.json").exists()
+
+
+# -- saving under the lock, and what the page says -------------------------------------------------
+
+
+@pytest.fixture
+def lock_holder(data_dir: Path) -> Iterator[subprocess.Popen[str]]:
+    """Another process holding the token lock until killed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLAUDE_CODE_OAUTH_")}
+    env["CLAUDE_CODE_OAUTH_DATA_DIR"] = str(data_dir)
+    holder = start_worker(env, "hold-lock")
+    wait_for_line(holder, "locked")
+    yield holder
+    holder.kill()
+    holder.communicate()
+
+
+def test_the_login_saves_under_the_token_lock_and_the_page_waits_for_the_save(
+    emulator: ClaudeEmulator, flow_settings: Settings, lock_holder: subprocess.Popen[str]
+) -> None:
+    path = Path(flow_settings.token_path)
+    with LoginFlow(flow_settings, timeout=30) as login:
+        urls = login.start()  # a lock held by someone else is no reason to refuse
+        page_thread, answers = deliver(approve(urls.browser))
+        results: list[Any] = []
+        waiter = threading.Thread(target=lambda: results.append(login.wait()))
+        waiter.start()
+        deadline = time.monotonic() + 20
+        while emulator.grants["authorization_code"] < 1:
+            assert time.monotonic() < deadline, "the code was never exchanged"
+            time.sleep(0.01)
+        # Exchanged, but the lock is held: nothing saved, and the tab still waits.
+        assert not path.exists()
+        assert page_thread.is_alive() and answers == []
+        lock_holder.kill()
+        lock_holder.communicate()
+        waiter.join(20)
+        page_thread.join(20)
+    assert results and results[0].via == "browser" and path.exists()
+    assert answers[0].status_code == 200 and b"Signed in" in answers[0].content
+
+
+def test_when_saving_fails_the_page_says_so(
+    emulator: ClaudeEmulator, data_dir: Path, lock_holder: subprocess.Popen[str]
+) -> None:
+    settings = make_settings(emulator, data_dir, CLAUDE_CODE_OAUTH_LOCK_TIMEOUT="0.5")
+    with LoginFlow(settings, timeout=30) as login:
+        urls = login.start()
+        page_thread, answers = deliver(approve(urls.browser))
+        with pytest.raises(LockTimeout) as info:
+            login.wait()
+        page_thread.join(20)
+    assert "lock" in str(info.value)
+    page = answers[0]
+    assert page.status_code == 400 and b"Sign-in failed" in page.content
+    assert b"Signed in" not in page.content and b"lock" in page.content
+    assert not (data_dir / "claude_code_oauth.json").exists()

@@ -424,3 +424,146 @@ def test_property_arbitrary_queries_never_count_without_the_state(
     assert garbage.status_code == 400
     assert mismatched.status_code == 400
     assert len(rec.callbacks) == before
+
+
+# -- strictness: the exact target, the exact Host ---------------------------------------
+
+
+def _raw(port: int, request: str) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(request.encode("latin-1"))
+        return sock.makefile("rb").read()
+
+
+def _status(reply: bytes) -> int:
+    return int(reply.split(b" ", 2)[1])
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//callback?{q}",
+        "//localhost:{port}/callback?{q}",
+        "http://localhost:{port}/callback?{q}",
+        "/callback/..?{q}",
+        "/callback/.?{q}",
+        "/callback/?{q}",
+        "/%63allback?{q}",
+        "/callback;x?{q}",
+        "/callback#x?{q}",
+        "callback?{q}",
+        "*",
+    ],
+)
+def test_only_the_exact_origin_form_callback_path_counts(target: str) -> None:
+    with receiver() as (recv, rec, state):
+        query = urlencode({"code": "x", "state": state})
+        line = target.format(q=query, port=recv.port)
+        reply = _raw(recv.port, f"GET {line} HTTP/1.1\r\nHost: localhost:{recv.port}\r\n\r\n")
+        assert _status(reply) == 404, reply[:80]
+        assert rec.callbacks == []
+        _complete(recv, rec, state)
+
+
+@pytest.mark.parametrize(
+    "hosts",
+    [
+        ["localhost.:{port}"],
+        ["localhost"],
+        ["localhost:{other}"],
+        ["user@localhost:{port}"],
+        ["127.0.0.2:{port}"],
+        ["127.1:{port}"],
+        ["0x7f.0.0.1:{port}"],
+        ["[::ffff:127.0.0.1]:{port}"],
+        ["localhost:{port}.evil.example"],
+        ["localhost:{port}", "localhost:{port}"],
+        ["localhost:{port}", "evil.example"],
+        [],
+    ],
+)
+def test_a_host_header_other_than_exactly_a_loopback_name_and_our_port_is_refused(
+    hosts: list[str],
+) -> None:
+    with receiver() as (recv, rec, state):
+        query = urlencode({"code": "x", "state": state})
+        other = recv.port + 1
+        header = "".join(f"Host: {h.format(port=recv.port, other=other)}\r\n" for h in hosts)
+        reply = _raw(recv.port, f"GET /callback?{query} HTTP/1.1\r\n{header}\r\n")
+        assert _status(reply) == 403, reply[:80]
+        assert rec.callbacks == []
+        _complete(recv, rec, state)
+
+
+@pytest.mark.parametrize("host", ["localhost", "LocalHost", "127.0.0.1", "[::1]"])
+def test_each_loopback_name_with_our_port_is_accepted(host: str) -> None:
+    with receiver() as (recv, rec, state):
+        query = urlencode({"code": "the-code", "state": state})
+        thread = threading.Thread(
+            target=_raw,
+            args=(recv.port, f"GET /callback?{query} HTTP/1.1\r\nHost: {host}:{recv.port}\r\n\r\n"),
+        )
+        thread.start()
+        assert rec.arrived.wait(5)
+        recv.finish(True, "done")
+        thread.join(5)
+        assert rec.callbacks[0].code == "the-code"
+
+
+def test_a_flood_of_bad_callbacks_reports_each_cause_once() -> None:
+    with receiver() as (recv, rec, state), http() as client:
+        base = f"http://localhost:{recv.port}/callback?"
+        for index in range(300):
+            answer = client.get(base + urlencode({"code": "x", "state": f"wrong-{index}"}))
+            assert answer.status_code == 400
+        assert rec.rejected == ["a callback with a wrong state was ignored"]
+        for _ in range(50):
+            client.get(base + urlencode({"code": "x"}))
+            client.get(base + urlencode({"state": state}))
+        assert rec.rejected == [
+            "a callback with a wrong state was ignored",
+            "a callback with a missing state was ignored",
+            "a callback without code or error was ignored",
+        ]
+        _complete(recv, rec, state)
+
+
+# -- the start address ----------------------------------------------------------------------
+
+
+def test_the_start_address_redirects_once_to_the_authorize_url() -> None:
+    target = "https://claude.example/oauth/authorize?code=true&state=S&code_challenge=C"
+    with receiver() as (recv, rec, state), http() as client:
+        start = recv.start_address(target)
+        assert start.startswith(f"http://localhost:{recv.port}/start/")
+        assert "state" not in start and "challenge" not in start
+        first = client.get(start)
+        assert first.status_code == 302 and first.headers["location"] == target
+        assert first.headers["cache-control"] == "no-store"
+        assert first.headers["referrer-policy"] == "no-referrer"
+        again = client.get(start)
+        assert again.status_code == 410 and b"already used" in again.content
+        assert "location" not in again.headers
+        guessed = client.get(f"http://localhost:{recv.port}/start/guessed")
+        assert guessed.status_code == 404
+        assert client.get(f"http://localhost:{recv.port}/start/").status_code == 404
+        assert rec.callbacks == [] and rec.rejected == []
+        _complete(recv, rec, state)
+
+
+def test_the_start_address_is_refused_to_a_foreign_host_header() -> None:
+    with receiver() as (recv, _, _):
+        start = recv.start_address("https://claude.example/oauth/authorize?state=S")
+        path = start.split(str(recv.port), 1)[1]
+        reply = _raw(recv.port, f"GET {path} HTTP/1.1\r\nHost: evil.example\r\n\r\n")
+        assert _status(reply) == 403 and b"claude.example" not in reply
+        with http() as client:  # not spent by the refused request
+            assert client.get(start).status_code == 302
+
+
+def test_the_start_path_is_random_per_login() -> None:
+    with receiver() as (first, _, _), receiver() as (second, _, _):
+        a = first.start_address("https://x.example/")
+        b = second.start_address("https://x.example/")
+    assert a.rsplit("/", 1)[1] != b.rsplit("/", 1)[1]
+    assert len(a.rsplit("/", 1)[1]) >= 32

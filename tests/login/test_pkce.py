@@ -40,3 +40,31 @@ def test_rejects_verifiers_outside_rfc_alphabet_or_length(bad):
 @given(st.text(alphabet="ABCxyz019-._~", min_size=43, max_size=128))
 def test_any_valid_verifier_gives_43_char_challenge(verifier):
     assert re.fullmatch(r"[A-Za-z0-9_-]{43}", pkce.s256_challenge(verifier))
+
+
+def test_verifier_and_state_come_from_the_secrets_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CSPRNG, not `random`: replacing secrets.token_bytes must change both values."""
+    asked: list[int] = []
+
+    def fixed(count: int) -> bytes:
+        asked.append(count)
+        return bytes(range(count))
+
+    monkeypatch.setattr(pkce.secrets, "token_bytes", fixed)
+    expected = base64.urlsafe_b64encode(bytes(range(32))).rstrip(b"=").decode()
+    assert pkce.new_verifier() == expected
+    assert pkce.new_state() == expected
+    assert asked == [32, 32]
+
+
+def test_the_login_flow_draws_its_verifier_and_state_from_pkce(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from claude_code_oauth.config import Settings
+    from claude_code_oauth.login.flow import LoginFlow
+
+    drawn = iter([b"\x01" * 32, b"\x02" * 32])
+    monkeypatch.setattr(pkce.secrets, "token_bytes", lambda count: next(drawn))
+    flow = LoginFlow(Settings(environ={}), timeout=5)
+    assert flow._verifier == base64.urlsafe_b64encode(b"\x01" * 32).rstrip(b"=").decode()
+    assert flow._state == base64.urlsafe_b64encode(b"\x02" * 32).rstrip(b"=").decode()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import array
+import fcntl
 import io
 import os
 import queue
+import termios
 import time
 from collections.abc import Iterator
 
@@ -21,6 +24,17 @@ class Pipe:
 
     def write(self, data: bytes) -> None:
         os.write(self.write_fd, data)
+
+    def until_drained(self, timeout: float = 5) -> None:
+        """Poll (with a deadline) until nothing written is left unread in the pipe."""
+        deadline = time.monotonic() + timeout
+        while True:
+            pending = array.array("i", [0])
+            fcntl.ioctl(self.read_fd, termios.FIONREAD, pending)
+            if pending[0] == 0:
+                return
+            assert time.monotonic() < deadline, "the reader never read the pipe"
+            time.sleep(0.002)
 
     def take(self, count: int, timeout: float = 5) -> list[str]:
         return [self.lines.get(timeout=timeout) for _ in range(count)]
@@ -49,9 +63,9 @@ def test_lines_are_delivered_stripped_and_empty_ones_skipped(pipe: Pipe) -> None
         pipe.write(b"first\n  second  \r\n\n   \n")
         assert pipe.take(2) == ["first", "second"]
         pipe.write(b"par")
-        time.sleep(0.1)
-        assert pipe.lines.empty()  # not a line yet
+        pipe.until_drained()  # the reader has read "par" on its own
         pipe.write(b"tial\nnext\xff\xfe\n")
+        # Had "par" been taken for a line, it would have come first.
         assert pipe.take(2) == ["partial", "next\ufffd\ufffd"]
     assert pipe.lines.empty()
 
@@ -75,9 +89,10 @@ def test_after_stop_nothing_more_is_read(pipe: Pipe) -> None:
     assert time.monotonic() - started < 5
     assert reader._thread is not None and not reader._thread.is_alive()
     pipe.write(b"meant for the next prompt\n")
-    time.sleep(0.1)
-    assert pipe.lines.empty()
+    # The reader thread has ended (above), so nothing can take the line any more;
+    # it is still in the pipe for whoever reads stdin next.
     assert os.read(pipe.read_fd, 100) == b"meant for the next prompt\n"
+    assert pipe.lines.empty()
     reader.stop()  # idempotent
 
 

@@ -7,10 +7,12 @@ import threading
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from claude_code_oauth.errors import NetworkError
-from claude_code_oauth.net.http_client import ResponseTooLarge, fetch
+from claude_code_oauth.net import call_deadline
+from claude_code_oauth.net.http_client import ResponseTooLarge, fetch, shared_client
 
 
 class _Server:
@@ -81,6 +83,57 @@ def test_a_trickling_server_cannot_hold_the_call_past_the_deadline(serve, script
     assert time.monotonic() - started < 5
 
 
+def _workers_alive() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "claude-code-oauth-http"]
+
+
+@pytest.mark.parametrize("phase", ["headers", "body"])
+def test_the_abandoned_worker_lets_go_of_the_socket_at_the_deadline(serve, phase: str) -> None:
+    """Without a deadline on the worker's own reads, it would keep a thread and a
+    socket for as long as the server trickles (here 200 s), long after the caller
+    gave up: in Code Puppy, one more per refresh attempt."""
+    gone = threading.Event()
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
+
+    def trickle(conn: socket.socket, stop: threading.Event) -> None:
+        if phase == "body":
+            conn.sendall(head)
+        try:
+            for byte in (b"X-Slow: " if phase == "headers" else b"") + b"a" * 1000:
+                if stop.wait(0.2):
+                    return
+                conn.sendall(bytes([byte]))
+        except OSError:
+            gone.set()
+
+    server = serve(trickle)
+    with pytest.raises(NetworkError, match="did not answer within 1 s"):
+        fetch("GET", server.url, what="The test endpoint", timeout=1.0)
+    # Generous bounds, "no leak" not speed: the deadline was 1 s, the trickle 200 s.
+    assert gone.wait(10), "the worker still reads from the server"
+    deadline = time.monotonic() + 10
+    while _workers_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _workers_alive() == []
+
+
+def test_the_deadline_backend_is_installed_in_the_shared_client() -> None:
+    # Reaches one attribute below httpx's API: an httpx upgrade that moves it fails here.
+    assert call_deadline.install(shared_client()) is True
+    assert call_deadline.install(httpx.Client()) is True
+
+
+def test_threads_without_a_deadline_are_not_affected(serve) -> None:
+    def slow_ok(conn: socket.socket, stop: threading.Event) -> None:
+        stop.wait(0.3)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+
+    server = serve(slow_ok)
+    call_deadline.set_deadline(time.monotonic() - 1)  # this thread's: passed ...
+    call_deadline.set_deadline(None)  # ... and cleared: plain httpx timeouts again
+    assert shared_client().get(server.url, timeout=10).status_code == 200
+
+
 def test_a_body_over_the_cap_is_refused_and_reading_stops(serve) -> None:
     sent: list[int] = []
 
@@ -94,6 +147,9 @@ def test_a_body_over_the_cap_is_refused_and_reading_stops(serve) -> None:
     server = serve(endless)
     with pytest.raises(ResponseTooLarge, match="larger than 1024 KiB"):
         fetch("GET", server.url, what="The test endpoint", timeout=10.0, max_bytes=1 << 20)
+    # Reading stopped at the cap: the server could send at most the cap plus what the
+    # sockets' buffers hold (a few MiB on loopback), not the endless stream.
+    assert sum(sent) < (1 << 20) + (16 << 20)
 
 
 def test_a_declared_length_over_the_cap_is_refused_before_reading(serve) -> None:
@@ -116,3 +172,11 @@ def test_a_complete_answer_comes_back_loaded(serve) -> None:
     server = serve(ok)
     response = fetch("GET", server.url, what="The test endpoint", timeout=5.0)
     assert response.status_code == 200 and response.json() == {"a": True}
+
+
+@pytest.mark.parametrize("host", ["a..b", "xn--"])
+def test_a_host_name_the_resolver_refuses_is_a_network_error(host: str) -> None:
+    # httpx leaves these (UnicodeError, IDNAError) unwrapped: they were tracebacks.
+    with pytest.raises(NetworkError, match=r"could not be reached") as caught:
+        fetch("GET", f"http://{host}/x", what="The test endpoint", timeout=5.0)
+    assert "\n" not in str(caught.value)

@@ -281,7 +281,6 @@ JSON = {"Content-Type": "application/json"}
         ),
         ((401, {}, b""), TokenEndpointError, ["HTTP 401 without an error message"]),
         ((200, JSON, b"[1, 2]"), UnexpectedResponse, ["not an object"]),
-        ((200, JSON, b'{"token_type": "Bearer"}'), UnexpectedResponse, ["without an access_token"]),
         ((307, {"Location": "/elsewhere"}, b""), UnexpectedResponse, ["redirect (HTTP 307)"]),
         ((503, {"Content-Type": "text/plain"}, b"down"), ServerError, ["HTTP 503"]),
     ],
@@ -335,3 +334,12 @@ def test_a_refresh_token_or_code_echoed_by_the_server_never_reaches_the_message(
     with pytest.raises(UnexpectedResponse) as info:
         exchange_code(settings, code=code_secret, verifier=verifier, redirect_uri="r", state="s")
     assert code_secret not in str(info.value) and verifier not in str(info.value)
+
+
+def test_a_2xx_answer_without_an_access_token_is_returned_for_the_caller_to_judge(
+    canned: tuple[Canned, Settings],
+) -> None:
+    # The provider must see it: such an answer may carry a rotated refresh token.
+    server, settings = canned
+    server.answers.append((200, JSON, b'{"refresh_token": "rotated-refresh-value"}'))
+    assert refresh(settings, "old-refresh-value") == {"refresh_token": "rotated-refresh-value"}

@@ -111,6 +111,106 @@ def test_from_json_rejects_damage(data: object) -> None:
         TokenRecord.from_json(data)
 
 
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        (28800, True),
+        (28800.9, True),
+        (1, True),
+        (token_store.MAX_LIFETIME, True),
+        (token_store.MAX_LIFETIME + 1, False),
+        (0, False),
+        (-1, False),
+        (10**400, False),
+        (1e308, False),
+        (float("inf"), False),
+        (float("nan"), False),
+        (True, False),
+        ("3600", False),
+        ([3600], False),
+    ],
+)
+def test_expires_in_must_be_a_sane_number_of_seconds(value: object, ok: bool) -> None:
+    body = {"access_token": "x", "expires_in": value}
+    if ok:
+        record = TokenRecord.from_token_response(body, now=100.0)
+        assert record.expires_at == 100.0 + int(value)  # type: ignore[call-overload]
+    else:
+        with pytest.raises(ValueError, match="expires_in") as caught:
+            TokenRecord.from_token_response(body, now=100.0)
+        assert len(str(caught.value)) < 120  # never 400 digits in a message
+
+
+@pytest.mark.parametrize("value", [10**400, 1e308, float("inf"), float("nan"), -1, "x", True])
+def test_an_unusable_login_lifetime_is_ignored(value: object) -> None:
+    previous = _record()
+    body = {"access_token": "x", "refresh_token_expires_in": value}
+    fresh = TokenRecord.from_token_response(body, now=2_000_000.0)
+    assert fresh.refresh_token_expires_at is None
+    refreshed = TokenRecord.from_token_response(body, now=2_000_000.0, previous=previous)
+    assert refreshed.refresh_token_expires_at == previous.refresh_token_expires_at
+
+
+@pytest.mark.parametrize("token", ["a b", "a\nb", "é" * 3, "x" * 9000, ""])
+def test_implausible_tokens_are_refused(token: str) -> None:
+    with pytest.raises(ValueError):
+        TokenRecord.from_token_response({"access_token": token}, now=1.0)
+    with pytest.raises(ValueError):
+        TokenRecord.from_token_response({"access_token": "x", "refresh_token": token}, now=1.0)
+
+
+@pytest.mark.parametrize(
+    ("changes", "repaired"),
+    [
+        ({"expires_at": None}, ("expires_at",)),
+        ({"expires_at": 10**400}, ("expires_at",)),
+        ({"expires_at": 1e15}, ("expires_at",)),
+        ({"expires_at": -1}, ("expires_at",)),
+        ({"obtained_at": None}, ("obtained_at",)),
+        ({"expires_at": 1_000_000.0 + 500 * 86400}, ("expires_at",)),
+        ({"refresh_token_expires_at": 10**400}, ("refresh_token_expires_at",)),
+        ({"refresh_not_before": 3_800_000_000}, ("refresh_not_before",)),
+    ],
+)
+def test_unusable_stored_numbers_are_set_aside_not_fatal(
+    changes: dict[str, object], repaired: tuple[str, ...]
+) -> None:
+    data = _record().to_json()
+    data.update(changes)
+    record = TokenRecord.from_json(data)
+    assert record.repaired == repaired
+    for value in (record.expires_at, record.obtained_at):
+        assert 0 <= value < token_store.MAX_EPOCH
+    assert record.expires_at - record.obtained_at <= token_store.MAX_LIFETIME
+    if "expires_at" in repaired and record.expires_at - record.obtained_at < 1000:
+        assert record.is_expired(time.time())
+    assert record.refresh_token == BODY["refresh_token"]  # the login is kept
+
+
+@pytest.mark.parametrize("raw", [b"NaN", b"Infinity", b"-Infinity", b"1e999"])
+def test_non_json_numbers_written_by_an_older_version_still_load(path: Path, raw: bytes) -> None:
+    text = json.dumps(_record().to_json()).encode()
+    path.write_bytes(text.replace(b'"expires_at": 1028800.0', b'"expires_at": ' + raw))
+    record = token_store.load(str(path))
+    assert record is not None and record.repaired == ("expires_at",)
+    token_store.save(str(path), record)
+    assert b"NaN" not in path.read_bytes() and b"Infinity" not in path.read_bytes()
+
+
+def test_a_deeply_nested_file_is_damage_not_a_crash(path: Path) -> None:
+    path.write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(TokenFileError, match="nested too deeply"):
+        token_store.load(str(path))
+
+
+def test_save_never_writes_a_number_that_is_not_finite(path: Path) -> None:
+    token_store.save(str(path), _record())
+    before = path.read_bytes()
+    with pytest.raises(TokenFileError, match="not finite"):
+        token_store.save(str(path), _record(expires_at=float("nan")))
+    assert path.read_bytes() == before
+
+
 def test_repr_shows_no_token() -> None:
     text = repr(_record())
     assert BODY["access_token"] not in text and BODY["refresh_token"] not in text

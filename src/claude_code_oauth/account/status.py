@@ -22,7 +22,10 @@ def iso_local(ts: float | None) -> str | None:
         return None
     from datetime import datetime
 
-    return datetime.fromtimestamp(ts).astimezone().isoformat(timespec="seconds")
+    try:
+        return datetime.fromtimestamp(ts).astimezone().isoformat(timespec="seconds")
+    except (OverflowError, OSError, ValueError):  # out of the platform's range
+        return None
 
 
 def countdown(seconds: float) -> str:
@@ -116,6 +119,14 @@ def collect(
         ),
         last_error=record.last_error,
     )
+    if "expires_at" in record.repaired:
+        # Counted as expired (refreshed on next use); the stored value means nothing.
+        report.update(access_token_expires_at=None, access_token_expires_in=0)
+    if record.repaired:
+        report["error"] = (
+            f"The token file held unusable values ({', '.join(record.repaired)}); they were "
+            "ignored, and the next refresh writes sane ones."
+        )
     if verify:
         report["verified"], report["error"] = _verify(settings)
     return report
@@ -126,12 +137,14 @@ def _verify(settings: Settings) -> tuple[bool, str | None]:
     import httpx
 
     from .. import USER_AGENT
-    from ..net.bearer_auth import OAuthBearerAuth
+    from ..net.bearer_auth import OAuthBearerAuth, RememberingSource
     from ..net.http_client import fetch
     from ..net.http_responses import json_object_or_raise
     from ..tokens.provider import provider_for
 
-    auth = OAuthBearerAuth(provider_for(settings), settings)
+    # Both the token sent and a replacement after a 401 are blanked from the error.
+    sent = RememberingSource(provider_for(settings))
+    auth = OAuthBearerAuth(sent, settings)
     what = "The profile endpoint"
     try:
         response = fetch(
@@ -142,7 +155,7 @@ def _verify(settings: Settings) -> tuple[bool, str | None]:
             headers={"User-Agent": USER_AGENT},
             auth=auth,
         )
-        json_object_or_raise(response, what)
+        json_object_or_raise(response, what, secrets=sent.tokens)
     except ClaudeOAuthError as exc:
         return False, str(exc)
     except httpx.HTTPError as exc:
@@ -194,13 +207,16 @@ def render_levels(
     lines.append(("warning" if report["needs_login"] else "success", headline))
     expires_in = report["access_token_expires_in"]
     state = "expired" if expires_in <= 0 else "valid"
-    lines.append(
-        (
-            "info",
-            f"Access token: {state}, expires {report['access_token_expires_at']} "
-            f"({countdown(expires_in)}); refreshed automatically.",
+    if report["access_token_expires_at"] is None:
+        lines.append(("info", "Access token: expiry unknown; it is refreshed on next use."))
+    else:
+        lines.append(
+            (
+                "info",
+                f"Access token: {state}, expires {report['access_token_expires_at']} "
+                f"({countdown(expires_in)}); refreshed automatically.",
+            )
         )
-    )
     if report["login_expires_at"]:
         ends = f"{report['login_expires_at']} ({countdown(report['login_expires_in'])})"
         lines.append(("info", f"Login: ends {ends}."))
@@ -220,6 +236,8 @@ def render_levels(
         lines.append(("info", f"Refresh paused by the server until {until}."))
     if report["last_error"]:
         lines.append(("warning", f"Last refresh problem: {report['last_error']}"))
+    if report["error"] and report["verified"] is None:
+        lines.append(("warning", f"Note: {report['error']}"))
     if report["verified"] is True:
         lines.append(("info", "Server check: token accepted."))
     elif report["verified"] is False:

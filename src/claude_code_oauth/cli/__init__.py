@@ -45,3 +45,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err("Cancelled.")
         return 130
+    except BrokenPipeError:
+        # Whoever read our output went away (`| head -c1`): nothing to say, and the
+        # interpreter's final flush of stdout must not complain either.
+        _drop_stdout()
+        return 1
+
+
+def _drop_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):
+        pass

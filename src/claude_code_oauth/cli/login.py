@@ -14,9 +14,11 @@ from .profile_option import add_profile_option
 
 HELP = "sign in with your browser and register the account's models"
 DESCRIPTION = (
-    "Sign in: opens a browser (or prints the URL) and waits for the loopback "
-    "callback on http://localhost:PORT/callback; you can also paste CODE#STATE from the "
-    "manual page, or the callback URL, on stdin. Then discovers and registers the models. "
+    "Sign in: opens a browser on a one-time http://localhost:PORT/start/... address "
+    "that redirects to Claude's sign-in page (or prints the URL), and waits for the "
+    "loopback callback on http://localhost:PORT/callback; you can also paste CODE#STATE "
+    "from the manual page, or the callback URL, on stdin. Then discovers and registers "
+    "the models. Problems that would make saving fail are reported before the browser opens. "
     "With --profile NAME the sign-in is stored as profile NAME (several accounts side by side); "
     "it becomes the active profile only if the active one is not signed in."
 )

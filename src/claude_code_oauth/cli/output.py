@@ -20,7 +20,10 @@ def out(text: str = "") -> None:
 
 
 def err(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    # One write with its newline: print() writes the text and the newline apart, and
+    # another process sharing stderr (a browser we started) could land in between.
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
 
 
 class PrintReporter:

@@ -79,6 +79,9 @@ def run(args: argparse.Namespace | None = None, profile: str | None = None) -> i
         record = token_store.load(config.token_path)
     if record is not None:
         warn_login_expiry(record, now, config.profile)
+    if sys.stdout is None:  # started with stdout closed
+        err("error: there is no standard output to print the token to.")
+        return 1
     sys.stdout.write(token + "\n")
     sys.stdout.flush()
     return 0

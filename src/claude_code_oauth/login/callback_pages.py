@@ -102,3 +102,22 @@ def refused_host() -> bytes:
         "This sign-in receiver only answers requests addressed to localhost.",
         ok=False,
     )
+
+
+def redirecting() -> bytes:
+    """The body of the start address's 302 (browsers follow the Location at once)."""
+    return render(
+        "Redirecting - claude-code-oauth",
+        "Redirecting to Claude",
+        "Your browser should continue to Claude's sign-in page.",
+        ok=True,
+    )
+
+
+def start_used() -> bytes:
+    return render(
+        "Link already used - claude-code-oauth",
+        "This sign-in link was already used",
+        "Each login opens it once. Use the sign-in URL printed in the terminal instead.",
+        ok=False,
+    )

@@ -3,22 +3,28 @@
 :class:`LoginFlow` is the whole flow, usable from the CLI and from Code Puppy::
 
     flow = LoginFlow(settings)
-    urls = flow.start()             # binds the port; show urls.browser / urls.manual
-    ...                             # open a browser, feed pastes with flow.submit_paste()
+    urls = flow.start()             # checks, binds the port; open urls.start in a browser,
+    ...                             # print urls.browser and urls.manual; feed pastes with
+    ...                             # flow.submit_paste()
     result = flow.wait(on_notice)   # blocks until done; raises a named LoginError
     flow.close()                    # always: releases the port (also a context manager)
 
-What a caller may rely on: a fresh verifier and state per flow; whichever of the
-browser callback and a paste arrives first wins and exactly one code exchange
-happens; waiting is event-driven (a queue), ends at ``callback_timeout`` with
-:class:`CallbackTimeout`, on Ctrl-C with :class:`LoginCancelled`; the port is
-released by :meth:`LoginFlow.close` in every case; the token file is written
-only after a successful exchange, so a failed login leaves it untouched.
+What a caller may rely on: a fresh verifier and state per flow (from
+:mod:`secrets`); :meth:`LoginFlow.start` raises, before any browser is opened,
+what would otherwise fail after the user approved — an invalid endpoint or
+timeout in the configuration, a data directory others can write to, a token
+path that is a symlink or not a regular file, an unusable lock; whichever of
+the browser callback and a paste arrives first wins and exactly one code
+exchange happens; waiting is event-driven (a queue), ends at
+``callback_timeout`` with :class:`CallbackTimeout`, on Ctrl-C with
+:class:`LoginCancelled`; the port is released by :meth:`LoginFlow.close` in
+every case; the token file is written under the token lock and only after a
+successful exchange, so a failed login leaves it untouched; the browser tab
+says "Signed in" only once the file is saved, and says why if anything failed.
 """
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 import time
@@ -37,7 +43,6 @@ from ..errors import (
     UnexpectedResponse,
 )
 from ..net.http_client import warm_up_in_background
-from ..storage.secure_file import ensure_private_dir, refuse_symlink
 from ..tokens import store as token_store
 from . import pkce
 from .loopback import CallbackParams, LoopbackReceiver
@@ -45,15 +50,25 @@ from .paste import parse_paste
 
 
 class LoginUrls:
-    """The URLs to show: ``browser`` (loopback redirect) and ``manual`` (paste-back)."""
+    """The URLs of one login.
 
-    __slots__ = ("browser", "manual", "port", "redirect_uri")
+    ``start`` is what to open in the browser: a one-time loopback address that
+    redirects to ``browser``, so the browser's command line (readable by every
+    local user) holds no ``state`` or ``code_challenge``. ``browser`` is the full
+    authorize URL with the loopback redirect, to print for copy-paste; ``manual``
+    the one with the paste-back redirect.
+    """
 
-    def __init__(self, browser: str, manual: str, redirect_uri: str, port: int) -> None:
+    __slots__ = ("browser", "manual", "port", "redirect_uri", "start")
+
+    def __init__(
+        self, browser: str, manual: str, redirect_uri: str, port: int, start: str = ""
+    ) -> None:
         self.browser = browser
         self.manual = manual
         self.redirect_uri = redirect_uri
         self.port = port
+        self.start = start or browser
 
 
 class LoginResult:
@@ -89,6 +104,12 @@ def authorize_url(settings: Settings, *, redirect_uri: str, challenge: str, stat
     return f"{base}{'&' if urlsplit(base).query else '?'}{query}"
 
 
+def _check_settings(settings: Settings) -> None:
+    """Read (and so validate) every setting the login uses after the callback."""
+    for key in ("token_url", "api_base_url", "client_id", "scope", "http_timeout", "lock_timeout"):
+        getattr(settings, key)
+
+
 def _who(record: token_store.TokenRecord) -> str:
     email = (record.account or {}).get("email_address")
     return f"Signed in as {email}." if email else "Signed in."
@@ -118,34 +139,37 @@ class LoginFlow:
     # -- setup --------------------------------------------------------------------
 
     def start(self) -> LoginUrls:
-        """Validate the configuration, open the loopback port and build the URLs."""
+        """Check what the login will need, open the loopback port and build the URLs."""
         settings = self.settings
-        token_path = settings.token_path
-        # Refuse a bad token path before the user spends time in the browser.
-        ensure_private_dir(os.path.dirname(token_path))
-        refuse_symlink(token_path)
+        # Everything that would otherwise fail after the user approved in the browser:
+        # the endpoints and timeouts used after the callback, then the token file.
+        _check_settings(settings)
+        token_store.preflight(settings)
         manual_redirect = settings.manual_redirect_uri
         receiver = LoopbackReceiver(
             expected_state=self._state,
             path=settings.redirect_path,
             on_callback=self._on_callback,
             on_rejected=lambda reason: self._events.put(("notice", f"Note: {reason}.")),
-            finish_wait=settings.http_timeout + 5,
+            # The tab waits for the exchange and the save (which may wait for the lock).
+            finish_wait=settings.http_timeout + settings.lock_timeout + 5,
         )
         port = receiver.bind(settings.callback_port_range)
         self._receiver = receiver
         try:
             redirect_uri = settings.redirect_uri(port)
             challenge = pkce.s256_challenge(self._verifier)
+            browser = authorize_url(
+                settings, redirect_uri=redirect_uri, challenge=challenge, state=self._state
+            )
             urls = LoginUrls(
-                browser=authorize_url(
-                    settings, redirect_uri=redirect_uri, challenge=challenge, state=self._state
-                ),
+                browser=browser,
                 manual=authorize_url(
                     settings, redirect_uri=manual_redirect, challenge=challenge, state=self._state
                 ),
                 redirect_uri=redirect_uri,
                 port=port,
+                start=receiver.start_address(browser, settings.redirect_host),
             )
             receiver.start()
             warm_up_in_background()
@@ -204,6 +228,9 @@ class LoginFlow:
             raise LoginCancelled("Login cancelled.") from None
         except ClaudeOAuthError as exc:
             receiver.finish(False, str(exc))
+            raise
+        except BaseException:
+            receiver.finish(False, "The sign-in failed in the terminal; see the error there.")
             raise
 
     def _next_response(

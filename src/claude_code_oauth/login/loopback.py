@@ -5,11 +5,21 @@ IPv6, on ``::1`` at the same port, so ``http://localhost:PORT/...`` reaches it
 whichever address the browser resolves first, and no other local process can
 sit on ``[::1]:PORT`` and take the callback. It never binds other interfaces.
 
-States: *bound* (ports open) → *serving* → *closed* (ports released). Only a
-``GET`` of the callback path with the expected ``state`` counts; other paths get
-404, a wrong or missing state gets an error page, requests whose ``Host`` is not
-loopback are refused (DNS rebinding), and in each of those cases it keeps
-waiting. Request lines are never logged: they carry the authorization code.
+States: *bound* (ports open) → *serving* → *closed* (ports released). Only an
+origin-form ``GET`` of exactly the callback path (not ``//callback``, not an
+absolute-form target, not ``/callback/..``) with the expected ``state`` counts;
+other targets get 404, other methods 405, a wrong or missing state an error
+page, and in each of those cases it keeps waiting. The ``Host`` header must be
+exactly one of ``localhost``, ``127.0.0.1`` or ``[::1]`` with the listening
+port, and given once (DNS rebinding, ``localhost.``, userinfo: refused).
+``on_rejected`` hears each distinct cause once, so a web page firing a flood of
+requests at the port costs the terminal one line per cause, not one per request.
+Request lines are never logged: they carry the authorization code.
+
+:meth:`LoopbackReceiver.start_address` gives a one-time address
+(``http://localhost:PORT/start/<random>``) that answers 302 to the authorize
+URL: the browser is started with that, so its command line — readable by every
+local user in ``/proc`` — holds neither ``state`` nor ``code_challenge``.
 
 The first accepted callback's browser tab is held open until the caller calls
 :meth:`LoopbackReceiver.finish` with the outcome, so the page can say whether
@@ -21,15 +31,15 @@ from __future__ import annotations
 import contextlib
 import errno
 import hmac
+import secrets
 import selectors
 import socket
 import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
-from ..config import is_loopback_host
 from ..errors import PortUnavailable
 from . import callback_pages
 
@@ -106,10 +116,12 @@ class _Handler(BaseHTTPRequestHandler):
         # The request line holds the authorization code: never log it.
         return
 
-    def _send(self, status: int, body: bytes) -> None:
+    def _send(self, status: int, body: bytes, location: str | None = None) -> None:
         self.send_response(status)
         for name, value in callback_pages.SECURITY_HEADERS.items():
             self.send_header(name, value)
+        if location is not None:
+            self.send_header("Location", location)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Connection", "close")
         self.end_headers()
@@ -164,6 +176,12 @@ class LoopbackReceiver:
         self._closed = False
         #: A callback was accepted, so its tab waits for the result page.
         self._accepted = False
+        #: Causes already reported through ``on_rejected`` (each is reported once).
+        self._reported: set[str] = set()
+        #: The one-time start path and where it redirects (see :meth:`start_address`).
+        self._start_path: str | None = None
+        self._start_target: str | None = None
+        self._start_used = False
         self.port = 0
         handler = type("_BoundHandler", (_Handler,), {"receiver": self})
         self._handler_cls: type[_Handler] = handler
@@ -192,6 +210,18 @@ class LoopbackReceiver:
         self._sockets = socks
         self.port = socks[0].getsockname()[1]
         return self.port
+
+    def start_address(self, target: str, base: str = "http://localhost") -> str:
+        """A one-time loopback address that answers 302 to ``target`` (after :meth:`bind`).
+
+        ``base`` is the loopback origin without port (the configured redirect host).
+        The random path is single-use: a second request gets a page saying so.
+        """
+        if not self.port:
+            raise RuntimeError("bind() first")
+        self._start_path = "/start/" + secrets.token_urlsafe(24)
+        self._start_target = target
+        return f"{base}:{self.port}{self._start_path}"
 
     @property
     def addresses(self) -> list[str]:
@@ -288,21 +318,42 @@ class LoopbackReceiver:
             with contextlib.suppress(OSError):
                 conn.close()
 
+    def _host_allowed(self, request: _Handler) -> bool:
+        """Exactly one ``Host``: ``localhost``, ``127.0.0.1`` or ``[::1]`` with our port."""
+        hosts = request.headers.get_all("Host") or []
+        if len(hosts) != 1:
+            return False
+        port = self.port
+        allowed = (f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}")
+        return hosts[0].strip().lower() in allowed
+
+    def _report(self, reason: str) -> None:
+        """Tell ``on_rejected`` about ``reason``, once per distinct reason."""
+        with self._lock:
+            if reason in self._reported:
+                return
+            self._reported.add(reason)
+        self._on_rejected(reason)
+
     def _handle(self, request: _Handler) -> None:
-        host = request.headers.get("Host", "")
-        try:
-            hostname = urlsplit(f"//{host}").hostname if host else None
-        except ValueError:
-            hostname = None
-        loopback = bool(hostname) and is_loopback_host(hostname or "")
-        if not loopback:
+        if not self._host_allowed(request):
             request._send(403, callback_pages.refused_host())
             return
-        parts = urlsplit(request.path)
-        if parts.path != self._path:
+        # The request line as sent: http.server rewrites a leading "//" in .path.
+        words = request.requestline.split()
+        target = words[1] if len(words) >= 2 else ""
+        # Origin form only: "/callback?...". Not "//host/callback", not "http://...".
+        if not target.startswith("/") or target.startswith("//"):
             request._send(404, callback_pages.not_found())
             return
-        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        path, _, query = target.partition("?")
+        if self._start_path is not None and path == self._start_path:
+            self._redirect_to_start_target(request)
+            return
+        if path != self._path:
+            request._send(404, callback_pages.not_found())
+            return
+        pairs = parse_qsl(query, keep_blank_values=True)
         params: dict[str, str] = {}
         duplicated = False
         for name, value in pairs:
@@ -313,13 +364,13 @@ class LoopbackReceiver:
         matches = bool(state) and hmac.compare_digest(state.encode(), self._state.encode())
         if duplicated or not matches:
             reason = "missing" if not state else "repeated" if duplicated else "wrong"
-            self._on_rejected(f"a callback with a {reason} state was ignored")
+            self._report(f"a callback with a {reason} state was ignored")
             request._send(400, callback_pages.wrong_state())
             return
         code = params.get("code") or None
         error = params.get("error") or None
         if not code and not error:
-            self._on_rejected("a callback without code or error was ignored")
+            self._report("a callback without code or error was ignored")
             request._send(
                 400, callback_pages.failed("The response had neither a code nor an error.")
             )
@@ -337,3 +388,11 @@ class LoopbackReceiver:
             page = callback_pages.signed_in(message) if ok else callback_pages.failed(message)
             request._send(200 if ok else 400, page)
         self._page_sent.set()
+
+    def _redirect_to_start_target(self, request: _Handler) -> None:
+        with self._lock:
+            used, self._start_used = self._start_used, True
+        if used or self._start_target is None:
+            request._send(410, callback_pages.start_used())
+            return
+        request._send(302, callback_pages.redirecting(), location=self._start_target)

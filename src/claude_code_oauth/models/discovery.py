@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 #: The API's maximum page size.
 DEFAULT_PAGE_SIZE = 1000
 
+#: The largest ``max_input_tokens`` believed (today's models take at most about a million).
+MAX_INPUT_TOKENS = 100_000_000
+
 #: Last-resort bound on pages: a server that keeps inventing new ``last_id``
 #: values must not keep us looping forever.
 MAX_PAGES = 1000
@@ -43,8 +46,8 @@ class DiscoveredModel:
     """One model the account can use.
 
     ``display_name`` is never empty (it falls back to ``id``); ``created_at`` is the
-    API's string as given; ``max_input_tokens`` is a positive int when the API
-    reports it, else ``None``.
+    API's string as given; ``max_input_tokens`` is a positive int (at most
+    :data:`MAX_INPUT_TOKENS`) when the API reports one, else ``None``.
     """
 
     id: str
@@ -92,8 +95,11 @@ def _model_from_item(item: Any, page: int, index: int) -> DiscoveredModel:
     name = item.get("display_name")
     created = item.get("created_at")
     limit = item.get("max_input_tokens")
-    # bool is an int subclass; a JSON true is not a token count.
-    has_limit = isinstance(limit, int) and not isinstance(limit, bool) and limit > 0
+    # bool is an int subclass; a JSON true is not a token count. A limit past
+    # MAX_INPUT_TOKENS (400 digits, say) is nonsense, not a context length to register.
+    has_limit = (
+        isinstance(limit, int) and not isinstance(limit, bool) and 0 < limit <= MAX_INPUT_TOKENS
+    )
     return DiscoveredModel(
         id=model_id,
         display_name=name if isinstance(name, str) and name.strip() else model_id,

@@ -83,6 +83,28 @@ def default_observers(settings: Settings | None) -> tuple[ResponseObserver, ...]
     return (capture_for(settings),)
 
 
+class RememberingSource:
+    """A :class:`TokenSource` that remembers every token it handed out.
+
+    For blanking them from error text: servers and proxies have been seen echoing
+    the Authorization header, and after a 401 the retry carries a second token.
+    """
+
+    def __init__(self, source: TokenSource) -> None:
+        self._source = source
+        self.tokens: list[str] = []
+
+    def get_access_token(self) -> str:
+        token = self._source.get_access_token()
+        self.tokens.append(token)
+        return token
+
+    def replace_rejected(self, rejected: str) -> str:
+        token = self._source.replace_rejected(rejected)
+        self.tokens.append(token)
+        return token
+
+
 class OAuthBearerAuth(httpx.Auth):
     """Bearer token from ``source``; one retry after a 401 with a replacement token.
 

@@ -8,7 +8,8 @@ redirects are never followed (an endpoint that redirects is misconfigured).
 
 httpx's timeouts bound each network operation, not a call: a server that sends
 a byte every second never trips a 30-second read timeout. :func:`fetch` bounds
-the whole call — connect, headers and body — and the size of the body.
+the whole call — connect, headers and body — and the size of the body, and its
+worker lets go of the socket at the deadline (:mod:`.call_deadline`).
 """
 
 from __future__ import annotations
@@ -40,7 +41,11 @@ def shared_client() -> httpx.Client:
             if _client is None:
                 import httpx
 
-                _client = httpx.Client(follow_redirects=False)
+                from . import call_deadline
+
+                client = httpx.Client(follow_redirects=False)
+                call_deadline.install(client)
+                _client = client
     return _client
 
 
@@ -80,10 +85,16 @@ def fetch(
     * The call returns or raises within ``timeout`` seconds (plus scheduling
       noise), whatever the server does: connect, headers and body together.
       The request runs in a worker thread; on the deadline the caller gets
-      :class:`NetworkError` at once and the worker is abandoned (its own reads
-      time out shortly after; nothing it gets later is used).
+      :class:`NetworkError` at once. The worker's socket operations share the
+      same deadline (:mod:`.call_deadline`), so it closes the connection and
+      ends then too, rather than reading a trickle for as long as it lasts;
+      nothing it gets later is used. (Only a hung DNS lookup can keep the
+      worker longer; the caller still returns on time.)
     * At most ``max_bytes`` of (decoded) body are read: a larger answer raises
       :class:`ResponseTooLarge`, and reading stops at the cap.
+    * Errors: :class:`NetworkError` at the deadline, for a timeout and for what
+      httpx does not wrap (a host name the resolver refuses); other
+      ``httpx.HTTPError`` and the auth flow's own errors as they are.
     * The returned response's body is loaded (``.content`` works, nothing is left
       to read). Redirects are never followed. ``what`` names the endpoint in
       error messages (for example ``"The token endpoint"``); no message holds
@@ -91,7 +102,10 @@ def fetch(
     """
     import httpx
 
+    from . import call_deadline
+
     http = client or shared_client()
+    call_deadline.install(http)
     host = urlsplit(url).netloc
     deadline = time.monotonic() + timeout
     outcome: dict[str, Any] = {}
@@ -99,6 +113,7 @@ def fetch(
     done = threading.Event()
 
     def work() -> None:
+        call_deadline.set_deadline(deadline)
         try:
             request = http.build_request(
                 method,
@@ -120,7 +135,7 @@ def fetch(
 
     worker = threading.Thread(target=work, name="claude-code-oauth-http", daemon=True)
     worker.start()
-    if not done.wait(max(0.0, deadline - time.monotonic())):
+    if not done.wait(min(threading.TIMEOUT_MAX, max(0.0, deadline - time.monotonic()))):
         abandoned.set()
         raise NetworkError(
             f"{what} ({host}) did not answer within {timeout:g} s (the whole answer).",
@@ -132,6 +147,13 @@ def fetch(
             raise NetworkError(
                 f"{what} ({host}) did not answer within {timeout:g} s.",
                 hint="Check your connection, or raise CLAUDE_CODE_OAUTH_HTTP_TIMEOUT.",
+            ) from None
+        if isinstance(error, (ValueError, OSError, httpx.InvalidURL)):
+            # Below httpx: a host name the resolver refuses ("a..b", "xn--" raise
+            # UnicodeError), a socket error httpcore did not wrap.
+            raise NetworkError(
+                f"{what} ({host}) could not be reached: {type(error).__name__}.",
+                hint="Check the URL's host name and your connection.",
             ) from None
         raise error
     return outcome["response"]

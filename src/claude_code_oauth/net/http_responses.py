@@ -128,7 +128,7 @@ def json_object_or_raise(
         )
     try:
         body = json.loads(response.content) if response.content else None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply to parse
         body = None
         if 200 <= status < 300:
             raise UnexpectedResponse(

@@ -4,10 +4,13 @@ Use it as the browser Python's :mod:`webbrowser` launches::
 
     BROWSER="python -m claude_code_oauth.testing.scripted_browser %s"
 
-It fetches the URL, follows redirects, submits the consent form (Approve, or
-Deny with ``--deny``; as the account ``--account EMAIL`` when the page offers a
-choice of accounts, else the one checked), and delivers the final redirect to the application's
-loopback callback, asking for ``/favicon.ico`` on that host first as browsers do.
+It fetches the URL, follows redirects (a login's loopback start address
+redirects to the authorize page), submits the consent form (Approve, or Deny
+with ``--deny``; as the account ``--account EMAIL`` when the page offers a
+choice of accounts, else the one checked), and delivers the authorization
+response — the redirect that carries ``code`` or ``error`` to another origin —
+to the application's loopback callback, asking for ``/favicon.ico`` on that
+host first as browsers do.
 Exit status 0 when the final page answered 2xx (with ``--no-follow-callback``:
 when the redirect to the callback was reached). It never prints a URL, a code or
 a query string: on failure it prints one line with the status and page title.
@@ -27,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import Message
 from html.parser import HTMLParser
-from urllib.parse import urlencode, urljoin, urlsplit
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 __all__ = ["BrowserError", "open_url"]
 
@@ -181,6 +184,16 @@ def _consent_submission(
     return None
 
 
+def _is_authorization_response(url: str) -> bool:
+    """A redirect carrying an OAuth response (``code`` or ``error``) back to the client.
+
+    An authorization *request* (``response_type=...``, where Claude's also has
+    ``code=true``) is not one: a login's loopback start address redirects there.
+    """
+    query = parse_qs(urlsplit(url).query)
+    return ("code" in query or "error" in query) and "response_type" not in query
+
+
 def _visit_callback(opener: urllib.request.OpenerDirector, url: str) -> _Page:
     scheme, netloc = _origin(url)
     # A browser asks for the icon too; the receiver must not take it for the callback.
@@ -196,7 +209,7 @@ def _browse(url: str, deny: bool, follow_callback: bool, account: str | None = N
     for _ in range(_MAX_HOPS):
         target = page.location
         if target is not None:
-            if _origin(target) != _origin(page.url):
+            if _origin(target) != _origin(page.url) and _is_authorization_response(target):
                 if not follow_callback:
                     return page
                 return _visit_callback(opener, target)
@@ -246,14 +259,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         page = _browse(args.url, args.deny, follow, args.account)
     except BrowserError as err:
-        print(f"scripted_browser: {err}", file=sys.stderr)
+        _say(f"scripted_browser: {err}")
         return 1
     if 200 <= page.status < 300 or (not follow and 300 <= page.status < 400):
         return 0
     title = " ".join(_parse(page).title.split())[:120]
     suffix = f" ({title})" if title else ""
-    print(f"scripted_browser: the final page answered HTTP {page.status}{suffix}", file=sys.stderr)
+    _say(f"scripted_browser: the final page answered HTTP {page.status}{suffix}")
     return 1
+
+
+def _say(line: str) -> None:
+    """One line on stderr in a single write: it shares stderr with the application."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
-"""Tokens: the token endpoint on the wire (:mod:`.endpoint`), the private token
-file (:mod:`.store`) and the race-free source of access tokens (:mod:`.provider`).
+"""Tokens: the token endpoint on the wire (:mod:`.endpoint`), one login's tokens as a
+checked value (:mod:`.record`), the private token file (:mod:`.store`) and the
+race-free source of access tokens (:mod:`.provider`).
 
-Kept import-light: the ``token`` command's fast path imports :mod:`.store` only.
+Kept import-light: the ``token`` command's fast path imports :mod:`.store` (and
+:mod:`.record`) only.
 """

@@ -1,9 +1,13 @@
 """The two calls to the token endpoint: exchange a code, refresh a token.
 
 Both post JSON (Claude's endpoint refuses forms) with our own User-Agent and
-the configured timeout, and never retry: a code is single-use, and a refresh
-token rotates, so a blind retry could look like a replay. Every failure is a
-named error from :mod:`errors` with one secret-free line.
+the configured timeout (the whole call, see :func:`~..net.http_client.fetch`),
+and never retry: a code is single-use, and a refresh token rotates, so a blind
+retry could look like a replay. Every failure is a named error from
+:mod:`errors` with one secret-free line. A 2xx answer is returned as the JSON
+object it is, unchecked: :meth:`TokenRecord.from_token_response` decides whether
+it is usable, and the provider keeps a rotated refresh token even from an
+answer that is not.
 """
 
 from __future__ import annotations
@@ -48,10 +52,9 @@ def _post(settings: Settings, body: dict[str, Any], client: httpx.Client | None)
             hint="Set CLAUDE_CODE_OAUTH_TOKEN_URL to the current endpoint.",
         )
     sent = [str(body[k]) for k in ("code", "code_verifier", "refresh_token") if body.get(k)]
-    data = json_object_or_raise(response, f"{WHAT} ({host})", secrets=sent)
-    if not isinstance(data.get("access_token"), str) or not data.get("access_token"):
-        raise UnexpectedResponse(f"{WHAT} ({host}) answered without an access_token.")
-    return data
+    # The caller checks the object (TokenRecord.from_token_response): an answer that
+    # is unusable may still carry a rotated refresh token that must be kept.
+    return json_object_or_raise(response, f"{WHAT} ({host})", secrets=sent)
 
 
 def exchange_code(

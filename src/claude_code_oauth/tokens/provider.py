@@ -14,7 +14,12 @@ What a caller may rely on (:meth:`TokenProvider.get_access_token`):
 * A dead login (``invalid_grant``) keeps the tokens on disk and marks them as
   needing a new login, so no process asks the server again; every caller then
   gets the same :class:`LoginRequired` (once the access token has expired).
-* 429: ``Retry-After`` is recorded in the file so no process asks again early.
+* 429: ``Retry-After`` (at most a day) is recorded in the file so no process
+  asks again early.
+* An answer that cannot be used (no access token, a ``token_type`` other than
+  Bearer, an absurd ``expires_in``) is an error like a 5xx, but a new refresh
+  token it carries is saved first: the server has rotated, and presenting the
+  spent token again would end the login.
 * 5xx, timeouts, HTML, a busy lock: the current access token is returned while
   it has not actually expired (``on_warning`` is told why); after that the error
   is raised. Threads waiting for a flight that failed share its failure.
@@ -28,6 +33,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from ..config import Settings
 from ..errors import (
@@ -246,22 +252,37 @@ class TokenProvider:
             )
         try:
             body = token_endpoint.refresh(self.settings, record.refresh_token)
-            fresh = TokenRecord.from_token_response(body, now=self._clock(), previous=record)
         except InvalidGrant as exc:
             return self._dead(record, rejected, f"{DEAD_LOGIN} {exc}")
         except RateLimited as exc:
             wait = DEFAULT_RETRY_AFTER if exc.retry_after is None else exc.retry_after
-            record.refresh_not_before = self._clock() + wait
+            # A pause of days would stop refreshing for good; believe at most one day.
+            record.refresh_not_before = self._clock() + min(wait, token_store.MAX_RETRY_AFTER)
             record.last_error = str(exc)
             token_store.save(self.path, record)
             return self._fallback(record, rejected, exc)
-        except ValueError as exc:
-            return self._transient(record, rejected, UnexpectedResponse(f"Unusable refresh: {exc}"))
         except ClaudeOAuthError as exc:
             return self._transient(record, rejected, exc)
+        try:
+            fresh = TokenRecord.from_token_response(body, now=self._clock(), previous=record)
+        except ValueError as exc:
+            return self._unusable(record, rejected, body, f"Unusable refresh answer: {exc}.")
         token_store.save(self.path, fresh)
         self._backoff_until = 0.0
         return fresh
+
+    def _unusable(
+        self, record: TokenRecord, rejected: str | None, body: dict[str, Any], why: str
+    ) -> TokenRecord:
+        """An answer we cannot use. The server may still have rotated the refresh
+        token: if the answer carries a new one, it is saved (the old one is spent,
+        and presenting it again would end the login), and the error is reported."""
+        rotated = body.get("refresh_token")
+        if token_store.is_token(rotated) and rotated != record.refresh_token:
+            record.refresh_token = rotated
+            record.last_error = why
+            token_store.save(self.path, record)
+        return self._transient(record, rejected, UnexpectedResponse(why))
 
     def _transient(
         self, record: TokenRecord, rejected: str | None, exc: ClaudeOAuthError

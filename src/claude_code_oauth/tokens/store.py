@@ -5,6 +5,11 @@ What a caller may rely on:
 * :func:`load` returns ``None`` when there is no file, a :class:`TokenRecord`
   otherwise, and raises :class:`~claude_code_oauth.errors.TokenFileError` for a
   symlink or a damaged file (the file itself is left where it is).
+* Every number in a loaded record is finite and sane (see :mod:`.record`): a
+  file holding ``NaN``, ``Infinity`` (not JSON, but an older version could write
+  them), 400 digits or year 3000 still loads, with the unusable values set
+  aside, and the login survives. The file is never written with a number that
+  is not finite.
 * :func:`save` replaces the file atomically (see :mod:`secure_file`); a damaged
   file it replaces is first moved aside to ``<name>.corrupt-<time>``, never deleted;
   temporary files a killed writer left behind are removed once they are stale.
@@ -28,238 +33,30 @@ from ..storage.secure_file import (
     atomic_write,
     ensure_private_dir,
     read_bytes,
+    refuse_symlink,
     remove_stale_temp_files,
+)
+from .record import (  # noqa: F401 - the record's names are part of this module's API
+    FORMAT_VERSION,
+    LOGIN_WARNING_SECONDS,
+    MAX_EPOCH,
+    MAX_LIFETIME,
+    MAX_RETRY_AFTER,
+    MAX_TOKEN_LENGTH,
+    TokenRecord,
+    finite_number,
+    is_token,
+    lifetime_seconds,
 )
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
-
     from filelock import BaseFileLock
 
     from ..config import Settings
 
-FORMAT_VERSION = 1
-
-#: Warn when the login itself (not the access token) ends sooner than this.
-LOGIN_WARNING_SECONDS = 3 * 86400
 #: Temporary files of a killed writer older than this are removed by :func:`save`.
 STALE_TEMP_SECONDS = 60.0
-
-#: Fields kept from a token response besides the tokens themselves.
-_PROFILE_FIELDS = ("account", "organization")
-
-
-class TokenRecord:
-    """One login's tokens and bookkeeping, as stored on disk.
-
-    Times are Unix epoch seconds. ``needs_login`` is set when the server said
-    the refresh token is dead; ``refresh_not_before`` after a 429.
-    """
-
-    __slots__ = (
-        "access_token",
-        "account",
-        "expires_at",
-        "extra",
-        "last_error",
-        "needs_login",
-        "obtained_at",
-        "organization",
-        "refresh_not_before",
-        "refresh_token",
-        "refresh_token_expires_at",
-        "scope",
-        "token_type",
-    )
-
-    def __init__(
-        self,
-        *,
-        access_token: str,
-        refresh_token: str | None,
-        expires_at: float,
-        obtained_at: float,
-        token_type: str = "Bearer",
-        scope: str = "",
-        account: dict[str, Any] | None = None,
-        organization: dict[str, Any] | None = None,
-        refresh_token_expires_at: float | None = None,
-        needs_login: bool = False,
-        refresh_not_before: float | None = None,
-        last_error: str | None = None,
-        extra: dict[str, Any] | None = None,
-    ) -> None:
-        self.access_token = access_token
-        self.refresh_token = refresh_token
-        self.expires_at = expires_at
-        self.obtained_at = obtained_at
-        self.token_type = token_type
-        self.scope = scope
-        self.account = account
-        self.organization = organization
-        self.refresh_token_expires_at = refresh_token_expires_at
-        self.needs_login = needs_login
-        self.refresh_not_before = refresh_not_before
-        self.last_error = last_error
-        self.extra = extra or {}
-
-    def __repr__(self) -> str:  # never show a token
-        return f"<TokenRecord expires_at={self.expires_at:.0f} needs_login={self.needs_login}>"
-
-    # -- times ----------------------------------------------------------------
-
-    @property
-    def lifetime(self) -> float:
-        return max(0.0, self.expires_at - self.obtained_at)
-
-    def margin(self, configured: float | None) -> float:
-        """Seconds before expiry to refresh at: configured, else min(300, 10 % of lifetime)."""
-        if configured is not None:
-            return configured
-        return min(300.0, 0.1 * self.lifetime)
-
-    def is_fresh(self, now: float, configured_margin: float | None) -> bool:
-        """True while the access token is not within the refresh margin of expiry."""
-        return now < self.expires_at - self.margin(configured_margin)
-
-    def is_expired(self, now: float) -> bool:
-        return now >= self.expires_at
-
-    # -- conversion -------------------------------------------------------------
-
-    @classmethod
-    def from_token_response(
-        cls,
-        body: dict[str, Any],
-        *,
-        now: float | None = None,
-        previous: TokenRecord | None = None,
-    ) -> TokenRecord:
-        """Build a record from a token endpoint answer; raise ValueError if unusable.
-
-        On a refresh, ``previous`` supplies what the server may omit: the refresh
-        token (RFC 6749 §6 lets a server keep it), the login deadline, the profile.
-        """
-        now = time.time() if now is None else now
-        access = body.get("access_token")
-        if not isinstance(access, str) or not access:
-            raise ValueError("the answer has no access_token")
-        token_type = body.get("token_type", "Bearer")
-        if not isinstance(token_type, str) or token_type.lower() != "bearer":
-            raise ValueError(f"unsupported token_type {str(token_type)[:20]!r}")
-        refresh = body.get("refresh_token")
-        if refresh is not None and (not isinstance(refresh, str) or not refresh):
-            raise ValueError("the refresh_token is not a string")
-        if refresh is None and previous is not None:
-            refresh = previous.refresh_token
-        expires_in = body.get("expires_in")
-        if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)):
-            # RFC 6749 only recommends expires_in; assume a short life rather than none.
-            expires_in = 3600
-        if expires_in <= 0:
-            raise ValueError("expires_in is not positive")
-        scope = body.get("scope", previous.scope if previous else "")
-        if isinstance(scope, list):
-            scope = " ".join(str(s) for s in scope)
-        login_left = body.get("refresh_token_expires_in")
-        if isinstance(login_left, (int, float)) and not isinstance(login_left, bool):
-            login_deadline: float | None = now + float(login_left)
-        else:
-            login_deadline = previous.refresh_token_expires_at if previous else None
-        profile = {
-            key: body.get(key) if isinstance(body.get(key), dict) else None
-            for key in _PROFILE_FIELDS
-        }
-        if previous is not None:
-            for key in _PROFILE_FIELDS:
-                profile[key] = profile[key] or getattr(previous, key)
-        return cls(
-            access_token=access,
-            refresh_token=refresh,
-            expires_at=now + float(expires_in),
-            obtained_at=now,
-            token_type="Bearer",
-            scope=str(scope or ""),
-            account=profile["account"],
-            organization=profile["organization"],
-            refresh_token_expires_at=login_deadline,
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = dict(self.extra)
-        data.update(
-            version=FORMAT_VERSION,
-            access_token=self.access_token,
-            refresh_token=self.refresh_token,
-            token_type=self.token_type,
-            expires_at=round(self.expires_at, 3),
-            obtained_at=round(self.obtained_at, 3),
-            scope=self.scope,
-            account=self.account,
-            organization=self.organization,
-            refresh_token_expires_at=self.refresh_token_expires_at,
-            needs_login=self.needs_login,
-            refresh_not_before=self.refresh_not_before,
-            last_error=self.last_error,
-        )
-        return data
-
-    @classmethod
-    def from_json(cls, data: object) -> TokenRecord:
-        """Parse the stored form; raise ValueError naming what is wrong."""
-        if not isinstance(data, dict):
-            raise ValueError("the top level is not a JSON object")
-        access = data.get("access_token")
-        if not isinstance(access, str) or not access:
-            raise ValueError("access_token is missing")
-        refresh = data.get("refresh_token")
-        if refresh is not None and not isinstance(refresh, str):
-            raise ValueError("refresh_token is not a string")
-        numbers = {}
-        for key in ("expires_at", "obtained_at"):
-            value = data.get(key)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"{key} is missing or not a number")
-            numbers[key] = float(value)
-        optional = {}
-        for key in ("refresh_token_expires_at", "refresh_not_before"):
-            value = data.get(key)
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-            optional[key] = float(value) if ok else None
-        known = {
-            "version",
-            "access_token",
-            "refresh_token",
-            "token_type",
-            "expires_at",
-            "obtained_at",
-            "scope",
-            "account",
-            "organization",
-            "refresh_token_expires_at",
-            "needs_login",
-            "refresh_not_before",
-            "last_error",
-        }
-        last_error = data.get("last_error")
-        return cls(
-            access_token=access,
-            refresh_token=refresh or None,
-            expires_at=numbers["expires_at"],
-            obtained_at=numbers["obtained_at"],
-            token_type=str(data.get("token_type") or "Bearer"),
-            scope=str(data.get("scope") or ""),
-            account=data.get("account") if isinstance(data.get("account"), dict) else None,
-            organization=(
-                data.get("organization") if isinstance(data.get("organization"), dict) else None
-            ),
-            refresh_token_expires_at=optional["refresh_token_expires_at"],
-            needs_login=data.get("needs_login") is True,
-            refresh_not_before=optional["refresh_not_before"],
-            last_error=str(last_error)[:300] if last_error else None,
-            extra={k: v for k, v in data.items() if k not in known},
-        )
 
 
 def _describe_damage(path: str, raw: bytes, exc: Exception) -> TokenFileError:
@@ -282,16 +79,38 @@ def load(path: str) -> TokenRecord | None:
     if raw is None:
         return None
     try:
-        return TokenRecord.from_json(json.loads(raw.decode("utf-8")))
+        data = json.loads(
+            raw.decode("utf-8"), parse_constant=_not_a_number, parse_float=_finite_float
+        )
+        return TokenRecord.from_json(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise _describe_damage(path, raw, exc) from None
+    except RecursionError:
+        raise _describe_damage(path, raw, ValueError("nested too deeply")) from None
+
+
+def _not_a_number(name: str) -> None:
+    """``NaN``/``Infinity`` are not JSON (an older version could write them): unknown."""
+    return None
+
+
+def _finite_float(text: str) -> float | None:
+    """A float literal; ``1e999`` (infinite) counts as unknown."""
+    value = float(text)
+    return value if value - value == 0 else None
 
 
 def save(path: str, record: TokenRecord) -> None:
     """Write ``record`` atomically with mode 0600. Hold :func:`token_lock` while calling."""
     ensure_private_dir(os.path.dirname(path))
     _set_aside_if_damaged(path)
-    data = json.dumps(record.to_json(), indent=2, sort_keys=False) + "\n"
+    try:
+        # allow_nan=False: NaN and Infinity are not JSON, and a later read would choke.
+        data = json.dumps(record.to_json(), indent=2, sort_keys=False, allow_nan=False) + "\n"
+    except ValueError:
+        raise TokenFileError(
+            f"Refusing to write {path}: the record holds a number that is not finite."
+        ) from None
     atomic_write(path, data.encode("utf-8"), mode=0o600)
     # A writer killed mid-write leaves its temporary file (with tokens in it) behind.
     remove_stale_temp_files(path, STALE_TEMP_SECONDS)
@@ -315,10 +134,51 @@ def _set_aside_if_damaged(path: str) -> str | None:
 
 def delete(path: str) -> bool:
     """Remove the token file; ``True`` if there was one. Hold :func:`token_lock`."""
-    from ..storage.secure_file import refuse_symlink, remove
+    from ..storage.secure_file import remove
 
     refuse_symlink(path)
     return remove(path)
+
+
+def preflight(settings: Settings) -> None:
+    """Raise now what would make saving tokens fail later (before a login starts).
+
+    The data directory is created (0700) or must not be writable by others; the
+    token path must not be a symlink or anything but a regular file; the
+    directory must be writable; the lock beside the file must be usable (held by
+    another process is fine). Raises :class:`TokenFileError` with one line.
+    """
+    import stat
+
+    path = settings.token_path
+    directory = os.path.dirname(path)
+    ensure_private_dir(directory)
+    refuse_symlink(path)
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise TokenFileError(f"Cannot use {path}: {exc.strerror}.") from None
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise TokenFileError(
+            f"Refusing to use {path}: it is not a regular file.",
+            hint="Move it away; the token file must be a regular file.",
+        )
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise TokenFileError(f"Cannot write in {directory}: permission denied.")
+    from filelock import Timeout
+
+    lock = token_lock(settings, timeout=0)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return  # another process holds it: the lock works
+    except OSError as exc:
+        raise TokenFileError(
+            f"Cannot use the lock file {lock_path(path)}: {exc.strerror or exc}."
+        ) from None
+    lock.release()
 
 
 def lock_path(token_path: str) -> str:

@@ -530,3 +530,32 @@ def test_keep_alive_serves_several_requests_on_one_connection(emu, client):
     for _ in range(3):
         assert client.get("/v2/nothing", headers={"connection": "keep-alive"}).status_code == 404
     assert len([r for r in emu.requests if r.path == "/v2/nothing"]) == 3
+
+
+def test_refresh_grants_and_replays_are_logged_as_digests(
+    emu: ClaudeEmulator, client: httpx.Client, clock: FakeClock
+) -> None:
+    from claude_code_oauth.testing.emulator.control import token_digest
+
+    first = emu.issue_login()["refresh_token"]
+
+    def refresh(token: str) -> httpx.Response:
+        body = {"grant_type": "refresh_token", "refresh_token": token, "client_id": emu.client_id}
+        return client.post("/v1/oauth/token", json=body)
+
+    second = refresh(first).json()["refresh_token"]
+    clock.advance(5)
+    third = refresh(second).json()["refresh_token"]
+    g1, g2 = emu.refresh_grants
+    assert (g1.spent, g1.issued) == (token_digest(first), token_digest(second))
+    assert (g2.spent, g2.issued) == (token_digest(second), token_digest(third))
+    assert g2.at - g1.at == 5 and g1.login_id == g2.login_id
+    assert emu.was_presented(g1.issued) and not emu.was_presented(g2.issued)
+    clock.advance(1)
+    assert refresh(first).status_code == 400  # a replay: the login ends
+    (replay,) = emu.replay_log
+    assert (replay.token, replay.login_id, replay.at) == (g1.spent, g1.login_id, g2.at + 1)
+    assert refresh(third).status_code == 400  # revoked with the login, not a replay
+    assert len(emu.replay_log) == 1 and emu.replays == 1
+    logged = repr(emu.refresh_grants) + repr(emu.replay_log)
+    assert all(token not in logged for token in (first, second, third))

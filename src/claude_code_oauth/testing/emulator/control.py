@@ -34,10 +34,25 @@ from .api import DEFAULT_MODELS
 from .faults import make_fault
 from .handler import EmulatorServer
 from .oauth import MANUAL_CALLBACK_PATH
-from .state import DEFAULT_SCOPE, ISSUED_SECRETS, EmulatorState
+from .state import (
+    DEFAULT_SCOPE,
+    ISSUED_SECRETS,
+    EmulatorState,
+    RefreshGrant,
+    Replay,
+    token_digest,
+)
 from .wire import RecordedRequest
 
-__all__ = ["ISSUED_SECRETS", "ClaudeEmulator", "RecordedRequest", "main"]
+__all__ = [
+    "ISSUED_SECRETS",
+    "ClaudeEmulator",
+    "RecordedRequest",
+    "RefreshGrant",
+    "Replay",
+    "main",
+    "token_digest",
+]
 
 DEFAULT_CLIENT_ID: str = CLAUDE_CODE_OAUTH_CONFIG["client_id"]
 DEFAULT_ACCESS_TTL = 8 * 3600
@@ -164,6 +179,24 @@ class ClaudeEmulator:
     def replays(self) -> int:
         """How many spent refresh tokens were presented (each revoked its login)."""
         return self._state.replays
+
+    @property
+    def refresh_grants(self) -> list[RefreshGrant]:
+        """A snapshot of every refresh grant: when, which login, the spent and the
+        issued refresh token (as :func:`token_digest` digests), oldest first."""
+        with self._state.lock:
+            return list(self._state.refresh_log)
+
+    @property
+    def replay_log(self) -> list[Replay]:
+        """A snapshot of every replay (a spent refresh token presented again), oldest first."""
+        with self._state.lock:
+            return list(self._state.replay_log)
+
+    def was_presented(self, digest: str) -> bool:
+        """Whether a refresh token with this :func:`token_digest` was ever presented."""
+        with self._state.lock:
+            return digest in self._state.presented
 
     @property
     def requests(self) -> list[RecordedRequest]:

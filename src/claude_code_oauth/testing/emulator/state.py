@@ -108,6 +108,30 @@ class _Refresh:
     spent: bool = False
 
 
+def token_digest(token: str) -> str:
+    """A short, non-secret fingerprint of a token (what the logs below hold)."""
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class RefreshGrant:
+    """One successful refresh: ``spent`` was presented, ``issued`` handed out (digests)."""
+
+    at: float
+    login_id: str
+    spent: str
+    issued: str
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A spent refresh token presented again (``token`` is its digest); it ended the login."""
+
+    at: float
+    login_id: str
+    token: str
+
+
 @dataclass
 class Fault:
     """One injected fault: applies to the next ``remaining`` requests to its endpoint."""
@@ -141,6 +165,11 @@ class EmulatorState:
         self.base_url = ""
         self.grants: Counter[str] = Counter()
         self.replays = 0
+        #: Every refresh grant and every replay, oldest first (digests, no secrets).
+        self.refresh_log: list[RefreshGrant] = []
+        self.replay_log: list[Replay] = []
+        #: Digests of every refresh token ever presented (used, spent or unknown).
+        self.presented: set[str] = set()
         self.requests: list[RecordedRequest] = []
         self._models = [dict(m) for m in models]
         self._pending: dict[str, _Pending] = {}
@@ -341,12 +370,15 @@ class EmulatorState:
         if not isinstance(token, str) or not token:
             raise OAuthFailure("invalid_request", "Missing or invalid parameter: refresh_token")
         with self.lock:
+            presented = token_digest(token)
+            self.presented.add(presented)
             record = self._refresh.get(token)
             if record is None:
                 raise OAuthFailure("invalid_grant", "Invalid refresh token")
             login = self._logins[record.login_id]
             if record.spent:
                 self.replays += 1
+                self.replay_log.append(Replay(self.clock(), login.id, presented))
                 login.revoked = True
                 raise OAuthFailure("invalid_grant", "Refresh token has been revoked")
             if login.revoked:
@@ -355,7 +387,10 @@ class EmulatorState:
                 raise OAuthFailure("invalid_grant", "Refresh token has expired")
             record.spent = True
             self.grants["refresh_token"] += 1
-            return self._issue_tokens(login)
+            response = self._issue_tokens(login)
+            issued = token_digest(response["refresh_token"])
+            self.refresh_log.append(RefreshGrant(self.clock(), login.id, presented, issued))
+            return response
 
     def _check_client(self, body: dict[str, Any]) -> None:
         client_id = body.get("client_id")

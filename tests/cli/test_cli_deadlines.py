@@ -1,0 +1,180 @@
+"""`http_timeout` bounds the whole call: `token`, `login` and `models --refresh` as real
+processes against a server that trickles its answer (a byte every 1.5 s), and the
+token-file lock is not held past it.
+
+Bounds are generous ("no hang"): unbounded, each of these runs for minutes.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from claude_code_oauth.config import Settings
+from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from claude_code_oauth.testing.hostile_proxy import HostileProxy
+from claude_code_oauth.tokens import store as token_store
+from helpers.tokens import digest, seed, stored
+
+TOKEN = "/v1/oauth/token"
+MODELS = "/v1/models"
+HTTP_TIMEOUT = 2
+#: Unbounded, a trickled answer of this body takes 1.5 s per byte: minutes.
+CANNED = (
+    b'{"token_type": "Bearer", "access_token": "never-delivered-access", '
+    b'"refresh_token": "never-delivered-refresh", "expires_in": 28800}'
+)
+#: "No hang": far above HTTP_TIMEOUT plus a Python start-up, far below the trickle.
+BOUND = 20.0
+
+
+@pytest.fixture
+def proxy(emulator: ClaudeEmulator) -> Iterator[HostileProxy]:
+    with HostileProxy(emulator.base_url) as running:
+        yield running
+
+
+@pytest.fixture
+def env(client_env: dict[str, str], proxy: HostileProxy) -> dict[str, str]:
+    return {**proxy.env(client_env), "CLAUDE_CODE_OAUTH_HTTP_TIMEOUT": str(HTTP_TIMEOUT)}
+
+
+@pytest.fixture
+def token_path(data_dir: Path) -> Path:
+    return data_dir / "claude_code_oauth.json"
+
+
+def run(env: dict[str, str], *args: str) -> tuple[subprocess.CompletedProcess[str], float]:
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "claude_code_oauth", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    return done, time.monotonic() - started
+
+
+def error_line(done: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, done.stderr[-2000:]
+    return errors[0]
+
+
+def wait_for(predicate, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("the condition did not come true in time")
+        time.sleep(0.01)
+
+
+def hung_up(proxy: HostileProxy, path: str) -> bool:
+    """The client closed its connection before the trickled answer was complete."""
+    exchanges = proxy.requests_to(path)
+    return bool(exchanges) and exchanges[-1].client_left_after is not None
+
+
+@pytest.mark.parametrize("head", [False, True], ids=["body trickles", "headers trickle"])
+def test_token_gives_up_at_the_deadline_with_one_line(
+    emulator: ClaudeEmulator,
+    proxy: HostileProxy,
+    env: dict[str, str],
+    token_path: Path,
+    head: bool,
+) -> None:
+    before = seed(emulator, token_path, expires_in=-10)
+    proxy.add_rule(TOKEN, forward=False, body=CANNED, trickle=1.5, trickle_head=head)
+    done, took = run(env, "token")
+    assert done.returncode == 1 and done.stdout == ""
+    assert f"did not answer within {HTTP_TIMEOUT} s" in error_line(done)
+    assert took < BOUND
+    wait_for(lambda: hung_up(proxy, TOKEN), timeout=10)
+    # Nothing was rotated (the answer never arrived): the stored login is unchanged.
+    assert digest(stored(token_path).refresh_token) == digest(before.refresh_token)
+
+
+def test_the_refresh_does_not_hold_the_token_lock_past_the_deadline(
+    emulator: ClaudeEmulator,
+    proxy: HostileProxy,
+    env: dict[str, str],
+    token_path: Path,
+) -> None:
+    seed(emulator, token_path, expires_in=-10)
+    proxy.add_rule(TOKEN, forward=False, body=CANNED, trickle=1.5)
+    refresher = subprocess.Popen(
+        [sys.executable, "-m", "claude_code_oauth", "token"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        # The request reaches the server only under the lock: from here it is held.
+        wait_for(lambda: bool(proxy.requests_to(TOKEN)))
+        asked = proxy.requests_to(TOKEN)[0].started
+        lock = token_store.token_lock(Settings(environ=env), timeout=BOUND)
+        with token_store.held(lock):
+            held_for = time.monotonic() - asked
+        out, err = refresher.communicate(timeout=60)
+    finally:
+        refresher.kill()
+        refresher.wait()
+    assert held_for < HTTP_TIMEOUT + 10  # generous ("no hang"); unbounded: minutes
+    assert refresher.returncode == 1 and out == "" and "Traceback" not in err
+
+
+def test_login_gives_up_on_a_trickling_exchange_with_one_line(
+    emulator: ClaudeEmulator,
+    proxy: HostileProxy,
+    env: dict[str, str],
+    token_path: Path,
+    scripted_browser: str,
+) -> None:
+    proxy.add_rule(TOKEN, trickle=1.5)
+    done, took = run({**env, "BROWSER": scripted_browser}, "login", "--no-models")
+    assert done.returncode == 1
+    assert f"did not answer within {HTTP_TIMEOUT} s" in error_line(done)
+    # The browser's page said so (the scripted browser reports a failed final page).
+    assert "Sign-in failed" in done.stderr
+    assert took < BOUND
+    assert not token_path.exists()
+    wait_for(lambda: hung_up(proxy, TOKEN), timeout=10)
+
+
+@pytest.mark.parametrize("head", [False, True], ids=["body trickles", "headers trickle"])
+def test_models_refresh_gives_up_at_the_deadline_with_one_line(
+    emulator: ClaudeEmulator,
+    proxy: HostileProxy,
+    env: dict[str, str],
+    token_path: Path,
+    head: bool,
+) -> None:
+    seed(emulator, token_path, expires_in=3600)
+    proxy.add_rule(MODELS, trickle=1.5, trickle_head=head)
+    done, took = run(env, "models", "--refresh")
+    assert done.returncode == 1
+    assert f"did not answer within {HTTP_TIMEOUT} s" in error_line(done)
+    assert took < BOUND
+    wait_for(lambda: hung_up(proxy, MODELS), timeout=10)
+
+
+def test_status_verify_gives_up_on_a_trickling_profile_endpoint(
+    emulator: ClaudeEmulator, proxy: HostileProxy, env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=3600)
+    proxy.add_rule("/api/oauth/profile", trickle=1.5, trickle_head=True)
+    done, took = run(env, "status", "--verify")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    (line,) = [line for line in done.stdout.splitlines() if line.startswith("Server check")]
+    assert f"did not answer within {HTTP_TIMEOUT} s" in line
+    assert took < BOUND
