@@ -4,9 +4,29 @@
 ``anthropic.AsyncAnthropic`` client whose HTTP client authenticates every
 request itself (:class:`_OAuthAuth`): a fresh ``Authorization: Bearer`` from the
 token provider, the OAuth beta merged into whatever betas the request carries,
-our own User-Agent, and never ``x-api-key``. A 401 is answered once through the
-provider's rejected-token path and the request retried once; if Claude refuses
-again, the error says to sign in again.
+our own User-Agent, and never ``x-api-key``.
+
+What a caller may rely on for Claude's answers (see
+:mod:`claude_code_oauth.net.claude_answers` for the lines):
+
+* Before each request the token provider is asked once: not signed in, a login
+  that ended or a token endpoint that cannot be reached fails at once with its
+  named error — no HTTP request, no SDK retry.
+* 401: one replacement token (another process's rotation, or one refresh) and
+  one retry; a second 401 says "sign in again".
+* 403 "token revoked": no refresh; the provider marks the login as needing
+  renewal, so every process says so without asking.
+* 429 with the unified headers of an exhausted window: the SDK is told not to
+  retry (``x-should-retry: false``); "Claude usage limit reached (…); resets at …".
+* 400 third-party refusal, other 4xx: no retry. 429 without unified headers,
+  529, 5xx: only the anthropic SDK's own retries, then one line.
+* Every failure is raised as ``raise_as(named_error, original)``: by default a
+  pydantic-ai ``ModelHTTPError`` / ``ModelAPIError`` whose ``str()`` is the named
+  line and whose ``claude_error`` attribute is the named error. A host passes
+  its own ``raise_as`` to raise what it renders best. The raised exception's
+  cause is the named error (nothing else is chained), except for unreachable
+  hosts, whose original transport error stays chained so a host can still treat
+  them as transient.
 
 Honest identity: no system-prompt injection, no tool renaming, no copied
 client headers. anthropic, httpx2 and pydantic-ai are imported only here, when
@@ -16,20 +36,33 @@ Code Puppy first builds one of our models.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from .. import USER_AGENT
+from ..account import unified_limits
 from ..config import Settings, check_endpoint
-from ..errors import ClaudeOAuthError
-from ..net.bearer_auth import ResponseObserver, apply_oauth_headers, notify_observers
+from ..errors import ApiUnreachable, ClaudeApiError, ClaudeOAuthError
+from ..net.bearer_auth import (
+    ResponseObserver,
+    apply_oauth_headers,
+    notify_observers,
+    report_revocation,
+)
+from ..net.claude_answers import error_for_answer, host_of, unreachable
 
 if TYPE_CHECKING:
     from ..tokens.provider import TokenProvider
 
-SIGN_IN_AGAIN = (
-    "Claude rejected the OAuth token even after a refresh. Sign in again with "
-    "/claude-code-auth (or `claude-code-oauth login`)."
-)
+#: Turns (named error, original exception) into what the model raises.
+RaiseAs = Callable[[ClaudeOAuthError, BaseException], BaseException]
+
+#: What the SDK holds as its credential; the auth flow always replaces it.
+_PLACEHOLDER = "replaced-per-request-by-claude-code-oauth"
+
+#: Key in an answer's ``extensions``: what the auth flow learnt about it.
+_NOTE = "claude_code_oauth"
 
 
 @functools.cache  # built once, on first use (imports httpx2)
@@ -38,7 +71,8 @@ def _make_auth_class() -> type:
     import httpx2
 
     class _OAuthAuth(httpx2.Auth):
-        """Bearer from the provider; one retry with a replacement after a 401."""
+        """Bearer from the provider; one retry with a replacement after a 401;
+        a revoked login marked; no SDK retry of an exhausted usage window."""
 
         def __init__(
             self,
@@ -51,8 +85,6 @@ def _make_auth_class() -> type:
             self._version = settings.anthropic_version
             #: Told about every answer, success or error (usage capture, for one).
             self._observers = observers
-            #: Why the last request was finally refused (shown instead of a bare 401).
-            self.last_refusal: str | None = None
 
         def _prepare(self, request: httpx2.Request, token: str) -> None:
             # pydantic-ai sets its own User-Agent per request; ours is the honest one.
@@ -70,19 +102,26 @@ def _make_auth_class() -> type:
             self._prepare(request, token)
             response = yield request
             notify_observers(self._observers, response)
-            if response.status_code != 401:
-                return
-            await response.aread()
-            try:
-                fresh = await anyio.to_thread.run_sync(self._provider.replace_rejected, token)
-            except ClaudeOAuthError as exc:
-                self.last_refusal = str(exc)
-                return
-            self._prepare(request, fresh)
-            retried = yield request
-            notify_observers(self._observers, retried)
-            if retried.status_code == 401:
-                self.last_refusal = SIGN_IN_AGAIN
+            if response.status_code == 401:
+                await response.aread()
+                try:
+                    token = await anyio.to_thread.run_sync(self._provider.replace_rejected, token)
+                except ClaudeOAuthError as exc:
+                    # Why no retry was possible: said instead of a bare 401.
+                    response.extensions[_NOTE] = exc
+                    return
+                self._prepare(request, token)
+                response = yield request
+                notify_observers(self._observers, response)
+                response.extensions[_NOTE] = "retried"
+            if response.status_code == 403:
+                await response.aread()
+                await anyio.to_thread.run_sync(report_revocation, self._provider, token, response)
+            elif response.status_code == 429:
+                limits = unified_limits.parse(response.headers.multi_items())
+                if limits is not None and limits.limit_reached:
+                    # A used-up plan window: retrying before its reset cannot succeed.
+                    response.headers["x-should-retry"] = "false"
 
         def sync_auth_flow(self, request: httpx2.Request):  # type: ignore[override]
             raise RuntimeError("claude-code-oauth models use the async client only")
@@ -90,65 +129,161 @@ def _make_auth_class() -> type:
     return _OAuthAuth
 
 
-def _oauth_cause(exc: BaseException) -> ClaudeOAuthError | None:
-    """Our error somewhere in ``exc``'s cause chain (the SDK wraps auth failures)."""
-    seen: set[int] = set()
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and its causes/contexts, each once (bounded)."""
+    seen: list[BaseException] = []
     current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, ClaudeOAuthError):
-            return current
-        seen.add(id(current))
+    while current is not None and len(seen) < 16 and all(current is not s for s in seen):
+        seen.append(current)
         current = current.__cause__ or current.__context__
+    return seen
+
+
+def explain(exc: BaseException, api_host: str) -> ClaudeOAuthError | None:
+    """The named error behind a failed model request, or ``None`` if it is not ours to name.
+
+    Looks through ``exc``'s cause chain for, in order: our own error (from the token
+    provider), Claude's answer (an anthropic ``APIStatusError``: its status, headers
+    and body), or a transport failure (an anthropic ``APIConnectionError``).
+    """
+    chain = _chain(exc)
+    for link in chain:
+        if isinstance(link, ClaudeOAuthError):
+            return link
+    for link in chain:
+        response = getattr(link, "response", None)
+        if response is None or not hasattr(link, "status_code"):
+            continue
+        note = getattr(response, "extensions", {}).get(_NOTE)
+        if isinstance(note, ClaudeOAuthError):
+            return note
+        request = getattr(response, "request", None)
+        return error_for_answer(
+            response.status_code,
+            response.headers,
+            getattr(link, "body", None),
+            host=host_of(str(request.url)) if request is not None else api_host,
+            retried=note == "retried",
+        )
+    for link in chain:
+        if type(link).__name__ in ("APIConnectionError", "APITimeoutError"):
+            request = getattr(link, "request", None)
+            host = host_of(str(request.url)) if request is not None else api_host
+            return unreachable(chain[-1], host)
     return None
 
 
 @functools.cache  # built once, on first use (imports pydantic-ai)
-def _model_class() -> type:
-    from contextlib import asynccontextmanager
-
+def _pydantic_errors() -> tuple[type, type]:
     from pydantic_ai.exceptions import ModelAPIError, ModelHTTPError
+
+    class ClaudeModelHTTPError(ModelHTTPError):
+        """Claude's HTTP refusal as pydantic-ai knows it; ``str()`` is the named line."""
+
+        claude_error: ClaudeOAuthError
+
+        def __str__(self) -> str:
+            return str(self.claude_error)
+
+    class ClaudeModelAPIError(ModelAPIError):
+        """A failed model request that had no usable HTTP answer; ``str()`` is the line."""
+
+        claude_error: ClaudeOAuthError
+
+    return ClaudeModelHTTPError, ClaudeModelAPIError
+
+
+def pydantic_error(model_name: str) -> RaiseAs:
+    """The default ``raise_as``: pydantic-ai's own exception types, so pydantic-ai's
+    machinery (a ``FallbackModel``, for one) treats Claude's refusals as model errors."""
+
+    def make(error: ClaudeOAuthError, original: BaseException) -> BaseException:
+        http_error, api_error = _pydantic_errors()
+        status = getattr(error, "status", None)
+        if isinstance(error, ClaudeApiError) and status is not None and status >= 400:
+            body = {
+                "type": "error",
+                "error": {"type": error.error_type or "error", "message": str(error)},
+            }
+            raised = http_error(status, model_name, body)
+        else:
+            raised = api_error(model_name, str(error))
+        raised.claude_error = error
+        return raised
+
+    return make
+
+
+def _detached(error: ClaudeOAuthError) -> ClaudeOAuthError:
+    """``error`` with nothing chained behind it, so no host mistakes our named refusal
+    for the transient transport or 5xx error it was made from."""
+    error.__cause__ = None
+    error.__context__ = None
+    return error
+
+
+@functools.cache  # built once, on first use (imports pydantic-ai)
+def _model_class() -> type:
+    import anyio.to_thread
     from pydantic_ai.models.anthropic import AnthropicModel
 
     class OAuthAnthropicModel(AnthropicModel):
-        """AnthropicModel whose auth failures say what to do."""
+        """AnthropicModel whose failures are Claude's answers, named in one line."""
 
-        _oauth_auth: Any = None
+        _provider_oauth: Any = None
+        _raise_as: Any = None
+        _api_host: str = ""
 
-        def _clarify(self, exc: Exception) -> Exception | None:
-            if isinstance(exc, ModelHTTPError) and exc.status_code == 401:
-                message = self._oauth_auth.last_refusal or SIGN_IN_AGAIN
-                return ModelHTTPError(
-                    401,
-                    self.model_name,
-                    body={
-                        "type": "error",
-                        "error": {"type": "authentication_error", "message": message},
-                    },
-                )
-            cause = _oauth_cause(exc)
-            if cause is not None:
-                return ModelAPIError(self.model_name, str(cause))
-            return None
+        async def _preflight(self) -> None:
+            # Not signed in, a dead login, an unreachable token endpoint: say so now,
+            # before the SDK sends anything (and retries what cannot succeed).
+            await anyio.to_thread.run_sync(self._provider_oauth.get_access_token)
+
+        def _failure(self, exc: BaseException) -> BaseException | None:
+            if getattr(exc, "claude_error", None) is not None:
+                return None  # already ours (raised by a nested request)
+            named = explain(exc, self._api_host)
+            if named is None:
+                return None
+            raised = self._raise_as(named, exc)
+            # An explicit cause: chain walkers (Code Puppy's retry classifier) follow it
+            # instead of the implicit context.
+            if isinstance(named, ApiUnreachable):
+                raised.__cause__ = exc  # a transport failure stays recognisably one
+            else:
+                raised.__cause__ = _detached(named)
+            raised.__suppress_context__ = True
+            return raised
 
         async def request(self, *args: Any, **kwargs: Any) -> Any:
+            failure = None
             try:
+                await self._preflight()
                 return await super().request(*args, **kwargs)
-            except (ModelAPIError, ClaudeOAuthError) as exc:
-                clearer = self._clarify(exc)
-                if clearer is None:
+            except Exception as exc:
+                failure = self._failure(exc)
+                if failure is None:
                     raise
-                raise clearer from None
+            # Raised outside the handler: nothing implicit is chained to it.
+            raise failure
 
         @asynccontextmanager
         async def request_stream(self, *args: Any, **kwargs: Any):  # type: ignore[override]
+            failure = None
             try:
+                await self._preflight()
                 async with super().request_stream(*args, **kwargs) as stream:
                     yield stream
-            except (ModelAPIError, ClaudeOAuthError) as exc:
-                clearer = self._clarify(exc)
-                if clearer is None:
+                    return
+            except Exception as exc:
+                # A failure before the stream, or mid-stream (``event: error``). The
+                # latter arrives while the caller handles it, so it becomes our
+                # exception's implicit context; the explicit cause set by _failure
+                # is what every reader of the chain follows.
+                failure = self._failure(exc)
+                if failure is None:
                     raise
-                raise clearer from None
+            raise failure
 
     return OAuthAnthropicModel
 
@@ -160,11 +295,14 @@ def build_model(
     provider: TokenProvider,
     *,
     observers: tuple[ResponseObserver, ...] = (),
+    raise_as: RaiseAs | None = None,
 ) -> Any:
-    """The pydantic-ai model for a registered entry (raises ClaudeOAuthError if unusable).
+    """The pydantic-ai model for a registered entry (raises ClaudeOAuthError if the entry
+    is unusable; being signed out is not: each request then says so).
 
     ``model_config`` is the entry from ``extra_models.json``: its ``name`` is the
-    API model id and ``custom_endpoint.url`` the API base URL.
+    API model id and ``custom_endpoint.url`` the API base URL. ``raise_as`` turns a
+    named failure into what the model raises (default :func:`pydantic_error`).
     """
     import anthropic
     import httpx2
@@ -184,11 +322,14 @@ def build_model(
     client = anthropic.AsyncAnthropic(
         base_url=base_url,
         # An explicit credential keeps the SDK from reading ANTHROPIC_API_KEY; the auth
-        # above replaces it with a fresh token on every request.
-        auth_token=provider.get_access_token(),
+        # above replaces it with a fresh token on every request (and a request that
+        # finds no usable token fails before it is sent, so this never leaves).
+        auth_token=_PLACEHOLDER,
         http_client=http_client,
         default_headers={"User-Agent": USER_AGENT},
     )
     model = _model_class()(api_model, provider=AnthropicProvider(anthropic_client=client))
-    model._oauth_auth = auth
+    model._provider_oauth = provider
+    model._raise_as = raise_as or pydantic_error(api_model)
+    model._api_host = host_of(base_url)
     return model

@@ -130,21 +130,23 @@ def test_requests_through_code_puppy_survive_rotation_and_fail_clearly_when_refu
     refused = t.data(9)
     assert refused["model_class"] == "OAuthAnthropicModel"
     error = refused.get("error") or {}
-    assert error.get("type") == "ModelHTTPError" and error.get("status_code") == 401, refused
-    assert "/claude-code-auth" in error["message"] and "after a refresh" in error["message"]
+    assert error.get("carrier") == "ClaudeRequestStopped", refused
+    assert error.get("claude_error") == "SignInRejected"
+    (line,) = [text for kind, text in t.messages(9) if kind == "error"]  # said once
+    assert "/claude-code-auth" in line and "after a refresh" in line
     assert len(sent[marks["reject twice"][0] : marks["revoke"][0]]) == 2
     assert marks["revoke"][1] == marks["reject twice"][1] + 1
 
     # 4. The login revoked: the refresh is refused, and the error says to sign in again.
     dead = t.data(11).get("error") or {}
-    assert dead.get("type") == "ModelHTTPError" and dead.get("status_code") == 401, t.data(11)
-    assert "/claude-code-auth" in dead["message"]
+    assert dead.get("carrier") == "ClaudeRequestStopped", t.data(11)
+    assert dead.get("claude_error") == "LoginRequired"
+    assert "/claude-code-auth" in t.texts(11)
     assert emulator.grants["refresh_token"] == marks["revoke"][1]  # nothing more granted
 
-    # ...and inside Code Puppy's agent it is a model error Code Puppy reports, not a crash.
-    in_agent = t.data(12).get("raised") or {}
-    assert in_agent.get("type") == "ModelHTTPError" and in_agent.get("status_code") == 401
-    assert "/claude-code-auth" in t.texts(12)
+    # ...and inside Code Puppy's agent it is one line and the turn ends, not a crash.
+    assert "raised" not in t.data(12), t.data(12)
+    assert "/claude-code-auth" in t.texts(12) and "Unexpected error" not in t.texts(12)
     status = t.texts(13)
     assert "A new login is needed" in status
     everything = "\n".join(str(e) for e in t.events) + t.stderr

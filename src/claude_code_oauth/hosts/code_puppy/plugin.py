@@ -11,6 +11,7 @@ Code Puppy).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -81,11 +82,16 @@ def _build_model(model_name: str, model_config: dict[str, Any], config: Any) -> 
     from ...errors import ClaudeOAuthError
     from ...models.anthropic_model import build_model
     from ...tokens.provider import export_to_environ, provider_for
+    from .model_errors import raise_as
 
     try:
         settings = host_settings()
         provider = provider_for(settings)
-        export_to_environ(provider)
+        # Not signed in, or the login ended: the model is still built, and each
+        # request says so in one line (Code Puppy would otherwise fall back to
+        # another model and send the prompt elsewhere).
+        with contextlib.suppress(ClaudeOAuthError):
+            export_to_environ(provider)
         record = provider.current()
         if record is not None and not _warned_login_expiry:
             import time
@@ -96,7 +102,9 @@ def _build_model(model_name: str, model_config: dict[str, Any], config: Any) -> 
             if warning:
                 _warned_login_expiry = True
                 Emit().warning(warning)
-        return build_model(model_name, model_config, settings, provider)
+        return build_model(
+            model_name, model_config, settings, provider, raise_as=raise_as(model_name)
+        )
     except ClaudeOAuthError as exc:
         _error(f"{model_name}: {exc}")
         return None
