@@ -165,11 +165,13 @@ def explain(exc: BaseException, api_host: str) -> ClaudeOAuthError | None:
             host=host_of(str(request.url)) if request is not None else api_host,
             retried=note == "retried",
         )
-    for link in chain:
+    for index, link in enumerate(chain):
         if type(link).__name__ in ("APIConnectionError", "APITimeoutError"):
             request = getattr(link, "request", None)
             host = host_of(str(request.url)) if request is not None else api_host
-            return unreachable(chain[-1], host)
+            # The transport's own kind (ConnectError, ReadTimeout, ...), what it wraps.
+            kind = chain[index + 1] if index + 1 < len(chain) else link
+            return unreachable(kind, host)
     return None
 
 

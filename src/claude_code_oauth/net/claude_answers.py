@@ -327,9 +327,10 @@ def raise_for_answer(
 
 def unreachable(exc: BaseException, host: str, *, what: str = API) -> ApiUnreachable:
     """The line for a request that got no answer (only the exception's kind is kept:
-    its text may hold a URL or more)."""
+    its text may hold a URL or more). It starts with "Connection error", the words
+    hosts (Code Puppy, for one) recognise as a network blip worth retrying."""
     return ApiUnreachable(
-        f"Could not reach {what} ({host}): {type(exc).__name__}.",
+        f"Connection error: could not reach {what} ({host}): {type(exc).__name__}.",
         status=None,
         host=host,
         hint="Check your connection and proxy settings, and CLAUDE_CODE_OAUTH_API_BASE_URL.",
