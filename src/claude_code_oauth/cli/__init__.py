@@ -1,7 +1,7 @@
 """The ``claude-code-oauth`` command.
 
 Subcommands (one module each, see :mod:`.parser`): login, status, token,
-logout, models, config. Errors are one line on stderr with a non-zero exit
+logout, models, config, doctor. Errors are one line on stderr with a non-zero exit
 status, never a traceback. Only ``token`` prints a token, on purpose. Heavy
 modules (httpx, filelock) are imported by the subcommands that need them, and
 ``token`` with a fresh token skips the argument parser altogether.

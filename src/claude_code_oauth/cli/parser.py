@@ -13,7 +13,7 @@ import importlib
 from .. import __version__
 
 #: Command modules, in the order ``--help`` lists them.
-COMMANDS = ("login", "status", "print_token", "logout", "models", "show_config")
+COMMANDS = ("login", "status", "print_token", "logout", "models", "show_config", "doctor")
 
 DESCRIPTION = """\
 Sign in to Claude with OAuth (authorization code + PKCE, loopback callback),

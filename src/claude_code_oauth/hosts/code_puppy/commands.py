@@ -1,4 +1,5 @@
-"""The slash commands: ``/claude-code-auth``, ``/claude-code-status``, ``/claude-code-logout``.
+"""The slash commands: ``/claude-code-auth``, ``/claude-code-status``, ``/claude-code-logout``,
+``/claude-code-doctor``.
 
 Each :class:`SlashCommand` names its description, the options it takes (the
 CLI's own definitions, so both accept the same arguments) and what it runs.
@@ -73,6 +74,32 @@ def _logout(args: argparse.Namespace) -> None:
     os.environ.pop(settings.api_key_env_var, None)
 
 
+def _doctor(args: argparse.Namespace) -> None:
+    from ...doctor import INFERENCE_NOTICE, all_ok, run_checks
+
+    emit = messages.Emit()
+    if args.inference:
+        emit.warning(INFERENCE_NOTICE)
+    checks = run_checks(host_settings(), inference=args.inference)
+    if args.json:
+        import json
+
+        report = {"ok": all_ok(checks), "checks": [c.to_json() for c in checks]}
+        emit.info(json.dumps(report, indent=2))
+        return
+    for check in checks:
+        line, *fix = check.lines()
+        (emit.success if check.ok else emit.error)(line)
+        for text in fix:
+            emit.info(text)
+
+
+def _doctor_options(parser: argparse.ArgumentParser) -> None:
+    from ...cli.doctor import add_doctor_options
+
+    add_doctor_options(parser)
+
+
 def _login_options(parser: argparse.ArgumentParser) -> None:
     from ...cli.login import add_login_options
 
@@ -97,6 +124,12 @@ COMMANDS: dict[str, SlashCommand] = {
             "claude-code-logout",
             "Remove the Claude tokens and the registered claude-code-* models",
             _logout,
+        ),
+        SlashCommand(
+            "claude-code-doctor",
+            "Check the Claude setup: config, files, sign-in, endpoints (no secrets)",
+            _doctor,
+            (_doctor_options,),
         ),
     )
 }
