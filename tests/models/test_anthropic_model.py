@@ -28,7 +28,7 @@ from claude_code_oauth.errors import (
     ThirdPartyRefused,
     UsageLimitReached,
 )
-from claude_code_oauth.models.anthropic_model import build_model
+from claude_code_oauth.models.anthropic_model import REPLY_PREFIX, build_model, pydantic_error
 from claude_code_oauth.testing.emulator.api import REPLY_TEXT
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.tokens.provider import TokenProvider
@@ -190,3 +190,56 @@ def test_an_unreachable_api_names_its_host_and_stays_a_transport_error(
     )
     # The transport error stays chained, so a host can still see a network blip.
     assert type(caught.value.__cause__).__name__ == "ModelAPIError"
+
+
+def answer_with_the_line(error: Any, original: BaseException, can_reply: bool) -> Any:
+    """A host's policy: answer with the line while nothing streamed, else raise as usual."""
+    return str(error) if can_reply else pydantic_error(MODEL)(error, original, False)
+
+
+def test_a_host_may_answer_with_the_line_which_never_reaches_claude(
+    emulator: ClaudeEmulator, token_file: Path, client_env: dict[str, str]
+) -> None:
+    settings = settings_for(client_env)
+    model = build_model(
+        "claude-code-" + MODEL,
+        ENTRY,
+        settings,
+        TokenProvider(settings),
+        on_failure=answer_with_the_line,
+    )
+    emulator.inject("messages", "400_third_party")
+
+    async def go() -> tuple[str, str]:
+        agent = Agent(model)
+        async with agent.run_stream("first") as refused:
+            line = await refused.get_output()
+            history = refused.all_messages()
+        again = await agent.run("second", message_history=history)
+        return line, again.output
+
+    line, output = asyncio.run(go())
+    assert line.startswith(REPLY_PREFIX + "Claude's API (") and "outside Claude Code" in line
+    assert output == REPLY_TEXT
+    last = [r.json for r in emulator.requests if r.path == "/v1/messages"][-1]
+    sent = str(last["messages"])
+    assert "first" in sent and "second" in sent and REPLY_PREFIX.strip() not in sent
+
+
+def test_a_broken_stream_cannot_be_answered_so_it_is_raised(
+    emulator: ClaudeEmulator, token_file: Path, client_env: dict[str, str]
+) -> None:
+    settings = settings_for(client_env)
+    model = build_model(
+        "claude-code-" + MODEL,
+        ENTRY,
+        settings,
+        TokenProvider(settings),
+        on_failure=answer_with_the_line,
+    )
+    emulator.inject("messages", "stream_error")
+    with pytest.raises(ModelAPIError) as caught:
+        run(model, stream=True)
+    assert isinstance(caught.value.claude_error, ApiUnavailable)
+    # The original failure stays chained: a host may treat it as transient.
+    assert caught.value.__cause__ is not caught.value.claude_error

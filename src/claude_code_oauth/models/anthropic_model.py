@@ -20,13 +20,18 @@ What a caller may rely on for Claude's answers (see
   retry (``x-should-retry: false``); "Claude usage limit reached (…); resets at …".
 * 400 third-party refusal, other 4xx: no retry. 429 without unified headers,
   529, 5xx: only the anthropic SDK's own retries, then one line.
-* Every failure is raised as ``raise_as(named_error, original)``: by default a
-  pydantic-ai ``ModelHTTPError`` / ``ModelAPIError`` whose ``str()`` is the named
-  line and whose ``claude_error`` attribute is the named error. A host passes
-  its own ``raise_as`` to raise what it renders best. The raised exception's
-  cause is the named error (nothing else is chained), except for unreachable
-  hosts, whose original transport error stays chained so a host can still treat
-  them as transient.
+* Every failure goes through ``on_failure(named_error, original, can_reply)``,
+  which returns the exception to raise or — only while nothing has been streamed
+  yet (``can_reply``) — a line the model answers with instead, as
+  ``"[claude-code-oauth] <line>"`` (:data:`REPLY_PREFIX`). By default
+  (:func:`pydantic_error`) it is a pydantic-ai ``ModelHTTPError`` /
+  ``ModelAPIError`` whose ``str()`` is the named line and whose ``claude_error``
+  attribute is the named error. A raised exception's cause is the named error
+  (nothing else is chained), except for a failure that is transient by nature —
+  an unreachable host, a stream broken mid-way — whose original error stays
+  chained so a host can still retry it.
+* Such replies are never sent back to Claude: they are left out of the
+  conversation the next request carries.
 
 Honest identity: no system-prompt injection, no tool renaming, no copied
 client headers. anthropic, httpx2 and pydantic-ai are imported only here, when
@@ -55,8 +60,13 @@ from ..net.claude_answers import error_for_answer, host_of, unreachable
 if TYPE_CHECKING:
     from ..tokens.provider import TokenProvider
 
-#: Turns (named error, original exception) into what the model raises.
-RaiseAs = Callable[[ClaudeOAuthError, BaseException], BaseException]
+#: (named error, original exception, can_reply) → the exception to raise, or a line
+#: the model answers with instead (only when ``can_reply``: nothing streamed yet).
+OnFailure = Callable[[ClaudeOAuthError, BaseException, bool], "BaseException | str"]
+
+#: How a failure the model answers with begins (it is not Claude's text). Plain ASCII:
+#: Code Puppy strips emoji and symbols from the answers it keeps.
+REPLY_PREFIX = "[claude-code-oauth] "
 
 #: What the SDK holds as its credential; the auth flow always replaces it.
 _PLACEHOLDER = "replaced-per-request-by-claude-code-oauth"
@@ -195,11 +205,12 @@ def _pydantic_errors() -> tuple[type, type]:
     return ClaudeModelHTTPError, ClaudeModelAPIError
 
 
-def pydantic_error(model_name: str) -> RaiseAs:
-    """The default ``raise_as``: pydantic-ai's own exception types, so pydantic-ai's
-    machinery (a ``FallbackModel``, for one) treats Claude's refusals as model errors."""
+def pydantic_error(model_name: str) -> OnFailure:
+    """The default ``on_failure``: always raise pydantic-ai's own exception types, so
+    pydantic-ai's machinery (a ``FallbackModel``, for one) treats Claude's refusals as
+    model errors."""
 
-    def make(error: ClaudeOAuthError, original: BaseException) -> BaseException:
+    def make(error: ClaudeOAuthError, original: BaseException, can_reply: bool = False) -> Any:
         http_error, api_error = _pydantic_errors()
         status = getattr(error, "status", None)
         if isinstance(error, ClaudeApiError) and status is not None and status >= 400:
@@ -224,6 +235,36 @@ def _detached(error: ClaudeOAuthError) -> ClaudeOAuthError:
     return error
 
 
+def is_our_reply(message: Any) -> bool:
+    """Whether ``message`` (a pydantic-ai message) is a failure the model answered with."""
+    parts = getattr(message, "parts", None)
+    if getattr(message, "kind", None) != "response" or not parts:
+        return False
+    mark = REPLY_PREFIX.strip()
+    return all(str(getattr(part, "content", "")).strip().startswith(mark) for part in parts)
+
+
+def _without_our_replies(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``args`` with our failure replies left out of the messages (the first argument)."""
+    if args and isinstance(args[0], list) and any(is_our_reply(m) for m in args[0]):
+        return ([m for m in args[0] if not is_our_reply(m)], *args[1:])
+    return args
+
+
+def _reply_model(text: str, model_name: str) -> Any:
+    """A model whose only answer is ``text`` (streamed or not), for this pydantic-ai."""
+    from pydantic_ai.messages import ModelResponse, TextPart
+    from pydantic_ai.models.function import FunctionModel
+
+    async def answer(messages: Any, info: Any) -> Any:
+        return ModelResponse(parts=[TextPart(content=text)])
+
+    async def stream(messages: Any, info: Any) -> Any:
+        yield text
+
+    return FunctionModel(answer, stream_function=stream, model_name=model_name)
+
+
 @functools.cache  # built once, on first use (imports pydantic-ai)
 def _model_class() -> type:
     import anyio.to_thread
@@ -233,7 +274,7 @@ def _model_class() -> type:
         """AnthropicModel whose failures are Claude's answers, named in one line."""
 
         _provider_oauth: Any = None
-        _raise_as: Any = None
+        _on_failure: Any = None
         _api_host: str = ""
 
         async def _preflight(self) -> None:
@@ -241,51 +282,65 @@ def _model_class() -> type:
             # before the SDK sends anything (and retries what cannot succeed).
             await anyio.to_thread.run_sync(self._provider_oauth.get_access_token)
 
-        def _failure(self, exc: BaseException) -> BaseException | None:
+        def _failure(self, exc: BaseException, *, can_reply: bool) -> BaseException | str | None:
+            """What to do about ``exc``: an exception to raise, a line to answer with, or
+            ``None`` (not ours: re-raise it as it is)."""
             if getattr(exc, "claude_error", None) is not None:
                 return None  # already ours (raised by a nested request)
             named = explain(exc, self._api_host)
             if named is None:
                 return None
-            raised = self._raise_as(named, exc)
+            outcome = self._on_failure(named, exc, can_reply)
+            if isinstance(outcome, str):
+                if can_reply:
+                    return REPLY_PREFIX + " ".join(outcome.split())
+                outcome = pydantic_error(self.model_name)(named, exc, False)
             # An explicit cause: chain walkers (Code Puppy's retry classifier) follow it
             # instead of the implicit context.
-            if isinstance(named, ApiUnreachable):
-                raised.__cause__ = exc  # a transport failure stays recognisably one
+            if isinstance(named, ApiUnreachable) or not can_reply:
+                outcome.__cause__ = exc  # a network blip or a broken stream stays one
             else:
-                raised.__cause__ = _detached(named)
-            raised.__suppress_context__ = True
-            return raised
+                outcome.__cause__ = _detached(named)
+            outcome.__suppress_context__ = True
+            return outcome
 
         async def request(self, *args: Any, **kwargs: Any) -> Any:
-            failure = None
+            outcome = None
             try:
                 await self._preflight()
-                return await super().request(*args, **kwargs)
+                return await super().request(*_without_our_replies(args), **kwargs)
             except Exception as exc:
-                failure = self._failure(exc)
-                if failure is None:
+                outcome = self._failure(exc, can_reply=True)
+                if outcome is None:
                     raise
-            # Raised outside the handler: nothing implicit is chained to it.
-            raise failure
+            # Outside the handler: nothing implicit is chained to what is raised.
+            if isinstance(outcome, str):
+                return await _reply_model(outcome, self.model_name).request(*args, **kwargs)
+            raise outcome
 
         @asynccontextmanager
         async def request_stream(self, *args: Any, **kwargs: Any):  # type: ignore[override]
-            failure = None
+            outcome = None
+            started = False
             try:
                 await self._preflight()
-                async with super().request_stream(*args, **kwargs) as stream:
-                    yield stream
+                async with super().request_stream(*_without_our_replies(args), **kwargs) as s:
+                    started = True
+                    yield s
                     return
             except Exception as exc:
-                # A failure before the stream, or mid-stream (``event: error``). The
-                # latter arrives while the caller handles it, so it becomes our
-                # exception's implicit context; the explicit cause set by _failure
-                # is what every reader of the chain follows.
-                failure = self._failure(exc)
-                if failure is None:
+                # Before the stream (an HTTP error, no token) or mid-stream (``event:
+                # error``, a dropped connection: only an exception can say that then).
+                outcome = self._failure(exc, can_reply=not started)
+                if outcome is None:
                     raise
-            raise failure
+            if isinstance(outcome, str):
+                async with _reply_model(outcome, self.model_name).request_stream(
+                    *args, **kwargs
+                ) as reply:
+                    yield reply
+                return
+            raise outcome
 
     return OAuthAnthropicModel
 
@@ -297,14 +352,14 @@ def build_model(
     provider: TokenProvider,
     *,
     observers: tuple[ResponseObserver, ...] = (),
-    raise_as: RaiseAs | None = None,
+    on_failure: OnFailure | None = None,
 ) -> Any:
     """The pydantic-ai model for a registered entry (raises ClaudeOAuthError if the entry
     is unusable; being signed out is not: each request then says so).
 
     ``model_config`` is the entry from ``extra_models.json``: its ``name`` is the
-    API model id and ``custom_endpoint.url`` the API base URL. ``raise_as`` turns a
-    named failure into what the model raises (default :func:`pydantic_error`).
+    API model id and ``custom_endpoint.url`` the API base URL. ``on_failure`` decides
+    what a named failure becomes (default :func:`pydantic_error`: raise).
     """
     import anthropic
     import httpx2
@@ -332,6 +387,6 @@ def build_model(
     )
     model = _model_class()(api_model, provider=AnthropicProvider(anthropic_client=client))
     model._provider_oauth = provider
-    model._raise_as = raise_as or pydantic_error(api_model)
+    model._on_failure = on_failure or pydantic_error(api_model)
     model._api_host = host_of(base_url)
     return model

@@ -1,65 +1,47 @@
 """How a failed request of our models reaches a Code Puppy user: one short line.
 
-Code Puppy (every release from the first with entry-point plugins to 0.0.946)
-renders an exception from a model in its agent loop like this:
+What Code Puppy does with an exception from a model (every release from 0.0.716,
+the first with entry-point plugins, to 0.0.946; /work/notes research, §4):
 
-* most types: "Unexpected error: <text>", then — back in the prompt loop — a full
-  traceback (100–350 lines), after first re-running the turn with escalating
-  waits if it classifies the error (or anything chained to it) as transient;
-* ``pydantic_ai.exceptions.RunCancelled``: the run ends, "Cancelled" is shown, no
-  traceback, no retry, Code Puppy's prompt is back at once (its text is not shown).
+* most types: "Unexpected error: <text>", then a full traceback (170–700 lines),
+  after first re-running the turn for ~25–35 s if it thinks the error transient;
+* no exception type is shown as one short line in every release: the
+  ``except*`` branches that do not re-raise lose the text (``InterruptedError``:
+  "Interrupted:  (1 sub-exception)"), ``RunCancelled`` ("Cancelled") exists only
+  from 0.0.721, and 0.0.721–0.0.807 installed today print a traceback for *any*
+  failed run (their ``except* mcp.shared.exceptions.McpError`` fails with mcp 2).
 
-So a refusal is said by us, in one line (``emit_error``), and the request then
-ends with :class:`ClaudeRequestStopped` (a ``RunCancelled``) carrying nothing
-transient in its chain: the user sees our line and "Cancelled". The one
-exception is a host that cannot be reached at all: that stays a pydantic-ai
-``ModelAPIError`` whose text names the host, with the transport error chained,
-so Code Puppy's own handling of network blips (re-running the turn, then one
-"transient error" line, no traceback) still applies.
+So a failure known before anything was streamed — Claude's refusal, its usage
+limit, an overload after the SDK's own retries, no sign-in, a dead login, an
+unreachable token endpoint or API — is *answered*: the model replies with the
+one line, ``[claude-code-oauth] <line>``, which every release shows as the
+turn's answer, without retry or traceback. The reply is never sent back to
+Claude (the next request leaves it out). Only a stream that breaks after it
+started cannot be answered any more: it is raised as a pydantic-ai
+``ModelAPIError`` whose text is our line, with the original error chained, so
+Code Puppy treats it as the transient failure it is (it re-runs the turn from
+the last completed step, then prints "Unexpected error: <our line>" and a
+one-line notice).
 """
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING
-
-from ...errors import ApiUnreachable
-from .messages import Emit
 
 if TYPE_CHECKING:
     from ...errors import ClaudeOAuthError
-    from ...models.anthropic_model import RaiseAs
+    from ...models.anthropic_model import OnFailure
 
 
-@functools.cache
-def stopped_class() -> type[BaseException]:
-    """``ClaudeRequestStopped``: a ``RunCancelled`` (an ``InterruptedError`` where this
-    pydantic-ai has no ``RunCancelled``) whose ``claude_error`` is the named error."""
-    try:
-        from pydantic_ai.exceptions import RunCancelled as base
-    except ImportError:  # pragma: no cover - every supported Code Puppy has it
-        base = InterruptedError  # type: ignore[assignment,misc]
-
-    class ClaudeRequestStopped(base):  # type: ignore[misc,valid-type]
-        """The request ended because of ``claude_error`` (already shown to the user)."""
-
-        claude_error: ClaudeOAuthError
-
-    return ClaudeRequestStopped
-
-
-def raise_as(model_name: str) -> RaiseAs:
-    """The ``raise_as`` our Code Puppy models are built with (see the module docstring)."""
+def on_failure(model_name: str) -> OnFailure:
+    """The ``on_failure`` our Code Puppy models are built with (see the module docstring)."""
     from ...models.anthropic_model import pydantic_error
 
     as_model_error = pydantic_error(model_name)
 
-    def make(error: ClaudeOAuthError, original: BaseException) -> BaseException:
-        if isinstance(error, ApiUnreachable):
-            return as_model_error(error, original)
-        Emit().error(str(error))
-        stopped = stopped_class()(str(error))
-        stopped.claude_error = error
-        return stopped
+    def decide(error: ClaudeOAuthError, original: BaseException, can_reply: bool) -> object:
+        if can_reply:
+            return str(error)
+        return as_model_error(error, original, False)
 
-    return make
+    return decide  # type: ignore[return-value]

@@ -82,7 +82,7 @@ def _build_model(model_name: str, model_config: dict[str, Any], config: Any) -> 
     from ...errors import ClaudeOAuthError
     from ...models.anthropic_model import build_model
     from ...tokens.provider import export_to_environ, provider_for
-    from .model_errors import raise_as
+    from .model_errors import on_failure
 
     try:
         settings = host_settings()
@@ -103,7 +103,7 @@ def _build_model(model_name: str, model_config: dict[str, Any], config: Any) -> 
                 _warned_login_expiry = True
                 Emit().warning(warning)
         return build_model(
-            model_name, model_config, settings, provider, raise_as=raise_as(model_name)
+            model_name, model_config, settings, provider, on_failure=on_failure(model_name)
         )
     except ClaudeOAuthError as exc:
         _error(f"{model_name}: {exc}")
