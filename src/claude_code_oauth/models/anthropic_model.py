@@ -41,38 +41,38 @@ Code Puppy first builds one of our models.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from .. import USER_AGENT
 from ..account import unified_limits
 from ..config import Settings, check_endpoint
-from ..errors import ApiUnreachable, ClaudeApiError, ClaudeOAuthError
+from ..errors import ApiUnreachable, ClaudeOAuthError
 from ..net.bearer_auth import (
     ResponseObserver,
     apply_oauth_headers,
     notify_observers,
     report_revocation,
 )
-from ..net.claude_answers import error_for_answer, host_of, unreachable
+from ..net.claude_answers import host_of
+from .model_failures import (
+    ANSWER_NOTE,
+    REPLY_PREFIX,
+    OnFailure,
+    detached,
+    explain,
+    pydantic_error,
+    reply_model,
+    without_our_replies,
+)
+
+__all__ = ["REPLY_PREFIX", "OnFailure", "build_model", "explain", "pydantic_error"]
 
 if TYPE_CHECKING:
     from ..tokens.provider import TokenProvider
 
-#: (named error, original exception, can_reply) → the exception to raise, or a line
-#: the model answers with instead (only when ``can_reply``: nothing streamed yet).
-OnFailure = Callable[[ClaudeOAuthError, BaseException, bool], "BaseException | str"]
-
-#: How a failure the model answers with begins (it is not Claude's text). Plain ASCII:
-#: Code Puppy strips emoji and symbols from the answers it keeps.
-REPLY_PREFIX = "[claude-code-oauth] "
-
 #: What the SDK holds as its credential; the auth flow always replaces it.
 _PLACEHOLDER = "replaced-per-request-by-claude-code-oauth"
-
-#: Key in an answer's ``extensions``: what the auth flow learnt about it.
-_NOTE = "claude_code_oauth"
 
 
 @functools.cache  # built once, on first use (imports httpx2)
@@ -118,12 +118,12 @@ def _make_auth_class() -> type:
                     token = await anyio.to_thread.run_sync(self._provider.replace_rejected, token)
                 except ClaudeOAuthError as exc:
                     # Why no retry was possible: said instead of a bare 401.
-                    response.extensions[_NOTE] = exc
+                    response.extensions[ANSWER_NOTE] = exc
                     return
                 self._prepare(request, token)
                 response = yield request
                 notify_observers(self._observers, response)
-                response.extensions[_NOTE] = "retried"
+                response.extensions[ANSWER_NOTE] = "retried"
             if response.status_code == 403:
                 await response.aread()
                 await anyio.to_thread.run_sync(report_revocation, self._provider, token, response)
@@ -137,132 +137,6 @@ def _make_auth_class() -> type:
             raise RuntimeError("claude-code-oauth models use the async client only")
 
     return _OAuthAuth
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    """``exc`` and its causes/contexts, each once (bounded)."""
-    seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and len(seen) < 16 and all(current is not s for s in seen):
-        seen.append(current)
-        current = current.__cause__ or current.__context__
-    return seen
-
-
-def explain(exc: BaseException, api_host: str) -> ClaudeOAuthError | None:
-    """The named error behind a failed model request, or ``None`` if it is not ours to name.
-
-    Looks through ``exc``'s cause chain for, in order: our own error (from the token
-    provider), Claude's answer (an anthropic ``APIStatusError``: its status, headers
-    and body), or a transport failure (an anthropic ``APIConnectionError``).
-    """
-    chain = _chain(exc)
-    for link in chain:
-        if isinstance(link, ClaudeOAuthError):
-            return link
-    for link in chain:
-        response = getattr(link, "response", None)
-        if response is None or not hasattr(link, "status_code"):
-            continue
-        note = getattr(response, "extensions", {}).get(_NOTE)
-        if isinstance(note, ClaudeOAuthError):
-            return note
-        request = getattr(response, "request", None)
-        return error_for_answer(
-            response.status_code,
-            response.headers,
-            getattr(link, "body", None),
-            host=host_of(str(request.url)) if request is not None else api_host,
-            retried=note == "retried",
-        )
-    for index, link in enumerate(chain):
-        if type(link).__name__ in ("APIConnectionError", "APITimeoutError"):
-            request = getattr(link, "request", None)
-            host = host_of(str(request.url)) if request is not None else api_host
-            # The transport's own kind (ConnectError, ReadTimeout, ...), what it wraps.
-            kind = chain[index + 1] if index + 1 < len(chain) else link
-            return unreachable(kind, host)
-    return None
-
-
-@functools.cache  # built once, on first use (imports pydantic-ai)
-def _pydantic_errors() -> tuple[type, type]:
-    from pydantic_ai.exceptions import ModelAPIError, ModelHTTPError
-
-    class ClaudeModelHTTPError(ModelHTTPError):
-        """Claude's HTTP refusal as pydantic-ai knows it; ``str()`` is the named line."""
-
-        claude_error: ClaudeOAuthError
-
-        def __str__(self) -> str:
-            return str(self.claude_error)
-
-    class ClaudeModelAPIError(ModelAPIError):
-        """A failed model request that had no usable HTTP answer; ``str()`` is the line."""
-
-        claude_error: ClaudeOAuthError
-
-    return ClaudeModelHTTPError, ClaudeModelAPIError
-
-
-def pydantic_error(model_name: str) -> OnFailure:
-    """The default ``on_failure``: always raise pydantic-ai's own exception types, so
-    pydantic-ai's machinery (a ``FallbackModel``, for one) treats Claude's refusals as
-    model errors."""
-
-    def make(error: ClaudeOAuthError, original: BaseException, can_reply: bool = False) -> Any:
-        http_error, api_error = _pydantic_errors()
-        status = getattr(error, "status", None)
-        if isinstance(error, ClaudeApiError) and status is not None and status >= 400:
-            body = {
-                "type": "error",
-                "error": {"type": error.error_type or "error", "message": str(error)},
-            }
-            raised = http_error(status, model_name, body)
-        else:
-            raised = api_error(model_name, str(error))
-        raised.claude_error = error
-        return raised
-
-    return make
-
-
-def _detached(error: ClaudeOAuthError) -> ClaudeOAuthError:
-    """``error`` with nothing chained behind it, so no host mistakes our named refusal
-    for the transient transport or 5xx error it was made from."""
-    error.__cause__ = None
-    error.__context__ = None
-    return error
-
-
-def is_our_reply(message: Any) -> bool:
-    """Whether ``message`` (a pydantic-ai message) is a failure the model answered with."""
-    parts = getattr(message, "parts", None)
-    if getattr(message, "kind", None) != "response" or not parts:
-        return False
-    mark = REPLY_PREFIX.strip()
-    return all(str(getattr(part, "content", "")).strip().startswith(mark) for part in parts)
-
-
-def _without_our_replies(args: tuple[Any, ...]) -> tuple[Any, ...]:
-    """``args`` with our failure replies left out of the messages (the first argument)."""
-    if args and isinstance(args[0], list) and any(is_our_reply(m) for m in args[0]):
-        return ([m for m in args[0] if not is_our_reply(m)], *args[1:])
-    return args
-
-
-def _reply_model(text: str, model_name: str) -> Any:
-    """A model whose only answer is ``text`` (streamed or not), for this pydantic-ai."""
-    from pydantic_ai.messages import ModelResponse, TextPart
-    from pydantic_ai.models.function import FunctionModel
-
-    async def answer(messages: Any, info: Any) -> Any:
-        return ModelResponse(parts=[TextPart(content=text)])
-
-    async def stream(messages: Any, info: Any) -> Any:
-        yield text
-
-    return FunctionModel(answer, stream_function=stream, model_name=model_name)
 
 
 @functools.cache  # built once, on first use (imports pydantic-ai)
@@ -300,7 +174,7 @@ def _model_class() -> type:
             if isinstance(named, ApiUnreachable) or not can_reply:
                 outcome.__cause__ = exc  # a network blip or a broken stream stays one
             else:
-                outcome.__cause__ = _detached(named)
+                outcome.__cause__ = detached(named)
             outcome.__suppress_context__ = True
             return outcome
 
@@ -308,14 +182,14 @@ def _model_class() -> type:
             outcome = None
             try:
                 await self._preflight()
-                return await super().request(*_without_our_replies(args), **kwargs)
+                return await super().request(*without_our_replies(args), **kwargs)
             except Exception as exc:
                 outcome = self._failure(exc, can_reply=True)
                 if outcome is None:
                     raise
             # Outside the handler: nothing implicit is chained to what is raised.
             if isinstance(outcome, str):
-                return await _reply_model(outcome, self.model_name).request(*args, **kwargs)
+                return await reply_model(outcome, self.model_name).request(*args, **kwargs)
             raise outcome
 
         @asynccontextmanager
@@ -324,7 +198,7 @@ def _model_class() -> type:
             started = False
             try:
                 await self._preflight()
-                async with super().request_stream(*_without_our_replies(args), **kwargs) as s:
+                async with super().request_stream(*without_our_replies(args), **kwargs) as s:
                     started = True
                     yield s
                     return
@@ -335,7 +209,7 @@ def _model_class() -> type:
                 if outcome is None:
                     raise
             if isinstance(outcome, str):
-                async with _reply_model(outcome, self.model_name).request_stream(
+                async with reply_model(outcome, self.model_name).request_stream(
                     *args, **kwargs
                 ) as reply:
                     yield reply
