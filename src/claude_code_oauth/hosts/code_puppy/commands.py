@@ -87,11 +87,9 @@ def _doctor(args: argparse.Namespace) -> None:
         report = {"ok": all_ok(checks), "checks": [c.to_json() for c in checks]}
         emit.info(json.dumps(report, indent=2))
         return
-    for check in checks:
-        line, *fix = check.lines()
-        (emit.success if check.ok else emit.error)(line)
-        for text in fix:
-            emit.info(text)
+    # One message: Code Puppy renders separate messages in no guaranteed order.
+    report = "\n".join(line for check in checks for line in check.lines())
+    (emit.success if all_ok(checks) else emit.warning)(report)
 
 
 def _doctor_options(parser: argparse.ArgumentParser) -> None:
