@@ -22,7 +22,7 @@ from claude_code_oauth.errors import ConfigError
 CLI = [sys.executable, "-m", "claude_code_oauth"]
 
 EXPECTED_DEFAULTS = {
-    "auth_url": "https://claude.ai/oauth/authorize",
+    "auth_url": "https://claude.com/cai/oauth/authorize",
     "token_url": "https://platform.claude.com/v1/oauth/token",
     "api_base_url": "https://api.anthropic.com",
     "client_id": "9d1c250a-e61b-44d9-88ed-5944d1962f5e",

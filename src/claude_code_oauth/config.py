@@ -29,8 +29,11 @@ ENV_PREFIX = "CLAUDE_CODE_OAUTH_"
 
 #: Every key with its default. Durations are seconds.
 CLAUDE_CODE_OAUTH_CONFIG: dict[str, Any] = {
-    "auth_url": "https://claude.ai/oauth/authorize",
-    # console.anthropic.com moved to platform.claude.com; keep overridable.
+    # Where Claude Code 2.1.220 (October 2026) sends the browser; before it,
+    # https://claude.ai/oauth/authorize. Keep overridable (see the README).
+    "auth_url": "https://claude.com/cai/oauth/authorize",
+    # console.anthropic.com moved to platform.claude.com (its old URL answers 404
+    # since about 2026-06-12); keep overridable.
     "token_url": "https://platform.claude.com/v1/oauth/token",
     "api_base_url": "https://api.anthropic.com",
     "client_id": "9d1c250a-e61b-44d9-88ed-5944d1962f5e",

@@ -17,6 +17,8 @@ class ClaudeOAuthError(Exception):
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         # Collapse whitespace so the message stays one line whatever was embedded.
         message = " ".join(str(message).split())
+        #: The message without the hint (what happened, not what to do).
+        self.reason = message
         if hint:
             message = f"{message} {' '.join(hint.split())}"
         super().__init__(message)
@@ -165,3 +167,85 @@ class ExtraUsageBlocked(ClaudeOAuthError):
         super().__init__(message)
         self.window = window
         self.resets_at = resets_at
+
+
+# --- Claude's API (models, messages, profile) ------------------------------------
+
+
+class ClaudeApiError(ClaudeOAuthError):
+    """Claude's API refused or failed a request.
+
+    ``status`` is the HTTP status (``200`` for a stream that failed after it
+    started, ``None`` when no answer came), ``host`` the host that answered,
+    ``error_type`` Anthropic's error type when it sent one. See
+    :func:`claude_code_oauth.net.claude_answers.error_for_answer`.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None,
+        host: str,
+        error_type: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.host = host
+        self.error_type = error_type
+
+
+class ThirdPartyRefused(ClaudeApiError):
+    """HTTP 400: Claude serves this subscription sign-in only to Claude Code. No refresh or
+    retry helps; an API key, a Console (API-billed) account or Claude Code does."""
+
+
+class SignInRejected(ClaudeApiError):
+    """HTTP 401 that a refresh did not cure: the user must sign in again."""
+
+
+class LoginRevoked(ClaudeApiError, LoginRequired):
+    """HTTP 403 ``permission_error``: the OAuth token (the whole login) was revoked."""
+
+
+class PermissionRefused(ClaudeApiError):
+    """HTTP 403 for another reason (a missing scope, an organization setting)."""
+
+
+class UsageLimitReached(ClaudeApiError):
+    """HTTP 429 with the unified headers of an exhausted plan window (``…-status: rejected``).
+
+    ``window`` is the binding window (``five_hour``, ``seven_day``, …; ``None`` if not
+    named), ``resets_at`` its reset in epoch seconds (``None`` if not given).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None,
+        host: str,
+        error_type: str | None = None,
+        window: str | None = None,
+        resets_at: float | None = None,
+    ) -> None:
+        super().__init__(message, status=status, host=host, error_type=error_type)
+        self.window = window
+        self.resets_at = resets_at
+
+
+class RequestRejected(ClaudeApiError):
+    """A 4xx about this request (its shape, its model, a 429 that is not a usage limit)."""
+
+
+class ApiUnavailable(ClaudeApiError):
+    """529 overloaded, 5xx, or a stream that failed after it started: try again later."""
+
+
+class ApiUnexpectedAnswer(ClaudeApiError):
+    """An HTML page or a body that is not Anthropic's JSON (a proxy, Cloudflare, a moved URL)."""
+
+
+class ApiUnreachable(ClaudeApiError):
+    """No answer at all: DNS, refused connection, TLS, timeout."""

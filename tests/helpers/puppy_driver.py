@@ -262,7 +262,7 @@ class Driver:
         while True:
             result = self.op_model_run(step)
             output = result.get("output")
-            if not (isinstance(output, str) and output.startswith("claude-code-oauth: Not sent")):
+            if not (isinstance(output, str) and output.startswith("[claude-code-oauth] Not sent")):
                 break
             refusals.append(output)
             if time.monotonic() >= deadline:
@@ -285,6 +285,30 @@ class Driver:
             result["output"] = getattr(run, "output", None)
         except BaseException as exc:
             result["raised"] = _describe_error(exc)
+        return result
+
+    def op_prompt(self, step: dict[str, Any]) -> dict[str, Any]:
+        """A prompt as Code Puppy's interactive loop runs it: the agent turn (with Code
+        Puppy's own retries), then, if it raised, Code Puppy's own rendering of the
+        exception (``cli_runner._render_turn_exception``: a line or a traceback)."""
+        from code_puppy import cli_runner
+        from code_puppy import config as cp_config
+        from code_puppy.agents import get_current_agent
+
+        cp_config.set_model_name(step["model"])
+        agent = get_current_agent()
+        result: dict[str, Any] = {}
+        started = time.perf_counter()
+        try:
+            run = self.loop.run_until_complete(agent.run_with_mcp(step.get("prompt", "hello")))
+            result["ended"] = "stopped" if run is None else "answered"
+            result["output"] = getattr(run, "output", None)
+        except Exception as exc:
+            result["ended"] = "raised"
+            result["raised"] = _describe_error(exc)
+            result["transient"] = _transient(exc)
+            cli_runner._render_turn_exception(exc)
+        result["seconds"] = round(time.perf_counter() - started, 3)
         return result
 
     def op_env_token(self, step: dict[str, Any]) -> dict[str, Any]:
@@ -359,13 +383,30 @@ class Driver:
         return 0
 
 
+def _transient(exc: BaseException) -> bool | None:
+    """Whether Code Puppy classifies ``exc`` as a transient blip (it retries those)."""
+    try:
+        from code_puppy.agents.base_agent import should_retry_streaming_exception
+    except ImportError:
+        return None
+    return bool(should_retry_streaming_exception(exc))
+
+
 def _describe_error(exc: BaseException) -> dict[str, Any]:
     body = getattr(exc, "body", None)
     message = None
     if isinstance(body, dict):
         message = (body.get("error") or {}).get("message")
+    # Our named error rides on the exception itself or one it was raised from
+    # (pydantic-ai re-raises a cancellation as its own RunCancelled).
+    carrier: BaseException | None = exc
+    while carrier is not None and getattr(carrier, "claude_error", None) is None:
+        carrier = carrier.__cause__
+    named = getattr(carrier, "claude_error", None)
     return {
         "type": type(exc).__name__,
+        "carrier": type(carrier).__name__ if carrier is not None else None,
+        "claude_error": type(named).__name__ if named is not None else None,
         "status_code": getattr(exc, "status_code", None),
         "message": message,
         "text": str(exc)[:500],
@@ -378,12 +419,13 @@ def _describe_error(exc: BaseException) -> dict[str, Any]:
 PUPPY_CFG = "[puppy]\npuppy_name = Testy\nowner_name = Tester\n"
 
 
-def make_home(root: str) -> str:
-    """A fresh HOME with Code Puppy's puppy.cfg pre-seeded (else it asks for names)."""
+def make_home(root: str, extra_cfg: str = "") -> str:
+    """A fresh HOME with Code Puppy's puppy.cfg pre-seeded (else it asks for names);
+    ``extra_cfg`` lines are added to its ``[puppy]`` section."""
     home = os.path.join(root, "home")
     os.makedirs(os.path.join(home, ".code_puppy"), mode=0o700)
     with open(os.path.join(home, ".code_puppy", "puppy.cfg"), "w") as handle:
-        handle.write(PUPPY_CFG)
+        handle.write(PUPPY_CFG + extra_cfg)
     return home
 
 

@@ -129,7 +129,14 @@ def test_refresh_posts_json_with_only_the_refresh_fields(
 @pytest.mark.parametrize(
     ("fault", "params", "error", "fragments"),
     [
-        ("html403", {}, UnexpectedResponse, ["HTTP 403", "Just a moment...", "Cloudflare"]),
+        (
+            "html403",
+            {},
+            UnexpectedResponse,
+            ["HTTP 403", "Just a moment...", "Cloudflare", "moved", "CLAUDE_CODE_OAUTH_TOKEN_URL"],
+        ),
+        ("404", {}, UnexpectedResponse, ["HTTP 404", "moved", "CLAUDE_CODE_OAUTH_TOKEN_URL"]),
+        ("404_html", {}, UnexpectedResponse, ["HTTP 404", "moved", "CLAUDE_CODE_OAUTH_TOKEN_URL"]),
         ("502_html", {}, ServerError, ["HTTP 502", "HTML page", "502 Bad Gateway"]),
         ("invalid_json", {}, UnexpectedResponse, ["HTTP 200", "not valid JSON"]),
         ("500", {}, ServerError, ["HTTP 500", "api_error", "Internal server error"]),

@@ -23,6 +23,7 @@ COMMANDS = (
     "profiles",
     "switch",
     "show_config",
+    "doctor",
 )
 
 DESCRIPTION = """\

@@ -4,9 +4,36 @@
 ``anthropic.AsyncAnthropic`` client whose HTTP client authenticates every
 request itself (:class:`_OAuthAuth`): a fresh ``Authorization: Bearer`` from the
 token provider, the OAuth beta merged into whatever betas the request carries,
-our own User-Agent, and never ``x-api-key``. A 401 is answered once through the
-provider's rejected-token path and the request retried once; if Claude refuses
-again, the error says to sign in again.
+our own User-Agent, and never ``x-api-key``.
+
+What a caller may rely on for Claude's answers (see
+:mod:`claude_code_oauth.net.claude_answers` for the lines):
+
+* Before each request the token provider is asked once: not signed in, a login
+  that ended or a token endpoint that cannot be reached fails at once with its
+  named error — no HTTP request, no SDK retry. Then the extra-usage guard, if
+  any: with ``extra_usage = block`` and the plan's limit reached it fails with
+  :class:`~claude_code_oauth.errors.ExtraUsageBlocked` and nothing is sent.
+* 401: one replacement token (another process's rotation, or one refresh) and
+  one retry; a second 401 says "sign in again".
+* 403 "token revoked": no refresh; the provider marks the login as needing
+  renewal, so every process says so without asking.
+* 429 with the unified headers of an exhausted window: the SDK is told not to
+  retry (``x-should-retry: false``); "Claude usage limit reached (…); resets at …".
+* 400 third-party refusal, other 4xx: no retry. 429 without unified headers,
+  529, 5xx: only the anthropic SDK's own retries, then one line.
+* Every failure goes through ``on_failure(named_error, original, can_reply)``,
+  which returns the exception to raise or — only while nothing has been streamed
+  yet (``can_reply``) — a line the model answers with instead, as
+  ``"[claude-code-oauth] <line>"`` (:data:`REPLY_PREFIX`). By default
+  (:func:`pydantic_error`) it is a pydantic-ai ``ModelHTTPError`` /
+  ``ModelAPIError`` whose ``str()`` is the named line and whose ``claude_error``
+  attribute is the named error. A raised exception's cause is the named error
+  (nothing else is chained), except for a failure that is transient by nature —
+  an unreachable host, a stream broken mid-way — whose original error stays
+  chained so a host can still retry it.
+* Such replies are never sent back to Claude: they are left out of the
+  conversation the next request carries.
 
 Honest identity: no system-prompt injection, no tool renaming, no copied
 client headers. anthropic, httpx2 and pydantic-ai are imported only here, when
@@ -16,17 +43,33 @@ Code Puppy first builds one of our models.
 from __future__ import annotations
 
 import functools
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import USER_AGENT
+from ..account import unified_limits
 from ..config import Settings, check_endpoint
-from ..errors import ClaudeOAuthError, ExtraUsageBlocked
+from ..errors import ApiUnreachable, ClaudeOAuthError
 from ..net.bearer_auth import (
     ResponseObserver,
     apply_oauth_headers,
     default_observers,
     notify_observers,
+    report_revocation,
 )
+from ..net.claude_answers import host_of
+from .model_failures import (
+    ANSWER_NOTE,
+    REPLY_PREFIX,
+    OnFailure,
+    detached,
+    explain,
+    pydantic_error,
+    reply_model,
+    without_our_replies,
+)
+
+__all__ = ["REPLY_PREFIX", "OnFailure", "build_model", "explain", "pydantic_error"]
 
 if TYPE_CHECKING:
     from ..tokens.provider import TokenProvider
@@ -38,10 +81,8 @@ class UsageGuard(Protocol):
     def check(self) -> None: ...
 
 
-SIGN_IN_AGAIN = (
-    "Claude rejected the OAuth token even after a refresh. Sign in again with "
-    "/claude-code-auth (or `claude-code-oauth login`)."
-)
+#: What the SDK holds as its credential; the auth flow always replaces it.
+_PLACEHOLDER = "replaced-per-request-by-claude-code-oauth"
 
 
 @functools.cache  # built once, on first use (imports httpx2)
@@ -50,7 +91,8 @@ def _make_auth_class() -> type:
     import httpx2
 
     class _OAuthAuth(httpx2.Auth):
-        """Bearer from the provider; one retry with a replacement after a 401."""
+        """Bearer from the provider; one retry with a replacement after a 401;
+        a revoked login marked; no SDK retry of an exhausted usage window."""
 
         def __init__(
             self,
@@ -63,8 +105,6 @@ def _make_auth_class() -> type:
             self._version = settings.anthropic_version
             #: Told about every answer, success or error (usage capture, for one).
             self._observers = observers
-            #: Why the last request was finally refused (shown instead of a bare 401).
-            self.last_refusal: str | None = None
 
         def _prepare(self, request: httpx2.Request, token: str) -> None:
             # pydantic-ai sets its own User-Agent per request; ours is the honest one.
@@ -82,19 +122,26 @@ def _make_auth_class() -> type:
             self._prepare(request, token)
             response = yield request
             notify_observers(self._observers, response)
-            if response.status_code != 401:
-                return
-            await response.aread()
-            try:
-                fresh = await anyio.to_thread.run_sync(self._provider.replace_rejected, token)
-            except ClaudeOAuthError as exc:
-                self.last_refusal = str(exc)
-                return
-            self._prepare(request, fresh)
-            retried = yield request
-            notify_observers(self._observers, retried)
-            if retried.status_code == 401:
-                self.last_refusal = SIGN_IN_AGAIN
+            if response.status_code == 401:
+                await response.aread()
+                try:
+                    token = await anyio.to_thread.run_sync(self._provider.replace_rejected, token)
+                except ClaudeOAuthError as exc:
+                    # Why no retry was possible: said instead of a bare 401.
+                    response.extensions[ANSWER_NOTE] = exc
+                    return
+                self._prepare(request, token)
+                response = yield request
+                notify_observers(self._observers, response)
+                response.extensions[ANSWER_NOTE] = "retried"
+            if response.status_code == 403:
+                await response.aread()
+                await anyio.to_thread.run_sync(report_revocation, self._provider, token, response)
+            elif response.status_code == 429:
+                limits = unified_limits.parse(response.headers.multi_items())
+                if limits is not None and limits.limit_reached:
+                    # A used-up plan window: retrying before its reset cannot succeed.
+                    response.headers["x-should-retry"] = "false"
 
         def sync_auth_flow(self, request: httpx2.Request):  # type: ignore[override]
             raise RuntimeError("claude-code-oauth models use the async client only")
@@ -102,109 +149,87 @@ def _make_auth_class() -> type:
     return _OAuthAuth
 
 
-def _oauth_cause(exc: BaseException) -> ClaudeOAuthError | None:
-    """Our error somewhere in ``exc``'s cause chain (the SDK wraps auth failures)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, ClaudeOAuthError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
-
-
-#: How our own words start when the model answers in Claude's place.
-OUR_VOICE = "claude-code-oauth: "
-
-
-def _answer_instead(text: str, model_name: str) -> Any:
-    """A model that answers ``text`` without sending anything (request and stream).
-
-    An exception from a model is shown by no Code Puppy release 0.0.716–0.0.946 as
-    one short line (a traceback, retries or a lost message, depending on the
-    release); a plain text answer is shown as one line by all of them.
-    """
-    from pydantic_ai.messages import ModelResponse, TextPart
-    from pydantic_ai.models.function import FunctionModel
-
-    async def answer(messages: Any, info: Any) -> Any:
-        return ModelResponse(parts=[TextPart(text)])
-
-    async def stream(messages: Any, info: Any) -> Any:
-        yield text
-
-    return FunctionModel(answer, stream_function=stream, model_name=model_name)
-
-
 @functools.cache  # built once, on first use (imports pydantic-ai)
 def _model_class() -> type:
-    from contextlib import asynccontextmanager
-
-    from pydantic_ai.exceptions import ModelAPIError, ModelHTTPError
+    import anyio.to_thread
     from pydantic_ai.models.anthropic import AnthropicModel
 
     class OAuthAnthropicModel(AnthropicModel):
-        """AnthropicModel whose auth failures say what to do."""
+        """AnthropicModel whose failures are Claude's answers, named in one line."""
 
-        _oauth_auth: Any = None
+        _provider_oauth: Any = None
+        _on_failure: Any = None
+        _api_host: str = ""
         #: The extra-usage guard: refuses to send while ``extra_usage = block`` says so.
         _usage_guard: UsageGuard | None = None
 
-        def _refusal(self) -> Any:
-            """A stand-in model answering the extra-usage guard's refusal, or ``None``
-            to send. The refusal is one line in our voice, kept apart from Claude's."""
-            if self._usage_guard is None:
-                return None
-            try:
-                self._usage_guard.check()
-            except ExtraUsageBlocked as exc:
-                return _answer_instead(OUR_VOICE + str(exc), self.model_name)
-            return None
+        async def _preflight(self) -> None:
+            # Not signed in, a dead login, an unreachable token endpoint: say so now,
+            # before the SDK sends anything (and retries what cannot succeed).
+            await anyio.to_thread.run_sync(self._provider_oauth.get_access_token)
+            if self._usage_guard is not None:
+                # Reads the usage snapshot: off the event loop like the provider.
+                await anyio.to_thread.run_sync(self._usage_guard.check)
 
-        def _clarify(self, exc: Exception) -> Exception | None:
-            if isinstance(exc, ModelHTTPError) and exc.status_code == 401:
-                message = self._oauth_auth.last_refusal or SIGN_IN_AGAIN
-                return ModelHTTPError(
-                    401,
-                    self.model_name,
-                    body={
-                        "type": "error",
-                        "error": {"type": "authentication_error", "message": message},
-                    },
-                )
-            cause = _oauth_cause(exc)
-            if cause is not None:
-                return ModelAPIError(self.model_name, str(cause))
-            return None
+        def _failure(self, exc: BaseException, *, can_reply: bool) -> BaseException | str | None:
+            """What to do about ``exc``: an exception to raise, a line to answer with, or
+            ``None`` (not ours: re-raise it as it is)."""
+            if getattr(exc, "claude_error", None) is not None:
+                return None  # already ours (raised by a nested request)
+            named = explain(exc, self._api_host)
+            if named is None:
+                return None
+            outcome = self._on_failure(named, exc, can_reply)
+            if isinstance(outcome, str):
+                if can_reply:
+                    return REPLY_PREFIX + " ".join(outcome.split())
+                outcome = pydantic_error(self.model_name)(named, exc, False)
+            # An explicit cause: chain walkers (Code Puppy's retry classifier) follow it
+            # instead of the implicit context.
+            if isinstance(named, ApiUnreachable) or not can_reply:
+                outcome.__cause__ = exc  # a network blip or a broken stream stays one
+            else:
+                outcome.__cause__ = detached(named)
+            outcome.__suppress_context__ = True
+            return outcome
 
         async def request(self, *args: Any, **kwargs: Any) -> Any:
-            refusal = self._refusal()
-            if refusal is not None:
-                return await refusal.request(*args, **kwargs)
+            outcome = None
             try:
-                return await super().request(*args, **kwargs)
-            except (ModelAPIError, ClaudeOAuthError) as exc:
-                clearer = self._clarify(exc)
-                if clearer is None:
+                await self._preflight()
+                return await super().request(*without_our_replies(args), **kwargs)
+            except Exception as exc:
+                outcome = self._failure(exc, can_reply=True)
+                if outcome is None:
                     raise
-                raise clearer from None
+            # Outside the handler: nothing implicit is chained to what is raised.
+            if isinstance(outcome, str):
+                return await reply_model(outcome, self.model_name).request(*args, **kwargs)
+            raise outcome
 
         @asynccontextmanager
         async def request_stream(self, *args: Any, **kwargs: Any):  # type: ignore[override]
-            refusal = self._refusal()
-            if refusal is not None:
-                async with refusal.request_stream(*args, **kwargs) as stream:
-                    yield stream
-                return
+            outcome = None
+            started = False
             try:
-                async with super().request_stream(*args, **kwargs) as stream:
-                    yield stream
-            except (ModelAPIError, ClaudeOAuthError) as exc:
-                clearer = self._clarify(exc)
-                if clearer is None:
+                await self._preflight()
+                async with super().request_stream(*without_our_replies(args), **kwargs) as s:
+                    started = True
+                    yield s
+                    return
+            except Exception as exc:
+                # Before the stream (an HTTP error, no token) or mid-stream (``event:
+                # error``, a dropped connection: only an exception can say that then).
+                outcome = self._failure(exc, can_reply=not started)
+                if outcome is None:
                     raise
-                raise clearer from None
+            if isinstance(outcome, str):
+                async with reply_model(outcome, self.model_name).request_stream(
+                    *args, **kwargs
+                ) as reply:
+                    yield reply
+                return
+            raise outcome
 
     return OAuthAnthropicModel
 
@@ -216,18 +241,19 @@ def build_model(
     provider: TokenProvider,
     *,
     observers: tuple[ResponseObserver, ...] | None = None,
+    on_failure: OnFailure | None = None,
     usage_guard: UsageGuard | None = None,
 ) -> Any:
-    """The pydantic-ai model for a registered entry (raises ClaudeOAuthError if unusable).
+    """The pydantic-ai model for a registered entry (raises ClaudeOAuthError if the entry
+    is unusable; being signed out is not: each request then says so).
 
     ``model_config`` is the entry from ``extra_models.json``: its ``name`` is the
     API model id and ``custom_endpoint.url`` the API base URL. ``observers`` see
-    every answer (default: the usage capture of ``settings``' sign-in);
-    ``usage_guard``, if given, may refuse a request before it is sent: the guard
-    raises :class:`~claude_code_oauth.errors.ExtraUsageBlocked`, and the model
-    answers its one line (prefixed ``claude-code-oauth:``) as text instead of
-    sending, because that is the one shape every Code Puppy release shows as
-    one line (an exception gives a traceback, retries or a lost message).
+    every answer (default: the usage capture of ``settings``' sign-in).
+    ``on_failure`` decides what a named failure becomes (default
+    :func:`pydantic_error`: raise). ``usage_guard``, if given, is asked before each
+    request and may refuse it (:class:`~claude_code_oauth.errors.ExtraUsageBlocked`,
+    a named failure like any other).
     """
     import anthropic
     import httpx2
@@ -249,12 +275,15 @@ def build_model(
     client = anthropic.AsyncAnthropic(
         base_url=base_url,
         # An explicit credential keeps the SDK from reading ANTHROPIC_API_KEY; the auth
-        # above replaces it with a fresh token on every request.
-        auth_token=provider.get_access_token(),
+        # above replaces it with a fresh token on every request (and a request that
+        # finds no usable token fails before it is sent, so this never leaves).
+        auth_token=_PLACEHOLDER,
         http_client=http_client,
         default_headers={"User-Agent": USER_AGENT},
     )
     model = _model_class()(api_model, provider=AnthropicProvider(anthropic_client=client))
-    model._oauth_auth = auth
+    model._provider_oauth = provider
+    model._on_failure = on_failure or pydantic_error(api_model)
+    model._api_host = host_of(base_url)
     model._usage_guard = usage_guard
     return model

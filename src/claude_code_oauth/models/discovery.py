@@ -22,6 +22,7 @@ import httpx
 from .. import USER_AGENT
 from ..errors import DiscoveryError, OAuthErrorResponse, TokenEndpointError
 from ..net.bearer_auth import OAuthBearerAuth, TokenSource
+from ..net.claude_answers import error_for_response
 from ..net.http_client import MAX_MODELS_PAGE, fetch, shared_client
 from ..net.http_responses import json_object_or_raise
 
@@ -77,6 +78,10 @@ class _RememberingSource:
         self.tokens.append(token)
         return token
 
+    def mark_login_revoked(self, rejected: str, why: str) -> bool:
+        mark = getattr(self._source, "mark_login_revoked", None)
+        return bool(mark(rejected, why)) if mark is not None else False
+
 
 def _scrub(text: str, tokens: list[str]) -> str:
     for token in tokens:
@@ -131,6 +136,12 @@ def _get_page(
             auth=auth,
             client=client,
         )
+        if not 200 <= response.status_code < 300:
+            # Claude's refusal, named (third-party, revoked, usage limit, ...); a 401 here
+            # already had its one refresh-and-retry.
+            refusal = error_for_response(response, what=_WHAT, retried=True, secrets=tokens)
+            if refusal is not None:
+                raise DiscoveryError(f"Model discovery failed: {refusal}") from refusal
         return json_object_or_raise(response, _WHAT, secrets=tokens)
     except httpx.TimeoutException:
         raise DiscoveryError(

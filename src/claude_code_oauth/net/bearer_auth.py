@@ -4,6 +4,11 @@ It injects ``Authorization: Bearer`` with a fresh token from the token provider,
 and on a 401 asks the provider for a replacement naming the rejected token (the
 provider returns a token another process already rotated, or refreshes once),
 then retries the request once. A second 401 is returned to the caller as is.
+A 403 saying the token was revoked is never refreshed: the provider marks the
+login as needing renewal (:func:`report_revocation`), so every process says so
+without asking the server. Every other answer is returned untouched; turn it
+into a named one-line error with
+:func:`claude_code_oauth.net.claude_answers.raise_for_answer`.
 It never sends ``x-api-key``.
 """
 
@@ -19,7 +24,11 @@ if TYPE_CHECKING:
 
 
 class TokenSource(Protocol):
-    """What :class:`OAuthBearerAuth` needs from the token provider."""
+    """What :class:`OAuthBearerAuth` needs from the token provider.
+
+    A source may also have ``mark_login_revoked(token, why)`` (the provider does):
+    it is then told when Claude's API says a token's login was revoked.
+    """
 
     def get_access_token(self) -> str: ...
 
@@ -41,6 +50,30 @@ def notify_observers(observers: Iterable[ResponseObserver], response: Any) -> No
             import logging
 
             logging.getLogger("claude_code_oauth").debug("response observer failed", exc_info=True)
+
+
+def report_revocation(source: Any, sent: str, response: Any) -> None:
+    """If ``response`` (body read) is Claude's 403 "token revoked", tell ``source`` (a
+    token provider with ``mark_login_revoked``) that the login behind ``sent`` is dead.
+
+    Best effort: a source without the method, or a lock that cannot be taken, leaves
+    the answer to speak for itself (it is still a 403 the caller sees).
+    """
+    from ..errors import ClaudeOAuthError, LoginRevoked
+    from .claude_answers import error_for_response
+
+    mark = getattr(source, "mark_login_revoked", None)
+    if mark is None or response.status_code != 403:
+        return
+    error = error_for_response(response, secrets=[sent])
+    if not isinstance(error, LoginRevoked):
+        return
+    try:
+        mark(sent, error.reason)
+    except ClaudeOAuthError:
+        import logging
+
+        logging.getLogger("claude_code_oauth").debug("could not mark the login as revoked")
 
 
 def merge_beta(existing: str | None, beta: str) -> str:
@@ -106,7 +139,8 @@ class RememberingSource:
 
 
 class OAuthBearerAuth(httpx.Auth):
-    """Bearer token from ``source``; one retry after a 401 with a replacement token.
+    """Bearer token from ``source``; one retry after a 401 with a replacement token;
+    a revoked token's login marked as needing renewal (no refresh).
 
     With ``settings`` it also adds ``anthropic-version`` (if absent) and merges the
     OAuth beta into ``anthropic-beta``, which Claude's API requires for OAuth.
@@ -138,9 +172,13 @@ class OAuthBearerAuth(httpx.Auth):
         notify_observers(self._observers, response)
         if response.status_code == 401:
             response.read()
-            self._prepare(request, self._source.replace_rejected(token))
+            token = self._source.replace_rejected(token)
+            self._prepare(request, token)
             response = yield request
             notify_observers(self._observers, response)
+        if response.status_code == 403:
+            response.read()
+            report_revocation(self._source, token, response)
 
     async def async_auth_flow(self, request: httpx.Request):  # type: ignore[override]
         # The provider does blocking file and lock I/O; keep it off the event loop.
@@ -152,7 +190,10 @@ class OAuthBearerAuth(httpx.Auth):
         notify_observers(self._observers, response)
         if response.status_code == 401:
             await response.aread()
-            fresh = await anyio.to_thread.run_sync(self._source.replace_rejected, token)
-            self._prepare(request, fresh)
+            token = await anyio.to_thread.run_sync(self._source.replace_rejected, token)
+            self._prepare(request, token)
             response = yield request
             notify_observers(self._observers, response)
+        if response.status_code == 403:
+            await response.aread()
+            await anyio.to_thread.run_sync(report_revocation, self._source, token, response)

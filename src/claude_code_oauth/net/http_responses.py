@@ -64,7 +64,8 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def _looks_like_html(response: httpx.Response) -> bool:
+def looks_like_html(response: httpx.Response) -> bool:
+    """Whether ``response`` (body read) is an HTML page rather than JSON."""
     ctype = response.headers.get("content-type", "").lower()
     if "html" in ctype:
         return True
@@ -117,7 +118,7 @@ def json_object_or_raise(
         raise RateLimited(
             f"{what} is rate limiting requests (HTTP 429).{when}", retry_after=retry_after
         )
-    if _looks_like_html(response):
+    if looks_like_html(response):
         title = _html_title(response, secrets)
         shown = f' "{title}"' if title else ""
         cloudflare = " (a Cloudflare challenge page)" if "moment" in (title or "").lower() else ""

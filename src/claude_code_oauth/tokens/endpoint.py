@@ -21,9 +21,13 @@ from .. import USER_AGENT
 from ..config import Settings
 from ..errors import NetworkError, UnexpectedResponse
 from ..net.http_client import fetch
-from ..net.http_responses import json_object_or_raise
+from ..net.http_responses import json_object_or_raise, looks_like_html
 
 WHAT = "The token endpoint"
+MOVED_HINT = (
+    "If Claude moved it, set CLAUDE_CODE_OAUTH_TOKEN_URL to the current token URL "
+    "(the README says which one Claude Code uses)."
+)
 
 
 def _post(settings: Settings, body: dict[str, Any], client: httpx.Client | None) -> dict[str, Any]:
@@ -52,9 +56,23 @@ def _post(settings: Settings, body: dict[str, Any], client: httpx.Client | None)
             hint="Set CLAUDE_CODE_OAUTH_TOKEN_URL to the current endpoint.",
         )
     sent = [str(body[k]) for k in ("code", "code_verifier", "refresh_token") if body.get(k)]
-    # The caller checks the object (TokenRecord.from_token_response): an answer that
-    # is unusable may still carry a rotated refresh token that must be kept.
-    return json_object_or_raise(response, f"{WHAT} ({host})", secrets=sent)
+    status = response.status_code
+    if status in (404, 410):
+        raise UnexpectedResponse(
+            f"{WHAT} ({host}) answered HTTP {status} (not found): it has probably moved.",
+            hint=MOVED_HINT,
+        )
+    try:
+        # The caller checks the object (TokenRecord.from_token_response): an answer that
+        # is unusable may still carry a rotated refresh token that must be kept.
+        return json_object_or_raise(response, f"{WHAT} ({host})", secrets=sent)
+    except UnexpectedResponse as exc:
+        if status < 500 and looks_like_html(response):
+            # A web page where JSON belongs: most often a URL Claude no longer serves.
+            raise UnexpectedResponse(
+                f"{exc} The endpoint has probably moved.", hint=MOVED_HINT
+            ) from None
+        raise
 
 
 def exchange_code(

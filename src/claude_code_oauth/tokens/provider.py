@@ -115,6 +115,27 @@ class TokenProvider:
         """
         return self._seen(self._refresh(rejected=rejected))
 
+    def mark_login_revoked(self, rejected: str, why: str) -> bool:
+        """Claude's API said the login behind ``rejected`` was revoked (HTTP 403).
+
+        Marks the stored login as needing renewal exactly as ``invalid_grant`` does
+        (tokens kept, ``needs_login``, ``why`` as the message every caller then gets)
+        and, because the access token itself is dead too, records it as expired
+        now: from then on every caller in every process gets :class:`LoginRequired`
+        without asking the server. No refresh is attempted. Returns ``False`` and
+        changes nothing when the file holds another token by now (a new login or a
+        rotation). Raises :class:`LockTimeout` if the lock cannot be taken.
+        """
+        with token_store.held(token_store.token_lock(self.settings)):
+            record = token_store.load(self.path)
+            if record is None or record.access_token != rejected:
+                return False
+            record.needs_login = True
+            record.last_error = why
+            record.expires_at = min(record.expires_at, self._clock())
+            token_store.save(self.path, record)
+        return True
+
     def add_listener(self, listener: Callable[[str], None]) -> None:
         """Call ``listener(token)`` whenever this provider hands out a different token."""
         self._listeners.append(listener)

@@ -28,7 +28,7 @@ OUR_MARK = "claude-code-plugin"
 #: The commands the bundled plugin has too; /claude-code-switch and /claude-code-usage
 #: are ours alone.
 COMMANDS = ("claude-code-auth", "claude-code-status", "claude-code-logout")
-ALL_OURS = (*COMMANDS, "claude-code-switch", "claude-code-usage")
+ALL_OURS = (*COMMANDS, "claude-code-switch", "claude-code-usage", "claude-code-doctor")
 OUR_COMMANDS = ALL_OURS
 SONNET = "claude-code-claude-sonnet-4-5-20250929"
 OUR_KEYS = ["claude-code-" + m["id"] for m in DEFAULT_MODELS]

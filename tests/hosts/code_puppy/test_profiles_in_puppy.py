@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from claude_code_oauth.models.model_failures import REPLY_PREFIX
 from claude_code_oauth.testing.emulator.api import REPLY_TEXT
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from helpers import puppy_driver as driver
@@ -125,9 +126,11 @@ def test_switching_in_a_running_session_changes_the_account_of_the_next_request(
     registry = json.loads((data_dir / "extra_models.json").read_text())
     assert not [v for v in registry.values() if v.get("oauth_profile")]
 
-    refused = t.data(13).get("error") or {}
-    assert "Not signed in to Claude (profile work)." in refused.get("text", ""), t.data(13)
-    assert "/claude-code-switch" in refused["text"]
+    # Answered in one line of ours (not sent to Claude, not an exception).
+    refused = t.data(13)
+    assert "error" not in refused, refused
+    assert refused["output"].startswith(REPLY_PREFIX + "Not signed in to Claude (profile work).")
+    assert "/claude-code-switch" in refused["output"]
     assert t.data(16)["present"] and t.data(16)["equals_stored"]  # back to default's token
 
     bad = [text for kind, text in t.messages(17) if kind == "error"]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from claude_code_oauth import __version__
+from claude_code_oauth.models.anthropic_model import REPLY_PREFIX
 from claude_code_oauth.testing.emulator.api import REPLY_TEXT
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator, RecordedRequest
 from helpers import puppy_driver as driver
@@ -126,25 +127,25 @@ def test_requests_through_code_puppy_survive_rotation_and_fail_clearly_when_refu
     assert t.data(7) == {"model_class": "OAuthAnthropicModel", "output": REPLY_TEXT}
     assert recorded[3].json["model"] == "claude-haiku-4-5-20251001"
 
-    # 3. A 401 again after a successful refresh: a clear "sign in again", no third try.
+    # 3. A 401 again after a successful refresh: a clear "sign in again", no third try,
+    #    as the model's one-line answer (what every Code Puppy shows without a traceback).
     refused = t.data(9)
     assert refused["model_class"] == "OAuthAnthropicModel"
-    error = refused.get("error") or {}
-    assert error.get("type") == "ModelHTTPError" and error.get("status_code") == 401, refused
-    assert "/claude-code-auth" in error["message"] and "after a refresh" in error["message"]
+    line = refused.get("output") or ""
+    assert line.startswith(REPLY_PREFIX), refused
+    assert "/claude-code-auth" in line and "after a refresh" in line
     assert len(sent[marks["reject twice"][0] : marks["revoke"][0]]) == 2
     assert marks["revoke"][1] == marks["reject twice"][1] + 1
 
-    # 4. The login revoked: the refresh is refused, and the error says to sign in again.
-    dead = t.data(11).get("error") or {}
-    assert dead.get("type") == "ModelHTTPError" and dead.get("status_code") == 401, t.data(11)
-    assert "/claude-code-auth" in dead["message"]
+    # 4. The login revoked: the refresh is refused, and the answer says to sign in again.
+    dead = t.data(11).get("output") or ""
+    assert dead.startswith(REPLY_PREFIX) and "/claude-code-auth" in dead, t.data(11)
     assert emulator.grants["refresh_token"] == marks["revoke"][1]  # nothing more granted
 
-    # ...and inside Code Puppy's agent it is a model error Code Puppy reports, not a crash.
-    in_agent = t.data(12).get("raised") or {}
-    assert in_agent.get("type") == "ModelHTTPError" and in_agent.get("status_code") == 401
-    assert "/claude-code-auth" in t.texts(12)
+    # ...and inside Code Puppy's agent it is the same one line, not a crash.
+    in_agent = t.data(12)
+    assert "raised" not in in_agent and "/claude-code-auth" in in_agent.get("output", "")
+    assert "Unexpected error" not in t.texts(12)
     status = t.texts(13)
     assert "A new login is needed" in status
     everything = "\n".join(str(e) for e in t.events) + t.stderr

@@ -146,7 +146,7 @@ def test_block_refuses_with_the_reset_time_and_sends_again_after_it(
     refused = t.data(4)
     assert "error" not in refused, refused
     text = refused["output"]
-    assert text.startswith("claude-code-oauth: Not sent (extra_usage = block): ")
+    assert text.startswith("[claude-code-oauth] Not sent (extra_usage = block): ")
     assert "\n" not in text
     assert "5-hour limit is reached" in text and "extra usage" in text
     assert re.search(r"That resets at \d\d:\d\d \(in (4 h 59|5 h 0) min\)", text), text
@@ -156,7 +156,7 @@ def test_block_refuses_with_the_reset_time_and_sends_again_after_it(
     # traceback, no retries.
     agent = t.data(5)
     assert "raised" not in agent, agent
-    assert agent.get("output", "").startswith("claude-code-oauth: Not sent (extra_usage = block)")
+    assert agent.get("output", "").startswith("[claude-code-oauth] Not sent (extra_usage = block)")
     shown = t.messages(5)
     assert not any(kind == "error" for kind, _ in shown), shown
     assert not any("Traceback" in s or "Unexpected error" in s for _, s in shown)

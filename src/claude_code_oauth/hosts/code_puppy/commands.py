@@ -1,5 +1,5 @@
 """The slash commands: ``/claude-code-auth``, ``/claude-code-status``,
-``/claude-code-usage``, ``/claude-code-logout``, ``/claude-code-switch``.
+``/claude-code-usage``, ``/claude-code-logout``, ``/claude-code-switch``, ``/claude-code-doctor``.
 
 Each :class:`SlashCommand` names its description, the options it takes (the
 CLI's own definitions, so both accept the same arguments) and what it runs.
@@ -159,6 +159,30 @@ def _list_profiles(emit: messages.Emit) -> None:
     )
 
 
+def _doctor(args: argparse.Namespace) -> None:
+    from ...doctor import INFERENCE_NOTICE, all_ok, run_checks
+
+    emit = messages.Emit()
+    if args.inference:
+        emit.warning(INFERENCE_NOTICE)
+    checks = run_checks(host_settings(), inference=args.inference)
+    if args.json:
+        import json
+
+        report = {"ok": all_ok(checks), "checks": [c.to_json() for c in checks]}
+        emit.info(json.dumps(report, indent=2))
+        return
+    # One message: Code Puppy renders separate messages in no guaranteed order.
+    report = "\n".join(line for check in checks for line in check.lines())
+    (emit.success if all_ok(checks) else emit.warning)(report)
+
+
+def _doctor_options(parser: argparse.ArgumentParser) -> None:
+    from ...cli.doctor import add_doctor_options
+
+    add_doctor_options(parser)
+
+
 def _login_options(parser: argparse.ArgumentParser) -> None:
     from ...cli.login import add_login_options
 
@@ -209,6 +233,12 @@ COMMANDS: dict[str, SlashCommand] = {
             "List the Claude profiles, or make one active: /claude-code-switch NAME",
             _switch,
             (_switch_options,),
+        ),
+        SlashCommand(
+            "claude-code-doctor",
+            "Check the Claude setup: config, files, sign-in, endpoints (no secrets)",
+            _doctor,
+            (_doctor_options,),
         ),
     )
 }

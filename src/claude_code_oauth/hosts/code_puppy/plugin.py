@@ -11,6 +11,7 @@ Code Puppy).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -78,13 +79,18 @@ def _load_models_config() -> dict[str, Any]:
 
 def _build_model(model_name: str, model_config: dict[str, Any], config: Any) -> Any:
     """Our model for an entry: pinned entries (``oauth_profile``) always use their
-    profile; the others ask which profile is active on every request."""
+    profile; the others ask which profile is active on every request.
+
+    Being signed out (or a login that ended) does not stop the model being built:
+    each request then says so in one line (Code Puppy would otherwise fall back to
+    another model and send the prompt elsewhere)."""
     global _warned_login_expiry
     from ...errors import ClaudeOAuthError
     from ...models.anthropic_model import build_model
     from ...models.registry import pinned_profile
     from ...profiles.token_source import ProfileTokenSource, export_active_token
     from ...profiles.usage_watch import ProfileUsageWatch
+    from .model_errors import on_failure
 
     try:
         settings = host_settings()
@@ -94,9 +100,12 @@ def _build_model(model_name: str, model_config: dict[str, Any], config: Any) -> 
 
             require_profile_name(pinned, "oauth_profile")
         else:
-            export_active_token(settings)
+            with contextlib.suppress(ClaudeOAuthError):
+                export_active_token(settings)
         source = ProfileTokenSource(settings, pinned)
-        record = source.current()
+        record = None
+        with contextlib.suppress(ClaudeOAuthError):
+            record = source.current()
         if record is not None and not _warned_login_expiry:
             import time
 
@@ -114,6 +123,7 @@ def _build_model(model_name: str, model_config: dict[str, Any], config: Any) -> 
             settings,
             source,  # type: ignore[arg-type]
             observers=(watch,),
+            on_failure=on_failure(model_name),
             usage_guard=watch,
         )
     except ClaudeOAuthError as exc:

@@ -219,7 +219,10 @@ class ClaudeEmulator:
 
         Endpoints: token, models, profile, messages, authorize. Faults: html403,
         429 (``retry_after``), 500, 502_html, invalid_json, slow (``delay``),
-        revoke, 401. Faults queue in the order injected. Raises ``ValueError``.
+        revoke, 401, and Claude's late-2026 answers (:mod:`.refusals`):
+        400_third_party, 400_request, 403_revoked, 429_limit (``window``,
+        ``reset_in``), 529, stream_error, 404, 404_html. Faults queue in the
+        order injected. Raises ``ValueError``.
         """
         self._state.push_fault(endpoint, make_fault(endpoint, fault, times, params))
 

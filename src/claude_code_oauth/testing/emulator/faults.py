@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import pages
+from . import pages, refusals
 from .state import Fault
-from .wire import Response, anthropic_error, html_response
+from .wire import Request, Response, anthropic_error, html_response
 
 #: Fault endpoint name -> (HTTP method, path) it applies to.
 FAULT_ENDPOINTS: dict[str, tuple[str, str]] = {
@@ -21,7 +21,10 @@ FAULT_ENDPOINTS: dict[str, tuple[str, str]] = {
     "authorize": ("GET", "/oauth/authorize"),
 }
 
-FAULTS = frozenset({"html403", "429", "500", "502_html", "invalid_json", "slow", "revoke", "401"})
+FAULTS = (
+    frozenset({"html403", "429", "500", "502_html", "invalid_json", "slow", "revoke", "401"})
+    | refusals.FAULTS
+)
 
 _PARAMS: dict[str, frozenset[str]] = {
     "429": frozenset({"retry_after"}),
@@ -47,18 +50,23 @@ def make_fault(endpoint: str, fault: str, times: int, params: dict[str, Any]) ->
         raise ValueError(f"unknown fault {fault!r}; use one of {sorted(FAULTS)}")
     if not isinstance(times, int) or isinstance(times, bool) or times < 1:
         raise ValueError("times must be a positive integer")
-    unknown = set(params) - _PARAMS.get(fault, frozenset())
+    unknown = set(params) - _PARAMS.get(fault, frozenset()) - set(refusals.PARAMS.get(fault, {}))
     if unknown:
         raise ValueError(f"fault {fault!r} takes no parameter(s) {sorted(unknown)}")
     for key, value in params.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise ValueError(f"{key} must be a non-negative number of seconds")
+        refusals.check_param(fault, key, value)
     return Fault(fault, times, dict(params))
 
 
-def fault_response(fault: Fault) -> Response | None:
-    """The response replacing the normal answer, or ``None`` for slow/revoke."""
+def fault_response(fault: Fault, req: Request | None = None) -> Response | None:
+    """The response replacing the normal answer, or ``None`` for slow/revoke.
+
+    ``req`` (the request being answered) lets a fault answer a streaming request
+    differently from a JSON one (see :mod:`.refusals`).
+    """
     name = fault.name
+    if name in refusals.FAULTS:
+        return refusals.refusal_response(name, fault.params, req)
     if name == "html403":
         return html_response(403, pages.cloudflare_challenge_page(), _CLOUDFLARE)
     if name == "429":

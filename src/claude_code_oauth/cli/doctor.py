@@ -1,0 +1,65 @@
+"""``claude-code-oauth doctor``: check the setup, one line per item, with the fix."""
+
+from __future__ import annotations
+
+import argparse
+
+from .output import err, out, settings
+
+HELP = "check the setup: configuration, files, sign-in, endpoints (✓/✗ with the fix)"
+DESCRIPTION = """\
+Check, one line each (✓ or ✗ with the cause and the fix): the configuration;
+that the data directory and token file are private; the sign-in (access-token
+and login expiry); that the token endpoint answers (asked without any token:
+the refresh token is never spent or probed); that the authorize endpoint still
+exists; that the profile endpoint accepts the token (account, organization,
+plan); that the models endpoint lists the account's models. With --inference,
+one minimal request (the cheapest listed model, max_tokens 1) shows whether
+Claude serves this sign-in to this client, naming the refusal if not; it
+counts against your usage."""
+
+EPILOG = """\
+exit status: 0 when every check passes, 1 otherwise, 2 bad usage.
+--json prints {"ok": BOOL, "checks": [{"name", "ok", "detail", "fix"}]}; the names
+are configuration, files, sign_in, token_endpoint, authorize_endpoint, profile,
+models, inference (only with --inference)."""
+
+
+def add_doctor_options(parser: argparse.ArgumentParser) -> None:
+    """The doctor's options (shared by ``doctor`` and ``/claude-code-doctor``)."""
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--inference",
+        action="store_true",
+        help="also send one minimal model request (max_tokens 1; counts against usage)",
+    )
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "doctor",
+        help=HELP,
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_doctor_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..doctor import INFERENCE_NOTICE, all_ok, run_checks
+
+    if args.inference:
+        err(INFERENCE_NOTICE)  # said before the request is sent; stdout stays JSON
+    checks = run_checks(settings(), inference=args.inference)
+    ok = all_ok(checks)
+    if args.json:
+        import json
+
+        out(json.dumps({"ok": ok, "checks": [c.to_json() for c in checks]}, indent=2))
+    else:
+        for check in checks:
+            for line in check.lines():
+                out(line)
+    return 0 if ok else 1

@@ -1,0 +1,95 @@
+"""``doctor``: a checklist a user runs when something is wrong.
+
+:func:`run_checks` returns one :class:`Check` per item, in a fixed order, each
+``ok`` or not with a one-line ``detail`` (the cause) and, when not ok, a
+``fix``. Local checks (:mod:`.local`) read files only; remote checks
+(:mod:`.remote`) make at most one request each, within ``http_timeout``, and
+never spend or probe a refresh token to learn whether the token endpoint is
+reachable. Only ``inference=True`` sends a model request (``max_tokens`` 1, the
+cheapest listed model), which counts against the account's usage.
+
+The JSON form (:meth:`Check.to_json`) has stable keys: ``name``, ``ok``,
+``detail``, ``fix``. Nothing here ever holds a token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+#: Check names, in the order they run (the stable ``name`` values of the JSON).
+NAMES = (
+    "configuration",
+    "files",
+    "sign_in",
+    "token_endpoint",
+    "authorize_endpoint",
+    "profile",
+    "models",
+    "inference",
+)
+
+TITLES = {
+    "configuration": "Configuration",
+    "files": "Data directory and token file",
+    "sign_in": "Sign-in",
+    "token_endpoint": "Token endpoint",
+    "authorize_endpoint": "Authorize endpoint",
+    "profile": "Profile endpoint",
+    "models": "Models endpoint",
+    "inference": "Inference",
+}
+
+INFERENCE_NOTICE = (
+    "--inference sends one request to Claude (max_tokens 1, the cheapest listed model); "
+    "it counts against your usage."
+)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the checklist; ``fix`` is ``None`` when ``ok``."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "detail": self.detail, "fix": self.fix}
+
+    def lines(self) -> list[str]:
+        """``✓ Title: detail`` and, when not ok, an indented ``fix:`` line."""
+        mark = "✓" if self.ok else "✗"
+        shown = [f"{mark} {TITLES.get(self.name, self.name)}: {self.detail}"]
+        if self.fix:
+            shown.append(f"    fix: {self.fix}")
+        return shown
+
+
+def run_checks(settings: Settings, *, inference: bool = False) -> list[Check]:
+    """Every check, in :data:`NAMES` order (``inference`` only when asked)."""
+    from . import local, remote
+
+    checks = [local.configuration(settings), local.files(settings)]
+    sign_in, record = local.sign_in(settings)
+    checks.append(sign_in)
+    checks.append(remote.token_endpoint(settings))
+    checks.append(remote.authorize_endpoint(settings))
+    signed_in = record is not None and sign_in.ok
+    checks.append(remote.profile(settings) if signed_in else remote.skipped("profile"))
+    models = remote.models(settings) if signed_in else None
+    checks.append(models[0] if models else remote.skipped("models"))
+    if inference:
+        if models and models[1]:
+            checks.append(remote.inference(settings, models[1]))
+        else:
+            checks.append(remote.skipped("inference", "no model is listed to try"))
+    return checks
+
+
+def all_ok(checks: list[Check]) -> bool:
+    return all(check.ok for check in checks)

@@ -1,0 +1,337 @@
+"""What Claude's API answered, as one named line: the public way to explain a refusal.
+
+Claude in late 2026 refuses, limits and fails in ways a generic HTTP error hides
+(CONTEXT §2b). :func:`error_for_answer` turns any non-2xx answer — or a stream
+that failed after it started — into a :class:`~claude_code_oauth.errors.ClaudeApiError`
+subclass whose ``str()`` is one line that names the host, says what happened and
+what to do, and never holds a token:
+
+=========================================  ======================================
+answer                                     error
+=========================================  ======================================
+400 "only authorized for use with Claude   :class:`ThirdPartyRefused` (no refresh,
+Code"                                      no retry helps)
+400 / 404 / 413 / 422 about the request    :class:`RequestRejected`
+401 ``authentication_error``               :class:`SignInRejected` ("sign in again")
+403 ``permission_error`` "… revoked"       :class:`LoginRevoked` (a dead login)
+403 other                                  :class:`PermissionRefused`
+429 with ``…-unified-status: rejected``    :class:`UsageLimitReached` (window, reset)
+429 without                                :class:`RequestRejected` ("not a usage limit")
+529 / 5xx / ``event: error`` mid-stream    :class:`ApiUnavailable`
+HTML page, non-JSON body                   :class:`ApiUnexpectedAnswer`
+no answer (DNS, refused, TLS, timeout)     :class:`ApiUnreachable` (:func:`unreachable`)
+=========================================  ======================================
+
+Library use: ``raise_for_answer(response)`` after a request made with
+:class:`~claude_code_oauth.net.bearer_auth.OAuthBearerAuth` (which already did
+the one refresh-and-retry on a 401 and marks a revoked login as needing renewal).
+
+This module imports only the standard library and our own small modules; it
+accepts httpx and httpx2 responses alike.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..account import unified_limits
+from ..errors import (
+    ApiUnavailable,
+    ApiUnexpectedAnswer,
+    ApiUnreachable,
+    ClaudeApiError,
+    LoginRevoked,
+    PermissionRefused,
+    RequestRejected,
+    SignInRejected,
+    ThirdPartyRefused,
+    UsageLimitReached,
+)
+
+API = "Claude's API"
+SIGN_IN_HINT = "Sign in again: /claude-code-auth in Code Puppy, or `claude-code-oauth login`."
+THIRD_PARTY_HINT = (
+    "Anthropic's policy allows Claude subscription (Pro/Max) sign-ins only in Claude Code "
+    "and claude.ai, and no refresh or retry changes that. To use Claude here, use an "
+    "Anthropic API key or a Claude Console (API-billed) account instead, or use Claude "
+    "Code itself."
+)
+_THIRD_PARTY_MARK = "only authorized for use with claude code"
+_MAX_TEXT = 160
+
+
+def host_of(url: str) -> str:
+    """The ``host[:port]`` of ``url`` (what every message names)."""
+    return urlsplit(url).netloc or url
+
+
+def _short(text: object, secrets: Iterable[str]) -> str:
+    value = " ".join(str(text).split())
+    for secret in secrets:
+        if secret:
+            value = value.replace(secret, "[token]")
+    return value if len(value) <= _MAX_TEXT else value[: _MAX_TEXT - 1] + "…"
+
+
+def _header(headers: Iterable[tuple[str, str]], name: str) -> str:
+    found = ""
+    for key, value in headers:
+        if key.lower() == name:
+            found = value
+    return found
+
+
+def _pairs(headers: Any) -> list[tuple[str, str]]:
+    if headers is None:
+        return []
+    if hasattr(headers, "multi_items"):
+        return list(headers.multi_items())
+    if isinstance(headers, Mapping):
+        return list(headers.items())
+    return list(headers)
+
+
+def _decode(body: Any) -> tuple[Any, bytes]:
+    """(parsed JSON or ``None``, raw bytes) from bytes, text or already-parsed JSON."""
+    if isinstance(body, (dict, list)):
+        return body, b""
+    raw = body.encode("utf-8", "replace") if isinstance(body, str) else bytes(body or b"")
+    try:
+        return (json.loads(raw) if raw.strip() else None), raw
+    except ValueError:
+        return None, raw
+
+
+def _looks_like_html(content_type: str, raw: bytes) -> bool:
+    head = raw[:200].lstrip().lower()
+    return "html" in content_type.lower() or head.startswith((b"<!doctype html", b"<html"))
+
+
+def _html_title(raw: bytes, secrets: Iterable[str]) -> str | None:
+    import html
+    import re
+
+    match = re.search(rb"<title[^>]*>(.*?)</title>", raw[:4096], re.I | re.S)
+    if not match:
+        return None
+    return _short(html.unescape(match.group(1).decode("utf-8", "replace")), secrets) or None
+
+
+def _envelope(data: Any, secrets: Iterable[str]) -> tuple[str | None, str | None]:
+    """(error type, message) from Anthropic's envelope (or an OAuth one), else (None, None)."""
+    if not isinstance(data, dict):
+        return None, None
+    error = data.get("error")
+    if isinstance(error, dict):
+        kind, message = error.get("type"), error.get("message")
+    elif isinstance(error, str):
+        kind, message = error, data.get("error_description") or data.get("message")
+    else:
+        return None, None
+    return (
+        _short(kind, secrets) if kind else None,
+        _short(message, secrets) if message else None,
+    )
+
+
+def _detail(status: int, kind: str | None, message: str | None) -> str:
+    """``HTTP 400 invalid_request_error: <message>`` (what the server said, shortened)."""
+    text = f"HTTP {status}"
+    if kind:
+        text += f" {kind}"
+    if message:
+        text += f": {message}"
+    return text
+
+
+def is_revocation(status: int, kind: str | None, message: str | None) -> bool:
+    """A 403 that says the OAuth token (the login) is dead, not that something is forbidden."""
+    if status != 403:
+        return False
+    text = (message or "").lower()
+    return "revoked" in text or ("oauth token" in text and ("expired" in text or "invalid" in text))
+
+
+def usage_limit_line(limits: unified_limits.UnifiedLimits, now: float | None = None) -> str:
+    """``Claude usage limit reached (5-hour window); resets at 14:05 (in 1 h 12 min)``."""
+    window = limits.binding_window
+    line = "Claude usage limit reached"
+    if window:
+        line += f" ({unified_limits.display_name(window)} window)"
+    binding = limits.binding()
+    resets_at = (binding.resets_at if binding else None) or limits.resets_at
+    if resets_at is not None:
+        line += f"; resets at {unified_limits.until(resets_at, now)}"
+    else:
+        line += "; Claude did not say when it resets"
+    return line
+
+
+def error_for_answer(
+    status: int,
+    headers: Any,
+    body: Any,
+    *,
+    host: str,
+    what: str = API,
+    retried: bool = False,
+    secrets: Iterable[str] = (),
+    now: float | None = None,
+) -> ClaudeApiError | None:
+    """The named error for an answer of Claude's API, or ``None`` for a successful one.
+
+    ``headers``: name/value pairs, a mapping, or httpx(2) ``Headers``. ``body``: the raw
+    bytes or text, or JSON the caller already parsed (the anthropic SDK's ``body``). A
+    ``status`` of 2xx with an error envelope is a stream that failed after it started.
+    ``retried`` says a 401 already went through the one refresh-and-retry. ``secrets``
+    (tokens just sent) are blanked if the server echoed them. Never raises.
+    """
+    secrets = [s for s in secrets if s]
+    pairs = _pairs(headers)
+    data, raw = _decode(body)
+    kind, message = _envelope(data, secrets)
+    where = f"{what} ({host})"
+    if 200 <= status < 300:
+        if kind is None:
+            return None
+        return ApiUnavailable(
+            f"{where} failed after it had started answering ({kind}"
+            + (f": {message}" if message else "")
+            + "); try again in a moment.",
+            status=status,
+            host=host,
+            error_type=kind,
+        )
+    if kind is None and _looks_like_html(_header(pairs, "content-type"), raw):
+        title = _html_title(raw, secrets)
+        shown = f' "{title}"' if title else ""
+        cloudflare = " (a Cloudflare challenge)" if "moment" in (title or "").lower() else ""
+        cls = ApiUnavailable if status >= 500 else ApiUnexpectedAnswer
+        moved = (
+            " The URL has probably moved: check CLAUDE_CODE_OAUTH_API_BASE_URL."
+            if status in (404, 410)
+            else " A proxy or firewall is in the way, or CLAUDE_CODE_OAUTH_API_BASE_URL is wrong."
+            if status < 500
+            else " Try again shortly."
+        )
+        return cls(
+            f"{where} answered HTTP {status} with an HTML page{shown}{cloudflare} instead of "
+            f"JSON.{moved}",
+            status=status,
+            host=host,
+        )
+    detail = _detail(status, kind, message)
+    common: dict[str, Any] = {"status": status, "host": host, "error_type": kind}
+    if status == 400 and _THIRD_PARTY_MARK in (message or "").lower():
+        return ThirdPartyRefused(
+            f"{where} refused this sign-in for use outside Claude Code ({detail}).",
+            hint=THIRD_PARTY_HINT,
+            **common,
+        )
+    if status == 401:
+        if "oauth authentication is currently not supported" in (message or "").lower():
+            return SignInRejected(
+                f"{where} did not accept OAuth ({detail}).",
+                hint="The OAuth beta header is missing: check CLAUDE_CODE_OAUTH_ANTHROPIC_BETA.",
+                **common,
+            )
+        again = " even after a refresh" if retried else ""
+        return SignInRejected(
+            f"{where} rejected the sign-in{again} ({detail}).", hint=SIGN_IN_HINT, **common
+        )
+    if status == 403 and is_revocation(status, kind, message):
+        return LoginRevoked(
+            f"{where} says this login was revoked ({detail}). Your Claude login has ended "
+            "and must be renewed.",
+            hint=SIGN_IN_HINT,
+            **common,
+        )
+    if status == 403:
+        return PermissionRefused(f"{where} refused permission ({detail}).", **common)
+    if status == 429:
+        limits = unified_limits.parse(pairs, now)
+        if limits is not None and limits.limit_reached:
+            binding = limits.binding()
+            return UsageLimitReached(
+                f"{usage_limit_line(limits, now)} ({host} answered HTTP 429).",
+                window=limits.binding_window,
+                resets_at=(binding.resets_at if binding else None) or limits.resets_at,
+                **common,
+            )
+        from .http_responses import retry_after_seconds
+
+        wait = retry_after_seconds(_header(pairs, "retry-after"))
+        said = f' ("{message.rstrip(".")}")' if message else ""
+        return RequestRejected(
+            f"Claude rejected the request (HTTP 429, not a usage limit): {what} ({host}) "
+            f"answered {kind or 'an error'}{said}."
+            + (f" Retry after {wait:.0f} s." if wait is not None else ""),
+            **common,
+        )
+    if (
+        status in (404, 410)
+        and kind in (None, "not_found_error")
+        and "model" not in (message or "").lower()
+    ):
+        return RequestRejected(
+            f"{where} answered {detail}; the endpoint has probably moved.",
+            hint="Check CLAUDE_CODE_OAUTH_API_BASE_URL.",
+            **common,
+        )
+    if status == 529 or status >= 500:
+        again = "is overloaded" if status == 529 or kind == "overloaded_error" else "failed"
+        return ApiUnavailable(f"{where} {again} ({detail}); try again shortly.", **common)
+    if kind is None and message is None:
+        return ApiUnexpectedAnswer(
+            f"{where} answered HTTP {status} without Anthropic's error JSON.", **common
+        )
+    return RequestRejected(f"{where} refused the request ({detail}).", **common)
+
+
+def error_for_response(
+    response: Any,
+    *,
+    what: str = API,
+    retried: bool = False,
+    secrets: Iterable[str] = (),
+) -> ClaudeApiError | None:
+    """:func:`error_for_answer` for an httpx or httpx2 response whose body was read."""
+    request = getattr(response, "request", None)
+    host = host_of(str(request.url)) if request is not None else "unknown host"
+    return error_for_answer(
+        response.status_code,
+        response.headers,
+        response.content,
+        host=host,
+        what=what,
+        retried=retried,
+        secrets=secrets,
+    )
+
+
+def raise_for_answer(
+    response: Any, *, what: str = API, retried: bool = True, secrets: Iterable[str] = ()
+) -> None:
+    """Raise the named :class:`ClaudeApiError` for ``response`` unless it succeeded.
+
+    ``retried`` defaults to ``True``: through :class:`OAuthBearerAuth` a 401 has
+    already had its one refresh-and-retry.
+    """
+    error = error_for_response(response, what=what, retried=retried, secrets=secrets)
+    if error is not None:
+        raise error
+
+
+def unreachable(exc: BaseException, host: str, *, what: str = API) -> ApiUnreachable:
+    """The line for a request that got no answer (only the exception's kind is kept:
+    its text may hold a URL or more). It starts with "Connection error", the words
+    hosts (Code Puppy, for one) recognise as a network blip worth retrying."""
+    return ApiUnreachable(
+        f"Connection error: could not reach {what} ({host}): {type(exc).__name__}.",
+        status=None,
+        host=host,
+        hint="Check your connection and proxy settings, and CLAUDE_CODE_OAUTH_API_BASE_URL.",
+    )

@@ -1,0 +1,168 @@
+"""How Claude's API refuses, limits and fails in late 2026, as faults the emulator can serve.
+
+Every answer here is shaped like the real one (CONTEXT §2b): Anthropic's error
+envelope ``{"type": "error", "error": {"type", "message"}}`` with the status,
+error type and message Claude sends, and for a usage limit the
+``anthropic-ratelimit-unified-*`` headers of an exhausted window.
+
+* ``400_third_party`` — the refusal of a subscription sign-in used outside Claude Code;
+* ``400_request`` — a request whose shape Claude refuses;
+* ``403_revoked`` — the OAuth token was revoked (a dead login);
+* ``429_limit`` — a plan window is used up: ``…-status: rejected``, the binding window
+  (``window``, default ``five_hour``) and its reset (``reset_in`` seconds from now,
+  default 3600), ``retry-after`` until then;
+* ``529`` — ``overloaded_error``;
+* ``stream_error`` — a streaming answer that starts (``message_start``, a first text
+  delta) and then fails with ``event: error`` (``overloaded_error``); a non-streaming
+  request gets the same error as a plain 529;
+* ``404`` / ``404_html`` — an endpoint that is not there (any more): JSON or an HTML page.
+
+The ``401``, ``429`` (``retry_after`` only, no unified headers), ``500`` and
+``html403`` faults live in :mod:`.faults`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from .pages import error_page
+from .wire import Request, Response, anthropic_error, html_response
+
+THIRD_PARTY_MESSAGE = (
+    "This credential is only authorized for use with Claude Code and cannot be used "
+    "for other API requests."
+)
+REQUEST_SHAPE_MESSAGE = "messages.0.content.0.text: text content blocks must be non-empty"
+REVOKED_MESSAGE = "OAuth token has been revoked. Please obtain a new token."
+OVERLOADED_MESSAGE = "Overloaded"
+LIMIT_MESSAGE = "This request would exceed your account's rate limit. Please try again later."
+
+#: Window names (the usage endpoint's) → the code in the unified header names.
+WINDOW_CODES = {
+    "five_hour": "5h",
+    "seven_day": "7d",
+    "seven_day_opus": "7d-opus",
+    "seven_day_sonnet": "7d-sonnet",
+}
+DEFAULT_WINDOW = "five_hour"
+DEFAULT_RESET_IN = 3600.0
+
+FAULTS = frozenset(
+    {"400_third_party", "400_request", "403_revoked", "429_limit", "529", "stream_error"}
+    | {"404", "404_html"}
+)
+#: Fault → its parameters and their kinds ("seconds": a non-negative number, "window").
+PARAMS: dict[str, dict[str, str]] = {"429_limit": {"window": "window", "reset_in": "seconds"}}
+
+_PREFIX = "anthropic-ratelimit-unified-"
+
+
+def check_param(fault: str, key: str, value: Any) -> None:
+    """Raise ``ValueError`` unless ``value`` suits parameter ``key`` of ``fault``."""
+    kind = PARAMS.get(fault, {}).get(key)
+    if kind == "window":
+        if value not in WINDOW_CODES:
+            raise ValueError(f"window must be one of {sorted(WINDOW_CODES)}")
+    elif isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(f"{key} must be a non-negative number of seconds")
+
+
+def exhausted_window_headers(window: str, reset_at: float) -> dict[str, str]:
+    """The unified headers of an answer refused because ``window`` is used up.
+
+    The binding window is ``rejected`` at utilization 1.0; the other main window
+    is shown still allowed, and extra usage (overage) is off, as for a plan
+    without pay-as-you-go.
+    """
+    reset = str(int(reset_at))
+    code = WINDOW_CODES[window]
+    headers = {
+        _PREFIX + "status": "rejected",
+        _PREFIX + "representative-claim": window,
+        _PREFIX + "reset": reset,
+        _PREFIX + f"{code}-status": "rejected",
+        _PREFIX + f"{code}-utilization": "1.0",
+        _PREFIX + f"{code}-reset": reset,
+        _PREFIX + "overage-status": "rejected",
+        _PREFIX + "overage-in-use": "false",
+    }
+    other = "7d" if code != "7d" else "5h"
+    headers[_PREFIX + f"{other}-status"] = "allowed"
+    headers[_PREFIX + f"{other}-utilization"] = "0.42"
+    headers[_PREFIX + f"{other}-reset"] = str(int(reset_at) + 86400)
+    return headers
+
+
+def _wants_stream(req: Request | None) -> bool:
+    body = req.json_body() if req is not None else None
+    return isinstance(body, dict) and body.get("stream") is True
+
+
+def _sse(event: str, data: dict[str, Any]) -> str:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
+
+
+def broken_stream(model: str) -> Response:
+    """A 200 event stream that starts answering and then fails with ``event: error``."""
+    start = {
+        "id": "msg_emulated_broken_stream",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 1, "output_tokens": 1},
+    }
+    delta = {"type": "text_delta", "text": "Hello"}
+    error = {"type": "error", "error": {"type": "overloaded_error", "message": OVERLOADED_MESSAGE}}
+    events = [
+        _sse("message_start", {"type": "message_start", "message": start}),
+        _sse(
+            "content_block_start",
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            },
+        ),
+        _sse("ping", {"type": "ping"}),
+        _sse("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}),
+        _sse("error", error),
+    ]
+    return Response(
+        200,
+        "".join(events).encode(),
+        "text/event-stream; charset=utf-8",
+        {"Cache-Control": "no-cache"},
+    )
+
+
+def refusal_response(name: str, params: dict[str, Any], req: Request | None) -> Response | None:
+    """The answer for fault ``name`` (one of :data:`FAULTS`), or ``None`` if not ours."""
+    if name == "400_third_party":
+        return anthropic_error(400, "invalid_request_error", THIRD_PARTY_MESSAGE)
+    if name == "400_request":
+        return anthropic_error(400, "invalid_request_error", REQUEST_SHAPE_MESSAGE)
+    if name == "403_revoked":
+        return anthropic_error(403, "permission_error", REVOKED_MESSAGE)
+    if name == "429_limit":
+        window = str(params.get("window", DEFAULT_WINDOW))
+        reset_in = float(params.get("reset_in", DEFAULT_RESET_IN))
+        headers = exhausted_window_headers(window, time.time() + reset_in)
+        headers["retry-after"] = str(int(reset_in))
+        return anthropic_error(429, "rate_limit_error", LIMIT_MESSAGE, headers)
+    if name == "529" or (name == "stream_error" and not _wants_stream(req)):
+        return anthropic_error(529, "overloaded_error", OVERLOADED_MESSAGE)
+    if name == "stream_error":
+        body = req.json_body() if req is not None else None
+        model = body.get("model") if isinstance(body, dict) else None
+        return broken_stream(str(model or "claude"))
+    if name == "404":
+        path = req.path if req is not None else "/"
+        return anthropic_error(404, "not_found_error", f"Not found: {path}")
+    if name == "404_html":
+        return html_response(404, error_page("404 Not Found", "This page could not be found."))
+    return None
