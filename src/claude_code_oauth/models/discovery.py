@@ -21,7 +21,7 @@ import httpx
 
 from .. import USER_AGENT
 from ..errors import DiscoveryError, OAuthErrorResponse, TokenEndpointError
-from ..net.bearer_auth import OAuthBearerAuth, TokenSource
+from ..net.bearer_auth import OAuthBearerAuth, RememberingSource, TokenSource
 from ..net.claude_answers import error_for_response
 from ..net.http_client import MAX_MODELS_PAGE, fetch, shared_client
 from ..net.http_responses import json_object_or_raise
@@ -55,32 +55,6 @@ class DiscoveredModel:
     display_name: str
     created_at: str | None
     max_input_tokens: int | None
-
-
-class _RememberingSource:
-    """Wraps the token source to remember every token handed to the request.
-
-    Only used to scrub those tokens from error text, in case a server or proxy
-    echoes the Authorization header back in an error message.
-    """
-
-    def __init__(self, source: TokenSource) -> None:
-        self._source = source
-        self.tokens: list[str] = []
-
-    def get_access_token(self) -> str:
-        token = self._source.get_access_token()
-        self.tokens.append(token)
-        return token
-
-    def replace_rejected(self, rejected: str) -> str:
-        token = self._source.replace_rejected(rejected)
-        self.tokens.append(token)
-        return token
-
-    def mark_login_revoked(self, rejected: str, why: str) -> bool:
-        mark = getattr(self._source, "mark_login_revoked", None)
-        return bool(mark(rejected, why)) if mark is not None else False
 
 
 def _scrub(text: str, tokens: list[str]) -> str:
@@ -185,7 +159,7 @@ def discover_models(
         raise ValueError(f"page_size must be between 1 and {DEFAULT_PAGE_SIZE}")
     url = settings.api_base_url + "/v1/models"
     timeout = settings.http_timeout
-    remembering = _RememberingSource(source)
+    remembering = RememberingSource(source)
     auth = OAuthBearerAuth(remembering, settings)
     http = shared_client() if client is None else client
     models: list[DiscoveredModel] = []

@@ -137,6 +137,11 @@ class RememberingSource:
         self.tokens.append(token)
         return token
 
+    def mark_login_revoked(self, rejected: str, why: str) -> bool:
+        """Passed on to the wrapped source, if it can mark a revoked login."""
+        mark = getattr(self._source, "mark_login_revoked", None)
+        return bool(mark(rejected, why)) if mark is not None else False
+
 
 class OAuthBearerAuth(httpx.Auth):
     """Bearer token from ``source``; one retry after a 401 with a replacement token;

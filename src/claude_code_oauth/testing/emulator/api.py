@@ -9,7 +9,7 @@ from typing import Any
 
 from .state import EmulatorState
 from .usage import account_of
-from .wire import Request, Response, anthropic_error, json_response
+from .wire import Request, Response, anthropic_error, json_response, sse, stream_opening
 
 OAUTH_BETA = "oauth-2025-04-20"
 REPLY_TEXT = "Hello from the Claude emulator."
@@ -225,45 +225,20 @@ def messages(state: EmulatorState, req: Request) -> Response:
     )
 
 
-def _sse(event: str, data: dict[str, Any]) -> str:
-    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
-
-
 def _stream(
     message_id: str, model: str, input_tokens: int, output_tokens: int, headers: dict[str, str]
 ) -> Response:
     """The standard Messages streaming sequence, including the ``ping`` the API interleaves."""
-    start = {
-        "id": message_id,
-        "type": "message",
-        "role": "assistant",
-        "model": model,
-        "content": [],
-        "stop_reason": None,
-        "stop_sequence": None,
-        "usage": {"input_tokens": input_tokens, "output_tokens": 1},
-    }
     half = len(REPLY_TEXT) // 2
-    events = [
-        _sse("message_start", {"type": "message_start", "message": start}),
-        _sse(
-            "content_block_start",
-            {
-                "type": "content_block_start",
-                "index": 0,
-                "content_block": {"type": "text", "text": ""},
-            },
-        ),
-        _sse("ping", {"type": "ping"}),
-    ]
+    events = stream_opening(message_id, model, input_tokens)
     for piece in (REPLY_TEXT[:half], REPLY_TEXT[half:]):
         delta = {"type": "text_delta", "text": piece}
         events.append(
-            _sse("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta})
+            sse("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta})
         )
     events += [
-        _sse("content_block_stop", {"type": "content_block_stop", "index": 0}),
-        _sse(
+        sse("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        sse(
             "message_delta",
             {
                 "type": "message_delta",
@@ -271,7 +246,7 @@ def _stream(
                 "usage": {"output_tokens": output_tokens},
             },
         ),
-        _sse("message_stop", {"type": "message_stop"}),
+        sse("message_stop", {"type": "message_stop"}),
     ]
     return Response(
         200,

@@ -23,12 +23,11 @@ The ``401``, ``429`` (``retry_after`` only, no unified headers), ``500`` and
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 from .pages import error_page
-from .wire import Request, Response, anthropic_error, html_response
+from .wire import Request, Response, anthropic_error, html_response, sse, stream_opening
 
 THIRD_PARTY_MESSAGE = (
     "This credential is only authorized for use with Claude Code and cannot be used "
@@ -100,37 +99,14 @@ def _wants_stream(req: Request | None) -> bool:
     return isinstance(body, dict) and body.get("stream") is True
 
 
-def _sse(event: str, data: dict[str, Any]) -> str:
-    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
-
-
 def broken_stream(model: str) -> Response:
     """A 200 event stream that starts answering and then fails with ``event: error``."""
-    start = {
-        "id": "msg_emulated_broken_stream",
-        "type": "message",
-        "role": "assistant",
-        "model": model,
-        "content": [],
-        "stop_reason": None,
-        "stop_sequence": None,
-        "usage": {"input_tokens": 1, "output_tokens": 1},
-    }
     delta = {"type": "text_delta", "text": "Hello"}
     error = {"type": "error", "error": {"type": "overloaded_error", "message": OVERLOADED_MESSAGE}}
     events = [
-        _sse("message_start", {"type": "message_start", "message": start}),
-        _sse(
-            "content_block_start",
-            {
-                "type": "content_block_start",
-                "index": 0,
-                "content_block": {"type": "text", "text": ""},
-            },
-        ),
-        _sse("ping", {"type": "ping"}),
-        _sse("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}),
-        _sse("error", error),
+        *stream_opening("msg_emulated_broken_stream", model, 1),
+        sse("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}),
+        sse("error", error),
     ]
     return Response(
         200,

@@ -105,3 +105,30 @@ def oauth_error(status: int, error: str, description: str) -> Response:
     """An RFC 6749 §5.2 token-endpoint error."""
     payload = {"error": error, "error_description": description}
     return json_response(status, payload, {"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+def sse(event: str, data: dict[str, Any]) -> str:
+    """One server-sent event as the Messages API streams it."""
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
+
+
+def stream_opening(message_id: str, model: str, input_tokens: int) -> list[str]:
+    """The events every Messages stream starts with: ``message_start``, an empty
+    text ``content_block_start``, and the ``ping`` the API interleaves."""
+    start = {
+        "id": message_id,
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": input_tokens, "output_tokens": 1},
+    }
+    text = {"type": "text", "text": ""}
+    block = {"type": "content_block_start", "index": 0, "content_block": text}
+    return [
+        sse("message_start", {"type": "message_start", "message": start}),
+        sse("content_block_start", block),
+        sse("ping", {"type": "ping"}),
+    ]
