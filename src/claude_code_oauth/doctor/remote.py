@@ -159,7 +159,8 @@ def authorize_endpoint(settings: Settings, *, console: bool = False) -> Check:
         note = " (a redirect, as sign-in pages do)"
     elif b"just a moment" in response.content[:4096].lower():
         note = " (a Cloudflare challenge, which your browser passes)"
-    return Check(name, True, f"{host_of(url)} answered HTTP {status}{note}")
+    page = "the Console's sign-in page: " if console else ""
+    return Check(name, True, f"{page}{host_of(url)} answered HTTP {status}{note}")
 
 
 def _api_call(
