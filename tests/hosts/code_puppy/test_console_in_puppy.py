@@ -60,6 +60,7 @@ def test_console_sign_in_in_code_puppy_sends_the_key_and_nothing_of_oauth(
     data = Path(home, ".code_puppy")
     marks: dict[str, int] = {}
     holding: list[str] = []
+    usage_files: list[str] = []
 
     def on_event(event: dict[str, Any], send: Any) -> None:
         if event.get("event") == "waiting":
@@ -70,6 +71,8 @@ def test_console_sign_in_in_code_puppy_sends_the_key_and_nothing_of_oauth(
                 for path in Path(home).rglob("*")
                 if path.is_file() and b"sk-ant-api03-" in path.read_bytes()
             )
+            # API-key answers carry no unified headers: no usage snapshot is written.
+            usage_files.extend(str(p.name) for p in data.glob("*.usage.json"))
             emulator.revoke_api_keys()
             send("go")
 
@@ -121,6 +124,7 @@ def test_console_sign_in_in_code_puppy_sends_the_key_and_nothing_of_oauth(
     # Only the profile's key file holds the key: not extra_models.json, puppy.cfg, a
     # session file or a log.
     assert holding == [".code_puppy/claude_code_oauth.json"]
+    assert usage_files == []
 
     status = t.texts(8)
     assert "Anthropic API key (Console) for Emulated Organization" in status
