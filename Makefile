@@ -28,7 +28,7 @@ demo: $(STAMP)
 test: $(STAMP) chromium lint
 	set -o pipefail; CLAUDE_CODE_OAUTH_REQUIRE_CHROMIUM=1 $(BIN)/python -m pytest 2>&1 \
 	  | tee .test-output.log
-	@if grep -qE 'sk-ant-o[ar]t01-[A-Za-z0-9_-]{6,}' .test-output.log; then \
+	@if grep -qE 'sk-ant-(o[ar]t01|api03)-[A-Za-z0-9_-]{6,}' .test-output.log; then \
 	  echo "SECRET SCAN: a token appeared in the test output (.test-output.log)"; exit 1; \
 	else echo "secret scan of the test output: clean"; fi
 

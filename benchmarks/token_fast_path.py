@@ -1,9 +1,10 @@
 """Whole-process time of `claude-code-oauth token` while the stored token is fresh,
 and of `claude-code-oauth usage` (and `usage --json`) reading the usage snapshot.
 
-Three token forms: `token` (the default profile, no active-profile file), `token
---profile work` (a named profile), and `token` while the active-profile file
-names `work` (one more small file read). Compared, in the same run and
+Four token forms: `token` (the default profile, no active-profile file), `token
+--profile work` (a named profile), `token` while the active-profile file
+names `work` (one more small file read), and `token --profile console` (a Console
+sign-in: the API key is printed). Compared, in the same run and
 interleaved, with the floor of any console script, `python -c "import re, sys"`
 (what pip's launcher itself imports), and with `python -c "import httpx"` to
 show what importing an HTTP client alone would cost. Goal: every token and
@@ -25,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from claude_code_oauth.config import Settings
+from claude_code_oauth.login.console_key import create_api_key
 from claude_code_oauth.profiles.active import write_active_profile
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.tokens.store import TokenRecord, save
@@ -56,6 +58,9 @@ def main() -> int:
         for profile in ("default", "work"):
             record = TokenRecord.from_token_response(emu.issue_login(), now=time.time())
             save(settings.with_profile(profile).token_path, record)
+        console = Settings(environ={**env, **emu.env()}).with_profile("console")
+        login = emu.issue_login(console=True)
+        save(console.token_path, create_api_key(console, login["access_token"], login))
         # A second data dir whose active-profile file names "work".
         active_env = {**env, "CLAUDE_CODE_OAUTH_DATA_DIR": tmp_active}
         active_settings = Settings(environ=active_env)
@@ -71,6 +76,10 @@ def main() -> int:
             "claude-code-oauth token": ([script, "token"], env),
             "claude-code-oauth token --profile work": ([script, "token", "--profile", "work"], env),
             "token, active-profile file: work": ([script, "token"], active_env),
+            "token --profile console (API key)": (
+                [script, "token", "--profile", "console"],
+                env,
+            ),
             "claude-code-oauth usage": ([script, "usage"], env),
             "claude-code-oauth usage --json": ([script, "usage", "--json"], env),
             "python -c 'import httpx'": ([sys.executable, "-c", "import httpx"], env),

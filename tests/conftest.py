@@ -19,7 +19,8 @@ import pytest
 from claude_code_oauth.config import Settings
 from claude_code_oauth.testing.emulator.control import ISSUED_SECRETS, ClaudeEmulator
 
-TOKEN_SHAPE = re.compile(r"sk-ant-o[ar]t01-[A-Za-z0-9_\-]{6,}")
+#: OAuth access and refresh tokens, and the API keys a Console sign-in creates.
+TOKEN_SHAPE = re.compile(r"sk-ant-(?:o[ar]t01|api03)-[A-Za-z0-9_\-]{6,}")
 
 
 def find_secrets(text: str) -> list[str]:

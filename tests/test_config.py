@@ -23,6 +23,7 @@ CLI = [sys.executable, "-m", "claude_code_oauth"]
 
 EXPECTED_DEFAULTS = {
     "auth_url": "https://claude.com/cai/oauth/authorize",
+    "console_auth_url": "https://platform.claude.com/oauth/authorize",
     "token_url": "https://platform.claude.com/v1/oauth/token",
     "api_base_url": "https://api.anthropic.com",
     "client_id": "9d1c250a-e61b-44d9-88ed-5944d1962f5e",
@@ -40,6 +41,10 @@ EXPECTED_DEFAULTS = {
 #: key -> (an override, what the property returns for it)
 OVERRIDES = {
     "auth_url": ("https://auth.example.test/authorize", "https://auth.example.test/authorize"),
+    "console_auth_url": (
+        "https://con.example.test/authorize",
+        "https://con.example.test/authorize",
+    ),
     "token_url": ("https://tok.example.test/token", "https://tok.example.test/token"),
     "api_base_url": ("https://api.example.test/", "https://api.example.test"),
     "manual_redirect_uri": ("https://x.example.test/cb", "https://x.example.test/cb"),

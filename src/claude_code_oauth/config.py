@@ -32,6 +32,9 @@ CLAUDE_CODE_OAUTH_CONFIG: dict[str, Any] = {
     # Where Claude Code 2.1.220 (October 2026) sends the browser; before it,
     # https://claude.ai/oauth/authorize. Keep overridable (see the README).
     "auth_url": "https://claude.com/cai/oauth/authorize",
+    # The Anthropic Console's sign-in (API-billed accounts): `login --console` opens it,
+    # then creates an API key with the login's access token.
+    "console_auth_url": "https://platform.claude.com/oauth/authorize",
     # console.anthropic.com moved to platform.claude.com (its old URL answers 404
     # since about 2026-06-12); keep overridable.
     "token_url": "https://platform.claude.com/v1/oauth/token",
@@ -237,6 +240,16 @@ class Settings:
     @property
     def auth_url(self) -> str:
         return self._endpoint("auth_url")
+
+    @property
+    def console_auth_url(self) -> str:
+        """The Console's authorize URL (``login --console``)."""
+        return self._endpoint("console_auth_url")
+
+    @property
+    def create_api_key_url(self) -> str:
+        """Where a Console login's access token creates an API key."""
+        return self.api_base_url + "/api/oauth/claude_cli/create_api_key"
 
     @property
     def token_url(self) -> str:

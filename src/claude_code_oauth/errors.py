@@ -74,6 +74,15 @@ class PasteError(LoginError):
     """A pasted line could not be understood or does not match this login."""
 
 
+class ApiKeyCreationError(LoginError):
+    """A Console sign-in could not create its API key; nothing was saved."""
+
+
+class ApiKeyNotPermitted(ApiKeyCreationError):
+    """The Console refused to create an API key (HTTP 403): the account's role in the
+    organization does not allow it, or the sign-in is not a Console one."""
+
+
 # --- token endpoint ----------------------------------------------------------
 
 
@@ -127,6 +136,11 @@ class LoginRequired(ClaudeOAuthError):
 
 class TokenFileError(ClaudeOAuthError):
     """The token file is corrupt, a symlink, or cannot be written."""
+
+
+class ApiKeySignIn(ClaudeOAuthError):
+    """The profile is signed in with an Anthropic API key (a Console sign-in), and the
+    caller needs OAuth tokens, which such a sign-in does not keep."""
 
 
 class LockTimeout(ClaudeOAuthError):
@@ -198,11 +212,16 @@ class ClaudeApiError(ClaudeOAuthError):
 
 class ThirdPartyRefused(ClaudeApiError):
     """HTTP 400: Claude serves this subscription sign-in only to Claude Code. No refresh or
-    retry helps; an API key, a Console (API-billed) account or Claude Code does."""
+    retry helps; a Console sign-in (``login --console``: an API key), or Claude Code does."""
 
 
 class SignInRejected(ClaudeApiError):
     """HTTP 401 that a refresh did not cure: the user must sign in again."""
+
+
+class ApiKeyRejected(ClaudeApiError):
+    """HTTP 401 to an API key (no refresh exists for one): the key was revoked or deleted
+    in the Console; a new Console sign-in creates another."""
 
 
 class LoginRevoked(ClaudeApiError, LoginRequired):

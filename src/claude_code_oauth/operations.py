@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 from .config import DEFAULT_PROFILE, Settings
 from .errors import ClaudeOAuthError
 from .profiles.hints import login_command_hint, profile_option, switch_command_hint
+from .tokens.api_key import ApiKeyRecord
 
 if TYPE_CHECKING:
     from .login.flow import LoginResult
@@ -34,13 +35,17 @@ def login(
     *,
     open_browser: bool = True,
     timeout: float | None = None,
+    console: bool = False,
 ) -> LoginResult:
-    """Run the interactive login; pastes are read from stdin while it waits."""
+    """Run the interactive login; pastes are read from stdin while it waits. With
+    ``console`` it is a Console sign-in: the login creates an API key, which is saved
+    instead of the login's tokens."""
     from .login.browser import browser_expected, open_in_background
     from .login.flow import LoginFlow
     from .login.stdin_paste import StdinPasteReader
 
-    with LoginFlow(settings, timeout=timeout) as flow:
+    where_to = "the Anthropic Console" if console else "Claude"
+    with LoginFlow(settings, timeout=timeout, console=console) as flow:
         urls = flow.start()
         expected, reason = browser_expected()
         if not open_browser or not expected:
@@ -53,7 +58,9 @@ def login(
                 urls.start,
                 lambda why: flow.notify(f"Could not open a browser ({why}); use the URL above."),
             )
-            reporter.info("Opening your browser to sign in to Claude. If it does not open, visit:")
+            reporter.info(
+                f"Opening your browser to sign in to {where_to}. If it does not open, visit:"
+            )
         reporter.info(f"  {urls.browser}")
         reporter.info(
             "Signing in from another machine, or no browser here? Open this URL, approve, "
@@ -74,10 +81,46 @@ def login(
     email = (result.record.account or {}).get("email_address")
     profile = settings.profile
     where = "" if profile == DEFAULT_PROFILE else f" to profile {profile}"
-    reporter.success(f"Signed in{f' as {email}' if email else ''}{where} (via {result.via}).")
-    reporter.info(f"Tokens saved to {result.token_path} (mode 0600).")
+    if isinstance(result.record, ApiKeyRecord):
+        _report_api_key(result, reporter, f"{f' as {email}' if email else ''}{where}")
+    else:
+        reporter.success(f"Signed in{f' as {email}' if email else ''}{where} (via {result.via}).")
+        reporter.info(f"Tokens saved to {result.token_path} (mode 0600).")
+    if result.replaced is not None:
+        reporter.warning(
+            f"This replaced the profile's previous Anthropic API key {result.replaced.label} "
+            f"here; it still exists in the Anthropic Console until you revoke it there "
+            f"({console_keys_url(settings)})."
+        )
     _note_active_profile(settings, reporter)
     return result
+
+
+def console_keys_url(settings: Settings) -> str:
+    """Where the Console lists (and revokes) API keys: ``/settings/keys`` on the host of
+    ``console_auth_url`` (https://platform.claude.com/settings/keys by default)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(settings.console_auth_url)
+    except ClaudeOAuthError:
+        return "https://platform.claude.com/settings/keys"
+    return f"{parts.scheme}://{parts.netloc}/settings/keys"
+
+
+def _report_api_key(result: LoginResult, reporter: Reporter, who: str) -> None:
+    record = result.record
+    assert isinstance(record, ApiKeyRecord)
+    org = record.organization_name
+    reporter.success(
+        f"Signed in to the Anthropic Console{who} (via {result.via}): created the API key "
+        f"{record.label}" + (f" for {org}." if org else ".")
+    )
+    reporter.info(
+        f"API key saved to {result.token_path} (mode 0600). The sign-in's OAuth tokens were "
+        "used only to create it and were not kept. Requests with it are billed to the "
+        "organization by the Console."
+    )
 
 
 def _note_active_profile(settings: Settings, reporter: Reporter) -> None:
@@ -96,7 +139,7 @@ def _note_active_profile(settings: Settings, reporter: Reporter) -> None:
         return
     if active is not None:
         try:
-            active_signed_in = token_store.load(settings.with_profile(active).token_path)
+            active_signed_in = token_store.load_sign_in(settings.with_profile(active).token_path)
         except ClaudeOAuthError:
             active_signed_in = True  # a damaged token file is not ours to step over
         if active_signed_in:
@@ -114,6 +157,8 @@ def _note_active_profile(settings: Settings, reporter: Reporter) -> None:
 
 def refresh_models(settings: Settings, reporter: Reporter, *, pin: bool = False) -> RegistryChange:
     """Discover the account's models and register them; nothing changes on failure.
+    A Console sign-in discovers them with its API key and registers entries of the
+    API-key model type.
 
     Without ``pin`` the entries that follow the active profile
     (``claude-code-<model>``) are made the account's models; with ``pin`` the
@@ -121,11 +166,17 @@ def refresh_models(settings: Settings, reporter: Reporter, *, pin: bool = False)
     """
     from .models.discovery import discover_models
     from .models.registry import register_models
+    from .tokens import store as token_store
     from .tokens.provider import provider_for
 
-    models = discover_models(settings, provider_for(settings))
+    record = token_store.load_sign_in(settings.token_path)
+    api_key = isinstance(record, ApiKeyRecord)
+    if isinstance(record, ApiKeyRecord):
+        models = discover_models(settings, api_key=record.api_key)
+    else:
+        models = discover_models(settings, provider_for(settings))
     pinned = settings.profile if pin else None
-    change = register_models(settings, models, pinned=pinned)
+    change = register_models(settings, models, pinned=pinned, api_key=api_key)
     registered = change.registered
     if not models:
         reporter.warning("The account offers no models; nothing was registered.")
@@ -151,13 +202,14 @@ def login_and_register(
     open_browser: bool = True,
     timeout: float | None = None,
     pin: bool = False,
+    console: bool = False,
 ) -> tuple[LoginResult, RegistryChange | None]:
-    """Login, then model registration (pinned to the profile with ``pin``); a
-    registration failure is a warning, not a failure."""
+    """Login (a Console sign-in with ``console``), then model registration (pinned to
+    the profile with ``pin``); a registration failure is a warning, not a failure."""
     # A bad models setting is reported before the browser opens, not after the login.
     for key in ("models_path", "prefix", "default_context_length"):
         getattr(settings, key)
-    result = login(settings, reporter, open_browser=open_browser, timeout=timeout)
+    result = login(settings, reporter, open_browser=open_browser, timeout=timeout, console=console)
     try:
         change = refresh_models(settings, reporter, pin=pin)
     except ClaudeOAuthError as exc:
@@ -169,10 +221,12 @@ def login_and_register(
 
 
 def logout(settings: Settings, reporter: Reporter) -> tuple[bool, int]:
-    """Remove the profile's tokens (under the lock) and the model entries pinned to it;
-    idempotent. The entries that follow the active profile are removed only with the
-    last sign-in: while another profile is signed in they stay, and say "not signed
-    in (profile NAME)" until the user signs in again or switches."""
+    """Remove the profile's tokens or Console API key (under the lock) and the model
+    entries pinned to it; idempotent. A removed API key is named, with a warning that
+    it still exists in the Console until revoked there. The entries that follow the
+    active profile are removed only with the last sign-in: while another profile is
+    signed in they stay, and say "not signed in (profile NAME)" until the user signs
+    in again or switches."""
     from .models.registry import unregister_models
     from .profiles.active import recorded_active_profile
     from .profiles.listing import profile_names
@@ -181,11 +235,25 @@ def logout(settings: Settings, reporter: Reporter) -> tuple[bool, int]:
     path = settings.token_path
     profile = settings.profile
     with token_store.held(token_store.token_lock(settings)):
+        try:
+            stored = token_store.load_sign_in(path)
+        except ClaudeOAuthError:
+            stored = None  # damaged: removed all the same
         removed = token_store.delete(path)
     named = "" if profile == DEFAULT_PROFILE else f" of profile {profile}"
-    reporter.info(
-        f"Removed the tokens{named} ({path})." if removed else f"No tokens{named} were stored."
-    )
+    if removed and isinstance(stored, ApiKeyRecord):
+        org = stored.organization_name
+        reporter.info(f"Removed the Anthropic API key {stored.label}{named} from {path}.")
+        reporter.warning(
+            f"The key {stored.label} still exists in the Anthropic Console"
+            + (f" ({org})" if org else "")
+            + " and keeps working for anyone who has it until you revoke it there: "
+            f"{console_keys_url(settings)} (there is no public API to revoke it)."
+        )
+    else:
+        reporter.info(
+            f"Removed the tokens{named} ({path})." if removed else f"No tokens{named} were stored."
+        )
     remaining = [name for name in profile_names(settings) if name != profile]
     groups: list[str | None] = [profile] if remaining else [profile, None]
     change = unregister_models(settings, groups)

@@ -324,8 +324,8 @@ class Driver:
             else f"claude_code_oauth.{profile}.json"
         )
         path = os.path.join(cp_config.DATA_DIR, name)
-        record = token_store.load(path) if os.path.exists(path) else None
-        stored = record.access_token if record is not None else None
+        record = token_store.load_sign_in(path) if os.path.exists(path) else None
+        stored = getattr(record, "access_token", None) or getattr(record, "api_key", None)
         return {
             "present": value is not None,
             "equals_stored": value is not None and value == stored,

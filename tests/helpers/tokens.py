@@ -44,6 +44,8 @@ STATUS_KEYS = frozenset(
         "last_error",
         "verified",
         "error",
+        "credential",
+        "api_key",
     }
 )
 

@@ -98,3 +98,44 @@ def test_login_through_headless_chromium(client_env: dict[str, str], tmp_path: P
     assert saved["account"]["email_address"] == "emulated.user@example.com"
     models = json.loads((data_dir / "extra_models.json").read_text())
     assert any(key.startswith("claude-code-") for key in models)
+
+
+def test_console_login_through_headless_chromium(
+    client_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The Console sign-in: Chromium on the Console's page, the key created and kept 0600."""
+    chromium = require_chromium()
+    data_dir = tmp_path / "chromium-data"
+    with ClaudeEmulator(auto_approve=True) as emulator:
+        low = random.randint(20000, 60000)
+        env = {
+            **client_env,
+            **emulator.env(),
+            "CLAUDE_CODE_OAUTH_DATA_DIR": str(data_dir),
+            "CLAUDE_CODE_OAUTH_CALLBACK_PORT_RANGE": f"{low}-{low + 20}",
+            "BROWSER": str(_wrapper(tmp_path, chromium)),
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "claude_code_oauth", "login", "--console", "--timeout", "90"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=150,
+            stdin=subprocess.DEVNULL,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "Signed in to the Anthropic Console as emulated.user@example.com (via browser)" in (
+            done.stdout
+        )
+        (authorize,) = [r for r in emulator.requests if r.path.endswith("/oauth/authorize")]
+        assert authorize.path == "/console/oauth/authorize"
+        key_file = data_dir / "claude_code_oauth.json"
+        assert key_file.stat().st_mode & 0o777 == 0o600
+        saved = json.loads(key_file.read_text())
+        assert saved["kind"] == "console_api_key"
+        assert emulator.api_key_created(saved["api_key"]), "the saved key is not a created one"
+        assert "access_token" not in saved and "refresh_token" not in saved
+        models = json.loads((data_dir / "extra_models.json").read_text())
+        assert {entry["type"] for entry in models.values()} == {"claude_code_oauth_api_key"}
+    opened = (tmp_path / "chromium-argv").read_text()
+    assert re.fullmatch(r"http://localhost:\d+/start/[A-Za-z0-9_-]{32}\n", opened), opened

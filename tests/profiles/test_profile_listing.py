@@ -87,7 +87,10 @@ def test_summaries_the_active_profile_and_describe(
         "login_expires_in",
         "token_file",
         "error",
+        "credential",
+        "api_key",
     }
+    assert data["credential"] == "oauth" and data["api_key"] is None
     assert 3500 < data["access_token_expires_in"] <= 3600
     # A profile named on the command line comes first even without a sign-in.
     first = list_profiles(settings.with_profile("new"), now=now)[0]

@@ -1,6 +1,7 @@
 """What ``status`` reports: a stable JSON-able dict, and its human rendering.
 
-No token ever appears here. No network unless ``verify`` is asked for.
+No token ever appears here — of a Console sign-in's API key, only its last four
+characters. No network unless ``verify`` is asked for.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from ..errors import ClaudeOAuthError
 from ..profiles.hints import login_command_hint
 from ..storage.secure_file import file_mode
 from ..tokens import store as token_store
+from ..tokens.api_key import ApiKeyRecord
 from ..tokens.store import LOGIN_WARNING_SECONDS
 
 
@@ -84,15 +86,20 @@ def collect(
         "last_error": None,
         "verified": None,
         "error": None,
+        "credential": None,
+        "api_key": None,
     }
     try:
-        record = token_store.load(path)
+        record = token_store.load_sign_in(path)
     except ClaudeOAuthError as exc:
         report["error"] = str(exc)
         report["needs_login"] = True
         return report
     if record is None:
         return report
+    if isinstance(record, ApiKeyRecord):
+        return _api_key_report(settings, report, record, verify)
+    report["credential"] = "oauth"
     account = record.account or {}
     org = record.organization or {}
     deadline = record.refresh_token_expires_at
@@ -132,6 +139,65 @@ def collect(
     return report
 
 
+def _who(record: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    account = record.account or {}
+    org = record.organization or {}
+    return (
+        {"email": account.get("email_address"), "uuid": account.get("uuid")} if account else None,
+        {"name": org.get("name"), "uuid": org.get("uuid")} if org else None,
+    )
+
+
+def _api_key_report(
+    settings: Settings, report: dict[str, Any], record: ApiKeyRecord, verify: bool
+) -> dict[str, Any]:
+    """A Console sign-in: the key's name, id, creation time and last 4 characters."""
+    account, organization = _who(record)
+    report.update(
+        signed_in=True,
+        account=account,
+        organization=organization,
+        credential="api_key",
+        api_key={
+            "name": record.key_name,
+            "id": record.key_id,
+            "last4": record.last4,
+            "created_at": iso_local(record.created_at),
+        },
+    )
+    if verify:
+        report["verified"], report["error"] = _verify_api_key(settings, record.api_key)
+    return report
+
+
+def _verify_api_key(settings: Settings, key: str) -> tuple[bool, str | None]:
+    """Ask the models endpoint (one model) whether the server accepts the API key."""
+    import httpx
+
+    from .. import USER_AGENT
+    from ..net.api_key_auth import ApiKeyAuth
+    from ..net.claude_answers import error_for_response
+    from ..net.http_client import fetch
+
+    what = "The models endpoint"
+    try:
+        response = fetch(
+            "GET",
+            settings.api_base_url + "/v1/models",
+            what=what,
+            timeout=settings.http_timeout,
+            params={"limit": 1},
+            headers={"User-Agent": USER_AGENT},
+            auth=ApiKeyAuth(key, settings),
+        )
+    except ClaudeOAuthError as exc:
+        return False, str(exc)
+    except httpx.HTTPError as exc:
+        return False, f"The models endpoint could not be reached ({type(exc).__name__})."
+    error = error_for_response(response, what=what, secrets=[key], api_key=True)
+    return (False, str(error)) if error is not None else (True, None)
+
+
 def _verify(settings: Settings) -> tuple[bool, str | None]:
     """Ask the profile endpoint whether the server accepts our token."""
     import httpx
@@ -168,6 +234,10 @@ def usage_line(settings: Settings, report: dict[str, Any]) -> str | None:
     snapshot, see :mod:`.usage_report`), else ``None``."""
     if not report["signed_in"]:
         return None
+    if report.get("credential") == "api_key":
+        from .usage_report import API_KEY_USAGE_LINE
+
+        return API_KEY_USAGE_LINE
     from .usage_report import status_line
 
     return status_line(settings, (report["account"] or {}).get("uuid"))
@@ -200,6 +270,8 @@ def render_levels(
             lines.append(("info", f"Token file: {report['token_file']} (absent)"))
         lines.append(("info", f"Sign in with {login_command_hint(profile)}."))
         return lines
+    if report.get("credential") == "api_key":
+        return lines + _render_api_key(report, usage, show_profile)
     who = (report["account"] or {}).get("email") or "unknown account"
     org = (report["organization"] or {}).get("name")
     headline = f"Signed in to Claude as {who}" + (f" ({org})" if org else "")
@@ -245,4 +317,36 @@ def render_levels(
     if usage:
         lines.append(("info", usage))
     lines.append(("info", f"Token file: {report['token_file']} (mode {report['token_file_mode']})"))
+    return lines
+
+
+def _render_api_key(
+    report: dict[str, Any], usage: str | None, show_profile: bool
+) -> list[tuple[str, str]]:
+    """The lines of a Console sign-in (an API key: no expiry, no refresh, no scopes)."""
+    key = report["api_key"]
+    org = (report["organization"] or {}).get("name") or "an unknown organization"
+    email = (report["account"] or {}).get("email")
+    headline = f"Anthropic API key (Console) for {org}"
+    headline += f", signed in as {email}" if email else ""
+    profile = report.get("profile") or DEFAULT_PROFILE
+    headline += f" — profile {profile}." if show_profile else "."
+    lines = [("success", headline)]
+    name = f"{key['name']} " if key["name"] else ""
+    created = key["created_at"]
+    if created:
+        from datetime import datetime
+
+        ago = countdown(datetime.fromisoformat(created).timestamp() - time.time())
+        when = f"created {created} ({ago})"
+    else:
+        when = "creation time unknown"
+    lines.append(("info", f"API key: {name}…{key['last4']}, {when}; it does not expire."))
+    if report["verified"] is True:
+        lines.append(("info", "Server check: API key accepted."))
+    elif report["verified"] is False:
+        lines.append(("warning", f"Server check: failed. {report['error']}"))
+    if usage:
+        lines.append(("info", usage))
+    lines.append(("info", f"Key file: {report['token_file']} (mode {report['token_file_mode']})"))
     return lines

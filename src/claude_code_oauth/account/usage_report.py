@@ -27,6 +27,17 @@ WINDOW_ORDER = ("five_hour", "seven_day", "seven_day_opus", "seven_day_sonnet")
 #: A compact status line mentions how old its figures are past this age (seconds).
 STALE_AFTER = 15 * 60
 REFRESH_HINT = "`claude-code-oauth usage --refresh` or /claude-code-usage --refresh asks Claude"
+#: ``status``'s usage line for a Console sign-in.
+API_KEY_USAGE_LINE = (
+    "Usage: plan windows and extra usage don't apply to an API key; the Console bills it per token."
+)
+#: What ``usage`` says for a Console sign-in (an API key), line by line.
+API_KEY_LINES = (
+    "Plan: API (an Anthropic API key from the Console).",
+    "Claude's plan windows (5-hour, weekly) and extra usage don't apply to an API key: "
+    "the Console bills its requests per token, within the organization's rate limits.",
+    "See the organization's usage and costs in the Anthropic Console.",
+)
 _TIER_SIZE = re.compile(r"(\d+x)$")
 
 
@@ -228,15 +239,22 @@ class UsageResult:
 def collect(settings: Any, *, refresh: bool = False, now: float | None = None) -> UsageResult:
     """The usage of ``settings``' sign-in: local files only, unless ``refresh`` (then
     the usage endpoint, at most once a minute across processes). Not signed in: the
-    empty report and exit status 1. Raises :class:`ClaudeOAuthError` for a damaged
-    token file or a sign-in that cannot be used for ``refresh``."""
+    empty report and exit status 1. A Console sign-in (an API key): the empty report
+    with plan ``API``, lines saying plan windows don't apply, exit status 0. Raises
+    :class:`ClaudeOAuthError` for a damaged token file or a sign-in that cannot be
+    used for ``refresh``."""
     from ..errors import UsageFileError
     from ..tokens import store as token_store
     from .usage_snapshot import load, usage_path
 
     fixed_now = now
     now = time.time() if now is None else now
-    record = token_store.load(settings.token_path)
+    record = token_store.load_sign_in(settings.token_path)
+    if isinstance(record, token_store.ApiKeyRecord):
+        report = empty_report()
+        report["plan"] = {"name": "API", "tier": None}
+        notes = ["--refresh asks Claude's usage endpoint, which only subscription sign-ins have."]
+        return UsageResult(report, list(API_KEY_LINES), notes if refresh else [], 0)
     if record is None:
         lines = ["Not signed in to Claude: no usage to show."]
         lines.append("Sign in with `claude-code-oauth login` (or /claude-code-auth in Code Puppy).")

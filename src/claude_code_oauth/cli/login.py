@@ -12,7 +12,7 @@ import argparse
 from .output import PrintReporter, settings
 from .profile_option import add_profile_option
 
-HELP = "sign in with your browser and register the account's models"
+HELP = "sign in with your browser (--console: create an API key) and register the models"
 DESCRIPTION = (
     "Sign in: opens a browser on a one-time http://localhost:PORT/start/... address "
     "that redirects to Claude's sign-in page (or prints the URL), and waits for the "
@@ -20,13 +20,24 @@ DESCRIPTION = (
     "from the manual page, or the callback URL, on stdin. Then discovers and registers "
     "the models. Problems that would make saving fail are reported before the browser opens. "
     "With --profile NAME the sign-in is stored as profile NAME (several accounts side by side); "
-    "it becomes the active profile only if the active one is not signed in."
+    "it becomes the active profile only if the active one is not signed in. "
+    "--console signs in to an Anthropic Console (API-billed) account instead: the same "
+    "browser or paste-back sign-in on the Console's page (console_auth_url), after which "
+    "the login creates an Anthropic API key; only the key is kept (0600, in the profile's "
+    "file), the login's OAuth tokens are not. An API key is billed by the Console and is "
+    "allowed in any client under Anthropic's terms."
 )
 
 
 def add_login_options(parser: argparse.ArgumentParser) -> None:
     """The sign-in's options (shared by ``login`` and ``/claude-code-auth``)."""
     add_profile_option(parser)
+    parser.add_argument(
+        "--console",
+        action="store_true",
+        help="sign in to an Anthropic Console (API-billed) account and create an API key "
+        "for this profile, instead of a Claude subscription sign-in",
+    )
     parser.add_argument(
         "--pin",
         action="store_true",
@@ -72,9 +83,20 @@ def run(args: argparse.Namespace) -> int:
     config = settings(args)
     reporter = PrintReporter()
     if args.no_models:
-        operations.login(config, reporter, open_browser=not args.no_browser, timeout=args.timeout)
+        operations.login(
+            config,
+            reporter,
+            open_browser=not args.no_browser,
+            timeout=args.timeout,
+            console=args.console,
+        )
     else:
         operations.login_and_register(
-            config, reporter, open_browser=not args.no_browser, timeout=args.timeout, pin=args.pin
+            config,
+            reporter,
+            open_browser=not args.no_browser,
+            timeout=args.timeout,
+            pin=args.pin,
+            console=args.console,
         )
     return 0

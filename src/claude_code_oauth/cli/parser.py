@@ -29,6 +29,8 @@ COMMANDS = (
 DESCRIPTION = """\
 Sign in to Claude with OAuth (authorization code + PKCE, loopback callback),
 keep the tokens fresh, and register the account's models for Code Puppy.
+`login --console` signs in to an Anthropic Console (API-billed) account
+instead and keeps only the API key that sign-in creates.
 
 Tokens live in <data dir>/claude_code_oauth.json (mode 0600); the data dir is
 $XDG_DATA_HOME/code_puppy if set, else ~/.code_puppy. Several accounts can be

@@ -1,8 +1,10 @@
-"""``claude-code-oauth token``: print a valid access token and nothing else.
+"""``claude-code-oauth token``: print the profile's credential and nothing else.
 
-On the fast path (the stored token is fresh) this reads one file and imports
-only ``json`` beyond the interpreter's own start-up: no argument parser, no
-lock, no HTTP library, no thread. Scripts call it on every request.
+For an OAuth sign-in that is a valid access token (refreshed first when due);
+for a Console sign-in, its Anthropic API key. On the fast path (a fresh token,
+or any API key) this reads one file and imports only ``json`` beyond the
+interpreter's own start-up: no argument parser, no lock, no HTTP library, no
+thread. Scripts call it on every request.
 """
 
 from __future__ import annotations
@@ -18,11 +20,15 @@ if TYPE_CHECKING:
 
     from ..tokens.store import TokenRecord
 
-HELP = "print a valid access token (refreshing if needed)"
+HELP = "print a valid access token, or a Console sign-in's API key"
 DESCRIPTION = (
-    "Print a valid access token and nothing else on stdout, for scripts and "
-    "credential helpers. Refreshes it first when it is about to expire. Exit 1 with a "
-    "message on stderr when not signed in. --profile NAME prints that profile's token."
+    "Print the profile's credential and nothing else on stdout, for scripts and "
+    "credential helpers: a valid OAuth access token (sent as 'Authorization: Bearer', "
+    "with the anthropic-beta oauth-2025-04-20), refreshed first when it is about to "
+    "expire; or, for a Console sign-in (login --console), its Anthropic API key (sent "
+    "as 'x-api-key', or ANTHROPIC_API_KEY; it starts with sk-ant-api). `status --json` "
+    "says which ('credential'). Exit 1 with a message on stderr when not signed in. "
+    "--profile NAME prints that profile's credential."
 )
 
 
@@ -57,9 +63,13 @@ def run(args: argparse.Namespace | None = None, profile: str | None = None) -> i
         config = load_settings({"profile": require_profile_name(profile)})
     else:
         config = settings(args)
-    record = token_store.load(config.token_path)
+    record = token_store.load_sign_in(config.token_path)
     now = time.time()
-    if record is not None and record.is_fresh(now, config.refresh_margin):
+    if isinstance(record, token_store.ApiKeyRecord):
+        # A Console sign-in: the key itself (it has no expiry and no refresh).
+        token = record.api_key
+        record = None
+    elif record is not None and record.is_fresh(now, config.refresh_margin):
         # The fast path: a file read, no lock, no HTTP library, no thread.
         token = record.access_token
     elif record is None:
@@ -76,8 +86,8 @@ def run(args: argparse.Namespace | None = None, profile: str | None = None) -> i
         # One call per process: a provider of its own, whose warnings go to stderr.
         provider = TokenProvider(config, on_warning=lambda text: err(f"warning: {text}"))
         token = provider.get_access_token()
-        record = token_store.load(config.token_path)
-    if record is not None:
+        record = token_store.load_sign_in(config.token_path)
+    if isinstance(record, token_store.TokenRecord):
         warn_login_expiry(record, now, config.profile)
     if sys.stdout is None:  # started with stdout closed
         err("error: there is no standard output to print the token to.")

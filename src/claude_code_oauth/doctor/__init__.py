@@ -8,6 +8,11 @@ never spend or probe a refresh token to learn whether the token endpoint is
 reachable. Only ``inference=True`` sends a model request (``max_tokens`` 1, the
 cheapest listed model), which counts against the account's usage.
 
+A Console sign-in (an API key) is checked for what it uses: the Console's
+authorize page (for the next sign-in) and the key itself on the models endpoint
+(and with ``inference``, a request); the token endpoint and the OAuth profile
+endpoint are left out — an API key is never refreshed and has no OAuth profile.
+
 The JSON form (:meth:`Check.to_json`) has stable keys: ``name``, ``ok``,
 ``detail``, ``fix``. Nothing here ever holds a token.
 """
@@ -71,12 +76,25 @@ class Check:
 
 
 def run_checks(settings: Settings, *, inference: bool = False) -> list[Check]:
-    """Every check, in :data:`NAMES` order (``inference`` only when asked)."""
+    """Every check, in :data:`NAMES` order (``inference`` only when asked; for a Console
+    sign-in without ``token_endpoint`` and ``profile``)."""
+    from ..tokens.api_key import ApiKeyRecord
     from . import local, remote
 
     checks = [local.configuration(settings), local.files(settings)]
     sign_in, record = local.sign_in(settings)
     checks.append(sign_in)
+    if isinstance(record, ApiKeyRecord):
+        key = record.api_key if sign_in.ok else None
+        checks.append(remote.authorize_endpoint(settings, console=True))
+        found = remote.models(settings, api_key=key) if key else None
+        checks.append(found[0] if found else remote.skipped("models"))
+        if inference:
+            if found and found[1] and key:
+                checks.append(remote.inference(settings, found[1], api_key=key))
+            else:
+                checks.append(remote.skipped("inference", "no model is listed to try"))
+        return checks
     checks.append(remote.token_endpoint(settings))
     checks.append(remote.authorize_endpoint(settings))
     signed_in = record is not None and sign_in.ok

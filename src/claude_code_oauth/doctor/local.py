@@ -13,7 +13,7 @@ from ..config import CLAUDE_CODE_OAUTH_CONFIG, Settings
 from ..errors import ClaudeOAuthError
 from ..operations import LOGIN_COMMAND_HINT
 from ..tokens import store as token_store
-from ..tokens.store import TokenRecord
+from ..tokens.store import ApiKeyRecord, TokenRecord
 from . import Check
 
 SIGN_IN_FIX = f"Sign in: {LOGIN_COMMAND_HINT}."
@@ -91,15 +91,30 @@ def _when(ts: float, now: float) -> str:
     return f"{iso_local(ts)} ({countdown(ts - now)})"
 
 
-def sign_in(settings: Settings, now: float | None = None) -> tuple[Check, TokenRecord | None]:
-    """Signed in, the access token's and the login's expiry; the record (or ``None``)."""
+def sign_in(
+    settings: Settings, now: float | None = None
+) -> tuple[Check, TokenRecord | ApiKeyRecord | None]:
+    """Signed in, the access token's and the login's expiry (a Console sign-in: its API
+    key, which does not expire); the record (or ``None``)."""
     now = time.time() if now is None else now
     try:
-        record = token_store.load(settings.token_path)
+        record = token_store.load_sign_in(settings.token_path)
     except ClaudeOAuthError as exc:
         return Check("sign_in", False, exc.reason, exc.hint or SIGN_IN_FIX), None
     if record is None:
         return Check("sign_in", False, "Not signed in to Claude.", SIGN_IN_FIX), None
+    if isinstance(record, ApiKeyRecord):
+        org = record.organization_name or "an unknown organization"
+        who = f", signed in as {record.email}" if record.email else ""
+        created = (
+            f", created {_when(record.created_at, now)}" if record.created_at is not None else ""
+        )
+        return Check(
+            "sign_in",
+            True,
+            f"Anthropic API key (Console) for {org}{who}: {record.label}{created}; "
+            "it does not expire (revoked only in the Console)",
+        ), record
     account = (record.account or {}).get("email_address") or "an unknown account"
     org = (record.organization or {}).get("name")
     who = f"as {account}" + (f" ({org})" if org else "")

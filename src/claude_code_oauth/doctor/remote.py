@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import USER_AGENT
 from ..errors import (
+    ApiKeyRejected,
     ApiUnavailable,
     ClaudeOAuthError,
     LoginRequired,
@@ -23,7 +24,7 @@ from ..errors import (
     ThirdPartyRefused,
     UsageLimitReached,
 )
-from ..net.claude_answers import THIRD_PARTY_HINT, error_for_response, host_of
+from ..net.claude_answers import API_KEY_HINT, THIRD_PARTY_HINT, error_for_response, host_of
 from . import Check
 from .local import SIGN_IN_FIX
 
@@ -45,6 +46,8 @@ def fix_for(error: ClaudeOAuthError) -> str:
     """What to do about ``error`` (one sentence)."""
     if isinstance(error, ThirdPartyRefused):
         return THIRD_PARTY_HINT
+    if isinstance(error, ApiKeyRejected):
+        return API_KEY_HINT
     if isinstance(error, (SignInRejected, LoginRequired, NotSignedIn)):
         return SIGN_IN_FIX
     if isinstance(error, UsageLimitReached):
@@ -130,15 +133,17 @@ def token_endpoint(settings: Settings) -> Check:
     )
 
 
-def authorize_endpoint(settings: Settings) -> Check:
-    """The sign-in page still exists (any answer but 404: a page, a redirect, a challenge)."""
-    name, what, variable = (
-        "authorize_endpoint",
-        "The authorize endpoint",
-        "CLAUDE_CODE_OAUTH_AUTH_URL",
+def authorize_endpoint(settings: Settings, *, console: bool = False) -> Check:
+    """The sign-in page still exists (any answer but 404: a page, a redirect, a challenge);
+    with ``console`` the Console's (where a Console sign-in is renewed)."""
+    name = "authorize_endpoint"
+    what, variable = (
+        ("The Console authorize endpoint", "CLAUDE_CODE_OAUTH_CONSOLE_AUTH_URL")
+        if console
+        else ("The authorize endpoint", "CLAUDE_CODE_OAUTH_AUTH_URL")
     )
     try:
-        url = settings.auth_url
+        url = settings.console_auth_url if console else settings.auth_url
     except ClaudeOAuthError as exc:
         return Check(name, False, exc.reason, "Fix the configuration first.")
     try:
@@ -154,23 +159,35 @@ def authorize_endpoint(settings: Settings) -> Check:
         note = " (a redirect, as sign-in pages do)"
     elif b"just a moment" in response.content[:4096].lower():
         note = " (a Cloudflare challenge, which your browser passes)"
-    return Check(name, True, f"{host_of(url)} answered HTTP {status}{note}")
+    page = "the Console's sign-in page: " if console else ""
+    return Check(name, True, f"{page}{host_of(url)} answered HTTP {status}{note}")
 
 
-def _api_call(settings: Settings, method: str, url: str, what: str, **kwargs: Any) -> Any:
-    """The JSON answer of an authenticated call, or a ClaudeOAuthError (raised)."""
+def _api_call(
+    settings: Settings, method: str, url: str, what: str, api_key: str | None = None, **kwargs: Any
+) -> Any:
+    """The JSON answer of an authenticated call (with ``api_key``: that key, as
+    ``x-api-key``), or a ClaudeOAuthError (raised)."""
     import httpx
 
+    from ..net.api_key_auth import ApiKeyAuth
     from ..net.bearer_auth import OAuthBearerAuth
     from ..net.claude_answers import unreachable
     from ..tokens.provider import provider_for
 
-    auth = OAuthBearerAuth(provider_for(settings), settings)
+    auth: httpx.Auth
+    if api_key is not None:
+        auth = ApiKeyAuth(api_key, settings)
+    else:
+        auth = OAuthBearerAuth(provider_for(settings), settings)
     try:
         response = _send(method, url, what, settings, auth=auth, **kwargs)
     except httpx.HTTPError as exc:
         raise unreachable(exc, host_of(url), what=what.lower()) from None
-    error = error_for_response(response, what=what, retried=True)
+    secrets = [api_key] if api_key else []
+    error = error_for_response(
+        response, what=what, retried=True, secrets=secrets, api_key=api_key is not None
+    )
     if error is not None:
         raise error
     try:
@@ -198,14 +215,20 @@ def profile(settings: Settings) -> Check:
     return Check("profile", True, detail + (f", plan {plan}" if plan else ""))
 
 
-def models(settings: Settings) -> tuple[Check, list[DiscoveredModel]]:
-    """The models endpoint lists N models for this sign-in."""
+def models(
+    settings: Settings, *, api_key: str | None = None
+) -> tuple[Check, list[DiscoveredModel]]:
+    """The models endpoint lists N models for this sign-in (with ``api_key``: accepts
+    the Console sign-in's key)."""
     from ..errors import DiscoveryError
     from ..models.discovery import discover_models
     from ..tokens.provider import provider_for
 
     try:
-        found = discover_models(settings, provider_for(settings))
+        if api_key is not None:
+            found = discover_models(settings, api_key=api_key)
+        else:
+            found = discover_models(settings, provider_for(settings))
     except (DiscoveryError, ClaudeOAuthError) as exc:
         cause = exc.__cause__ if isinstance(exc.__cause__, ClaudeOAuthError) else exc
         return Check("models", False, exc.reason, fix_for(cause)), []
@@ -213,7 +236,8 @@ def models(settings: Settings) -> tuple[Check, list[DiscoveredModel]]:
         return Check("models", False, "lists no models", "Check the account's plan."), []
     ids = [m.id for m in found]
     shown = ", ".join(ids[:4]) + (f" and {len(ids) - 4} more" if len(ids) > 4 else "")
-    return Check("models", True, f"lists {len(ids)} model(s): {shown}"), found
+    accepted = "API key accepted: " if api_key is not None else ""
+    return Check("models", True, f"{accepted}lists {len(ids)} model(s): {shown}"), found
 
 
 def cheapest(found: list[DiscoveredModel]) -> DiscoveredModel:
@@ -227,15 +251,18 @@ def cheapest(found: list[DiscoveredModel]) -> DiscoveredModel:
     return min(found, key=cost)
 
 
-def inference(settings: Settings, found: list[DiscoveredModel]) -> Check:
-    """One request of ``max_tokens`` 1: does Claude serve this sign-in to this client?"""
+def inference(
+    settings: Settings, found: list[DiscoveredModel], *, api_key: str | None = None
+) -> Check:
+    """One request of ``max_tokens`` 1: does Claude serve this sign-in (or ``api_key``)
+    to this client?"""
     from ..account import unified_limits
 
     model = cheapest(found)
     body = {"model": model.id, "max_tokens": 1, "messages": [{"role": "user", "content": PING}]}
     url = settings.api_base_url + "/v1/messages"
     try:
-        response, _ = _api_call(settings, "POST", url, "Claude's API", json=body)
+        response, _ = _api_call(settings, "POST", url, "Claude's API", api_key, json=body)
     except ClaudeOAuthError as exc:
         return Check("inference", False, f"{model.id}: {exc.reason}", fix_for(exc))
     detail = f"{model.id} answered a 1-token request: Claude serves this sign-in to this client"

@@ -21,6 +21,12 @@ exchange happens; waiting is event-driven (a queue), ends at
 every case; the token file is written under the token lock and only after a
 successful exchange, so a failed login leaves it untouched; the browser tab
 says "Signed in" only once the file is saved, and says why if anything failed.
+
+A Console sign-in (``LoginFlow(settings, console=True)``) is the same flow on
+``console_auth_url``; after the code exchange the new access token creates an
+API key (:mod:`.console_key`), and only the key is saved — the OAuth tokens are
+dropped. If the key cannot be created, nothing is written: the profile's
+previous sign-in stays exactly as it was.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from ..errors import (
 )
 from ..net.http_client import warm_up_in_background
 from ..tokens import store as token_store
+from ..tokens.api_key import ApiKeyRecord
 from . import pkce
 from .loopback import CallbackParams, LoopbackReceiver
 from .paste import parse_paste
@@ -73,21 +80,33 @@ class LoginUrls:
 
 class LoginResult:
     """A completed login. ``callback_to_saved`` is seconds from the response's
-    arrival (callback request or paste) to the token file being saved."""
+    arrival (callback request or paste) to the token file being saved. ``record`` is
+    the saved sign-in: OAuth tokens, or a Console sign-in's API key. ``replaced`` is
+    the profile's previous Console API key when this sign-in replaced one (it still
+    exists in the Console)."""
 
-    __slots__ = ("callback_to_saved", "record", "token_path", "via")
+    __slots__ = ("callback_to_saved", "record", "replaced", "token_path", "via")
 
     def __init__(
-        self, record: token_store.TokenRecord, token_path: str, via: str, callback_to_saved: float
+        self,
+        record: token_store.TokenRecord | ApiKeyRecord,
+        token_path: str,
+        via: str,
+        callback_to_saved: float,
+        replaced: ApiKeyRecord | None = None,
     ) -> None:
         self.record = record
         self.token_path = token_path
         self.via = via
         self.callback_to_saved = callback_to_saved
+        self.replaced = replaced
 
 
-def authorize_url(settings: Settings, *, redirect_uri: str, challenge: str, state: str) -> str:
-    """The authorization URL with Claude's query parameters (``code=true`` first)."""
+def authorize_url(
+    settings: Settings, *, redirect_uri: str, challenge: str, state: str, console: bool = False
+) -> str:
+    """The authorization URL with Claude's query parameters (``code=true`` first), on
+    the Console's authorize page with ``console``."""
     query = urlencode(
         {
             "code": "true",
@@ -100,7 +119,7 @@ def authorize_url(settings: Settings, *, redirect_uri: str, challenge: str, stat
             "state": state,
         }
     )
-    base = settings.auth_url
+    base = settings.console_auth_url if console else settings.auth_url
     return f"{base}{'&' if urlsplit(base).query else '?'}{query}"
 
 
@@ -110,16 +129,32 @@ def _check_settings(settings: Settings) -> None:
         getattr(settings, key)
 
 
-def _who(record: token_store.TokenRecord) -> str:
+def _who(record: token_store.TokenRecord | ApiKeyRecord) -> str:
     email = (record.account or {}).get("email_address")
+    if isinstance(record, ApiKeyRecord):
+        who = f" as {email}" if email else ""
+        return f"Signed in to the Anthropic Console{who}; an API key was created and saved."
     return f"Signed in as {email}." if email else "Signed in."
+
+
+def _previous_api_key(path: str) -> ApiKeyRecord | None:
+    """The Console API key a new sign-in is about to replace, if the file holds one."""
+    try:
+        previous = token_store.load_sign_in(path)
+    except ClaudeOAuthError:
+        return None  # damaged: save() sets it aside
+    return previous if isinstance(previous, ApiKeyRecord) else None
 
 
 class LoginFlow:
     """One login attempt. Not reusable: make a new flow to try again."""
 
-    def __init__(self, settings: Settings, *, timeout: float | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, timeout: float | None = None, console: bool = False
+    ) -> None:
         self.settings = settings
+        #: A Console sign-in: the login creates an API key, which is what is saved.
+        self.console = console
         self.timeout = settings.callback_timeout if timeout is None else timeout
         # Finite and below what a lock wait accepts (about 292 years), else OverflowError.
         if not 0 < self.timeout <= threading.TIMEOUT_MAX:
@@ -144,6 +179,8 @@ class LoginFlow:
         # Everything that would otherwise fail after the user approved in the browser:
         # the endpoints and timeouts used after the callback, then the token file.
         _check_settings(settings)
+        if self.console:
+            settings.console_auth_url  # noqa: B018 - checked before the port opens
         token_store.preflight(settings)
         manual_redirect = settings.manual_redirect_uri
         receiver = LoopbackReceiver(
@@ -160,12 +197,20 @@ class LoginFlow:
             redirect_uri = settings.redirect_uri(port)
             challenge = pkce.s256_challenge(self._verifier)
             browser = authorize_url(
-                settings, redirect_uri=redirect_uri, challenge=challenge, state=self._state
+                settings,
+                redirect_uri=redirect_uri,
+                challenge=challenge,
+                state=self._state,
+                console=self.console,
             )
             urls = LoginUrls(
                 browser=browser,
                 manual=authorize_url(
-                    settings, redirect_uri=manual_redirect, challenge=challenge, state=self._state
+                    settings,
+                    redirect_uri=manual_redirect,
+                    challenge=challenge,
+                    state=self._state,
+                    console=self.console,
                 ),
                 redirect_uri=redirect_uri,
                 port=port,
@@ -291,17 +336,24 @@ class LoginFlow:
             redirect_uri=redirect_uri,
             state=self._state,
         )
+        record: token_store.TokenRecord | ApiKeyRecord
         try:
             record = token_store.TokenRecord.from_token_response(body)
         except ValueError as exc:
             raise UnexpectedResponse(f"The token endpoint's answer is unusable: {exc}.") from None
+        if self.console:
+            from .console_key import create_api_key
+
+            # The login's tokens create the key and are dropped: only the key is kept.
+            record = create_api_key(settings, record.access_token, body)
         path = settings.token_path
         with token_store.held(token_store.token_lock(settings)):
+            replaced = _previous_api_key(path)
             token_store.save(path, record)
         saved = time.monotonic()
         assert self._receiver is not None
         self._receiver.finish(True, _who(record))
-        return LoginResult(record, path, via, saved - arrived)
+        return LoginResult(record, path, via, saved - arrived, replaced)
 
     # -- teardown -----------------------------------------------------------------------
 

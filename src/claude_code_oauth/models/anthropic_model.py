@@ -4,7 +4,12 @@
 ``anthropic.AsyncAnthropic`` client whose HTTP client authenticates every
 request itself (:class:`_OAuthAuth`): a fresh ``Authorization: Bearer`` from the
 token provider, the OAuth beta merged into whatever betas the request carries,
-our own User-Agent, and never ``x-api-key``.
+our own User-Agent, and never ``x-api-key``. When the sign-in serving the request
+is a Console one (an API key, see :mod:`claude_code_oauth.tokens.api_key`), it
+sends ``x-api-key`` with our User-Agent and no OAuth header at all instead; such
+a request has no refresh, a 401 says the key was revoked
+(:class:`~claude_code_oauth.errors.ApiKeyRejected`), and the extra-usage guard
+does not apply (an API key has no plan windows).
 
 What a caller may rely on for Claude's answers (see
 :mod:`claude_code_oauth.net.claude_answers` for the lines):
@@ -50,6 +55,7 @@ from .. import USER_AGENT
 from ..account import unified_limits
 from ..config import Settings, check_endpoint
 from ..errors import ApiUnreachable, ClaudeOAuthError
+from ..net.api_key_auth import apply_api_key_headers
 from ..net.bearer_auth import (
     ResponseObserver,
     apply_oauth_headers,
@@ -57,7 +63,8 @@ from ..net.bearer_auth import (
     notify_observers,
     report_revocation,
 )
-from ..net.claude_answers import host_of
+from ..net.claude_answers import error_for_answer, host_of
+from ..tokens.credential import OAUTH, Credential
 from .model_failures import (
     ANSWER_NOTE,
     REPLY_PREFIX,
@@ -83,6 +90,15 @@ class UsageGuard(Protocol):
 
 #: What the SDK holds as its credential; the auth flow always replaces it.
 _PLACEHOLDER = "replaced-per-request-by-claude-code-oauth"
+
+
+def credential_of(provider: Any) -> Credential:
+    """The provider's credential for the next request (``get_credential`` when it has one,
+    else its access token as an OAuth credential)."""
+    getter = getattr(provider, "get_credential", None)
+    if getter is not None:
+        return getter()
+    return Credential(OAUTH, provider.get_access_token())
 
 
 @functools.cache  # built once, on first use (imports httpx2)
@@ -118,7 +134,30 @@ def _make_auth_class() -> type:
 
         async def async_auth_flow(self, request: httpx2.Request):  # type: ignore[override]
             # The provider does blocking file and lock I/O (and maybe a refresh).
-            token = await anyio.to_thread.run_sync(self._provider.get_access_token)
+            credential = await anyio.to_thread.run_sync(credential_of, self._provider)
+            if credential.is_api_key:
+                apply_api_key_headers(
+                    request.headers,
+                    credential.secret,
+                    version=self._version,
+                    oauth_beta=self._beta,
+                    user_agent=USER_AGENT,
+                )
+                response = yield request
+                notify_observers(self._observers, response)
+                if response.status_code == 401:
+                    # No refresh exists for a key: say it was revoked, not "sign in".
+                    await response.aread()
+                    response.extensions[ANSWER_NOTE] = error_for_answer(
+                        401,
+                        response.headers,
+                        response.content,
+                        host=host_of(str(request.url)),
+                        secrets=[credential.secret],
+                        api_key=True,
+                    )
+                return
+            token = credential.secret
             self._prepare(request, token)
             response = yield request
             notify_observers(self._observers, response)
@@ -166,8 +205,8 @@ def _model_class() -> type:
         async def _preflight(self) -> None:
             # Not signed in, a dead login, an unreachable token endpoint: say so now,
             # before the SDK sends anything (and retries what cannot succeed).
-            await anyio.to_thread.run_sync(self._provider_oauth.get_access_token)
-            if self._usage_guard is not None:
+            credential = await anyio.to_thread.run_sync(credential_of, self._provider_oauth)
+            if self._usage_guard is not None and not credential.is_api_key:
                 # Reads the usage snapshot: off the event loop like the provider.
                 await anyio.to_thread.run_sync(self._usage_guard.check)
 

@@ -1,7 +1,8 @@
 """Ask Claude's API which models the signed-in account can use.
 
 :func:`discover_models` pages through ``GET {api_base_url}/v1/models`` with the
-OAuth bearer token and returns the models in the API's order, without
+OAuth bearer token — or, for a Console sign-in, its API key (``x-api-key``, no
+OAuth beta, no Bearer) — and returns the models in the API's order, without
 duplicates. Every failure - network, timeout, HTML or non-JSON answers, HTTP
 errors, malformed pages, a pagination that does not advance - raises
 :class:`~claude_code_oauth.errors.DiscoveryError` with one line that never
@@ -21,6 +22,7 @@ import httpx
 
 from .. import USER_AGENT
 from ..errors import DiscoveryError, OAuthErrorResponse, TokenEndpointError
+from ..net.api_key_auth import ApiKeyAuth
 from ..net.bearer_auth import OAuthBearerAuth, RememberingSource, TokenSource
 from ..net.claude_answers import error_for_response
 from ..net.http_client import MAX_MODELS_PAGE, fetch, shared_client
@@ -91,7 +93,7 @@ def _get_page(
     client: httpx.Client,
     url: str,
     params: dict[str, str | int],
-    auth: OAuthBearerAuth,
+    auth: OAuthBearerAuth | ApiKeyAuth,
     timeout: float,
     tokens: list[str],
 ) -> dict[str, Any]:
@@ -113,7 +115,13 @@ def _get_page(
         if not 200 <= response.status_code < 300:
             # Claude's refusal, named (third-party, revoked, usage limit, ...); a 401 here
             # already had its one refresh-and-retry.
-            refusal = error_for_response(response, what=_WHAT, retried=True, secrets=tokens)
+            refusal = error_for_response(
+                response,
+                what=_WHAT,
+                retried=True,
+                secrets=tokens,
+                api_key=isinstance(auth, ApiKeyAuth),
+            )
             if refusal is not None:
                 raise DiscoveryError(f"Model discovery failed: {refusal}") from refusal
         return json_object_or_raise(response, _WHAT, secrets=tokens)
@@ -142,25 +150,37 @@ def _get_page(
 
 def discover_models(
     settings: Settings,
-    source: TokenSource,
+    source: TokenSource | None = None,
     *,
+    api_key: str | None = None,
     client: httpx.Client | None = None,
     page_size: int = DEFAULT_PAGE_SIZE,
 ) -> list[DiscoveredModel]:
     """Every model the account can use, in the API's order, each id once.
 
-    Follows ``has_more``/``last_id`` to the last page. An account with no models
+    Asks with the OAuth tokens of ``source``, or with ``api_key`` (a Console
+    sign-in's: ``x-api-key``, no OAuth header); give exactly one. Follows
+    ``has_more``/``last_id`` to the last page. An account with no models
     gives ``[]``. ``client`` (optional) is used as is and not closed; otherwise the
     process-wide client is used. Errors raised by ``source`` itself (for
     example "not signed in") propagate unchanged; every other failure raises
-    :class:`DiscoveryError`.
+    :class:`DiscoveryError` (with an API key, a 401 says the key was revoked).
     """
     if not 1 <= page_size <= DEFAULT_PAGE_SIZE:
         raise ValueError(f"page_size must be between 1 and {DEFAULT_PAGE_SIZE}")
+    if (source is None) == (api_key is None):
+        raise ValueError("give either a token source or an API key")
     url = settings.api_base_url + "/v1/models"
     timeout = settings.http_timeout
-    remembering = RememberingSource(source)
-    auth = OAuthBearerAuth(remembering, settings)
+    auth: OAuthBearerAuth | ApiKeyAuth
+    if api_key is not None:
+        tokens = [api_key]
+        auth = ApiKeyAuth(api_key, settings)
+    else:
+        assert source is not None
+        remembering = RememberingSource(source)
+        tokens = remembering.tokens
+        auth = OAuthBearerAuth(remembering, settings)
     http = shared_client() if client is None else client
     models: list[DiscoveredModel] = []
     seen_ids: set[str] = set()
@@ -170,7 +190,7 @@ def discover_models(
         params: dict[str, str | int] = {"limit": page_size}
         if after_id is not None:
             params["after_id"] = after_id
-        body = _get_page(http, url, params, auth, timeout, remembering.tokens)
+        body = _get_page(http, url, params, auth, timeout, tokens)
         data = body.get("data")
         if not isinstance(data, list):
             raise DiscoveryError(

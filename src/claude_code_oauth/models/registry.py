@@ -56,8 +56,14 @@ if TYPE_CHECKING:
 #: Marker that identifies the entries this package owns.
 OAUTH_SOURCE = "claude-code-plugin"
 
-#: The one Code Puppy model type our adapter registers; every entry uses it.
+#: The Code Puppy model type of entries registered from an OAuth (subscription) sign-in.
 MODEL_TYPE = "claude_code_oauth_pkce"
+#: The model type of entries registered from a Console sign-in (an API key): it sends
+#: ``x-api-key``, never an OAuth header. Both types serve whichever credential the
+#: profile behind the request holds.
+API_KEY_MODEL_TYPE = "claude_code_oauth_api_key"
+#: Every model type our adapter registers.
+MODEL_TYPES = (MODEL_TYPE, API_KEY_MODEL_TYPE)
 
 #: The field naming the profile an entry is pinned to (absent: it follows the active one).
 PROFILE_FIELD = "oauth_profile"
@@ -111,18 +117,20 @@ def model_key(settings: Settings, model: DiscoveredModel, pinned: str | None = N
 
 
 def model_entry(
-    settings: Settings, model: DiscoveredModel, pinned: str | None = None
+    settings: Settings, model: DiscoveredModel, pinned: str | None = None, *, api_key: bool = False
 ) -> dict[str, Any]:
     """The entry for ``model``. Its ``api_key`` is a ``$VARIABLE`` reference, never a token
-    (our model type ignores it and takes the profile's token itself)."""
+    (our model type ignores it and takes the profile's token itself). With ``api_key``
+    (models of a Console sign-in) the entry has :data:`API_KEY_MODEL_TYPE` and no
+    ``api_key`` member at all: the key stays in the profile's file."""
+    endpoint = {"url": settings.api_base_url}
+    if not api_key:
+        endpoint["api_key"] = "$" + settings.api_key_env_var
     entry: dict[str, Any] = {
-        "type": MODEL_TYPE,
+        "type": API_KEY_MODEL_TYPE if api_key else MODEL_TYPE,
         "name": model.id,
         "display_name": model.display_name + (f" ({pinned})" if pinned else ""),
-        "custom_endpoint": {
-            "url": settings.api_base_url,
-            "api_key": "$" + settings.api_key_env_var,
-        },
+        "custom_endpoint": endpoint,
         "context_length": max(settings.default_context_length, model.max_input_tokens or 0),
         "oauth_source": OAUTH_SOURCE,
     }
@@ -254,18 +262,26 @@ def in_groups(groups: Iterable[str | None]) -> Callable[[Any], bool]:
 
 
 def register_models(
-    settings: Settings, models: Iterable[DiscoveredModel], *, pinned: str | None = None
+    settings: Settings,
+    models: Iterable[DiscoveredModel],
+    *,
+    pinned: str | None = None,
+    api_key: bool = False,
 ) -> RegistryChange:
     """Make one group of our entries exactly ``models`` (first of a repeated id wins):
     the entries that follow the active profile, or with ``pinned`` those pinned to it.
 
     Stale entries of the group are removed; other groups and user entries are never
-    touched. An empty ``models`` removes the whole group. Raises
+    touched. An empty ``models`` removes the whole group. ``api_key``: the models of a
+    Console sign-in (entries of :data:`API_KEY_MODEL_TYPE`). Raises
     :class:`ModelsFileError` (file unusable; left unchanged) or :class:`LockTimeout`.
     """
     wanted: dict[str, dict[str, Any]] = {}
     for model in models:
-        wanted.setdefault(model_key(settings, model, pinned), model_entry(settings, model, pinned))
+        wanted.setdefault(
+            model_key(settings, model, pinned),
+            model_entry(settings, model, pinned, api_key=api_key),
+        )
     return _apply(settings, wanted, create=True, mine=in_groups([pinned]))
 
 

@@ -12,7 +12,8 @@ answer                                     error
 400 "only authorized for use with Claude   :class:`ThirdPartyRefused` (no refresh,
 Code"                                      no retry helps)
 400 / 404 / 413 / 422 about the request    :class:`RequestRejected`
-401 ``authentication_error``               :class:`SignInRejected` ("sign in again")
+401 ``authentication_error``               :class:`SignInRejected` ("sign in again");
+                                           with an API key :class:`ApiKeyRejected`
 403 ``permission_error`` "… revoked"       :class:`LoginRevoked` (a dead login)
 403 other                                  :class:`PermissionRefused`
 429 with ``…-unified-status: rejected``    :class:`UsageLimitReached` (window, reset)
@@ -39,6 +40,7 @@ from urllib.parse import urlsplit
 
 from ..account import unified_limits
 from ..errors import (
+    ApiKeyRejected,
     ApiUnavailable,
     ApiUnexpectedAnswer,
     ApiUnreachable,
@@ -53,11 +55,20 @@ from ..errors import (
 
 API = "Claude's API"
 SIGN_IN_HINT = "Sign in again: /claude-code-auth in Code Puppy, or `claude-code-oauth login`."
+#: How to get a Console sign-in: an API key, billed by the Console, that works in any client.
+CONSOLE_LOGIN_HINT = (
+    "`claude-code-oauth login --console` (or /claude-code-auth --console in Code Puppy)"
+)
 THIRD_PARTY_HINT = (
     "Anthropic's policy allows Claude subscription (Pro/Max) sign-ins only in Claude Code "
-    "and claude.ai, and no refresh or retry changes that. To use Claude here, use an "
-    "Anthropic API key or a Claude Console (API-billed) account instead, or use Claude "
-    "Code itself."
+    "and claude.ai, and no refresh or retry changes that. To use Claude here, sign in "
+    f"with an Anthropic Console (API-billed) account instead: {CONSOLE_LOGIN_HINT} "
+    "creates an API key that Anthropic's terms allow in any client; or use Claude Code "
+    "itself."
+)
+API_KEY_HINT = (
+    "An API key has no refresh: it was probably revoked or deleted in the Anthropic "
+    f"Console. Sign in again with {CONSOLE_LOGIN_HINT} to create a new one."
 )
 _THIRD_PARTY_MARK = "only authorized for use with claude code"
 _MAX_TEXT = 160
@@ -180,6 +191,7 @@ def error_for_answer(
     retried: bool = False,
     secrets: Iterable[str] = (),
     now: float | None = None,
+    api_key: bool = False,
 ) -> ClaudeApiError | None:
     """The named error for an answer of Claude's API, or ``None`` for a successful one.
 
@@ -187,7 +199,8 @@ def error_for_answer(
     bytes or text, or JSON the caller already parsed (the anthropic SDK's ``body``). A
     ``status`` of 2xx with an error envelope is a stream that failed after it started.
     ``retried`` says a 401 already went through the one refresh-and-retry. ``secrets``
-    (tokens just sent) are blanked if the server echoed them. Never raises.
+    (tokens just sent) are blanked if the server echoed them. ``api_key``: the request
+    carried an API key (a Console sign-in), not an OAuth token. Never raises.
     """
     secrets = [s for s in secrets if s]
     pairs = _pairs(headers)
@@ -231,6 +244,12 @@ def error_for_answer(
             hint=THIRD_PARTY_HINT,
             **common,
         )
+    if status == 401 and api_key:
+        return ApiKeyRejected(
+            f"{where} rejected the API key of this Console sign-in ({detail}).",
+            hint=API_KEY_HINT,
+            **common,
+        )
     if status == 401:
         if "oauth authentication is currently not supported" in (message or "").lower():
             return SignInRejected(
@@ -242,7 +261,7 @@ def error_for_answer(
         return SignInRejected(
             f"{where} rejected the sign-in{again} ({detail}).", hint=SIGN_IN_HINT, **common
         )
-    if status == 403 and is_revocation(status, kind, message):
+    if status == 403 and not api_key and is_revocation(status, kind, message):
         return LoginRevoked(
             f"{where} says this login was revoked ({detail}). Your Claude login has ended "
             "and must be renewed.",
@@ -264,6 +283,12 @@ def error_for_answer(
         from .http_responses import retry_after_seconds
 
         wait = retry_after_seconds(_header(pairs, "retry-after"))
+        if api_key:
+            return RequestRejected(
+                f"{where} is rate limiting this API key's organization ({detail})."
+                + (f" Retry after {wait:.0f} s." if wait is not None else ""),
+                **common,
+            )
         said = f' ("{message.rstrip(".")}")' if message else ""
         return RequestRejected(
             f"Claude rejected the request (HTTP 429, not a usage limit): {what} ({host}) "
@@ -297,6 +322,7 @@ def error_for_response(
     what: str = API,
     retried: bool = False,
     secrets: Iterable[str] = (),
+    api_key: bool = False,
 ) -> ClaudeApiError | None:
     """:func:`error_for_answer` for an httpx or httpx2 response whose body was read."""
     request = getattr(response, "request", None)
@@ -309,6 +335,7 @@ def error_for_response(
         what=what,
         retried=retried,
         secrets=secrets,
+        api_key=api_key,
     )
 
 

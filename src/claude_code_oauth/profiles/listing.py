@@ -91,6 +91,12 @@ class ProfileSummary:
     access_token_expires_at: float | None = None
     login_expires_at: float | None = None
     error: str | None = None
+    #: ``oauth`` or ``api_key`` (a Console sign-in); ``None`` when not signed in.
+    credential: str | None = None
+    #: A Console sign-in's key: its name and last 4 characters, and when it was created.
+    api_key_name: str | None = None
+    api_key_last4: str | None = None
+    api_key_created_at: float | None = None
 
     @property
     def usable(self) -> bool:
@@ -118,6 +124,16 @@ class ProfileSummary:
             "login_expires_in": left(self.login_expires_at),
             "token_file": self.token_path,
             "error": self.error,
+            "credential": self.credential,
+            "api_key": (
+                {
+                    "name": self.api_key_name,
+                    "last4": self.api_key_last4,
+                    "created_at": iso_local(self.api_key_created_at),
+                }
+                if self.credential == "api_key"
+                else None
+            ),
         }
 
 
@@ -125,11 +141,25 @@ def summarize(settings: Settings, name: str, *, active: bool, now: float) -> Pro
     """``name``'s summary from its token file (a damaged file is reported, not raised)."""
     path = settings.with_profile(name).token_path
     try:
-        record = token_store.load(path)
+        record = token_store.load_sign_in(path)
     except ClaudeOAuthError as exc:
         return ProfileSummary(name, active, path, signed_in=True, needs_login=True, error=str(exc))
     if record is None:
         return ProfileSummary(name, active, path, signed_in=False)
+    if isinstance(record, token_store.ApiKeyRecord):
+        return ProfileSummary(
+            name,
+            active,
+            path,
+            signed_in=True,
+            email=record.email,
+            organization=record.organization_name,
+            plan="API",
+            credential="api_key",
+            api_key_name=record.key_name,
+            api_key_last4=record.last4,
+            api_key_created_at=record.created_at,
+        )
     deadline = record.refresh_token_expires_at
     return ProfileSummary(
         name,
@@ -146,6 +176,7 @@ def summarize(settings: Settings, name: str, *, active: bool, now: float) -> Pro
         plan=plan_of(record),
         access_token_expires_at=record.expires_at,
         login_expires_at=deadline,
+        credential="oauth",
     )
 
 
@@ -215,6 +246,10 @@ def describe(summary: ProfileSummary, now: float) -> str:
     line = f"{summary.name}: {who}" + (f" ({details})" if details else "")
     if summary.needs_login:
         return line + " — needs a new login"
+    if summary.credential == "api_key":
+        created = summary.api_key_created_at
+        when = f", created {countdown(created - now)}" if created is not None else ""
+        return line + f" — Anthropic API key (Console) …{summary.api_key_last4}{when}"
     parts = []
     expires = summary.access_token_expires_at
     if expires is not None:

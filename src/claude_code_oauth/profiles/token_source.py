@@ -1,10 +1,12 @@
 """Where a model entry gets its tokens: the active profile, looked up per request,
 or the one profile it is pinned to.
 
-:class:`ProfileTokenSource` has the two methods the model's auth layer calls on a
-token provider (``get_access_token`` and ``replace_rejected``) and hands each
-call to the shared :class:`~claude_code_oauth.tokens.provider.TokenProvider` of
-the right profile, so single-flight refresh stays per token file.
+:class:`ProfileTokenSource` has the methods the model's auth layer calls on a
+token provider (``get_credential``, ``get_access_token`` and ``replace_rejected``)
+and hands each call to the shared
+:class:`~claude_code_oauth.tokens.provider.TokenProvider` of the right profile,
+so single-flight refresh stays per token file. A profile signed in through the
+Console serves its API key (``get_credential``), whatever entry asks.
 
 What a caller may rely on:
 
@@ -26,13 +28,17 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import TypeVar
 
 from ..config import DEFAULT_PROFILE, Settings
 from ..errors import ClaudeOAuthError, NotSignedIn
+from ..tokens.credential import Credential
 from ..tokens.provider import TokenProvider, provider_for
 from ..tokens.store import TokenRecord
 from .active import ActiveProfileWatch
 from .hints import login_command_hint
+
+_T = TypeVar("_T")
 
 #: Tokens remembered for ``replace_rejected`` (those of requests still in flight).
 _REMEMBERED_TOKENS = 16
@@ -92,15 +98,27 @@ class ProfileTokenSource:
         """The stored record of the profile serving the next call (no network)."""
         return self.provider().current()
 
+    def get_credential(self) -> Credential:
+        """The credential of the profile serving the next call: its API key (a Console
+        sign-in) or a usable access token."""
+        provider = self.provider()
+        credential = self._not_signed_in_names_profile(provider, provider.get_credential)
+        if not credential.is_api_key:
+            self._remember(credential.secret, provider)
+        return credential
+
     def get_access_token(self) -> str:
         provider = self.provider()
         token = self._not_signed_in_names_profile(provider, provider.get_access_token)
+        self._remember(token, provider)
+        return token
+
+    def _remember(self, token: str, provider: TokenProvider) -> None:
         with self._lock:
             self._issued[token] = provider
             self._issued.move_to_end(token)
             while len(self._issued) > _REMEMBERED_TOKENS:
                 self._issued.popitem(last=False)
-        return token
 
     def replace_rejected(self, rejected: str) -> str:
         with self._lock:
@@ -125,7 +143,7 @@ class ProfileTokenSource:
             provider = self._issued.get(token)
         return provider.settings if provider is not None else None
 
-    def _not_signed_in_names_profile(self, provider: TokenProvider, call: Callable[[], str]) -> str:
+    def _not_signed_in_names_profile(self, provider: TokenProvider, call: Callable[[], _T]) -> _T:
         try:
             return call()
         except NotSignedIn:

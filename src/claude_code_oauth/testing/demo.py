@@ -8,6 +8,8 @@
 4. Inside a real Code Puppy: `/claude-code-status` before and after
    `/claude-code-auth`, then one agent turn on a `claude-code-*` model.
 5. `claude-code-oauth usage`, from the snapshot that turn left, then `--refresh`.
+6. A Console sign-in as profile `api`: `login --console` creates an API key (only
+   the key is kept), `status`, `token` (withheld), `logout`.
 
 Everything lives in a temporary directory (your real ~/.code_puppy is never
 touched) that is removed at the end.
@@ -70,6 +72,7 @@ def main() -> int:
         env.update(
             HOME=str(home),
             CLAUDE_CODE_OAUTH_AUTH_URL=f"{base}/oauth/authorize",
+            CLAUDE_CODE_OAUTH_CONSOLE_AUTH_URL=f"{base}/console/oauth/authorize",
             CLAUDE_CODE_OAUTH_TOKEN_URL=f"{base}/v1/oauth/token",
             CLAUDE_CODE_OAUTH_API_BASE_URL=base,
             CLAUDE_CODE_OAUTH_MANUAL_REDIRECT_URI=f"{base}/oauth/code/callback",
@@ -117,7 +120,24 @@ def main() -> int:
         banner("5. Usage, kept from the answer Code Puppy just got (no network)")
         show([*cli_cmd, "usage"], puppy_env, "claude-code-oauth usage")
         show([*cli_cmd, "usage", "--refresh"], puppy_env, "claude-code-oauth usage --refresh")
-        banner("Done: emulator, login, 0600 token file, Code Puppy commands, a model turn, usage")
+
+        banner("6. A Console sign-in (an API key) as profile api")
+        api = ["--profile", "api"]
+        label = "claude-code-oauth login --console --profile api --pin"
+        if show([*cli_cmd, "login", "--console", *api, "--pin", "--timeout", "60"], env, label):
+            return 1
+        show([*cli_cmd, "status", *api], env, "claude-code-oauth status --profile api")
+        print("$ claude-code-oauth token --profile api   (output withheld: it is a live key)")
+        key = subprocess.run(
+            [*cli_cmd, "token", *api], env=env, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        print(f"  -> a {len(key)}-character API key on stdout, nothing else")
+        del key
+        show([*cli_cmd, "logout", *api], env, "claude-code-oauth logout --profile api")
+        banner(
+            "Done: emulator, login, 0600 token file, Code Puppy commands, a model turn, usage, "
+            "a Console sign-in"
+        )
         return 0
     finally:
         if emulator is not None:

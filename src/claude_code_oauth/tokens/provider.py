@@ -9,6 +9,11 @@ What a caller may rely on (:meth:`TokenProvider.get_access_token`):
 
 * A fresh token (not within the refresh margin of expiry) is returned from the
   file without touching the network, a lock or an HTTP library.
+* :meth:`TokenProvider.get_credential` is the same for a caller that also takes
+  a Console sign-in's API key (the model's auth layer): the key, as it is (it
+  has no refresh), or the access token as above — one file read either way.
+  :meth:`TokenProvider.get_access_token` on a Console sign-in raises
+  :class:`~claude_code_oauth.errors.ApiKeySignIn`.
 * Otherwise at most one refresh is made across all processes and threads; the
   rest adopt its result.
 * A dead login (``invalid_grant``) keeps the tokens on disk and marks them as
@@ -46,7 +51,8 @@ from ..errors import (
     UnexpectedResponse,
 )
 from . import store as token_store
-from .store import TokenRecord
+from .credential import API_KEY, OAUTH, Credential
+from .store import ApiKeyRecord, TokenRecord
 
 LOGIN_HINT = "Run `claude-code-oauth login` (or /claude-code-auth in Code Puppy)."
 #: After a transient refresh failure, wait this long before trying again while
@@ -101,7 +107,20 @@ class TokenProvider:
 
     def get_access_token(self) -> str:
         """A usable access token, refreshing first if it is near expiry."""
-        record = self._load_required()
+        return self._usable_token(self._load_required())
+
+    def get_credential(self) -> Credential:
+        """What authenticates the next request: a Console sign-in's API key, or a
+        usable access token (refreshed first if it is near expiry)."""
+        record = token_store.load_sign_in(self.path)
+        profile = self.settings.profile
+        if record is None:
+            raise NotSignedIn("Not signed in to Claude.", hint=LOGIN_HINT)
+        if isinstance(record, ApiKeyRecord):
+            return Credential(API_KEY, record.api_key, profile)
+        return Credential(OAUTH, self._usable_token(record), profile)
+
+    def _usable_token(self, record: TokenRecord) -> str:
         if not record.is_fresh(self._clock(), self.settings.refresh_margin):
             record = self._refresh(rejected=None)
         return self._seen(record)
@@ -127,8 +146,8 @@ class TokenProvider:
         rotation). Raises :class:`LockTimeout` if the lock cannot be taken.
         """
         with token_store.held(token_store.token_lock(self.settings)):
-            record = token_store.load(self.path)
-            if record is None or record.access_token != rejected:
+            record = token_store.load_sign_in(self.path)
+            if not isinstance(record, TokenRecord) or record.access_token != rejected:
                 return False
             record.needs_login = True
             record.last_error = why

@@ -2,9 +2,13 @@
 
 What a caller may rely on:
 
-* :func:`load` returns ``None`` when there is no file, a :class:`TokenRecord`
-  otherwise, and raises :class:`~claude_code_oauth.errors.TokenFileError` for a
-  symlink or a damaged file (the file itself is left where it is).
+* A profile's file holds an OAuth login (:class:`TokenRecord`) or a Console
+  sign-in's API key (:class:`~.api_key.ApiKeyRecord`). :func:`load_sign_in`
+  returns either (``None`` when there is no file); :func:`load`, for callers that
+  need OAuth tokens, returns a :class:`TokenRecord` or ``None`` and raises
+  :class:`~claude_code_oauth.errors.ApiKeySignIn` for an API key. Both raise
+  :class:`~claude_code_oauth.errors.TokenFileError` for a symlink or a damaged
+  file (the file itself is left where it is).
 * Every number in a loaded record is finite and sane (see :mod:`.record`): a
   file holding ``NaN``, ``Infinity`` (not JSON, but an older version could write
   them), 400 digits or year 3000 still loads, with the unusable values set
@@ -25,7 +29,7 @@ import json
 import os
 import time
 
-from ..errors import LockTimeout, TokenFileError
+from ..errors import ApiKeySignIn, LockTimeout, TokenFileError
 from ..storage.file_lock import file_lock
 from ..storage.file_lock import held as _held
 from ..storage.file_lock import lock_timeout_error as _lock_timeout_error
@@ -36,6 +40,8 @@ from ..storage.secure_file import (
     refuse_symlink,
     remove_stale_temp_files,
 )
+from .api_key import KIND as API_KEY_KIND
+from .api_key import ApiKeyRecord
 from .record import (  # noqa: F401 - the record's names are part of this module's API
     FORMAT_VERSION,
     LOGIN_WARNING_SECONDS,
@@ -73,8 +79,29 @@ def _describe_damage(path: str, raw: bytes, exc: Exception) -> TokenFileError:
     )
 
 
+#: Why an OAuth-only caller cannot use a Console sign-in.
+API_KEY_HINT = (
+    "`claude-code-oauth token` prints its API key; to use a Claude subscription here "
+    "instead, sign in with `claude-code-oauth login`."
+)
+
+
 def load(path: str) -> TokenRecord | None:
-    """The stored record, ``None`` if there is no file. Symlinks and damage raise."""
+    """The stored OAuth login, ``None`` if there is no file. Symlinks and damage raise
+    :class:`TokenFileError`; a Console sign-in (an API key) raises :class:`ApiKeySignIn`."""
+    record = load_sign_in(path)
+    if isinstance(record, ApiKeyRecord):
+        raise ApiKeySignIn(
+            f"This profile is signed in with an Anthropic API key (Console), which has no "
+            f"OAuth token ({path}).",
+            hint=API_KEY_HINT,
+        )
+    return record
+
+
+def load_sign_in(path: str) -> TokenRecord | ApiKeyRecord | None:
+    """The stored sign-in, whichever kind (``None`` if there is no file). Symlinks and
+    damage raise :class:`TokenFileError`."""
     raw = read_bytes(path)
     if raw is None:
         return None
@@ -82,6 +109,8 @@ def load(path: str) -> TokenRecord | None:
         data = json.loads(
             raw.decode("utf-8"), parse_constant=_not_a_number, parse_float=_finite_float
         )
+        if isinstance(data, dict) and data.get("kind") == API_KEY_KIND:
+            return ApiKeyRecord.from_json(data)
         return TokenRecord.from_json(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise _describe_damage(path, raw, exc) from None
@@ -100,8 +129,9 @@ def _finite_float(text: str) -> float | None:
     return value if value - value == 0 else None
 
 
-def save(path: str, record: TokenRecord) -> None:
-    """Write ``record`` atomically with mode 0600. Hold :func:`token_lock` while calling."""
+def save(path: str, record: TokenRecord | ApiKeyRecord) -> None:
+    """Write ``record`` (either kind of sign-in) atomically with mode 0600. Hold
+    :func:`token_lock` while calling."""
     ensure_private_dir(os.path.dirname(path))
     _set_aside_if_damaged(path)
     try:
@@ -119,7 +149,7 @@ def save(path: str, record: TokenRecord) -> None:
 def _set_aside_if_damaged(path: str) -> str | None:
     """Move a damaged token file to ``<path>.corrupt-<time>``; return the new path."""
     try:
-        load(path)
+        load_sign_in(path)
         return None
     except TokenFileError:
         if os.path.islink(path):

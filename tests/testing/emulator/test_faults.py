@@ -205,7 +205,7 @@ def start_cli(*args: str) -> tuple[subprocess.Popen[str], str, list[str]]:
     match = re.fullmatch(r"Claude emulator listening on (http://127\.0\.0\.1:\d+)\n", first)
     assert match, "unexpected first line from the emulator CLI"
     # Read the export lines here: communicate() would miss what readline() buffered.
-    exports = [proc.stdout.readline().rstrip("\n") for _ in range(4)]
+    exports = [proc.stdout.readline().rstrip("\n") for _ in range(5)]
     return proc, match.group(1), exports
 
 
@@ -226,12 +226,14 @@ def test_cli_prints_its_address_and_stops_cleanly(stop_signal):
     assert f"export CLAUDE_CODE_OAUTH_TOKEN_URL={base}/v1/oauth/token" in exports
     assert f"export CLAUDE_CODE_OAUTH_API_BASE_URL={base}" in exports
     assert f"export CLAUDE_CODE_OAUTH_AUTH_URL={base}/oauth/authorize" in exports
+    assert f"export CLAUDE_CODE_OAUTH_CONSOLE_AUTH_URL={base}/console/oauth/authorize" in exports
 
 
 def test_env_points_at_the_emulator(emu):
     env = emu.env()
     assert env == {
         "CLAUDE_CODE_OAUTH_AUTH_URL": emu.base_url + "/oauth/authorize",
+        "CLAUDE_CODE_OAUTH_CONSOLE_AUTH_URL": emu.base_url + "/console/oauth/authorize",
         "CLAUDE_CODE_OAUTH_TOKEN_URL": emu.base_url + "/v1/oauth/token",
         "CLAUDE_CODE_OAUTH_API_BASE_URL": emu.base_url,
         "CLAUDE_CODE_OAUTH_MANUAL_REDIRECT_URI": emu.base_url + "/oauth/code/callback",

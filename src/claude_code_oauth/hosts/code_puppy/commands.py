@@ -44,11 +44,18 @@ def _auth(args: argparse.Namespace) -> None:
     emit = messages.Emit()
     open_browser = not args.no_browser
     if args.no_models:
-        operations.login(settings, emit, open_browser=open_browser, timeout=args.timeout)
+        operations.login(
+            settings, emit, open_browser=open_browser, timeout=args.timeout, console=args.console
+        )
         change = None
     else:
         _, change = operations.login_and_register(
-            settings, emit, open_browser=open_browser, timeout=args.timeout, pin=args.pin
+            settings,
+            emit,
+            open_browser=open_browser,
+            timeout=args.timeout,
+            pin=args.pin,
+            console=args.console,
         )
     export_active_token(host_settings())
     # From what was just registered: re-reading the file would report a registry
@@ -206,7 +213,7 @@ COMMANDS: dict[str, SlashCommand] = {
     for command in (
         SlashCommand(
             "claude-code-auth",
-            "Sign in to Claude (browser + PKCE) and register claude-code-* models",
+            "Sign in to Claude (browser + PKCE; --console: an API key) and register models",
             _auth,
             (_login_options,),
         ),

@@ -78,8 +78,9 @@ def _load_models_config() -> dict[str, Any]:
 
 
 def _build_model(model_name: str, model_config: dict[str, Any], config: Any) -> Any:
-    """Our model for an entry: pinned entries (``oauth_profile``) always use their
-    profile; the others ask which profile is active on every request.
+    """Our model for an entry (either of our types): pinned entries (``oauth_profile``)
+    always use their profile; the others ask which profile is active on every request.
+    A Console sign-in's requests carry its API key (``x-api-key``, no OAuth header).
 
     Being signed out (or a login that ended) does not stop the model being built:
     each request then says so in one line (Code Puppy would otherwise fall back to
@@ -132,9 +133,11 @@ def _build_model(model_name: str, model_config: dict[str, Any], config: Any) -> 
 
 
 def _model_types() -> list[dict[str, Any]]:
-    from ...models.registry import MODEL_TYPE
+    # Subscription entries and Console (API-key) entries: one handler, whose model sends
+    # whatever credential the profile behind each request holds (x-api-key for a key).
+    from ...models.registry import MODEL_TYPES
 
-    return [{"type": MODEL_TYPE, "handler": _build_model}]
+    return [{"type": model_type, "handler": _build_model} for model_type in MODEL_TYPES]
 
 
 # -- commands ----------------------------------------------------------------------

@@ -1,5 +1,9 @@
-"""API routes used with an OAuth access token: /v1/models, /api/oauth/profile,
-/api/oauth/usage, /v1/messages (whose answers carry the usage headers of :mod:`.usage`)."""
+"""API routes: /v1/models, /api/oauth/profile, /api/oauth/usage, /v1/messages.
+
+The OAuth routes (profile, usage) take an OAuth access token only. /v1/models and
+/v1/messages also take an API key a Console login created (``x-api-key``, see
+:mod:`.console`). Answers to OAuth requests carry the usage headers of
+:mod:`.usage`; answers to API-key requests the ordinary rate-limit headers."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import json
 import secrets
 from typing import Any
 
+from .console import rate_limit_headers
 from .state import EmulatorState
 from .usage import account_of
 from .wire import Request, Response, anthropic_error, json_response, sse, stream_opening
@@ -45,15 +50,29 @@ DEFAULT_MODELS: list[dict[str, Any]] = [
 ]
 DEFAULT_MODELS.sort(key=lambda m: m["created_at"], reverse=True)
 
+#: What :func:`_authenticate` returns for a valid API key.
+API_KEY_SCOPE = "api_key"
+
 _DEFAULT_LIMIT = 20
 _MAX_LIMIT = 1000
 
 
-def _authenticate(state: EmulatorState, req: Request, *, need_beta: bool) -> str | Response:
-    """The login's scope for a valid Bearer token, else the 401 the API would send."""
+def _authenticate(
+    state: EmulatorState, req: Request, *, need_beta: bool, api_key: bool = False
+) -> str | Response:
+    """The login's scope for a valid Bearer token, else the 401 the API would send.
+
+    With ``api_key`` (routes that take API keys) a request without a Bearer token is
+    authenticated by its ``x-api-key``: the scope is then ``"api_key"``.
+    """
     authorization = req.headers.get("authorization", "")
     scheme, _, token = authorization.partition(" ")
+    if state.api_keys.is_key(token.strip()):
+        # An API key is not an OAuth token, whatever the route.
+        return anthropic_error(401, "authentication_error", "Invalid bearer token")
     if scheme.lower() != "bearer" or not token.strip():
+        if api_key and state.api_keys.valid(req.headers.get("x-api-key", "").strip()):
+            return API_KEY_SCOPE
         # Without a Bearer token the API falls back to API-key authentication.
         message = (
             "invalid x-api-key" if "x-api-key" in req.headers else "x-api-key header is required"
@@ -85,7 +104,7 @@ def _model_item(model: dict[str, Any]) -> dict[str, Any]:
 
 def list_models(state: EmulatorState, req: Request) -> Response:
     """GET /v1/models with Anthropic's cursor pagination (``limit``, ``after_id``)."""
-    auth = _authenticate(state, req, need_beta=True)
+    auth = _authenticate(state, req, need_beta=True, api_key=True)
     if isinstance(auth, Response):
         return auth
     raw_limit = req.first("limit")
@@ -178,13 +197,15 @@ def _validate_message_body(body: Any) -> str | None:
 
 def messages(state: EmulatorState, req: Request) -> Response:
     """POST /v1/messages: a fixed reply, as JSON or as an SSE stream."""
-    auth = _authenticate(state, req, need_beta=True)
+    auth = _authenticate(state, req, need_beta=True, api_key=True)
     if isinstance(auth, Response):
         return auth
     if not req.headers.get("anthropic-version"):
         return anthropic_error(
             400, "invalid_request_error", "anthropic-version: header is required"
         )
+    if auth == API_KEY_SCOPE:
+        return _api_key_message(state, req)
     if "user:inference" not in auth.split():
         return anthropic_error(403, "permission_error", "This token lacks the user:inference scope")
     account = account_of(state, _bearer(req))
@@ -204,11 +225,34 @@ def messages(state: EmulatorState, req: Request) -> Response:
             "This request would exceed your account's usage limit. Please try again later.",
             limits,
         )
+    return _reply(body, limits)
+
+
+def _api_key_message(state: EmulatorState, req: Request) -> Response:
+    """/v1/messages with an API key: billed per token by the Console, so no plan
+    windows — the ordinary rate-limit headers instead."""
+    key = state.api_keys.valid(req.headers.get("x-api-key", "").strip())
+    assert key is not None  # authenticated
+    made = state.api_keys.count_request(key)
+    body = req.json_body() if req.content_type == "application/json" else None
+    headers = rate_limit_headers(made)
+    problem = _validate_message_body(body)
+    if problem is not None:
+        return anthropic_error(400, "invalid_request_error", problem, headers)
+    assert isinstance(body, dict)
+    if body["model"] not in {m["id"] for m in state.models()}:
+        return anthropic_error(404, "not_found_error", f"model: {body['model']}", headers)
+    return _reply(body, rate_limit_headers(made, _estimate_input_tokens(body)))
+
+
+def _reply(body: dict[str, Any], headers: dict[str, str]) -> Response:
+    """The fixed answer to a valid request, as JSON or as a stream."""
+    model = body["model"]
     message_id = "msg_" + secrets.token_hex(12)
     input_tokens = _estimate_input_tokens(body)
     output_tokens = len(REPLY_TEXT.split()) + 2
     if body.get("stream") is True:
-        return _stream(message_id, model, input_tokens, output_tokens, limits)
+        return _stream(message_id, model, input_tokens, output_tokens, headers)
     return json_response(
         200,
         {
@@ -221,7 +265,7 @@ def messages(state: EmulatorState, req: Request) -> Response:
             "stop_sequence": None,
             "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
         },
-        limits,
+        headers,
     )
 
 

@@ -31,6 +31,7 @@ from typing import Any
 
 from ...config import CLAUDE_CODE_OAUTH_CONFIG
 from .api import DEFAULT_MODELS
+from .console import AUTHORIZE_PATH as CONSOLE_AUTHORIZE_PATH
 from .faults import make_fault
 from .handler import EmulatorServer
 from .oauth import MANUAL_CALLBACK_PATH
@@ -162,6 +163,7 @@ class ClaudeEmulator:
         base = self.base_url
         return {
             "CLAUDE_CODE_OAUTH_AUTH_URL": base + "/oauth/authorize",
+            "CLAUDE_CODE_OAUTH_CONSOLE_AUTH_URL": base + CONSOLE_AUTHORIZE_PATH,
             "CLAUDE_CODE_OAUTH_TOKEN_URL": base + "/v1/oauth/token",
             "CLAUDE_CODE_OAUTH_API_BASE_URL": base,
             "CLAUDE_CODE_OAUTH_MANUAL_REDIRECT_URI": base + MANUAL_CALLBACK_PATH,
@@ -217,12 +219,13 @@ class ClaudeEmulator:
     def inject(self, endpoint: str, fault: str, *, times: int = 1, **params: Any) -> None:
         """Make the next ``times`` requests to ``endpoint`` misbehave as ``fault``.
 
-        Endpoints: token, models, profile, messages, authorize. Faults: html403,
-        429 (``retry_after``), 500, 502_html, invalid_json, slow (``delay``),
-        revoke, 401, and Claude's late-2026 answers (:mod:`.refusals`):
-        400_third_party, 400_request, 403_revoked, 429_limit (``window``,
-        ``reset_in``), 529, stream_error, 404, 404_html. Faults queue in the
-        order injected. Raises ``ValueError``.
+        Endpoints: token, models, profile, messages, authorize, console_authorize,
+        create_api_key. Faults: html403, 429 (``retry_after``), 500, 502_html,
+        invalid_json, slow (``delay``), revoke, 401, Claude's late-2026 answers
+        (:mod:`.refusals`): 400_third_party, 400_request, 403_revoked, 429_limit
+        (``window``, ``reset_in``), 529, stream_error, 404, 404_html; and for
+        create_api_key (:mod:`.console`): 403_no_permission, no_raw_key,
+        bad_raw_key. Faults queue in the order injected. Raises ``ValueError``.
         """
         self._state.push_fault(endpoint, make_fault(endpoint, fault, times, params))
 
@@ -236,12 +239,14 @@ class ClaudeEmulator:
         account: bool = True,
         access_ttl: int | None = None,
         email: str | None = None,
+        console: bool = False,
     ) -> dict[str, Any]:
         """Create a login without a browser, as the account with ``email`` (default: the
         first); returns the token endpoint's response body. ``account=False`` leaves the
-        account and organization out of that body."""
+        account and organization out of that body; ``console=True`` makes it a Console
+        login (its access token can create an API key)."""
         return self._state.issue_login(
-            scope=scope, account=account, access_ttl=access_ttl, email=email
+            scope=scope, account=account, access_ttl=access_ttl, email=email, console=console
         )
 
     # -- accounts -----------------------------------------------------------------
@@ -285,6 +290,30 @@ class ClaudeEmulator:
         test tell which account served a recorded request without printing a token."""
         identity = self._state.identity_of_token(token)
         return None if identity is None else identity["account"]["email_address"]
+
+    # -- API keys (the Console, see :mod:`.console`) -------------------------------
+
+    @property
+    def api_keys(self) -> list[dict[str, Any]]:
+        """Every API key Console logins created, as the Console lists them (``id``,
+        ``name``, ``created_at``, ``partial_key_hint``, ``status``, plus ``email`` and
+        ``requests`` answered), oldest first. Never the key itself."""
+        return self._state.api_keys.listing()
+
+    def api_key_created(self, key: str) -> bool:
+        """Whether ``key`` is one this emulator created (revoked or not): lets a test
+        check a stored key without printing it."""
+        return self._state.api_keys.is_key(key)
+
+    def revoke_api_keys(self, key: str | None = None) -> int:
+        """Revoke one API key (every one when ``None``), as the Console's button does;
+        it then answers 401. Returns how many were revoked."""
+        return self._state.api_keys.revoke(key)
+
+    def deny_api_keys(self, email: str, denied: bool = True) -> None:
+        """Make the account's role refuse (``denied``) or allow creating API keys."""
+        self._state.account_index(email)  # ValueError for an unknown account
+        self._state.api_keys.deny(email, denied)
 
     def revoke_all(self) -> None:
         """Revoke every login now: its access and refresh tokens stop working."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import pages, refusals
+from . import console, pages, refusals
 from .state import Fault
 from .wire import Request, Response, anthropic_error, html_response
 
@@ -19,11 +19,14 @@ FAULT_ENDPOINTS: dict[str, tuple[str, str]] = {
     "profile": ("GET", "/api/oauth/profile"),
     "messages": ("POST", "/v1/messages"),
     "authorize": ("GET", "/oauth/authorize"),
+    "console_authorize": ("GET", console.AUTHORIZE_PATH),
+    "create_api_key": ("POST", console.CREATE_API_KEY_PATH),
 }
 
 FAULTS = (
     frozenset({"html403", "429", "500", "502_html", "invalid_json", "slow", "revoke", "401"})
     | refusals.FAULTS
+    | console.FAULTS
 )
 
 _PARAMS: dict[str, frozenset[str]] = {
@@ -65,6 +68,8 @@ def fault_response(fault: Fault, req: Request | None = None) -> Response | None:
     differently from a JSON one (see :mod:`.refusals`).
     """
     name = fault.name
+    if name in console.FAULTS:
+        return console.fault_response(name)
     if name in refusals.FAULTS:
         return refusals.refusal_response(name, fault.params, req)
     if name == "html403":

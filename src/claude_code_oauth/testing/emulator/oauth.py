@@ -79,7 +79,9 @@ def _single(req: Request, name: str, *, required: bool = True) -> str | None:
     return values[0]
 
 
-def _validate_authorize(req: Request, state: EmulatorState) -> AuthorizeRequest:
+def _validate_authorize(
+    req: Request, state: EmulatorState, console: bool = False
+) -> AuthorizeRequest:
     """Check the query in RFC 6749 §4.1.2.1 order: client and redirect_uri first, as pages."""
     client_ids = req.query.get("client_id", [])
     if len(client_ids) != 1 or client_ids[0] != state.client_id:
@@ -106,7 +108,7 @@ def _validate_authorize(req: Request, state: EmulatorState) -> AuthorizeRequest:
         _single(req, "state")
     except _RedirectError as err:
         raise _AuthorizeRedirect(redirect_uri, err.description, echo_state) from None
-    return AuthorizeRequest(state.client_id, redirect_uri, scope, challenge, echo_state)
+    return AuthorizeRequest(state.client_id, redirect_uri, scope, challenge, echo_state, console)
 
 
 def _error_redirect(redirect_uri: str, error: str, description: str, state: str) -> Response:
@@ -123,10 +125,11 @@ def _approve(state: EmulatorState, request: AuthorizeRequest, identity: int) -> 
     )
 
 
-def authorize(state: EmulatorState, req: Request) -> Response:
-    """GET /oauth/authorize: a page for client/redirect errors, else a redirect or consent."""
+def authorize(state: EmulatorState, req: Request, *, console: bool = False) -> Response:
+    """GET /oauth/authorize: a page for client/redirect errors, else a redirect or consent.
+    ``console``: the Console's page (a login that may create an API key)."""
     try:
-        request = _validate_authorize(req, state)
+        request = _validate_authorize(req, state, console)
     except _Refusal as err:
         return html_response(400, pages.error_page("Invalid authorization request", str(err)))
     except _AuthorizeRedirect as err:
@@ -143,8 +146,14 @@ def authorize(state: EmulatorState, req: Request) -> Response:
         # A choice only when there is one to make: one account keeps the plain page.
         accounts=emails if len(emails) > 1 else None,
         selected=state.consent_account,
+        console=console,
     )
     return html_response(200, page)
+
+
+def console_authorize(state: EmulatorState, req: Request) -> Response:
+    """GET /console/oauth/authorize: the Anthropic Console's sign-in (API-billed accounts)."""
+    return authorize(state, req, console=True)
 
 
 def _consent_identity(state: EmulatorState) -> int:

@@ -29,6 +29,7 @@ def consent_page(
     *,
     accounts: list[str] | None = None,
     selected: str | None = None,
+    console: bool = False,
 ) -> str:
     """The Approve/Deny form; ``request_id`` is the single-use hidden field. With
     ``accounts`` (emails) the user also picks which account to approve as (radio
@@ -42,10 +43,16 @@ def consent_page(
             for email in accounts
         )
         choice = f"<fieldset><legend>Continue as</legend>{options}</fieldset>"
+    heading = (
+        "Authorize access to your Anthropic Console organization"
+        if console
+        else "Authorize access to your Claude account"
+    )
+    note = "<p>It will be able to create an API key in your organization.</p>" if console else ""
     body = (
-        "<h1>Authorize access to your Claude account</h1>"
+        f"<h1>{heading}</h1>"
         f"<p>The application <strong>{escape(client_id)}</strong> asks for:</p>"
-        f"<ul>{scopes}</ul>"
+        f"<ul>{scopes}</ul>{note}"
         f"<p>You will be sent back to <strong>{escape(redirect_uri)}</strong>.</p>"
         f'<form method="post" action="{CONSENT_ACTION}">'
         f'<input type="hidden" name="request_id" value="{escape(request_id)}">'
@@ -54,7 +61,8 @@ def consent_page(
         '<button type="submit" name="decision" value="deny">Deny</button>'
         "</form>"
     )
-    return _page("Authorize – Claude emulator", body)
+    title = "Anthropic Console" if console else "Claude emulator"
+    return _page(f"Authorize – {title}", body)
 
 
 def error_page(title: str, message: str) -> str:

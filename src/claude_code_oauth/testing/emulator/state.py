@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .console import ApiKeyBook
 from .usage import UsageBook
 from .wire import RecordedRequest
 
@@ -65,6 +66,8 @@ class AuthorizeRequest:
     scope: str
     code_challenge: str
     state: str
+    #: Opened on the Console's authorize page: the login may create an API key.
+    console: bool = False
 
 
 @dataclass
@@ -93,6 +96,8 @@ class _Login:
     revoked: bool = False
     #: Index in ``EmulatorState.accounts``: whose login this is.
     identity: int = 0
+    #: A Console login (its tokens may create an API key).
+    console: bool = False
 
 
 @dataclass
@@ -180,6 +185,8 @@ class EmulatorState:
         self._faults: dict[str, deque[Fault]] = {}
         #: Per-account usage counters (unified headers, /api/oauth/usage, plan).
         self.usage = UsageBook()
+        #: API keys created by Console logins (see :mod:`.console`).
+        self.api_keys = ApiKeyBook(remember=_remember)
         #: Every emulated user, each ``{"account": {...}, "organization": {...}}``; the
         #: first is created here, more with :meth:`add_account`. Ids are fixed per
         #: emulator so tests can compare them across calls.
@@ -359,6 +366,7 @@ class EmulatorState:
             if s256(verifier) != request.code_challenge:
                 raise OAuthFailure("invalid_grant", "Invalid code_verifier")
             login = self._new_login(request.scope, True, self.access_ttl, code.identity)
+            login.console = request.console
             code.login_id = login.id
             self.grants["authorization_code"] += 1
             return self._issue_tokens(login)
@@ -402,14 +410,23 @@ class EmulatorState:
     # -- logins ---------------------------------------------------------------
 
     def issue_login(
-        self, *, scope: str, account: bool, access_ttl: int | None, email: str | None = None
+        self,
+        *,
+        scope: str,
+        account: bool,
+        access_ttl: int | None,
+        email: str | None = None,
+        console: bool = False,
     ) -> dict[str, Any]:
         """A new login without the browser (as the account with ``email``, else the
-        first); the token response the endpoint would send."""
+        first; a Console login with ``console``); the token response the endpoint
+        would send."""
         with self.lock:
             identity = 0 if email is None else self.account_index(email)
             ttl = self.access_ttl if access_ttl is None else access_ttl
-            return self._issue_tokens(self._new_login(scope, account, ttl, identity))
+            login = self._new_login(scope, account, ttl, identity)
+            login.console = console
+            return self._issue_tokens(login)
 
     def _new_login(self, scope: str, account: bool, access_ttl: int, identity: int = 0) -> _Login:
         now = self.clock()
@@ -451,6 +468,16 @@ class EmulatorState:
                 "email_address": identity["account"]["email_address"],
             }
         return response
+
+    def console_login_of(self, access_token: str) -> tuple[str, int, bool] | None:
+        """``(scope, account index, console)`` of the login behind a currently valid
+        ``access_token``, else ``None``."""
+        with self.lock:
+            record = self._access.get(access_token)
+            if record is None or record.force_expired or self.clock() >= record.expires_at:
+                return None
+            login = self._logins[record.login_id]
+            return None if login.revoked else (login.scope, login.identity, login.console)
 
     def scope_of(self, access_token: str) -> str | None:
         """The login scope when ``access_token`` is currently valid, else ``None``."""
