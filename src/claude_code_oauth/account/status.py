@@ -10,6 +10,7 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import ClaudeOAuthError
+from ..hints import CLI_HINTS, Hints
 from ..storage.secure_file import file_mode
 from ..tokens import store as token_store
 from ..tokens.store import LOGIN_WARNING_SECONDS
@@ -153,9 +154,10 @@ def render(report: dict[str, Any]) -> list[str]:
     return [text for _, text in render_levels(report)]
 
 
-def render_levels(report: dict[str, Any]) -> list[tuple[str, str]]:
+def render_levels(report: dict[str, Any], hints: Hints = CLI_HINTS) -> list[tuple[str, str]]:
     """``(level, line)`` pairs for ``report``; level is ``success``, ``info`` or
-    ``warning`` (a problem the user should act on)."""
+    ``warning`` (a problem the user should act on). ``hints`` names the
+    sign-in command where the user is (the CLI's by default)."""
     lines: list[tuple[str, str]] = []
     if not report["signed_in"]:
         lines.append(("warning", "Not signed in to Claude."))
@@ -163,23 +165,21 @@ def render_levels(report: dict[str, Any]) -> list[tuple[str, str]]:
             lines.append(("warning", f"Problem: {report['error']}"))
         else:
             lines.append(("info", f"Token file: {report['token_file']} (absent)"))
-        lines.append(
-            ("info", "Sign in with `claude-code-oauth login` (or /claude-code-auth in Code Puppy).")
-        )
+        lines.append(("info", f"Sign in with {hints.login}."))
         return lines
     who = (report["account"] or {}).get("email") or "unknown account"
     org = (report["organization"] or {}).get("name")
     headline = f"Signed in to Claude as {who}" + (f" ({org})" if org else "") + "."
     lines.append(("warning" if report["needs_login"] else "success", headline))
     expires_in = report["access_token_expires_in"]
-    state = "expired" if expires_in <= 0 else "valid"
-    lines.append(
-        (
-            "info",
-            f"Access token: {state}, expires {report['access_token_expires_at']} "
-            f"({countdown(expires_in)}); refreshed automatically.",
-        )
-    )
+    when = f"{report['access_token_expires_at']} ({countdown(expires_in)})"
+    if expires_in > 0:
+        token_line = f"Access token: valid, expires {when}; refreshed automatically."
+    elif report["needs_login"]:
+        token_line = f"Access token: expired {when}."
+    else:
+        token_line = f"Access token: expired {when}; a new one is fetched on next use."
+    lines.append(("info", token_line))
     if report["login_expires_at"]:
         ends = f"{report['login_expires_at']} ({countdown(report['login_expires_in'])})"
         lines.append(("info", f"Login: ends {ends}."))
@@ -188,12 +188,7 @@ def render_levels(report: dict[str, Any]) -> list[tuple[str, str]]:
     if report["scopes"]:
         lines.append(("info", f"Scopes: {' '.join(report['scopes'])}"))
     if report["needs_login"]:
-        lines.append(
-            (
-                "warning",
-                "A new login is needed: run `claude-code-oauth login` (or /claude-code-auth).",
-            )
-        )
+        lines.append(("warning", f"A new login is needed: run {hints.login}."))
     if report["refresh_not_before"]:
         until = report["refresh_not_before"]
         lines.append(("info", f"Refresh paused by the server until {until}."))

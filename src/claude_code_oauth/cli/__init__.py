@@ -37,3 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err("Cancelled.")
         return 130
+    except BrokenPipeError:
+        # Whoever read our output stopped (`claude-code-oauth config | head`): nothing
+        # left to say. Point stdout at /dev/null so the exit's flush cannot fail again.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1

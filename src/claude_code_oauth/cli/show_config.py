@@ -8,9 +8,13 @@ from ..errors import ClaudeOAuthError
 from .output import err, out, settings
 
 HELP = "show the effective configuration and each key's environment variable"
+
+#: ``source`` in the output: ``default``, ``environment`` (its variable set) or ``override``.
+_SOURCE_NAMES = {"default": "default", "override": "override"}
 DESCRIPTION = (
     "Show every configuration key, its effective value, the environment "
-    "variable that overrides it, and where the value came from."
+    "variable that overrides it, and where the value came from: the default, "
+    "or that variable (set in the environment)."
 )
 
 
@@ -44,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
                 "key": key,
                 "value": value,
                 "env": env_name(key),
-                "source": config.source(key),
+                # The variable is already named in "env": say *that* it set the value.
+                "source": _SOURCE_NAMES.get(config.source(key), "environment"),
                 "error": problem,
             }
         )
@@ -55,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
         out(json.dumps(rows, indent=2))
     else:
         for row in rows:
-            out(f"{row['key']:<24} {row['value']!s:<48} {row['env']} ({row['source']})")
+            source = "set in the environment" if row["source"] == "environment" else row["source"]
+            out(f"{row['key']:<24} {row['value']!s:<48} {row['env']} ({source})")
         for row in bad:
             err(f"error: {row['error']}")
     return 2 if bad else 0

@@ -1,0 +1,30 @@
+"""How a message names the user's next step, wherever the user is.
+
+The core says "sign in again" or "register the models again" in many places;
+which command does that depends on where the user is: a shell
+(``claude-code-oauth login``) or Code Puppy's prompt (``/claude-code-auth``).
+A :class:`~claude_code_oauth.operations.Reporter` may carry a :class:`Hints`
+as ``hints``; code that words a next step asks :func:`hints_for`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Hints:
+    """The commands to name, each ready to drop into a sentence (the CLI's by default)."""
+
+    login: str = "`claude-code-oauth login`"
+    refresh_models: str = "`claude-code-oauth models --refresh`"
+    where: str = "the command line"
+
+
+CLI_HINTS = Hints()
+
+
+def hints_for(reporter: object) -> Hints:
+    """The reporter's :class:`Hints`, or the CLI's."""
+    hints = getattr(reporter, "hints", None)
+    return hints if isinstance(hints, Hints) else CLI_HINTS
