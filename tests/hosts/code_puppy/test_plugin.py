@@ -21,6 +21,7 @@ import pytest
 from claude_code_oauth.testing.emulator.api import DEFAULT_MODELS
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from helpers import puppy_driver as driver
+from helpers.puppy_hosts import PuppyHost
 
 OURS = "claude_code_oauth_pkce"
 OUR_TYPE = "claude_code_oauth_pkce"
@@ -112,10 +113,10 @@ def _authorize_requests(emulator: ClaudeEmulator) -> int:
 
 
 def test_loads_by_entry_point_owns_help_status_and_stands_the_bundled_hooks_aside(
-    home: Path, emulator: ClaudeEmulator
+    puppy: PuppyHost, home: Path, emulator: ClaudeEmulator
 ) -> None:
     _write(home, "extra_models.json", {SONNET: OUR_ENTRY, **FOREIGN})
-    t = driver.run_driver(
+    t = puppy.run(
         [
             {"op": "load"},
             _cmd("/help"),
@@ -159,12 +160,12 @@ def test_loads_by_entry_point_owns_help_status_and_stands_the_bundled_hooks_asid
 
 
 def test_auth_in_the_browser_registers_models_that_win_and_logout_removes_only_ours(
-    home: Path, emulator: ClaudeEmulator, scripted_browser: str
+    puppy: PuppyHost, home: Path, emulator: ClaudeEmulator, scripted_browser: str
 ) -> None:
     claude_models = _write(home, "claude_models.json", BUNDLED_ENTRY)
     bundled_bytes = claude_models.read_bytes()
     _write(home, "extra_models.json", FOREIGN)
-    t = driver.run_driver(
+    t = puppy.run(
         [
             {"op": "load"},
             {"op": "models"},
@@ -230,7 +231,9 @@ def _code_from_manual_page(url: str) -> str:
     return html.unescape(match.group(1))
 
 
-def test_paste_login_through_code_puppy(home: Path, emulator: ClaudeEmulator) -> None:
+def test_paste_login_through_code_puppy(
+    puppy: PuppyHost, home: Path, emulator: ClaudeEmulator
+) -> None:
     emulator.auto_approve = True
     manual = emulator.manual_redirect_uri
     pasted: list[str] = []
@@ -243,7 +246,7 @@ def test_paste_login_through_code_puppy(home: Path, emulator: ClaudeEmulator) ->
             pasted.append(text)
             send(_code_from_manual_page(text))
 
-    t = driver.run_driver(
+    t = puppy.run(
         [
             {"op": "load"},
             _cmd("/claude-code-auth --no-browser"),
@@ -277,10 +280,10 @@ def test_paste_login_through_code_puppy(home: Path, emulator: ClaudeEmulator) ->
 
 
 def test_plugins_disable_hands_the_commands_back_and_enable_takes_them_again(
-    home: Path, emulator: ClaudeEmulator, scripted_browser: str
+    puppy: PuppyHost, home: Path, emulator: ClaudeEmulator, scripted_browser: str
 ) -> None:
     _write(home, "extra_models.json", {SONNET: OUR_ENTRY})
-    t = driver.run_driver(
+    t = puppy.run(
         [
             {"op": "load"},
             _cmd(f"/plugins disable {OURS}"),
@@ -336,11 +339,11 @@ def test_plugins_disable_hands_the_commands_back_and_enable_takes_them_again(
 
 
 def test_bundled_plugin_loading_after_ours_without_a_startup_phase(
-    home: Path, emulator: ClaudeEmulator, scripted_browser: str
+    puppy: PuppyHost, home: Path, emulator: ClaudeEmulator, scripted_browser: str
 ) -> None:
     # A direct handle_command never fires `startup`: the first command must already
     # reach ours alone (the bundled flow would otherwise block for 180 s).
-    t = driver.run_driver(
+    t = puppy.run(
         [
             {"op": "load_bundled_last", "startup": False},
             _cmd("/claude-code-auth"),
@@ -355,9 +358,9 @@ def test_bundled_plugin_loading_after_ours_without_a_startup_phase(
 
 
 def test_bundled_plugin_loading_after_ours_is_still_superseded_at_startup(
-    home: Path, emulator: ClaudeEmulator, scripted_browser: str
+    puppy: PuppyHost, home: Path, emulator: ClaudeEmulator, scripted_browser: str
 ) -> None:
-    t = driver.run_driver(
+    t = puppy.run(
         [
             {"op": "load_bundled_last"},
             _cmd("/claude-code-status"),
@@ -392,8 +395,10 @@ def test_bundled_plugin_loading_after_ours_is_still_superseded_at_startup(
 # -- 12 ----------------------------------------------------------------------------------
 
 
-def test_importing_the_adapter_adds_no_heavy_module(home: Path, emulator: ClaudeEmulator) -> None:
-    t = driver.run_driver([{"op": "import_cost"}], _env(home, emulator))
+def test_importing_the_adapter_adds_no_heavy_module(
+    puppy: PuppyHost, home: Path, emulator: ClaudeEmulator
+) -> None:
+    t = puppy.run([{"op": "import_cost"}], _env(home, emulator))
     cost = t.data(0)
     assert "driver_error" not in cost, cost
     assert cost["heavy_new"] == []
@@ -405,10 +410,10 @@ def test_importing_the_adapter_adds_no_heavy_module(home: Path, emulator: Claude
 
 
 def test_damaged_files_give_one_clear_line_and_never_raise_into_code_puppy(
-    home: Path, emulator: ClaudeEmulator, scripted_browser: str
+    puppy: PuppyHost, home: Path, emulator: ClaudeEmulator, scripted_browser: str
 ) -> None:
     _write(home, "claude_code_oauth.json", "{not json")
-    t = driver.run_driver(
+    t = puppy.run(
         [
             {"op": "load"},
             _cmd("/claude-code-status"),
