@@ -17,6 +17,8 @@ class ClaudeOAuthError(Exception):
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         # Collapse whitespace so the message stays one line whatever was embedded.
         message = " ".join(str(message).split())
+        #: The message without its hint, for a caller that words the next step itself.
+        self.summary = message
         if hint:
             message = f"{message} {' '.join(hint.split())}"
         super().__init__(message)

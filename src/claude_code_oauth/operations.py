@@ -3,16 +3,29 @@
 Each operation reports through a :class:`Reporter` (print for the CLI,
 ``emit_*`` in Code Puppy) and raises a named :class:`ClaudeOAuthError` on
 failure. No token ever reaches a reporter.
+
+A reporter may also have (both optional, looked up with ``getattr``):
+
+* ``hints`` — a :class:`~claude_code_oauth.hints.Hints` naming the user's next
+  step *where they are* (``/claude-code-auth`` inside Code Puppy, a shell
+  command in the CLI);
+* ``flush()`` — called before the operation blocks (the login's wait) and after
+  every notice during it, so a reporter that collects lines shows them in time.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from .config import Settings
-from .errors import ClaudeOAuthError
+from .errors import ClaudeOAuthError, ModelsFileError
+from .hints import hints_for
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from .login.flow import LoginResult
     from .models.registry import RegistryChange
 
@@ -27,14 +40,31 @@ class Reporter(Protocol):
     def warning(self, text: str) -> None: ...
 
 
+def _flush(reporter: object) -> None:
+    flush = getattr(reporter, "flush", None)
+    if callable(flush):
+        flush()
+
+
+#: ``cancel_scope(cancel)`` returns a context manager inside which a user's
+#: interrupt calls ``cancel()`` (a host whose Ctrl-C never reaches us otherwise).
+CancelScope = Callable[[Callable[[], None]], "AbstractContextManager[object]"]
+
+
 def login(
     settings: Settings,
     reporter: Reporter,
     *,
     open_browser: bool = True,
     timeout: float | None = None,
+    cancel_scope: CancelScope | None = None,
 ) -> LoginResult:
-    """Run the interactive login; pastes are read from stdin while it waits."""
+    """Run the interactive login; pastes are read from stdin while it waits.
+
+    ``cancel_scope`` (optional) lets a host turn its own interrupt into
+    :meth:`LoginFlow.cancel` while the login waits; the CLI needs none
+    (Ctrl-C is a KeyboardInterrupt there).
+    """
     from .login.browser import browser_expected, open_in_background
     from .login.flow import LoginFlow
     from .login.stdin_paste import StdinPasteReader
@@ -62,10 +92,18 @@ def login(
             f"Waiting up to {flow.timeout:g} s for the sign-in (listening on {addresses} "
             f"port {urls.port}). Ctrl-C cancels."
         )
+
+        def notice(text: str) -> None:
+            reporter.warning(text)
+            _flush(reporter)
+
+        _flush(reporter)  # everything above must be visible while we wait
         reader = StdinPasteReader(flow.submit_paste)
         reader.start()
         try:
-            result = flow.wait(on_notice=reporter.warning)
+            scope = cancel_scope(flow.cancel) if cancel_scope else contextlib.nullcontext()
+            with scope:
+                result = flow.wait(on_notice=notice)
         finally:
             reader.stop()
     email = (result.record.account or {}).get("email_address")
@@ -102,14 +140,22 @@ def login_and_register(
     *,
     open_browser: bool = True,
     timeout: float | None = None,
+    cancel_scope: CancelScope | None = None,
 ) -> tuple[LoginResult, RegistryChange | None]:
-    """Login, then model registration; a registration failure is a warning, not a failure."""
-    result = login(settings, reporter, open_browser=open_browser, timeout=timeout)
+    """Login, then model registration; a registration failure is one warning, not a failure."""
+    result = login(
+        settings, reporter, open_browser=open_browser, timeout=timeout, cancel_scope=cancel_scope
+    )
     try:
         change = refresh_models(settings, reporter)
     except ClaudeOAuthError as exc:
-        reporter.warning(f"Signed in, but the models could not be registered: {exc}")
-        reporter.warning("Retry with `claude-code-oauth models --refresh`.")
+        # One message: what failed, and the one next step that works where the user is.
+        command = hints_for(reporter).refresh_models
+        if isinstance(exc, ModelsFileError):
+            advice = f"{exc.summary} Fix or remove the file, then run {command}."
+        else:
+            advice = f"{exc} Retry with {command}."
+        reporter.warning(f"Signed in, but the models could not be registered: {advice}")
         return result, None
     return result, change
 

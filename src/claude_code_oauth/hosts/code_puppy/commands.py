@@ -30,16 +30,20 @@ class SlashCommand:
 def _auth(args: argparse.Namespace) -> None:
     from ... import operations
     from ...tokens.provider import export_to_environ, provider_for
+    from .ctrl_c import cancels
 
     settings = host_settings()
     emit = messages.Emit()
     open_browser = not args.no_browser
+    # Ctrl-C cancels the wait (Code Puppy's own SIGINT guard would swallow it).
     if args.no_models:
-        operations.login(settings, emit, open_browser=open_browser, timeout=args.timeout)
+        operations.login(
+            settings, emit, open_browser=open_browser, timeout=args.timeout, cancel_scope=cancels
+        )
         change = None
     else:
         _, change = operations.login_and_register(
-            settings, emit, open_browser=open_browser, timeout=args.timeout
+            settings, emit, open_browser=open_browser, timeout=args.timeout, cancel_scope=cancels
         )
     export_to_environ(provider_for(settings))
     # From what was just registered: re-reading the file would report a registry
@@ -54,7 +58,7 @@ def _status(args: argparse.Namespace) -> None:
     from .supersede import bundled_present
 
     emit = messages.Emit()
-    for level, line in status.render_levels(status.collect(host_settings())):
+    for level, line in status.render_levels(status.collect(host_settings()), emit.hints):
         getattr(emit, level)(line)
     if bundled_present():
         from .plugin import OWNER
