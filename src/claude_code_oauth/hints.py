@@ -9,16 +9,28 @@ as ``hints``; code that words a next step asks :func:`hints_for`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
 class Hints:
-    """The commands to name, each ready to drop into a sentence (the CLI's by default)."""
+    """The commands to name, each ready to drop into a sentence (the CLI's by default).
 
-    login: str = "`claude-code-oauth login`"
-    refresh_models: str = "`claude-code-oauth models --refresh`"
-    where: str = "the command line"
+    A plain class rather than a dataclass: building a dataclass costs milliseconds at
+    import, and the Code Puppy plugin imports this at Code Puppy's start-up.
+    """
+
+    __slots__ = ("login", "refresh_models", "where")
+
+    def __init__(
+        self,
+        login: str = "`claude-code-oauth login`",
+        refresh_models: str = "`claude-code-oauth models --refresh`",
+        where: str = "the command line",
+    ) -> None:
+        self.login = login
+        self.refresh_models = refresh_models
+        self.where = where
+
+    def __repr__(self) -> str:
+        return f"Hints(login={self.login!r}, refresh_models={self.refresh_models!r})"
 
 
 CLI_HINTS = Hints()

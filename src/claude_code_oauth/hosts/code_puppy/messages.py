@@ -34,20 +34,22 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ...hints import Hints
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ...hints import Hints
 
 #: Levels from least to most severe; a block is emitted at its most severe level.
 LEVELS = ("info", "success", "warning", "error")
 _STYLES = {"info": None, "success": "green", "warning": "yellow", "error": "bold red"}
 _URL_LINE = re.compile(r"\s*https?://\S+\s*")
 
-#: How next steps are phrased inside Code Puppy (no shell commands: the user is at
-#: Code Puppy's prompt).
-CODE_PUPPY_HINTS = Hints(
-    login="/claude-code-auth",
-    refresh_models="/claude-code-auth",
-    where="Code Puppy",
-)
+
+def code_puppy_hints() -> Hints:
+    """How next steps are phrased inside Code Puppy (no shell commands: the user is
+    at Code Puppy's prompt). Imported on first use, not at Code Puppy's start-up."""
+    from ...hints import Hints
+
+    return Hints(login="/claude-code-auth", refresh_models="/claude-code-auth", where="Code Puppy")
 
 
 def is_url_line(text: str) -> bool:
@@ -171,7 +173,9 @@ class Emit:
     steps for Code Puppy.
     """
 
-    hints = CODE_PUPPY_HINTS
+    @property
+    def hints(self) -> Hints:
+        return code_puppy_hints()
 
     def _report(self, level: str, text: str) -> None:
         collector = _current.get()
