@@ -97,15 +97,16 @@ def login(
             reporter.warning(text)
             _flush(reporter)
 
-        _flush(reporter)  # everything above must be visible while we wait
+        scope = cancel_scope(flow.cancel) if cancel_scope else contextlib.nullcontext()
         reader = StdinPasteReader(flow.submit_paste)
-        reader.start()
-        try:
-            scope = cancel_scope(flow.cancel) if cancel_scope else contextlib.nullcontext()
-            with scope:
+        with scope:
+            reader.start()
+            try:
+                # Shown only now that Ctrl-C and pastes already work.
+                _flush(reporter)
                 result = flow.wait(on_notice=notice)
-        finally:
-            reader.stop()
+            finally:
+                reader.stop()
     email = (result.record.account or {}).get("email_address")
     reporter.success(f"Signed in{f' as {email}' if email else ''} (via {result.via}).")
     reporter.info(f"Tokens saved to {result.token_path} (mode 0600).")

@@ -105,8 +105,8 @@ def test_a_session_in_the_interactive_code_puppy(
         # A second sign-in, cancelled with Ctrl-C while it waits.
         mark = term.output_length()
         term.type_line("/claude-code-auth --no-browser --timeout 120")
+        # The line is shown only once our handler is in place: press at once.
         term.wait_for(r"Waiting up to 120 s", 60, since=mark)
-        term.settle(0.3, timeout=5)
         pressed = time.monotonic()
         term.ctrl_c()
         term.wait_for(r"Sign-in cancelled; nothing was changed\.", 30, since=mark)

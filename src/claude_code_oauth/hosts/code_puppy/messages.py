@@ -144,7 +144,14 @@ class _Collector:
 
     def flush(self) -> None:
         lines, self.lines = self.lines, []
-        emit_block(Block(lines))
+        block = Block(lines)
+        try:
+            emit_block(block)
+        except Exception:  # never raise into Code Puppy; plain text is better than nothing
+            with contextlib.suppress(Exception):
+                from code_puppy.messaging import emit_info
+
+                emit_info(block.plain)
 
 
 _current: contextvars.ContextVar[_Collector | None] = contextvars.ContextVar(
