@@ -62,7 +62,6 @@ class PuppyTerminal:
         self._screen = pyte.HistoryScreen(columns, rows, history=20000, ratio=0.5)
         self._stream = pyte.ByteStream(self._screen)
         self._raw = bytearray()
-        self.started = time.monotonic()
         self.child = pexpect.spawn(code_puppy, [], env=env, cwd=cwd, dimensions=(rows, columns))
 
     # -- reading ---------------------------------------------------------------------
