@@ -5,6 +5,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
+# The oldest Code Puppy the plugin supports (the first that loads entry-point
+# plugins). `make test` also runs the in-host tests against it, in its own venv.
+OLDEST_CODE_PUPPY := 0.0.716
+OLD_VENV  := .venv-cp-oldest
+OLD_STAMP := $(OLD_VENV)/.installed-$(OLDEST_CODE_PUPPY)
+
 .PHONY: demo test lint bench chromium clean
 
 $(STAMP): pyproject.toml
@@ -12,6 +18,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
 	@touch $(STAMP)
+
+$(OLD_STAMP): pyproject.toml
+	@test -x $(OLD_VENV)/bin/python || $(PYTHON) -m venv $(OLD_VENV)
+	$(OLD_VENV)/bin/python -m pip install -q --upgrade pip
+	$(OLD_VENV)/bin/python -m pip install -q -e . 'code-puppy==$(OLDEST_CODE_PUPPY)'
+	@rm -f $(OLD_VENV)/.installed-*
+	@touch $(OLD_STAMP)
 
 # Debian's chromium for the real-browser login test, installed when missing.
 chromium:
@@ -25,9 +38,12 @@ demo: $(STAMP)
 
 # The whole output is kept and scanned: no token may ever appear in it (the
 # tests' own scan covers what each test captures; this covers everything else).
-test: $(STAMP) chromium lint
-	set -o pipefail; CLAUDE_CODE_OAUTH_REQUIRE_CHROMIUM=1 $(BIN)/python -m pytest 2>&1 \
-	  | tee .test-output.log
+# The in-host tests (tests/hosts/code_puppy) run once per Code Puppy listed in
+# CLAUDE_CODE_OAUTH_TEST_CODE_PUPPY_VENVS: the newest (.venv) and the oldest supported.
+test: $(STAMP) $(OLD_STAMP) chromium lint
+	set -o pipefail; CLAUDE_CODE_OAUTH_REQUIRE_CHROMIUM=1 \
+	  CLAUDE_CODE_OAUTH_TEST_CODE_PUPPY_VENVS=$(VENV):$(OLD_VENV) \
+	  $(BIN)/python -m pytest 2>&1 | tee .test-output.log
 	@if grep -qE 'sk-ant-(o[ar]t01|api03)-[A-Za-z0-9_-]{6,}' .test-output.log; then \
 	  echo "SECRET SCAN: a token appeared in the test output (.test-output.log)"; exit 1; \
 	else echo "secret scan of the test output: clean"; fi
@@ -42,4 +58,4 @@ bench: $(STAMP)
 	@for b in $(BENCHMARKS); do echo "== benchmarks/$$b.py"; $(BIN)/python benchmarks/$$b.py || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache build src/*.egg-info
+	rm -rf $(VENV) $(OLD_VENV) .pytest_cache build src/*.egg-info

@@ -271,7 +271,8 @@ def test_cli_config_shows_values_variables_and_sources(tmp_path: Path) -> None:
     rows = {row["key"]: row for row in json.loads(done.stdout)}
     assert set(rows) == set(CLAUDE_CODE_OAUTH_CONFIG)
     assert rows["callback_port_range"]["value"] == "9100-9110"
-    assert rows["callback_port_range"]["source"] == "CLAUDE_CODE_OAUTH_CALLBACK_PORT_RANGE"
+    assert rows["callback_port_range"]["source"] == "environment"
+    assert rows["callback_port_range"]["env"] == "CLAUDE_CODE_OAUTH_CALLBACK_PORT_RANGE"
     assert rows["token_url"] == {
         "key": "token_url",
         "value": EXPECTED_DEFAULTS["token_url"],
@@ -285,7 +286,12 @@ def test_cli_config_shows_values_variables_and_sources(tmp_path: Path) -> None:
     lines = text.stdout.splitlines()
     assert len(lines) == len(CLAUDE_CODE_OAUTH_CONFIG)
     port_line = next(line for line in lines if line.startswith("callback_port_range "))
-    assert "9100-9110" in port_line and "(CLAUDE_CODE_OAUTH_CALLBACK_PORT_RANGE)" in port_line
+    assert "9100-9110" in port_line
+    # The variable is named once, then where the value came from.
+    assert port_line.count("CLAUDE_CODE_OAUTH_CALLBACK_PORT_RANGE") == 1, port_line
+    assert port_line.endswith("CLAUDE_CODE_OAUTH_CALLBACK_PORT_RANGE (set in the environment)")
+    token_line = next(line for line in lines if line.startswith("token_url "))
+    assert token_line.endswith("CLAUDE_CODE_OAUTH_TOKEN_URL (default)")
 
 
 def test_cli_config_flags_an_invalid_value_with_exit_2(tmp_path: Path) -> None:

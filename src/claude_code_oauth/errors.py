@@ -19,6 +19,8 @@ class ClaudeOAuthError(Exception):
         message = " ".join(str(message).split())
         #: The message without the hint (what happened, not what to do).
         self.reason = message
+        #: The same, for callers that word the next step themselves.
+        self.summary = message
         if hint:
             message = f"{message} {' '.join(hint.split())}"
         super().__init__(message)

@@ -3,22 +3,32 @@
 Each operation reports through a :class:`Reporter` (print for the CLI,
 ``emit_*`` in Code Puppy) and raises a named :class:`ClaudeOAuthError` on
 failure. No token ever reaches a reporter.
+
+A reporter may also have (both optional, looked up with ``getattr``):
+
+* ``hints`` — a :class:`~claude_code_oauth.hints.Hints` naming the user's next
+  step *where they are* (``/claude-code-auth`` inside Code Puppy, a shell
+  command in the CLI);
+* ``flush()`` — called before the operation blocks (the login's wait) and after
+  every notice during it, so a reporter that collects lines shows them in time.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from .config import DEFAULT_PROFILE, Settings
-from .errors import ClaudeOAuthError
-from .profiles.hints import login_command_hint, profile_option, switch_command_hint
+from .errors import ClaudeOAuthError, ModelsFileError
+from .hints import hints_for
 from .tokens.api_key import ApiKeyRecord
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from .login.flow import LoginResult
     from .models.registry import RegistryChange
-
-LOGIN_COMMAND_HINT = "`claude-code-oauth login` (or /claude-code-auth in Code Puppy)"
 
 
 class Reporter(Protocol):
@@ -29,6 +39,17 @@ class Reporter(Protocol):
     def warning(self, text: str) -> None: ...
 
 
+def _flush(reporter: object) -> None:
+    flush = getattr(reporter, "flush", None)
+    if callable(flush):
+        flush()
+
+
+#: ``cancel_scope(cancel)`` returns a context manager inside which a user's
+#: interrupt calls ``cancel()`` (a host whose Ctrl-C never reaches us otherwise).
+CancelScope = Callable[[Callable[[], None]], "AbstractContextManager[object]"]
+
+
 def login(
     settings: Settings,
     reporter: Reporter,
@@ -36,10 +57,16 @@ def login(
     open_browser: bool = True,
     timeout: float | None = None,
     console: bool = False,
+    cancel_scope: CancelScope | None = None,
 ) -> LoginResult:
     """Run the interactive login; pastes are read from stdin while it waits. With
     ``console`` it is a Console sign-in: the login creates an API key, which is saved
-    instead of the login's tokens."""
+    instead of the login's tokens.
+
+    ``cancel_scope`` (optional) lets a host turn its own interrupt into
+    :meth:`LoginFlow.cancel` while the login waits; the CLI needs none
+    (Ctrl-C is a KeyboardInterrupt there).
+    """
     from .login.browser import browser_expected, open_in_background
     from .login.flow import LoginFlow
     from .login.stdin_paste import StdinPasteReader
@@ -72,12 +99,21 @@ def login(
             f"Waiting up to {flow.timeout:g} s for the sign-in (listening on {addresses} "
             f"port {urls.port}). Ctrl-C cancels."
         )
+
+        def notice(text: str) -> None:
+            reporter.warning(text)
+            _flush(reporter)
+
+        scope = cancel_scope(flow.cancel) if cancel_scope else contextlib.nullcontext()
         reader = StdinPasteReader(flow.submit_paste)
-        reader.start()
-        try:
-            result = flow.wait(on_notice=reporter.warning)
-        finally:
-            reader.stop()
+        with scope:
+            reader.start()
+            try:
+                # Shown only now that Ctrl-C and pastes already work.
+                _flush(reporter)
+                result = flow.wait(on_notice=notice)
+            finally:
+                reader.stop()
     email = (result.record.account or {}).get("email_address")
     profile = settings.profile
     where = "" if profile == DEFAULT_PROFILE else f" to profile {profile}"
@@ -145,7 +181,7 @@ def _note_active_profile(settings: Settings, reporter: Reporter) -> None:
         if active_signed_in:
             reporter.info(
                 f"The active profile is still {active}; models named {settings.prefix}<model> "
-                f"use it. Switch with {switch_command_hint(profile)}."
+                f"use it. Switch with {hints_for(reporter).switch(profile)}."
             )
             return
     write_active_profile(settings, profile)
@@ -203,19 +239,31 @@ def login_and_register(
     timeout: float | None = None,
     pin: bool = False,
     console: bool = False,
+    cancel_scope: CancelScope | None = None,
 ) -> tuple[LoginResult, RegistryChange | None]:
     """Login (a Console sign-in with ``console``), then model registration (pinned to
-    the profile with ``pin``); a registration failure is a warning, not a failure."""
+    the profile with ``pin``); a registration failure is one warning, not a failure."""
     # A bad models setting is reported before the browser opens, not after the login.
     for key in ("models_path", "prefix", "default_context_length"):
         getattr(settings, key)
-    result = login(settings, reporter, open_browser=open_browser, timeout=timeout, console=console)
+    result = login(
+        settings,
+        reporter,
+        open_browser=open_browser,
+        timeout=timeout,
+        console=console,
+        cancel_scope=cancel_scope,
+    )
     try:
         change = refresh_models(settings, reporter, pin=pin)
     except ClaudeOAuthError as exc:
-        reporter.warning(f"Signed in, but the models could not be registered: {exc}")
-        options = profile_option(settings.profile) + (" --pin" if pin else "")
-        reporter.warning(f"Retry with `claude-code-oauth models --refresh{options}`.")
+        # One message: what failed, and the one next step that works where the user is.
+        command = hints_for(reporter).refresh_models(settings.profile, pin=pin)
+        if isinstance(exc, ModelsFileError):
+            advice = f"{exc.summary} Fix or remove the file, then run {command}."
+        else:
+            advice = f"{exc} Retry with {command}."
+        reporter.warning(f"Signed in, but the models could not be registered: {advice}")
         return result, None
     return result, change
 
@@ -271,8 +319,8 @@ def logout(settings: Settings, reporter: Reporter) -> tuple[bool, int]:
         reporter.warning(
             f"{profile} is the active profile: models named {settings.prefix}<model> now say "
             f"'not signed in (profile {profile})'. Sign in again with "
-            f"{login_command_hint(profile)}, or switch with "
-            f"{switch_command_hint(remaining[0])} (signed in: {', '.join(remaining)})."
+            f"{hints_for(reporter).login(profile)}, or switch with "
+            f"{hints_for(reporter).switch(remaining[0])} (signed in: {', '.join(remaining)})."
         )
     return removed, count
 
@@ -295,7 +343,7 @@ def switch(settings: Settings, name: str, reporter: Reporter) -> str:
     if not summary.signed_in:
         raise ProfileError(
             f"Profile {name} is not signed in.",
-            hint=f"Sign in with {login_command_hint(name)}, then switch.",
+            hint=f"Sign in with {hints_for(reporter).login(name)}, then switch.",
         )
     if summary.error:
         raise ProfileError(f"Profile {name} cannot be used: {summary.error}")
@@ -305,7 +353,9 @@ def switch(settings: Settings, name: str, reporter: Reporter) -> str:
         f"Switched to profile {name}{who}: models named {settings.prefix}<model> now use it."
     )
     if summary.needs_login:
-        reporter.warning(f"Profile {name} needs a new login: run {login_command_hint(name)}.")
+        reporter.warning(
+            f"Profile {name} needs a new login: run {hints_for(reporter).login(name)}."
+        )
     variable = env_name("profile")
     overridden = settings.source("profile") == variable and str(settings.raw("profile")).strip()
     if overridden and str(settings.raw("profile")).strip() != name:

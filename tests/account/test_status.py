@@ -10,9 +10,18 @@ from pathlib import Path
 import pytest
 
 from claude_code_oauth.account import status
+from claude_code_oauth.hints import Hints
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from helpers.tokens import STATUS_KEYS as KEYS
 from helpers.tokens import seed, settings_for, stored, token_requests
+
+#: How a host words its own commands (Code Puppy's, as in hosts/code_puppy/messages.py).
+PUPPY = Hints(
+    login="/claude-code-auth{opt}",
+    refresh_models="/claude-code-auth{opt}",
+    switch="/claude-code-switch {name}",
+    where="Code Puppy",
+)
 
 
 @pytest.fixture
@@ -33,7 +42,9 @@ def test_not_signed_in(client_env: dict[str, str], token_path: Path) -> None:
     lines = status.render(report)
     assert lines[0] == "Not signed in to Claude."
     assert any("(absent)" in line for line in lines)
-    assert any("claude-code-oauth login" in line for line in lines)
+    assert lines[-1] == "Sign in with `claude-code-oauth login`."
+    in_puppy = status.render_levels(report, hints=PUPPY)
+    assert in_puppy[-1] == ("info", "Sign in with /claude-code-auth.")
 
 
 def test_signed_in(emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path) -> None:
@@ -73,7 +84,12 @@ def test_report_is_json_serialisable(
     assert report["access_token_expires_in"] < 0
     assert report["refresh_not_before"] is not None
     lines = status.render(report)
-    assert any("Access token: expired" in line and "ago" in line for line in lines)
+    (token_line,) = [line for line in lines if line.startswith("Access token:")]
+    # "expired … ago", never "expired, expires … ago".
+    assert token_line.startswith("Access token: expired 20"), token_line
+    assert "expires" not in token_line and token_line.endswith(
+        " ago); a new one is fetched on next use."
+    )
     assert any("paused by the server" in line for line in lines)
 
 
@@ -110,8 +126,14 @@ def test_needs_login_and_last_error(
     assert report["signed_in"] is True and report["needs_login"] is True
     assert report["last_error"] == "It was refused."
     lines = status.render(report)
-    assert any("A new login is needed" in line for line in lines)
+    assert "A new login is needed: run `claude-code-oauth login`." in lines
     assert any("Last refresh problem: It was refused." in line for line in lines)
+    (token_line,) = [line for line in lines if line.startswith("Access token:")]
+    assert token_line.startswith("Access token: expired ") and token_line.endswith(" ago).")
+    # A host words the next step for itself.
+    in_puppy = [text for _, text in status.render_levels(report, hints=PUPPY)]
+    assert "A new login is needed: run /claude-code-auth." in in_puppy
+    assert not any("claude-code-oauth login" in line for line in in_puppy)
 
 
 def test_damaged_file(client_env: dict[str, str], token_path: Path) -> None:

@@ -210,7 +210,7 @@ def test_switch_needs_a_signed_in_profile(
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.strip().splitlines() == [
         "error: Profile work is not signed in. Sign in with `claude-code-oauth login --profile "
-        "work` (or /claude-code-auth --profile work in Code Puppy), then switch."
+        "work`, then switch."
     ]
     assert not (data_dir / "claude_code_oauth.active_profile").exists()
     (data_dir / "claude_code_oauth.broken.json").write_text("{not json")

@@ -7,6 +7,7 @@ them is checked with ``in`` on a separate line, so a failure shows no token.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -224,6 +225,50 @@ def test_token_is_quick(
     done = cli(client_env, "token")
     assert done.returncode == 0
     assert time.monotonic() - started < 5
+
+
+# -- models -------------------------------------------------------------------------------
+
+
+def test_models_signed_out_suggests_signing_in_not_a_refresh(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    signed_out = cli(client_env, "models")
+    assert signed_out.returncode == 0, signed_out.stderr
+    assert signed_out.stdout.strip() == (
+        "No Claude models are registered. Sign in with `claude-code-oauth login`."
+    )
+    # What it used to suggest fails when signed out: that is why it is not suggested.
+    refresh = cli(client_env, "models", "--refresh")
+    assert refresh.returncode == 1 and "sign" in refresh.stderr.lower()
+
+    seed(emulator, token_path, expires_in=3600)
+    signed_in = cli(client_env, "models")
+    assert signed_in.stdout.strip() == (
+        "No Claude models are registered. Run `claude-code-oauth models --refresh`."
+    )
+    assert cli(client_env, "models", "--refresh").returncode == 0
+    assert "claude-code-claude-sonnet-4-5-20250929" in cli(client_env, "models").stdout
+
+
+def test_output_to_a_reader_that_went_away_is_not_a_traceback(client_env: dict[str, str]) -> None:
+    # `claude-code-oauth config | head -1` once head has exited: the pipe has no reader.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "claude_code_oauth", "config"],
+            env=client_env,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert done.stderr == "", done.stderr
+    assert done.returncode == 1
 
 
 # -- logout -------------------------------------------------------------------------------

@@ -9,10 +9,13 @@ its own ``HOME``)::
 Each step is an object with an ``op`` (see ``OPS``). Every line written to
 stdout is one JSON object:
 
-* ``{"event": "message", "step": N, "type": "info", "text": "..."}`` for each
-  message Code Puppy's messaging received, printed *as it is emitted* by a
-  background thread (so a test can react while a command is still blocking,
-  for example to paste a code into a waiting login);
+* ``{"event": "message", "step": N, "message": M, "as": "info", "type": "info",
+  "text": "..."}`` for each line of each message Code Puppy's messaging
+  received (``M`` numbers the messages, ``as`` is the type it was emitted as,
+  ``type`` the line's own level: one of our blocks carries lines of several
+  levels), printed *as it is emitted* by a background thread (so a test can
+  react while a command is still blocking, for example to paste a code into a
+  waiting login);
 * ``{"event": "waiting", "step": N, "label": "..."}`` when a ``wait`` step
   blocks until the test writes a line to stdin;
 * ``{"event": "result", "step": N, "op": "...", "data": {...}}`` when a step ends;
@@ -46,7 +49,11 @@ from typing import Any
 REDACT = re.compile(r"sk-ant-[A-Za-z0-9_\-]*")
 OUR_PLUGIN = "claude_code_oauth_pkce"
 BUNDLED_PLUGIN = "claude_code_oauth"
-BUNDLED_MODULE = "code_puppy_core_plugins.claude_code_oauth.register_callbacks"
+#: Where the bundled plugin lives: in code-puppy-core-plugins, or in-tree (0.0.716).
+BUNDLED_MODULES = (
+    "code_puppy_core_plugins.claude_code_oauth.register_callbacks",
+    "code_puppy.plugins.claude_code_oauth.register_callbacks",
+)
 OUR_MODULE = "claude_code_oauth.hosts.code_puppy.plugin"
 HEAVY = ("httpx", "httpx2", "anthropic", "pydantic_ai", "rich", "filelock")
 
@@ -71,6 +78,32 @@ def claim_stdout() -> None:
 
 def short_hash(secret: str | None) -> str | None:
     return None if secret is None else hashlib.sha256(secret.encode()).hexdigest()[:16]
+
+
+def bundled_module() -> str:
+    """The bundled plugin's module name in this Code Puppy."""
+    from importlib.util import find_spec
+
+    for name in BUNDLED_MODULES:
+        try:
+            if find_spec(name) is not None:
+                return name
+        except ImportError:
+            continue
+    raise RuntimeError("no bundled claude_code_oauth plugin in this Code Puppy")
+
+
+@contextlib.contextmanager
+def loading_context(callbacks: Any, owner: str) -> Any:
+    """As Code Puppy's loader does: a token to restore from 0.0.850, none before."""
+    token = callbacks.set_loading_context(owner)
+    try:
+        yield
+    finally:
+        if token is None:
+            callbacks.clear_loading_context()
+        else:
+            callbacks.clear_loading_context(token)
 
 
 def read_control_line() -> str:
@@ -109,11 +142,17 @@ class Messages:
         with self._lock:
             # No renderer runs here, so Code Puppy keeps every message in this buffer.
             buffered = get_global_queue().get_buffered_messages()
-            for message in buffered[self._seen :]:
+            for number, message in enumerate(buffered[self._seen :], start=self._seen):
                 content = message.content
-                text = content.plain if hasattr(content, "plain") else str(content)
                 kind = message.type.value
-                emit({"event": "message", "step": self.step, "type": kind, "text": text})
+                event = {"event": "message", "step": self.step, "message": number, "as": kind}
+                lines = getattr(content, "lines", None)
+                if isinstance(lines, list):  # one of our blocks: its lines, with their levels
+                    for level, text in lines:
+                        emit({**event, "type": level, "text": text})
+                    continue
+                text = content.plain if hasattr(content, "plain") else str(content)
+                emit({**event, "type": kind, "text": text})
             self._seen = max(self._seen, len(buffered))
 
 
@@ -122,6 +161,9 @@ class Driver:
         self.messages = Messages()
         self._loop: Any = None
         self._models: dict[str, Any] = {}
+        self.guard: Any = None
+        self.guard_presses = 0
+        self._heal: Any = lambda: None
 
     @property
     def loop(self) -> Any:
@@ -168,12 +210,9 @@ class Driver:
 
         from code_puppy import callbacks
 
-        for owner, module in ((OUR_PLUGIN, OUR_MODULE), (BUNDLED_PLUGIN, BUNDLED_MODULE)):
-            token = callbacks.set_loading_context(owner)
-            try:
+        for owner, module in ((OUR_PLUGIN, OUR_MODULE), (BUNDLED_PLUGIN, bundled_module())):
+            with loading_context(callbacks, owner):
                 importlib.import_module(module)
-            finally:
-                callbacks.clear_loading_context(token)
         before = self._command_owners(callbacks)
         if step.get("startup", True):
             asyncio.run(callbacks.on_startup())
@@ -340,10 +379,11 @@ class Driver:
 
         results = callbacks.on_prepare_model_prompt(step["model"], "sys", "user")
         handled = [r for r in results if isinstance(r, dict) and r.get("handled")]
+        # Where the identity goes differs by release (system_prompt, or instructions).
         return {
             "handled": len(handled),
             "identity_prompt": any(
-                "You are Claude Code" in str(r.get("system_prompt")) for r in handled
+                "You are Claude Code" in str(value) for r in handled for value in r.values()
             ),
         }
 
@@ -352,12 +392,94 @@ class Driver:
 
         from code_puppy import callbacks
 
-        bundled = importlib.import_module(BUNDLED_MODULE)
+        bundled = importlib.import_module(bundled_module())
         key = step["model"]
         self.loop.run_until_complete(callbacks.on_agent_run_start("agent", key, "s1"))
         during = len(bundled._active_heartbeats)
         self.loop.run_until_complete(callbacks.on_agent_run_end("agent", key, "s1"))
         return {"during": during, "after": len(bundled._active_heartbeats)}
+
+    # -- superseding the bundled plugin, with the host's registration broken ----
+
+    def _bundled_callbacks(self, callbacks: Any) -> dict[str, list[int]]:
+        """Every callback of the phases we wrap that is not ours, by identity, in order."""
+        phases = (
+            "custom_command",
+            "custom_command_help",
+            "prepare_model_prompt",
+            "agent_run_start",
+            "agent_run_end",
+        )
+        return {
+            phase: [
+                id(f)
+                for f in callbacks.get_callbacks(phase, include_disabled=True)
+                if callbacks.get_callback_owner(f) != OUR_PLUGIN
+            ]
+            for phase in phases
+        }
+
+    def op_load_with_broken_registration(self, step: dict[str, Any]) -> dict[str, Any]:
+        """Load the bundled plugin, then ours while the host fails to register our
+        wrapper for ``step["phase"]`` (``mode``: ``drop`` silently, as 0.0.850+
+        does with a late registration, or ``raise``). The fault stays until ``heal``."""
+        import importlib
+
+        from code_puppy import callbacks
+
+        with loading_context(callbacks, BUNDLED_PLUGIN):
+            importlib.import_module(bundled_module())
+        before = self._bundled_callbacks(callbacks)
+        original = callbacks.register_callback
+        failures = []
+
+        def register_callback(phase: str, func: Any, *args: Any, **kwargs: Any) -> Any:
+            if phase == step["phase"] and getattr(func, "_claude_code_oauth_superseded", 0):
+                failures.append(phase)
+                if step["mode"] == "raise":
+                    raise TypeError("injected registration failure")
+                return None
+            return original(phase, func, *args, **kwargs)
+
+        callbacks.register_callback = register_callback
+        self._heal = lambda: setattr(callbacks, "register_callback", original)
+        with loading_context(callbacks, OUR_PLUGIN):
+            importlib.import_module(OUR_MODULE)
+        from claude_code_oauth.hosts.code_puppy import supersede
+
+        return {
+            "bundled_unchanged": self._bundled_callbacks(callbacks) == before,
+            "injected": len(failures),
+            "failure": supersede.failure(),
+            "our_owners": self._owners(callbacks, OUR_MODULE),
+        }
+
+    def op_heal(self, step: dict[str, Any]) -> dict[str, Any]:
+        self._heal()
+        return {}
+
+    # -- Ctrl-C ---------------------------------------------------------------
+
+    def op_sigint_guard(self, step: dict[str, Any]) -> dict[str, Any]:
+        """Swallow SIGINT the way Code Puppy's interactive loop does (and count presses)."""
+        import signal
+
+        self.guard_presses = 0
+
+        def guard(signum: int, frame: Any) -> None:
+            self.guard_presses += 1
+
+        self.guard = guard
+        signal.signal(signal.SIGINT, guard)
+        return {}
+
+    def op_sigint_state(self, step: dict[str, Any]) -> dict[str, Any]:
+        import signal
+
+        return {
+            "guard_restored": signal.getsignal(signal.SIGINT) is self.guard,
+            "guard_presses": self.guard_presses,
+        }
 
     # -- control --------------------------------------------------------------
 
@@ -466,8 +588,38 @@ class Transcript:
             if e.get("event") == "message" and e["step"] == step
         ]
 
+    def message_numbers(self, step: int) -> list[int]:
+        """The distinct Code Puppy messages of ``step``, in emission order."""
+        numbers: list[int] = []
+        for e in self.events:
+            if e.get("event") == "message" and e["step"] == step and e["message"] not in numbers:
+                numbers.append(e["message"])
+        return numbers
+
     def texts(self, step: int) -> str:
         return "\n".join(text for _, text in self.messages(step))
+
+
+class Control:
+    """What ``on_event`` may do to the driver: ``send(text)`` writes a line to its
+    stdin; ``send.interrupt()`` sends it SIGINT, as Ctrl-C in a terminal would."""
+
+    def __init__(self, proc: Any) -> None:
+        self._proc = proc
+
+    def __call__(self, text: str) -> None:
+        self._proc.stdin.write(text + "\n")
+        self._proc.stdin.flush()
+
+    def interrupt(self) -> None:
+        import signal
+
+        self._proc.send_signal(signal.SIGINT)
+
+
+#: The interpreter ``run_driver`` uses when none is given (the in-host tests' conftest
+#: sets it to each configured Code Puppy installation in turn).
+DEFAULT_PYTHON: str | None = None
 
 
 def run_driver(
@@ -476,8 +628,12 @@ def run_driver(
     *,
     on_event: Any = None,
     timeout: float = 60.0,
+    python: str | None = None,
 ) -> Transcript:
     """Run the driver in a subprocess; ``on_event(event, send)`` sees each event live.
+
+    ``python`` is the interpreter of the Code Puppy installation to drive
+    (default: this one); it needs this package installed too.
 
     ``send(text)`` writes a line to the driver's stdin (an answer to a ``wait``
     step, or a pasted code while a login waits).
@@ -485,7 +641,7 @@ def run_driver(
     import subprocess
 
     proc = subprocess.Popen(
-        [sys.executable, os.path.abspath(__file__), json.dumps(steps)],
+        [python or DEFAULT_PYTHON or sys.executable, os.path.abspath(__file__), json.dumps(steps)],
         env=env,
         cwd=env["HOME"],
         stdin=subprocess.PIPE,
@@ -501,9 +657,7 @@ def run_driver(
     timer = threading.Timer(timeout, proc.kill)
     timer.start()
 
-    def send(text: str) -> None:
-        proc.stdin.write(text + "\n")
-        proc.stdin.flush()
+    send = Control(proc)
 
     events: list[dict[str, Any]] = []
     try:

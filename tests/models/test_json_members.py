@@ -8,7 +8,9 @@ from claude_code_oauth.models.json_members import (
     DuplicateKey,
     generated,
     parse_members,
+    parse_object,
     render_members,
+    render_object,
 )
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
@@ -20,7 +22,7 @@ values = st.recursive(
 objects = st.dictionaries(st.text(), values, max_size=8)
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(objects, st.sampled_from([None, 0, 2, 4, "\t"]))
 def test_parse_agrees_with_json_loads_and_keeps_each_values_text(obj, indent):
     text = json.dumps(obj, indent=indent)
@@ -32,7 +34,7 @@ def test_parse_agrees_with_json_loads_and_keeps_each_values_text(obj, indent):
         assert member.value_text in text
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(objects, st.sampled_from([None, 2]))
 def test_render_round_trips_content_and_order(obj, indent):
     text = json.dumps(obj, indent=indent)
@@ -75,3 +77,53 @@ def test_top_level_must_be_an_object():
     with pytest.raises(TypeError, match="list"):
         parse_members("[1, 2]")
     assert parse_members("  {  }  ") == []
+
+
+blanks = st.text(alphabet=" \t\r\n", max_size=3)
+
+
+@st.composite
+def laid_out(draw: st.DrawFn) -> tuple[str, dict]:
+    """An object as someone might type it: arbitrary blanks around every token."""
+    obj = draw(st.dictionaries(st.text(max_size=5), values, max_size=6))
+    members = [
+        f"{json.dumps(k)}{draw(blanks)}:{draw(blanks)}{json.dumps(v)}" for k, v in obj.items()
+    ]
+    body = "".join(
+        (f"{draw(blanks)},{draw(blanks)}" if i else "") + m for i, m in enumerate(members)
+    )
+    text = f"{draw(blanks)}{{{draw(blanks)}{body}{draw(blanks)}}}{draw(blanks)}"
+    return text, obj
+
+
+@settings(max_examples=300, deadline=None)
+@given(laid_out(), st.data())
+def test_removing_what_was_added_restores_the_text_exactly(sample, data):
+    text, obj = sample
+    document = parse_object(text)
+    assert render_object(document, document.members) == text  # nothing changed: same text
+    added = [generated(f"ours-{i}", {"n": i}) for i in range(data.draw(st.integers(1, 3)))]
+    grown = render_object(document, [*document.members, *added])
+    assert json.loads(grown) == {**obj, **{m.key: m.value for m in added}}
+    again = parse_object(grown)
+    kept = [m for m in again.members if not m.key.startswith("ours-")]
+    emptied = f"{document.head}{{}}{document.tail}"  # an object emptied of members
+    assert render_object(again, kept) == (text if obj else emptied)
+
+
+@settings(max_examples=300, deadline=None)
+@given(laid_out(), st.data())
+def test_any_removal_and_replacement_keeps_the_rest_verbatim(sample, data):
+    text, _ = sample
+    document = parse_object(text)
+    result = []
+    for member in document.members:
+        action = data.draw(st.sampled_from(["keep", "drop", "replace"]))
+        if action == "keep":
+            result.append(member)
+        elif action == "replace":
+            result.append(member.replaced_by(generated(member.key, {"new": True})))
+    rendered = render_object(document, result)
+    assert json.loads(rendered) == {m.key: m.value for m in result}
+    for member in result:
+        assert member.text in rendered

@@ -286,6 +286,72 @@ def test_foreign_entries_are_written_back_exactly_as_the_user_wrote_them(tmp_pat
     assert path.read_text() == "{\n  " + ",\n  ".join(foreign) + "\n}\n"
 
 
+#: The layout the issue reported as re-indented: a tab, blanks around a colon, two
+#: members on one line, no spaces inside a list.
+ISSUE_EXAMPLE = '{\n\t"a" :   {"x": 1}, "b": [1,2]\n}\n'
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ISSUE_EXAMPLE,
+        '{"a":1}',  # compact, no newline at the end
+        '  \r\n{ "a": 1 ,\r\n\t\t"b" : 2 }  \r\n',  # CRLF, blanks around everything
+        "\ufeff" + ISSUE_EXAMPLE,  # a byte-order mark
+        "{}\n",
+        "{}",
+    ],
+)
+def test_every_byte_outside_our_entries_survives_login_relogin_and_logout(
+    tmp_path: Path, text: str
+) -> None:
+    settings = settings_for(tmp_path)
+    path = tmp_path / "extra_models.json"
+    original = text.encode("utf-8")
+    path.write_bytes(original)
+    foreign = json.loads(original.decode("utf-8-sig"))
+
+    change = register_models(settings, [model("claude-a"), model("claude-b")])
+    assert change.written
+    after_login = path.read_bytes()
+    assert after_login.startswith(original.rstrip().removesuffix(b"}").rstrip())
+    assert json.loads(after_login.decode("utf-8-sig")) == {
+        **foreign,
+        **registered_models(settings),
+    }
+    # Another login with a different list: one replaced in place, one removed, one added.
+    register_models(settings, [model("claude-b", "B2"), model("claude-c")])
+    assert list(registered_models(settings)) == ["claude-code-claude-b", "claude-code-claude-c"]
+
+    assert unregister_models(settings).written
+    assert path.read_bytes() == original
+
+
+def test_our_entry_updated_in_place_keeps_the_separators_around_it(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    path = tmp_path / "extra_models.json"
+    register_models(settings, [model("claude-a")])
+    ours = path.read_text().removeprefix("{").removesuffix("}\n").strip()
+    # The user adds entries around ours, in their own style.
+    path.write_text('{ "first" : 1 ,\t' + ours + ' ,  "last":[ 2 ] }')
+    register_models(settings, [model("claude-a", "Renamed A")])
+    text = path.read_text()
+    assert text.startswith('{ "first" : 1 ,\t"claude-code-claude-a": {')
+    assert text.endswith('} ,  "last":[ 2 ] }')
+    assert registered_models(settings)["claude-code-claude-a"]["display_name"] == "Renamed A"
+    unregister_models(settings)
+    assert path.read_text() == '{ "first" : 1 ,  "last":[ 2 ] }'
+
+
+def test_an_object_left_without_entries_is_written_as_braces(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    path = tmp_path / "extra_models.json"
+    register_models(settings, [model("claude-a")])
+    assert path.read_text().startswith('{\n  "claude-code-claude-a": {\n    "type"')
+    unregister_models(settings)
+    assert path.read_text() == "{}\n"
+
+
 def test_lone_surrogate_and_unicode_survive(tmp_path: Path) -> None:
     path = tmp_path / "extra_models.json"
     path.write_text('{"odd": {"s": "\\ud800", "u": "ü"}}')

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..config import DEFAULT_PROFILE, Settings
 from ..errors import ClaudeOAuthError
-from ..profiles.hints import login_command_hint
+from ..hints import CLI_HINTS, Hints
 from ..storage.secure_file import file_mode
 from ..tokens import store as token_store
 from ..tokens.api_key import ApiKeyRecord
@@ -251,12 +251,17 @@ def render(
 
 
 def render_levels(
-    report: dict[str, Any], usage: str | None = None, *, show_profile: bool | None = None
+    report: dict[str, Any],
+    usage: str | None = None,
+    *,
+    show_profile: bool | None = None,
+    hints: Hints = CLI_HINTS,
 ) -> list[tuple[str, str]]:
     """``(level, line)`` pairs for ``report``; level is ``success``, ``info`` or
     ``warning`` (a problem the user should act on). ``usage`` is the compact usage
     line (:func:`usage_line`), shown before the token file. The headline names the
-    profile when ``show_profile`` (default: when it is not ``default``)."""
+    profile when ``show_profile`` (default: when it is not ``default``). ``hints``
+    names the sign-in command where the user is (the CLI's by default)."""
     lines: list[tuple[str, str]] = []
     profile = report.get("profile") or DEFAULT_PROFILE
     if show_profile is None:
@@ -268,7 +273,7 @@ def render_levels(
             lines.append(("warning", f"Problem: {report['error']}"))
         else:
             lines.append(("info", f"Token file: {report['token_file']} (absent)"))
-        lines.append(("info", f"Sign in with {login_command_hint(profile)}."))
+        lines.append(("info", f"Sign in with {hints.login(profile)}."))
         return lines
     if report.get("credential") == "api_key":
         return lines + _render_api_key(report, usage, show_profile)
@@ -278,17 +283,16 @@ def render_levels(
     headline += f" — profile {profile}." if show_profile else "."
     lines.append(("warning" if report["needs_login"] else "success", headline))
     expires_in = report["access_token_expires_in"]
-    state = "expired" if expires_in <= 0 else "valid"
+    when = f"{report['access_token_expires_at']} ({countdown(expires_in or 0)})"
     if report["access_token_expires_at"] is None:
-        lines.append(("info", "Access token: expiry unknown; it is refreshed on next use."))
+        token_line = "Access token: expiry unknown; it is refreshed on next use."
+    elif expires_in > 0:
+        token_line = f"Access token: valid, expires {when}; refreshed automatically."
+    elif report["needs_login"]:
+        token_line = f"Access token: expired {when}."
     else:
-        lines.append(
-            (
-                "info",
-                f"Access token: {state}, expires {report['access_token_expires_at']} "
-                f"({countdown(expires_in)}); refreshed automatically.",
-            )
-        )
+        token_line = f"Access token: expired {when}; a new one is fetched on next use."
+    lines.append(("info", token_line))
     if report["login_expires_at"]:
         ends = f"{report['login_expires_at']} ({countdown(report['login_expires_in'])})"
         lines.append(("info", f"Login: ends {ends}."))
@@ -297,12 +301,7 @@ def render_levels(
     if report["scopes"]:
         lines.append(("info", f"Scopes: {' '.join(report['scopes'])}"))
     if report["needs_login"]:
-        lines.append(
-            (
-                "warning",
-                f"A new login is needed: run {login_command_hint(profile)}.",
-            )
-        )
+        lines.append(("warning", f"A new login is needed: run {hints.login(profile)}."))
     if report["refresh_not_before"]:
         until = report["refresh_not_before"]
         lines.append(("info", f"Refresh paused by the server until {until}."))

@@ -49,7 +49,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.refresh:
         if not entries:
-            out("No Claude models are registered. Run `claude-code-oauth models --refresh`.")
+            import os
+
+            if os.path.lexists(config.token_path):
+                out("No Claude models are registered. Run `claude-code-oauth models --refresh`.")
+            else:  # --refresh would only say "not signed in"
+                out("No Claude models are registered. Sign in with `claude-code-oauth login`.")
         for key, entry in entries.items():
             length = entry.get("context_length")
             pinned = pinned_profile(entry)

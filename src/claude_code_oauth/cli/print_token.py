@@ -74,11 +74,11 @@ def run(args: argparse.Namespace | None = None, profile: str | None = None) -> i
         token = record.access_token
     elif record is None:
         from ..errors import NotSignedIn
-        from ..profiles.hints import login_command_hint
+        from ..hints import CLI_HINTS
 
         named = "" if config.profile == "default" else f" (profile {config.profile})"
         raise NotSignedIn(
-            f"Not signed in to Claude{named}.", hint=f"Run {login_command_hint(config.profile)}."
+            f"Not signed in to Claude{named}.", hint=f"Run {CLI_HINTS.login(config.profile)}."
         )
     else:
         from ..tokens.provider import TokenProvider
@@ -102,11 +102,11 @@ def warn_login_expiry(record: TokenRecord, now: float, profile: str = "default")
     from ..tokens.store import LOGIN_WARNING_SECONDS
 
     if record.needs_login:
-        from ..profiles.hints import login_command_hint
+        from ..hints import CLI_HINTS
 
         err(
             "warning: your Claude login has ended; this token works only until it expires. "
-            f"Run {login_command_hint(profile)}."
+            f"Run {CLI_HINTS.login(profile)}."
         )
         return
     deadline = record.refresh_token_expires_at

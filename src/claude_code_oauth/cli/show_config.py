@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 
+from ..config import ENV_PREFIX
 from ..errors import ClaudeOAuthError
 from .output import err, out, settings
 
@@ -12,9 +14,11 @@ if TYPE_CHECKING:
     from ..config import Settings
 
 HELP = "show the effective configuration and each key's environment variable"
+
 DESCRIPTION = (
     "Show every configuration key, its effective value, the environment "
-    "variable that overrides it, and where the value came from."
+    "variable that overrides it, and where the value came from: the default, "
+    "that variable (set in the environment), or for profile the active-profile file."
 )
 
 
@@ -25,12 +29,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _source(config: Settings, key: str) -> str:
+    """``default``, ``override``, ``environment`` (the variable is named beside it) or,
+    for ``profile``, ``active profile file``."""
+    source = config.source(key)
     if key == "profile":
-        try:
-            return config.profile_origin  # may be the active-profile file
-        except ClaudeOAuthError:
-            pass
-    return config.source(key)
+        with contextlib.suppress(ClaudeOAuthError):
+            source = config.profile_origin  # may be the active-profile file
+    if source.startswith(ENV_PREFIX):
+        return "environment"
+    return source
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
                 "key": key,
                 "value": value,
                 "env": env_name(key),
+                # The variable is already named in "env": say *that* it set the value.
                 "source": _source(config, key),
                 "error": problem,
             }
@@ -68,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
         out(json.dumps(rows, indent=2))
     else:
         for row in rows:
-            out(f"{row['key']:<24} {row['value']!s:<48} {row['env']} ({row['source']})")
+            source = "set in the environment" if row["source"] == "environment" else row["source"]
+            out(f"{row['key']:<24} {row['value']!s:<48} {row['env']} ({source})")
         for row in bad:
             err(f"error: {row['error']}")
     return 2 if bad else 0

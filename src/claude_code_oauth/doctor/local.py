@@ -11,12 +11,12 @@ import time
 
 from ..config import CLAUDE_CODE_OAUTH_CONFIG, Settings
 from ..errors import ClaudeOAuthError
-from ..operations import LOGIN_COMMAND_HINT
+from ..hints import ANYWHERE_HINTS
 from ..tokens import store as token_store
 from ..tokens.store import ApiKeyRecord, TokenRecord
 from . import Check
 
-SIGN_IN_FIX = f"Sign in: {LOGIN_COMMAND_HINT}."
+SIGN_IN_FIX = f"Sign in: {ANYWHERE_HINTS.login()}."
 #: Keys whose value is checked through the property that uses it.
 _CHECKED_AS = {"token_file": "token_path", "models_file": "models_path"}
 

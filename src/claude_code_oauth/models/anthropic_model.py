@@ -41,8 +41,8 @@ What a caller may rely on for Claude's answers (see
   conversation the next request carries.
 
 Honest identity: no system-prompt injection, no tool renaming, no copied
-client headers. anthropic, httpx2 and pydantic-ai are imported only here, when
-Code Puppy first builds one of our models.
+client headers. anthropic, its HTTP library and pydantic-ai are imported only
+here, when Code Puppy first builds one of our models.
 """
 
 from __future__ import annotations
@@ -101,12 +101,32 @@ def credential_of(provider: Any) -> Credential:
     return Credential(OAUTH, provider.get_access_token())
 
 
-@functools.cache  # built once, on first use (imports httpx2)
+@functools.cache
+def sdk_http() -> Any:
+    """The HTTP library the installed anthropic SDK is built on, which its
+    ``http_client`` must come from: ``httpx2`` for anthropic 1.x, ``httpx`` for
+    0.x (Code Puppy 0.0.716 installs anthropic 0.79). Detected, not assumed."""
+    import importlib
+
+    import anthropic
+
+    for cls in anthropic.DefaultAsyncHttpxClient.__mro__:
+        root = cls.__module__.split(".")[0]
+        if cls.__name__ == "AsyncClient" and root in ("httpx", "httpx2"):
+            return importlib.import_module(root)
+    raise ClaudeOAuthError(
+        "The installed anthropic SDK is built on neither httpx nor httpx2; "
+        "claude-code-oauth models cannot use it."
+    )
+
+
+@functools.cache  # built once, on first use (imports the SDK's HTTP library)
 def _make_auth_class() -> type:
     import anyio.to_thread
-    import httpx2
 
-    class _OAuthAuth(httpx2.Auth):
+    http_lib = sdk_http()
+
+    class _OAuthAuth(http_lib.Auth):
         """Bearer from the provider; one retry with a replacement after a 401;
         a revoked login marked; no SDK retry of an exhausted usage window."""
 
@@ -122,7 +142,7 @@ def _make_auth_class() -> type:
             #: Told about every answer, success or error (usage capture, for one).
             self._observers = observers
 
-        def _prepare(self, request: httpx2.Request, token: str) -> None:
+        def _prepare(self, request: Any, token: str) -> None:
             # pydantic-ai sets its own User-Agent per request; ours is the honest one.
             apply_oauth_headers(
                 request.headers,
@@ -132,7 +152,7 @@ def _make_auth_class() -> type:
                 user_agent=USER_AGENT,
             )
 
-        async def async_auth_flow(self, request: httpx2.Request):  # type: ignore[override]
+        async def async_auth_flow(self, request: Any):  # type: ignore[override]
             # The provider does blocking file and lock I/O (and maybe a refresh).
             credential = await anyio.to_thread.run_sync(credential_of, self._provider)
             if credential.is_api_key:
@@ -182,7 +202,7 @@ def _make_auth_class() -> type:
                     # A used-up plan window: retrying before its reset cannot succeed.
                     response.headers["x-should-retry"] = "false"
 
-        def sync_auth_flow(self, request: httpx2.Request):  # type: ignore[override]
+        def sync_auth_flow(self, request: Any):  # type: ignore[override]
             raise RuntimeError("claude-code-oauth models use the async client only")
 
     return _OAuthAuth
@@ -295,8 +315,9 @@ def build_model(
     a named failure like any other).
     """
     import anthropic
-    import httpx2
     from pydantic_ai.providers.anthropic import AnthropicProvider
+
+    http_lib = sdk_http()
 
     endpoint = model_config.get("custom_endpoint") or {}
     base_url = check_endpoint(
@@ -306,9 +327,9 @@ def build_model(
     if observers is None:
         observers = default_observers(settings)
     auth = _make_auth_class()(provider, settings, observers)
-    http_client = httpx2.AsyncClient(
+    http_client = http_lib.AsyncClient(
         auth=auth,
-        timeout=httpx2.Timeout(600.0, connect=15.0),
+        timeout=http_lib.Timeout(600.0, connect=15.0),
         follow_redirects=False,
     )
     client = anthropic.AsyncAnthropic(

@@ -1,21 +1,40 @@
-"""Read a top-level JSON object keeping each member's original text.
+"""Read a top-level JSON object keeping its exact text, and write it back changed only where asked.
 
 ``extra_models.json`` belongs to the user and to Code Puppy; we only own the
-entries we marked. :func:`parse_members` parses the object with the standard
-library's C scanner but remembers every value's exact source text, so
-:func:`render_members` can write foreign entries back byte-for-byte as the user
-wrote them (formatting, number spelling and escapes included) while only our
-entries are generated. It is also what keeps a rewrite of a 10 000-entry file
-fast: only our few entries are re-serialised.
+entries we marked. :func:`parse_object` parses the object with the standard
+library's C scanner but remembers the text of everything: each member as
+written (key, colon, value and the blanks between them), the separator before
+it (comma and blanks), the blanks after ``{`` and before ``}``, and whatever
+surrounds the object. :func:`render_object` then writes:
+
+* every member that is not replaced, with the separator before it, byte for
+  byte as it was (formatting, number spelling and escapes included);
+* a replaced member in place, keeping the separator before it;
+* a removed member together with *one* separator — the one before it, or for
+  the first member the one after it — so that removing what was added restores
+  the original text exactly;
+* added members at the end, each after ``",\\n  "``, formatted like
+  ``json.dumps(indent=2)`` nested one level;
+* the blanks after ``{`` and before ``}``, and around the object, as they were
+  — except that an object whose members are all removed is written ``{}``.
+
+It is also what keeps a rewrite of a 10 000-entry file fast: only our few
+entries are re-serialised.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from json.decoder import WHITESPACE, scanstring
 from typing import Any
 
 _decoder = json.JSONDecoder()
+
+#: What goes before a member we add after an existing one.
+ADDED_SEPARATOR = ",\n  "
+#: The layout of an object we create: ``{``, our members, then this before ``}``.
+NEW_LEAD, NEW_TRAIL, NEW_TAIL = "\n  ", "\n", "\n"
 
 
 class DuplicateKey(ValueError):
@@ -27,45 +46,92 @@ class DuplicateKey(ValueError):
 
 
 class Member:
-    """One ``"key": value`` pair: parsed, and as written."""
+    """One ``"key": value`` pair: parsed, and as written.
 
-    __slots__ = ("key", "key_text", "value", "value_text")
+    ``text`` is the member exactly as written (from the key's opening quote to
+    the value's last character); ``separator`` the text between the previous
+    member and this one (``None`` for the first member, or one not read from a
+    file).
+    """
 
-    def __init__(self, key: str, key_text: str, value: Any, value_text: str) -> None:
+    __slots__ = ("key", "key_text", "separator", "text", "value", "value_text")
+
+    def __init__(
+        self,
+        key: str,
+        key_text: str,
+        value: Any,
+        value_text: str,
+        *,
+        text: str | None = None,
+        separator: str | None = None,
+    ) -> None:
         self.key = key
         self.key_text = key_text
         self.value = value
         self.value_text = value_text
+        self.text = f"{key_text}: {value_text}" if text is None else text
+        self.separator = separator
+
+    def replaced_by(self, other: Member) -> Member:
+        """``other`` in this member's place (it keeps this member's separator)."""
+        return Member(
+            other.key,
+            other.key_text,
+            other.value,
+            other.value_text,
+            text=other.text,
+            separator=self.separator,
+        )
+
+
+@dataclass(frozen=True)
+class JsonObject:
+    """A parsed top-level object and the text around its members."""
+
+    members: list[Member]
+    #: Blanks before ``{`` / after ``}``.
+    head: str = ""
+    tail: str = NEW_TAIL
+    #: Blanks after ``{`` and before ``}`` (for an object without members, all of them).
+    lead: str = NEW_LEAD
+    trail: str = NEW_TRAIL
 
 
 def _skip(text: str, pos: int) -> int:
     return WHITESPACE.match(text, pos).end()  # type: ignore[union-attr]
 
 
-def parse_members(text: str) -> list[Member]:
-    """The members of the single JSON object in ``text``.
+def parse_object(text: str) -> JsonObject:
+    """The single JSON object in ``text``, with its layout.
 
     Raises :class:`json.JSONDecodeError` (with line and column) for invalid
     JSON, :class:`DuplicateKey` for a repeated top-level key, and
     :class:`TypeError` naming the type when the top level is not an object.
     """
     pos = _skip(text, 0)
+    head = text[:pos]
     if not text.startswith("{", pos):
         value = json.loads(text)  # raises JSONDecodeError for invalid text
         raise TypeError(type(value).__name__)
-    pos = _skip(text, pos + 1)
+    opened = pos + 1
+    pos = _skip(text, opened)
+    lead = text[opened:pos]
     members: list[Member] = []
     seen: set[str] = set()
+    trail = ""
     if text.startswith("}", pos):
         pos += 1
     else:
+        separator: str | None = None
         while True:
             if not text.startswith('"', pos):
                 raise json.JSONDecodeError(
                     "Expecting property name enclosed in double quotes", text, pos
                 )
+            key_start = pos
             key, key_end = scanstring(text, pos + 1)
-            key_text = text[pos:key_end]
+            key_text = text[key_start:key_end]
             pos = _skip(text, key_end)
             if not text.startswith(":", pos):
                 raise json.JSONDecodeError("Expecting ':' delimiter", text, pos)
@@ -77,18 +143,36 @@ def parse_members(text: str) -> list[Member]:
             if key in seen:
                 raise DuplicateKey(key)
             seen.add(key)
-            members.append(Member(key, key_text, value, text[start:end]))
+            members.append(
+                Member(
+                    key,
+                    key_text,
+                    value,
+                    text[start:end],
+                    text=text[key_start:end],
+                    separator=separator,
+                )
+            )
             pos = _skip(text, end)
             if text.startswith(",", pos):
-                pos = _skip(text, pos + 1)
+                after = _skip(text, pos + 1)
+                separator = text[end:after]
+                pos = after
                 continue
             if text.startswith("}", pos):
+                trail = text[end:pos]
                 pos += 1
                 break
             raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
-    if _skip(text, pos) != len(text):
-        raise json.JSONDecodeError("Extra data", text, _skip(text, pos))
-    return members
+    rest = _skip(text, pos)
+    if rest != len(text):
+        raise json.JSONDecodeError("Extra data", text, rest)
+    return JsonObject(members, head=head, tail=text[pos:], lead=lead, trail=trail)
+
+
+def parse_members(text: str) -> list[Member]:
+    """The members of the single JSON object in ``text`` (see :func:`parse_object`)."""
+    return parse_object(text).members
 
 
 def generated(key: str, value: Any) -> Member:
@@ -104,9 +188,27 @@ def generated(key: str, value: Any) -> Member:
     return Member(key, key_text, value, value_text.replace("\n", "\n  "))
 
 
-def render_members(members: list[Member]) -> str:
-    """The object text: one member per top-level line, values as given."""
+def render_object(original: JsonObject, members: list[Member]) -> str:
+    """The text of ``original`` with ``members`` as its members (see the module docstring).
+
+    ``members`` are in their new order: members of ``original`` (or their
+    :meth:`Member.replaced_by` replacements) in their original order, then any
+    added ones.
+    """
     if not members:
-        return "{}\n"
-    body = ",\n".join(f"  {m.key_text}: {m.value_text}" for m in members)
-    return "{\n" + body + "\n}\n"
+        inner = original.lead if not original.members else ""
+        return f"{original.head}{{{inner}}}{original.tail}"
+    had_members = bool(original.members)
+    lead = original.lead if had_members else NEW_LEAD
+    trail = original.trail if had_members else NEW_TRAIL
+    parts = [original.head, "{", lead, members[0].text]
+    for member in members[1:]:
+        parts.append(ADDED_SEPARATOR if member.separator is None else member.separator)
+        parts.append(member.text)
+    parts += [trail, "}", original.tail]
+    return "".join(parts)
+
+
+def render_members(members: list[Member]) -> str:
+    """A new object holding ``members`` (``{}`` and a newline when there are none)."""
+    return render_object(JsonObject([]), members)

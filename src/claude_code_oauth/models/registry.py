@@ -3,8 +3,14 @@
 Code Puppy merges ``<data dir>/extra_models.json`` (a JSON object: model name →
 model settings) into its model list. The file is shared with the user and with
 Code Puppy itself, so this module only ever touches entries that carry our
-marker (``"oauth_source": OAUTH_SOURCE``). Every other key keeps its position,
-value, unknown fields and nested key order.
+marker (``"oauth_source": OAUTH_SOURCE``). Every byte outside our own entries
+stays as it was — other entries as written (spacing, number spelling, escapes,
+nested key order), the blanks and commas between them, the blanks after ``{``
+and before ``}``, a byte-order mark and what follows the object — so a login
+and a logout leave the file exactly as it was (see
+:mod:`~claude_code_oauth.models.json_members` for how an entry's comma goes
+with it). The one exception: an object left with no entries at all is written
+``{}``.
 
 What callers can rely on:
 
@@ -38,6 +44,7 @@ across the network.
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 from collections.abc import Callable, Iterable
@@ -47,7 +54,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ModelsFileError
 from ..storage import secure_file
 from ..storage.file_lock import file_lock, held
-from .json_members import DuplicateKey, Member, generated, parse_members, render_members
+from .json_members import DuplicateKey, JsonObject, Member, generated, parse_object, render_object
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -142,7 +149,7 @@ def model_entry(
 # -- reading and writing ------------------------------------------------------------
 
 
-def _parse(path: str, raw: bytes) -> list[Member]:
+def _parse(path: str, raw: bytes) -> JsonObject:
     unchanged = "it was left unchanged"
     try:
         text = raw.decode("utf-8-sig")
@@ -153,9 +160,9 @@ def _parse(path: str, raw: bytes) -> list[Member]:
         ) from None
     if not text.strip():
         # An empty file holds nothing that a rewrite could lose.
-        return []
+        return JsonObject([])
     try:
-        return parse_members(text)
+        return parse_object(text)
     except json.JSONDecodeError as exc:
         raise ModelsFileError(
             f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno};"
@@ -177,13 +184,13 @@ def _parse(path: str, raw: bytes) -> list[Member]:
         raise ModelsFileError(f"{path} is nested too deeply to read; {unchanged}.") from None
 
 
-def _read(path: str) -> tuple[list[Member], bytes | None]:
+def _read(path: str) -> tuple[JsonObject, bytes | None]:
     try:
         raw = secure_file.read_bytes(path, ModelsFileError)
     except OSError as exc:
         raise ModelsFileError(f"Cannot read {path}: {exc.strerror}.") from None
     if raw is None:
-        return [], None
+        return JsonObject([]), None
     return _parse(path, raw), raw
 
 
@@ -202,7 +209,7 @@ def _apply(
         return RegistryChange(path=path)
     secure_file.ensure_private_dir(settings.data_dir, ModelsFileError)
     with held(file_lock(path + ".lock", settings.lock_timeout), path):
-        current, raw = _read(path)
+        document, raw = _read(path)
         added: list[str] = []
         removed: list[str] = []
         kept: list[str] = []
@@ -210,7 +217,7 @@ def _apply(
         collisions: list[str] = []
         result: list[Member] = []
         present: set[str] = set()
-        for member in current:
+        for member in document.members:
             key, value = member.key, member.value
             if not mine(value):
                 result.append(member)  # foreign, or another group of ours: kept as written
@@ -218,7 +225,7 @@ def _apply(
                     collisions.append(key)
             elif key in wanted:
                 same = value == wanted[key]
-                result.append(member if same else generated(key, wanted[key]))
+                result.append(member if same else member.replaced_by(generated(key, wanted[key])))
                 (kept if same else updated).append(key)
             else:
                 removed.append(key)
@@ -241,7 +248,9 @@ def _apply(
         if raw is not None and not (added or removed or updated):
             # Nothing of ours changes: leave the file exactly as it is.
             return change
-        data = render_members(result).encode("utf-8")
+        data = render_object(document, result).encode("utf-8")
+        if raw is not None and raw.startswith(codecs.BOM_UTF8):
+            data = codecs.BOM_UTF8 + data  # the user's byte-order mark stays too
         mode = secure_file.file_mode(path)
         secure_file.atomic_write(
             path,
@@ -300,5 +309,5 @@ def registered_models(settings: Settings) -> dict[str, dict[str, Any]]:
 
     A missing file gives ``{}``; an unusable one raises :class:`ModelsFileError`.
     """
-    current, _ = _read(settings.models_path)
-    return {m.key: m.value for m in current if is_ours(m.value)}
+    document, _ = _read(settings.models_path)
+    return {m.key: m.value for m in document.members if is_ours(m.value)}

@@ -32,11 +32,11 @@ from typing import TypeVar
 
 from ..config import DEFAULT_PROFILE, Settings
 from ..errors import ClaudeOAuthError, NotSignedIn
+from ..hints import ANYWHERE_HINTS
 from ..tokens.credential import Credential
 from ..tokens.provider import TokenProvider, provider_for
 from ..tokens.store import TokenRecord
 from .active import ActiveProfileWatch
-from .hints import login_command_hint
 
 _T = TypeVar("_T")
 
@@ -46,7 +46,7 @@ _REMEMBERED_TOKENS = 16
 
 def login_hint(profile: str, *, following: bool) -> str:
     """How to sign in to ``profile`` (and, for a following entry, how to switch)."""
-    hint = f"Sign in with {login_command_hint(profile)}"
+    hint = f"Sign in with {ANYWHERE_HINTS.login(profile)}"
     if following:
         hint += ", or make another profile active with /claude-code-switch NAME"
     return hint + "."

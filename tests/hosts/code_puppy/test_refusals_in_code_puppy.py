@@ -144,10 +144,20 @@ def test_each_refusal_is_one_line_and_never_reaches_claude(
 
     # A stream that broke after it started: raised, for Code Puppy's transient handling.
     broken = t.data(step_of["broken stream"])
-    assert broken.get("ended") == "raised" and broken.get("transient") is True, broken
+    after_broken = order[order.index("broken stream") + 1]
+    attempts = counts[after_broken][0] - counts["broken stream"][0]
     texts = "\n".join(text for _, text in t.messages(step_of["broken stream"]))
-    assert "failed after it had started answering (overloaded_error" in texts
-    assert host in texts and "Traceback" not in texts and len(texts.splitlines()) <= 6
+    assert "Traceback" not in texts, texts
+    if attempts == 1:
+        # The release honours retry_main_max_attempts = 1: Code Puppy shows our line.
+        assert broken.get("ended") == "raised" and broken.get("transient") is True, broken
+        assert "failed after it had started answering (overloaded_error" in texts
+        assert host in texts and len(texts.splitlines()) <= 6
+    else:
+        # Releases without that setting (0.0.716) re-run the turn themselves, which is
+        # what raising it as transient is for: the one re-run is answered.
+        assert attempts == 2 and broken.get("ended") == "answered", (attempts, broken)
+        assert broken.get("output") == REPLY_TEXT
 
     # Revoked: marked on disk; the next prompt says so without asking anyone.
     record = token_store.load(str(token_path))

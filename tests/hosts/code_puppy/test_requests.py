@@ -18,6 +18,7 @@ from claude_code_oauth.models.anthropic_model import REPLY_PREFIX
 from claude_code_oauth.testing.emulator.api import REPLY_TEXT
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator, RecordedRequest
 from helpers import puppy_driver as driver
+from helpers.puppy_hosts import PuppyHost
 
 SONNET = "claude-code-claude-sonnet-4-5-20250929"
 HAIKU = "claude-code-claude-haiku-4-5-20251001"
@@ -55,7 +56,7 @@ HONEST = {
 
 
 def test_requests_through_code_puppy_survive_rotation_and_fail_clearly_when_refused(
-    tmp_path: Path, emulator: ClaudeEmulator, scripted_browser: str
+    puppy: PuppyHost, tmp_path: Path, emulator: ClaudeEmulator, scripted_browser: str
 ) -> None:
     home = driver.make_home(str(tmp_path))
     marks: dict[str, tuple[int, int]] = {}
@@ -72,7 +73,7 @@ def test_requests_through_code_puppy_survive_rotation_and_fail_clearly_when_refu
             actions[label]()
             send("go")
 
-    t = driver.run_driver(
+    t = puppy.run(
         [
             {"op": "load"},
             {"op": "cmd", "text": "/claude-code-auth"},

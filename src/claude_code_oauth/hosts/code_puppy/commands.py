@@ -38,14 +38,21 @@ def _auth(args: argparse.Namespace) -> None:
     from ... import operations
     from ...cli.login import check_login_options
     from ...profiles.token_source import export_active_token
+    from .ctrl_c import cancels
 
     check_login_options(args)
     settings = host_settings(_profile(args))
     emit = messages.Emit()
     open_browser = not args.no_browser
+    # Ctrl-C cancels the wait (Code Puppy's own SIGINT guard would swallow it).
     if args.no_models:
         operations.login(
-            settings, emit, open_browser=open_browser, timeout=args.timeout, console=args.console
+            settings,
+            emit,
+            open_browser=open_browser,
+            timeout=args.timeout,
+            console=args.console,
+            cancel_scope=cancels,
         )
         change = None
     else:
@@ -56,6 +63,7 @@ def _auth(args: argparse.Namespace) -> None:
             timeout=args.timeout,
             pin=args.pin,
             console=args.console,
+            cancel_scope=cancels,
         )
     export_active_token(host_settings())
     # From what was just registered: re-reading the file would report a registry
@@ -82,7 +90,9 @@ def _status(args: argparse.Namespace) -> None:
     except ClaudeOAuthError as exc:
         emit.warning(str(exc))
     usage = status.usage_line(settings, report)
-    for level, line in status.render_levels(report, usage, show_profile=bool(others) or None):
+    for level, line in status.render_levels(
+        report, usage, show_profile=bool(others) or None, hints=emit.hints
+    ):
         getattr(emit, level)(line)
     if others:
         emit.info("Other profiles (/claude-code-switch NAME makes one active):")

@@ -60,21 +60,36 @@ def _is_our_model(model_name: str) -> bool:
         return False
 
 
+def _registry_problem() -> tuple[dict[str, Any], str | None]:
+    """Our entries, or ``{}`` and the one line that says why they cannot be read."""
+    from ...errors import ClaudeOAuthError
+
+    try:
+        return dict(_our_entries()), None
+    except ClaudeOAuthError as exc:
+        summary = getattr(exc, "summary", str(exc))
+        return {}, f"claude-code-oauth: cannot read the model registry: {summary}"
+    except Exception as exc:
+        return {}, f"claude-code-oauth: cannot read the model registry ({type(exc).__name__})."
+
+
 def _load_models_config() -> dict[str, Any]:
     # Returned as plugin models so ours win over same-named claude-code-* entries the
     # bundled plugin keeps in claude_models.json (which Code Puppy merges later).
     global _registry_error
-    try:
-        entries = dict(_our_entries())
-    except Exception as exc:
-        # Code Puppy reloads the model list very often: say it once per problem.
-        message = f"claude-code-oauth: cannot read the model registry: {exc}"
-        if message != _registry_error:
-            _registry_error = message
-            _error(message)
-        return {}
-    _registry_error = None
+    entries, problem = _registry_problem()
+    # Code Puppy reloads the model list very often: say it once per problem.
+    if problem is not None and problem != _registry_error:
+        _error(problem)
+    _registry_error = problem
     return entries
+
+
+def _registry_problem_was_reported() -> None:
+    """After a command that reported the models file's state itself (auth,
+    logout): the next model reload must not say the same problem again."""
+    global _registry_error
+    _registry_error = _registry_problem()[1]
 
 
 def _build_model(model_name: str, model_config: dict[str, Any], config: Any) -> Any:
@@ -149,11 +164,34 @@ def _custom_command(command: str, name: str) -> bool | None:
     if name not in COMMANDS:
         return None
     supersede_bundled(OWNER, _is_our_model)
-    from ...errors import ClaudeOAuthError
+    from . import messages, supersede
+
+    # One message per command, in order (see messages.command_output).
+    with messages.command_output():
+        _run_command(command, name)
+        problem = supersede.failure()
+        if problem:
+            Emit().warning(problem)
+    if name in _COMMANDS_THAT_REPORT_THE_REGISTRY:
+        _registry_problem_was_reported()
+    return True
+
+
+#: Commands whose output already names a problem with the models file.
+_COMMANDS_THAT_REPORT_THE_REGISTRY = frozenset({"claude-code-auth", "claude-code-logout"})
+
+
+def _run_command(command: str, name: str) -> None:
+    """Run ``/name``; every failure becomes one reported line, never an exception."""
+    from ...errors import ClaudeOAuthError, LoginCancelled
     from .commands import run
 
     try:
         run(command, name)
+    except LoginCancelled:
+        # Ctrl-C: the terminal may have echoed "^C" where the line would start.
+        Emit().info("")
+        Emit().warning("Sign-in cancelled; nothing was changed.")
     except ClaudeOAuthError as exc:
         _error(str(exc))
     except KeyboardInterrupt:
@@ -164,7 +202,6 @@ def _custom_command(command: str, name: str) -> bool | None:
             f"/{name} failed unexpectedly ({type(exc).__name__}); files are only ever "
             "replaced atomically, so none is half-written."
         )
-    return True
 
 
 def _custom_help() -> list[tuple[str, str]]:

@@ -9,18 +9,50 @@ that, while our plugin is enabled, stands aside for our commands and models.
 So ``/plugins disable <ours>`` gives everything back to the bundled plugin at
 once, and ``/plugins disable claude_code_oauth`` still disables it.
 
-Only public ``code_puppy.callbacks`` functions are used.
+Every Code Puppy from the first with entry-point plugins (0.0.716) to the newest
+is handled by feature, never by version number:
+
+* the bundled plugin is found by its callbacks' *owner* (``claude_code_oauth``),
+  wherever it lives — inside ``code_puppy`` (0.0.716) or in the
+  ``code-puppy-core-plugins`` package (later releases);
+* the loading context that makes a wrapper the bundled plugin's is set with
+  whichever API the host has — a token to restore (0.0.850 on) or one global
+  owner to put back (before);
+* superseding is all or nothing: every wrapper is registered and checked
+  before any original is removed, so a failure half-way (an API that refuses, a
+  registration the host silently drops) leaves the bundled plugin exactly as it
+  was — the same callbacks in the same order — and :func:`failure` says why.
+  Our own commands answer either way.
+
+Only public ``code_puppy.callbacks`` functions are used; nothing here raises
+into Code Puppy.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 BUNDLED_OWNER = "claude_code_oauth"
 OUR_COMMANDS = frozenset({"claude-code-auth", "claude-code-status", "claude-code-logout"})
 _MARK = "_claude_code_oauth_superseded"
+#: The bundled plugin's module ends with this, under ``code_puppy.plugins`` (0.0.716)
+#: or ``code_puppy_core_plugins`` (later releases).
+BUNDLED_MODULE_SUFFIX = ".claude_code_oauth.register_callbacks"
+_BUNDLED_PACKAGES = ("code_puppy", "code_puppy_core_plugins")
+
+_failure: str | None = None
+
+
+class SupersedeError(Exception):
+    """The bundled plugin could not be wrapped; it was left as it was."""
+
+
+def failure() -> str | None:
+    """Why the last attempt to supersede the bundled plugin failed (``None``: it did not)."""
+    return _failure
 
 
 def _help_name(entry: Any) -> str | None:
@@ -83,61 +115,134 @@ def _make_wrappers(
     }
 
 
-def supersede_bundled(our_owner: str, is_our_model: Callable[[str], bool]) -> int:
-    """Wrap the bundled plugin's hooks (idempotent); returns how many are wrapped now."""
-    from code_puppy import callbacks
+@contextlib.contextmanager
+def owned_by(callbacks: Any, owner: str) -> Iterator[None]:
+    """Callbacks registered inside are owned by ``owner``; the previous loading
+    context is restored afterwards, whichever loading-context API the host has.
 
-    def ours_enabled() -> bool:
-        return callbacks.is_callback_owner_enabled(our_owner)
+    From 0.0.850 ``set_loading_context`` returns a token that
+    ``clear_loading_context(token)`` restores; before, both keep one global
+    owner, which we put back ourselves (we may be inside our own or the bundled
+    plugin's import, whose loader clears it when that import ends).
+    """
+    previous = callbacks.get_loading_context()
+    token = callbacks.set_loading_context(owner)
+    try:
+        if callbacks.get_loading_context() != owner:
+            raise SupersedeError("Code Puppy did not accept a plugin loading context")
+        yield
+    finally:
+        if token is not None:
+            callbacks.clear_loading_context(token)
+        elif previous is not None:
+            callbacks.set_loading_context(previous)
+        else:
+            callbacks.clear_loading_context()
 
-    wrapped = 0
+
+def _registered_as_bundled(callbacks: Any, phase: str, func: Any) -> bool:
+    listed = callbacks.get_callbacks(phase, include_disabled=True)
+    return any(f is func for f in listed) and callbacks.get_callback_owner(func) == BUNDLED_OWNER
+
+
+def _plan(
+    callbacks: Any, ours_enabled: Callable[[], bool], is_our_model: Callable[[str], bool]
+) -> tuple[list[tuple[str, Any, Any]], int]:
+    """``([(phase, original, wrapper)], already wrapped)`` for the bundled hooks."""
+    plan: list[tuple[str, Any, Any]] = []
+    done = 0
     for phase, make in _make_wrappers(ours_enabled, is_our_model).items():
-        for func in callbacks.get_callbacks(phase, include_disabled=True):  # type: ignore[arg-type]
+        for func in callbacks.get_callbacks(phase, include_disabled=True):
             if callbacks.get_callback_owner(func) != BUNDLED_OWNER:
                 continue
             if getattr(func, _MARK, False):
-                wrapped += 1
+                done += 1
                 continue
             wrapper = make(func)
             setattr(wrapper, _MARK, True)
-            # Registered under the bundled plugin's name so its own enable/disable
-            # switch keeps working on the wrapper.
-            token = callbacks.set_loading_context(BUNDLED_OWNER)
-            try:
-                callbacks.unregister_callback(phase, func)  # type: ignore[arg-type]
-                try:
-                    callbacks.register_callback(phase, wrapper)  # type: ignore[arg-type]
-                except Exception:
-                    callbacks.register_callback(phase, func)  # type: ignore[arg-type]
-                    raise
-            finally:
-                callbacks.clear_loading_context(token)
-            wrapped += 1
-    return wrapped
+            plan.append((phase, func, wrapper))
+    return plan, done
 
 
-BUNDLED_MODULE = "code_puppy_core_plugins.claude_code_oauth.register_callbacks"
+def _swap(callbacks: Any, plan: list[tuple[str, Any, Any]]) -> None:
+    """Register every wrapper (checked), then remove the originals; all or nothing."""
+    registered: list[tuple[str, Any]] = []
+    removed: list[tuple[str, Any]] = []
+    try:
+        with owned_by(callbacks, BUNDLED_OWNER):
+            for phase, _, wrapper in plan:
+                callbacks.register_callback(phase, wrapper)
+                if not _registered_as_bundled(callbacks, phase, wrapper):
+                    # 0.0.850+ drops a registration it considers late, with only a log line.
+                    raise SupersedeError(f"Code Puppy did not register the {phase} wrapper")
+                registered.append((phase, wrapper))
+        for phase, original, _ in plan:
+            if not callbacks.unregister_callback(phase, original):
+                raise SupersedeError(f"the bundled {phase} hook could not be unregistered")
+            removed.append((phase, original))
+    except BaseException:
+        for phase, wrapper in registered:
+            with contextlib.suppress(Exception):
+                callbacks.unregister_callback(phase, wrapper)
+        if removed:  # cannot happen with the public API; put the originals back anyway
+            with contextlib.suppress(Exception), owned_by(callbacks, BUNDLED_OWNER):
+                for phase, original in removed:
+                    callbacks.register_callback(phase, original)
+        raise
+
+
+def supersede_bundled(our_owner: str, is_our_model: Callable[[str], bool]) -> int:
+    """Wrap the bundled plugin's hooks (idempotent); returns how many are wrapped now.
+
+    Never raises: on failure the bundled plugin is left as it was, ``0`` is
+    returned and :func:`failure` says why.
+    """
+    global _failure
+    try:
+        from code_puppy import callbacks
+
+        def ours_enabled() -> bool:
+            return callbacks.is_callback_owner_enabled(our_owner)
+
+        plan, done = _plan(callbacks, ours_enabled, is_our_model)
+        if plan:
+            _swap(callbacks, plan)
+    except Exception as exc:
+        reason = str(exc) if isinstance(exc, SupersedeError) else type(exc).__name__
+        _failure = (
+            f"Code Puppy's bundled claude_code_oauth plugin could not be stood aside "
+            f"({reason}), so it answers /claude-code-* commands too. "
+            "/plugins disable claude_code_oauth turns it off."
+        )
+        return 0
+    _failure = None
+    return done + len(plan)
+
+
+def _is_bundled_module(name: str) -> bool:
+    return name.endswith(BUNDLED_MODULE_SUFFIX) and name.split(".", 1)[0] in _BUNDLED_PACKAGES
 
 
 class _WhenBundledLoads:
-    """A one-shot ``sys.meta_path`` finder: run ``then()`` right after the bundled
+    """A ``sys.meta_path`` finder: run ``then()`` right after the bundled
     plugin's module has executed (and registered its hooks).
 
-    Code Puppy loads entry points sorted by name, so the bundled plugin normally
-    comes first and is wrapped when we load; this covers any other order without
-    waiting for the ``startup`` phase, which a direct ``handle_command`` never fires.
+    Code Puppy loads entry points sorted by name, so the core-plugins package
+    normally comes before us and is wrapped when we load; 0.0.716 loads its
+    in-tree copy after every entry point. This covers any order without waiting
+    for the ``startup`` phase, which a direct ``handle_command`` never fires.
     """
 
     def __init__(self, then: Callable[[], object]) -> None:
         self._then = then
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
-        if name != BUNDLED_MODULE:
+        if not _is_bundled_module(name):
             return None
         import sys
         from importlib.util import find_spec
 
-        if self in sys.meta_path:
+        if self in sys.meta_path:  # one module per process; get out of the way
             sys.meta_path.remove(self)
         spec = find_spec(name)
         loader = getattr(spec, "loader", None)
@@ -148,7 +253,8 @@ class _WhenBundledLoads:
 
         def exec_module(module: Any) -> None:
             original(module)
-            then()
+            with contextlib.suppress(Exception):  # never break the bundled plugin's import
+                then()
 
         loader.exec_module = exec_module  # this loader instance serves this import only
         return spec
@@ -159,7 +265,7 @@ def supersede_when_loaded(our_owner: str, is_our_model: Callable[[str], bool]) -
     import sys
 
     supersede_bundled(our_owner, is_our_model)
-    if BUNDLED_MODULE not in sys.modules:
+    if not any(_is_bundled_module(name) for name in list(sys.modules)):
         sys.meta_path.insert(
             0, _WhenBundledLoads(lambda: supersede_bundled(our_owner, is_our_model))
         )
