@@ -34,7 +34,7 @@ from claude_code_oauth.errors import (
 from claude_code_oauth.login.flow import LoginFlow
 from claude_code_oauth.storage import secure_file
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator, RecordedRequest
-from claude_code_oauth.testing.emulator.state import s256
+from claude_code_oauth.testing.emulator.records import s256
 from helpers.ports import released
 from helpers.tokens import start_worker, wait_for_line
 

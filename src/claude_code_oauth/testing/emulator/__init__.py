@@ -4,6 +4,7 @@ Routes live in :mod:`.oauth` and :mod:`.api`, memory in :mod:`.state`, the
 fault catalogue in :mod:`.faults`, HTML in :mod:`.pages`, HTTP in :mod:`.handler`.
 """
 
-from .control import ISSUED_SECRETS, ClaudeEmulator, RecordedRequest, main
+from .command import main
+from .control import ISSUED_SECRETS, ClaudeEmulator, RecordedRequest
 
 __all__ = ["ISSUED_SECRETS", "ClaudeEmulator", "RecordedRequest", "main"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import console, pages, refusals
-from .state import Fault
+from .records import Fault
 from .wire import Request, Response, anthropic_error, html_response
 
 #: Fault endpoint name -> (HTTP method, path) it applies to.

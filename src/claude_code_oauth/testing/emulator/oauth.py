@@ -7,7 +7,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from . import pages
-from .state import AuthorizeRequest, EmulatorState, OAuthFailure
+from .records import AuthorizeRequest, OAuthFailure
+from .state import EmulatorState
 from .wire import (
     Request,
     Response,

@@ -5,145 +5,41 @@ thread may call any method at any time. Nothing in this module does HTTP.
 
 Every access token, refresh token and authorization code the emulator issues,
 and every ``code_verifier`` it receives (16 characters or more), is added to
-:data:`ISSUED_SECRETS` so a test suite can check that no output ever contains one.
+:data:`~.records.ISSUED_SECRETS` so a test suite can check that no output ever
+contains one. The record types themselves live in :mod:`.records`.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import re
 import secrets
 import threading
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from .console import ApiKeyBook
+from .records import (
+    _MIN_REMEMBERED,
+    _VERIFIER,
+    ACCESS_PREFIX,
+    REFRESH_PREFIX,
+    AuthorizeRequest,
+    Fault,
+    OAuthFailure,
+    RefreshGrant,
+    Replay,
+    _Access,
+    _Code,
+    _Login,
+    _Pending,
+    _Refresh,
+    _remember,
+    s256,
+    token_digest,
+)
 from .usage import UsageBook
 from .wire import RecordedRequest
-
-#: Secrets issued or received by any emulator in this process.
-ISSUED_SECRETS: set[str] = set()
-
-ACCESS_PREFIX = "sk-ant-oat01-"
-REFRESH_PREFIX = "sk-ant-ort01-"
-DEFAULT_SCOPE = "org:create_api_key user:profile user:inference"
-
-_MIN_REMEMBERED = 16
-_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
-
-
-def _remember(secret: str) -> str:
-    ISSUED_SECRETS.add(secret)
-    return secret
-
-
-def s256(verifier: str) -> str:
-    """BASE64URL(SHA256(verifier)) without padding (RFC 7636 §4.2)."""
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
-class OAuthFailure(Exception):
-    """A token-endpoint refusal: becomes ``{"error", "error_description"}`` with ``status``."""
-
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
-        super().__init__(description)
-        self.error = error
-        self.description = description
-        self.status = status
-
-
-@dataclass(frozen=True)
-class AuthorizeRequest:
-    """A validated /oauth/authorize request waiting for (or past) the user's decision."""
-
-    client_id: str
-    redirect_uri: str
-    scope: str
-    code_challenge: str
-    state: str
-    #: Opened on the Console's authorize page: the login may create an API key.
-    console: bool = False
-
-
-@dataclass
-class _Pending:
-    request: AuthorizeRequest
-    expires_at: float
-
-
-@dataclass
-class _Code:
-    request: AuthorizeRequest
-    expires_at: float
-    used: bool = False
-    login_id: str | None = None
-    #: Index in ``EmulatorState.accounts`` of the account the user approved as.
-    identity: int = 0
-
-
-@dataclass
-class _Login:
-    id: str
-    scope: str
-    account: bool
-    access_ttl: int
-    deadline: float | None
-    revoked: bool = False
-    #: Index in ``EmulatorState.accounts``: whose login this is.
-    identity: int = 0
-    #: A Console login (its tokens may create an API key).
-    console: bool = False
-
-
-@dataclass
-class _Access:
-    login_id: str
-    expires_at: float
-    force_expired: bool = False
-
-
-@dataclass
-class _Refresh:
-    login_id: str
-    spent: bool = False
-
-
-def token_digest(token: str) -> str:
-    """A short, non-secret fingerprint of a token (what the logs below hold)."""
-    return hashlib.sha256(token.encode()).hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class RefreshGrant:
-    """One successful refresh: ``spent`` was presented, ``issued`` handed out (digests)."""
-
-    at: float
-    login_id: str
-    spent: str
-    issued: str
-
-
-@dataclass(frozen=True)
-class Replay:
-    """A spent refresh token presented again (``token`` is its digest); it ended the login."""
-
-    at: float
-    login_id: str
-    token: str
-
-
-@dataclass
-class Fault:
-    """One injected fault: applies to the next ``remaining`` requests to its endpoint."""
-
-    name: str
-    remaining: int
-    params: dict[str, Any] = field(default_factory=dict)
 
 
 class EmulatorState:
