@@ -122,6 +122,7 @@ def login(
     else:
         reporter.success(f"Signed in{f' as {email}' if email else ''}{where} (via {result.via}).")
         reporter.info(f"Tokens saved to {result.token_path} (mode 0600).")
+        _remember_plan(settings, result, reporter)
     if result.replaced is not None:
         reporter.warning(
             f"This replaced the profile's previous Anthropic API key {result.replaced.label} "
@@ -130,6 +131,19 @@ def login(
         )
     _note_active_profile(settings, reporter)
     return result
+
+
+def _remember_plan(settings: Settings, result: LoginResult, reporter: Reporter) -> None:
+    """Read the plan once, so ``usage`` and ``profiles`` name it from the start (one
+    profile call; a failure only means the plan shows as unknown until
+    ``usage --refresh``)."""
+    from .account.usage_endpoint import read_plan
+    from .account.usage_report import plan_text
+
+    account = (result.record.account or {}).get("uuid")
+    plan = read_plan(settings, account if isinstance(account, str) else None)
+    if plan is not None and (plan.name or plan.tier):
+        reporter.info(f"Plan: {plan_text(plan.name, plan.tier)}.")
 
 
 def console_keys_url(settings: Settings) -> str:
@@ -269,12 +283,12 @@ def login_and_register(
 
 
 def logout(settings: Settings, reporter: Reporter) -> tuple[bool, int]:
-    """Remove the profile's tokens or Console API key (under the lock) and the model
-    entries pinned to it; idempotent. A removed API key is named, with a warning that
-    it still exists in the Console until revoked there. The entries that follow the
-    active profile are removed only with the last sign-in: while another profile is
-    signed in they stay, and say "not signed in (profile NAME)" until the user signs
-    in again or switches."""
+    """Remove the profile's tokens or Console API key (under the lock), its usage
+    snapshot, and the model entries pinned to it; idempotent. A removed API key is
+    named, with a warning that it still exists in the Console until revoked there.
+    The entries that follow the active profile are removed only with the last
+    sign-in: while another profile is signed in they stay, and say "not signed in
+    (profile NAME)" until the user signs in again or switches."""
     from .models.registry import unregister_models
     from .profiles.active import recorded_active_profile
     from .profiles.listing import profile_names
@@ -302,6 +316,7 @@ def logout(settings: Settings, reporter: Reporter) -> tuple[bool, int]:
         reporter.info(
             f"Removed the tokens{named} ({path})." if removed else f"No tokens{named} were stored."
         )
+    _forget_usage(settings)
     remaining = [name for name in profile_names(settings) if name != profile]
     groups: list[str | None] = [profile] if remaining else [profile, None]
     change = unregister_models(settings, groups)
@@ -323,6 +338,24 @@ def logout(settings: Settings, reporter: Reporter) -> tuple[bool, int]:
             f"{hints_for(reporter).switch(remaining[0])} (signed in: {', '.join(remaining)})."
         )
     return removed, count
+
+
+def _forget_usage(settings: Settings) -> None:
+    """Remove the profile's usage snapshot (figures and plan of the account signed out
+    of; never a secret). Best effort: a snapshot left behind is ignored by the next
+    sign-in of another account anyway. Its lock file stays, as the token lock does."""
+    from .account.usage_snapshot import usage_path
+    from .storage.file_lock import file_lock, held
+    from .storage.secure_file import remove
+
+    path = usage_path(settings)
+    try:
+        with held(file_lock(path + ".lock", settings.lock_timeout), "the usage snapshot"):
+            remove(path)
+    except ClaudeOAuthError:
+        import logging
+
+        logging.getLogger("claude_code_oauth").debug("could not remove %s", path)
 
 
 def switch(settings: Settings, name: str, reporter: Reporter) -> str:

@@ -178,9 +178,17 @@ def test_login_with_a_browser_saves_tokens_and_registers_models(
     assert "Signed in as emulated.user@example.com (via browser)." in out
     assert f"Tokens saved to {data_dir / 'claude_code_oauth.json'} (mode 0600)." in out
     assert "Registered" in out
+    assert "Plan: Max 20x (default_claude_max_20x)." in out
     assert oct(os.stat(data_dir / "claude_code_oauth.json").st_mode & 0o777) == "0o600"
     assert emulator.grants["authorization_code"] == 1
     assert released(login.port)
+    # The sign-in read the plan once, so `usage` names it without asking anyone.
+    profile_calls = sum(1 for r in emulator.requests if r.path == "/api/oauth/profile")
+    usage = subprocess.run(
+        [*CLI, "usage", "--json"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert json.loads(usage.stdout)["plan"] == {"name": "Max", "tier": "default_claude_max_20x"}
+    assert sum(1 for r in emulator.requests if r.path == "/api/oauth/profile") == profile_calls
 
 
 @pytest.mark.parametrize(

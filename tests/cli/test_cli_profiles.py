@@ -87,8 +87,9 @@ def test_two_accounts_side_by_side_switch_and_logout_of_one(
     listed = cli(env, "profiles")
     assert listed.returncode == 0 and listed.stderr == ""
     lines = listed.stdout.splitlines()
-    assert lines[0].startswith(f"* default: {FIRST} (Emulated Organization) — token valid")
-    assert lines[1].startswith(f"  work: {WORK} (Acme) — token valid")
+    # The plan, as the sign-in read it from the profile endpoint.
+    assert lines[0].startswith(f"* default: {FIRST} (Emulated Organization, Max 20x) — token valid")
+    assert lines[1].startswith(f"  work: {WORK} (Acme, Max 20x) — token valid")
     as_json = json.loads(cli(env, "profiles", "--json").stdout)
     assert [(p["profile"], p["active"], p["email"]) for p in as_json] == [
         ("default", True, FIRST),

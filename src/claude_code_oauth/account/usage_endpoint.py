@@ -192,6 +192,31 @@ def _get_json(settings: Settings, url: str, what: str) -> dict[str, Any]:
     return json_object_or_raise(response, what)
 
 
+def read_plan(settings: Settings, account: str | None) -> Plan | None:
+    """Ask the profile endpoint for the plan once and keep it in the usage snapshot
+    (a sign-in does this, so ``usage`` and ``profiles`` know the plan before any
+    ``--refresh``). Best effort: ``None``, and nothing changed, when the profile
+    cannot be read or the snapshot cannot be written."""
+    try:
+        name, tier = plan_from_profile(
+            _get_json(settings, settings.profile_url, "The profile endpoint")
+        )
+    except ClaudeOAuthError:
+        return None
+    plan = Plan(name, tier, time.time())
+
+    def keep(usage: UsageFile) -> UsageFile:
+        if account is not None and usage.account not in (None, account):
+            usage = UsageFile(extra=usage.extra)  # another account's figures
+        return usage._replace(plan=plan, account=account or usage.account)
+
+    try:
+        update(usage_path(settings), keep, lock_timeout=settings.lock_timeout)
+    except ClaudeOAuthError:
+        return None
+    return plan
+
+
 def _ago(seconds: float) -> str:
     return f"{int(seconds)} s ago" if seconds < 120 else f"{int(seconds // 60)} min ago"
 

@@ -90,14 +90,22 @@ def build(usage: UsageFile, account: str | None) -> dict[str, Any]:
 # -- for people ------------------------------------------------------------------
 
 
-def plan_text(name: str | None, tier: str | None) -> str:
-    """``Max 20x (default_claude_max_20x)``; ``unknown`` when no profile was read."""
+def plan_short(name: str | None, tier: str | None) -> str | None:
+    """``Max 20x``, ``Pro``, ``Team``; ``None`` when no profile was read."""
     if name is None and tier is None:
-        return "unknown"
+        return None
     size = _TIER_SIZE.search(tier or "")
     shown = name or "unknown"
     if size and name in ("Max", "Pro"):
         shown += f" {size.group(1)}"
+    return shown
+
+
+def plan_text(name: str | None, tier: str | None) -> str:
+    """``Max 20x (default_claude_max_20x)``; ``unknown`` when no profile was read."""
+    shown = plan_short(name, tier)
+    if shown is None:
+        return "unknown"
     return f"{shown} ({tier})" if tier else shown
 
 

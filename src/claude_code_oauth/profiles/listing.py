@@ -76,6 +76,19 @@ def plan_of(record: token_store.TokenRecord) -> str | None:
     return name
 
 
+def _plan_seen(settings: Settings, record: token_store.TokenRecord) -> str | None:
+    """The plan the sign-in (or ``usage --refresh``) read from the profile endpoint and
+    kept in the usage snapshot, if it is this account's."""
+    from ..account.usage_report import plan_short
+    from ..account.usage_snapshot import for_account, load, usage_path
+
+    try:
+        usage = for_account(load(usage_path(settings)), (record.account or {}).get("uuid"))
+    except ClaudeOAuthError:
+        return None
+    return plan_short(usage.plan.name, usage.plan.tier) if usage.plan else None
+
+
 @dataclass(frozen=True)
 class ProfileSummary:
     """One profile as its token file describes it (times are Unix epoch seconds)."""
@@ -173,7 +186,7 @@ def summarize(settings: Settings, name: str, *, active: bool, now: float) -> Pro
         ),
         email=(record.account or {}).get("email_address"),
         organization=(record.organization or {}).get("name"),
-        plan=plan_of(record),
+        plan=plan_of(record) or _plan_seen(settings.with_profile(name), record),
         access_token_expires_at=record.expires_at,
         login_expires_at=deadline,
         credential="oauth",

@@ -103,7 +103,7 @@ def test_switching_in_a_running_session_changes_the_account_of_the_next_request(
     assert _served_by(emulator) == [FIRST, WORK, WORK, FIRST]
 
     listing = t.texts(6)
-    assert f"* default: {FIRST}" in listing and f"  work: {WORK} (Acme)" in listing
+    assert f"* default: {FIRST}" in listing and f"  work: {WORK} (Acme, Max 20x)" in listing
     assert t.messages(7)[0] == (
         "success",
         "Switched to profile work (work@example.com): models named claude-code-<model> now use it.",
