@@ -149,6 +149,20 @@ def test_not_signed_in(emulator: ClaudeEmulator, client_env: dict[str, str]) -> 
     assert not [r for r in emulator.requests if r.path in ("/v1/models", "/api/oauth/profile")]
 
 
+def test_profile_checks_that_profile(
+    emulator: ClaudeEmulator, client_env: dict[str, str], data_dir: Path
+) -> None:
+    seed(emulator, data_dir / "claude_code_oauth.work.json", expires_in=3600)
+    default = checks(doctor(client_env, "--json"))
+    assert not default["sign_in"]["ok"]  # the default profile is not signed in
+    work = doctor(client_env, "--json", "--profile", "work")
+    result = checks(work)
+    assert work.returncode == 0 and result["sign_in"]["ok"] and result["models"]["ok"], result
+    other = checks(doctor(client_env, "--json", "--profile", "other"))
+    assert "login --profile other" in other["sign_in"]["fix"]
+    assert not leaked(work)
+
+
 def test_a_revoked_login_is_found_and_marked(
     emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
 ) -> None:

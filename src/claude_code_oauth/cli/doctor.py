@@ -44,6 +44,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_doctor_options(parser)
+    from .profile_option import add_profile_option
+
+    add_profile_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -52,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.inference:
         err(INFERENCE_NOTICE)  # said before the request is sent; stdout stays JSON
-    checks = run_checks(settings(), inference=args.inference)
+    checks = run_checks(settings(args), inference=args.inference)
     ok = all_ok(checks)
     if args.json:
         import json

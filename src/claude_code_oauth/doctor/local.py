@@ -17,6 +17,16 @@ from ..tokens.store import ApiKeyRecord, TokenRecord
 from . import Check
 
 SIGN_IN_FIX = f"Sign in: {ANYWHERE_HINTS.login()}."
+
+
+def sign_in_fix(settings: Settings) -> str:
+    """How to sign in to the profile ``settings`` is about."""
+    try:
+        return f"Sign in: {ANYWHERE_HINTS.login(settings.profile)}."
+    except ClaudeOAuthError:  # an unusable profile setting: the configuration check says so
+        return SIGN_IN_FIX
+
+
 #: Keys whose value is checked through the property that uses it.
 _CHECKED_AS = {"token_file": "token_path", "models_file": "models_path"}
 
@@ -97,12 +107,13 @@ def sign_in(
     """Signed in, the access token's and the login's expiry (a Console sign-in: its API
     key, which does not expire); the record (or ``None``)."""
     now = time.time() if now is None else now
+    fix = sign_in_fix(settings)
     try:
         record = token_store.load_sign_in(settings.token_path)
     except ClaudeOAuthError as exc:
-        return Check("sign_in", False, exc.reason, exc.hint or SIGN_IN_FIX), None
+        return Check("sign_in", False, exc.reason, exc.hint or fix), None
     if record is None:
-        return Check("sign_in", False, "Not signed in to Claude.", SIGN_IN_FIX), None
+        return Check("sign_in", False, "Not signed in to Claude.", fix), None
     if isinstance(record, ApiKeyRecord):
         org = record.organization_name or "an unknown organization"
         who = f", signed in as {record.email}" if record.email else ""
@@ -121,17 +132,17 @@ def sign_in(
     deadline = record.refresh_token_expires_at
     if record.needs_login:
         why = record.last_error or "Your Claude login has ended and must be renewed."
-        return Check("sign_in", False, f"Signed in {who}, but: {why}", SIGN_IN_FIX), record
+        return Check("sign_in", False, f"Signed in {who}, but: {why}", fix), record
     if deadline is not None and deadline <= now:
         return Check(
             "sign_in",
             False,
             f"Signed in {who}, but the login ended {_when(deadline, now)}.",
-            SIGN_IN_FIX,
+            fix,
         ), record
     if not record.refresh_token:
         return Check(
-            "sign_in", False, f"Signed in {who}, but without a refresh token.", SIGN_IN_FIX
+            "sign_in", False, f"Signed in {who}, but without a refresh token.", fix
         ), record
     access = (
         f"access token valid until {_when(record.expires_at, now)}"

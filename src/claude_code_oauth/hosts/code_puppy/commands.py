@@ -182,7 +182,7 @@ def _doctor(args: argparse.Namespace) -> None:
     emit = messages.Emit()
     if args.inference:
         emit.warning(INFERENCE_NOTICE)
-    checks = run_checks(host_settings(), inference=args.inference)
+    checks = run_checks(host_settings(_profile(args)), inference=args.inference)
     if args.json:
         import json
 
@@ -255,7 +255,7 @@ COMMANDS: dict[str, SlashCommand] = {
             "claude-code-doctor",
             "Check the Claude setup: config, files, sign-in, endpoints (no secrets)",
             _doctor,
-            (_doctor_options,),
+            (_doctor_options, _profile_option),
         ),
     )
 }
