@@ -243,3 +243,49 @@ def test_a_broken_stream_cannot_be_answered_so_it_is_raised(
     assert isinstance(caught.value.claude_error, ApiUnavailable)
     # The original failure stays chained: a host may treat it as transient.
     assert caught.value.__cause__ is not caught.value.claude_error
+
+
+class _CountingProvider(TokenProvider):
+    """The real provider, counting how often a request asks it for a token."""
+
+    asked = 0
+
+    def get_credential(self) -> Any:
+        type(self).asked += 1
+        return super().get_credential()
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_one_token_lookup_per_request_and_none_left_for_the_next(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_file: Path, stream: bool
+) -> None:
+    settings = settings_for(client_env)
+    _CountingProvider.asked = 0
+    model = build_model("claude-code-" + MODEL, ENTRY, settings, _CountingProvider(settings))
+    asked: list[int] = []
+
+    async def ask() -> Any:
+        agent = Agent(model)
+        try:
+            if not stream:
+                return (await agent.run("hi")).output
+            async with agent.run_stream("hi") as result:
+                return await result.get_output()
+        finally:
+            asked.append(_CountingProvider.asked)
+
+    async def three() -> list[Any]:  # one event loop, as in Code Puppy
+        first = await ask()
+        emulator.inject("messages", "400_request")
+        try:
+            second: Any = await ask()
+        except ModelHTTPError as exc:
+            second = exc
+        return [first, second, await ask()]
+
+    first, second, third = asyncio.run(three())
+    assert first == REPLY_TEXT and third == REPLY_TEXT
+    assert isinstance(second, ModelHTTPError)
+    # The pre-flight's lookup serves the request's auth too (one thread hop, not two),
+    # and a refused request leaves nothing behind for the next one.
+    assert asked == [1, 2, 3] and messages_sent(emulator) == 3

@@ -47,6 +47,7 @@ here, when Code Puppy first builds one of our models.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Protocol
@@ -90,6 +91,13 @@ class UsageGuard(Protocol):
 
 #: What the SDK holds as its credential; the auth flow always replaces it.
 _PLACEHOLDER = "replaced-per-request-by-claude-code-oauth"
+
+#: The credential a request's pre-flight just fetched, for that request's auth flow
+#: (same task, so the same context): one thread hop per request instead of two. The
+#: auth flow takes it once; an SDK retry or a second request fetches anew.
+_PREFETCHED: contextvars.ContextVar[Credential | None] = contextvars.ContextVar(
+    "claude_code_oauth_prefetched_credential", default=None
+)
 
 
 def credential_of(provider: Any) -> Credential:
@@ -153,8 +161,12 @@ def _make_auth_class() -> type:
             )
 
         async def async_auth_flow(self, request: Any):  # type: ignore[override]
-            # The provider does blocking file and lock I/O (and maybe a refresh).
-            credential = await anyio.to_thread.run_sync(credential_of, self._provider)
+            credential = _PREFETCHED.get()
+            if credential is not None:
+                _PREFETCHED.set(None)  # one request's worth
+            else:
+                # The provider does blocking file and lock I/O (and maybe a refresh).
+                credential = await anyio.to_thread.run_sync(credential_of, self._provider)
             if credential.is_api_key:
                 apply_api_key_headers(
                     request.headers,
@@ -222,13 +234,18 @@ def _model_class() -> type:
         #: The extra-usage guard: refuses to send while ``extra_usage = block`` says so.
         _usage_guard: UsageGuard | None = None
 
-        async def _preflight(self) -> None:
-            # Not signed in, a dead login, an unreachable token endpoint: say so now,
-            # before the SDK sends anything (and retries what cannot succeed).
-            credential = await anyio.to_thread.run_sync(credential_of, self._provider_oauth)
+        def _preflight_sync(self) -> Credential:
+            credential = credential_of(self._provider_oauth)
             if self._usage_guard is not None and not credential.is_api_key:
-                # Reads the usage snapshot: off the event loop like the provider.
-                await anyio.to_thread.run_sync(self._usage_guard.check)
+                self._usage_guard.check()  # reads the usage snapshot
+            return credential
+
+        async def _preflight(self) -> None:
+            # Not signed in, a dead login, an unreachable token endpoint, a block on
+            # extra usage: say so now, before the SDK sends anything (and retries what
+            # cannot succeed). Blocking file and lock I/O: off the event loop, in one hop;
+            # the credential then serves this request's auth flow.
+            _PREFETCHED.set(await anyio.to_thread.run_sync(self._preflight_sync))
 
         def _failure(self, exc: BaseException, *, can_reply: bool) -> BaseException | str | None:
             """What to do about ``exc``: an exception to raise, a line to answer with, or
@@ -261,6 +278,8 @@ def _model_class() -> type:
                 outcome = self._failure(exc, can_reply=True)
                 if outcome is None:
                     raise
+            finally:
+                _PREFETCHED.set(None)  # unused if the request failed before sending
             # Outside the handler: nothing implicit is chained to what is raised.
             if isinstance(outcome, str):
                 return await reply_model(outcome, self.model_name).request(*args, **kwargs)
@@ -273,10 +292,12 @@ def _model_class() -> type:
             try:
                 await self._preflight()
                 async with super().request_stream(*without_our_replies(args), **kwargs) as s:
+                    _PREFETCHED.set(None)  # unused if the stream failed before sending
                     started = True
                     yield s
                     return
             except Exception as exc:
+                _PREFETCHED.set(None)
                 # Before the stream (an HTTP error, no token) or mid-stream (``event:
                 # error``, a dropped connection: only an exception can say that then).
                 outcome = self._failure(exc, can_reply=not started)
