@@ -4,9 +4,10 @@
 2. Runs `claude-code-oauth login`; a scripted browser (via BROWSER) approves
    the consent page and follows the redirect to the loopback callback.
 3. Shows where the tokens were saved (mode 0600), `status`, the registered
-   models and a refresh; no token is ever printed.
+   models and `doctor`; no token is ever printed.
 4. Inside a real Code Puppy: `/claude-code-status` before and after
-   `/claude-code-auth`, then one agent turn on a `claude-code-*` model.
+   `/claude-code-auth`, then one agent turn on a `claude-code-*` model, and a
+   turn Claude refuses (the third-party refusal): one line that says why.
 5. `claude-code-oauth usage`, from the snapshot that turn left, then `--refresh`.
 6. A Console sign-in as profile `api`: `login --console` creates an API key (only
    the key is kept), `status`, `token` (withheld), `logout`.
@@ -54,6 +55,21 @@ def start_emulator(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
     return proc, first.rsplit(" ", 1)[-1]
 
 
+def inject(base: str, endpoint: str, fault: str) -> None:
+    """Ask the emulator process to misbehave once (its control endpoint)."""
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(
+        base + "/_emulator/faults",
+        data=json.dumps({"endpoint": endpoint, "fault": fault}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request, timeout=10) as answer:
+        answer.read()
+
+
 def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="claude-code-oauth-demo-"))
     cli = shutil.which("claude-code-oauth", path=str(Path(sys.executable).parent))
@@ -98,6 +114,7 @@ def main() -> int:
         ).stdout.strip()
         print(f"  -> a {len(token)}-character access token on stdout, nothing else")
         del token
+        show([*cli_cmd, "doctor"], env, "claude-code-oauth doctor")
 
         banner("4. Inside a real Code Puppy")
         try:
@@ -115,6 +132,14 @@ def main() -> int:
         steps = ["/claude-code-status", "/claude-code-auth", "/claude-code-status"]
         cmd = [sys.executable, "-m", "claude_code_oauth.testing.puppy_session", *steps]
         if show([*cmd, "--ask", model, "Say hello"], puppy_env, "code-puppy (scripted session)"):
+            return 1
+
+        banner("4b. When Claude refuses: the answer says why, in one line")
+        print("(the emulator is told to answer the next request with Claude's third-party refusal)")
+        inject(base, "messages", "400_third_party")
+        ask = [sys.executable, "-m", "claude_code_oauth.testing.puppy_session"]
+        refused = [*ask, "--ask", model, "Say hello again"]
+        if show(refused, puppy_env, "code-puppy (a refused turn)"):
             return 1
 
         banner("5. Usage, kept from the answer Code Puppy just got (no network)")
