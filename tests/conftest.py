@@ -18,6 +18,7 @@ import pytest
 
 from claude_code_oauth.config import Settings
 from claude_code_oauth.testing.emulator.control import ISSUED_SECRETS, ClaudeEmulator
+from claude_code_oauth.testing.hostile_proxy import HostileProxy
 
 #: OAuth access and refresh tokens, and the API keys a Console sign-in creates.
 TOKEN_SHAPE = re.compile(r"sk-ant-(?:o[ar]t01|api03)-[A-Za-z0-9_\-]{6,}")
@@ -58,6 +59,19 @@ def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"
     path.mkdir(mode=0o700)
     return path
+
+
+@pytest.fixture
+def token_path(data_dir: Path) -> Path:
+    """Where the default profile's token file lives in ``data_dir``."""
+    return data_dir / "claude_code_oauth.json"
+
+
+@pytest.fixture
+def proxy(emulator: ClaudeEmulator) -> Iterator[HostileProxy]:
+    """A :class:`HostileProxy` in front of the emulator; it forwards until told otherwise."""
+    with HostileProxy(emulator.base_url) as running:
+        yield running
 
 
 @pytest.fixture

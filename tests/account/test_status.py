@@ -24,11 +24,6 @@ PUPPY = Hints(
 )
 
 
-@pytest.fixture
-def token_path(data_dir: Path) -> Path:
-    return data_dir / "claude_code_oauth.json"
-
-
 def _no_secret(report: dict[str, object], *secrets: str | None) -> bool:
     text = json.dumps(report) + "\n".join(status.render(report))
     return not any(s and s in text for s in secrets)

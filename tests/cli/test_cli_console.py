@@ -24,6 +24,7 @@ import pytest
 
 from claude_code_oauth import USER_AGENT
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from helpers.cli import one_error_line, run_cli
 from helpers.tokens import seed
 
 CLI = [sys.executable, "-m", "claude_code_oauth"]
@@ -36,26 +37,8 @@ def env(client_env: dict[str, str]) -> dict[str, str]:
     return {**client_env, "CLAUDE_CODE_OAUTH_CALLBACK_PORT_RANGE": f"{low}-{low + 20}"}
 
 
-def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        stdin=subprocess.DEVNULL,
-    )
-
-
 def stored(data_dir: Path, name: str = KEY_FILE) -> dict:
     return json.loads((data_dir / name).read_text())
-
-
-def one_line_error(stderr: str) -> str:
-    assert "Traceback" not in stderr
-    errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1, stderr
-    return errors[0]
 
 
 def key_requests(emulator: ClaudeEmulator, path: str) -> list[dict[str, object]]:
@@ -89,7 +72,7 @@ def test_console_login_by_browser_keeps_only_the_key_and_every_command_knows_it(
     env: dict[str, str], emulator: ClaudeEmulator, data_dir: Path, scripted_browser: str
 ) -> None:
     env["BROWSER"] = scripted_browser
-    done = run(env, "login", "--console", "--timeout", "60")
+    done = run_cli(env, "login", "--console", "--timeout", "60")
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert out.startswith("Opening your browser to sign in to the Anthropic Console.")
@@ -127,7 +110,7 @@ def test_console_login_by_browser_keeps_only_the_key_and_every_command_knows_it(
     # Discovery used the key: x-api-key, no Bearer, no OAuth beta, our User-Agent.
     assert key_requests(emulator, "/v1/models") == [KEY_ONLY]
 
-    status = run(env, "status")
+    status = run_cli(env, "status")
     assert status.returncode == 0, status.stderr
     lines = status.stdout.splitlines()
     assert lines[0] == (
@@ -140,29 +123,32 @@ def test_console_login_by_browser_keeps_only_the_key_and_every_command_knows_it(
     assert "plan windows and extra usage don't apply" in status.stdout
     assert saved["api_key"] not in status.stdout + status.stderr
 
-    report = json.loads(run(env, "status", "--json", "--verify").stdout)
+    report = json.loads(run_cli(env, "status", "--json", "--verify").stdout)
     assert report["credential"] == "api_key" and report["verified"] is True
     assert report["api_key"]["name"] == key_name and report["api_key"]["last4"] == last4
     assert report["api_key"]["id"] == listed["id"] and report["api_key"]["created_at"]
     assert report["needs_login"] is False and report["scopes"] == []
     assert saved["api_key"] not in json.dumps(report)
 
-    token = run(env, "token")
+    token = run_cli(env, "token")
     assert token.returncode == 0 and token.stderr == ""
     assert token.stdout == saved["api_key"] + "\n"  # credential-helper semantics: only the key
 
-    usage = run(env, "usage")
+    usage = run_cli(env, "usage")
     assert usage.returncode == 0
     assert "plan windows (5-hour, weekly) and extra usage don't apply" in usage.stdout
-    assert json.loads(run(env, "usage", "--json").stdout)["plan"] == {"name": "API", "tier": None}
+    assert json.loads(run_cli(env, "usage", "--json").stdout)["plan"] == {
+        "name": "API",
+        "tier": None,
+    }
 
-    profiles = run(env, "profiles")
+    profiles = run_cli(env, "profiles")
     assert (
         f"* default: emulated.user@example.com (Emulated Organization, API) — Anthropic API "
         f"key (Console) …{last4}, created" in profiles.stdout
     )
 
-    doctor = run(env, "doctor", "--json", "--inference")
+    doctor = run_cli(env, "doctor", "--json", "--inference")
     checks = {c["name"]: c for c in json.loads(doctor.stdout)["checks"]}
     assert doctor.returncode == 0, doctor.stdout
     assert list(checks) == [
@@ -280,12 +266,12 @@ def test_a_failed_key_creation_is_one_line_and_leaves_every_file_as_it_was(
     # The profile is signed in (a subscription) and has its models: both must survive.
     seed(emulator, data_dir / KEY_FILE, expires_in=3600)
     env["BROWSER"] = scripted_browser
-    assert run(env, "models", "--refresh").returncode == 0
+    assert run_cli(env, "models", "--refresh").returncode == 0
     before = {p.name: p.read_bytes() for p in data_dir.iterdir() if not p.name.endswith(".lock")}
     break_it(emulator)
-    done = run({**env, "CLAUDE_CODE_OAUTH_HTTP_TIMEOUT": "1"}, "login", "--console")
+    done = run_cli({**env, "CLAUDE_CODE_OAUTH_HTTP_TIMEOUT": "1"}, "login", "--console")
     assert done.returncode == 1, done.stdout
-    line = one_line_error(done.stderr)
+    line = one_error_line(done.stderr)
     assert expected in line, line
     assert "Nothing was saved" in line
     after = {p.name: p.read_bytes() for p in data_dir.iterdir() if not p.name.endswith(".lock")}
@@ -297,11 +283,11 @@ def test_logout_removes_the_key_here_and_says_it_lives_on_in_the_console(
     env: dict[str, str], emulator: ClaudeEmulator, data_dir: Path, scripted_browser: str
 ) -> None:
     env["BROWSER"] = scripted_browser
-    assert run(env, "login", "--console").returncode == 0
+    assert run_cli(env, "login", "--console").returncode == 0
     key = stored(data_dir)["api_key"]
     (listed,) = emulator.api_keys
     label = f"'{listed['name']}' (…{key[-4:]})"
-    done = run(env, "logout")
+    done = run_cli(env, "logout")
     assert done.returncode == 0, done.stderr
     assert f"Removed the Anthropic API key {label} from {data_dir / KEY_FILE}." in done.stdout
     assert "Removed 5 registered model(s)" in done.stdout
@@ -317,17 +303,17 @@ def test_logout_removes_the_key_here_and_says_it_lives_on_in_the_console(
     with httpx.Client(trust_env=False, timeout=10) as client:
         answer = client.get(emulator.base_url + "/v1/models", headers={"x-api-key": key})
     assert answer.status_code == 200
-    again = run(env, "logout")
+    again = run_cli(env, "logout")
     assert again.returncode == 0 and "No tokens were stored." in again.stdout
-    assert run(env, "token").returncode == 1
+    assert run_cli(env, "token").returncode == 1
 
 
 def test_a_console_profile_beside_a_subscription_one(
     env: dict[str, str], emulator: ClaudeEmulator, data_dir: Path, scripted_browser: str
 ) -> None:
     env["BROWSER"] = scripted_browser
-    assert run(env, "login").returncode == 0
-    done = run(env, "login", "--console", "--profile", "api", "--pin")
+    assert run_cli(env, "login").returncode == 0
+    done = run_cli(env, "login", "--console", "--profile", "api", "--pin")
     assert done.returncode == 0, done.stderr
     assert "The active profile is still default" in done.stdout
     key = stored(data_dir, "claude_code_oauth.api.json")["api_key"]
@@ -340,25 +326,25 @@ def test_a_console_profile_beside_a_subscription_one(
     following = {k: v for k, v in models.items() if "oauth_profile" not in v}
     assert {v["type"] for v in following.values()} == {"claude_code_oauth_pkce"}
 
-    listing = json.loads(run(env, "profiles", "--json").stdout)
+    listing = json.loads(run_cli(env, "profiles", "--json").stdout)
     by_name = {p["profile"]: p for p in listing}
     assert by_name["default"]["credential"] == "oauth" and by_name["default"]["active"]
     assert by_name["api"]["credential"] == "api_key" and by_name["api"]["plan"] == "API"
     assert by_name["api"]["api_key"]["last4"] == key[-4:]
 
-    everything = run(env, "status", "--all")
+    everything = run_cli(env, "status", "--all")
     assert everything.returncode == 0
     assert "Profile default (active):" in everything.stdout
     assert "Profile api:" in everything.stdout
     assert "  Anthropic API key (Console) for Emulated Organization" in everything.stdout
     assert key not in everything.stdout
 
-    assert run(env, "token", "--profile", "api").stdout == key + "\n"
-    assert run(env, "token").stdout.startswith("sk-ant-oat01-")
-    switched = run(env, "switch", "api")
+    assert run_cli(env, "token", "--profile", "api").stdout == key + "\n"
+    assert run_cli(env, "token").stdout.startswith("sk-ant-oat01-")
+    switched = run_cli(env, "switch", "api")
     assert switched.returncode == 0, switched.stderr
-    assert run(env, "token").stdout == key + "\n"
-    checks = json.loads(run(env, "doctor", "--json").stdout)["checks"]
+    assert run_cli(env, "token").stdout == key + "\n"
+    checks = json.loads(run_cli(env, "doctor", "--json").stdout)["checks"]
     assert "token_endpoint" not in {c["name"] for c in checks}
     assert all(c["ok"] for c in checks), checks
 
@@ -367,9 +353,9 @@ def test_a_revoked_key_is_named_with_what_to_do(
     env: dict[str, str], emulator: ClaudeEmulator, data_dir: Path, scripted_browser: str
 ) -> None:
     env["BROWSER"] = scripted_browser
-    assert run(env, "login", "--console", "--no-models").returncode == 0
+    assert run_cli(env, "login", "--console", "--no-models").returncode == 0
     emulator.revoke_api_keys()
-    status = run(env, "status", "--verify")
+    status = run_cli(env, "status", "--verify")
     assert status.returncode == 1
     assert (
         "Server check: failed. The models endpoint (127.0.0.1:" in status.stdout
@@ -377,10 +363,10 @@ def test_a_revoked_key_is_named_with_what_to_do(
         "invalid x-api-key)"
         in status.stdout
     )
-    refresh = run(env, "models", "--refresh")
+    refresh = run_cli(env, "models", "--refresh")
     assert refresh.returncode == 1
-    line = one_line_error(refresh.stderr)
+    line = one_error_line(refresh.stderr)
     assert "rejected the API key" in line and "login --console" in line
-    doctor = json.loads(run(env, "doctor", "--json").stdout)
+    doctor = json.loads(run_cli(env, "doctor", "--json").stdout)
     (models,) = [c for c in doctor["checks"] if c["name"] == "models"]
     assert not models["ok"] and "revoked or deleted in the Anthropic Console" in models["fix"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,8 @@ from claude_code_oauth.config import Settings
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.testing.hostile_proxy import HostileProxy
 from claude_code_oauth.tokens import store as token_store
+from helpers.cli import one_error_line, run_cli
+from helpers.polling import wait_for
 from helpers.tokens import digest, seed, stored
 
 TOKEN = "/v1/oauth/token"
@@ -34,48 +35,15 @@ BOUND = 20.0
 
 
 @pytest.fixture
-def proxy(emulator: ClaudeEmulator) -> Iterator[HostileProxy]:
-    with HostileProxy(emulator.base_url) as running:
-        yield running
-
-
-@pytest.fixture
 def env(client_env: dict[str, str], proxy: HostileProxy) -> dict[str, str]:
     return {**proxy.env(client_env), "CLAUDE_CODE_OAUTH_HTTP_TIMEOUT": str(HTTP_TIMEOUT)}
 
 
-@pytest.fixture
-def token_path(data_dir: Path) -> Path:
-    return data_dir / "claude_code_oauth.json"
-
-
 def run(env: dict[str, str], *args: str) -> tuple[subprocess.CompletedProcess[str], float]:
+    """Run the command; also say how long it took (the deadline under test)."""
     started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-m", "claude_code_oauth", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+    done = run_cli(env, *args)
     return done, time.monotonic() - started
-
-
-def error_line(done: subprocess.CompletedProcess[str]) -> str:
-    assert "Traceback" not in done.stderr
-    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1, done.stderr[-2000:]
-    return errors[0]
-
-
-def wait_for(predicate, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition did not come true in time")
-        time.sleep(0.01)
 
 
 def hung_up(proxy: HostileProxy, path: str) -> bool:
@@ -96,7 +64,7 @@ def test_token_gives_up_at_the_deadline_with_one_line(
     proxy.add_rule(TOKEN, forward=False, body=CANNED, trickle=1.5, trickle_head=head)
     done, took = run(env, "token")
     assert done.returncode == 1 and done.stdout == ""
-    assert f"did not answer within {HTTP_TIMEOUT} s" in error_line(done)
+    assert f"did not answer within {HTTP_TIMEOUT} s" in one_error_line(done.stderr)
     assert took < BOUND
     wait_for(lambda: hung_up(proxy, TOKEN), timeout=10)
     # Nothing was rotated (the answer never arrived): the stored login is unchanged.
@@ -143,7 +111,7 @@ def test_login_gives_up_on_a_trickling_exchange_with_one_line(
     proxy.add_rule(TOKEN, trickle=1.5)
     done, took = run({**env, "BROWSER": scripted_browser}, "login", "--no-models")
     assert done.returncode == 1
-    assert f"did not answer within {HTTP_TIMEOUT} s" in error_line(done)
+    assert f"did not answer within {HTTP_TIMEOUT} s" in one_error_line(done.stderr)
     # The browser's page said so (the scripted browser reports a failed final page).
     assert "Sign-in failed" in done.stderr
     assert took < BOUND
@@ -163,7 +131,7 @@ def test_models_refresh_gives_up_at_the_deadline_with_one_line(
     proxy.add_rule(MODELS, trickle=1.5, trickle_head=head)
     done, took = run(env, "models", "--refresh")
     assert done.returncode == 1
-    assert f"did not answer within {HTTP_TIMEOUT} s" in error_line(done)
+    assert f"did not answer within {HTTP_TIMEOUT} s" in one_error_line(done.stderr)
     assert took < BOUND
     wait_for(lambda: hung_up(proxy, MODELS), timeout=10)
 

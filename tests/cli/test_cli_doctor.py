@@ -26,11 +26,6 @@ NAMES = [
 ]
 
 
-@pytest.fixture
-def token_path(data_dir: Path) -> Path:
-    return data_dir / "claude_code_oauth.json"
-
-
 def doctor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "claude_code_oauth", "doctor", *args],

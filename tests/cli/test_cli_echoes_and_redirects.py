@@ -5,44 +5,19 @@ nothing is followed. `models --refresh` and `status --verify` as real processes.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.testing.hostile_proxy import HostileProxy, ProxiedRequest
+from helpers.cli import run_cli
 from helpers.tokens import seed, stored
-
-
-@pytest.fixture
-def proxy(emulator: ClaudeEmulator) -> Iterator[HostileProxy]:
-    with HostileProxy(emulator.base_url) as running:
-        yield running
 
 
 @pytest.fixture
 def env(client_env: dict[str, str], proxy: HostileProxy) -> dict[str, str]:
     return proxy.env(client_env)
-
-
-@pytest.fixture
-def token_path(data_dir: Path) -> Path:
-    return data_dir / "claude_code_oauth.json"
-
-
-def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "claude_code_oauth", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def echo_401(request: ProxiedRequest) -> bytes:
@@ -70,7 +45,7 @@ def test_both_the_rejected_and_the_replacement_token_are_blanked_from_the_error(
 ) -> None:
     first = seed(emulator, token_path, expires_in=3600).access_token
     proxy.add_rule(path, times=2, forward=False, status=401, body=echo_401)
-    done = run(env, *args)
+    done = run_cli(env, *args)
     output = done.stdout + done.stderr
     assert done.returncode == 1 and "Traceback" not in output
     exchanges = proxy.requests_to(path)
@@ -99,7 +74,7 @@ def test_a_redirect_with_a_location_is_never_followed(
     with ClaudeEmulator() as trap:
         location = trap.base_url + path
         proxy.add_rule(path, forward=False, status=status, headers={"Location": location})
-        done = run(env, *args)
+        done = run_cli(env, *args)
         assert trap.requests == []  # the bearer token never went to the Location
     output = done.stdout + done.stderr
     assert done.returncode == 1 and "Traceback" not in output

@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from helpers.cli import run_cli
 from helpers.tokens import STATUS_KEYS, seed
 
 HUGE = "9" * 400
@@ -64,22 +64,6 @@ DAMAGED = {
 }
 
 
-@pytest.fixture
-def token_path(data_dir: Path) -> Path:
-    return data_dir / "claude_code_oauth.json"
-
-
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "claude_code_oauth", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def at_most_one_line(done: subprocess.CompletedProcess[str]) -> None:
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
     lines = [line for line in done.stderr.splitlines() if line.strip()]
@@ -103,10 +87,10 @@ def put(path: Path, field: str, raw: str) -> None:
 
 
 def check_status(env: dict[str, str]) -> dict[str, object]:
-    human = cli(env, "status")
+    human = run_cli(env, "status")
     at_most_one_line(human)
     assert human.returncode in (0, 1)
-    as_json = cli(env, "status", "--json")
+    as_json = run_cli(env, "status", "--json")
     at_most_one_line(as_json)
     report = strict(as_json.stdout)
     assert isinstance(report, dict) and set(report) == STATUS_KEYS
@@ -125,7 +109,7 @@ def test_absurd_values_in_the_file_cost_no_traceback_and_not_the_login(
     put(token_path, field, raw)
     report = check_status(client_env)
     assert report["signed_in"] is True
-    done = cli(client_env, "token")
+    done = run_cli(client_env, "token")
     at_most_one_line(done)
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("\n") == 1
@@ -143,10 +127,10 @@ def test_an_unusable_expiry_is_refreshed_and_rewritten_sanely(
     put(token_path, "expires_at", "NaN")
     if field == "obtained_at":
         put(token_path, "obtained_at", HUGE)
-    human = cli(client_env, "status")
+    human = run_cli(client_env, "status")
     assert "Access token: expiry unknown; it is refreshed on next use." in human.stdout
     assert "Note: The token file held unusable values (expires_at" in human.stdout
-    done = cli(client_env, "token")
+    done = run_cli(client_env, "token")
     assert done.returncode == 0, done.stderr
     assert emulator.grants["refresh_token"] == 1
     data = strict(token_path.read_text())
@@ -164,7 +148,7 @@ def test_a_damaged_file_is_one_line_everywhere(
     report = check_status(client_env)
     assert report["signed_in"] is False and report["needs_login"] is True
     assert isinstance(report["error"], str) and "token file" in report["error"]
-    done = cli(client_env, "token")
+    done = run_cli(client_env, "token")
     assert done.returncode == 1 and done.stdout == ""
     at_most_one_line(done)
     assert done.stderr.startswith("error: The token file")

@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from helpers.cli import one_error_line
 from helpers.ports import released
 from helpers.signals import restore_default_sigint, sigint_ignored
 
@@ -155,13 +156,6 @@ def marker_browser(tmp_path: Path) -> tuple[str, Path]:
     return str(script), marker
 
 
-def one_line_error(stderr: str) -> str:
-    assert "Traceback" not in stderr
-    errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1, stderr
-    return errors[0]
-
-
 # -- browser ---------------------------------------------------------------------------
 
 
@@ -272,7 +266,7 @@ def test_timeout_is_one_line_exit_1_and_releases_the_port(env: dict[str, str]) -
     login.until_waiting()
     code, _, err = login.finish()
     assert code == 1
-    assert "No sign-in response arrived within 0.5 s" in one_line_error(err)
+    assert "No sign-in response arrived within 0.5 s" in one_error_line(err)
     assert released(login.port)
 
 
@@ -287,7 +281,7 @@ def test_an_unusable_timeout_option_is_one_line_and_exit_2(env: dict[str, str], 
         stdin=subprocess.DEVNULL,
     )
     assert done.returncode == 2
-    assert "login timeout" in one_line_error(done.stderr)
+    assert "login timeout" in one_error_line(done.stderr)
 
 
 def _existing_token_file(data_dir: Path) -> tuple[Path, bytes, int]:
@@ -308,7 +302,7 @@ def test_denied_login_is_one_line_and_keeps_the_old_tokens(
     login.until_waiting()
     code, _, err = login.finish()
     assert code == 1
-    line = one_line_error(err)
+    line = one_error_line(err)
     assert "access_denied" in line and "The user denied the request" in line
     assert path.read_bytes() == original and path.stat().st_mtime_ns == mtime
     assert emulator.grants["authorization_code"] == 0
@@ -324,7 +318,7 @@ def test_a_cloudflare_page_at_the_exchange_is_one_line_and_keeps_the_old_tokens(
     login.until_waiting()
     code, _, err = login.finish()
     assert code == 1
-    line = one_line_error(err)
+    line = one_error_line(err)
     assert "HTTP 403" in line and "Cloudflare" in line
     assert path.read_bytes() == original and path.stat().st_mtime_ns == mtime
     assert len([r for r in emulator.requests if r.path == "/v1/oauth/token"]) == 1
@@ -348,7 +342,7 @@ def test_a_symlink_at_the_token_path_is_refused_before_the_browser(
         stdin=subprocess.DEVNULL,
     )
     assert done.returncode == 1
-    assert "symbolic link" in one_line_error(done.stderr)
+    assert "symbolic link" in one_error_line(done.stderr)
     assert "Waiting" not in done.stdout and not marker.exists()
     assert json.loads(target.read_text()) == {"keep": True}
     assert target.stat().st_mtime == 1_600_000_000
@@ -477,6 +471,6 @@ def test_problems_that_would_fail_the_save_are_reported_before_the_browser(
         stdin=subprocess.DEVNULL,
     )
     assert done.returncode == exit_code, done.stderr
-    assert words in one_line_error(done.stderr)
+    assert words in one_error_line(done.stderr)
     assert "Waiting" not in done.stdout and not marker.exists()
     assert emulator.requests == []

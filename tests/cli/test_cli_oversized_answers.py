@@ -7,9 +7,6 @@ records how much it could send before the client hung up.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +14,7 @@ import pytest
 from claude_code_oauth.net.http_client import MAX_MODELS_PAGE, MAX_SMALL_BODY
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.testing.hostile_proxy import HostileProxy
+from helpers.cli import one_error_line, run_cli
 from helpers.tokens import digest, seed, stored
 
 #: What loopback socket buffers can absorb after the client stopped reading.
@@ -24,38 +22,8 @@ BUFFERS = 16 << 20
 
 
 @pytest.fixture
-def proxy(emulator: ClaudeEmulator) -> Iterator[HostileProxy]:
-    with HostileProxy(emulator.base_url) as running:
-        yield running
-
-
-@pytest.fixture
 def env(client_env: dict[str, str], proxy: HostileProxy) -> dict[str, str]:
     return proxy.env(client_env)
-
-
-@pytest.fixture
-def token_path(data_dir: Path) -> Path:
-    return data_dir / "claude_code_oauth.json"
-
-
-def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "claude_code_oauth", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
-
-
-def error_line(done: subprocess.CompletedProcess[str]) -> str:
-    assert "Traceback" not in done.stderr
-    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1, done.stderr[-2000:]
-    return errors[0]
 
 
 def sent(proxy: HostileProxy, path: str) -> int:
@@ -70,9 +38,9 @@ def test_a_token_answer_over_1_mib_is_refused_and_not_read_on(
     before = seed(emulator, token_path, expires_in=-10)
     canned = b'{"access_token": "never-used", "expires_in": 3600}'
     proxy.add_rule("/v1/oauth/token", forward=False, body=canned, pad_to=64 << 20)
-    done = run(env, "token")
+    done = run_cli(env, "token")
     assert done.returncode == 1
-    assert "larger than 1024 KiB" in error_line(done)
+    assert "larger than 1024 KiB" in one_error_line(done.stderr)
     assert sent(proxy, "/v1/oauth/token") < MAX_SMALL_BODY + BUFFERS
     assert digest(stored(token_path).refresh_token) == digest(before.refresh_token)
 
@@ -82,7 +50,7 @@ def test_a_profile_answer_over_1_mib_fails_the_server_check_in_one_line(
 ) -> None:
     seed(emulator, token_path, expires_in=3600)
     proxy.add_rule("/api/oauth/profile", pad_to=64 << 20)
-    done = run(env, "status", "--verify")
+    done = run_cli(env, "status", "--verify")
     assert done.returncode == 1 and "Traceback" not in done.stderr
     (line,) = [line for line in done.stdout.splitlines() if line.startswith("Server check")]
     assert "failed" in line and "larger than 1024 KiB" in line
@@ -94,9 +62,9 @@ def test_a_models_page_over_16_mib_is_refused_and_not_read_on(
 ) -> None:
     seed(emulator, token_path, expires_in=3600)
     proxy.add_rule("/v1/models", pad_to=256 << 20)
-    done = run(env, "models", "--refresh")
+    done = run_cli(env, "models", "--refresh")
     assert done.returncode == 1
-    assert "larger than 16384 KiB" in error_line(done)
+    assert "larger than 16384 KiB" in one_error_line(done.stderr)
     assert sent(proxy, "/v1/models") < MAX_MODELS_PAGE + BUFFERS
 
 
@@ -105,6 +73,6 @@ def test_a_models_page_just_under_16_mib_is_read(
 ) -> None:
     seed(emulator, token_path, expires_in=3600)
     proxy.add_rule("/v1/models", pad_to=MAX_MODELS_PAGE - 4096)
-    done = run(env, "models", "--refresh")
+    done = run_cli(env, "models", "--refresh")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Registered" in done.stdout

@@ -13,27 +13,10 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from helpers.cli import run_cli
 from helpers.tokens import STATUS_KEYS as KEYS
 from helpers.tokens import digest, seed, start_worker, stored, token_requests, wait_for_line
-
-
-@pytest.fixture
-def token_path(data_dir: Path) -> Path:
-    return data_dir / "claude_code_oauth.json"
-
-
-def cli(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "claude_code_oauth", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def _leaks(done: subprocess.CompletedProcess[str], *secrets: str | None) -> bool:
@@ -45,11 +28,11 @@ def _leaks(done: subprocess.CompletedProcess[str], *secrets: str | None) -> bool
 
 
 def test_status_not_signed_in(client_env: dict[str, str], token_path: Path) -> None:
-    human = cli(client_env, "status")
+    human = run_cli(client_env, "status")
     assert human.returncode == 1
     assert human.stdout.startswith("Not signed in to Claude.")
     assert str(token_path) in human.stdout and "claude-code-oauth login" in human.stdout
-    as_json = cli(client_env, "status", "--json")
+    as_json = run_cli(client_env, "status", "--json")
     assert as_json.returncode == 1
     report = json.loads(as_json.stdout)
     assert set(report) == KEYS and report["signed_in"] is False
@@ -59,13 +42,13 @@ def test_status_signed_in(
     emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
 ) -> None:
     record = seed(emulator, token_path, expires_in=3600)
-    human = cli(client_env, "status")
+    human = run_cli(client_env, "status")
     assert human.returncode == 0, human.stderr
     assert "Signed in to Claude as emulated.user@example.com" in human.stdout
     assert f"Token file: {token_path} (mode 0600)" in human.stdout
     assert "Scopes: org:create_api_key user:profile user:inference" in human.stdout
     assert human.stderr == ""
-    as_json = cli(client_env, "status", "--json")
+    as_json = run_cli(client_env, "status", "--json")
     assert as_json.returncode == 0
     report = json.loads(as_json.stdout)
     assert set(report) == KEYS
@@ -80,11 +63,11 @@ def test_status_verify(
     emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
 ) -> None:
     record = seed(emulator, token_path, expires_in=3600)
-    ok = cli(client_env, "status", "--verify")
+    ok = run_cli(client_env, "status", "--verify")
     assert ok.returncode == 0, ok.stderr
     assert "Server check: token accepted." in ok.stdout
     emulator.revoke_all()
-    refused = cli(client_env, "status", "--verify", "--json")
+    refused = run_cli(client_env, "status", "--verify", "--json")
     assert refused.returncode == 1
     report = json.loads(refused.stdout)
     assert report["verified"] is False and "claude-code-oauth login" in report["error"]
@@ -97,7 +80,7 @@ def test_status_needs_login_exits_1(
     emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
 ) -> None:
     seed(emulator, token_path, expires_in=3600, needs_login=True)
-    done = cli(client_env, "status")
+    done = run_cli(client_env, "status")
     assert done.returncode == 1
     assert "A new login is needed" in done.stdout
 
@@ -109,7 +92,7 @@ def test_token_fast_path(
     emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
 ) -> None:
     record = seed(emulator, token_path, expires_in=3600)
-    done = cli(client_env, "token")
+    done = run_cli(client_env, "token")
     assert done.returncode == 0
     assert done.stderr == ""
     exact = done.stdout == record.access_token + "\n"
@@ -140,7 +123,7 @@ def test_token_refreshes_an_expired_token(
     emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
 ) -> None:
     old = seed(emulator, token_path, expires_in=-10)
-    done = cli(client_env, "token")
+    done = run_cli(client_env, "token")
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert emulator.grants["refresh_token"] == 1
@@ -150,7 +133,7 @@ def test_token_refreshes_an_expired_token(
 
 
 def test_token_not_signed_in(client_env: dict[str, str]) -> None:
-    done = cli(client_env, "token")
+    done = run_cli(client_env, "token")
     assert done.returncode == 1
     assert done.stdout == ""
     assert (
@@ -162,7 +145,7 @@ def test_token_warns_when_the_login_ends_soon(
     emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
 ) -> None:
     record = seed(emulator, token_path, expires_in=3600, login_ends_in=86400)
-    done = cli(client_env, "token")
+    done = run_cli(client_env, "token")
     assert done.returncode == 0
     exact = done.stdout == record.access_token + "\n"
     assert exact
@@ -174,7 +157,7 @@ def test_token_warns_when_the_login_was_found_dead(
 ) -> None:
     """The access token still works for a while; the user is told to sign in again now."""
     record = seed(emulator, token_path, expires_in=3600, needs_login=True)
-    done = cli(client_env, "token")
+    done = run_cli(client_env, "token")
     assert done.returncode == 0
     exact = done.stdout == record.access_token + "\n"
     assert exact
@@ -188,7 +171,7 @@ def test_token_with_a_failing_endpoint_warns_and_prints_the_valid_token(
 ) -> None:
     record = seed(emulator, token_path, expires_in=60)  # inside the refresh margin
     emulator.inject("token", "500")
-    done = cli(client_env, "token")
+    done = run_cli(client_env, "token")
     assert done.returncode == 0
     exact = done.stdout == record.access_token + "\n"
     assert exact
@@ -200,8 +183,8 @@ def test_token_after_the_login_was_revoked(
 ) -> None:
     seed(emulator, token_path, expires_in=-10)
     emulator.revoke_all()
-    first = cli(client_env, "token")
-    second = cli(client_env, "token")
+    first = run_cli(client_env, "token")
+    second = run_cli(client_env, "token")
     for done in (first, second):
         assert done.returncode == 1 and done.stdout == ""
         assert "claude-code-oauth login" in done.stderr
@@ -211,7 +194,7 @@ def test_token_after_the_login_was_revoked(
 
 def test_token_refuses_a_corrupt_file(client_env: dict[str, str], token_path: Path) -> None:
     token_path.write_text("{")
-    done = cli(client_env, "token")
+    done = run_cli(client_env, "token")
     assert done.returncode == 1 and done.stdout == ""
     assert str(token_path) in done.stderr
     assert token_path.read_text() == "{"
@@ -222,7 +205,7 @@ def test_token_is_quick(
 ) -> None:
     seed(emulator, token_path, expires_in=3600)
     started = time.monotonic()
-    done = cli(client_env, "token")
+    done = run_cli(client_env, "token")
     assert done.returncode == 0
     assert time.monotonic() - started < 5
 
@@ -233,22 +216,22 @@ def test_token_is_quick(
 def test_models_signed_out_suggests_signing_in_not_a_refresh(
     emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
 ) -> None:
-    signed_out = cli(client_env, "models")
+    signed_out = run_cli(client_env, "models")
     assert signed_out.returncode == 0, signed_out.stderr
     assert signed_out.stdout.strip() == (
         "No Claude models are registered. Sign in with `claude-code-oauth login`."
     )
     # What it used to suggest fails when signed out: that is why it is not suggested.
-    refresh = cli(client_env, "models", "--refresh")
+    refresh = run_cli(client_env, "models", "--refresh")
     assert refresh.returncode == 1 and "sign" in refresh.stderr.lower()
 
     seed(emulator, token_path, expires_in=3600)
-    signed_in = cli(client_env, "models")
+    signed_in = run_cli(client_env, "models")
     assert signed_in.stdout.strip() == (
         "No Claude models are registered. Run `claude-code-oauth models --refresh`."
     )
-    assert cli(client_env, "models", "--refresh").returncode == 0
-    assert "claude-code-claude-sonnet-4-5-20250929" in cli(client_env, "models").stdout
+    assert run_cli(client_env, "models", "--refresh").returncode == 0
+    assert "claude-code-claude-sonnet-4-5-20250929" in run_cli(client_env, "models").stdout
 
 
 def test_output_to_a_reader_that_went_away_is_not_a_traceback(client_env: dict[str, str]) -> None:
@@ -278,14 +261,14 @@ def test_logout_twice(
     emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
 ) -> None:
     record = seed(emulator, token_path, expires_in=3600)
-    first = cli(client_env, "logout")
+    first = run_cli(client_env, "logout")
     assert first.returncode == 0, first.stderr
     assert f"Removed the tokens ({token_path})." in first.stdout
     assert not token_path.exists()
-    second = cli(client_env, "logout")
+    second = run_cli(client_env, "logout")
     assert second.returncode == 0
     assert "No tokens were stored." in second.stdout
-    after = cli(client_env, "status")
+    after = run_cli(client_env, "status")
     assert after.returncode == 1 and after.stdout.startswith("Not signed in")
     leaked = _leaks(first, record.access_token, record.refresh_token)
     leaked = leaked or _leaks(second, record.access_token, record.refresh_token)
@@ -300,7 +283,7 @@ def test_logout_takes_the_token_lock(
     holder = start_worker(client_env, "hold-lock")
     try:
         wait_for_line(holder, "locked")
-        done = cli({**client_env, "CLAUDE_CODE_OAUTH_LOCK_TIMEOUT": "0.5"}, "logout")
+        done = run_cli({**client_env, "CLAUDE_CODE_OAUTH_LOCK_TIMEOUT": "0.5"}, "logout")
     finally:
         holder.kill()
         holder.communicate(timeout=10)

@@ -18,22 +18,12 @@ from claude_code_oauth.config import Settings
 from claude_code_oauth.net.bearer_auth import OAuthBearerAuth
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.tokens.provider import TokenProvider
+from helpers.cli import run_cli
 from helpers.tokens import seed
 
 KEYS = {"plan", "windows", "binding_window", "extra_usage", "as_of", "source"}
 SONNET = "claude-sonnet-4-5-20250929"
 BODY = {"model": SONNET, "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
-
-
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "claude_code_oauth", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 @pytest.fixture
@@ -53,7 +43,7 @@ def _spend(emulator: ClaudeEmulator, settings: Settings, times: int) -> None:
 
 
 def test_not_signed_in_is_the_same_keys_with_nulls_and_exit_1(client_env: dict[str, str]) -> None:
-    done = cli(client_env, "usage", "--json")
+    done = run_cli(client_env, "usage", "--json")
     assert done.returncode == 1
     report = json.loads(done.stdout)
     assert set(report) == KEYS
@@ -66,9 +56,9 @@ def test_not_signed_in_is_the_same_keys_with_nulls_and_exit_1(client_env: dict[s
         "source": None,
     }
     assert "not signed in" in done.stderr
-    human = cli(client_env, "usage")
+    human = run_cli(client_env, "usage")
     assert human.returncode == 1 and human.stdout.startswith("Not signed in to Claude")
-    refreshed = cli(client_env, "usage", "--refresh", "--json")
+    refreshed = run_cli(client_env, "usage", "--refresh", "--json")
     assert refreshed.returncode == 1 and json.loads(refreshed.stdout) == report
 
 
@@ -77,7 +67,7 @@ def test_usage_json_matches_the_emulators_counters_from_headers(
 ) -> None:
     emulator.configure_usage(limits={"five_hour": 6, "seven_day": 60}, extra_usage=True)
     _spend(emulator, signed_in, 7)
-    done = cli(client_env, "usage", "--json")
+    done = run_cli(client_env, "usage", "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert set(report) == KEYS
@@ -99,7 +89,7 @@ def test_usage_refresh_matches_the_counters_from_the_endpoint(
 ) -> None:
     emulator.configure_usage(limits={"five_hour": 8}, endpoint_form="limits", plan="team")
     _spend(emulator, signed_in, 2)
-    done = cli(client_env, "usage", "--refresh", "--json")
+    done = run_cli(client_env, "usage", "--refresh", "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["source"] == "usage_endpoint"
@@ -108,7 +98,7 @@ def test_usage_refresh_matches_the_counters_from_the_endpoint(
     assert report["windows"]["five_hour"]["utilization"] == pytest.approx(
         counters["five_hour"]["utilization"], abs=0.01
     )
-    human = cli(client_env, "usage")
+    human = run_cli(client_env, "usage")
     assert human.returncode == 0
     lines = human.stdout.splitlines()
     assert lines[0] == "Plan: Team (default_claude_team)"
@@ -119,24 +109,24 @@ def test_usage_refresh_matches_the_counters_from_the_endpoint(
 def test_status_shows_one_usage_line(
     emulator: ClaudeEmulator, signed_in: Settings, client_env: dict[str, str]
 ) -> None:
-    before = cli(client_env, "status")
+    before = run_cli(client_env, "status")
     assert "Usage: none recorded yet" in before.stdout
     emulator.configure_usage(limits={"five_hour": 4})
     _spend(emulator, signed_in, 1)
-    done = cli(client_env, "status")
+    done = run_cli(client_env, "status")
     assert done.returncode == 0
     usage = [line for line in done.stdout.splitlines() if line.startswith("Usage:")]
     assert len(usage) == 1
     assert usage[0].startswith("Usage: 5 h 25 % (resets ") and "· 7 d 0.1 %" in usage[0]
     assert usage[0].endswith("· extra usage off")
-    assert "Usage" not in json.dumps(json.loads(cli(client_env, "status", "--json").stdout))
+    assert "Usage" not in json.dumps(json.loads(run_cli(client_env, "status", "--json").stdout))
 
 
 def test_a_damaged_snapshot_is_a_note_not_a_failure(
     signed_in: Settings, client_env: dict[str, str]
 ) -> None:
     Path(usage_snapshot.usage_path(signed_in)).write_text("garbage")
-    done = cli(client_env, "usage", "--json")
+    done = run_cli(client_env, "usage", "--json")
     assert done.returncode == 0
     assert json.loads(done.stdout)["as_of"] is None
     assert "damaged" in done.stderr and done.stderr.count("\n") == 1
@@ -165,18 +155,18 @@ def test_the_fast_path_reads_files_only(
 
 
 def test_help_explains_the_command(client_env: dict[str, str]) -> None:
-    done = cli(client_env, "usage", "--help")
+    done = run_cli(client_env, "usage", "--help")
     assert done.returncode == 0
     for word in ("--refresh", "--json", "binding_window", "once a minute", "extra usage"):
         assert word in done.stdout, word
-    assert "usage" in cli(client_env, "--help").stdout
+    assert "usage" in run_cli(client_env, "--help").stdout
 
 
 def test_the_snapshot_never_holds_a_token(
     emulator: ClaudeEmulator, signed_in: Settings, client_env: dict[str, str]
 ) -> None:
     _spend(emulator, signed_in, 2)
-    assert cli(client_env, "usage", "--refresh").returncode == 0
+    assert run_cli(client_env, "usage", "--refresh").returncode == 0
     from claude_code_oauth.tokens import store
 
     record = store.load(signed_in.token_path)

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,15 +21,10 @@ from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.testing.hostile_proxy import HostileProxy
 from claude_code_oauth.testing.refresh_deaths import BUG, WINDOW, Kill, classify, lock_holders
 from claude_code_oauth.tokens import store as token_store
+from helpers.polling import wait_for
 from helpers.tokens import seed
 
 TOKEN = "/v1/oauth/token"
-
-
-@pytest.fixture
-def proxy(emulator: ClaudeEmulator) -> Iterator[HostileProxy]:
-    with HostileProxy(emulator.base_url) as running:
-        yield running
 
 
 @pytest.fixture
@@ -46,13 +40,6 @@ def token(env: dict[str, str]) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
-
-
-def wait_for(predicate, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "the condition did not come true in time"
-        time.sleep(0.01)
 
 
 def test_a_kill_after_the_rotation_and_before_the_save_is_the_window(

@@ -12,9 +12,7 @@ from __future__ import annotations
 import json
 import math
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +21,7 @@ from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.testing.hostile_proxy import HostileProxy
 from claude_code_oauth.tokens import store as token_store
 from claude_code_oauth.tokens.store import MAX_LIFETIME
+from helpers.cli import run_cli
 from helpers.tokens import digest, seed, stored
 
 TOKEN = "/v1/oauth/token"
@@ -43,31 +42,8 @@ ABSURD_EXPIRES_IN = {
 
 
 @pytest.fixture
-def proxy(emulator: ClaudeEmulator) -> Iterator[HostileProxy]:
-    with HostileProxy(emulator.base_url) as running:
-        yield running
-
-
-@pytest.fixture
 def env(client_env: dict[str, str], proxy: HostileProxy) -> dict[str, str]:
     return proxy.env(client_env)
-
-
-@pytest.fixture
-def token_path(data_dir: Path) -> Path:
-    return data_dir / "claude_code_oauth.json"
-
-
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "claude_code_oauth", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def one_line_error(done: subprocess.CompletedProcess[str]) -> str:
@@ -106,7 +82,7 @@ def test_an_absurd_expires_in_on_refresh_keeps_the_rotated_token_and_the_login(
 ) -> None:
     before = seed(emulator, token_path, expires_in=-10)
     proxy.add_rule(TOKEN, set_json={"expires_in": raw})
-    done = cli(env, "token")
+    done = run_cli(env, "token")
     assert done.returncode == 1
     assert "expires_in" in one_line_error(done)
     assert done.stdout == ""
@@ -117,7 +93,7 @@ def test_an_absurd_expires_in_on_refresh_keeps_the_rotated_token_and_the_login(
     assert digest(after.refresh_token) != digest(before.refresh_token)
     assert after.last_error and "expires_in" in after.last_error
     # The login survives: the next refresh presents the new token, not a replay.
-    again = cli(env, "token")
+    again = run_cli(env, "token")
     assert again.returncode == 0, again.stderr[-2000:]
     assert emulator.replays == 0 and emulator.grants["refresh_token"] == 2
     assert stored(token_path).last_error is None
@@ -152,7 +128,7 @@ def test_an_unusable_refresh_answer_keeps_the_rotated_refresh_token(
 ) -> None:
     before = seed(emulator, token_path, expires_in=-10)
     proxy.add_rule(TOKEN, **change)
-    first = cli(env, "token")
+    first = run_cli(env, "token")
     if words is None:
         # Tolerable oddities: the answer is used, with the odd field ignored.
         assert first.returncode == 0, first.stderr[-2000:]
@@ -162,13 +138,13 @@ def test_an_unusable_refresh_answer_keeps_the_rotated_refresh_token(
         assert words in one_line_error(first)
     strict_json(token_path)
     assert digest(stored(token_path).refresh_token) != digest(before.refresh_token)
-    status = cli(env, "status")
+    status = run_cli(env, "status")
     assert "Traceback" not in status.stderr and status.returncode == 0, status.stderr[-2000:]
     # Expire the access token locally and refresh again: no replay, the login lives.
     record = stored(token_path)
     record.expires_at = record.obtained_at = 1_700_000_000.0
     token_store.save(str(token_path), record)
-    last = cli(env, "token")
+    last = run_cli(env, "token")
     assert last.returncode == 0, last.stderr[-2000:]
     assert emulator.replays == 0
 
@@ -179,7 +155,7 @@ def test_refresh_token_expires_in_out_of_range_is_ignored_not_stored(
     seed(emulator, token_path, expires_in=-10, login_ends_in=86400 * 20)
     kept = stored(token_path).refresh_token_expires_at
     proxy.add_rule(TOKEN, set_json={"refresh_token_expires_in": "NaN"})
-    done = cli(env, "token")
+    done = run_cli(env, "token")
     assert done.returncode == 0, done.stderr[-2000:]
     strict_json(token_path)
     # The previous login deadline stays (the server's value was unusable).
@@ -200,7 +176,7 @@ def test_an_absurd_expires_in_at_login_is_one_line_and_writes_nothing(
 ) -> None:
     proxy.add_rule(TOKEN, set_json={"expires_in": raw})
     env = {**env, "BROWSER": scripted_browser}
-    done = cli(env, "login", "--no-models", "--timeout", "30")
+    done = run_cli(env, "login", "--no-models", "--timeout", "30")
     assert done.returncode == 1
     assert "expires_in" in one_line_error(done)
     assert not token_path.exists()
@@ -216,11 +192,11 @@ def test_a_huge_login_lifetime_at_login_is_ignored(
 ) -> None:
     proxy.add_rule(TOKEN, set_json={"refresh_token_expires_in": HUGE})
     env = {**env, "BROWSER": scripted_browser}
-    done = cli(env, "login", "--no-models", "--timeout", "30")
+    done = run_cli(env, "login", "--no-models", "--timeout", "30")
     assert done.returncode == 0, done.stderr[-2000:]
     strict_json(token_path)
     assert stored(token_path).refresh_token_expires_at is None
-    status = cli(env, "status", "--json")
+    status = run_cli(env, "status", "--json")
     assert status.returncode == 0 and json.loads(status.stdout)["login_expires_at"] is None
 
 
@@ -229,13 +205,13 @@ def test_an_absurd_retry_after_is_believed_for_a_day_at_most(
 ) -> None:
     seed(emulator, token_path, expires_in=-10)
     emulator.inject("token", "429", retry_after=10**12)
-    done = cli(env, "token")
+    done = run_cli(env, "token")
     assert done.returncode == 1 and "HTTP 429" in one_line_error(done)
     data = strict_json(token_path)
     paused = data["refresh_not_before"]
     assert isinstance(paused, float)
     assert paused - time.time() <= token_store.MAX_RETRY_AFTER
-    status = cli(env, "status")
+    status = run_cli(env, "status")
     assert "Refresh paused by the server until" in status.stdout
 
 
@@ -245,7 +221,7 @@ def test_a_deeply_nested_answer_is_one_line_and_loses_nothing(
     before = seed(emulator, token_path, expires_in=-10)
     nested = b"[" * 200_000 + b"]" * 200_000  # under the 1 MiB cap, too deep to parse
     proxy.add_rule(TOKEN, forward=False, body=nested)
-    done = cli(env, "token")
+    done = run_cli(env, "token")
     assert done.returncode == 1
     assert "not valid JSON" in one_line_error(done)
     assert digest(stored(token_path).refresh_token) == digest(before.refresh_token)

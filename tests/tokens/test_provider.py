@@ -39,11 +39,6 @@ from helpers.tokens import (
 )
 
 
-@pytest.fixture
-def token_path(data_dir: Path) -> Path:
-    return data_dir / "claude_code_oauth.json"
-
-
 def _provider(env: dict[str, str], **overrides: object) -> tuple[TokenProvider, list[str]]:
     warnings: list[str] = []
     return TokenProvider(settings_for(env, **overrides), on_warning=warnings.append), warnings

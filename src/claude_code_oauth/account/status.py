@@ -309,14 +309,7 @@ def render_levels(
         lines.append(("warning", f"Last refresh problem: {report['last_error']}"))
     if report["error"] and report["verified"] is None:
         lines.append(("warning", f"Note: {report['error']}"))
-    if report["verified"] is True:
-        lines.append(("info", "Server check: token accepted."))
-    elif report["verified"] is False:
-        lines.append(("warning", f"Server check: failed. {report['error']}"))
-    if usage:
-        lines.append(("info", usage))
-    lines.append(("info", f"Token file: {report['token_file']} (mode {report['token_file_mode']})"))
-    return lines
+    return lines + _closing_lines(report, usage, "token", "Token file")
 
 
 def _render_api_key(
@@ -341,11 +334,20 @@ def _render_api_key(
     else:
         when = "creation time unknown"
     lines.append(("info", f"API key: {name}…{key['last4']}, {when}; it does not expire."))
+    return lines + _closing_lines(report, usage, "API key", "Key file")
+
+
+def _closing_lines(
+    report: dict[str, Any], usage: str | None, credential: str, file_label: str
+) -> list[tuple[str, str]]:
+    """The server check, the usage line and where the credential is kept."""
+    lines = []
     if report["verified"] is True:
-        lines.append(("info", "Server check: API key accepted."))
+        lines.append(("info", f"Server check: {credential} accepted."))
     elif report["verified"] is False:
         lines.append(("warning", f"Server check: failed. {report['error']}"))
     if usage:
         lines.append(("info", usage))
-    lines.append(("info", f"Key file: {report['token_file']} (mode {report['token_file_mode']})"))
+    mode = report["token_file_mode"]
+    lines.append(("info", f"{file_label}: {report['token_file']} (mode {mode})"))
     return lines
