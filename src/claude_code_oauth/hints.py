@@ -6,8 +6,10 @@ a shell (``claude-code-oauth login``) or Code Puppy's prompt (``/claude-code-aut
 — and on the profile (`` --profile work``). A
 :class:`~claude_code_oauth.operations.Reporter` may carry a :class:`Hints` as
 ``hints``; code that words a next step asks :func:`hints_for`. Errors raised deep
-in the core, where nobody knows who will show them, use :data:`ANYWHERE_HINTS`,
-which names both.
+in the core, where nobody knows who will show them, ask :func:`anywhere`: the
+host's wording when this process is a host that said so (:func:`set_host_hints`,
+Code Puppy's plugin does at load — everything its user reads arrives at its
+prompt), else :data:`ANYWHERE_HINTS`, which names both.
 """
 
 from __future__ import annotations
@@ -36,9 +38,9 @@ class Hints:
         self._switch = switch
         self.where = where
 
-    def login(self, profile: str = DEFAULT_PROFILE) -> str:
-        """How to sign in (again) to ``profile``."""
-        return self._login.format(opt=profile_option(profile))
+    def login(self, profile: str = DEFAULT_PROFILE, *, console: bool = False) -> str:
+        """How to sign in (again) to ``profile`` (with ``console``: a Console sign-in)."""
+        return self._login.format(opt=profile_option(profile) + (" --console" if console else ""))
 
     def refresh_models(self, profile: str = DEFAULT_PROFILE, *, pin: bool = False) -> str:
         """How to discover and register ``profile``'s models again."""
@@ -65,6 +67,21 @@ ANYWHERE_HINTS = Hints(
     switch="`claude-code-oauth switch {name}` (or /claude-code-switch {name} in Code Puppy)",
     where="anywhere",
 )
+
+
+_host_hints: Hints | None = None
+
+
+def set_host_hints(hints: Hints | None) -> None:
+    """Say that this process is a host whose user reads every message at its prompt
+    (``None``: not any more)."""
+    global _host_hints
+    _host_hints = hints
+
+
+def anywhere() -> Hints:
+    """The wording for a message raised where nobody knows who will show it."""
+    return _host_hints if _host_hints is not None else ANYWHERE_HINTS
 
 
 def hints_for(reporter: object) -> Hints:

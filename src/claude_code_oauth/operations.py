@@ -282,13 +282,14 @@ def login_and_register(
     return result, change
 
 
-def logout(settings: Settings, reporter: Reporter) -> tuple[bool, int]:
+def logout(settings: Settings, reporter: Reporter) -> tuple[bool, tuple[str, ...]]:
     """Remove the profile's tokens or Console API key (under the lock), its usage
     snapshot, and the model entries pinned to it; idempotent. A removed API key is
     named, with a warning that it still exists in the Console until revoked there.
     The entries that follow the active profile are removed only with the last
     sign-in: while another profile is signed in they stay, and say "not signed in
-    (profile NAME)" until the user signs in again or switches."""
+    (profile NAME)" until the user signs in again or switches. Returns whether a
+    credential was removed, and the names of the model entries removed."""
     from .models.registry import unregister_models
     from .profiles.active import recorded_active_profile
     from .profiles.listing import profile_names
@@ -337,7 +338,7 @@ def logout(settings: Settings, reporter: Reporter) -> tuple[bool, int]:
             f"{hints_for(reporter).login(profile)}, or switch with "
             f"{hints_for(reporter).switch(remaining[0])} (signed in: {', '.join(remaining)})."
         )
-    return removed, count
+    return removed, change.removed
 
 
 def _forget_usage(settings: Settings) -> None:

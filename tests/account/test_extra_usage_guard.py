@@ -7,13 +7,15 @@ import os
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
-from claude_code_oauth.account import usage_snapshot
+from claude_code_oauth.account import usage_endpoint, usage_snapshot
 from claude_code_oauth.account.extra_usage_guard import (
     WARNING,
     ExtraUsageGuard,
     block_reason,
+    guard_for,
     refusal,
 )
 from claude_code_oauth.account.unified_limits import UnifiedLimits, Window
@@ -21,9 +23,18 @@ from claude_code_oauth.account.usage_capture import UsageCapture
 from claude_code_oauth.account.usage_snapshot import UsageFile, UsageSnapshot
 from claude_code_oauth.config import Settings
 from claude_code_oauth.errors import ExtraUsageBlocked
+from claude_code_oauth.net.bearer_auth import OAuthBearerAuth
+from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.tokens import store as token_store
+from claude_code_oauth.tokens.provider import TokenProvider
 from claude_code_oauth.tokens.store import TokenRecord
+from helpers.tokens import seed
 
+BODY = {
+    "model": "claude-haiku-4-5-20251001",
+    "max_tokens": 5,
+    "messages": [{"role": "user", "content": "hi"}],
+}
 NOW = 1_790_000_000.0
 RESET = NOW + 72 * 60
 
@@ -71,6 +82,24 @@ def test_billed_answers_without_windows_use_the_overall_reset() -> None:
     assert block_reason(overage_only, NOW) == ("overage", RESET)
     unknown = overage_only._replace(resets_at=None)
     assert block_reason(unknown, NOW) == ("overage", None)
+
+
+def test_billed_below_the_limits_names_no_plan_window() -> None:
+    # Third-party traffic billed as extra usage: 1 % of the 5-hour window, allowed, in use.
+    billed = _limits(
+        status="allowed",
+        binding_window="five_hour",
+        resets_at=RESET,
+        windows={"five_hour": Window("five_hour", 1.0, RESET, "allowed")},
+        overage_status="allowed",
+        overage_in_use=True,
+    )
+    assert block_reason(billed, NOW) == ("overage", None)  # the 5-hour reset ends nothing
+    text = refusal("overage", None, NOW)
+    assert "limit is reached" not in text and "billed this account's last answer" in text
+    assert "usage --refresh" in text
+    monthly = billed._replace(overage_resets_at=NOW + 30 * 86400)  # the spending cycle
+    assert block_reason(monthly, NOW) == ("overage", None)
 
 
 def test_a_reached_window_that_is_not_the_binding_one_is_still_named() -> None:
@@ -187,3 +216,31 @@ def test_an_invalid_mode_counts_as_warn_in_the_guard(guard_settings: Settings) -
     assert guard.mode() == "warn"
     guard.observe(_answer(True))
     assert warnings == [WARNING]
+
+
+def test_block_on_billing_below_the_limits_is_true_and_a_usage_refresh_looks_again(
+    emulator: ClaudeEmulator, settings: Settings
+) -> None:
+    blocking = Settings(environ=dict(settings._environ, CLAUDE_CODE_OAUTH_EXTRA_USAGE="block"))
+    seed(emulator, blocking.token_path, expires_in=3600)
+    emulator.configure_usage(extra_usage=True, bill_all_as_extra=True)
+
+    def send() -> int:
+        auth = OAuthBearerAuth(TokenProvider(blocking), blocking)
+        with httpx.Client(base_url=emulator.base_url, auth=auth, timeout=10) as client:
+            return client.post("/v1/messages", json=BODY).status_code
+
+    guard = guard_for(blocking)
+    guard.check()  # nothing known yet
+    assert send() == 200
+    with pytest.raises(ExtraUsageBlocked) as info:
+        guard.check()
+    assert "limit is reached" not in str(info.value)
+    assert "billed this account's last answer as extra usage" in str(info.value)
+    assert info.value.window == "overage" and info.value.resets_at is None
+    # The usage endpoint knows the plan's windows, not whether the last answer was billed.
+    assert usage_endpoint.refresh(blocking, emulator.account_uuid).usage.snapshot is not None
+    guard.check()
+    assert send() == 200
+    with pytest.raises(ExtraUsageBlocked):
+        guard.check()  # billed again: held back again

@@ -68,6 +68,17 @@ def test_the_library_auth_captures_by_default(
     assert not _holds_a_secret(path)
 
 
+def test_a_refused_answer_is_captured_too(emulator: ClaudeEmulator, signed_in: Settings) -> None:
+    # Past the limit with extra usage off Claude answers 429: its headers are the news.
+    emulator.configure_usage(limits={"five_hour": 1}, extra_usage=False)
+    assert _post(signed_in, emulator, 2) == [200, 429]
+    assert capture_for(signed_in).flush(10)
+    snapshot = usage_snapshot.load(usage_snapshot.usage_path(signed_in)).snapshot
+    assert snapshot is not None and snapshot.limits.status == "rejected"
+    assert snapshot.limits.windows["five_hour"].utilization == pytest.approx(100.0)
+    assert snapshot.limits.overage_status == "rejected"
+
+
 def test_no_observers_means_no_capture(emulator: ClaudeEmulator, signed_in: Settings) -> None:
     assert _post(signed_in, emulator, 2, observers=()) == [200, 200]
     assert not os.path.exists(usage_snapshot.usage_path(signed_in))

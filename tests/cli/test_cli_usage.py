@@ -175,3 +175,16 @@ def test_the_snapshot_never_holds_a_token(
     found = [s for s in (record.access_token, record.refresh_token) if s and s in raw]
     assert found == [] and "sk-ant-" not in raw
     assert os.stat(usage_snapshot.usage_path(signed_in)).st_mode & 0o777 == 0o600
+
+
+def test_block_holds_back_model_requests_but_never_token(
+    emulator: ClaudeEmulator, signed_in: Settings, client_env: dict[str, str]
+) -> None:
+    emulator.configure_usage(limits={"five_hour": 1}, extra_usage=True)
+    _spend(emulator, signed_in, 2)  # past the limit, billed as extra usage
+    blocking = {**client_env, "CLAUDE_CODE_OAUTH_EXTRA_USAGE": "block"}
+    usage = run_cli(blocking, "usage")
+    assert "extra_usage = block" in usage.stdout  # the guard would hold requests back…
+    token = run_cli(blocking, "token")
+    assert token.returncode == 0, token.stderr  # …but a credential helper is not a request
+    assert emulator.account_for_token(token.stdout.strip()) == emulator.accounts[0]

@@ -8,6 +8,8 @@ disk changed except the needs-renewal mark of a revoked login.
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 import time
@@ -33,6 +35,7 @@ from claude_code_oauth.net import claude_answers
 from claude_code_oauth.net.bearer_auth import OAuthBearerAuth
 from claude_code_oauth.testing.emulator import refusals
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from claude_code_oauth.testing.hostile_proxy import HostileProxy, ProxiedRequest
 from claude_code_oauth.tokens.provider import TokenProvider
 from helpers.tokens import seed, settings_for, stored, token_requests
 
@@ -134,9 +137,12 @@ def test_usage_limit_says_which_window_and_when_it_resets(
     assert error.resets_at is not None and abs(error.resets_at - (time.time() + 4350)) < 30
     line = assert_one_clean_line(error, emulator)
     clock = time.strftime("%H:%M", time.localtime(error.resets_at))
-    assert line.startswith(
-        f"Claude usage limit reached (5-hour window); resets at {clock} (in 1 h 12 min)"
-    )
+    # Past midnight the reset also names its day ("Tue 01 Dec 00:40").
+    assert re.match(
+        rf"Claude usage limit reached \(5-hour window\); resets at "
+        rf"(\w{{3}} \d{{2}} \w{{3}} )?{clock} \(in 1 h 12 min\)",
+        line,
+    ), line
     assert "not a usage limit" not in line
     # Nothing is kept as a wait for other processes: the token file is untouched.
     assert token_file.read_bytes() == before and token_requests(emulator) == 0
@@ -265,6 +271,53 @@ def test_an_echoed_token_is_blanked() -> None:
     body = {"type": "error", "error": {"type": "invalid_request_error", "message": secret}}
     line = str(claude_answers.error_for_answer(400, {}, body, host="h", secrets=[secret]))
     assert "[token]" in line and "sk-ant-" not in line
+
+
+def echoing(status: int, kind: str, text: str) -> Any:
+    """An answer whose message quotes the bearer token the request carried."""
+
+    def body(request: ProxiedRequest) -> bytes:
+        message = text.format(token=request.bearer)
+        return json.dumps({"type": "error", "error": {"type": kind, "message": message}}).encode()
+
+    return body
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "text"),
+    [
+        (
+            400,
+            "invalid_request_error",
+            "Bad token {token}: only authorized for use with Claude Code",
+        ),
+        (403, "permission_error", "OAuth token has been revoked: {token}"),
+    ],
+    ids=["third_party", "revoked"],
+)
+def test_a_token_claude_echoes_is_blanked_without_being_told_which(
+    emulator: ClaudeEmulator,
+    proxy: HostileProxy,
+    token_file: Path,
+    client_env: dict[str, str],
+    status: int,
+    kind: str,
+    text: str,
+) -> None:
+    provider = TokenProvider(settings_for(proxy.env(client_env)))
+    proxy.add_rule(
+        "/v1/messages", times=1, forward=False, status=status, body=echoing(status, kind, text)
+    )
+    sent = provider.get_access_token()
+    auth = OAuthBearerAuth(provider, provider.settings)
+    with httpx.Client(auth=auth, timeout=20) as client:
+        response = client.post(provider.settings.api_base_url + "/v1/messages", json=BODY)
+    echoed = sent in response.text  # (booleans only: a failing assert shows no token)
+    assert echoed
+    with pytest.raises(ClaudeApiError) as caught:
+        claude_answers.raise_for_answer(response)  # no secrets= given
+    leaked = sent in str(caught.value) or sent in (stored(token_file).last_error or "")
+    assert not leaked and "[token]" in str(caught.value)
 
 
 def test_missing_oauth_beta_names_the_variable() -> None:

@@ -9,9 +9,11 @@ on. The guard makes that visible, or stops it, for our Code Puppy models:
   it started again (per process, that is per Code Puppy session).
 * ``block``: :meth:`ExtraUsageGuard.check` raises :class:`ExtraUsageBlocked`
   (one line naming the window and its reset time) while the latest snapshot —
-  this process's last answer or the usage file, whichever is newer — says the
-  plan's limit is reached and requests would be billed as extra usage, until
-  that reset time has passed; then requests are sent again.
+  this process's last answer or the usage file, whichever is newer — says
+  requests would be billed as extra usage: the plan's limit is reached with extra
+  usage on (until that window resets), or Claude billed the last answer as extra
+  usage below the limits (until a newer snapshot — ``usage --refresh`` — no
+  longer says so). Then requests are sent again.
 * ``allow``: silent.
 
 ``claude-code-oauth token`` is never affected: a credential helper does not
@@ -61,16 +63,24 @@ def block_reason(limits: UnifiedLimits, now: float) -> tuple[str | None, float |
 
     Billed: the answer said so (``…-overage-in-use: true``), or the plan's limit is
     reached (overall or a window) while extra usage is on. ``window`` is the limit
-    reached (``None`` if no window is named); ``resets_at`` its reset (or the
-    overall one, ``None`` if unknown). Once that time has passed: ``None``.
+    reached; ``"overage"`` when no plan limit is reached and Claude bills anyway (as it
+    does for some third-party traffic since mid-2026) — then only the overall reset,
+    when the representative claim is the overage, ends it; never a plan window that
+    is not reached, nor the overage's spending cycle. ``resets_at`` is ``None`` when
+    unknown. Once that time has passed: ``None``.
     """
     window = reached_window(limits)
     reached = window is not None or limits.limit_reached
     billed = limits.overage_in_use is True or (reached and limits.overage_status in EXTRA_USAGE_ON)
     if not billed:
         return None
-    name = window.name if window is not None else limits.binding_window
-    resets_at = (window.resets_at if window is not None else None) or limits.resets_at
+    if reached:
+        name = window.name if window is not None else limits.binding_window
+        resets_at = (window.resets_at if window is not None else None) or limits.resets_at
+    else:
+        # The overage's own reset is its spending cycle's, not the end of the billing.
+        name = "overage"
+        resets_at = limits.resets_at if limits.binding_window in (None, "overage") else None
     if resets_at is not None and now >= resets_at:
         return None
     return name, resets_at
@@ -81,11 +91,11 @@ def refusal(window: str | None, resets_at: float | None, now: float) -> str:
     if window and window != "overage":
         why = f"your plan's {display_name(window)} limit is reached and Claude would bill it"
     else:
-        why = "Claude is billing this account's requests"
+        why = "Claude billed this account's last answer"
     when = (
         f"That resets at {until(resets_at, now)}"
         if resets_at is not None
-        else "The reset time is unknown (`claude-code-oauth usage --refresh` asks Claude)"
+        else "The reset time is unknown (`claude-code-oauth usage --refresh` asks Claude again)"
     )
     return (
         f"Not sent (extra_usage = block): {why} as extra usage. {when}; to send anyway, "

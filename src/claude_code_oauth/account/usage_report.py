@@ -265,7 +265,9 @@ def collect(settings: Any, *, refresh: bool = False, now: float | None = None) -
         return UsageResult(report, list(API_KEY_LINES), notes if refresh else [], 0)
     if record is None:
         lines = ["Not signed in to Claude: no usage to show."]
-        lines.append("Sign in with `claude-code-oauth login` (or /claude-code-auth in Code Puppy).")
+        from ..hints import anywhere
+
+        lines.append(f"Sign in with {anywhere().login(settings.profile)}.")
         return UsageResult(empty_report(), lines, [], 1, signed_in=False)
     uuid = (record.account or {}).get("uuid")
     account = uuid if isinstance(uuid, str) else None

@@ -9,22 +9,21 @@ import os
 import stat
 import time
 
-from ..config import CLAUDE_CODE_OAUTH_CONFIG, Settings
+from ..config import CLAUDE_CODE_OAUTH_CONFIG, DEFAULT_PROFILE, Settings
 from ..errors import ClaudeOAuthError
-from ..hints import ANYWHERE_HINTS
+from ..hints import anywhere
 from ..tokens import store as token_store
 from ..tokens.store import ApiKeyRecord, TokenRecord
 from . import Check
 
-SIGN_IN_FIX = f"Sign in: {ANYWHERE_HINTS.login()}."
 
-
-def sign_in_fix(settings: Settings) -> str:
-    """How to sign in to the profile ``settings`` is about."""
+def sign_in_fix(settings: Settings | None = None) -> str:
+    """How to sign in to the profile ``settings`` is about (the default one without)."""
     try:
-        return f"Sign in: {ANYWHERE_HINTS.login(settings.profile)}."
+        profile = settings.profile if settings is not None else DEFAULT_PROFILE
     except ClaudeOAuthError:  # an unusable profile setting: the configuration check says so
-        return SIGN_IN_FIX
+        profile = DEFAULT_PROFILE
+    return f"Sign in: {anywhere().login(profile)}."
 
 
 #: Keys whose value is checked through the property that uses it.

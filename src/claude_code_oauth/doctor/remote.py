@@ -24,9 +24,9 @@ from ..errors import (
     ThirdPartyRefused,
     UsageLimitReached,
 )
-from ..net.claude_answers import API_KEY_HINT, THIRD_PARTY_HINT, error_for_response, host_of
+from ..net.claude_answers import api_key_hint, error_for_response, host_of, third_party_hint
 from . import Check
-from .local import SIGN_IN_FIX
+from .local import sign_in_fix
 
 if TYPE_CHECKING:
     import httpx
@@ -39,17 +39,17 @@ PING = "Reply with one word."
 
 
 def skipped(name: str, why: str = "not checked: not signed in") -> Check:
-    return Check(name, False, why, SIGN_IN_FIX if "signed in" in why else None)
+    return Check(name, False, why, sign_in_fix() if "signed in" in why else None)
 
 
 def fix_for(error: ClaudeOAuthError) -> str:
     """What to do about ``error`` (one sentence)."""
     if isinstance(error, ThirdPartyRefused):
-        return THIRD_PARTY_HINT
+        return third_party_hint()
     if isinstance(error, ApiKeyRejected):
-        return API_KEY_HINT
+        return api_key_hint()
     if isinstance(error, (SignInRejected, LoginRequired, NotSignedIn)):
-        return SIGN_IN_FIX
+        return sign_in_fix()
     if isinstance(error, UsageLimitReached):
         return "Wait until the window resets (the time is above)."
     if isinstance(error, ApiUnavailable):

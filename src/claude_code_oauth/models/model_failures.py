@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import ClaudeApiError, ClaudeOAuthError
-from ..net.claude_answers import error_for_answer, host_of, unreachable
+from ..net.claude_answers import error_for_answer, host_of, sent_secrets, unreachable
 
 #: (named error, original exception, can_reply) → the exception to raise, or a line
 #: the model answers with instead (only when ``can_reply``: nothing streamed yet).
@@ -66,6 +66,7 @@ def explain(exc: BaseException, api_host: str) -> ClaudeOAuthError | None:
             getattr(link, "body", None),
             host=host_of(str(request.url)) if request is not None else api_host,
             retried=note == "retried",
+            secrets=sent_secrets(request),
         )
     for index, link in enumerate(chain):
         if type(link).__name__ in ("APIConnectionError", "APITimeoutError"):

@@ -52,24 +52,35 @@ from ..errors import (
     ThirdPartyRefused,
     UsageLimitReached,
 )
+from ..hints import anywhere
 
 API = "Claude's API"
-SIGN_IN_HINT = "Sign in again: /claude-code-auth in Code Puppy, or `claude-code-oauth login`."
-#: How to get a Console sign-in: an API key, billed by the Console, that works in any client.
-CONSOLE_LOGIN_HINT = (
-    "`claude-code-oauth login --console` (or /claude-code-auth --console in Code Puppy)"
-)
-THIRD_PARTY_HINT = (
-    "Anthropic's policy allows Claude subscription (Pro/Max) sign-ins only in Claude Code "
-    "and claude.ai, and no refresh or retry changes that. To use Claude here, sign in "
-    f"with an Anthropic Console (API-billed) account instead: {CONSOLE_LOGIN_HINT} "
-    "creates an API key that Anthropic's terms allow in any client; or use Claude Code "
-    "itself."
-)
-API_KEY_HINT = (
-    "An API key has no refresh: it was probably revoked or deleted in the Anthropic "
-    f"Console. Sign in again with {CONSOLE_LOGIN_HINT} to create a new one."
-)
+
+
+def sign_in_hint() -> str:
+    """How to sign in again, worded for where this process shows its messages."""
+    return f"Sign in again: {anywhere().login()}."
+
+
+def third_party_hint() -> str:
+    """Why no refresh helps a third-party refusal, and the sign-in that does."""
+    return (
+        "Anthropic's policy allows Claude subscription (Pro/Max) sign-ins only in Claude "
+        "Code and claude.ai, and no refresh or retry changes that. To use Claude here, sign "
+        f"in with an Anthropic Console (API-billed) account instead: "
+        f"{anywhere().login(console=True)} creates an API key that Anthropic's terms allow "
+        "in any client; or use Claude Code itself."
+    )
+
+
+def api_key_hint() -> str:
+    """What a rejected API key means, and how to get another."""
+    return (
+        "An API key has no refresh: it was probably revoked or deleted in the Anthropic "
+        f"Console. Sign in again with {anywhere().login(console=True)} to create a new one."
+    )
+
+
 _THIRD_PARTY_MARK = "only authorized for use with claude code"
 _MAX_TEXT = 160
 
@@ -79,12 +90,32 @@ def host_of(url: str) -> str:
     return urlsplit(url).netloc or url
 
 
+#: Anything shaped like an Anthropic token or key, blanked even when we did not send it.
+_TOKEN_SHAPE = r"sk-ant-[A-Za-z0-9]+-[A-Za-z0-9_\-]{6,}"
+
+
 def _short(text: object, secrets: Iterable[str]) -> str:
+    import re
+
     value = " ".join(str(text).split())
     for secret in secrets:
         if secret:
             value = value.replace(secret, "[token]")
+    value = re.sub(_TOKEN_SHAPE, "[token]", value)
     return value if len(value) <= _MAX_TEXT else value[: _MAX_TEXT - 1] + "…"
+
+
+def sent_secrets(request: Any) -> list[str]:
+    """The credentials ``request`` carried (its Bearer token, its ``x-api-key``): what a
+    server that echoes them back must not get into a message. Never raises."""
+    try:
+        headers = _pairs(getattr(request, "headers", None))
+    except Exception:
+        return []
+    bearer = _header(headers, "authorization")
+    found = [bearer[7:].strip()] if bearer[:7].lower() == "bearer " else []
+    key = _header(headers, "x-api-key").strip()
+    return [s for s in (*found, key) if len(s) >= 8]
 
 
 def _header(headers: Iterable[tuple[str, str]], name: str) -> str:
@@ -199,7 +230,8 @@ def error_for_answer(
     bytes or text, or JSON the caller already parsed (the anthropic SDK's ``body``). A
     ``status`` of 2xx with an error envelope is a stream that failed after it started.
     ``retried`` says a 401 already went through the one refresh-and-retry. ``secrets``
-    (tokens just sent) are blanked if the server echoed them. ``api_key``: the request
+    (tokens just sent) are blanked if the server echoed them, and so is anything shaped
+    like an Anthropic token or key. ``api_key``: the request
     carried an API key (a Console sign-in), not an OAuth token. Never raises.
     """
     secrets = [s for s in secrets if s]
@@ -241,13 +273,13 @@ def error_for_answer(
     if status == 400 and _THIRD_PARTY_MARK in (message or "").lower():
         return ThirdPartyRefused(
             f"{where} refused this sign-in for use outside Claude Code ({detail}).",
-            hint=THIRD_PARTY_HINT,
+            hint=third_party_hint(),
             **common,
         )
     if status == 401 and api_key:
         return ApiKeyRejected(
             f"{where} rejected the API key of this Console sign-in ({detail}).",
-            hint=API_KEY_HINT,
+            hint=api_key_hint(),
             **common,
         )
     if status == 401:
@@ -259,13 +291,13 @@ def error_for_answer(
             )
         again = " even after a refresh" if retried else ""
         return SignInRejected(
-            f"{where} rejected the sign-in{again} ({detail}).", hint=SIGN_IN_HINT, **common
+            f"{where} rejected the sign-in{again} ({detail}).", hint=sign_in_hint(), **common
         )
     if status == 403 and not api_key and is_revocation(status, kind, message):
         return LoginRevoked(
             f"{where} says this login was revoked ({detail}). Your Claude login has ended "
             "and must be renewed.",
-            hint=SIGN_IN_HINT,
+            hint=sign_in_hint(),
             **common,
         )
     if status == 403:
@@ -324,7 +356,8 @@ def error_for_response(
     secrets: Iterable[str] = (),
     api_key: bool = False,
 ) -> ClaudeApiError | None:
-    """:func:`error_for_answer` for an httpx or httpx2 response whose body was read."""
+    """:func:`error_for_answer` for an httpx or httpx2 response whose body was read; the
+    credentials its request carried are blanked from the line like ``secrets``."""
     request = getattr(response, "request", None)
     host = host_of(str(request.url)) if request is not None else "unknown host"
     return error_for_answer(
@@ -334,7 +367,7 @@ def error_for_response(
         host=host,
         what=what,
         retried=retried,
-        secrets=secrets,
+        secrets=[*secrets, *sent_secrets(request)],
         api_key=api_key,
     )
 

@@ -32,7 +32,7 @@ from typing import TypeVar
 
 from ..config import DEFAULT_PROFILE, Settings
 from ..errors import ClaudeOAuthError, NotSignedIn
-from ..hints import ANYWHERE_HINTS
+from ..hints import anywhere
 from ..tokens.credential import Credential
 from ..tokens.provider import TokenProvider, provider_for
 from ..tokens.store import TokenRecord
@@ -46,9 +46,10 @@ _REMEMBERED_TOKENS = 16
 
 def login_hint(profile: str, *, following: bool) -> str:
     """How to sign in to ``profile`` (and, for a following entry, how to switch)."""
-    hint = f"Sign in with {ANYWHERE_HINTS.login(profile)}"
+    hints = anywhere()
+    hint = f"Sign in with {hints.login(profile)}"
     if following:
-        hint += ", or make another profile active with /claude-code-switch NAME"
+        hint += f", or make another profile active with {hints.switch('NAME')}"
     return hint + "."
 
 

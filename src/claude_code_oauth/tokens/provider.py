@@ -54,7 +54,14 @@ from . import store as token_store
 from .credential import API_KEY, OAUTH, Credential
 from .store import ApiKeyRecord, TokenRecord
 
-LOGIN_HINT = "Run `claude-code-oauth login` (or /claude-code-auth in Code Puppy)."
+
+def login_hint() -> str:
+    """How to sign in, worded for where this process shows its messages."""
+    from ..hints import anywhere
+
+    return f"Run {anywhere().login()}."
+
+
 #: After a transient refresh failure, wait this long before trying again while
 #: the current token still works, so API calls don't hammer the token endpoint.
 TRANSIENT_BACKOFF = 15.0
@@ -115,7 +122,7 @@ class TokenProvider:
         record = token_store.load_sign_in(self.path)
         profile = self.settings.profile
         if record is None:
-            raise NotSignedIn("Not signed in to Claude.", hint=LOGIN_HINT)
+            raise NotSignedIn("Not signed in to Claude.", hint=login_hint())
         if isinstance(record, ApiKeyRecord):
             return Credential(API_KEY, record.api_key, profile)
         return Credential(OAUTH, self._usable_token(record), profile)
@@ -180,7 +187,7 @@ class TokenProvider:
     def _load_required(self) -> TokenRecord:
         record = token_store.load(self.path)
         if record is None:
-            raise NotSignedIn("Not signed in to Claude.", hint=LOGIN_HINT)
+            raise NotSignedIn("Not signed in to Claude.", hint=login_hint())
         return record
 
     def _adoptable(self, record: TokenRecord, rejected: str | None, now: float) -> bool:
@@ -273,7 +280,7 @@ class TokenProvider:
             if rejected is None and not record.is_expired(now):
                 return record
             # The same message every caller saw when the login was found dead.
-            raise LoginRequired(record.last_error or DEAD_LOGIN, hint=LOGIN_HINT)
+            raise LoginRequired(record.last_error or DEAD_LOGIN, hint=login_hint())
         if not record.refresh_token:
             return self._dead(record, rejected, f"{DEAD_LOGIN} It has no refresh token.")
         deadline = record.refresh_token_expires_at
@@ -336,7 +343,7 @@ class TokenProvider:
         record.needs_login = True
         record.last_error = why
         token_store.save(self.path, record)
-        return self._fallback(record, rejected, LoginRequired(why, hint=LOGIN_HINT))
+        return self._fallback(record, rejected, LoginRequired(why, hint=login_hint()))
 
 
 _providers: dict[str, TokenProvider] = {}

@@ -33,7 +33,7 @@ def test_doctor_in_code_puppy(
     lines = report_lines.splitlines()
     assert kind == "warning" and lines[0].startswith("✓ Configuration")
     assert lines[lines.index("✗ Sign-in: Not signed in to Claude.") + 1].startswith(
-        "    fix: Sign in: `claude-code-oauth login` (or /claude-code-auth in Code Puppy)."
+        "    fix: Sign in: /claude-code-auth."
     )
 
     (report_text,) = [text for _, text in t.messages(3)]

@@ -14,6 +14,9 @@ from typing import Any
 
 import pytest
 
+from claude_code_oauth.config import Settings
+from claude_code_oauth.models.discovery import DiscoveredModel
+from claude_code_oauth.models.registry import register_models
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from helpers import puppy_driver as driver
 from helpers.puppy_hosts import PuppyHost
@@ -220,9 +223,29 @@ def test_a_corrupt_models_file_during_sign_in_is_one_message_with_code_puppy_adv
 def test_status_advice_names_code_puppys_command(
     puppy: PuppyHost, home: Path, emulator: ClaudeEmulator
 ) -> None:
-    t = puppy.run([{"op": "load"}, _cmd("/claude-code-status")], _env(home, emulator))
+    # An entry left from an earlier sign-in: its prompt says why it cannot run.
+    register_models(
+        Settings(environ={"HOME": str(home)}),
+        [DiscoveredModel("claude-haiku-4-5-20251001", "Claude Haiku 4.5", None, None)],
+    )
+    t = puppy.run(
+        [
+            {"op": "load"},
+            _cmd("/claude-code-status"),
+            _cmd("/claude-code-usage"),
+            {"op": "prompt", "model": "claude-code-claude-haiku-4-5-20251001"},
+        ],
+        _env(home, emulator),
+    )
     assert ("info", "Sign in with /claude-code-auth.") in t.messages(1)
-    assert "claude-code-oauth login" not in t.texts(1)
+    assert "Sign in with /claude-code-auth." in t.texts(2)
+    answer = t.data(3)["output"]
+    assert (
+        answer.startswith("[claude-code-oauth] Not signed in to Claude")
+        and "/claude-code-auth" in answer
+    )
+    for said in (t.texts(1), t.texts(2), answer):
+        assert "claude-code-oauth login" not in said  # no shell command inside Code Puppy
 
 
 # -- a bundled plugin that cannot be superseded --------------------------------------------------
@@ -355,3 +378,28 @@ def test_a_models_file_damaged_behind_our_back_is_said_once_per_problem(
     ((kind, text),) = registry_lines(7)
     assert "must hold a JSON object" in text
     assert registry_lines(8) == []
+
+
+def test_logging_out_of_the_model_in_use_says_so_and_the_next_prompt_is_no_traceback(
+    puppy: PuppyHost, home: Path, emulator: ClaudeEmulator, scripted_browser: str
+) -> None:
+    ours = "claude-code-claude-haiku-4-5-20251001"
+    t = puppy.run(
+        [
+            {"op": "load"},
+            _cmd("/claude-code-auth"),
+            {"op": "prompt", "model": ours},
+            _cmd("/claude-code-logout"),
+            {"op": "prompt", "model": ours},
+        ],
+        _env(home, emulator, scripted_browser),
+    )
+    _answered(t, 1)
+    assert t.data(2)["ended"] == "answered"
+    _answered(t, 3)
+    assert f"Code Puppy's current model, {ours}, was one of them" in t.texts(3)
+    assert "/model" in t.texts(3)
+    # This session's agent keeps our model: the next prompt is its one-line answer.
+    assert t.data(4)["ended"] == "answered"
+    assert t.data(4)["output"].startswith("[claude-code-oauth] Not signed in to Claude")
+    assert "Traceback" not in t.stderr

@@ -134,9 +134,27 @@ def _logout(args: argparse.Namespace) -> None:
     from ... import operations
     from ...profiles.token_source import export_active_token
 
-    operations.logout(host_settings(_profile(args)), messages.Emit())
+    emit = messages.Emit()
+    selected = _selected_model()
+    _, removed = operations.logout(host_settings(_profile(args)), emit)
     # The variable follows the active profile: removed if that one is now signed out.
     export_active_token(host_settings())
+    if selected is not None and selected in removed:
+        emit.warning(
+            f"Code Puppy's current model, {selected}, was one of them: choose another with "
+            "/model, or sign in again with /claude-code-auth."
+        )
+
+
+def _selected_model() -> str | None:
+    """The model Code Puppy uses now, if it says (never fails the command)."""
+    try:
+        from code_puppy.config import get_global_model_name
+
+        name = get_global_model_name()
+    except Exception:
+        return None
+    return name if isinstance(name, str) else None
 
 
 def _switch(args: argparse.Namespace) -> None:

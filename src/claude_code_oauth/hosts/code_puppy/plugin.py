@@ -108,6 +108,7 @@ def _build_model(model_name: str, model_config: dict[str, Any], config: Any) -> 
     from ...profiles.usage_watch import ProfileUsageWatch
     from .model_errors import on_failure
 
+    _speak_code_puppy()
     try:
         settings = host_settings()
         pinned = pinned_profile(model_config)
@@ -163,6 +164,7 @@ def _custom_command(command: str, name: str) -> bool | None:
 
     if name not in COMMANDS:
         return None
+    _speak_code_puppy()
     supersede_bundled(OWNER, _is_our_model)
     from . import messages, supersede
 
@@ -213,6 +215,16 @@ def _custom_help() -> list[tuple[str, str]]:
 def _startup() -> None:
     # Covers a bundled plugin that loaded after us.
     supersede_bundled(OWNER, _is_our_model)
+
+
+def _speak_code_puppy() -> None:
+    """Everything this process shows reaches Code Puppy's prompt: errors raised deep
+    in the core name /claude-code-auth, not a shell command. Said when our code first
+    runs (a command, a model built), not at import: start-up stays light."""
+    from ...hints import set_host_hints
+    from .messages import code_puppy_hints
+
+    set_host_hints(code_puppy_hints())
 
 
 callbacks.register_callback("custom_command", _custom_command)
