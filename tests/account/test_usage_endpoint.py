@@ -82,6 +82,7 @@ def test_nonsense_values_are_dropped() -> None:
         {
             "five_hour": {"utilization": float("nan"), "resets_at": "yesterday"},
             "seven_day": {"utilization": True, "resets_at": "2026-01-02T20:00:00"},
+            "seven_day_sonnet": {"utilization": 10**400, "resets_at": None},  # 400 digits
             "limits": [{"kind": "seven_day_opus", "percent": -4}],
         }
     )

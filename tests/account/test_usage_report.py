@@ -157,7 +157,12 @@ def test_a_damaged_or_odd_file_is_one_line_and_is_replaced(tmp_path: Path) -> No
                 "snapshot": {
                     "as_of": NOW,
                     "source": "headers",
-                    "windows": {"five_hour": {"utilization": "lots"}, "../x": {}, "7d": 3},
+                    "windows": {
+                        "five_hour": {"utilization": "lots"},
+                        "seven_day": {"utilization": 10**400, "resets_at": 10**400},
+                        "../x": {},
+                        "7d": 3,
+                    },
                     "overage": {"in_use": "yes"},
                 },
                 "plan": {"name": "Max"},
@@ -167,8 +172,10 @@ def test_a_damaged_or_odd_file_is_one_line_and_is_replaced(tmp_path: Path) -> No
     loaded = usage_snapshot.load(str(path))
     assert loaded.account is None and loaded.plan is None
     assert loaded.snapshot is not None
-    assert list(loaded.snapshot.limits.windows) == ["five_hour"]
+    assert list(loaded.snapshot.limits.windows) == ["five_hour", "seven_day"]
     assert loaded.snapshot.limits.windows["five_hour"].utilization is None
+    seven_day = loaded.snapshot.limits.windows["seven_day"]
+    assert seven_day.utilization is None and seven_day.resets_at is None  # 400 digits
     assert loaded.snapshot.limits.overage_in_use is None
     path.write_text("{ not json")
     written = usage_snapshot.update(str(path), lambda u: u._replace(account="acct"), lock_timeout=5)

@@ -146,3 +146,28 @@ def test_status_verify_gives_up_on_a_trickling_profile_endpoint(
     (line,) = [line for line in done.stdout.splitlines() if line.startswith("Server check")]
     assert f"did not answer within {HTTP_TIMEOUT} s" in line
     assert took < BOUND
+
+
+def test_a_refresh_outliving_the_call_that_asked_for_it_is_saved_before_the_exit(
+    emulator: ClaudeEmulator, proxy: HostileProxy, client_env: dict[str, str], token_path: Path
+) -> None:
+    # models --refresh: the models endpoint answers 401 slowly (its head ~1.4 s), so the
+    # refresh starts inside the call's worker; the token endpoint rotates at once but
+    # its answer takes ~2.4 s more. The call gives up at its 3 s deadline and the
+    # command exits — the refresh, within its own deadline, must still be saved.
+    env = {**proxy.env(client_env), "CLAUDE_CODE_OAUTH_HTTP_TIMEOUT": "3"}
+    before = seed(emulator, token_path, expires_in=3600)
+    proxy.add_rule(MODELS, forward=False, status=401, body=b"{}", trickle=0.02, trickle_head=True)
+    proxy.add_rule(TOKEN, trickle=0.0045)  # forwarded: the emulator rotates at once
+    done, _ = run(env, "models", "--refresh")
+    assert done.returncode == 1 and "did not answer within 3 s" in one_error_line(done.stderr)
+    assert emulator.grants.get("refresh_token") == 1
+    assert digest(stored(token_path).refresh_token) != digest(before.refresh_token)
+    # The next refresh uses the rotated token: no replay, the login lives.
+    proxy.clear_rules()
+    record = stored(token_path)
+    record.expires_at = record.obtained_at = time.time() - 10
+    token_store.save(str(token_path), record)
+    again = run_cli(client_env, "token")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert emulator.replays == 0

@@ -108,6 +108,8 @@ def test_an_absurd_expires_in_on_refresh_keeps_the_rotated_token_and_the_login(
         ({"set_json": {"access_token": "42"}}, "access_token"),
         ({"set_json": {"refresh_token_expires_in": HUGE}}, None),
         ({"set_json": {"scope": "[1, 2]", "account": '"x"'}}, None),
+        ({"set_json": {"account": '{"email_address": "a@b.example", "n": NaN}'}}, None),
+        ({"set_json": {"organization": '{"uuid": "o", "big": 1e999, "n": [' + HUGE + "]}"}}, None),
     ],
     ids=[
         "mac",
@@ -116,6 +118,8 @@ def test_an_absurd_expires_in_on_refresh_keeps_the_rotated_token_and_the_login(
         "numeric access_token",
         "huge login",
         "odd",
+        "NaN in the account",
+        "infinity and 400 digits in the organization",
     ],
 )
 def test_an_unusable_refresh_answer_keeps_the_rotated_refresh_token(

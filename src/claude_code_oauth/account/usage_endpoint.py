@@ -23,6 +23,7 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import ClaudeOAuthError, RateLimited
+from ..tokens.record import finite_number
 from .unified_limits import UnifiedLimits, Window, window_name
 from .usage_snapshot import Plan, UsageFile, UsageSnapshot, update, usage_path, with_snapshot
 
@@ -49,10 +50,8 @@ _SEVERITY = {
 
 
 def _percent(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    value = float(value)
-    return value if math.isfinite(value) and 0.0 <= value <= 10_000.0 else None
+    number = finite_number(value)  # None for NaN, infinity, 400 digits, a bool, text
+    return number if number is not None and 0.0 <= number <= 10_000.0 else None
 
 
 def _timestamp(value: Any) -> float | None:

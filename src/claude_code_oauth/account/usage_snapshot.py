@@ -24,7 +24,6 @@ library only (``filelock`` only inside :func:`update`).
 from __future__ import annotations
 
 import json
-import math
 from collections import namedtuple
 
 from ..errors import UsageFileError
@@ -96,10 +95,9 @@ def usage_path(settings: Settings) -> str:
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
+    from ..tokens.record import finite_number
+
+    return finite_number(value)  # None for NaN, infinity, 400 digits, a bool, text
 
 
 def _text(value: Any) -> str | None:

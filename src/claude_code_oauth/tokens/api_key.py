@@ -17,7 +17,7 @@ On the ``token`` fast path: imports only :mod:`.record` (``time``).
 
 from __future__ import annotations
 
-from .record import FORMAT_VERSION, MAX_EPOCH, finite_number, is_token
+from .record import FORMAT_VERSION, MAX_EPOCH, finite_number, is_token, plain_json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -172,9 +172,13 @@ class ApiKeyRecord:
             key_id=_label(member("id", "key_id")),
             key_name=_label(member("name", "key_name")),
             created_at=_iso_time(member("created_at")) or now,
-            account=login.get("account") if isinstance(login.get("account"), dict) else None,
+            account=plain_json(login["account"])
+            if isinstance(login.get("account"), dict)
+            else None,
             organization=(
-                login.get("organization") if isinstance(login.get("organization"), dict) else None
+                plain_json(login["organization"])
+                if isinstance(login.get("organization"), dict)
+                else None
             ),
         )
 
@@ -209,9 +213,11 @@ class ApiKeyRecord:
             key_id=_label(data.get("key_id")),
             key_name=_label(data.get("key_name")),
             created_at=created,
-            account=data.get("account") if isinstance(data.get("account"), dict) else None,
+            account=plain_json(data["account"]) if isinstance(data.get("account"), dict) else None,
             organization=(
-                data.get("organization") if isinstance(data.get("organization"), dict) else None
+                plain_json(data["organization"])
+                if isinstance(data.get("organization"), dict)
+                else None
             ),
             extra={k: v for k, v in data.items() if k not in _KNOWN},
         )

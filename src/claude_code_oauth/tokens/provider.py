@@ -50,6 +50,7 @@ from ..errors import (
     RateLimited,
     UnexpectedResponse,
 )
+from . import exit_wait
 from . import store as token_store
 from .credential import API_KEY, OAUTH, Credential
 from .store import ApiKeyRecord, TokenRecord
@@ -62,6 +63,8 @@ def login_hint() -> str:
     return f"Run {anywhere().login()}."
 
 
+#: How long saving a refreshed token may take beyond the refresh call's own deadline.
+SAVE_ALLOWANCE = 5.0
 #: After a transient refresh failure, wait this long before trying again while
 #: the current token still works, so API calls don't hammer the token endpoint.
 TRANSIENT_BACKOFF = 15.0
@@ -249,7 +252,10 @@ class TokenProvider:
                     raise token_store.lock_timeout_error(lock) from None
                 continue
             try:
-                return self._refresh_locked(rejected)
+                # Saved even if the caller's own deadline has passed and the process
+                # exits meanwhile: the server may already have rotated the token.
+                with exit_wait.refreshing(self.settings.http_timeout + SAVE_ALLOWANCE):
+                    return self._refresh_locked(rejected)
             finally:
                 lock.release()
 

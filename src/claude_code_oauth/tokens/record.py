@@ -55,6 +55,22 @@ def finite_number(value: object) -> float | None:
     return None
 
 
+def plain_json(value: object, depth: int = 0) -> Any:
+    """``value`` with every number a later ``json.dumps(allow_nan=False)`` would refuse
+    (``NaN``, ``Infinity``, 400 digits) replaced by ``None``, and anything nested more
+    than 8 deep dropped: the ``account``/``organization`` a server sends must never
+    stop the record that carries a rotated refresh token from being saved."""
+    if isinstance(value, dict):
+        if depth >= 8:
+            return None
+        return {str(k): plain_json(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain_json(v, depth + 1) for v in value] if depth < 8 else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value if finite_number(value) is not None else None
+    return value
+
+
 def _shown(value: object) -> str:
     """``value`` for an error message: short, one line, never a huge number's digits."""
     if isinstance(value, int) and not isinstance(value, bool) and not -(10**12) < value < 10**12:
@@ -218,7 +234,7 @@ class TokenRecord:
         else:
             login_deadline = previous.refresh_token_expires_at if previous else None
         profile = {
-            key: body.get(key) if isinstance(body.get(key), dict) else None
+            key: plain_json(body.get(key)) if isinstance(body.get(key), dict) else None
             for key in _PROFILE_FIELDS
         }
         if previous is not None:
@@ -326,15 +342,17 @@ class TokenRecord:
             obtained_at=obtained,
             token_type=str(data.get("token_type") or "Bearer"),
             scope=str(data.get("scope") or ""),
-            account=data.get("account") if isinstance(data.get("account"), dict) else None,
+            account=plain_json(data["account"]) if isinstance(data.get("account"), dict) else None,
             organization=(
-                data.get("organization") if isinstance(data.get("organization"), dict) else None
+                plain_json(data["organization"])
+                if isinstance(data.get("organization"), dict)
+                else None
             ),
             refresh_token_expires_at=optional["refresh_token_expires_at"],
             needs_login=data.get("needs_login") is True,
             refresh_not_before=optional["refresh_not_before"],
             last_error=str(last_error)[:300] if last_error else None,
-            extra={k: v for k, v in data.items() if k not in known},
+            extra={k: plain_json(v) for k, v in data.items() if k not in known},
         )
         record.repaired = tuple(dict.fromkeys(repaired))
         return record
