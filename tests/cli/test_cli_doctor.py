@@ -7,12 +7,14 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from claude_code_oauth.tokens import store as token_store
 from helpers.tokens import seed, stored
 
 NAMES = [
@@ -199,6 +201,32 @@ def test_a_moved_endpoint_names_its_variable(
     assert "has probably moved" in result[check]["detail"]
     assert variable in result[check]["fix"]
     assert [name for name, c in result.items() if not c["ok"]] == [check]
+
+
+@pytest.mark.parametrize("fault", ["502_html", "invalid_json"])
+def test_a_token_endpoint_answering_without_json_fails(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path, fault: str
+) -> None:
+    seed(emulator, token_path, expires_in=3600)
+    emulator.inject("token", fault)
+    result = checks(doctor(client_env, "--json"))
+    assert not result["token_endpoint"]["ok"]
+    assert "without JSON" in result["token_endpoint"]["detail"]
+    assert "CLAUDE_CODE_OAUTH_TOKEN_URL" in result["token_endpoint"]["fix"]
+
+
+def test_the_sign_in_line_gives_both_expiries_and_an_ended_login_skips_the_rest(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=3600)
+    fine = checks(doctor(client_env, "--json"))["sign_in"]["detail"]
+    assert "access token valid until" in fine and "login ends" in fine
+    record = stored(token_path)
+    record.refresh_token_expires_at = time.time() - 3600
+    token_store.save(str(token_path), record)
+    ended = checks(doctor(client_env, "--json"))
+    assert not ended["sign_in"]["ok"] and "the login ended" in ended["sign_in"]["detail"]
+    assert ended["profile"]["detail"] == ended["models"]["detail"] == "not checked: see the sign-in"
 
 
 def test_the_authorize_endpoints_cloudflare_challenge_is_fine(

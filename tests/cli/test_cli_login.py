@@ -266,8 +266,25 @@ def test_timeout_is_one_line_exit_1_and_releases_the_port(env: dict[str, str]) -
     login.until_waiting()
     code, _, err = login.finish()
     assert code == 1
-    assert "No sign-in response arrived within 0.5 s" in one_error_line(err)
+    line = one_error_line(err)
+    assert "No sign-in response arrived within 0.5 s" in line
+    assert "Run the login again" in line and "moved" not in line  # the sign-in page is there
     assert released(login.port)
+
+
+def test_a_timeout_on_a_sign_in_page_that_moved_says_so(
+    env: dict[str, str], emulator: ClaudeEmulator
+) -> None:
+    # The browser would show Claude's 404 page, which the terminal never sees.
+    emulator.inject("authorize", "404", times=5)
+    login = Login(env, "--no-models", "--no-browser", "--timeout", "0.5")
+    login.until_waiting()
+    code, _, err = login.finish()
+    assert code == 1
+    line = one_error_line(err)
+    assert "No sign-in response arrived within 0.5 s" in line
+    assert "answered HTTP 404: it has probably moved" in line
+    assert "CLAUDE_CODE_OAUTH_AUTH_URL" in line
 
 
 @pytest.mark.parametrize("value", ["0", "-5", "nan", "inf", "1e12"])

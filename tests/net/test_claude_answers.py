@@ -266,6 +266,24 @@ def test_a_stream_that_failed_after_it_started() -> None:
     )
 
 
+def test_a_read_stream_that_failed_with_an_error_event_raises(
+    emulator: ClaudeEmulator, provider: TokenProvider
+) -> None:
+    emulator.inject("messages", "stream_error")
+    auth = OAuthBearerAuth(provider, provider.settings)
+    with httpx.Client(auth=auth, timeout=20) as client:
+        response = client.post(emulator.base_url + "/v1/messages", json={**BODY, "stream": True})
+    assert response.status_code == 200 and "event: error" in response.text
+    with pytest.raises(ApiUnavailable) as caught:
+        claude_answers.raise_for_answer(response)
+    assert caught.value.status == 200
+    assert "failed after it had started answering" in assert_one_clean_line(caught.value, emulator)
+    # A stream that ended well is no error.
+    with httpx.Client(auth=auth, timeout=20) as client:
+        fine = client.post(emulator.base_url + "/v1/messages", json={**BODY, "stream": True})
+    claude_answers.raise_for_answer(fine)
+
+
 def test_an_echoed_token_is_blanked() -> None:
     secret = "sk-ant-oat01-" + "x" * 40
     body = {"type": "error", "error": {"type": "invalid_request_error", "message": secret}}

@@ -93,19 +93,28 @@ def run_checks(settings: Settings, *, inference: bool = False) -> list[Check]:
             if found and found[1] and key:
                 checks.append(remote.inference(settings, found[1], api_key=key))
             else:
-                checks.append(remote.skipped("inference", "no model is listed to try"))
+                checks.append(
+                    remote.skipped(
+                        "inference", "no model is listed to try", "See the models check above."
+                    )
+                )
         return checks
     checks.append(remote.token_endpoint(settings))
     checks.append(remote.authorize_endpoint(settings))
     signed_in = record is not None and sign_in.ok
-    checks.append(remote.profile(settings) if signed_in else remote.skipped("profile"))
+    why = "not checked: not signed in" if record is None else "not checked: see the sign-in"
+    checks.append(remote.profile(settings) if signed_in else remote.skipped("profile", why))
     models = remote.models(settings) if signed_in else None
-    checks.append(models[0] if models else remote.skipped("models"))
+    checks.append(models[0] if models else remote.skipped("models", why))
     if inference:
         if models and models[1]:
             checks.append(remote.inference(settings, models[1]))
         else:
-            checks.append(remote.skipped("inference", "no model is listed to try"))
+            checks.append(
+                remote.skipped(
+                    "inference", "no model is listed to try", "See the models check above."
+                )
+            )
     return checks
 
 

@@ -38,8 +38,9 @@ _FAMILY_COST = ("haiku", "sonnet", "opus")
 PING = "Reply with one word."
 
 
-def skipped(name: str, why: str = "not checked: not signed in") -> Check:
-    return Check(name, False, why, sign_in_fix() if "signed in" in why else None)
+def skipped(name: str, why: str = "not checked: not signed in", fix: str | None = None) -> Check:
+    """A check that could not run; its fix is ``fix``, by default signing in."""
+    return Check(name, False, why, fix or sign_in_fix())
 
 
 def fix_for(error: ClaudeOAuthError) -> str:
@@ -109,7 +110,8 @@ def _moved(name: str, what: str, response: httpx.Response, variable: str) -> Che
 
 
 def token_endpoint(settings: Settings) -> Check:
-    """Any JSON answer proves the endpoint is there; the request carries no token at all."""
+    """Any JSON answer (an error, as it must be) proves the endpoint is there; an HTML
+    page or other non-JSON answer fails. The request carries no token at all."""
     name, what, variable = "token_endpoint", "The token endpoint", "CLAUDE_CODE_OAUTH_TOKEN_URL"
     try:
         url, client_id = settings.token_url, settings.client_id
@@ -124,6 +126,16 @@ def token_endpoint(settings: Settings) -> Check:
     moved = _moved(name, what, response, variable)
     if moved is not None:
         return moved
+    try:
+        json.loads(response.content)
+    except ValueError:
+        return Check(
+            name,
+            False,
+            f"{what} ({host_of(url)}) answered HTTP {response.status_code} without JSON: "
+            "Claude's side is failing, or a proxy is in the way.",
+            f"Try again shortly; if it persists, check {variable}.",
+        )
     error = _json_error(response)
     said = f" ({error})" if error else ""
     return Check(
@@ -133,15 +145,31 @@ def token_endpoint(settings: Settings) -> Check:
     )
 
 
+def _authorize_names(console: bool) -> tuple[str, str]:
+    if console:
+        return "The Console authorize endpoint", "CLAUDE_CODE_OAUTH_CONSOLE_AUTH_URL"
+    return "The authorize endpoint", "CLAUDE_CODE_OAUTH_AUTH_URL"
+
+
+def sign_in_page_moved(settings: Settings, *, console: bool = False) -> str | None:
+    """One line when the sign-in page answers 404 or 410 — it has probably moved, and the
+    browser showed an error page the terminal never saw — naming the variable to set;
+    ``None`` otherwise (including no answer). Never raises."""
+    what, variable = _authorize_names(console)
+    try:
+        url = settings.console_auth_url if console else settings.auth_url
+        response = _send("GET", url, what, settings, headers={"Accept": "text/html"})
+    except Exception:
+        return None
+    moved = _moved("authorize_endpoint", what, response, variable)
+    return None if moved is None else f"{moved.detail} {moved.fix}"
+
+
 def authorize_endpoint(settings: Settings, *, console: bool = False) -> Check:
     """The sign-in page still exists (any answer but 404: a page, a redirect, a challenge);
     with ``console`` the Console's (where a Console sign-in is renewed)."""
     name = "authorize_endpoint"
-    what, variable = (
-        ("The Console authorize endpoint", "CLAUDE_CODE_OAUTH_CONSOLE_AUTH_URL")
-        if console
-        else ("The authorize endpoint", "CLAUDE_CODE_OAUTH_AUTH_URL")
-    )
+    what, variable = _authorize_names(console)
     try:
         url = settings.console_auth_url if console else settings.auth_url
     except ClaudeOAuthError as exc:

@@ -287,7 +287,7 @@ class LoginFlow:
             if remaining <= 0:
                 raise CallbackTimeout(
                     f"No sign-in response arrived within {self.timeout:g} s.",
-                    hint="Run the login again (use --timeout to allow longer).",
+                    hint=self._timeout_hint(),
                 )
             try:
                 kind, payload = self._events.get(timeout=remaining)
@@ -324,6 +324,14 @@ class LoginFlow:
                 raise AuthorizationDenied(pasted.error, pasted.error_description)
             assert pasted.code is not None
             return pasted.code, pasted.redirect_uri, arrived, f"paste ({pasted.via})"
+
+    def _timeout_hint(self) -> str:
+        """What to do after a wait with no answer: if the sign-in page is gone (the
+        browser showed a 404 we never saw), that it moved and which variable to set."""
+        from ..doctor.remote import sign_in_page_moved
+
+        moved = sign_in_page_moved(self.settings, console=self.console)
+        return moved or "Run the login again (use --timeout to allow longer)."
 
     def _complete(self, code: str, redirect_uri: str, arrived: float, via: str) -> LoginResult:
         from ..tokens.endpoint import exchange_code

@@ -26,6 +26,10 @@ no answer (DNS, refused, TLS, timeout)     :class:`ApiUnreachable` (:func:`unrea
 Library use: ``raise_for_answer(response)`` after a request made with
 :class:`~claude_code_oauth.net.bearer_auth.OAuthBearerAuth` (which already did
 the one refresh-and-retry on a 401 and marks a revoked login as needing renewal).
+A streamed answer (``"stream": true``) is checked once its body has been read: an
+``event: error`` in it is the stream that failed after it started. While reading a
+stream event by event, pass an error event's data to :func:`error_for_answer`
+with status 200.
 
 This module imports only the standard library and our own small modules; it
 accepts httpx and httpx2 responses alike.
@@ -147,6 +151,26 @@ def _decode(body: Any) -> tuple[Any, bytes]:
         return None, raw
 
 
+def _stream_error(raw: bytes) -> Any:
+    """The data of the last ``event: error`` in a server-sent-events body, if any
+    (a stream that failed after it started), else ``None``."""
+    if b"event: error" not in raw and b"event:error" not in raw:
+        return None
+    found = None
+    event = ""
+    for line in raw.decode("utf-8", "replace").splitlines():
+        if line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:") and event == "error":
+            try:
+                found = json.loads(line[5:].strip())
+            except ValueError:
+                found = {"error": {"type": "error", "message": None}}
+        elif not line.strip():
+            event = ""
+    return found
+
+
 def _looks_like_html(content_type: str, raw: bytes) -> bool:
     head = raw[:200].lstrip().lower()
     return "html" in content_type.lower() or head.startswith((b"<!doctype html", b"<html"))
@@ -237,6 +261,8 @@ def error_for_answer(
     secrets = [s for s in secrets if s]
     pairs = _pairs(headers)
     data, raw = _decode(body)
+    if 200 <= status < 300 and data is None and raw:
+        data = _stream_error(raw)
     kind, message = _envelope(data, secrets)
     where = f"{what} ({host})"
     if 200 <= status < 300:
