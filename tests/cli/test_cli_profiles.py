@@ -30,7 +30,8 @@ BROWSER = f"{sys.executable} -m claude_code_oauth.testing.scripted_browser"
 
 @pytest.fixture
 def env(client_env: dict[str, str], emulator: ClaudeEmulator) -> dict[str, str]:
-    emulator.add_account(WORK, organization="Acme")
+    work = emulator.add_account(WORK, organization="Acme")
+    emulator.configure_usage(account=work["account"]["uuid"], plan="pro")  # tells them apart
     low = random.randint(20000, 60000)
     return {**client_env, "CLAUDE_CODE_OAUTH_CALLBACK_PORT_RANGE": f"{low}-{low + 20}"}
 
@@ -78,7 +79,7 @@ def test_two_accounts_side_by_side_switch_and_logout_of_one(
     lines = listed.stdout.splitlines()
     # The plan, as the sign-in read it from the profile endpoint.
     assert lines[0].startswith(f"* default: {FIRST} (Emulated Organization, Max 20x) — token valid")
-    assert lines[1].startswith(f"  work: {WORK} (Acme, Max 20x) — token valid")
+    assert lines[1].startswith(f"  work: {WORK} (Acme, Pro) — token valid")
     as_json = json.loads(run_cli(env, "profiles", "--json").stdout)
     assert [(p["profile"], p["active"], p["email"]) for p in as_json] == [
         ("default", True, FIRST),
@@ -97,6 +98,16 @@ def test_two_accounts_side_by_side_switch_and_logout_of_one(
     every_json = json.loads(run_cli(env, "status", "--all", "--json").stdout)
     assert every_json["active_profile"] == "default"
     assert [r["profile"] for r in every_json["profiles"]] == ["default", "work"]
+
+    # status and usage: the profile named, not the active one.
+    named = run_cli(env, "status", "--profile", "work")
+    assert named.stdout.startswith(f"Signed in to Claude as {WORK} (Acme) — profile work.")
+    named_json = json.loads(run_cli(env, "status", "--profile", "work", "--json").stdout)
+    assert named_json["profile"] == "work" and named_json["account"]["email"] == WORK
+    assert json.loads(run_cli(env, "usage", "--json").stdout)["plan"]["name"] == "Max"
+    usage = json.loads(run_cli(env, "usage", "--profile", "work", "--json").stdout)
+    assert usage["plan"]["name"] == "Pro"
+    assert run_cli(env, "usage", "--profile", "work").stdout.startswith("Plan: Pro")
 
     # token: the active profile, or the one named; the fast path reads no other file.
     assert emulator.account_for_token(run_cli(env, "token").stdout.strip()) == FIRST

@@ -112,7 +112,7 @@ def test_other_signed_in_profiles_for_a_limit_message(
     assert [s.name for s in everyone] == ["default", "work"]
     assert other_profiles_hint(settings.with_profile("default")) == (
         f"Other signed-in profiles: work ({WORK}). Switching is your choice: "
-        "/claude-code-switch NAME (or `claude-code-oauth switch NAME`)."
+        "`claude-code-oauth switch NAME` (or /claude-code-switch NAME in Code Puppy)."
     )
     (data_dir / "claude_code_oauth.json").unlink()
     (data_dir / "claude_code_oauth.work.json").unlink()

@@ -231,7 +231,7 @@ def other_signed_in_profiles(settings: Settings) -> list[ProfileSummary]:
 def other_profiles_hint(settings: Settings) -> str | None:
     """One sentence for a limit message, or ``None`` when no other profile is usable:
     "Other signed-in profiles: work (you@work.example). Switching is your choice:
-    /claude-code-switch NAME (or `claude-code-oauth switch NAME`)." Never raises
+    /claude-code-switch NAME" (worded by :func:`~claude_code_oauth.hints.anywhere`). Never raises
     for a damaged file (a hint must not turn a limit message into another error)."""
     try:
         others = other_signed_in_profiles(settings)
@@ -240,9 +240,10 @@ def other_profiles_hint(settings: Settings) -> str | None:
     if not others:
         return None
     names = ", ".join(f"{s.name} ({s.email})" if s.email else s.name for s in others)
+    from ..hints import anywhere
+
     return (
-        f"Other signed-in profiles: {names}. Switching is your choice: "
-        "/claude-code-switch NAME (or `claude-code-oauth switch NAME`)."
+        f"Other signed-in profiles: {names}. Switching is your choice: {anywhere().switch('NAME')}."
     )
 
 

@@ -180,3 +180,52 @@ def test_two_pinned_models_of_two_accounts_answer_in_one_session(
     assert "* personal: " in t.texts(11) and "  work: " in t.texts(11)
     assert emulator.grants["refresh_token"] == 0
     assert "Traceback" not in t.stderr
+
+
+def test_a_usage_limit_names_the_other_profiles_and_switches_nothing(
+    tmp_path: Path, emulator: ClaudeEmulator, scripted_browser: str
+) -> None:
+    emulator.add_account(WORK, organization="Acme")
+    home = driver.make_home(str(tmp_path))
+    data_dir = Path(home) / ".code_puppy"
+    t = driver.run_driver(
+        [
+            {"op": "load"},
+            _cmd("/claude-code-auth"),  # 1: default profile, first account
+            {"op": "wait", "label": WORK},
+            _cmd("/claude-code-auth --profile work"),  # 3
+            {"op": "wait", "label": "limit"},
+            {"op": "model_run", "model": SONNET},  # 5: the first account's limit
+            {"op": "model_run", "model": SONNET},  # 6: still the first account
+            _cmd("/claude-code-status --profile work"),  # 7
+            _cmd("/claude-code-usage --profile work"),  # 8
+        ],
+        driver.puppy_env(home, emulator.env(), browser=scripted_browser),
+        on_event=_limit_or_switch_browser(emulator),
+    )
+    for step in (1, 3, 7, 8):
+        _assert_clean(t, step)
+    limited = t.data(5)["output"]
+    assert limited.startswith(REPLY_PREFIX + "Claude usage limit reached (5-hour window)")
+    assert f"Other signed-in profiles: work ({WORK}). Switching is your choice: " in limited
+    assert limited.endswith("/claude-code-switch NAME.") and "`claude-code-oauth" not in limited
+    assert t.data(6)["output"] == REPLY_TEXT
+    assert _served_by(emulator) == [FIRST, FIRST]  # no switch behind the user's back
+    assert not (data_dir / "claude_code_oauth.active_profile").exists() or (
+        (data_dir / "claude_code_oauth.active_profile").read_text() == "default\n"
+    )
+    assert t.messages(7)[0] == ("success", f"Signed in to Claude as {WORK} (Acme) — profile work.")
+    assert "Plan: Max" in t.texts(8)
+
+
+def _limit_or_switch_browser(emulator: ClaudeEmulator) -> Any:
+    def on_event(event: dict[str, Any], send: Any) -> None:
+        if event.get("event") != "waiting":
+            return
+        if event["label"] == "limit":
+            emulator.inject("messages", "429_limit", reset_in=3600)
+        else:
+            emulator.consent_account = event["label"]
+        send("go")
+
+    return on_event

@@ -1,7 +1,8 @@
 """How a failed request of our models reaches a Code Puppy user: one short line.
 
 What Code Puppy does with an exception from a model (every release from 0.0.716,
-the first with entry-point plugins, to 0.0.946; /work/notes research, §4):
+the first with entry-point plugins, to 0.0.946, as read in their source and seen
+in tests; the README's "Failures are the turn's answer" says the same):
 
 * most types: "Unexpected error: <text>", then a full traceback (170–700 lines),
   after first re-running the turn for ~25–35 s if it thinks the error transient;
@@ -22,6 +23,9 @@ started cannot be answered any more: it is raised as a pydantic-ai
 Code Puppy treats it as the transient failure it is (it re-runs the turn from
 the last completed step, then prints "Unexpected error: <our line>" and a
 one-line notice).
+
+A usage limit's line names the other signed-in profiles, if any: switching is the
+user's choice, never made for them.
 """
 
 from __future__ import annotations
@@ -41,7 +45,24 @@ def on_failure(model_name: str) -> OnFailure:
 
     def decide(error: ClaudeOAuthError, original: BaseException, can_reply: bool) -> object:
         if can_reply:
-            return str(error)
+            return _with_other_profiles(error)
         return as_model_error(error, original, False)
 
     return decide  # type: ignore[return-value]
+
+
+def _with_other_profiles(error: ClaudeOAuthError) -> str:
+    """The line, and for a usage limit the other signed-in profiles (never raises)."""
+    from ...errors import UsageLimitReached
+
+    line = str(error)
+    if not isinstance(error, UsageLimitReached):
+        return line
+    try:
+        from ...profiles.listing import other_profiles_hint
+        from .settings import host_settings
+
+        others = other_profiles_hint(host_settings())
+    except Exception:
+        others = None
+    return f"{line} {others}" if others else line
