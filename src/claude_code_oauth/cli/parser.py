@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+from typing import NoReturn
 
 from .. import __version__
 
@@ -46,8 +47,16 @@ exit status: 0 success; 1 failure (message on stderr); 2 bad usage or
 configuration; 130 cancelled."""
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Bad usage is one line on stderr, ``error: <what> (see <prog> --help)``, and exit
+    status 2 — not argparse's usage block. Subcommand parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="claude-code-oauth",
         description=DESCRIPTION,
         epilog=EXIT_STATUS,
