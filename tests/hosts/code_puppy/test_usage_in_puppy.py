@@ -66,6 +66,7 @@ def test_warn_once_per_stretch_and_usage_matches_the_counters(
             {"op": "cmd", "text": "/claude-code-usage --json"},  # 10
             {"op": "cmd", "text": "/claude-code-status"},  # 11
             {"op": "cmd", "text": "/claude-code-usage"},  # 12
+            {"op": "cmd", "text": "/claude-code-usage --json --refresh"},  # 13: the endpoint
         ],
         _driver_env(home, emulator, scripted_browser),
         on_event=on_event,
@@ -74,7 +75,7 @@ def test_warn_once_per_stretch_and_usage_matches_the_counters(
     assert t.data(2).get("output") == REPLY_TEXT, t.data(2)
     for step in (3, 4, 5, 7, 8, 9):
         assert t.data(step).get("output") == REPLY_TEXT, (step, t.data(step))
-    warned = {step: _warnings(t, step) for step in range(13)}
+    warned = {step: _warnings(t, step) for step in range(14)}
     assert {step: len(found) for step, found in warned.items() if found} == {4: 1, 9: 1}
     assert (
         "/claude-code-usage" in warned[4][0]
@@ -100,6 +101,15 @@ def test_warn_once_per_stretch_and_usage_matches_the_counters(
     assert status[0].endswith("· extra usage in use")
     human = t.texts(12)
     assert "Extra usage: on, in use" in human and "(binding)" in human
+
+    # From the usage endpoint: the same counters, as the endpoint reports them.
+    endpoint = json.loads(next(text for _, text in t.messages(13) if text.startswith("{")))
+    assert endpoint["source"] == "usage_endpoint"
+    for name in ("five_hour", "seven_day"):
+        assert endpoint["windows"][name]["utilization"] == pytest.approx(
+            counters["windows"][name]["utilization"], abs=0.5
+        ), name
+    assert endpoint["plan"]["name"] == "Max"
     everything = "\n".join(str(e) for e in t.events) + t.stderr
     assert "sk-ant-" not in everything
     assert "Traceback" not in t.stderr
