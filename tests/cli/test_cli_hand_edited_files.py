@@ -130,6 +130,9 @@ def test_an_unusable_expiry_is_refreshed_and_rewritten_sanely(
     human = run_cli(client_env, "status")
     assert "Access token: expiry unknown; it is refreshed on next use." in human.stdout
     assert "Note: The token file held unusable values (expires_at" in human.stdout
+    listed = run_cli(client_env, "profiles")  # says the same as status
+    assert "token expiry unknown (refreshed on next use)" in listed.stdout
+    assert "expired" not in listed.stdout
     done = run_cli(client_env, "token")
     assert done.returncode == 0, done.stderr
     assert emulator.grants["refresh_token"] == 1

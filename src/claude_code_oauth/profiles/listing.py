@@ -187,7 +187,8 @@ def summarize(settings: Settings, name: str, *, active: bool, now: float) -> Pro
         email=(record.account or {}).get("email_address"),
         organization=(record.organization or {}).get("name"),
         plan=plan_of(record) or _plan_seen(settings.with_profile(name), record),
-        access_token_expires_at=record.expires_at,
+        # An unusable stored expiry means nothing (the token is refreshed on next use).
+        access_token_expires_at=None if "expires_at" in record.repaired else record.expires_at,
         login_expires_at=deadline,
         credential="oauth",
     )
@@ -269,6 +270,8 @@ def describe(summary: ProfileSummary, now: float) -> str:
     if expires is not None:
         state = "expired" if expires <= now else "valid"
         parts.append(f"token {state}, expires {countdown(expires - now)}")
+    else:
+        parts.append("token expiry unknown (refreshed on next use)")
     if summary.login_expires_at is not None:
         parts.append(f"login ends {countdown(summary.login_expires_at - now)}")
     return line + (" — " + "; ".join(parts) if parts else "")
