@@ -3,7 +3,10 @@
 
 The ``puppy`` fixture is autouse: a test that drives Code Puppy through
 ``puppy_driver.run_driver`` without naming an interpreter gets the installation
-of its parametrisation, so no in-host test can quietly run on one release only."""
+of its parametrisation, so no in-host test can quietly run on one release only.
+A module that tests an adapter module inside pytest's own process (its Code
+Puppy is the one in ``.venv``) says so with ``IN_THIS_PROCESS = True`` and is not
+parametrised: an id naming another release would claim a run that never happened."""
 
 from __future__ import annotations
 
@@ -17,9 +20,20 @@ from helpers.puppy_hosts import PuppyHost, configured_hosts
 HOSTS = configured_hosts()
 
 
-@pytest.fixture(scope="session", params=HOSTS, ids=[f"cp{h.version}" for h in HOSTS], autouse=True)
-def puppy(request: pytest.FixtureRequest) -> Iterator[PuppyHost]:
-    host: PuppyHost = request.param
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if getattr(metafunc.module, "IN_THIS_PROCESS", False):
+        return
+    metafunc.parametrize(
+        "puppy", HOSTS, ids=[f"cp{h.version}" for h in HOSTS], indirect=True, scope="session"
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def puppy(request: pytest.FixtureRequest) -> Iterator[PuppyHost | None]:
+    host: PuppyHost | None = getattr(request, "param", None)
+    if host is None:  # a module that runs in this process only
+        yield None
+        return
     previous = puppy_driver.DEFAULT_PYTHON
     puppy_driver.DEFAULT_PYTHON = host.python
     try:

@@ -9,6 +9,9 @@ import time
 
 from claude_code_oauth.hosts.code_puppy.ctrl_c import cancels
 
+#: Tests of the adapter in pytest's own process: not once per Code Puppy release.
+IN_THIS_PROCESS = True
+
 
 def _wait(event: threading.Event) -> bool:
     return event.wait(10)  # a liveness bound: the watcher calls back at once

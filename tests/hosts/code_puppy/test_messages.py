@@ -8,6 +8,9 @@ from rich.console import Console
 
 from claude_code_oauth.hosts.code_puppy.messages import Block, is_url_line
 
+#: Tests of the adapter in pytest's own process: not once per Code Puppy release.
+IN_THIS_PROCESS = True
+
 URL = "https://claude.ai/oauth/authorize?" + "&".join(f"p{i}=value{i:03d}" for i in range(30))
 
 
