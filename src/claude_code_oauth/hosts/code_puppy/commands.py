@@ -147,11 +147,13 @@ def _logout(args: argparse.Namespace) -> None:
 
 
 def _selected_model() -> str | None:
-    """The model Code Puppy uses now, if it says (never fails the command)."""
+    """The model Code Puppy is set to (its ``model`` setting), if any. Read without
+    Code Puppy's validation, which would load the model list — and report a damaged
+    registry a second time. Never fails the command."""
     try:
-        from code_puppy.config import get_global_model_name
+        from code_puppy.config import get_value
 
-        name = get_global_model_name()
+        name = get_value("model")
     except Exception:
         return None
     return name if isinstance(name, str) else None
