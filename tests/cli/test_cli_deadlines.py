@@ -171,3 +171,15 @@ def test_a_refresh_outliving_the_call_that_asked_for_it_is_saved_before_the_exit
     again = run_cli(client_env, "token")
     assert again.returncode == 0, again.stderr[-2000:]
     assert emulator.replays == 0
+
+
+def test_usage_refresh_gives_up_on_a_trickling_usage_endpoint(
+    emulator: ClaudeEmulator, proxy: HostileProxy, env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=3600)
+    proxy.add_rule("/api/oauth/usage", trickle=1.5, trickle_head=True)
+    done, took = run(env, "usage", "--refresh")
+    assert "Traceback" not in done.stderr
+    assert f"did not answer within {HTTP_TIMEOUT} s" in done.stderr
+    assert took < BOUND
+    wait_for(lambda: hung_up(proxy, "/api/oauth/usage"), timeout=10)

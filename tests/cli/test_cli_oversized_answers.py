@@ -76,3 +76,13 @@ def test_a_models_page_just_under_16_mib_is_read(
     done = run_cli(env, "models", "--refresh")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Registered" in done.stdout
+
+
+def test_a_usage_answer_over_1_mib_is_refused_and_not_read_on(
+    emulator: ClaudeEmulator, proxy: HostileProxy, env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=3600)
+    proxy.add_rule("/api/oauth/usage", pad_to=64 << 20)
+    done = run_cli(env, "usage", "--refresh")
+    assert "Traceback" not in done.stderr and "larger than 1024 KiB" in done.stderr
+    assert sent(proxy, "/api/oauth/usage") < MAX_SMALL_BODY + BUFFERS
