@@ -160,6 +160,7 @@ def test_a_damaged_or_odd_file_is_one_line_and_is_replaced(tmp_path: Path) -> No
                     "windows": {
                         "five_hour": {"utilization": "lots"},
                         "seven_day": {"utilization": 10**400, "resets_at": 10**400},
+                        "seven_day_opus": {"utilization": 5, "resets_at": 1e300},  # year 1e292
                         "../x": {},
                         "7d": 3,
                     },
@@ -172,7 +173,8 @@ def test_a_damaged_or_odd_file_is_one_line_and_is_replaced(tmp_path: Path) -> No
     loaded = usage_snapshot.load(str(path))
     assert loaded.account is None and loaded.plan is None
     assert loaded.snapshot is not None
-    assert list(loaded.snapshot.limits.windows) == ["five_hour", "seven_day"]
+    assert list(loaded.snapshot.limits.windows) == ["five_hour", "seven_day", "seven_day_opus"]
+    assert loaded.snapshot.limits.windows["seven_day_opus"].resets_at is None
     assert loaded.snapshot.limits.windows["five_hour"].utilization is None
     seven_day = loaded.snapshot.limits.windows["seven_day"]
     assert seven_day.utilization is None and seven_day.resets_at is None  # 400 digits

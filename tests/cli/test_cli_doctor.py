@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from claude_code_oauth.testing.hostile_proxy import HostileProxy
 from claude_code_oauth.tokens import store as token_store
 from helpers.tokens import seed, stored
 
@@ -157,6 +158,8 @@ def test_profile_checks_that_profile(
     assert work.returncode == 0 and result["sign_in"]["ok"] and result["models"]["ok"], result
     other = checks(doctor(client_env, "--json", "--profile", "other"))
     assert "login --profile other" in other["sign_in"]["fix"]
+    for skipped in ("profile", "models"):  # every fix names the profile asked about
+        assert "login --profile other" in other[skipped]["fix"], other[skipped]
     assert not leaked(work)
 
 
@@ -285,3 +288,18 @@ def test_a_bad_configuration_value(emulator: ClaudeEmulator, client_env: dict[st
     assert done.returncode == 1
     assert "CLAUDE_CODE_OAUTH_HTTP_TIMEOUT" in result["configuration"]["detail"]
     assert not result["token_endpoint"]["ok"]  # it needs the timeout too: said, not raised
+
+
+def test_a_token_endpoint_nested_too_deeply_is_a_failed_check_not_a_traceback(
+    emulator: ClaudeEmulator, proxy: HostileProxy, client_env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=3600)
+    proxy.add_rule(
+        "/v1/oauth/token", forward=False, status=400, body=b"[" * 200_000 + b"]" * 200_000
+    )
+    done = doctor(proxy.env(client_env), "--json")
+    assert "Traceback" not in done.stderr
+    result = checks(done)
+    assert (
+        not result["token_endpoint"]["ok"] and "without JSON" in result["token_endpoint"]["detail"]
+    )

@@ -31,6 +31,7 @@ def echo_401(request: ProxiedRequest) -> bytes:
 ENDPOINTS = {
     "models --refresh": ("/v1/models", ("models", "--refresh")),
     "status --verify": ("/api/oauth/profile", ("status", "--verify")),
+    "usage --refresh": ("/api/oauth/usage", ("usage", "--refresh")),
 }
 
 

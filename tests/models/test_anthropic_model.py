@@ -45,10 +45,14 @@ def token_file(emulator: ClaudeEmulator, data_dir: Path) -> Path:
     return path
 
 
-def make_model(client_env: dict[str, str], **entry: Any) -> Any:
+def make_model(client_env: dict[str, str], on_failure: Any = None, **entry: Any) -> Any:
     settings = settings_for(client_env)
     return build_model(
-        "claude-code-" + MODEL, {**ENTRY, **entry}, settings, TokenProvider(settings)
+        "claude-code-" + MODEL,
+        {**ENTRY, **entry},
+        settings,
+        TokenProvider(settings),
+        **({"on_failure": on_failure} if on_failure is not None else {}),
     )
 
 
@@ -200,14 +204,7 @@ def answer_with_the_line(error: Any, original: BaseException, can_reply: bool) -
 def test_a_host_may_answer_with_the_line_which_never_reaches_claude(
     emulator: ClaudeEmulator, token_file: Path, client_env: dict[str, str]
 ) -> None:
-    settings = settings_for(client_env)
-    model = build_model(
-        "claude-code-" + MODEL,
-        ENTRY,
-        settings,
-        TokenProvider(settings),
-        on_failure=answer_with_the_line,
-    )
+    model = make_model(client_env, on_failure=answer_with_the_line)
     emulator.inject("messages", "400_third_party")
 
     async def go() -> tuple[str, str]:
@@ -229,14 +226,7 @@ def test_a_host_may_answer_with_the_line_which_never_reaches_claude(
 def test_a_broken_stream_cannot_be_answered_so_it_is_raised(
     emulator: ClaudeEmulator, token_file: Path, client_env: dict[str, str]
 ) -> None:
-    settings = settings_for(client_env)
-    model = build_model(
-        "claude-code-" + MODEL,
-        ENTRY,
-        settings,
-        TokenProvider(settings),
-        on_failure=answer_with_the_line,
-    )
+    model = make_model(client_env, on_failure=answer_with_the_line)
     emulator.inject("messages", "stream_error")
     with pytest.raises(ModelAPIError) as caught:
         run(model, stream=True)

@@ -100,6 +100,12 @@ def _number(value: Any) -> float | None:
     return finite_number(value)  # None for NaN, infinity, 400 digits, a bool, text
 
 
+def _time(value: Any) -> float | None:
+    from ..tokens.record import stored_time
+
+    return stored_time(value)  # epoch seconds before 2100, else None
+
+
 def _text(value: Any) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
@@ -127,7 +133,7 @@ def _limits_from(data: dict[str, Any]) -> UnifiedLimits:
                 windows[name] = Window(
                     name,
                     utilization=_number(raw.get("utilization")),
-                    resets_at=_number(raw.get("resets_at")),
+                    resets_at=_time(raw.get("resets_at")),
                     status=_text(raw.get("status")),
                 )
     overage = data.get("overage") if isinstance(data.get("overage"), dict) else {}
@@ -135,12 +141,12 @@ def _limits_from(data: dict[str, Any]) -> UnifiedLimits:
     return UnifiedLimits(
         status=_text(data.get("status")),
         binding_window=binding if _window_key(binding) else None,
-        resets_at=_number(data.get("resets_at")),
+        resets_at=_time(data.get("resets_at")),
         windows=windows,
         overage_status=_text(overage.get("status")),
         overage_in_use=_flag(overage.get("in_use")),
         overage_utilization=_number(overage.get("utilization")),
-        overage_resets_at=_number(overage.get("resets_at")),
+        overage_resets_at=_time(overage.get("resets_at")),
         overage_disabled_reason=_text(overage.get("disabled_reason")),
     )
 
@@ -148,7 +154,7 @@ def _limits_from(data: dict[str, Any]) -> UnifiedLimits:
 def _snapshot_from(data: Any) -> UsageSnapshot | None:
     if not isinstance(data, dict):
         return None
-    as_of = _number(data.get("as_of"))
+    as_of = _time(data.get("as_of"))
     source = data.get("source")
     if as_of is None or source not in SOURCES:
         return None
@@ -158,7 +164,7 @@ def _snapshot_from(data: Any) -> UsageSnapshot | None:
 def _plan_from(data: Any) -> Plan | None:
     if not isinstance(data, dict):
         return None
-    as_of = _number(data.get("as_of"))
+    as_of = _time(data.get("as_of"))
     if as_of is None:
         return None
     return Plan(_text(data.get("name")), _text(data.get("tier")), as_of)
@@ -174,8 +180,8 @@ def from_json(data: Any) -> UsageFile:
         account=_text(data.get("account")),
         snapshot=_snapshot_from(data.get("snapshot")),
         plan=_plan_from(data.get("plan")),
-        endpoint_checked_at=_number(endpoint.get("checked_at")),
-        endpoint_retry_until=_number(endpoint.get("retry_until")),
+        endpoint_checked_at=_time(endpoint.get("checked_at")),
+        endpoint_retry_until=_time(endpoint.get("retry_until")),
         extra={k: v for k, v in data.items() if k not in known},
     )
 

@@ -84,35 +84,29 @@ def run_checks(settings: Settings, *, inference: bool = False) -> list[Check]:
     checks = [local.configuration(settings), local.files(settings)]
     sign_in, record = local.sign_in(settings)
     checks.append(sign_in)
-    if isinstance(record, ApiKeyRecord):
-        key = record.api_key if sign_in.ok else None
-        checks.append(remote.authorize_endpoint(settings, console=True))
-        found = remote.models(settings, api_key=key) if key else None
-        checks.append(found[0] if found else remote.skipped("models"))
-        if inference:
-            if found and found[1] and key:
-                checks.append(remote.inference(settings, found[1], api_key=key))
-            else:
-                checks.append(
-                    remote.skipped(
-                        "inference", "no model is listed to try", "See the models check above."
-                    )
-                )
-        return checks
-    checks.append(remote.token_endpoint(settings))
-    checks.append(remote.authorize_endpoint(settings))
-    signed_in = record is not None and sign_in.ok
+    # A Console sign-in (always usable once read) has no token endpoint and no profile.
+    api_key = record.api_key if isinstance(record, ApiKeyRecord) else None
+    if api_key is None:
+        checks.append(remote.token_endpoint(settings))
+    checks.append(remote.authorize_endpoint(settings, console=api_key is not None))
+    usable = record is not None and sign_in.ok
     why = "not checked: not signed in" if record is None else "not checked: see the sign-in"
-    checks.append(remote.profile(settings) if signed_in else remote.skipped("profile", why))
-    models = remote.models(settings) if signed_in else None
-    checks.append(models[0] if models else remote.skipped("models", why))
+    if api_key is None:
+        checks.append(
+            remote.profile(settings) if usable else remote.skipped(settings, "profile", why)
+        )
+    found = remote.models(settings, api_key=api_key) if usable else None
+    checks.append(found[0] if found else remote.skipped(settings, "models", why))
     if inference:
-        if models and models[1]:
-            checks.append(remote.inference(settings, models[1]))
+        if found and found[1]:
+            checks.append(remote.inference(settings, found[1], api_key=api_key))
         else:
             checks.append(
                 remote.skipped(
-                    "inference", "no model is listed to try", "See the models check above."
+                    settings,
+                    "inference",
+                    "no model is listed to try",
+                    "See the models check above.",
                 )
             )
     return checks

@@ -38,19 +38,32 @@ _FAMILY_COST = ("haiku", "sonnet", "opus")
 PING = "Reply with one word."
 
 
-def skipped(name: str, why: str = "not checked: not signed in", fix: str | None = None) -> Check:
-    """A check that could not run; its fix is ``fix``, by default signing in."""
-    return Check(name, False, why, fix or sign_in_fix())
+def skipped(settings: Settings, name: str, why: str, fix: str | None = None) -> Check:
+    """A check that could not run; its fix is ``fix``, by default signing in (to the
+    profile ``settings`` is about)."""
+    return Check(name, False, why, fix or sign_in_fix(settings))
 
 
-def fix_for(error: ClaudeOAuthError) -> str:
+def _json(content: bytes) -> Any:
+    """The parsed body, or :data:`NOT_JSON` (also for JSON nested too deeply to parse)."""
+    try:
+        return json.loads(content)
+    except (ValueError, RecursionError):
+        return NOT_JSON
+
+
+#: What :func:`_json` returns for a body that is not JSON.
+NOT_JSON = object()
+
+
+def fix_for(error: ClaudeOAuthError, settings: Settings) -> str:
     """What to do about ``error`` (one sentence)."""
     if isinstance(error, ThirdPartyRefused):
         return third_party_hint()
     if isinstance(error, ApiKeyRejected):
         return api_key_hint()
     if isinstance(error, (SignInRejected, LoginRequired, NotSignedIn)):
-        return sign_in_fix()
+        return sign_in_fix(settings)
     if isinstance(error, UsageLimitReached):
         return "Wait until the window resets (the time is above)."
     if isinstance(error, ApiUnavailable):
@@ -77,11 +90,7 @@ def _no_answer(name: str, what: str, url: str, exc: Exception, variable: str) ->
     return Check(name, False, detail, f"Check your connection and proxy settings, and {variable}.")
 
 
-def _json_error(response: httpx.Response) -> str | None:
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        return None
+def _json_error(body: Any) -> str | None:
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
         error = error.get("type")
@@ -126,9 +135,8 @@ def token_endpoint(settings: Settings) -> Check:
     moved = _moved(name, what, response, variable)
     if moved is not None:
         return moved
-    try:
-        json.loads(response.content)
-    except ValueError:
+    body = _json(response.content)
+    if body is NOT_JSON:
         return Check(
             name,
             False,
@@ -136,7 +144,7 @@ def token_endpoint(settings: Settings) -> Check:
             "Claude's side is failing, or a proxy is in the way.",
             f"Try again shortly; if it persists, check {variable}.",
         )
-    error = _json_error(response)
+    error = _json_error(body)
     said = f" ({error})" if error else ""
     return Check(
         name,
@@ -218,10 +226,8 @@ def _api_call(
     )
     if error is not None:
         raise error
-    try:
-        return response, json.loads(response.content)
-    except ValueError:
-        return response, None
+    body = _json(response.content)
+    return response, None if body is NOT_JSON else body
 
 
 def profile(settings: Settings) -> Check:
@@ -229,7 +235,7 @@ def profile(settings: Settings) -> Check:
     try:
         _, body = _api_call(settings, "GET", settings.profile_url, "The profile endpoint")
     except ClaudeOAuthError as exc:
-        return Check("profile", False, exc.reason, fix_for(exc))
+        return Check("profile", False, exc.reason, fix_for(exc, settings))
     body = body if isinstance(body, dict) else {}
     account = body.get("account") if isinstance(body.get("account"), dict) else {}
     org = body.get("organization") if isinstance(body.get("organization"), dict) else {}
@@ -259,7 +265,7 @@ def models(
             found = discover_models(settings, provider_for(settings))
     except (DiscoveryError, ClaudeOAuthError) as exc:
         cause = exc.__cause__ if isinstance(exc.__cause__, ClaudeOAuthError) else exc
-        return Check("models", False, exc.reason, fix_for(cause)), []
+        return Check("models", False, exc.reason, fix_for(cause, settings)), []
     if not found:
         return Check("models", False, "lists no models", "Check the account's plan."), []
     ids = [m.id for m in found]
@@ -292,7 +298,7 @@ def inference(
     try:
         response, _ = _api_call(settings, "POST", url, "Claude's API", api_key, json=body)
     except ClaudeOAuthError as exc:
-        return Check("inference", False, f"{model.id}: {exc.reason}", fix_for(exc))
+        return Check("inference", False, f"{model.id}: {exc.reason}", fix_for(exc, settings))
     detail = f"{model.id} answered a 1-token request: Claude serves this sign-in to this client"
     limits = unified_limits.parse(response.headers.multi_items())
     if limits is not None and limits.billed_as_extra_usage:

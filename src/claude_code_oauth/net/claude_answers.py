@@ -57,6 +57,7 @@ from ..errors import (
     UsageLimitReached,
 )
 from ..hints import anywhere
+from .http_responses import html_shaped, html_title, one_line, retry_after_seconds, sent_secrets
 
 API = "Claude's API"
 
@@ -94,32 +95,8 @@ def host_of(url: str) -> str:
     return urlsplit(url).netloc or url
 
 
-#: Anything shaped like an Anthropic token or key, blanked even when we did not send it.
-_TOKEN_SHAPE = r"sk-ant-[A-Za-z0-9]+-[A-Za-z0-9_\-]{6,}"
-
-
 def _short(text: object, secrets: Iterable[str]) -> str:
-    import re
-
-    value = " ".join(str(text).split())
-    for secret in secrets:
-        if secret:
-            value = value.replace(secret, "[token]")
-    value = re.sub(_TOKEN_SHAPE, "[token]", value)
-    return value if len(value) <= _MAX_TEXT else value[: _MAX_TEXT - 1] + "…"
-
-
-def sent_secrets(request: Any) -> list[str]:
-    """The credentials ``request`` carried (its Bearer token, its ``x-api-key``): what a
-    server that echoes them back must not get into a message. Never raises."""
-    try:
-        headers = _pairs(getattr(request, "headers", None))
-    except Exception:
-        return []
-    bearer = _header(headers, "authorization")
-    found = [bearer[7:].strip()] if bearer[:7].lower() == "bearer " else []
-    key = _header(headers, "x-api-key").strip()
-    return [s for s in (*found, key) if len(s) >= 8]
+    return one_line(text, secrets, _MAX_TEXT)
 
 
 def _header(headers: Iterable[tuple[str, str]], name: str) -> str:
@@ -169,21 +146,6 @@ def _stream_error(raw: bytes) -> Any:
         elif not line.strip():
             event = ""
     return found
-
-
-def _looks_like_html(content_type: str, raw: bytes) -> bool:
-    head = raw[:200].lstrip().lower()
-    return "html" in content_type.lower() or head.startswith((b"<!doctype html", b"<html"))
-
-
-def _html_title(raw: bytes, secrets: Iterable[str]) -> str | None:
-    import html
-    import re
-
-    match = re.search(rb"<title[^>]*>(.*?)</title>", raw[:4096], re.I | re.S)
-    if not match:
-        return None
-    return _short(html.unescape(match.group(1).decode("utf-8", "replace")), secrets) or None
 
 
 def _envelope(data: Any, secrets: Iterable[str]) -> tuple[str | None, str | None]:
@@ -276,8 +238,8 @@ def error_for_answer(
             host=host,
             error_type=kind,
         )
-    if kind is None and _looks_like_html(_header(pairs, "content-type"), raw):
-        title = _html_title(raw, secrets)
+    if kind is None and html_shaped(_header(pairs, "content-type"), raw):
+        title = html_title(raw, secrets, _MAX_TEXT)
         shown = f' "{title}"' if title else ""
         cloudflare = " (a Cloudflare challenge)" if "moment" in (title or "").lower() else ""
         cls = ApiUnavailable if status >= 500 else ApiUnexpectedAnswer
@@ -338,8 +300,6 @@ def error_for_answer(
                 resets_at=(binding.resets_at if binding else None) or limits.resets_at,
                 **common,
             )
-        from .http_responses import retry_after_seconds
-
         wait = retry_after_seconds(_header(pairs, "retry-after"))
         if api_key:
             return RequestRejected(

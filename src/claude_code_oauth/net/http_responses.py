@@ -29,14 +29,43 @@ if TYPE_CHECKING:
 _MAX_TEXT = 200
 
 
-def _short(text: object, secrets: Iterable[str] = ()) -> str:
-    """Server text as one short line, with any secret we sent it blanked out
-    (servers have been seen echoing a request back in their error message)."""
+#: Anything shaped like an Anthropic token or key: blanked even when we did not send it.
+TOKEN_SHAPE = r"sk-ant-[A-Za-z0-9]+-[A-Za-z0-9_\-]{6,}"
+
+
+def one_line(text: object, secrets: Iterable[str] = (), limit: int = _MAX_TEXT) -> str:
+    """Server text as one line of at most ``limit`` characters, with every secret we sent
+    (and anything token-shaped) blanked out: servers have been seen echoing a request
+    back in their error message."""
+    import re
+
     value = " ".join(str(text).split())
     for secret in secrets:
         if secret:
             value = value.replace(secret, "[token]")
-    return value if len(value) <= _MAX_TEXT else value[: _MAX_TEXT - 1] + "…"
+    value = re.sub(TOKEN_SHAPE, "[token]", value)
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def sent_secrets(request: Any) -> list[str]:
+    """The credentials ``request`` carried (its Bearer token, its ``x-api-key``): what a
+    server that echoes them back must not get into a message. Never raises."""
+    try:
+        headers = request.headers
+        bearer = str(headers.get("authorization", ""))
+        key = str(headers.get("x-api-key", "")).strip()
+    except Exception:
+        return []
+    found = [bearer[7:].strip()] if bearer[:7].lower() == "bearer " else []
+    return [s for s in (*found, key) if len(s) >= 8]
+
+
+def _credentials_of(response: httpx.Response) -> list[str]:
+    try:
+        request = response.request
+    except RuntimeError:  # a response built without a request
+        return []
+    return sent_secrets(request)
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -64,24 +93,27 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def html_shaped(content_type: str, raw: bytes) -> bool:
+    """Whether a body with this Content-Type and these first bytes is an HTML page."""
+    head = raw[:200].lstrip().lower()
+    return "html" in content_type.lower() or head.startswith((b"<!doctype html", b"<html"))
+
+
 def looks_like_html(response: httpx.Response) -> bool:
     """Whether ``response`` (body read) is an HTML page rather than JSON."""
-    ctype = response.headers.get("content-type", "").lower()
-    if "html" in ctype:
-        return True
-    head = response.content[:200].lstrip().lower()
-    return head.startswith(b"<!doctype html") or head.startswith(b"<html")
+    return html_shaped(response.headers.get("content-type", ""), response.content)
 
 
-def _html_title(response: httpx.Response, secrets: Iterable[str]) -> str | None:
+def html_title(raw: bytes, secrets: Iterable[str] = (), limit: int = _MAX_TEXT) -> str | None:
+    """The page's ``<title>`` as one short line (secrets blanked), if it has one."""
+    import html
     import re
 
-    match = re.search(rb"<title[^>]*>(.*?)</title>", response.content[:4096], re.I | re.S)
+    match = re.search(rb"<title[^>]*>(.*?)</title>", raw[:4096], re.I | re.S)
     if not match:
         return None
-    import html
-
-    return _short(html.unescape(match.group(1).decode("utf-8", "replace")), secrets) or None
+    text = html.unescape(match.group(1).decode("utf-8", "replace"))
+    return one_line(text, secrets, limit) or None
 
 
 def _error_fields(body: Any, secrets: Iterable[str]) -> tuple[str | None, str | None]:
@@ -91,13 +123,13 @@ def _error_fields(body: Any, secrets: Iterable[str]) -> tuple[str | None, str | 
     error = body.get("error")
     if isinstance(error, str):
         desc = body.get("error_description")
-        return _short(error, secrets), _short(desc, secrets) if desc else None
+        return one_line(error, secrets), one_line(desc, secrets) if desc else None
     if isinstance(error, dict):
         kind = error.get("type")
         message = error.get("message")
         return (
-            _short(kind, secrets) if kind else "error",
-            _short(message, secrets) if message else None,
+            one_line(kind, secrets) if kind else "error",
+            one_line(message, secrets) if message else None,
         )
     return None, None
 
@@ -108,9 +140,11 @@ def json_object_or_raise(
     """The response's JSON object on 2xx; otherwise raise a named error about ``what``.
 
     ``what`` names the endpoint for the message, for example ``"the token endpoint"``.
-    ``secrets`` (the token, code or verifier just sent) never appear in the message,
-    even if the server echoes them.
+    ``secrets`` (the token, code or verifier just sent) and the credentials the
+    request carried in its headers never appear in the message, even if the server
+    echoes them.
     """
+    secrets = [*secrets, *_credentials_of(response)]
     status = response.status_code
     if status == 429:
         retry_after = retry_after_seconds(response.headers.get("retry-after"))
@@ -119,7 +153,7 @@ def json_object_or_raise(
             f"{what} is rate limiting requests (HTTP 429).{when}", retry_after=retry_after
         )
     if looks_like_html(response):
-        title = _html_title(response, secrets)
+        title = html_title(response.content, secrets)
         shown = f' "{title}"' if title else ""
         cloudflare = " (a Cloudflare challenge page)" if "moment" in (title or "").lower() else ""
         cls = ServerError if status >= 500 else UnexpectedResponse

@@ -17,7 +17,7 @@ On the ``token`` fast path: imports only :mod:`.record` (``time``).
 
 from __future__ import annotations
 
-from .record import FORMAT_VERSION, MAX_EPOCH, finite_number, is_token, plain_json
+from .record import FORMAT_VERSION, is_token, plain_json, stored_time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -53,11 +53,6 @@ def _label(value: object) -> str | None:
     return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
 
 
-def _time(value: object) -> float | None:
-    number = finite_number(value)
-    return number if number is not None and 0 <= number < MAX_EPOCH else None
-
-
 def _iso_time(value: object) -> float | None:
     """An ISO 8601 time from the server (``2026-11-30T03:37:12Z``) as epoch seconds."""
     if not isinstance(value, str) or len(value) > 64:
@@ -70,7 +65,7 @@ def _iso_time(value: object) -> float | None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return _time(when.timestamp())
+    return stored_time(when.timestamp())
 
 
 def is_api_key(value: object) -> bool:
@@ -205,8 +200,8 @@ class ApiKeyRecord:
             raise ValueError("api_key is missing")
         if not is_api_key(key):
             raise ValueError("api_key is not a plausible API key")
-        obtained = _time(data.get("obtained_at"))
-        created = _time(data.get("created_at"))
+        obtained = stored_time(data.get("obtained_at"))
+        created = stored_time(data.get("created_at"))
         return cls(
             api_key=key,
             obtained_at=obtained if obtained is not None else (created or 0.0),

@@ -100,7 +100,7 @@ def lifetime_seconds(value: object, name: str, *, low: int = 1) -> int:
     return int(number)
 
 
-def _stored_time(value: object) -> float | None:
+def stored_time(value: object) -> float | None:
     """A time from the file: finite epoch seconds in [0, 2100), else ``None``."""
     number = finite_number(value)
     return number if number is not None and 0 <= number < MAX_EPOCH else None
@@ -294,7 +294,7 @@ class TokenRecord:
                 raise ValueError(f"{key} is not a number")
             if value is None and key not in data:
                 raise ValueError(f"{key} is missing")
-            times[key] = _stored_time(value)
+            times[key] = stored_time(value)
             if times[key] is None:
                 repaired.append(key)
         obtained, expires = times["obtained_at"], times["expires_at"]
@@ -312,7 +312,7 @@ class TokenRecord:
         optional: dict[str, float | None] = {}
         for key in ("refresh_token_expires_at", "refresh_not_before"):
             value = data.get(key)
-            optional[key] = _stored_time(value)
+            optional[key] = stored_time(value)
             if value is not None and optional[key] is None:
                 repaired.append(key)
         not_before = optional["refresh_not_before"]
