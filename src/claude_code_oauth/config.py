@@ -20,13 +20,13 @@ from __future__ import annotations
 import os
 
 from .config_rules import (
-    _RECEIVER_HOSTS,
     CLAUDE_CODE_OAUTH_CONFIG,
     DEFAULT_PROFILE,
     ENV_PREFIX,
     EXTRA_USAGE_MODES,
     MAX_SECONDS,
     PROFILE_RULE,
+    RECEIVER_HOSTS,
     check_endpoint,
     default_data_dir,
     env_name,
@@ -185,7 +185,7 @@ class Settings:
         # Exactly the names the loopback receiver answers to (it refuses other Hosts).
         if (
             parts.scheme != "http"
-            or parts.hostname not in _RECEIVER_HOSTS
+            or parts.hostname not in RECEIVER_HOSTS
             or port is not None
             or "@" in parts.netloc
             or parts.path

@@ -80,7 +80,8 @@ PROFILE_RULE = "1-32 of a-z, 0-9 and '-', starting with a letter or digit"
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "::1", "[::1]"})
 #: The host names the loopback receiver accepts in ``Host`` (so: in redirect_host).
-_RECEIVER_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+#: The names the loopback receiver answers to (its Host check and redirect_host).
+RECEIVER_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def is_profile_name(name: str) -> bool:

@@ -165,6 +165,11 @@ class UnifiedLimits(
             self.binding_window, resets_at=self.resets_at
         )
 
+    def binding_resets_at(self) -> float | None:
+        """When the binding window resets, else the overall reset (``None`` if unknown)."""
+        binding = self.binding()
+        return (binding.resets_at if binding else None) or self.resets_at
+
 
 def _percent(text: str) -> float | None:
     try:

@@ -68,14 +68,12 @@ class LoginUrls:
 
     __slots__ = ("browser", "manual", "port", "redirect_uri", "start")
 
-    def __init__(
-        self, browser: str, manual: str, redirect_uri: str, port: int, start: str = ""
-    ) -> None:
+    def __init__(self, browser: str, manual: str, redirect_uri: str, port: int, start: str) -> None:
         self.browser = browser
         self.manual = manual
         self.redirect_uri = redirect_uri
         self.port = port
-        self.start = start or browser
+        self.start = start
 
 
 class LoginResult:

@@ -323,8 +323,10 @@ class LoopbackReceiver:
         hosts = request.headers.get_all("Host") or []
         if len(hosts) != 1:
             return False
+        from ..config_rules import RECEIVER_HOSTS
+
         port = self.port
-        allowed = (f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}")
+        allowed = {f"[{h}]:{port}" if ":" in h else f"{h}:{port}" for h in RECEIVER_HOSTS}
         return hosts[0].strip().lower() in allowed
 
     def _report(self, reason: str) -> None:

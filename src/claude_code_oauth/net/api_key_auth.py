@@ -11,12 +11,10 @@ is returned to the caller as it is (see
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, MutableMapping
+from collections.abc import Generator, MutableMapping
 from typing import TYPE_CHECKING
 
 import httpx
-
-from .bearer_auth import ResponseObserver, notify_observers
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -55,31 +53,17 @@ class ApiKeyAuth(httpx.Auth):
     """``x-api-key`` with ``key`` on every request; no retry (a key has no refresh).
 
     With ``settings`` it also adds ``anthropic-version`` (if absent) and keeps the
-    configured OAuth beta out. Each of ``observers`` sees every answer.
+    configured OAuth beta out. httpx runs :meth:`auth_flow` for sync and async
+    clients alike.
     """
 
-    def __init__(
-        self,
-        key: str,
-        settings: Settings | None = None,
-        *,
-        observers: Iterable[ResponseObserver] = (),
-    ) -> None:
+    def __init__(self, key: str, settings: Settings | None = None) -> None:
         self._key = key
         self._version = settings.anthropic_version if settings else None
         self._beta = settings.anthropic_beta if settings else None
-        self._observers = tuple(observers)
 
-    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
         apply_api_key_headers(
             request.headers, self._key, version=self._version, oauth_beta=self._beta
         )
-        response = yield request
-        notify_observers(self._observers, response)
-
-    async def async_auth_flow(self, request: httpx.Request):  # type: ignore[override]
-        apply_api_key_headers(
-            request.headers, self._key, version=self._version, oauth_beta=self._beta
-        )
-        response = yield request
-        notify_observers(self._observers, response)
+        yield request

@@ -189,8 +189,7 @@ def usage_limit_line(limits: unified_limits.UnifiedLimits, now: float | None = N
     line = "Claude usage limit reached"
     if window:
         line += f" ({unified_limits.display_name(window)} window)"
-    binding = limits.binding()
-    resets_at = (binding.resets_at if binding else None) or limits.resets_at
+    resets_at = limits.binding_resets_at()
     if resets_at is not None:
         line += f"; resets at {unified_limits.until(resets_at, now)}"
     else:
@@ -293,11 +292,10 @@ def error_for_answer(
     if status == 429:
         limits = unified_limits.parse(pairs, now)
         if limits is not None and limits.limit_reached:
-            binding = limits.binding()
             return UsageLimitReached(
                 f"{usage_limit_line(limits, now)} ({host} answered HTTP 429).",
                 window=limits.binding_window,
-                resets_at=(binding.resets_at if binding else None) or limits.resets_at,
+                resets_at=limits.binding_resets_at(),
                 **common,
             )
         wait = retry_after_seconds(_header(pairs, "retry-after"))

@@ -17,7 +17,7 @@ On the ``token`` fast path: imports only :mod:`.record` (``time``).
 
 from __future__ import annotations
 
-from .record import FORMAT_VERSION, is_token, plain_json, stored_time
+from .record import FORMAT_VERSION, is_token, plain_json, profile_fields, stored_time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -167,14 +167,7 @@ class ApiKeyRecord:
             key_id=_label(member("id", "key_id")),
             key_name=_label(member("name", "key_name")),
             created_at=_iso_time(member("created_at")) or now,
-            account=plain_json(login["account"])
-            if isinstance(login.get("account"), dict)
-            else None,
-            organization=(
-                plain_json(login["organization"])
-                if isinstance(login.get("organization"), dict)
-                else None
-            ),
+            **profile_fields(login),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -208,11 +201,6 @@ class ApiKeyRecord:
             key_id=_label(data.get("key_id")),
             key_name=_label(data.get("key_name")),
             created_at=created,
-            account=plain_json(data["account"]) if isinstance(data.get("account"), dict) else None,
-            organization=(
-                plain_json(data["organization"])
-                if isinstance(data.get("organization"), dict)
-                else None
-            ),
-            extra={k: v for k, v in data.items() if k not in _KNOWN},
+            **profile_fields(data),
+            extra={k: plain_json(v) for k, v in data.items() if k not in _KNOWN},
         )

@@ -71,6 +71,15 @@ def plain_json(value: object, depth: int = 0) -> Any:
     return value
 
 
+def profile_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """``account`` and ``organization`` of a server answer or a stored record: each a
+    JSON object made plain (:func:`plain_json`), or ``None``."""
+    return {
+        key: plain_json(data[key]) if isinstance(data.get(key), dict) else None
+        for key in _PROFILE_FIELDS
+    }
+
+
 def _shown(value: object) -> str:
     """``value`` for an error message: short, one line, never a huge number's digits."""
     if isinstance(value, int) and not isinstance(value, bool) and not -(10**12) < value < 10**12:
@@ -233,10 +242,7 @@ class TokenRecord:
             login_deadline: float | None = now + login_left
         else:
             login_deadline = previous.refresh_token_expires_at if previous else None
-        profile = {
-            key: plain_json(body.get(key)) if isinstance(body.get(key), dict) else None
-            for key in _PROFILE_FIELDS
-        }
+        profile = profile_fields(body)
         if previous is not None:
             for key in _PROFILE_FIELDS:
                 profile[key] = profile[key] or getattr(previous, key)
@@ -342,12 +348,7 @@ class TokenRecord:
             obtained_at=obtained,
             token_type=str(data.get("token_type") or "Bearer"),
             scope=str(data.get("scope") or ""),
-            account=plain_json(data["account"]) if isinstance(data.get("account"), dict) else None,
-            organization=(
-                plain_json(data["organization"])
-                if isinstance(data.get("organization"), dict)
-                else None
-            ),
+            **profile_fields(data),
             refresh_token_expires_at=optional["refresh_token_expires_at"],
             needs_login=data.get("needs_login") is True,
             refresh_not_before=optional["refresh_not_before"],

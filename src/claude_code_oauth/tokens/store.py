@@ -48,11 +48,8 @@ from .record import (  # noqa: F401 - the record's names are part of this module
     MAX_EPOCH,
     MAX_LIFETIME,
     MAX_RETRY_AFTER,
-    MAX_TOKEN_LENGTH,
     TokenRecord,
-    finite_number,
     is_token,
-    lifetime_seconds,
 )
 
 TYPE_CHECKING = False
