@@ -17,10 +17,9 @@ class ClaudeOAuthError(Exception):
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         # Collapse whitespace so the message stays one line whatever was embedded.
         message = " ".join(str(message).split())
-        #: The message without the hint (what happened, not what to do).
+        #: The message without the hint (what happened, not what to do): for callers
+        #: that word the next step themselves.
         self.reason = message
-        #: The same, for callers that word the next step themselves.
-        self.summary = message
         if hint:
             message = f"{message} {' '.join(hint.split())}"
         super().__init__(message)

@@ -7,9 +7,9 @@ a shell (``claude-code-oauth login``) or Code Puppy's prompt (``/claude-code-aut
 :class:`~claude_code_oauth.operations.Reporter` may carry a :class:`Hints` as
 ``hints``; code that words a next step asks :func:`hints_for`. Errors raised deep
 in the core, where nobody knows who will show them, ask :func:`anywhere`: the
-host's wording when this process is a host that said so (:func:`set_host_hints`,
-Code Puppy's plugin does at load — everything its user reads arrives at its
-prompt), else :data:`ANYWHERE_HINTS`, which names both.
+host's wording when this process is a host that said so (:func:`set_host_hints`:
+Code Puppy's plugin does when our code first runs there — everything its user
+reads arrives at its prompt), else :data:`ANYWHERE_HINTS`, which names both.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class Hints:
 
     Templates take ``{opt}`` (`` --profile NAME`` or nothing) and ``{name}`` (a
     profile). A plain class rather than a dataclass: building a dataclass costs
-    milliseconds at import, and the Code Puppy plugin imports this at start-up.
+    milliseconds at import, and Code Puppy's commands import this on first use.
     """
 
     __slots__ = ("_login", "_refresh_models", "_switch", "where")

@@ -139,9 +139,9 @@ def _remember_plan(settings: Settings, result: LoginResult, reporter: Reporter) 
     ``usage --refresh``)."""
     from .account.usage_endpoint import read_plan
     from .account.usage_report import plan_text
+    from .tokens.record import account_uuid
 
-    account = (result.record.account or {}).get("uuid")
-    plan = read_plan(settings, account if isinstance(account, str) else None)
+    plan = read_plan(settings, account_uuid(result.record))
     if plan is not None and (plan.name or plan.tier):
         reporter.info(f"Plan: {plan_text(plan.name, plan.tier)}.")
 
@@ -274,7 +274,7 @@ def login_and_register(
         # One message: what failed, and the one next step that works where the user is.
         command = hints_for(reporter).refresh_models(settings.profile, pin=pin)
         if isinstance(exc, ModelsFileError):
-            advice = f"{exc.summary} Fix or remove the file, then run {command}."
+            advice = f"{exc.reason} Fix or remove the file, then run {command}."
         else:
             advice = f"{exc} Retry with {command}."
         reporter.warning(f"Signed in, but the models could not be registered: {advice}")

@@ -176,10 +176,9 @@ class ExtraUsageGuard:
 
     def _account(self) -> str | None:
         from ..tokens import store as token_store
+        from ..tokens.record import account_uuid
 
-        record = token_store.load(self._settings.token_path)
-        uuid = (record.account or {}).get("uuid") if record is not None else None
-        return uuid if isinstance(uuid, str) else None
+        return account_uuid(token_store.load(self._settings.token_path))
 
 
 _guards: dict[str, ExtraUsageGuard] = {}

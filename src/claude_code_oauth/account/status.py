@@ -16,18 +16,7 @@ from ..storage.secure_file import file_mode
 from ..tokens import store as token_store
 from ..tokens.api_key import ApiKeyRecord
 from ..tokens.store import LOGIN_WARNING_SECONDS
-
-
-def iso_local(ts: float | None) -> str | None:
-    """``ts`` as ISO 8601 local time with its UTC offset, or ``None``."""
-    if ts is None:
-        return None
-    from datetime import datetime
-
-    try:
-        return datetime.fromtimestamp(ts).astimezone().isoformat(timespec="seconds")
-    except (OverflowError, OSError, ValueError):  # out of the platform's range
-        return None
+from .unified_limits import iso_local
 
 
 def countdown(seconds: float) -> str:
@@ -100,19 +89,14 @@ def collect(
     if isinstance(record, ApiKeyRecord):
         return _api_key_report(settings, report, record, verify)
     report["credential"] = "oauth"
-    account = record.account or {}
-    org = record.organization or {}
+    account, organization = _who(record)
     deadline = record.refresh_token_expires_at
     login_dead = deadline is not None and deadline <= now
     report.update(
         signed_in=True,
         needs_login=record.needs_login or login_dead or not record.refresh_token,
-        account=(
-            {"email": account.get("email_address"), "uuid": account.get("uuid")}
-            if account
-            else None
-        ),
-        organization={"name": org.get("name"), "uuid": org.get("uuid")} if org else None,
+        account=account,
+        organization=organization,
         access_token_expires_at=iso_local(record.expires_at),
         access_token_expires_in=int(record.expires_at - now),
         login_expires_at=iso_local(deadline),

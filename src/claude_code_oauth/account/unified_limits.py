@@ -66,7 +66,8 @@ _SHORT = {
 #: Reset times further than this from now are not believed.
 _MAX_RESET_DISTANCE = 400 * 86400
 #: Utilization above this many percent is not believed (overage can exceed 100 %).
-_MAX_PERCENT = 10_000.0
+#: The largest percentage believed (extra usage passes 100 %).
+MAX_PERCENT = 10_000.0
 _OVERALL = frozenset({"status", "reset", "representative-claim", "fallback"})
 _STATUSES = frozenset({"allowed", "allowed_warning", "rejected"})
 
@@ -176,7 +177,7 @@ def _percent(text: str) -> float | None:
         value = float(text) * 100.0
     except ValueError:
         return None
-    return value if math.isfinite(value) and 0.0 <= value <= _MAX_PERCENT else None
+    return value if math.isfinite(value) and 0.0 <= value <= MAX_PERCENT else None
 
 
 def _epoch(text: str, now: float) -> float | None:
@@ -299,7 +300,10 @@ def iso_local(ts: float | None) -> str | None:
     """``ts`` as ISO 8601 local time with its UTC offset (``2026-11-30T14:05:00+01:00``)."""
     if ts is None:
         return None
-    when = time.localtime(ts)
+    try:
+        when = time.localtime(ts)
+    except (OverflowError, OSError, ValueError):  # out of the platform's range
+        return None
     offset = time.strftime("%z", when)
     return time.strftime("%Y-%m-%dT%H:%M:%S", when) + offset[:3] + ":" + offset[3:]
 

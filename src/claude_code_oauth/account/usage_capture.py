@@ -171,13 +171,12 @@ class UsageCapture:
 
     def _account(self) -> str | None:
         from ..tokens import store as token_store
+        from ..tokens.record import account_uuid
 
         try:
-            record = token_store.load(self._token_path)
+            return account_uuid(token_store.load(self._token_path))
         except Exception:
             return None
-        uuid = (record.account or {}).get("uuid") if record is not None else None
-        return uuid if isinstance(uuid, str) else None
 
 
 _captures: dict[str, UsageCapture] = {}

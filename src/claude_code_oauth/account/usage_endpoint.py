@@ -24,7 +24,7 @@ from typing import Any
 from ..config import Settings
 from ..errors import ClaudeOAuthError, RateLimited
 from ..tokens.record import finite_number
-from .unified_limits import UnifiedLimits, Window, window_name
+from .unified_limits import MAX_PERCENT, UnifiedLimits, Window, window_name
 from .usage_snapshot import Plan, UsageFile, UsageSnapshot, update, usage_path, with_snapshot
 
 #: Seconds between two calls to the usage endpoint, across processes.
@@ -51,7 +51,7 @@ _SEVERITY = {
 
 def _percent(value: Any) -> float | None:
     number = finite_number(value)  # None for NaN, infinity, 400 digits, a bool, text
-    return number if number is not None and 0.0 <= number <= 10_000.0 else None
+    return number if number is not None and 0.0 <= number <= MAX_PERCENT else None
 
 
 def _timestamp(value: Any) -> float | None:

@@ -269,8 +269,9 @@ def collect(settings: Any, *, refresh: bool = False, now: float | None = None) -
 
         lines.append(f"Sign in with {anywhere().login(settings.profile)}.")
         return UsageResult(empty_report(), lines, [], 1, signed_in=False)
-    uuid = (record.account or {}).get("uuid")
-    account = uuid if isinstance(uuid, str) else None
+    from ..tokens.record import account_uuid
+
+    account = account_uuid(record)
     notes: list[str] = []
     exit_code = 0
     try:

@@ -51,7 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..doctor import INFERENCE_NOTICE, all_ok, run_checks
+    from ..doctor import INFERENCE_NOTICE, all_ok, report_json, run_checks
 
     if args.inference:
         err(INFERENCE_NOTICE)  # said before the request is sent; stdout stays JSON
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         import json
 
-        out(json.dumps({"ok": ok, "checks": [c.to_json() for c in checks]}, indent=2))
+        out(json.dumps(report_json(checks), indent=2))
     else:
         for check in checks:
             for line in check.lines():

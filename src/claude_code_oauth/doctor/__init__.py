@@ -114,3 +114,8 @@ def run_checks(settings: Settings, *, inference: bool = False) -> list[Check]:
 
 def all_ok(checks: list[Check]) -> bool:
     return all(check.ok for check in checks)
+
+
+def report_json(checks: list[Check]) -> dict[str, Any]:
+    """What ``--json`` prints: ``{"ok": BOOL, "checks": [...]}``."""
+    return {"ok": all_ok(checks), "checks": [check.to_json() for check in checks]}

@@ -81,9 +81,10 @@ def _plan_seen(settings: Settings, record: token_store.TokenRecord) -> str | Non
     kept in the usage snapshot, if it is this account's."""
     from ..account.usage_report import plan_short
     from ..account.usage_snapshot import for_account, load, usage_path
+    from ..tokens.record import account_uuid
 
     try:
-        usage = for_account(load(usage_path(settings)), (record.account or {}).get("uuid"))
+        usage = for_account(load(usage_path(settings)), account_uuid(record))
     except ClaudeOAuthError:
         return None
     return plan_short(usage.plan.name, usage.plan.tier) if usage.plan else None

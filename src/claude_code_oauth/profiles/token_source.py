@@ -58,7 +58,6 @@ class ProfileTokenSource:
 
     def __init__(self, base: Settings, pinned: str | None = None) -> None:
         self._base = base
-        self.pinned = pinned
         fixed = pinned
         if fixed is None and (
             base.source("profile") != "default" and str(base.raw("profile") or "").strip()

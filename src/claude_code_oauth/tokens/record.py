@@ -71,6 +71,13 @@ def plain_json(value: object, depth: int = 0) -> Any:
     return value
 
 
+def account_uuid(record: object) -> str | None:
+    """The uuid of the account a sign-in (token or API-key record) belongs to, if known."""
+    account = getattr(record, "account", None)
+    uuid = account.get("uuid") if isinstance(account, dict) else None
+    return uuid if isinstance(uuid, str) else None
+
+
 def profile_fields(data: dict[str, Any]) -> dict[str, Any]:
     """``account`` and ``organization`` of a server answer or a stored record: each a
     JSON object made plain (:func:`plain_json`), or ``None``."""

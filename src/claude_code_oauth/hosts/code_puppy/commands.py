@@ -197,7 +197,7 @@ def _list_profiles(emit: messages.Emit) -> None:
 
 
 def _doctor(args: argparse.Namespace) -> None:
-    from ...doctor import INFERENCE_NOTICE, all_ok, run_checks
+    from ...doctor import INFERENCE_NOTICE, all_ok, report_json, run_checks
 
     emit = messages.Emit()
     if args.inference:
@@ -206,8 +206,7 @@ def _doctor(args: argparse.Namespace) -> None:
     if args.json:
         import json
 
-        report = {"ok": all_ok(checks), "checks": [c.to_json() for c in checks]}
-        emit.info(json.dumps(report, indent=2))
+        emit.info(json.dumps(report_json(checks), indent=2))
         return
     # One message: Code Puppy renders separate messages in no guaranteed order.
     report = "\n".join(line for check in checks for line in check.lines())

@@ -67,8 +67,7 @@ def _registry_problem() -> tuple[dict[str, Any], str | None]:
     try:
         return dict(_our_entries()), None
     except ClaudeOAuthError as exc:
-        summary = getattr(exc, "summary", str(exc))
-        return {}, f"claude-code-oauth: cannot read the model registry: {summary}"
+        return {}, f"claude-code-oauth: cannot read the model registry: {exc.reason}"
     except Exception as exc:
         return {}, f"claude-code-oauth: cannot read the model registry ({type(exc).__name__})."
 
