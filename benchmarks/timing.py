@@ -32,10 +32,13 @@ def time_process(cmd: Sequence[str], runs: int, env: dict[str, str] | None = Non
     return samples
 
 
-def interleaved(commands: dict[str, Sequence[str]], runs: int, env: dict[str, str] | None = None):
-    """Time several commands alternately, so machine noise hits them alike."""
+def interleaved(
+    commands: dict[str, tuple[Sequence[str], dict[str, str] | None]], runs: int
+) -> dict[str, list[float]]:
+    """Time several commands (each with its environment) alternately, so machine noise
+    hits them alike."""
     samples: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(runs):
-        for name, cmd in commands.items():
+        for name, (cmd, env) in commands.items():
             samples[name].extend(time_process(cmd, 1, env))
     return samples

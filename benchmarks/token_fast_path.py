@@ -30,7 +30,7 @@ from claude_code_oauth.login.console_key import create_api_key
 from claude_code_oauth.profiles.active import write_active_profile
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.tokens.store import TokenRecord, save
-from timing import median_ms, time_process
+from timing import interleaved, median_ms
 
 
 def main() -> int:
@@ -84,8 +84,8 @@ def main() -> int:
             "claude-code-oauth usage --json": ([script, "usage", "--json"], env),
             "python -c 'import httpx'": ([sys.executable, "-c", "import httpx"], env),
         }
-        interleaved_envs(commands, 3)  # warm caches
-        samples = interleaved_envs(commands, args.runs)
+        interleaved(commands, 3)  # warm caches
+        samples = interleaved(commands, args.runs)
     medians = {name: median_ms(values) for name, values in samples.items()}
     floor = medians[FLOOR]
     for name, value in medians.items():
@@ -100,17 +100,6 @@ def main() -> int:
 
 
 FLOOR = "floor: python -c 'import re, sys'"
-
-
-def interleaved_envs(
-    commands: dict[str, tuple[list[str], dict[str, str]]], runs: int
-) -> dict[str, list[float]]:
-    """Like :func:`timing.interleaved`, each command with its own environment."""
-    samples: dict[str, list[float]] = {name: [] for name in commands}
-    for _ in range(runs):
-        for name, (cmd, env) in commands.items():
-            samples[name].extend(time_process(cmd, 1, env))
-    return samples
 
 
 def _record_usage(emu: ClaudeEmulator, settings: Settings, token: str) -> None:

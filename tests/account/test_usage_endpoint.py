@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -22,9 +21,9 @@ from claude_code_oauth.account.usage_endpoint import (
 )
 from claude_code_oauth.config import Settings
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from helpers.cli import CLI
 from helpers.tokens import seed
 
-CLI = [sys.executable, "-m", "claude_code_oauth"]
 SONNET = "claude-sonnet-4-5-20250929"
 
 

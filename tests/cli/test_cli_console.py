@@ -13,7 +13,6 @@ import queue
 import random
 import re
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -24,10 +23,9 @@ import pytest
 
 from claude_code_oauth import USER_AGENT
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
-from helpers.cli import one_error_line, run_cli
+from helpers.cli import CLI, one_error_line, run_cli
 from helpers.tokens import seed
 
-CLI = [sys.executable, "-m", "claude_code_oauth"]
 KEY_FILE = "claude_code_oauth.json"
 
 

@@ -46,10 +46,12 @@ def run(env: dict[str, str], *args: str) -> tuple[subprocess.CompletedProcess[st
     return done, time.monotonic() - started
 
 
-def hung_up(proxy: HostileProxy, path: str) -> bool:
-    """The client closed its connection before the trickled answer was complete."""
-    exchanges = proxy.requests_to(path)
-    return bool(exchanges) and exchanges[-1].client_left_after is not None
+def assert_hung_up(proxy: HostileProxy, path: str) -> None:
+    """The client closed its connection before the trickled answer was complete (the
+    proxy's exchange ends when its next byte finds nobody reading)."""
+    exchange = proxy.requests_to(path)[-1]
+    assert exchange.finished.wait(10)
+    assert exchange.client_left_after is not None
 
 
 @pytest.mark.parametrize("head", [False, True], ids=["body trickles", "headers trickle"])
@@ -66,7 +68,7 @@ def test_token_gives_up_at_the_deadline_with_one_line(
     assert done.returncode == 1 and done.stdout == ""
     assert f"did not answer within {HTTP_TIMEOUT} s" in one_error_line(done.stderr)
     assert took < BOUND
-    wait_for(lambda: hung_up(proxy, TOKEN), timeout=10)
+    assert_hung_up(proxy, TOKEN)
     # Nothing was rotated (the answer never arrived): the stored login is unchanged.
     assert digest(stored(token_path).refresh_token) == digest(before.refresh_token)
 
@@ -116,7 +118,7 @@ def test_login_gives_up_on_a_trickling_exchange_with_one_line(
     assert "Sign-in failed" in done.stderr
     assert took < BOUND
     assert not token_path.exists()
-    wait_for(lambda: hung_up(proxy, TOKEN), timeout=10)
+    assert_hung_up(proxy, TOKEN)
 
 
 @pytest.mark.parametrize("head", [False, True], ids=["body trickles", "headers trickle"])
@@ -133,7 +135,7 @@ def test_models_refresh_gives_up_at_the_deadline_with_one_line(
     assert done.returncode == 1
     assert f"did not answer within {HTTP_TIMEOUT} s" in one_error_line(done.stderr)
     assert took < BOUND
-    wait_for(lambda: hung_up(proxy, MODELS), timeout=10)
+    assert_hung_up(proxy, MODELS)
 
 
 def test_status_verify_gives_up_on_a_trickling_profile_endpoint(
@@ -182,4 +184,4 @@ def test_usage_refresh_gives_up_on_a_trickling_usage_endpoint(
     assert "Traceback" not in done.stderr
     assert f"did not answer within {HTTP_TIMEOUT} s" in done.stderr
     assert took < BOUND
-    wait_for(lambda: hung_up(proxy, "/api/oauth/usage"), timeout=10)
+    assert_hung_up(proxy, "/api/oauth/usage")

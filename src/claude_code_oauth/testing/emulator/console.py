@@ -75,7 +75,6 @@ class ApiKey:
     name: str
     account_uuid: str
     email: str
-    organization_uuid: str
     created_at: float
     revoked: bool = False
     #: Requests answered with this key (successful authentication).
@@ -104,11 +103,10 @@ class ApiKeyBook:
         self._remember = remember
         self._keys: dict[str, ApiKey] = {}
         self._denied: set[str] = set()
-        self.created = 0
 
     def mint(self, identity: dict[str, dict[str, Any]]) -> dict[str, Any]:
         """A new key for ``identity`` (``{"account", "organization"}``): the answer body."""
-        account, organization = identity["account"], identity["organization"]
+        account = identity["account"]
         email = str(account["email_address"])
         raw = self._remember(KEY_PREFIX + secrets.token_urlsafe(70) + "AA")
         local = "".join(c if c.isalnum() else "_" for c in email.split("@")[0])
@@ -118,12 +116,10 @@ class ApiKeyBook:
             name=f"claude_code_key_{local}_{secrets.token_hex(2)}",
             account_uuid=str(account["uuid"]),
             email=email,
-            organization_uuid=str(organization["uuid"]),
             created_at=time.time(),
         )
         with self._lock:
             self._keys[raw] = key
-            self.created += 1
         return {"raw_key": raw, "api_key": key.listing()}
 
     def valid(self, raw: str) -> ApiKey | None:

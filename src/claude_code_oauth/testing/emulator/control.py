@@ -168,7 +168,7 @@ class ClaudeEmulator:
     @property
     def replays(self) -> int:
         """How many spent refresh tokens were presented (each revoked its login)."""
-        return self._state.replays
+        return len(self._state.replay_log)
 
     @property
     def refresh_grants(self) -> list[RefreshGrant]:

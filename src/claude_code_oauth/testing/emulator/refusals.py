@@ -27,6 +27,8 @@ import time
 from typing import Any
 
 from .pages import error_page
+from .usage import HEADER_PREFIX as _PREFIX
+from .usage import WINDOW_CODES
 from .wire import Request, Response, anthropic_error, html_response, sse, stream_opening
 
 THIRD_PARTY_MESSAGE = (
@@ -38,13 +40,6 @@ REVOKED_MESSAGE = "OAuth token has been revoked. Please obtain a new token."
 OVERLOADED_MESSAGE = "Overloaded"
 LIMIT_MESSAGE = "This request would exceed your account's rate limit. Please try again later."
 
-#: Window names (the usage endpoint's) → the code in the unified header names.
-WINDOW_CODES = {
-    "five_hour": "5h",
-    "seven_day": "7d",
-    "seven_day_opus": "7d-opus",
-    "seven_day_sonnet": "7d-sonnet",
-}
 DEFAULT_WINDOW = "five_hour"
 DEFAULT_RESET_IN = 3600.0
 
@@ -54,8 +49,6 @@ FAULTS = frozenset(
 )
 #: Fault → its parameters and their kinds ("seconds": a non-negative number, "window").
 PARAMS: dict[str, dict[str, str]] = {"429_limit": {"window": "window", "reset_in": "seconds"}}
-
-_PREFIX = "anthropic-ratelimit-unified-"
 
 
 def check_param(fault: str, key: str, value: Any) -> None:

@@ -65,7 +65,6 @@ class EmulatorState:
         self.auto_approve = auto_approve
         self.base_url = ""
         self.grants: Counter[str] = Counter()
-        self.replays = 0
         #: Every refresh grant and every replay, oldest first (digests, no secrets).
         self.refresh_log: list[RefreshGrant] = []
         self.replay_log: list[Replay] = []
@@ -178,7 +177,7 @@ class EmulatorState:
     def stats(self) -> dict[str, Any]:
         """Counters only: safe to serve over HTTP (no secrets)."""
         with self.lock:
-            return {"grants": dict(self.grants), "replays": self.replays}
+            return {"grants": dict(self.grants), "replays": len(self.replay_log)}
 
     # -- models ---------------------------------------------------------------
 
@@ -281,7 +280,6 @@ class EmulatorState:
                 raise OAuthFailure("invalid_grant", "Invalid refresh token")
             login = self._logins[record.login_id]
             if record.spent:
-                self.replays += 1
                 self.replay_log.append(Replay(self.clock(), login.id, presented))
                 login.revoked = True
                 raise OAuthFailure("invalid_grant", "Refresh token has been revoked")

@@ -38,7 +38,9 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
-#: Canonical window name → the code in header names.
+#: Every unified rate-limit header name starts with this.
+HEADER_PREFIX = "anthropic-ratelimit-unified-"
+#: Canonical window name (the usage endpoint's) → the code in header names.
 WINDOW_CODES = {
     "five_hour": "5h",
     "seven_day": "7d",
@@ -248,7 +250,7 @@ class UsageBook:
 
     def _headers(self, state: _Account, now: float, *, in_use: bool) -> dict[str, str]:
         config = state.config
-        prefix = "anthropic-ratelimit-unified-"
+        prefix = HEADER_PREFIX
         headers: dict[str, str] = {}
         statuses = {}
         for name in config.limits:
