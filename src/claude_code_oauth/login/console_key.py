@@ -26,7 +26,8 @@ import httpx
 from .. import USER_AGENT
 from ..config import Settings
 from ..errors import ApiKeyCreationError, ApiKeyNotPermitted, ClaudeOAuthError
-from ..net.claude_answers import error_for_response, host_of
+from ..net.bearer_auth import apply_oauth_headers
+from ..net.claude_answers import answer_detail, error_for_response, host_of
 from ..net.http_client import fetch
 from ..tokens.api_key import ApiKeyRecord
 
@@ -56,12 +57,10 @@ def create_api_key(
     token answer (its account and organization go into the record)."""
     url = settings.create_api_key_url
     host = host_of(url)
-    headers = {
-        "Authorization": f"Bearer {access_token}",
-        "Accept": "application/json",
-        "User-Agent": USER_AGENT,
-        "anthropic-beta": settings.anthropic_beta,
-    }
+    headers = {"Accept": "application/json"}
+    apply_oauth_headers(
+        headers, access_token, version=None, beta=settings.anthropic_beta, user_agent=USER_AGENT
+    )
     fail = f"Could not create an API key for this Console sign-in: {WHAT} ({host})"
     try:
         response = fetch(
@@ -84,7 +83,7 @@ def create_api_key(
     refusal = error_for_response(response, what=WHAT, secrets=secrets)
     if refusal is not None:
         if response.status_code == 403 and refusal.error_type == "permission_error":
-            detail = _detail(response, secrets)
+            detail = answer_detail(response, secrets)
             raise ApiKeyNotPermitted(
                 f"{WHAT} ({host}) refused to create an API key ({detail}): this "
                 f"account may not create API keys in {_organization(login)}.",
@@ -113,22 +112,3 @@ def create_api_key(
             f"{fail} answered HTTP {response.status_code} without an API key: {exc}.",
             hint=RETRY_HINT,
         ) from None
-
-
-def _detail(response: httpx.Response, secrets: list[str]) -> str:
-    """``HTTP 403 permission_error: <message>`` (the message shortened, one line)."""
-    text = f"HTTP {response.status_code}"
-    try:
-        error = json.loads(response.content).get("error")
-    except (ValueError, AttributeError, RecursionError):
-        error = None
-    if isinstance(error, dict):
-        kind, message = error.get("type"), error.get("message")
-        if isinstance(kind, str):
-            text += f" {kind[:60]}"
-        if isinstance(message, str):
-            said = " ".join(message.split())
-            for secret in secrets:
-                said = said.replace(secret, "[token]")
-            text += f": {said[:160]}"
-    return " ".join(text.split())

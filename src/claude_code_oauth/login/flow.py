@@ -135,15 +135,6 @@ def _who(record: token_store.TokenRecord | ApiKeyRecord) -> str:
     return f"Signed in as {email}." if email else "Signed in."
 
 
-def _previous_api_key(path: str) -> ApiKeyRecord | None:
-    """The Console API key a new sign-in is about to replace, if the file holds one."""
-    try:
-        previous = token_store.load_sign_in(path)
-    except ClaudeOAuthError:
-        return None  # damaged: save() sets it aside
-    return previous if isinstance(previous, ApiKeyRecord) else None
-
-
 class LoginFlow:
     """One login attempt. Not reusable: make a new flow to try again."""
 
@@ -354,9 +345,9 @@ class LoginFlow:
             record = create_api_key(settings, record.access_token, body)
         path = settings.token_path
         with token_store.held(token_store.token_lock(settings)):
-            replaced = _previous_api_key(path)
-            token_store.save(path, record)
+            previous = token_store.save(path, record)
         saved = time.monotonic()
+        replaced = previous if isinstance(previous, ApiKeyRecord) else None
         assert self._receiver is not None
         self._receiver.finish(True, _who(record))
         return LoginResult(record, path, via, saved - arrived, replaced)

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .. import USER_AGENT
-from ..errors import DiscoveryError, OAuthErrorResponse, TokenEndpointError
+from ..errors import DiscoveryError, TokenEndpointError
 from ..net.api_key_auth import ApiKeyAuth
 from ..net.bearer_auth import OAuthBearerAuth, RememberingSource, TokenSource
 from ..net.claude_answers import error_for_response
@@ -125,27 +125,15 @@ def _get_page(
             if refusal is not None:
                 raise DiscoveryError(f"Model discovery failed: {refusal}") from refusal
         return json_object_or_raise(response, _WHAT, secrets=tokens)
-    except httpx.TimeoutException:
-        raise DiscoveryError(
-            f"Model discovery failed: {host} did not answer within {timeout:g} s"
-            " (http_timeout); check the network or raise the timeout."
-        ) from None
-    except httpx.HTTPError as exc:
+    except httpx.HTTPError as exc:  # (fetch already turned a timeout into NetworkError)
         detail = _scrub(" ".join(str(exc).split()) or type(exc).__name__, tokens)
         raise DiscoveryError(
             f"Model discovery failed: could not reach {host} (timeout {timeout:g} s): {detail}."
         ) from None
     except TokenEndpointError as exc:
-        hint = None
-        failed = "Model discovery failed"
-        if isinstance(exc, OAuthErrorResponse):
-            # The shared 4xx message names the error type but not the status.
-            failed += f" with HTTP {exc.status}"
-            if exc.status == 401:
-                hint = "The login was rejected; run the login again."
-        # Chained so a caller can read details such as RateLimited.retry_after; the
-        # message was built with the tokens we sent blanked out.
-        raise DiscoveryError(f"{failed}: {exc}", hint=hint) from exc
+        # No answer in time, or a 2xx that is not a models page (every other status was
+        # named above). Chained; the message was built with the tokens blanked out.
+        raise DiscoveryError(f"Model discovery failed: {exc}") from exc
 
 
 def discover_models(

@@ -175,6 +175,15 @@ def _detail(status: int, kind: str | None, message: str | None) -> str:
     return text
 
 
+def answer_detail(response: Any, secrets: Iterable[str] = ()) -> str:
+    """``HTTP 403 permission_error: <message>`` for a read httpx(2) response: what the
+    server said, shortened to one line, credentials blanked."""
+    request = getattr(response, "request", None)
+    data, _ = _decode(response.content)
+    kind, message = _envelope(data, [*secrets, *sent_secrets(request)])
+    return _detail(response.status_code, kind, message)
+
+
 def is_revocation(status: int, kind: str | None, message: str | None) -> bool:
     """A 403 that says the OAuth token (the login) is dead, not that something is forbidden."""
     if status != 403:

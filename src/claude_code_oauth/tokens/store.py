@@ -126,11 +126,12 @@ def _finite_float(text: str) -> float | None:
     return value if value - value == 0 else None
 
 
-def save(path: str, record: TokenRecord | ApiKeyRecord) -> None:
-    """Write ``record`` (either kind of sign-in) atomically with mode 0600. Hold
-    :func:`token_lock` while calling."""
+def save(path: str, record: TokenRecord | ApiKeyRecord) -> TokenRecord | ApiKeyRecord | None:
+    """Write ``record`` (either kind of sign-in) atomically with mode 0600 and return
+    the sign-in it replaced (``None``: none, or a damaged file, which is set aside).
+    Hold :func:`token_lock` while calling."""
     ensure_private_dir(os.path.dirname(path))
-    _set_aside_if_damaged(path)
+    replaced = _set_aside_if_damaged(path)
     try:
         # allow_nan=False: NaN and Infinity are not JSON, and a later read would choke.
         data = json.dumps(record.to_json(), indent=2, sort_keys=False, allow_nan=False) + "\n"
@@ -141,13 +142,14 @@ def save(path: str, record: TokenRecord | ApiKeyRecord) -> None:
     atomic_write(path, data.encode("utf-8"), mode=0o600)
     # A writer killed mid-write leaves its temporary file (with tokens in it) behind.
     remove_stale_temp_files(path, STALE_TEMP_SECONDS)
+    return replaced
 
 
-def _set_aside_if_damaged(path: str) -> str | None:
-    """Move a damaged token file to ``<path>.corrupt-<time>``; return the new path."""
+def _set_aside_if_damaged(path: str) -> TokenRecord | ApiKeyRecord | None:
+    """The sign-in stored at ``path``; a damaged file is moved to
+    ``<path>.corrupt-<time>`` instead (and ``None`` returned)."""
     try:
-        load_sign_in(path)
-        return None
+        return load_sign_in(path)
     except TokenFileError:
         if os.path.islink(path):
             raise
@@ -156,7 +158,7 @@ def _set_aside_if_damaged(path: str) -> str | None:
         os.rename(path, aside)
     except OSError as exc:
         raise TokenFileError(f"Cannot move the damaged {path} aside: {exc.strerror}.") from None
-    return aside
+    return None
 
 
 def delete(path: str) -> bool:
