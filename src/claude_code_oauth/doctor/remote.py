@@ -99,20 +99,20 @@ def _json_error(body: Any) -> str | None:
 
 def _moved(name: str, what: str, response: httpx.Response, variable: str) -> Check | None:
     """A ✗ when the answer says the URL is not (or no longer) the endpoint."""
+    from ..login.sign_in_page import moved_fix, moved_line
     from ..net.http_responses import looks_like_html
 
-    host, status = host_of(str(response.request.url)), response.status_code
-    fix = f"If Claude moved it, set {variable} to the current URL (the README lists them)."
-    if status in (404, 410):
-        return Check(
-            name, False, f"{what} ({host}) answered HTTP {status}: it has probably moved.", fix
-        )
-    if name == "token_endpoint" and status < 500 and looks_like_html(response):
+    fix = moved_fix(variable)
+    line = moved_line(what, response)
+    if line is not None:
+        return Check(name, False, line, fix)
+    if name == "token_endpoint" and response.status_code < 500 and looks_like_html(response):
+        host = host_of(str(response.request.url))
         return Check(
             name,
             False,
-            f"{what} ({host}) answered HTTP {status} with an HTML page instead of JSON: "
-            "it has probably moved, or a proxy is in the way.",
+            f"{what} ({host}) answered HTTP {response.status_code} with an HTML page instead of "
+            "JSON: it has probably moved, or a proxy is in the way.",
             fix,
         )
     return None
@@ -153,37 +153,19 @@ def token_endpoint(settings: Settings) -> Check:
     )
 
 
-def _authorize_names(console: bool) -> tuple[str, str]:
-    if console:
-        return "The Console authorize endpoint", "CLAUDE_CODE_OAUTH_CONSOLE_AUTH_URL"
-    return "The authorize endpoint", "CLAUDE_CODE_OAUTH_AUTH_URL"
-
-
-def sign_in_page_moved(settings: Settings, *, console: bool = False) -> str | None:
-    """One line when the sign-in page answers 404 or 410 — it has probably moved, and the
-    browser showed an error page the terminal never saw — naming the variable to set;
-    ``None`` otherwise (including no answer). Never raises."""
-    what, variable = _authorize_names(console)
-    try:
-        url = settings.console_auth_url if console else settings.auth_url
-        response = _send("GET", url, what, settings, headers={"Accept": "text/html"})
-    except Exception:
-        return None
-    moved = _moved("authorize_endpoint", what, response, variable)
-    return None if moved is None else f"{moved.detail} {moved.fix}"
-
-
 def authorize_endpoint(settings: Settings, *, console: bool = False) -> Check:
     """The sign-in page still exists (any answer but 404: a page, a redirect, a challenge);
     with ``console`` the Console's (where a Console sign-in is renewed)."""
+    from ..login.sign_in_page import fetch_sign_in_page, names
+
     name = "authorize_endpoint"
-    what, variable = _authorize_names(console)
+    what, variable = names(console)
     try:
         url = settings.console_auth_url if console else settings.auth_url
     except ClaudeOAuthError as exc:
         return Check(name, False, exc.reason, "Fix the configuration first.")
     try:
-        response = _send("GET", url, what, settings, headers={"Accept": "text/html"})
+        response = fetch_sign_in_page(settings, console=console)
     except Exception as exc:
         return _no_answer(name, what, url, exc, variable)
     moved = _moved(name, what, response, variable)

@@ -317,7 +317,7 @@ class LoginFlow:
     def _timeout_hint(self) -> str:
         """What to do after a wait with no answer: if the sign-in page is gone (the
         browser showed a 404 we never saw), that it moved and which variable to set."""
-        from ..doctor.remote import sign_in_page_moved
+        from .sign_in_page import sign_in_page_moved
 
         moved = sign_in_page_moved(self.settings, console=self.console)
         return moved or "Run the login again (use --timeout to allow longer)."
