@@ -24,21 +24,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from ..config import DEFAULT_PROFILE, env_name
-    from ..errors import ProfileError
-    from ..profiles.active import recorded_active_profile
-    from ..profiles.listing import describe, list_profiles
+    from ..config import env_name
+    from ..profiles.listing import active_listing, describe
 
     config = settings()
     if config.source("profile") != "default":
         config.profile  # noqa: B018 - a bad CLAUDE_CODE_OAUTH_PROFILE is an error here too
     now = time.time()
-    try:
-        active = recorded_active_profile(config)
-    except ProfileError as exc:
-        err(f"warning: {exc}")  # still list what is signed in
-        active = DEFAULT_PROFILE
-    summaries = list_profiles(config.with_profile(active), now=now)
+    summaries, problem = active_listing(config, now=now)
+    if problem is not None:
+        err(f"warning: {problem}")  # still list what is signed in
     if args.json:
         import json
 

@@ -195,22 +195,46 @@ def summarize(settings: Settings, name: str, *, active: bool, now: float) -> Pro
     )
 
 
-def list_profiles(settings: Settings, *, now: float | None = None) -> list[ProfileSummary]:
+_READ_IT = object()
+
+
+def list_profiles(
+    settings: Settings, *, now: float | None = None, active: object = _READ_IT
+) -> list[ProfileSummary]:
     """The profile ``settings`` uses first (signed in or not), then every other profile
     with a token file. ``active`` marks the one the active-profile file names (which
-    ``--profile`` or ``CLAUDE_CODE_OAUTH_PROFILE`` may override for one command).
-    May raise ConfigError / ProfileError for a bad name or active-profile file."""
+    ``--profile`` or ``CLAUDE_CODE_OAUTH_PROFILE`` may override for one command); a
+    caller that already read that file passes its name (``None``: mark none).
+    May raise ConfigError / ProfileError for a bad name."""
     from ..errors import ProfileError
     from .active import recorded_active_profile
 
     now = time.time() if now is None else now
     current = settings.profile
-    try:
-        active: str | None = recorded_active_profile(settings)
-    except ProfileError:
-        active = None  # a damaged active-profile file: none is marked
+    if active is _READ_IT:
+        try:
+            active = recorded_active_profile(settings)
+        except ProfileError:
+            active = None  # a damaged active-profile file: none is marked
     names = [current] + [n for n in profile_names(settings) if n != current]
     return [summarize(settings, name, active=name == active, now=now) for name in names]
+
+
+def active_listing(
+    settings: Settings, *, now: float | None = None
+) -> tuple[list[ProfileSummary], str | None]:
+    """Every profile with the active one first and marked, as ``profiles`` and
+    ``/claude-code-switch`` show them, reading the active-profile file once; and the
+    problem with that file, if it is damaged (then ``default`` comes first, unmarked)."""
+    from ..config import DEFAULT_PROFILE
+    from ..errors import ProfileError
+    from .active import recorded_active_profile
+
+    try:
+        active = recorded_active_profile(settings)
+    except ProfileError as exc:
+        return list_profiles(settings.with_profile(DEFAULT_PROFILE), now=now, active=None), str(exc)
+    return list_profiles(settings.with_profile(active), now=now, active=active), None
 
 
 def other_signed_in_profiles(settings: Settings) -> list[ProfileSummary]:

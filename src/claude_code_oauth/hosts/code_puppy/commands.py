@@ -176,18 +176,12 @@ def _switch(args: argparse.Namespace) -> None:
 def _list_profiles(emit: messages.Emit) -> None:
     import time
 
-    from ...config import DEFAULT_PROFILE
-    from ...profiles.active import recorded_active_profile
-    from ...profiles.listing import describe, list_profiles
+    from ...profiles.listing import active_listing, describe
 
-    settings = host_settings()
-    try:
-        active = recorded_active_profile(settings)
-    except ClaudeOAuthError as exc:
-        emit.warning(str(exc))
-        active = DEFAULT_PROFILE
     now = time.time()
-    summaries = list_profiles(settings.with_profile(active), now=now)
+    summaries, problem = active_listing(host_settings(), now=now)
+    if problem is not None:
+        emit.warning(problem)
     emit.info("Claude profiles (* active):")
     for summary in summaries:
         emit.info(("* " if summary.active else "  ") + describe(summary, now))
