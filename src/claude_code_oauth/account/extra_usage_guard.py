@@ -153,12 +153,13 @@ class ExtraUsageGuard:
         """This process's last snapshot or the file's (same account), whichever is newer."""
         mine = self.capture.latest
         try:
-            stored = for_account(load(self._path), self._account()).snapshot
+            usage = load(self._path)
+            if usage.snapshot is None or (mine is not None and mine.as_of >= usage.snapshot.as_of):
+                return mine  # nothing newer on disk: no need to ask whose it is
+            stored = for_account(usage, self._account()).snapshot
         except Exception:
             stored = None
-        if stored is None or (mine is not None and mine.as_of >= stored.as_of):
-            return mine
-        return stored
+        return stored if stored is not None else mine
 
     def check(self) -> None:
         """Raise :class:`ExtraUsageBlocked` if ``block`` says not to send now."""
