@@ -191,18 +191,22 @@ def _get_json(settings: Settings, url: str, what: str) -> dict[str, Any]:
     return json_object_or_raise(response, what)
 
 
+def _ask_plan(settings: Settings) -> Plan:
+    """The plan, as the profile endpoint says it now (raises ClaudeOAuthError)."""
+    body = _get_json(settings, settings.profile_url, "The profile endpoint")
+    name, tier = plan_from_profile(body)
+    return Plan(name, tier, time.time())
+
+
 def read_plan(settings: Settings, account: str | None) -> Plan | None:
     """Ask the profile endpoint for the plan once and keep it in the usage snapshot
     (a sign-in does this, so ``usage`` and ``profiles`` know the plan before any
     ``--refresh``). Best effort: ``None``, and nothing changed, when the profile
     cannot be read or the snapshot cannot be written."""
     try:
-        name, tier = plan_from_profile(
-            _get_json(settings, settings.profile_url, "The profile endpoint")
-        )
+        plan = _ask_plan(settings)
     except ClaudeOAuthError:
         return None
-    plan = Plan(name, tier, time.time())
 
     def keep(usage: UsageFile) -> UsageFile:
         if account is not None and usage.account not in (None, account):
@@ -283,10 +287,7 @@ def refresh(settings: Settings, account: str | None, *, now: float | None = None
     plan: Plan | None = None
     plan_note = None
     try:
-        name, tier = plan_from_profile(
-            _get_json(settings, settings.profile_url, "The profile endpoint")
-        )
-        plan = Plan(name, tier, time.time())
+        plan = _ask_plan(settings)
     except ClaudeOAuthError as exc:
         plan_note = f"The plan could not be read: {exc}"
 

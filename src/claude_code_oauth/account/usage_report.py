@@ -274,12 +274,12 @@ def collect(settings: Any, *, refresh: bool = False, now: float | None = None) -
     account = account_uuid(record)
     notes: list[str] = []
     exit_code = 0
+    path = usage_path(settings)
     try:
-        usage = load(usage_path(settings))
+        usage = load(path)
     except UsageFileError as exc:
         notes.append(str(exc))
         usage = UsageFile()
-    usage = with_live_snapshot(usage, usage_path(settings), account)
     if refresh:
         from .usage_endpoint import refresh as ask_endpoint
 
@@ -289,6 +289,7 @@ def collect(settings: Any, *, refresh: bool = False, now: float | None = None) -
         if outcome.note:
             notes.append(outcome.note)
         exit_code = 1 if outcome.failed else 0
+    usage = with_live_snapshot(usage, path, account)
     lines = render(usage, account, now)
     blocked = _block_line(settings, usage, account, now)
     if blocked:
