@@ -62,6 +62,10 @@ if TYPE_CHECKING:
     from typing import Any
 
 
+#: Keys whose value is checked through the property that uses it.
+_CHECKED_AS = {"token_file": "token_path", "models_file": "models_path"}
+
+
 class Settings:
     """Resolved configuration. Read attributes; each validates its value on access.
 
@@ -99,6 +103,11 @@ class Settings:
         if name in self._environ:
             return self._environ[name]
         return CLAUDE_CODE_OAUTH_CONFIG[key]
+
+    def checked(self, key: str) -> Any:
+        """``key``'s value the way the commands use it (``token_file`` as the token path,
+        ``models_file`` as the models path); raises ConfigError when it is not valid."""
+        return getattr(self, _CHECKED_AS.get(key, key))
 
     def _bad(self, key: str, why: str) -> ConfigError:
         where = self.source(key)

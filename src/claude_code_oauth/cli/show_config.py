@@ -44,8 +44,6 @@ def run(args: argparse.Namespace) -> int:
     from ..config import CLAUDE_CODE_OAUTH_CONFIG, env_name
 
     config = settings()
-    # Validate each value the way the commands will use it.
-    checked_as = {"token_file": "token_path", "models_file": "models_path"}
     rows = []
     for key in CLAUDE_CODE_OAUTH_CONFIG:
         value = config.raw(key)
@@ -53,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
             value = "-".join(str(v) for v in value)
         problem = None
         try:
-            resolved = getattr(config, checked_as.get(key, key))
+            resolved = config.checked(key)  # validated the way the commands use it
         except ClaudeOAuthError as exc:
             problem = str(exc)
         else:

@@ -26,16 +26,12 @@ def sign_in_fix(settings: Settings | None = None) -> str:
     return f"Sign in: {anywhere().login(profile)}."
 
 
-#: Keys whose value is checked through the property that uses it.
-_CHECKED_AS = {"token_file": "token_path", "models_file": "models_path"}
-
-
 def configuration(settings: Settings) -> Check:
     """Every key's value is valid the way the commands use it."""
     problems = []
     for key in CLAUDE_CODE_OAUTH_CONFIG:
         try:
-            getattr(settings, _CHECKED_AS.get(key, key))
+            settings.checked(key)
         except ClaudeOAuthError as exc:
             problems.append(str(exc))
     if not problems:
