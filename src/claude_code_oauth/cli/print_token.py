@@ -57,12 +57,11 @@ def run(args: argparse.Namespace | None = None, profile: str | None = None) -> i
 
     from ..tokens import store as token_store
 
-    if args is None and profile is not None:
-        from ..config import load_settings, require_profile_name
+    if args is None:
+        from types import SimpleNamespace  # not argparse: the fast path skips it
 
-        config = load_settings({"profile": require_profile_name(profile)})
-    else:
-        config = settings(args)
+        args = SimpleNamespace(profile=profile)  # type: ignore[assignment]
+    config = settings(args)
     record = token_store.load_sign_in(config.token_path)
     now = time.time()
     if isinstance(record, token_store.ApiKeyRecord):
