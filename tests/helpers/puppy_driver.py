@@ -353,17 +353,13 @@ class Driver:
     def op_env_token(self, step: dict[str, Any]) -> dict[str, Any]:
         from code_puppy import config as cp_config
 
+        from claude_code_oauth.config_rules import token_file_name
         from claude_code_oauth.tokens import store as token_store
 
         value = os.environ.get("CLAUDE_CODE_ACCESS_TOKEN")
-        profile = step.get("profile", "default")
-        name = (
-            "claude_code_oauth.json"
-            if profile == "default"
-            else f"claude_code_oauth.{profile}.json"
-        )
+        name = token_file_name("claude_code_oauth.json", step.get("profile", "default"))
         path = os.path.join(cp_config.DATA_DIR, name)
-        record = token_store.load_sign_in(path) if os.path.exists(path) else None
+        record = token_store.load_sign_in(path)
         stored = getattr(record, "access_token", None) or getattr(record, "api_key", None)
         return {
             "present": value is not None,
