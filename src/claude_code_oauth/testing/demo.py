@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .emulator.control import client_env
+
 
 def banner(text: str) -> None:
     print(f"\n=== {text} ===", flush=True)
@@ -85,13 +87,9 @@ def main() -> int:
         home = root / "home"
         home.mkdir()
         env = dict(base_env)
+        env.update(client_env(base))
         env.update(
             HOME=str(home),
-            CLAUDE_CODE_OAUTH_AUTH_URL=f"{base}/oauth/authorize",
-            CLAUDE_CODE_OAUTH_CONSOLE_AUTH_URL=f"{base}/console/oauth/authorize",
-            CLAUDE_CODE_OAUTH_TOKEN_URL=f"{base}/v1/oauth/token",
-            CLAUDE_CODE_OAUTH_API_BASE_URL=base,
-            CLAUDE_CODE_OAUTH_MANUAL_REDIRECT_URI=f"{base}/oauth/code/callback",
             BROWSER=f"{sys.executable} -m claude_code_oauth.testing.scripted_browser %s",
             PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
         )

@@ -50,6 +50,18 @@ DEFAULT_LOGIN_TTL = 30 * 86400
 DEFAULT_CODE_TTL = 600.0
 
 
+def client_env(base: str) -> dict[str, str]:
+    """Environment overrides pointing a claude-code-oauth client at an emulator
+    listening on ``base`` (``http://127.0.0.1:PORT``), in this process or another."""
+    return {
+        "CLAUDE_CODE_OAUTH_AUTH_URL": base + "/oauth/authorize",
+        "CLAUDE_CODE_OAUTH_CONSOLE_AUTH_URL": base + CONSOLE_AUTHORIZE_PATH,
+        "CLAUDE_CODE_OAUTH_TOKEN_URL": base + "/v1/oauth/token",
+        "CLAUDE_CODE_OAUTH_API_BASE_URL": base,
+        "CLAUDE_CODE_OAUTH_MANUAL_REDIRECT_URI": base + MANUAL_CALLBACK_PATH,
+    }
+
+
 class ClaudeEmulator:
     """Claude's authorize, token, models, profile and messages endpoints on loopback.
 
@@ -148,14 +160,7 @@ class ClaudeEmulator:
 
     def env(self) -> dict[str, str]:
         """Environment overrides pointing a claude-code-oauth client at this emulator."""
-        base = self.base_url
-        return {
-            "CLAUDE_CODE_OAUTH_AUTH_URL": base + "/oauth/authorize",
-            "CLAUDE_CODE_OAUTH_CONSOLE_AUTH_URL": base + CONSOLE_AUTHORIZE_PATH,
-            "CLAUDE_CODE_OAUTH_TOKEN_URL": base + "/v1/oauth/token",
-            "CLAUDE_CODE_OAUTH_API_BASE_URL": base,
-            "CLAUDE_CODE_OAUTH_MANUAL_REDIRECT_URI": base + MANUAL_CALLBACK_PATH,
-        }
+        return client_env(self.base_url)
 
     # -- observations -------------------------------------------------------------
 
