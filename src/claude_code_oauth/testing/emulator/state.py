@@ -375,12 +375,8 @@ class EmulatorState:
 
     def scope_of(self, access_token: str) -> str | None:
         """The login scope when ``access_token`` is currently valid, else ``None``."""
-        with self.lock:
-            record = self._access.get(access_token)
-            if record is None or record.force_expired or self.clock() >= record.expires_at:
-                return None
-            login = self._logins[record.login_id]
-            return None if login.revoked else login.scope
+        login = self.console_login_of(access_token)
+        return None if login is None else login[0]
 
     def revoke_all(self) -> None:
         with self.lock:
