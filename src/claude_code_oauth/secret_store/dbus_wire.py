@@ -155,7 +155,8 @@ class _Writer:
         fixed = _FIXED.get(code)
         if fixed is not None:
             self.pad(fixed[1])
-            self.buf += struct.pack("<" + fixed[0], int(value))
+            number = float(value) if code == "d" else int(value)
+            self.buf += struct.pack("<" + fixed[0], number)
         elif code in "so":
             data = str(value).encode("utf-8")
             self.pad(4)
@@ -337,7 +338,12 @@ def decode_message(data: bytes) -> Message:
         raise WireError(f"a D-Bus message has protocol version {version}")
     (serial,) = struct.unpack(order + "I", data[8:12])
     reader = _Reader(data, order, 12)
-    fields = {code: variant.value for code, variant in reader.read("a(yv)")}
+    fields = {}
+    for code, variant in reader.read("a(yv)"):
+        expected = _FIELD_TYPES.get(code)
+        if expected is not None and variant.signature != expected:
+            raise WireError(f"a D-Bus header field {code} has the type {variant.signature!r}")
+        fields[code] = variant.value
     reader.align(8)
     signature = fields.get(SIGNATURE, "")
     body = tuple(reader.read(kind) for kind in split_signature(signature))

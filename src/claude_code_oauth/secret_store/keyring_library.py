@@ -105,7 +105,8 @@ class KeyringLibraryStore(SecretStore):
     def probe(self) -> str:
         def probe(backend: Any) -> str:
             backend.get_password(SERVICE, "probe (never stored)")
-            return f"{self.name} through the keyring library ({type(backend).__name__})"
+            kind = getattr(backend, "name", None) or type(backend).__name__
+            return f"{self.name} through the keyring library ({kind})"
 
         return self._run("answering whether it works", probe)
 
@@ -201,7 +202,8 @@ class KeyringLibraryStore(SecretStore):
             return SecretStoreUnavailable(f"{self.name} is not usable here ({what}).")
         if "KeyringLocked" in kinds:
             return SecretStoreLocked(f"{self.name} is locked ({what}).")
-        if "-128" in text or "cancel" in text or "denied" in text:
+        # macOS: errSecUserCanceled (-128), errSecAuthFailed (-25293) from its prompt.
+        if "-128" in text or "-25293" in text or "user cancel" in text:
             return SecretStorePromptDismissed(
                 f"{self.name} asked for permission and was refused ({what}); nothing was changed."
             )
