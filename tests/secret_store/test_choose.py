@@ -48,7 +48,8 @@ def test_a_secret_service_read_imports_nothing_heavy(
         "from claude_code_oauth.secret_store.choose import open_secret_store\n"
         "value = open_secret_store('secret-service', timeout=30).get('import-check')\n"
         "heavy = ['keyring', 'socket', 'threading', 'hashlib', 'httpx', 'logging', 'jeepney']\n"
-        "print(json.dumps({'read': value.decode(), 'loaded': [m for m in heavy if m in sys.modules]}))\n"
+        "loaded = [m for m in heavy if m in sys.modules]\n"
+        "print(json.dumps({'read': value.decode(), 'loaded': loaded}))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code],

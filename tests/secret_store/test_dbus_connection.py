@@ -125,9 +125,12 @@ def test_a_garbled_message_is_one_line(tmp_path: Path) -> None:
 
 def test_a_message_over_the_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
     huge = b"l\x02\x00\x01" + struct.pack("<III", 50 * wire.MAX_MESSAGE, 1, 0)
-    with _peer(tmp_path, huge) as address, BusConnection(address, _deadline()) as bus:
-        with pytest.raises(SecretTooLarge):
-            bus.call("a.b", "/", "a.b", "M")
+    with (
+        _peer(tmp_path, huge) as address,
+        BusConnection(address, _deadline()) as bus,
+        pytest.raises(SecretTooLarge),
+    ):
+        bus.call("a.b", "/", "a.b", "M")
 
 
 def test_a_peer_that_hangs_up_is_unavailable(tmp_path: Path) -> None:
@@ -143,7 +146,7 @@ def test_a_peer_that_hangs_up_is_unavailable(tmp_path: Path) -> None:
     thread = threading.Thread(target=hang_up, daemon=True)
     thread.start()
     try:
-        with pytest.raises(SecretStoreUnavailable, match="closed the connection|failed"):
+        with pytest.raises(SecretStoreUnavailable, match=r"closed the connection|failed"):
             BusConnection(f"unix:path={tmp_path}/peer", _deadline())
     finally:
         thread.join(30)

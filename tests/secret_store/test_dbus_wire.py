@@ -3,6 +3,7 @@ WireError, never another exception."""
 
 from __future__ import annotations
 
+import contextlib
 import struct
 
 import pytest
@@ -134,10 +135,8 @@ def test_a_damaged_message_decodes_or_raises_wire_error(
     data = bytearray(_SAMPLE)
     for index, value in changes:
         data[index] = value
-    try:
+    with contextlib.suppress(WireError):  # anything else fails the test
         wire.decode_message(bytes(data[:cut]))
-    except WireError:
-        pass
 
 
 _VALID = {"b": (True,), "s": ("x",), "ai": ([1],), "v": (Variant("s", "x"),)}

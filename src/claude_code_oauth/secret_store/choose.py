@@ -18,9 +18,12 @@ it is checked where it is read).
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
 
 from .interface import DEFAULT_PROMPT_TIMEOUT, DEFAULT_TIMEOUT, SecretStore
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 BACKENDS = ("auto", "secret-service", "keyring-library")
 

@@ -26,12 +26,15 @@ from __future__ import annotations
 
 import _socket
 import os
-from collections.abc import Mapping
-from typing import Any
 
 from ..errors import SecretStoreError, SecretStoreUnavailable, SecretTooLarge
 from . import dbus_wire as wire
 from .interface import Deadline
+
+TYPE_CHECKING = False  # typing is not imported at run time: this is on the fast path
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 BUS_NAME = "org.freedesktop.DBus"
 BUS_PATH = "/org/freedesktop/DBus"

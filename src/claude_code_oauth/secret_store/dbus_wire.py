@@ -14,13 +14,18 @@ What a caller may rely on:
   :data:`MAX_MESSAGE` — raises :class:`WireError` (a ``ValueError``) with one line;
   nothing else escapes. Unix file descriptors are not supported (none are needed).
 
-Standard library only (``struct``); imported on the ``token`` fast path.
+Standard library only (``struct``, ``collections``); imported on the ``token`` fast
+path, so ``typing`` is not imported at run time.
 """
 
 from __future__ import annotations
 
 import struct
-from typing import Any, NamedTuple
+from collections import namedtuple
+
+TYPE_CHECKING = False  # typing is not imported at run time: this is on the fast path
+if TYPE_CHECKING:
+    from typing import Any
 
 #: The largest message this client reads or writes. Credentials are a few hundred
 #: bytes; anything near this is not an answer to a call of ours.
@@ -66,21 +71,17 @@ class MessageTooLarge(WireError):
     """A message over :data:`MAX_MESSAGE`."""
 
 
-class Variant(NamedTuple):
-    """A ``v`` value: its own signature and the value."""
+class Variant(namedtuple("Variant", "signature value")):
+    """A ``v`` value: its own signature (``str``) and the value."""
 
-    signature: str
-    value: Any
+    __slots__ = ()
 
 
-class Message(NamedTuple):
-    """One decoded message. ``fields`` maps header field codes to their values."""
+class Message(namedtuple("Message", "type flags serial fields body")):
+    """One decoded message: ``type``, ``flags``, ``serial`` (ints), ``fields`` (header
+    field codes to their values) and ``body`` (a tuple)."""
 
-    type: int
-    flags: int
-    serial: int
-    fields: dict[int, Any]
-    body: tuple[Any, ...]
+    __slots__ = ()
 
     @property
     def reply_serial(self) -> int | None:

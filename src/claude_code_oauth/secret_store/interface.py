@@ -25,9 +25,12 @@ whichever store :func:`~.choose.open_secret_store` returns:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 from ..errors import SecretStoreTimeout, SecretTooLarge
+
+TYPE_CHECKING = False  # typing is not imported at run time: this is on the fast path
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 #: The service name every item carries (the ``service`` attribute, or keyring's service).
 SERVICE = "claude-code-oauth"

@@ -33,9 +33,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
-from typing import Any
 
 from ..errors import (
     SecretStoreDamaged,
@@ -57,6 +54,13 @@ from .interface import (
     SecretStore,
     check_size,
 )
+
+TYPE_CHECKING = False  # typing is not imported at run time: this is on the fast path
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
 
 SECRETS = "org.freedesktop.secrets"
 SERVICE_PATH = "/org/freedesktop/secrets"
@@ -101,98 +105,28 @@ class SecretServiceStore(SecretStore):
     # -- the four calls ----------------------------------------------------------------
 
     def get(self, profile: str) -> bytes | None:
-        with self._connection(f"reading profile {profile}'s item") as bus:
-            session = _open_session(bus)
-            unlocked, locked = _search(bus, profile)
-            if not unlocked:
-                if locked:
-                    raise SecretStoreLocked(
-                        f"The keyring holding profile {profile}'s credentials is locked.",
-                        hint=_LOCKED_HINT,
-                    )
-                return None
-            path = unlocked[0] if len(unlocked) == 1 else _newest(bus, unlocked)
-            (secrets,) = bus.call(
-                SECRETS, SERVICE_PATH, SERVICE_IFACE, "GetSecrets", "aoo", ([path], session)
-            )
-            secret = secrets.get(path) if isinstance(secrets, dict) else None
-            if not (isinstance(secret, tuple) and len(secret) == 4):
-                raise SecretStoreDamaged(
-                    f"The Secret Service found profile {profile}'s item but gave no secret for it.",
-                    hint="Sign in again to replace it.",
-                )
-            value = secret[2]
-            if len(value) > MAX_SECRET_BYTES:
-                raise SecretTooLarge(
-                    f"Profile {profile}'s keyring item holds {len(value)} bytes, more than "
-                    "a profile's secrets can be: it is not ours as written.",
-                    hint="Sign in again to replace it.",
-                )
-            return value
+        return self._with_bus(f"reading profile {profile}'s item", lambda bus: _get(bus, profile))
 
     def set(self, profile: str, secret: bytes, *, allow_prompt: bool = False) -> None:
         check_size(secret, self.name)
-        with self._connection(f"storing profile {profile}'s item") as bus:
-            session = _open_session(bus)
-            collection = _default_collection(bus)
-            properties = {
-                "org.freedesktop.Secret.Item.Label": Variant("s", label(profile)),
-                "org.freedesktop.Secret.Item.Attributes": Variant("a{ss}", attributes(profile)),
-            }
-            body = (properties, (session, b"", bytes(secret), CONTENT_TYPE), True)
-            for attempt in (1, 2):
-                try:
-                    _item, prompt = bus.call(
-                        SECRETS, collection, COLLECTION_IFACE, "CreateItem", "a{sv}(oayays)b", body
-                    )
-                except DBusError as exc:
-                    if exc.name != "org.freedesktop.Secret.Error.IsLocked" or attempt == 2:
-                        raise
-                    if not allow_prompt:
-                        raise SecretStoreLocked(
-                            f"The keyring to store profile {profile}'s credentials in is "
-                            "locked; nothing was stored.",
-                            hint=_LOCKED_HINT,
-                        ) from None
-                    self._unlock(bus, [collection], "unlock the keyring to store credentials")
-                    continue
-                if prompt != NO_PROMPT:
-                    self._run_prompt(bus, prompt, allow_prompt, "store credentials")
-                return
+        self._with_bus(
+            f"storing profile {profile}'s item",
+            lambda bus: self._set(bus, profile, bytes(secret), allow_prompt),
+        )
 
     def delete(self, profile: str, *, allow_prompt: bool = False) -> bool:
-        with self._connection(f"deleting profile {profile}'s item") as bus:
-            unlocked, locked = _search(bus, profile)
-            if locked:
-                if not allow_prompt:
-                    raise SecretStoreLocked(
-                        f"The keyring holding profile {profile}'s credentials is locked; "
-                        "nothing was deleted.",
-                        hint=_LOCKED_HINT,
-                    )
-                unlocked += self._unlock(bus, locked, "unlock the keyring to delete credentials")
-            for path in unlocked:
-                (prompt,) = bus.call(SECRETS, path, ITEM_IFACE, "Delete")
-                if prompt != NO_PROMPT:
-                    self._run_prompt(bus, prompt, allow_prompt, "delete credentials")
-            return bool(unlocked or locked)
+        return self._with_bus(
+            f"deleting profile {profile}'s item",
+            lambda bus: self._delete(bus, profile, allow_prompt),
+        )
 
     def probe(self) -> str:
-        with self._connection("answering whether it works") as bus:
-            _open_session(bus)
-            collection = _default_collection(bus)
-            name = _property(bus, collection, COLLECTION_IFACE, "Label")
-            if _property(bus, collection, COLLECTION_IFACE, "Locked") is True:
-                raise SecretStoreLocked(
-                    f"The Secret Service's default keyring ({name!r}) is locked.",
-                    hint=_LOCKED_HINT,
-                )
-            return f"the Secret Service on the session bus (default keyring {name!r}, unlocked)"
+        return self._with_bus("answering whether it works", _probe)
 
-    # -- the connection, prompts ---------------------------------------------------------
+    # -- the connection, writes, prompts ------------------------------------------------
 
-    @contextmanager
-    def _connection(self, what: str) -> Iterator[BusConnection]:
+    def _with_bus(self, what: str, work: Callable[[BusConnection], T]) -> T:
+        """``work`` on a new connection within the deadline; error replies translated."""
         address = session_bus_address(self._environ)
         if address is None:
             raise SecretStoreUnavailable(
@@ -204,9 +138,53 @@ class SecretServiceStore(SecretStore):
         deadline = Deadline(self.timeout, self.name, what, self._clock)
         try:
             with BusConnection(address, deadline) as bus:
-                yield bus
+                return work(bus)
         except DBusError as exc:
             raise _translate(exc, what) from None
+
+    def _set(self, bus: BusConnection, profile: str, secret: bytes, allow_prompt: bool) -> None:
+        session = _open_session(bus)
+        collection = _default_collection(bus)
+        properties = {
+            "org.freedesktop.Secret.Item.Label": Variant("s", label(profile)),
+            "org.freedesktop.Secret.Item.Attributes": Variant("a{ss}", attributes(profile)),
+        }
+        body = (properties, (session, b"", secret, CONTENT_TYPE), True)
+        for attempt in (1, 2):
+            try:
+                _item, prompt = bus.call(
+                    SECRETS, collection, COLLECTION_IFACE, "CreateItem", "a{sv}(oayays)b", body
+                )
+            except DBusError as exc:
+                if exc.name != "org.freedesktop.Secret.Error.IsLocked" or attempt == 2:
+                    raise
+                if not allow_prompt:
+                    raise SecretStoreLocked(
+                        f"The keyring to store profile {profile}'s credentials in is locked; "
+                        "nothing was stored.",
+                        hint=_LOCKED_HINT,
+                    ) from None
+                self._unlock(bus, [collection], "unlock the keyring to store credentials")
+                continue
+            if prompt != NO_PROMPT:
+                self._run_prompt(bus, prompt, allow_prompt, "store credentials")
+            return
+
+    def _delete(self, bus: BusConnection, profile: str, allow_prompt: bool) -> bool:
+        unlocked, locked = _search(bus, profile)
+        if locked:
+            if not allow_prompt:
+                raise SecretStoreLocked(
+                    f"The keyring holding profile {profile}'s credentials is locked; "
+                    "nothing was deleted.",
+                    hint=_LOCKED_HINT,
+                )
+            unlocked += self._unlock(bus, locked, "unlock the keyring to delete credentials")
+        for path in unlocked:
+            (prompt,) = bus.call(SECRETS, path, ITEM_IFACE, "Delete")
+            if prompt != NO_PROMPT:
+                self._run_prompt(bus, prompt, allow_prompt, "delete credentials")
+        return bool(unlocked or locked)
 
     def _unlock(self, bus: BusConnection, objects: list[str], what: str) -> list[str]:
         unlocked, prompt = bus.call(
@@ -249,6 +227,47 @@ class SecretServiceStore(SecretStore):
                 hint="Try again and answer the prompt (it needs a desktop to show on).",
             )
         return result.value if isinstance(result, Variant) else None
+
+
+def _get(bus: BusConnection, profile: str) -> bytes | None:
+    session = _open_session(bus)
+    unlocked, locked = _search(bus, profile)
+    if not unlocked:
+        if locked:
+            raise SecretStoreLocked(
+                f"The keyring holding profile {profile}'s credentials is locked.",
+                hint=_LOCKED_HINT,
+            )
+        return None
+    path = unlocked[0] if len(unlocked) == 1 else _newest(bus, unlocked)
+    (secrets,) = bus.call(
+        SECRETS, SERVICE_PATH, SERVICE_IFACE, "GetSecrets", "aoo", ([path], session)
+    )
+    secret = secrets.get(path) if isinstance(secrets, dict) else None
+    if not (isinstance(secret, tuple) and len(secret) == 4):
+        raise SecretStoreDamaged(
+            f"The Secret Service found profile {profile}'s item but gave no secret for it.",
+            hint="Sign in again to replace it.",
+        )
+    value = secret[2]
+    if len(value) > MAX_SECRET_BYTES:
+        raise SecretTooLarge(
+            f"Profile {profile}'s keyring item holds {len(value)} bytes, more than a "
+            "profile's secrets can be: it is not ours as written.",
+            hint="Sign in again to replace it.",
+        )
+    return value
+
+
+def _probe(bus: BusConnection) -> str:
+    _open_session(bus)
+    collection = _default_collection(bus)
+    name = _property(bus, collection, COLLECTION_IFACE, "Label")
+    if _property(bus, collection, COLLECTION_IFACE, "Locked") is True:
+        raise SecretStoreLocked(
+            f"The Secret Service's default keyring ({name!r}) is locked.", hint=_LOCKED_HINT
+        )
+    return f"the Secret Service on the session bus (default keyring {name!r}, unlocked)"
 
 
 def label(profile: str) -> str:
@@ -296,8 +315,10 @@ def _newest(bus: BusConnection, paths: list[str]) -> str:
 
 
 def _dismiss(bus: BusConnection, prompt: str) -> None:
-    with suppress(DBusError, SecretStoreError):  # it is going away either way
+    try:  # noqa: SIM105 - contextlib is not imported on the fast path
         bus.call(SECRETS, prompt, PROMPT_IFACE, "Dismiss")
+    except (DBusError, SecretStoreError):
+        pass  # it is going away either way
 
 
 _NAMED = {
