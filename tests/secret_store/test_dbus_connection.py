@@ -4,6 +4,7 @@ are small hand-made peers for what a real bus does not do."""
 
 from __future__ import annotations
 
+import os
 import socket
 import struct
 import threading
@@ -148,6 +149,30 @@ def test_a_peer_that_hangs_up_is_unavailable(tmp_path: Path) -> None:
     try:
         with pytest.raises(SecretStoreUnavailable, match=r"closed the connection|failed"):
             BusConnection(f"unix:path={tmp_path}/peer", _deadline())
+    finally:
+        thread.join(30)
+        listener.close()
+
+
+def test_an_abstract_socket_address_is_reached() -> None:
+    """``unix:abstract=`` (what dbus-launch used to hand out): the peer refuses us, which
+    proves we got there."""
+    name = f"claude-code-oauth-test-{os.getpid()}"
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind("\0" + name)
+    listener.listen(1)
+
+    def refuse() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(4096)
+            conn.sendall(b"REJECTED EXTERNAL\r\n")
+
+    thread = threading.Thread(target=refuse, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(SecretStoreUnavailable, match="refused to let this process in"):
+            BusConnection(f"unix:abstract={name},guid=0", _deadline())
     finally:
         thread.join(30)
         listener.close()
