@@ -30,8 +30,12 @@ class FakeSecretService:
     """A locked collection whose unlock prompt ends as ``answer`` says: ``approve``,
     ``dismiss`` or ``never``."""
 
-    def __init__(self, address: str, answer: str) -> None:
+    def __init__(self, address: str, answer: str, create_prompts: bool = False) -> None:
         self.answer = answer
+        #: CreateItem on the locked collection answers with a prompt (the specification
+        #: allows it) instead of the IsLocked error gnome-keyring sends.
+        self.create_prompts = create_prompts
+        self.pending: tuple[str, dict[str, str], bytes] | None = None
         self.locked = True
         self.items: dict[str, tuple[dict[str, str], bytes]] = {}
         self.prompted = 0
@@ -58,9 +62,10 @@ class FakeSecretService:
                     self._conn.send(answer)
 
     @staticmethod
-    def _completed(dismissed: bool, unlocked: list[str]) -> Message:
+    def _completed(dismissed: bool, result: list[str] | str) -> Message:
         emitter = DBusAddress(PROMPT, interface="org.freedesktop.Secret.Prompt")
-        return new_signal(emitter, "Completed", "bv", (dismissed, ("ao", unlocked)))
+        variant = ("o", result) if isinstance(result, str) else ("ao", result)
+        return new_signal(emitter, "Completed", "bv", (dismissed, variant))
 
     def _answer(self, message: Message) -> list[Message]:
         """The reply (and, after Prompt, the signal) to one method call."""
@@ -71,6 +76,10 @@ class FakeSecretService:
             return []
         if self.answer == "approve":
             self.locked = False
+            if self.pending is not None:  # the prompt was CreateItem's: create it now
+                path, attributes, value = self.pending
+                self.items[path] = (attributes, value)
+                return [self._completed(False, path)]
             return [self._completed(False, [COLLECTION])]
         return [self._completed(True, [])]
 
@@ -82,11 +91,14 @@ class FakeSecretService:
         if member == "ReadAlias":
             return new_method_return(message, "o", (COLLECTION,))
         if member == "CreateItem":
-            if self.locked:
-                return new_error(message, "org.freedesktop.Secret.Error.IsLocked")
             properties, secret, _replace = body
             attributes = properties["org.freedesktop.Secret.Item.Attributes"][1]
             path = f"{COLLECTION}/{attributes['profile']}"
+            if self.locked and self.create_prompts:
+                self.pending = (path, attributes, secret[2])
+                return new_method_return(message, "oo", ("/", PROMPT))
+            if self.locked:
+                return new_error(message, "org.freedesktop.Secret.Error.IsLocked")
             self.items[path] = (attributes, secret[2])
             return new_method_return(message, "oo", (path, "/"))
         if member == "Unlock":
@@ -113,8 +125,10 @@ def bus_address() -> Iterator[str]:
         yield bus.address
 
 
-def _service(bus_address: str, answer: str) -> Iterator[FakeSecretService]:
-    service = FakeSecretService(bus_address, answer)
+def _service(
+    bus_address: str, answer: str, create_prompts: bool = False
+) -> Iterator[FakeSecretService]:
+    service = FakeSecretService(bus_address, answer, create_prompts)
     try:
         yield service
     finally:
@@ -124,6 +138,11 @@ def _service(bus_address: str, answer: str) -> Iterator[FakeSecretService]:
 @pytest.fixture
 def approving(bus_address: str) -> Iterator[FakeSecretService]:
     yield from _service(bus_address, "approve")
+
+
+@pytest.fixture
+def prompting_on_create(bus_address: str) -> Iterator[FakeSecretService]:
+    yield from _service(bus_address, "approve", create_prompts=True)
 
 
 @pytest.fixture
@@ -180,3 +199,15 @@ def test_a_prompt_nobody_answers_ends_at_its_deadline_and_is_dismissed(
     assert silent.prompted == 1
     assert silent.dismissed == 1
     assert silent.items == {}
+
+
+def test_a_prompt_the_write_itself_asks_for_is_shown_only_when_allowed(
+    prompting_on_create: FakeSecretService, bus_address: str
+) -> None:
+    service = prompting_on_create
+    with pytest.raises(SecretStoreLocked, match="may not prompt"):
+        _store(bus_address).set("work", b"value")
+    assert (service.prompted, service.dismissed, service.items) == (0, 1, {})
+    _store(bus_address).set("work", b"value", allow_prompt=True)
+    assert service.prompted == 1
+    assert [value for _attributes, value in service.items.values()] == [b"value"]
