@@ -11,7 +11,7 @@ OLDEST_CODE_PUPPY := 0.0.716
 OLD_VENV  := .venv-cp-oldest
 OLD_STAMP := $(OLD_VENV)/.installed-$(OLDEST_CODE_PUPPY)
 
-.PHONY: demo test lint bench chromium clean
+.PHONY: demo test lint bench chromium keyring-daemon clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,16 @@ chromium:
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
 
+# Debian's dbus-daemon and gnome-keyring for the Secret Service tests (a private bus and
+# keyring daemon per test session), installed when missing. Without a desktop nothing
+# else of GNOME is needed.
+keyring-daemon:
+	@command -v dbus-daemon >/dev/null 2>&1 && command -v gnome-keyring-daemon >/dev/null 2>&1 || { \
+	  echo "installing Debian's dbus-daemon and gnome-keyring (needed by the keyring tests)"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q \
+	    --no-install-recommends dbus-daemon gnome-keyring; }
+
 demo: $(STAMP)
 	$(BIN)/python -m claude_code_oauth.testing.demo
 
@@ -40,7 +50,7 @@ demo: $(STAMP)
 # tests' own scan covers what each test captures; this covers everything else).
 # The in-host tests (tests/hosts/code_puppy) run once per Code Puppy listed in
 # CLAUDE_CODE_OAUTH_TEST_CODE_PUPPY_VENVS: the newest (.venv) and the oldest supported.
-test: $(STAMP) $(OLD_STAMP) chromium lint
+test: $(STAMP) $(OLD_STAMP) chromium keyring-daemon lint
 	set -o pipefail; CLAUDE_CODE_OAUTH_REQUIRE_CHROMIUM=1 \
 	  CLAUDE_CODE_OAUTH_TEST_CODE_PUPPY_VENVS=$(VENV):$(OLD_VENV) \
 	  $(BIN)/python -m pytest 2>&1 | tee .test-output.log
@@ -52,9 +62,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-BENCHMARKS := login refresh_race token_fast_path profile_resolution model_overhead registry_scale plugin_import chaos_refresh
+BENCHMARKS := login refresh_race token_fast_path keyring_read profile_resolution model_overhead registry_scale plugin_import chaos_refresh
 
-bench: $(STAMP)
+bench: $(STAMP) keyring-daemon
 	@for b in $(BENCHMARKS); do echo "== benchmarks/$$b.py"; $(BIN)/python benchmarks/$$b.py || exit 1; done
 
 clean:

@@ -148,6 +148,43 @@ class LockTimeout(ClaudeOAuthError):
     """A cross-process lock could not be taken in the allowed time."""
 
 
+# --- the OS keyring (see claude_code_oauth.secret_store) ----------------------------
+
+
+class SecretStoreError(ClaudeOAuthError):
+    """The OS keyring failed a call; what was stored before is unchanged unless the
+    message says otherwise. The subclasses name the usual causes."""
+
+
+class SecretStoreUnavailable(SecretStoreError):
+    """There is no usable keyring here: no session bus, no Secret Service on it, no
+    ``keyring`` library or backend."""
+
+
+class SecretStoreLocked(SecretStoreError):
+    """The keyring (collection) holding the item is locked, and this call may not ask
+    the user to unlock it."""
+
+
+class SecretStorePromptDismissed(SecretStoreError):
+    """The keyring asked the user (to unlock, or to allow access) and the user, or the
+    system for lack of a display, dismissed or denied the prompt."""
+
+
+class SecretStoreTimeout(SecretStoreError):
+    """The keyring did not answer within the call's deadline (a hung daemon, a prompt
+    nobody answers); the call was abandoned."""
+
+
+class SecretStoreDamaged(SecretStoreError):
+    """A keyring item exists but cannot be what was stored: a missing part, a checksum
+    that does not match, an answer that is not what the protocol says."""
+
+
+class SecretTooLarge(SecretStoreError):
+    """A value is larger than a store of credentials accepts (on write or on read)."""
+
+
 # --- models ------------------------------------------------------------------
 
 

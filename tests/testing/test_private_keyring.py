@@ -1,0 +1,24 @@
+"""private_keyring: it comes up for real, and says loudly when it cannot (never a skip)."""
+
+from __future__ import annotations
+
+import pytest
+
+from claude_code_oauth.secret_store.secret_service import SecretServiceStore
+from claude_code_oauth.testing.private_keyring import KeyringStartError, PrivateKeyring
+
+
+def test_a_missing_program_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(KeyringStartError, match="dbus-daemon is not installed"):
+        PrivateKeyring()
+
+
+def test_it_serves_the_secret_service_and_goes_away() -> None:
+    with PrivateKeyring() as keyring:
+        store = SecretServiceStore(environ=keyring.env, timeout=30)
+        assert store.probe().startswith("the Secret Service")
+        daemon = keyring.daemon
+        assert daemon is not None
+    assert daemon.poll() is not None  # stopped with its bus
+    assert keyring.bus.process.poll() is not None
