@@ -50,7 +50,6 @@ keep it cheap).
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections import namedtuple
 
@@ -95,7 +94,8 @@ _STATUSES = frozenset({"allowed", "allowed_warning", "rejected"})
 SLOW_STATUSES = frozenset(
     {"active", "not_needed", "slot_busy", "weekly_limit", "budget_exhausted", "ineligible", "off"}
 )
-_WORD = re.compile(r"[a-z0-9][a-z0-9_]{0,63}")
+#: What a word from the server may hold (checked without ``re``: this runs per answer).
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 
 
 def window_name(code: str) -> str:
@@ -306,7 +306,9 @@ def word(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     value = value.strip()
-    return value if _WORD.fullmatch(value) else None
+    if 0 < len(value) <= 64 and value[0] != "_" and _WORD_CHARS.issuperset(value):
+        return value
+    return None
 
 
 def _boolean(text: str) -> bool | None:

@@ -31,7 +31,6 @@ library only (``filelock`` only inside :func:`update`).
 from __future__ import annotations
 
 import json
-import re
 from collections import namedtuple
 
 from ..errors import UsageFileError
@@ -142,16 +141,23 @@ def _window_key(name: Any) -> bool:
 
 #: Window names older versions made of headers that are not windows (grace, slow lane).
 _NOT_WINDOWS = ("grace", "slow")
-_LABEL = re.compile(r"[^\W_](?:[\w .+-]{0,38}[\w+])?")
+_LABEL = r"[^\W_](?:[\w .+-]{0,38}[\w+])?"
+#: The compiled :data:`_LABEL`, on first use (most snapshots hold no label).
+_label_pattern: Any = None
 
 
 def label(value: Any) -> str | None:
     """A model's display name as a scoped row gives it (``Opus 4.1``): letters, digits,
     spaces and ``.+-``, at most 40 characters, nothing token-shaped; else ``None``."""
+    global _label_pattern
     if not isinstance(value, str):
         return None
     value = value.strip()
-    if not _LABEL.fullmatch(value) or value.lower().startswith("sk-"):
+    if _label_pattern is None:
+        import re
+
+        _label_pattern = re.compile(_LABEL)
+    if not _label_pattern.fullmatch(value) or value.lower().startswith("sk-"):
         return None
     return value
 
