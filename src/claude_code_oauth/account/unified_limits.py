@@ -338,10 +338,13 @@ _OVERALL = frozenset(
             "surpassed-threshold",
         )
     }
-    | {"grace-status", "grace-5h-utilization", "grace-7d-utilization"}
-    | {"slow-" + kind for kind in ("offer", "status", "retry-after", "max-wait")}
+)
+_GRACE = frozenset({"grace-status", "grace-5h-utilization", "grace-7d-utilization"})
+_SLOW = frozenset(
+    {"slow-" + kind for kind in ("offer", "status", "retry-after", "max-wait")}
     | {"slow-budget-utilization", "slow-budget-reset"}
 )
+_KEPT = _OVERALL | _GRACE | _SLOW
 
 
 def parse(headers: Iterable[tuple[str, str]], now: float | None = None) -> UnifiedLimits | None:
@@ -366,7 +369,7 @@ def parse(headers: Iterable[tuple[str, str]], now: float | None = None) -> Unifi
             if fields is None:
                 fields = per_window[window] = [None, None, None, None]
             fields[position] = value
-        elif rest in _OVERALL:
+        elif rest in _KEPT:
             overall[rest] = value
     if not found:
         return None
@@ -403,8 +406,8 @@ def parse(headers: Iterable[tuple[str, str]], now: float | None = None) -> Unifi
         word(get("overage-disabled-reason", "").lower()),
         word(get("fallback", "").lower()),
         None if overage_threshold is None else _percent(overage_threshold),
-        _grace(get) if any(k.startswith("grace-") for k in overall) else None,
-        _slow(get, now) if any(k.startswith("slow-") for k in overall) else None,
+        _grace(get) if not _GRACE.isdisjoint(overall) else None,
+        _slow(get, now) if not _SLOW.isdisjoint(overall) else None,
         None if paths is None else _paths(paths),
     )
 
