@@ -344,7 +344,13 @@ _SLOW = frozenset(
     {"slow-" + kind for kind in ("offer", "status", "retry-after", "max-wait")}
     | {"slow-budget-utilization", "slow-budget-reset"}
 )
-_KEPT = _OVERALL | _GRACE | _SLOW
+#: Full lower-cased header name → (window, field position) for a window's header, or
+#: the name after the prefix for one kept by name. Names repeat on every answer: one
+#: dictionary lookup each, no slicing.
+_SPECS: dict[str, tuple[str, int] | str] = {
+    **{PREFIX + rest: rest for rest in _OVERALL | _GRACE | _SLOW},
+    **{PREFIX + rest: spec for rest, spec in _PER_WINDOW.items()},
+}
 
 
 def parse(headers: Iterable[tuple[str, str]], now: float | None = None) -> UnifiedLimits | None:
@@ -361,16 +367,17 @@ def parse(headers: Iterable[tuple[str, str]], now: float | None = None) -> Unifi
         if not name.startswith(PREFIX):
             continue
         found = True
-        rest = name[len(PREFIX) :]
-        spec = _PER_WINDOW.get(rest)
-        if spec is not None:
+        spec = _SPECS.get(name)
+        if spec is None:
+            continue
+        if isinstance(spec, str):
+            overall[spec] = value
+        else:
             window, position = spec
             fields = per_window.get(window)
             if fields is None:
                 fields = per_window[window] = [None, None, None, None]
             fields[position] = value
-        elif rest in _KEPT:
-            overall[rest] = value
     if not found:
         return None
     now = time.time() if now is None else now
