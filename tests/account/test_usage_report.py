@@ -13,7 +13,8 @@ import pytest
 
 from claude_code_oauth.account import usage_snapshot
 from claude_code_oauth.account.extra_usage_guard import block_reason
-from claude_code_oauth.account.unified_limits import Grace, Slow, UnifiedLimits, Window, iso_local
+from claude_code_oauth.account.limit_offers import Grace, Slow
+from claude_code_oauth.account.unified_limits import UnifiedLimits, Window, iso_local
 from claude_code_oauth.account.usage_report import build, empty_report
 from claude_code_oauth.account.usage_snapshot import Plan, UsageFile, UsageSnapshot
 from claude_code_oauth.errors import UsageFileError

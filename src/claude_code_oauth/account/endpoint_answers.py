@@ -34,7 +34,8 @@ from datetime import datetime
 from typing import Any
 
 from ..tokens.record import finite_number
-from .unified_limits import MAX_PERCENT, UnifiedLimits, Window, window_name, word
+from .header_values import MAX_PERCENT, word
+from .unified_limits import UnifiedLimits, Window, window_name
 from .usage_snapshot import Plan, label
 
 #: ``limits[]`` kinds → the windows they are (a ``weekly_scoped`` row is named by its model).

@@ -26,7 +26,8 @@ Code 2.1.332 reads it (``CONTEXT.md`` §2c):
   limit, :class:`Grace`); ``…-slow-offer``, ``-slow-status``, ``-slow-retry-after``,
   ``-slow-max-wait``, ``-slow-budget-utilization``, ``-slow-budget-reset`` (a slower
   lane offered at the limit, :class:`Slow`); ``…-fallback`` (``available``: a
-  fallback model is offered); ``…-upgrade-paths`` (``upgrade_plan``, ``overage``).
+  fallback model is offered); ``…-upgrade-paths`` (``upgrade_plan``, ``overage``)
+  — see :mod:`.limit_offers`.
 
 Observed in 2026: an account past its plan's limit with extra usage on is
 answered 200 with ``…-status: rejected`` and ``…-overage-in-use: true``; with
@@ -40,11 +41,11 @@ Window names are canonical (``five_hour``, ``seven_day``,
 ``seven_day_overage_included``; the usage endpoint adds ``seven_day_opus``,
 ``seven_day_sonnet``, …), utilization and thresholds are **percentages** 0–100
 (the usage endpoint's unit, so both sources compare), times are epoch seconds,
-and every number is finite and in a sane range or dropped (``None``). Words the
+and every number is finite and in a sane range or dropped (``None``); words the
 server sends (statuses, reasons, paths) are kept only when they are short
-lower-case words, so nothing a server echoes can carry a secret into a snapshot.
-This module imports only the standard library (it runs on every model answer:
-keep it cheap).
+lower-case words, so nothing a server echoes can carry a secret into a snapshot
+(:mod:`.header_values`). This module and the two it uses import only the standard
+library (it runs on every model answer: keep it cheap).
 """
 
 from __future__ import annotations
@@ -53,11 +54,23 @@ import math
 import time
 from collections import namedtuple
 
+from .header_values import boolean, epoch, percent, word
+from .header_values import status as status_word
+from .limit_offers import (
+    GRACE_HEADERS,
+    SLOW_HEADERS,
+    Grace,
+    Slow,
+    grace_from,
+    paths_from,
+    slow_from,
+)
+
 # Not typing.TYPE_CHECKING, and namedtuples rather than dataclasses: `usage` reads
 # snapshots on a start-up-sensitive path, and importing dataclasses costs ~8 ms here.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Iterable
 
 PREFIX = "anthropic-ratelimit-unified-"
 
@@ -83,19 +96,6 @@ _SHORT = {
     "seven_day_oi": "7 d incl.",
     "seven_day_oauth_apps": "7 d apps",
 }
-#: Reset times further than this from now are not believed.
-_MAX_RESET_DISTANCE = 400 * 86400
-#: The largest percentage believed (extra usage passes 100 %).
-MAX_PERCENT = 10_000.0
-#: The longest wait (seconds) a slow-lane header is believed to name.
-_MAX_WAIT = 86400.0
-_STATUSES = frozenset({"allowed", "allowed_warning", "rejected"})
-#: Claude's slow-lane statuses; another value reads ``unrecognized``, as in its client.
-SLOW_STATUSES = frozenset(
-    {"active", "not_needed", "slot_busy", "weekly_limit", "budget_exhausted", "ineligible", "off"}
-)
-#: What a word from the server may hold (checked without ``re``: this runs per answer).
-_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 
 
 def window_name(code: str) -> str:
@@ -154,47 +154,6 @@ class Window(
     surpassed_threshold: float | None
     severity: str | None
     model: str | None
-
-
-class Grace(namedtuple("Grace", ["status", "five_hour", "seven_day"], defaults=(None,) * 3)):
-    """A wrap-up allowance at the limit: ``status`` (``eligible``) and how much of it the
-    5-hour and 7-day windows used (percent). Not a window: nothing waits on it."""
-
-    __slots__ = ()
-    status: str | None
-    five_hour: float | None
-    seven_day: float | None
-
-    @property
-    def offered(self) -> bool:
-        """Claude says the allowance is available or in use."""
-        return self.status == "eligible" or bool(self.five_hour) or bool(self.seven_day)
-
-
-class Slow(
-    namedtuple(
-        "Slow",
-        ["offer", "status", "retry_after", "max_wait", "budget_utilization", "budget_resets_at"],
-        defaults=(None,) * 6,
-    )
-):
-    """A slower lane offered at the limit: ``offer`` (``treatment`` | ``control``),
-    ``status`` (:data:`SLOW_STATUSES` or ``unrecognized``), ``retry_after`` and
-    ``max_wait`` (seconds), its budget's utilization (percent) and reset (epoch
-    seconds). Not a window: nothing waits on it."""
-
-    __slots__ = ()
-    offer: str | None
-    status: str | None
-    retry_after: float | None
-    max_wait: float | None
-    budget_utilization: float | None
-    budget_resets_at: float | None
-
-    @property
-    def offered(self) -> bool:
-        """Claude offers the lane now (or it is in use)."""
-        return self.status == "active" or (self.offer == "treatment" and self.status is None)
 
 
 _EMPTY: dict[str, Window] = {}
@@ -270,52 +229,6 @@ class UnifiedLimits(
         return (binding.resets_at if binding else None) or self.resets_at
 
 
-def _percent(text: str) -> float | None:
-    try:
-        value = float(text) * 100.0
-    except ValueError:
-        return None
-    return value if math.isfinite(value) and 0.0 <= value <= MAX_PERCENT else None
-
-
-def _epoch(text: str, now: float) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    if not math.isfinite(value) or abs(value - now) > _MAX_RESET_DISTANCE:
-        return None
-    return float(int(value))
-
-
-def _seconds(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) and 0.0 <= value <= _MAX_WAIT else None
-
-
-def _status(text: str) -> str | None:
-    value = text.strip().lower()
-    return value if value in _STATUSES else word(value[:32])
-
-
-def word(value: object) -> str | None:
-    """``value`` if it is a short lower-case word (``out_of_credits``), else ``None``."""
-    if not isinstance(value, str):
-        return None
-    value = value.strip()
-    if 0 < len(value) <= 64 and value[0] != "_" and _WORD_CHARS.issuperset(value):
-        return value
-    return None
-
-
-def _boolean(text: str) -> bool | None:
-    value = text.strip().lower()
-    return True if value == "true" else False if value == "false" else None
-
-
 #: Per-window header kinds → their position in a window's fields.
 _KINDS = {"utilization": 0, "reset": 1, "status": 2, "surpassed-threshold": 3}
 #: Header name after the prefix → the window it belongs to and the field's position;
@@ -339,16 +252,11 @@ _OVERALL = frozenset(
         )
     }
 )
-_GRACE = frozenset({"grace-status", "grace-5h-utilization", "grace-7d-utilization"})
-_SLOW = frozenset(
-    {"slow-" + kind for kind in ("offer", "status", "retry-after", "max-wait")}
-    | {"slow-budget-utilization", "slow-budget-reset"}
-)
 #: Full lower-cased header name → (window, field position) for a window's header, or
 #: the name after the prefix for one kept by name. Names repeat on every answer: one
 #: dictionary lookup each, no slicing.
 _SPECS: dict[str, tuple[str, int] | str] = {
-    **{PREFIX + rest: rest for rest in _OVERALL | _GRACE | _SLOW},
+    **{PREFIX + rest: rest for rest in _OVERALL | GRACE_HEADERS | SLOW_HEADERS},
     **{PREFIX + rest: spec for rest, spec in _PER_WINDOW.items()},
 }
 
@@ -384,10 +292,10 @@ def parse(headers: Iterable[tuple[str, str]], now: float | None = None) -> Unifi
     windows = {
         name: Window(
             name,
-            None if util is None else _percent(util),
-            None if reset is None else _epoch(reset, now),
-            None if status is None else _status(status),
-            None if threshold is None else _percent(threshold),
+            None if util is None else percent(util),
+            None if reset is None else epoch(reset, now),
+            None if status is None else status_word(status),
+            None if threshold is None else percent(threshold),
         )
         for name, (util, reset, status, threshold) in per_window.items()
     }
@@ -402,51 +310,21 @@ def parse(headers: Iterable[tuple[str, str]], now: float | None = None) -> Unifi
     overage_threshold = get("overage-surpassed-threshold")
     paths = get("upgrade-paths")
     return UnifiedLimits(
-        None if status is None else _status(status),
+        None if status is None else status_word(status),
         window_name(claim) if word(claim.lower()) else None,
-        None if reset is None else _epoch(reset, now),
+        None if reset is None else epoch(reset, now),
         windows,
-        None if overage_status is None else _status(overage_status),
-        None if in_use is None else _boolean(in_use),
-        None if overage_util is None else _percent(overage_util),
-        None if overage_reset is None else _epoch(overage_reset, now),
+        None if overage_status is None else status_word(overage_status),
+        None if in_use is None else boolean(in_use),
+        None if overage_util is None else percent(overage_util),
+        None if overage_reset is None else epoch(overage_reset, now),
         word(get("overage-disabled-reason", "").lower()),
         word(get("fallback", "").lower()),
-        None if overage_threshold is None else _percent(overage_threshold),
-        _grace(get) if not _GRACE.isdisjoint(overall) else None,
-        _slow(get, now) if not _SLOW.isdisjoint(overall) else None,
-        None if paths is None else _paths(paths),
+        None if overage_threshold is None else percent(overage_threshold),
+        grace_from(get) if not GRACE_HEADERS.isdisjoint(overall) else None,
+        slow_from(get, now) if not SLOW_HEADERS.isdisjoint(overall) else None,
+        None if paths is None else paths_from(paths),
     )
-
-
-def _grace(get: Callable[..., str | None]) -> Grace:
-    five, seven = get("grace-5h-utilization"), get("grace-7d-utilization")
-    return Grace(
-        word((get("grace-status") or "").lower()),
-        None if five is None else _percent(five),
-        None if seven is None else _percent(seven),
-    )
-
-
-def _slow(get: Callable[..., str | None], now: float) -> Slow:
-    offer = (get("slow-offer") or "").strip().lower()
-    status = get("slow-status")
-    status = None if status is None else status.strip().lower()
-    retry, wait = get("slow-retry-after"), get("slow-max-wait")
-    budget, budget_reset = get("slow-budget-utilization"), get("slow-budget-reset")
-    return Slow(
-        offer if offer in ("treatment", "control") else None,
-        None if status is None else status if status in SLOW_STATUSES else "unrecognized",
-        None if retry is None else _seconds(retry),
-        None if wait is None else _seconds(wait),
-        None if budget is None else _percent(budget),
-        None if budget_reset is None else _epoch(budget_reset, now),
-    )
-
-
-def _paths(text: str) -> tuple[str, ...] | None:
-    paths = tuple(p for p in (word(part.lower()) for part in text.split(",")[:8]) if p)
-    return paths or None
 
 
 def until(resets_at: float, now: float | None = None) -> str:

@@ -35,7 +35,9 @@ from collections import namedtuple
 
 from ..errors import UsageFileError
 from ..storage import secure_file
-from .unified_limits import Grace, Slow, UnifiedLimits, Window, word
+from .header_values import word
+from .limit_offers import Grace, Slow
+from .unified_limits import UnifiedLimits, Window
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
