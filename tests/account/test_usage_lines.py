@@ -6,13 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from claude_code_oauth.account.unified_limits import (
-    Grace,
-    Slow,
-    UnifiedLimits,
-    Window,
-    clock_time,
-)
+from claude_code_oauth.account.limit_offers import Grace, Slow
+from claude_code_oauth.account.unified_limits import UnifiedLimits, Window, clock_time
 from claude_code_oauth.account.usage_lines import (
     compact_line,
     extra_usage_text,
@@ -139,6 +134,14 @@ def test_scoped_windows_are_named_by_their_model() -> None:
     lines = render(UsageFile(account="acct", snapshot=snapshot), "acct", NOW)
     assert any(line.startswith("7-day Opus 4.1") and "70 %" in line for line in lines)
     assert any(line.startswith("7-day Sonnet ") and "5 %" in line for line in lines)
+    warned = UsageFile(account="acct", snapshot=snapshot)
+    opus = windows["seven_day_opus_4_1"]._replace(status="allowed_warning")
+    warned = warned._replace(
+        snapshot=snapshot._replace(
+            limits=snapshot.limits._replace(windows={**windows, "seven_day_opus_4_1": opus})
+        )
+    )
+    assert "· 7 d Opus 4.1 70 % ·" in compact_line(warned, "acct", NOW)
 
 
 OFFERS = LIMITS._replace(

@@ -195,7 +195,8 @@ def compact_line(usage: UsageFile, account: str | None, now: float | None = None
     parts = []
     for name in shown:
         window = limits.windows[name]
-        text = short_name(name)
+        scoped = window.model and name.startswith("seven_day")
+        text = f"7 d {window.model}" if scoped else short_name(name)
         text += f" {_percent(window.utilization)} %"
         if window.resets_at is not None and window.resets_at <= now:
             text += f" (reset at {clock_time(window.resets_at, now)})"
