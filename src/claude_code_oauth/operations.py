@@ -138,12 +138,12 @@ def _remember_plan(settings: Settings, result: LoginResult, reporter: Reporter) 
     profile call; a failure only means the plan shows as unknown until
     ``usage --refresh``)."""
     from .account.usage_endpoint import read_plan
-    from .account.usage_report import plan_text
+    from .account.usage_lines import plan_text
     from .tokens.record import account_uuid
 
     plan = read_plan(settings, account_uuid(result.record))
-    if plan is not None and (plan.name or plan.tier):
-        reporter.info(f"Plan: {plan_text(plan.name, plan.tier)}.")
+    if plan is not None and (plan.name or plan.tier or plan.display_name):
+        reporter.info(f"Plan: {plan_text(plan.name, plan.tier, plan.display_name)}.")
 
 
 def console_keys_url(settings: Settings) -> str:

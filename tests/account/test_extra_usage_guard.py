@@ -244,3 +244,38 @@ def test_block_on_billing_below_the_limits_is_true_and_a_usage_refresh_looks_aga
     assert send() == 200
     with pytest.raises(ExtraUsageBlocked):
         guard.check()  # billed again: held back again
+
+
+def test_block_never_refuses_on_severity_grace_or_slow_headers(
+    emulator: ClaudeEmulator, settings: Settings
+) -> None:
+    """Below the plan's limits with extra usage on, Claude's answers carry every offer
+    (a wrap-up allowance, a slower lane whose budget is spent, a fallback model,
+    upgrade paths) and the usage endpoint colours the 5-hour row ``critical`` at
+    91 %: none of it is a limit, so ``block`` keeps sending."""
+    blocking = Settings(environ=dict(settings._environ, CLAUDE_CODE_OAUTH_EXTRA_USAGE="block"))
+    seed(emulator, blocking.token_path, expires_in=3600)
+    always = {"grace": 0.0, "slow": 0.0, "fallback": 0.0, "upgrade_paths": 0.0}
+    emulator.configure_usage(
+        limits={"five_hour": 100},
+        extra_usage=True,
+        signals=always,
+        slow_budget_used=1.0,
+        endpoint_form="limits",
+    )
+    guard = guard_for(blocking)
+    auth = OAuthBearerAuth(TokenProvider(blocking), blocking)
+    with httpx.Client(base_url=emulator.base_url, auth=auth, timeout=10) as client:
+        answer = client.post("/v1/messages", json=BODY)
+        assert answer.status_code == 200
+        assert answer.headers["anthropic-ratelimit-unified-slow-budget-utilization"] == "1"
+        assert answer.headers["anthropic-ratelimit-unified-grace-status"] == "eligible"
+        guard.check()  # the headers' offers are not limits
+        emulator.configure_usage(cost=90)  # the next request brings the window to 91 %
+        assert client.post("/v1/messages", json=BODY).status_code == 200
+    guard.check()
+    outcome = usage_endpoint.refresh(blocking, emulator.account_uuid)
+    assert outcome.usage.snapshot is not None and outcome.usage.snapshot.source == "usage_endpoint"
+    five = outcome.usage.snapshot.limits.windows["five_hour"]
+    assert five.severity == "critical" and five.utilization == 91.0
+    guard.check()  # critical is a colour, not a rejection

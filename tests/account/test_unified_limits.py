@@ -9,11 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from claude_code_oauth.account.limit_offers import Grace, Slow
 from claude_code_oauth.account.unified_limits import (
     PREFIX,
+    Window,
     display_name,
     parse,
     until,
+    window_label,
     window_name,
 )
 
@@ -36,24 +39,76 @@ def test_a_full_answer_is_parsed_in_percent_with_canonical_names() -> None:
         (PREFIX + "5h-utilization", "0.42"),
         (PREFIX + "5h-reset", str(int(NOW + 3600))),
         (PREFIX + "5h-status", "allowed_warning"),
+        (PREFIX + "5h-surpassed-threshold", "0.8"),
         (PREFIX + "7d-utilization", "0.18"),
-        (PREFIX + "7d-sonnet-utilization", "0.05"),
         (PREFIX + "7d_oi-utilization", "0.5"),
+        (PREFIX + "7d_oi-status", "allowed"),
         (PREFIX + "overage-status", "rejected"),
         (PREFIX + "overage-in-use", "false"),
+        (PREFIX + "overage-disabled-reason", "out_of_credits"),
+        (PREFIX + "overage-surpassed-threshold", "0.95"),
     ]
     limits = parse(headers, NOW)
     assert limits is not None
     assert limits.status == "allowed_warning" and not limits.limit_reached
     assert limits.binding_window == "five_hour"
-    assert set(limits.windows) == {"five_hour", "seven_day", "seven_day_sonnet", "seven_day_oi"}
+    assert set(limits.windows) == {"five_hour", "seven_day", "seven_day_overage_included"}
     assert limits.windows["five_hour"].utilization == pytest.approx(42.0)
     assert limits.windows["five_hour"].resets_at == NOW + 3600
-    assert limits.windows["seven_day_sonnet"].utilization == pytest.approx(5.0)
+    assert limits.windows["five_hour"].surpassed_threshold == pytest.approx(80.0)
+    assert limits.windows["seven_day_overage_included"].utilization == pytest.approx(50.0)
     assert limits.overage_status == "rejected" and limits.overage_in_use is False
+    assert limits.overage_disabled_reason == "out_of_credits"
+    assert limits.overage_surpassed_threshold == pytest.approx(95.0)
     assert not limits.billed_as_extra_usage
     binding = limits.binding()
     assert binding is not None and binding.utilization == pytest.approx(42.0)
+    assert limits.grace is None and limits.slow is None and limits.fallback is None
+
+
+def test_only_claudes_window_codes_are_windows() -> None:
+    """Per §2c, only 5h, 7d and 7d_oi (and overage, extra usage's own fields) are
+    windows: grace and slow headers are offers, and another code is ignored."""
+    headers = [
+        (PREFIX + "status", "allowed"),
+        (PREFIX + "5h-utilization", "0.5"),
+        (PREFIX + "7d-sonnet-utilization", "0.05"),
+        (PREFIX + "7d-sonnet-status", "rejected"),
+        (PREFIX + "grace-status", "eligible"),
+        (PREFIX + "grace-5h-utilization", "0"),
+        (PREFIX + "grace-7d-utilization", "0.25"),
+        (PREFIX + "slow-offer", "treatment"),
+        (PREFIX + "slow-status", "budget_exhausted"),
+        (PREFIX + "slow-retry-after", "30"),
+        (PREFIX + "slow-max-wait", "300"),
+        (PREFIX + "slow-budget-utilization", "1.0"),
+        (PREFIX + "slow-budget-reset", str(int(NOW + 86400))),
+        (PREFIX + "fallback", "available"),
+        (PREFIX + "upgrade-paths", "upgrade_plan, overage"),
+    ]
+    limits = parse(headers, NOW)
+    assert limits is not None
+    assert list(limits.windows) == ["five_hour"]
+    assert limits.grace == Grace("eligible", 0.0, 25.0) and limits.grace.offered
+    assert limits.slow == Slow("treatment", "budget_exhausted", 30.0, 300.0, 100.0, NOW + 86400)
+    assert not limits.slow.offered  # its budget is spent
+    assert limits.fallback == "available"
+    assert limits.upgrade_paths == ("upgrade_plan", "overage")
+    unknown = parse([(PREFIX + "slow-status", "turbo")], NOW)
+    assert unknown is not None and unknown.slow is not None
+    assert unknown.slow.status == "unrecognized"
+    offered = parse([(PREFIX + "slow-offer", "treatment"), (PREFIX + "slow-status", "active")])
+    assert offered is not None and offered.slow is not None and offered.slow.offered
+
+
+def test_words_from_the_server_are_kept_only_when_they_are_words() -> None:
+    value = "sk-ant-oat01-" + "A" * 40
+    names = ("fallback", "overage-disabled-reason", "grace-status", "representative-claim")
+    limits = parse([(PREFIX + name, value) for name in names] + [(PREFIX + "upgrade-paths", value)])
+    assert limits is not None
+    assert limits.fallback is None and limits.overage_disabled_reason is None
+    assert limits.binding_window is None and limits.grace == Grace(None, None, None)
+    assert limits.upgrade_paths is None
 
 
 def test_rejected_and_billed_as_extra_usage() -> None:
@@ -81,11 +136,14 @@ def test_parse_never_raises(pairs: list[tuple[str, str]]) -> None:
 def test_window_names() -> None:
     assert window_name("5h") == "five_hour"
     assert window_name("7d") == "seven_day"
-    assert window_name("7d-sonnet") == "seven_day_sonnet"
-    assert window_name("7d_opus") == "seven_day_opus"
+    assert window_name("7d_oi") == "seven_day_overage_included"
     assert window_name("seven_day") == "seven_day"
+    assert window_name("seven-day-opus") == "seven_day_opus"
     assert display_name("five_hour") == "5-hour"
     assert display_name("seven_day_opus") == "7-day Opus"
+    assert display_name("seven_day_fable") == "7-day fable"
+    assert window_label(Window("seven_day_opus", model="Opus 4.1")) == "7-day Opus 4.1"
+    assert window_label(Window("five_hour")) == "5-hour"
 
 
 def test_until_says_clock_time_and_time_left() -> None:

@@ -1,5 +1,5 @@
-"""``usage --refresh``: the usage endpoint's two forms, the plan from the profile,
-at most one call a minute across processes, and the last values when it refuses."""
+"""``usage --refresh``: the plan from the profile, at most one call a minute across
+processes, and the last values when it refuses (429 or 403: backing off as Claude does)."""
 
 from __future__ import annotations
 
@@ -7,117 +7,26 @@ import json
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from claude_code_oauth.account import usage_snapshot
 from claude_code_oauth.account.usage_endpoint import (
+    DEFAULT_BACKOFF,
+    MAX_BACKOFF,
     MIN_INTERVAL,
-    normalize,
-    plan_from_profile,
+    backoff_seconds,
     refresh,
 )
 from claude_code_oauth.config import Settings
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from claude_code_oauth.tokens import store as token_store
+from claude_code_oauth.tokens.store import TokenRecord
 from helpers.cli import CLI
 from helpers.tokens import seed
 
 SONNET = "claude-sonnet-4-5-20250929"
-
-
-def test_the_window_form() -> None:
-    limits = normalize(
-        {
-            "five_hour": {"utilization": 24.0, "resets_at": "2026-01-02T19:59:59.600956+00:00"},
-            "seven_day": {"utilization": 36, "resets_at": "2026-01-08T06:59:59Z"},
-            "seven_day_sonnet": {"utilization": 100.0, "resets_at": None},
-            "seven_day_opus": None,
-            "iguana_necktie": None,
-            "extra_usage": {"is_enabled": False, "monthly_limit": None, "utilization": None},
-        }
-    )
-    assert set(limits.windows) == {"five_hour", "seven_day", "seven_day_sonnet"}
-    five = limits.windows["five_hour"]
-    assert five.utilization == 24.0  # already percent: not scaled
-    assert five.resets_at == pytest.approx(1767383999.600956)
-    assert limits.windows["seven_day"].resets_at == 1767855599.0
-    assert limits.windows["seven_day_sonnet"].status == "rejected"
-    assert limits.binding_window == "seven_day_sonnet" and limits.status == "rejected"
-    assert limits.overage_status == "rejected" and limits.overage_in_use is None
-
-
-def test_the_limits_form_wins_and_the_window_form_fills_in() -> None:
-    limits = normalize(
-        {
-            "limits": [
-                {
-                    "kind": "session",
-                    "percent": 81.5,
-                    "severity": "warning",
-                    "resets_at": "2026-01-02T20:00:00+00:00",
-                    "is_active": True,
-                },
-                {"kind": "weekly", "percent": 90, "severity": "normal", "is_active": False},
-                {"kind": 5, "percent": 1},
-                "junk",
-            ],
-            "five_hour": {"utilization": 10.0, "resets_at": None},
-            "seven_day_opus": {"utilization": 3.0, "resets_at": None},
-            "extra_usage": {"is_enabled": True, "utilization": 12.5},
-        }
-    )
-    assert set(limits.windows) == {"five_hour", "seven_day", "seven_day_opus"}
-    assert limits.windows["five_hour"].utilization == 81.5  # from limits[], not 10.0
-    assert limits.windows["five_hour"].status == "allowed_warning"
-    assert limits.binding_window == "five_hour"  # the active one, though 7-day is higher
-    assert limits.status == "allowed_warning"
-    assert limits.overage_status == "allowed" and limits.overage_utilization == 12.5
-
-
-def test_nonsense_values_are_dropped() -> None:
-    limits = normalize(
-        {
-            "five_hour": {"utilization": float("nan"), "resets_at": "yesterday"},
-            "seven_day": {"utilization": True, "resets_at": "2026-01-02T20:00:00"},
-            "seven_day_sonnet": {"utilization": 10**400, "resets_at": None},  # 400 digits
-            "limits": [{"kind": "seven_day_opus", "percent": -4}],
-        }
-    )
-    assert all(w.utilization is None for w in limits.windows.values())
-    assert all(w.resets_at is None for w in limits.windows.values())  # naive times too
-    assert limits.binding_window is None
-
-
-@pytest.mark.parametrize(
-    ("profile", "plan"),
-    [
-        (
-            {
-                "account": {"has_claude_max": True, "has_claude_pro": False},
-                "organization": {
-                    "organization_type": "claude_max",
-                    "rate_limit_tier": "default_claude_max_20x",
-                },
-            },
-            ("Max", "default_claude_max_20x"),
-        ),
-        ({"account": {"has_claude_pro": True}, "organization": {}}, ("Pro", None)),
-        ({"organization": {"organization_type": "claude_team"}}, ("Team", None)),
-        ({"organization": {"organization_type": "claude_enterprise"}}, ("Enterprise", None)),
-        (
-            {"account": {"has_claude_max": False}, "organization": {"organization_type": "api"}},
-            ("API", None),
-        ),
-        ({"organization": {"organization_type": "claude_student"}}, ("Student", None)),
-        ({}, (None, None)),
-    ],
-)
-def test_the_plan_from_the_profile(
-    profile: dict[str, Any], plan: tuple[str | None, str | None]
-) -> None:
-    assert plan_from_profile(profile) == plan
 
 
 # -- against the emulator ----------------------------------------------------------
@@ -202,6 +111,44 @@ def test_when_the_endpoint_rate_limits_the_last_values_stay(
     assert _usage_calls(emulator) == 2
 
 
+def test_the_backoff_is_retry_after_else_five_minutes_at_most_an_hour() -> None:
+    assert backoff_seconds(None) == DEFAULT_BACKOFF == 300
+    assert backoff_seconds(42) == 42 and backoff_seconds(0) == 1
+    assert backoff_seconds(7200) == MAX_BACKOFF == 3600
+
+
+def test_a_long_retry_after_is_capped_at_an_hour(
+    emulator: ClaudeEmulator, signed_in: Settings
+) -> None:
+    assert refresh(signed_in, emulator.account_uuid).asked
+    emulator.configure_usage(endpoint_min_interval=7200)
+    start = time.time() + MIN_INTERVAL + 1
+    limited = refresh(signed_in, emulator.account_uuid, now=start)
+    assert "rate-limiting (retry in 3600 s)" in (limited.note or "")
+    assert limited.usage.endpoint_retry_until == start + MAX_BACKOFF
+
+
+def test_a_403_holds_every_process_back_as_a_429_does(
+    emulator: ClaudeEmulator, settings: Settings
+) -> None:
+    """The usage endpoint refuses a token without user:profile (403): like Claude's own
+    client, nobody asks again for 5 minutes (no Retry-After), and the note says why."""
+    body = emulator.issue_login(scope="user:inference")
+    token_store.save(settings.token_path, TokenRecord.from_token_response(body, now=time.time()))
+    start = time.time()
+    refused = refresh(settings, emulator.account_uuid, now=start)
+    assert refused.asked and refused.failed
+    note = refused.note or ""
+    assert "403" in note or "permission_error" in note, note
+    assert "not asked again for 5 min" in note and "\n" not in note
+    assert refused.usage.endpoint_retry_until == start + DEFAULT_BACKOFF
+    waiting = refresh(settings, emulator.account_uuid, now=start + MIN_INTERVAL + 1)
+    assert not waiting.asked and "asked to wait" in (waiting.note or "")
+    assert _usage_calls(emulator) == 1
+    again = refresh(settings, emulator.account_uuid, now=start + DEFAULT_BACKOFF + 1)
+    assert again.asked and _usage_calls(emulator) == 2
+
+
 def test_an_unreachable_endpoint_is_a_note_and_keeps_the_values(
     emulator: ClaudeEmulator, signed_in: Settings, unused_port: int
 ) -> None:
@@ -247,4 +194,9 @@ def test_one_call_a_minute_across_processes(
     # Whoever got there first saw the endpoint's figures; every report is of that account.
     fresh = [r for r in reports if r["source"] == "usage_endpoint"]
     assert fresh and fresh[0]["windows"]["five_hour"]["utilization"] == 40.0
-    assert fresh[0]["plan"] == {"name": "Max", "tier": "default_claude_max_20x"}
+    assert fresh[0]["plan"] == {
+        "name": "Max",
+        "tier": "default_claude_max_20x",
+        "display_name": "Max 20x",
+        "extra_usage_enabled": False,
+    }

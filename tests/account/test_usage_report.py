@@ -1,5 +1,5 @@
-"""The usage report: its stable JSON keys, the human lines, the compact status line,
-and the snapshot file it is built from."""
+"""The usage report: its stable JSON keys, and the snapshot file it is built from
+(the lines for people: ``test_usage_lines.py``)."""
 
 from __future__ import annotations
 
@@ -7,25 +7,42 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from claude_code_oauth.account import usage_snapshot
-from claude_code_oauth.account.unified_limits import UnifiedLimits, Window, clock_time, iso_local
-from claude_code_oauth.account.usage_report import (
-    build,
-    compact_line,
-    empty_report,
-    extra_usage_text,
-    plan_text,
-    render,
-)
+from claude_code_oauth.account.extra_usage_guard import block_reason
+from claude_code_oauth.account.limit_offers import Grace, Slow
+from claude_code_oauth.account.unified_limits import UnifiedLimits, Window, iso_local
+from claude_code_oauth.account.usage_report import build, empty_report
 from claude_code_oauth.account.usage_snapshot import Plan, UsageFile, UsageSnapshot
 from claude_code_oauth.errors import UsageFileError
 
 NOW = 1_790_000_000.0
-#: The exact keys of `usage --json` (a stable interface).
-KEYS = {"plan", "windows", "binding_window", "extra_usage", "as_of", "source"}
+#: The exact keys of `usage --json` (a stable interface: keys are added, never renamed).
+KEYS = {
+    "plan",
+    "windows",
+    "binding_window",
+    "extra_usage",
+    "fallback",
+    "grace",
+    "slow",
+    "upgrade_paths",
+    "as_of",
+    "source",
+}
+PLAN_KEYS = {"name", "tier", "display_name", "extra_usage_enabled"}
+WINDOW_KEYS = {"utilization", "resets_at", "status", "surpassed_threshold", "severity", "model"}
+EXTRA_USAGE_KEYS = {
+    "status",
+    "in_use",
+    "utilization",
+    "resets_at",
+    "disabled_reason",
+    "surpassed_threshold",
+}
 
 LIMITS = UnifiedLimits(
     status="allowed",
@@ -50,15 +67,24 @@ USAGE = UsageFile(
 def test_the_json_keys_are_exactly_the_stable_ones() -> None:
     report = build(USAGE, "acct")
     assert set(report) == KEYS
-    assert report["plan"] == {"name": "Max", "tier": "default_claude_max_20x"}
+    assert report["plan"] == {
+        "name": "Max",
+        "tier": "default_claude_max_20x",
+        "display_name": None,
+        "extra_usage_enabled": None,
+    }
     assert list(report["windows"]) == ["five_hour", "seven_day", "seven_day_opus"]
     five = report["windows"]["five_hour"]
-    assert set(five) == {"utilization", "resets_at", "status"}
+    assert set(five) == WINDOW_KEYS
     assert five["utilization"] == 42.0 and five["status"] == "allowed"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", five["resets_at"])
     assert five["resets_at"] == iso_local(NOW + 72 * 60)
     assert report["binding_window"] == "five_hour"
-    assert report["extra_usage"] == {"status": "rejected", "in_use": False}
+    assert set(report["extra_usage"]) == EXTRA_USAGE_KEYS
+    assert report["extra_usage"]["status"] == "rejected"
+    assert report["extra_usage"]["in_use"] is False
+    assert report["extra_usage"]["disabled_reason"] == "org_level_disabled"
+    assert report["fallback"] is None and report["grace"] is None and report["slow"] is None
     assert report["as_of"] == iso_local(NOW - 60) and report["source"] == "headers"
     json.dumps(report)  # serializable as is
 
@@ -66,68 +92,13 @@ def test_the_json_keys_are_exactly_the_stable_ones() -> None:
 def test_nothing_known_is_the_same_keys_with_nulls() -> None:
     empty = empty_report()
     assert set(empty) == KEYS
-    assert empty["plan"] == {"name": None, "tier": None}
-    assert empty["extra_usage"] == {"status": None, "in_use": None}
+    assert set(empty["plan"]) == PLAN_KEYS and not any(empty["plan"].values())
+    assert set(empty["extra_usage"]) == EXTRA_USAGE_KEYS
+    assert not any(v is not None for v in empty["extra_usage"].values())
     assert empty["windows"] == {} and empty["as_of"] is None and empty["source"] is None
     assert build(UsageFile(), "acct") == empty
     # Another account's file describes nothing about this one.
     assert build(USAGE, "someone-else") == empty
-
-
-def test_human_lines() -> None:
-    lines = render(USAGE, "acct", NOW)
-    assert lines[0] == "Plan: Max 20x (default_claude_max_20x)"
-    five = next(line for line in lines if line.startswith("5-hour"))
-    assert "42 %" in five and "resets " + clock_time(NOW + 72 * 60, NOW) in five
-    assert "(in 1 h 12 min)" in five and five.endswith("(binding)")
-    assert any(line.startswith("7-day Opus") and "0.4 %" in line for line in lines)
-    assert "Extra usage: off (org_level_disabled)" in lines
-    assert lines[-1] == f"As of {clock_time(NOW - 60, NOW)} (from the last response)."
-    endpoint = USAGE._replace(snapshot=USAGE.snapshot._replace(source="usage_endpoint"))
-    assert render(endpoint, "acct", NOW)[-1].endswith("(from the usage endpoint).")
-    passed = render(USAGE, "acct", NOW + 2 * 3600)
-    assert any("reset at" in line and "after these figures" in line for line in passed)
-
-
-def test_human_lines_without_a_plan_or_figures() -> None:
-    lines = render(UsageFile(), None, NOW)
-    assert lines[0].startswith("Plan: unknown") and "--refresh" in lines[0]
-    assert lines[1].startswith("No usage recorded yet")
-
-
-@pytest.mark.parametrize(
-    ("status", "in_use", "reason", "text"),
-    [
-        ("allowed", True, None, "on, in use: requests are billed as extra usage (pay-as-you-go)"),
-        ("allowed", False, None, "on, not in use"),
-        ("rejected", False, "out_of_credits", "off (out_of_credits)"),
-        (None, None, None, "unknown"),
-    ],
-)
-def test_extra_usage_words(status, in_use, reason, text) -> None:
-    assert extra_usage_text(status, in_use, reason) == text
-
-
-def test_plan_words() -> None:
-    assert plan_text("Pro", None) == "Pro"
-    assert plan_text("Team", "default_claude_team") == "Team (default_claude_team)"
-    assert plan_text(None, None) == "unknown"
-
-
-def test_the_compact_status_line() -> None:
-    expected = (
-        f"Usage: 5 h 42 % (resets {clock_time(NOW + 72 * 60, NOW)}) · 7 d 18 % · extra usage off"
-    )
-    assert compact_line(USAGE, "acct", NOW) == expected
-    in_use = USAGE._replace(
-        snapshot=USAGE.snapshot._replace(
-            limits=LIMITS._replace(overage_status="allowed", overage_in_use=True)
-        )
-    )
-    assert compact_line(in_use, "acct", NOW).endswith("· extra usage in use")
-    stale = compact_line(USAGE, "acct", NOW + 3600)
-    assert stale.endswith(f"· as of {clock_time(NOW - 60, NOW + 3600)}")
-    assert compact_line(UsageFile(), "acct", NOW).startswith("Usage: none recorded yet")
 
 
 # -- the file ----------------------------------------------------------------------
@@ -141,6 +112,92 @@ def test_the_file_round_trips_privately(tmp_path: Path) -> None:
     assert loaded.snapshot == USAGE.snapshot and loaded.plan == USAGE.plan
     assert loaded.account == "acct" and loaded.endpoint_checked_at == NOW
     assert loaded.extra == {"future": 1}  # a newer writer's keys are kept
+
+
+def test_every_new_field_round_trips(tmp_path: Path) -> None:
+    limits = LIMITS._replace(
+        windows={
+            **LIMITS.windows,
+            "five_hour": Window("five_hour", 91.0, NOW + 60, "allowed_warning", 80.0, "critical"),
+            "seven_day_opus": Window("seven_day_opus", 1.0, model="Opus 4.1"),
+        },
+        overage_surpassed_threshold=75.0,
+        fallback="available",
+        grace=Grace("eligible", 0.0, 10.0),
+        slow=Slow("treatment", "active", 30.0, 300.0, 12.5, NOW + 86400),
+        upgrade_paths=("upgrade_plan", "overage"),
+    )
+    usage = UsageFile(
+        account="acct",
+        snapshot=UsageSnapshot(limits, NOW, "headers"),
+        plan=Plan("Max", "default_claude_max_20x", NOW, "Max 20x", True),
+    )
+    path = str(tmp_path / "u.json")
+    usage_snapshot.save(path, usage)
+    loaded = usage_snapshot.load(path)
+    assert loaded.snapshot == usage.snapshot and loaded.plan == usage.plan
+    report = build(loaded, "acct")
+    assert report["windows"]["five_hour"]["severity"] == "critical"
+    assert report["windows"]["five_hour"]["surpassed_threshold"] == 80.0
+    assert report["windows"]["seven_day_opus"]["model"] == "Opus 4.1"
+    assert report["grace"] == {
+        "status": "eligible",
+        "five_hour_utilization": 0.0,
+        "seven_day_utilization": 10.0,
+    }
+    assert report["slow"]["offer"] == "treatment" and report["slow"]["retry_after"] == 30.0
+    assert report["slow"]["budget_resets_at"] == iso_local(NOW + 86400)
+    assert report["fallback"] == "available"
+    assert report["upgrade_paths"] == ["upgrade_plan", "overage"]
+    assert report["extra_usage"]["surpassed_threshold"] == 75.0
+    assert "grace" not in report["windows"] and "slow" not in str(list(report["windows"]))
+
+
+def test_an_older_snapshot_still_loads_without_its_phantom_windows(tmp_path: Path) -> None:
+    """Versions before issue 17 saved the grace and slow headers as windows; such a
+    file loads, its real fields kept and those "windows" dropped: a phantom slow
+    budget at 100 % must not keep `extra_usage = block` refusing."""
+
+    def window(utilization: float | None, status: str | None) -> dict[str, Any]:
+        return {"utilization": utilization, "resets_at": NOW + 3600, "status": status}
+
+    older = {
+        "version": 1,
+        "account": "acct",
+        "snapshot": {
+            "as_of": NOW,
+            "source": "headers",
+            "status": "allowed",
+            "binding_window": "five_hour",
+            "resets_at": NOW + 3600,
+            "windows": {
+                "five_hour": window(40.0, "allowed"),
+                "grace": window(None, "eligible"),
+                "grace_5h": window(0.0, None),
+                "slow": window(None, "active"),
+                "slow_budget": window(100.0, None),
+            },
+            "overage": {
+                "status": "allowed",
+                "in_use": False,
+                "utilization": None,
+                "resets_at": None,
+                "disabled_reason": None,
+            },
+        },
+        "plan": {"name": "Max", "tier": "default_claude_max_20x", "as_of": NOW},
+        "endpoint": {"checked_at": None, "retry_until": None},
+    }
+    path = tmp_path / "u.json"
+    path.write_text(json.dumps(older))
+    loaded = usage_snapshot.load(str(path))
+    assert loaded.plan == Plan("Max", "default_claude_max_20x", NOW)
+    assert loaded.plan.display_name is None and loaded.plan.extra_usage is None
+    assert loaded.snapshot is not None
+    limits = loaded.snapshot.limits
+    assert list(limits.windows) == ["five_hour"] and limits.windows["five_hour"].utilization == 40
+    assert limits.grace is None and limits.slow is None and limits.upgrade_paths is None
+    assert block_reason(limits, NOW) is None
 
 
 def test_a_damaged_or_odd_file_is_one_line_and_is_replaced(tmp_path: Path) -> None:

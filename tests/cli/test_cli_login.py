@@ -181,7 +181,14 @@ def test_login_with_a_browser_saves_tokens_and_registers_models(
     usage = subprocess.run(
         [*CLI, "usage", "--json"], env=env, capture_output=True, text=True, timeout=60
     )
-    assert json.loads(usage.stdout)["plan"] == {"name": "Max", "tier": "default_claude_max_20x"}
+    assert json.loads(usage.stdout)["plan"] == {
+        "name": "Max",
+        "tier": "default_claude_max_20x",
+        "display_name": "Max 20x",
+        "extra_usage_enabled": False,
+    }
+    human = subprocess.run([*CLI, "usage"], env=env, capture_output=True, text=True, timeout=60)
+    assert "Extra usage: off (your Claude profile)" in human.stdout.splitlines()
     assert sum(1 for r in emulator.requests if r.path == "/api/oauth/profile") == profile_calls
 
 

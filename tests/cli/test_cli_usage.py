@@ -21,7 +21,19 @@ from claude_code_oauth.tokens.provider import TokenProvider
 from helpers.cli import run_cli
 from helpers.tokens import seed
 
-KEYS = {"plan", "windows", "binding_window", "extra_usage", "as_of", "source"}
+#: The exact keys of `usage --json` (stable: added to, never renamed).
+KEYS = {
+    "plan",
+    "windows",
+    "binding_window",
+    "extra_usage",
+    "fallback",
+    "grace",
+    "slow",
+    "upgrade_paths",
+    "as_of",
+    "source",
+}
 SONNET = "claude-sonnet-4-5-20250929"
 BODY = {"model": SONNET, "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
 
@@ -48,10 +60,21 @@ def test_not_signed_in_is_the_same_keys_with_nulls_and_exit_1(client_env: dict[s
     report = json.loads(done.stdout)
     assert set(report) == KEYS
     assert report == {
-        "plan": {"name": None, "tier": None},
+        "plan": {"name": None, "tier": None, "display_name": None, "extra_usage_enabled": None},
         "windows": {},
         "binding_window": None,
-        "extra_usage": {"status": None, "in_use": None},
+        "extra_usage": {
+            "status": None,
+            "in_use": None,
+            "utilization": None,
+            "resets_at": None,
+            "disabled_reason": None,
+            "surpassed_threshold": None,
+        },
+        "fallback": None,
+        "grace": None,
+        "slow": None,
+        "upgrade_paths": None,
         "as_of": None,
         "source": None,
     }
@@ -72,38 +95,92 @@ def test_usage_json_matches_the_emulators_counters_from_headers(
     report = json.loads(done.stdout)
     assert set(report) == KEYS
     counters = emulator.usage_counters()["windows"]
-    for name in ("five_hour", "seven_day", "seven_day_sonnet", "seven_day_opus"):
+    # The headers carry Claude's window codes only: per-model weeks come from --refresh.
+    assert list(report["windows"]) == ["five_hour", "seven_day"]
+    for name in ("five_hour", "seven_day"):
         assert report["windows"][name]["utilization"] == pytest.approx(
             counters[name]["utilization"], abs=0.01
         ), name
     assert report["windows"]["five_hour"]["status"] == "rejected"
+    assert report["windows"]["five_hour"]["surpassed_threshold"] == 100.0
     assert report["binding_window"] == "five_hour"
-    assert report["extra_usage"] == {"status": "allowed", "in_use": True}
+    assert report["extra_usage"]["status"] == "allowed"
+    assert report["extra_usage"]["in_use"] is True
+    assert report["extra_usage"]["utilization"] == 1.0  # 1 of 100 units of extra usage
     assert report["source"] == "headers" and report["as_of"]
-    assert report["plan"] == {"name": None, "tier": None}  # only --refresh reads the profile
+    assert report["plan"]["name"] is None  # only a sign-in or --refresh reads the profile
     assert emulator.requests[-1].path == "/v1/messages"  # `usage` itself sent nothing
 
 
 def test_usage_refresh_matches_the_counters_from_the_endpoint(
     emulator: ClaudeEmulator, signed_in: Settings, client_env: dict[str, str]
 ) -> None:
-    emulator.configure_usage(limits={"five_hour": 8}, endpoint_form="limits", plan="team")
+    emulator.configure_usage(
+        limits={"five_hour": 8, "seven_day_opus": 4}, endpoint_form="limits", plan="team"
+    )
     _spend(emulator, signed_in, 2)
     done = run_cli(client_env, "usage", "--refresh", "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["source"] == "usage_endpoint"
-    assert report["plan"] == {"name": "Team", "tier": "default_claude_team"}
+    assert report["plan"] == {
+        "name": "Team",
+        "tier": "default_claude_team",
+        "display_name": "Team",
+        "extra_usage_enabled": False,
+    }
     counters = emulator.usage_counters()["windows"]
-    assert report["windows"]["five_hour"]["utilization"] == pytest.approx(
-        counters["five_hour"]["utilization"], abs=0.01
-    )
+    windows = report["windows"]
+    # weekly_all is seven_day; each weekly_scoped row is a window of its model.
+    assert list(windows) == ["five_hour", "seven_day", "seven_day_opus", "seven_day_sonnet"]
+    for name in windows:
+        assert windows[name]["utilization"] == pytest.approx(
+            counters[name]["utilization"], abs=0.01
+        ), name
+    assert windows["seven_day_opus"]["model"] == "Opus"
+    assert windows["seven_day_sonnet"]["model"] == "Sonnet"
+    assert windows["five_hour"]["severity"] == "normal"
     human = run_cli(client_env, "usage")
     assert human.returncode == 0
     lines = human.stdout.splitlines()
     assert lines[0] == "Plan: Team (default_claude_team)"
     assert any(line.startswith("5-hour") and "25 %" in line for line in lines)
+    assert any(line.startswith("7-day Sonnet") and "0.2 %" in line for line in lines)
     assert lines[-1].endswith("(from the usage endpoint).")
+
+
+def test_grace_and_slow_headers_are_offers_not_windows(
+    emulator: ClaudeEmulator, signed_in: Settings, client_env: dict[str, str]
+) -> None:
+    """Issue 17: the grace and slow-lane headers once became windows ("grace",
+    "slow budget") in `usage`, `usage --json` and the status line."""
+    emulator.configure_usage(
+        limits={"five_hour": 4},
+        extra_usage=True,
+        signals={"grace": 0.0, "slow": 0.5, "fallback": 0.5, "upgrade_paths": 0.5},
+    )
+    _spend(emulator, signed_in, 4)  # the limit: slow lane offered, a fallback model too
+    report = json.loads(run_cli(client_env, "usage", "--json").stdout)
+    assert set(report) == KEYS
+    assert list(report["windows"]) == ["five_hour", "seven_day"]
+    assert report["grace"] == {
+        "status": "eligible",
+        "five_hour_utilization": 0.0,
+        "seven_day_utilization": 0.0,
+    }
+    slow = report["slow"]
+    assert (slow["offer"], slow["status"], slow["retry_after"]) == ("treatment", "active", 30)
+    assert report["fallback"] == "available" and report["upgrade_paths"] == ["upgrade_plan"]
+    lines = run_cli(client_env, "usage").stdout.splitlines()
+    offers = [line for line in lines if line.startswith("Claude also says:")]
+    assert offers == [
+        "Claude also says: a slower lane is offered; a wrap-up allowance is available; "
+        "a fallback model is offered; ways past the limit: a plan upgrade."
+    ]
+    assert not any(line.lower().startswith(("grace", "slow")) for line in lines)
+    status = [line for line in run_cli(client_env, "status").stdout.splitlines()]
+    usage_line = next(line for line in status if line.startswith("Usage:"))
+    assert "grace" not in usage_line and "slow" not in usage_line
 
 
 def test_status_shows_one_usage_line(

@@ -16,6 +16,12 @@ on. The guard makes that visible, or stops it, for our Code Puppy models:
   longer says so). Then requests are sent again.
 * ``allow``: silent.
 
+Only the plan's windows and the extra-usage headers decide: a window is reached
+at 100 % or when Claude's status says ``rejected``. The usage endpoint's
+``severity`` (``critical`` is a colour, from about 90 %), the grace (wrap-up
+allowance) and slow-lane headers, a fallback model and upgrade paths are offers
+or colours, never limits: the guard never refuses because of them.
+
 ``claude-code-oauth token`` is never affected: a credential helper does not
 know what its token is used for. Standard library only.
 """

@@ -1,17 +1,33 @@
 """Claude's usage-limit headers, parsed: ``anthropic-ratelimit-unified-*``.
 
 Every answer from Claude's API to a subscription sign-in — success or error —
-says where the account stands against its plan's limits:
+says where the account stands against its plan's limits. What is read, as Claude
+Code 2.1.332 reads it (``CONTEXT.md`` §2c):
 
 * overall: ``…-status`` (``allowed`` | ``allowed_warning`` | ``rejected``),
   ``…-representative-claim`` (the binding window, e.g. ``five_hour``),
   ``…-reset`` (epoch seconds);
-* per window ``W`` (``5h``, ``7d``, ``7d_oi``, ``7d-sonnet``, …):
-  ``…-W-utilization`` (a *fraction* 0–1), ``…-W-reset``, ``…-W-status``;
-* extra usage (pay-as-you-go billing): ``…-overage-status``,
-  ``…-overage-in-use`` (``true``/``false``), ``…-overage-utilization``,
-  ``…-overage-reset``, ``…-overage-disabled-reason`` (``org_level_disabled``,
-  ``out_of_credits``, …); sometimes ``…-fallback``.
+* per window, **only** the codes ``5h`` (``five_hour``), ``7d`` (``seven_day``)
+  and ``7d_oi`` (``seven_day_overage_included``, a per-model weekly allowance):
+  ``…-W-utilization`` (a *fraction* 0–1), ``…-W-reset``, ``…-W-status``,
+  ``…-W-surpassed-threshold`` (the highest warning threshold passed, 1 once
+  rejected). Any other ``<code>-utilization`` header (``7d-sonnet``, which peers
+  reported in 2026, or a code invented tomorrow) is **ignored**: Claude's own
+  client ignores it, and a header we cannot place must not become a window the
+  extra-usage guard acts on. Per-model weekly figures come from the usage
+  endpoint's ``weekly_scoped`` rows instead (:mod:`.usage_endpoint`);
+* extra usage (pay-as-you-go billing), the fourth code ``overage``:
+  ``…-overage-status``, ``…-overage-in-use`` (``true``/``false``),
+  ``…-overage-utilization``, ``…-overage-reset``,
+  ``…-overage-surpassed-threshold``, ``…-overage-disabled-reason``
+  (``org_level_disabled``, ``out_of_credits``, …);
+* offers that are **not windows** and never limit anything here: ``…-grace-status``
+  (``eligible``) with ``…-grace-5h/7d-utilization`` (a wrap-up allowance at the
+  limit, :class:`Grace`); ``…-slow-offer``, ``-slow-status``, ``-slow-retry-after``,
+  ``-slow-max-wait``, ``-slow-budget-utilization``, ``-slow-budget-reset`` (a slower
+  lane offered at the limit, :class:`Slow`); ``…-fallback`` (``available``: a
+  fallback model is offered); ``…-upgrade-paths`` (``upgrade_plan``, ``overage``)
+  — see :mod:`.limit_offers`.
 
 Observed in 2026: an account past its plan's limit with extra usage on is
 answered 200 with ``…-status: rejected`` and ``…-overage-in-use: true``; with
@@ -21,12 +37,15 @@ per-window headers at all).
 
 What a caller may rely on: :func:`parse` never raises, whatever the headers
 hold; it returns ``None`` when the answer carries no unified header at all.
-Window names are canonical (``five_hour``, ``seven_day``, ``seven_day_opus``,
-``seven_day_sonnet``, …), utilization is a **percentage** 0–100 (the usage
-endpoint's unit, so both sources compare), times are epoch seconds, and every
-number is finite and in a sane range or dropped (``None``). Nothing here is a
-secret, and this module imports only the standard library (it runs on every
-model answer: keep it cheap).
+Window names are canonical (``five_hour``, ``seven_day``,
+``seven_day_overage_included``; the usage endpoint adds ``seven_day_opus``,
+``seven_day_sonnet``, …), utilization and thresholds are **percentages** 0–100
+(the usage endpoint's unit, so both sources compare), times are epoch seconds,
+and every number is finite and in a sane range or dropped (``None``); words the
+server sends (statuses, reasons, paths) are kept only when they are short
+lower-case words, so nothing a server echoes can carry a secret into a snapshot
+(:mod:`.header_values`). This module and the two it uses import only the standard
+library (it runs on every model answer: keep it cheap).
 """
 
 from __future__ import annotations
@@ -34,6 +53,18 @@ from __future__ import annotations
 import math
 import time
 from collections import namedtuple
+
+from .header_values import boolean, epoch, percent, word
+from .header_values import status as status_word
+from .limit_offers import (
+    GRACE_HEADERS,
+    SLOW_HEADERS,
+    Grace,
+    Slow,
+    grace_from,
+    paths_from,
+    slow_from,
+)
 
 # Not typing.TYPE_CHECKING, and namedtuples rather than dataclasses: `usage` reads
 # snapshots on a start-up-sensitive path, and importing dataclasses costs ~8 ms here.
@@ -43,15 +74,16 @@ if TYPE_CHECKING:
 
 PREFIX = "anthropic-ratelimit-unified-"
 
-#: Header window codes → canonical window names (the usage endpoint's keys).
-_WINDOW_CODES = {"5h": "five_hour", "7d": "seven_day"}
+#: The per-window header codes Claude sends → canonical window names.
+_WINDOW_CODES = {"5h": "five_hour", "7d": "seven_day", "7d_oi": "seven_day_overage_included"}
 #: Canonical window names → what a person reads.
 _DISPLAY = {
     "five_hour": "5-hour",
     "seven_day": "7-day",
     "seven_day_opus": "7-day Opus",
     "seven_day_sonnet": "7-day Sonnet",
-    "seven_day_oi": "7-day (included models)",
+    "seven_day_overage_included": "7-day included",
+    "seven_day_oi": "7-day included",
     "seven_day_oauth_apps": "7-day OAuth apps",
 }
 #: Canonical window names → the compact form of a status line.
@@ -60,31 +92,27 @@ _SHORT = {
     "seven_day": "7 d",
     "seven_day_opus": "7 d Opus",
     "seven_day_sonnet": "7 d Sonnet",
+    "seven_day_overage_included": "7 d incl.",
     "seven_day_oi": "7 d incl.",
     "seven_day_oauth_apps": "7 d apps",
 }
-#: Reset times further than this from now are not believed.
-_MAX_RESET_DISTANCE = 400 * 86400
-#: Utilization above this many percent is not believed (overage can exceed 100 %).
-#: The largest percentage believed (extra usage passes 100 %).
-MAX_PERCENT = 10_000.0
-_OVERALL = frozenset({"status", "reset", "representative-claim", "fallback"})
-_STATUSES = frozenset({"allowed", "allowed_warning", "rejected"})
 
 
 def window_name(code: str) -> str:
-    """The canonical name of a window code: ``5h`` → ``five_hour``,
-    ``7d-sonnet`` → ``seven_day_sonnet``; an already canonical name is kept."""
-    code = code.strip().lower().replace("-", "_")
-    head, sep, tail = code.partition("_")
-    if head in _WINDOW_CODES:
-        return _WINDOW_CODES[head] + (sep + tail if tail else "")
-    return code
+    """The canonical name of a window code: ``5h`` → ``five_hour``, ``7d_oi`` →
+    ``seven_day_overage_included``; any other name is lower-cased with ``_`` for ``-``."""
+    code = code.strip().lower()
+    return _WINDOW_CODES.get(code) or code.replace("-", "_")
 
 
 def display_name(window: str) -> str:
-    """``five_hour`` → ``5-hour``; unknown names are shown with spaces."""
-    return _DISPLAY.get(window) or window.replace("_", " ")
+    """``five_hour`` → ``5-hour``; ``seven_day_fable`` → ``7-day fable``."""
+    shown = _DISPLAY.get(window)
+    if shown:
+        return shown
+    if window.startswith("seven_day_"):
+        return "7-day " + window.removeprefix("seven_day_").replace("_", " ")
+    return window.replace("_", " ")
 
 
 def short_name(window: str) -> str:
@@ -92,21 +120,40 @@ def short_name(window: str) -> str:
     return _SHORT.get(window) or display_name(window)
 
 
+def window_label(window: Window) -> str:
+    """What a person reads for ``window``: ``7-day`` and the model a scoped row names
+    (``7-day Opus 4.1``), else :func:`display_name`."""
+    if window.model:
+        return f"7-day {window.model}" if window.name.startswith("seven_day") else window.model
+    return display_name(window.name)
+
+
 #: Overage statuses under which an answer over the plan's limit is billed, not refused.
 EXTRA_USAGE_ON = frozenset({"allowed", "allowed_warning"})
 
 
 class Window(
-    namedtuple("Window", ["name", "utilization", "resets_at", "status"], defaults=(None,) * 3)
+    namedtuple(
+        "Window",
+        ["name", "utilization", "resets_at", "status", "surpassed_threshold", "severity", "model"],
+        defaults=(None,) * 6,
+    )
 ):
     """One limit window (immutable). ``utilization`` is a percentage (0–100, more
-    with overage), ``resets_at`` epoch seconds."""
+    with overage), ``resets_at`` epoch seconds, ``surpassed_threshold`` the highest
+    warning threshold passed (percent; headers only), ``severity`` the usage
+    endpoint's colour (``normal`` | ``warning`` | ``critical``: never a rejection),
+    ``model`` the model a per-model row names (the usage endpoint's
+    ``scope.model.display_name``)."""
 
     __slots__ = ()
     name: str
     utilization: float | None
     resets_at: float | None
     status: str | None
+    surpassed_threshold: float | None
+    severity: str | None
+    model: str | None
 
 
 _EMPTY: dict[str, Window] = {}
@@ -126,12 +173,18 @@ class UnifiedLimits(
             "overage_resets_at",
             "overage_disabled_reason",
             "fallback",
+            "overage_surpassed_threshold",
+            "grace",
+            "slow",
+            "upgrade_paths",
         ],
-        defaults=(None, None, None, _EMPTY, None, None, None, None, None, None),
+        defaults=(None, None, None, _EMPTY) + (None,) * 10,
     )
 ):
     """Where the account stood when this answer was sent (immutable; do not
-    mutate ``windows``, a dict of canonical name → :class:`Window`)."""
+    mutate ``windows``, a dict of canonical name → :class:`Window`). ``grace``,
+    ``slow``, ``fallback`` and ``upgrade_paths`` (a tuple of words) are offers,
+    never windows, and nothing here acts on them."""
 
     __slots__ = ()
     status: str | None
@@ -144,6 +197,10 @@ class UnifiedLimits(
     overage_resets_at: float | None
     overage_disabled_reason: str | None
     fallback: str | None
+    overage_surpassed_threshold: float | None
+    grace: Grace | None
+    slow: Slow | None
+    upgrade_paths: tuple[str, ...] | None
 
     @property
     def limit_reached(self) -> bool:
@@ -172,52 +229,36 @@ class UnifiedLimits(
         return (binding.resets_at if binding else None) or self.resets_at
 
 
-def _percent(text: str) -> float | None:
-    try:
-        value = float(text) * 100.0
-    except ValueError:
-        return None
-    return value if math.isfinite(value) and 0.0 <= value <= MAX_PERCENT else None
-
-
-def _epoch(text: str, now: float) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    if not math.isfinite(value) or abs(value - now) > _MAX_RESET_DISTANCE:
-        return None
-    return float(int(value))
-
-
-def _status(text: str) -> str | None:
-    value = text.strip().lower()
-    return value if value in _STATUSES else (value[:32] or None)
-
-
-def _boolean(text: str) -> bool | None:
-    value = text.strip().lower()
-    return True if value == "true" else False if value == "false" else None
-
-
 #: Per-window header kinds → their position in a window's fields.
-_KINDS = {"utilization": 0, "reset": 1, "status": 2}
-#: Lower-cased header name → (window, kind position) or (None, overall key), or None
-#: for a name we do not use. Names repeat on every answer: classify each once.
-_CLASSIFIED: dict[str, tuple[str | None, object] | None] = {}
-_CLASSIFIED_MAX = 512
-
-
-def _classify(name: str) -> tuple[str | None, object] | None:
-    rest = name[len(PREFIX) :]
-    if rest in _OVERALL or rest.startswith("overage-"):
-        spec: tuple[str | None, object] | None = (None, rest)
-    else:
-        code, _, kind = rest.rpartition("-")
-        spec = (window_name(code), _KINDS[kind]) if code and kind in _KINDS else None
-    if len(_CLASSIFIED) < _CLASSIFIED_MAX:
-        _CLASSIFIED[name] = spec
-    return spec
+_KINDS = {"utilization": 0, "reset": 1, "status": 2, "surpassed-threshold": 3}
+#: Header name after the prefix → the window it belongs to and the field's position;
+#: every other name is an overall one (kept by name) or unknown (ignored).
+_PER_WINDOW = {
+    f"{code}-{kind}": (window, position)
+    for code, window in _WINDOW_CODES.items()
+    for kind, position in _KINDS.items()
+}
+_OVERALL = frozenset(
+    {"status", "reset", "representative-claim", "fallback", "upgrade-paths"}
+    | {
+        "overage-" + kind
+        for kind in (
+            "status",
+            "in-use",
+            "utilization",
+            "reset",
+            "disabled-reason",
+            "surpassed-threshold",
+        )
+    }
+)
+#: Full lower-cased header name → (window, field position) for a window's header, or
+#: the name after the prefix for one kept by name. Names repeat on every answer: one
+#: dictionary lookup each, no slicing.
+_SPECS: dict[str, tuple[str, int] | str] = {
+    **{PREFIX + rest: rest for rest in _OVERALL | GRACE_HEADERS | SLOW_HEADERS},
+    **{PREFIX + rest: spec for rest, spec in _PER_WINDOW.items()},
+}
 
 
 def parse(headers: Iterable[tuple[str, str]], now: float | None = None) -> UnifiedLimits | None:
@@ -227,35 +268,36 @@ def parse(headers: Iterable[tuple[str, str]], now: float | None = None) -> Unifi
     names are compared case-insensitively, the last value of a repeated header wins.
     """
     found = False
-    overall: dict[object, str] = {}
+    overall: dict[str, str] = {}
     per_window: dict[str, list[str | None]] = {}
     for raw_name, value in headers:
         name = raw_name.lower()
         if not name.startswith(PREFIX):
             continue
         found = True
-        spec = _CLASSIFIED[name] if name in _CLASSIFIED else _classify(name)
+        spec = _SPECS.get(name)
         if spec is None:
             continue
-        window, key = spec
-        if window is None:
-            overall[key] = value
+        if isinstance(spec, str):
+            overall[spec] = value
         else:
+            window, position = spec
             fields = per_window.get(window)
             if fields is None:
-                fields = per_window[window] = [None, None, None]
-            fields[key] = value  # type: ignore[index]
+                fields = per_window[window] = [None, None, None, None]
+            fields[position] = value
     if not found:
         return None
     now = time.time() if now is None else now
     windows = {
         name: Window(
             name,
-            None if util is None else _percent(util),
-            None if reset is None else _epoch(reset, now),
-            None if status is None else _status(status),
+            None if util is None else percent(util),
+            None if reset is None else epoch(reset, now),
+            None if status is None else status_word(status),
+            None if threshold is None else percent(threshold),
         )
-        for name, (util, reset, status) in per_window.items()
+        for name, (util, reset, status, threshold) in per_window.items()
     }
     get = overall.get
     claim = get("representative-claim", "").strip()
@@ -265,17 +307,23 @@ def parse(headers: Iterable[tuple[str, str]], now: float | None = None) -> Unifi
     in_use = get("overage-in-use")
     overage_util = get("overage-utilization")
     overage_reset = get("overage-reset")
+    overage_threshold = get("overage-surpassed-threshold")
+    paths = get("upgrade-paths")
     return UnifiedLimits(
-        None if status is None else _status(status),
-        window_name(claim) if claim else None,
-        None if reset is None else _epoch(reset, now),
+        None if status is None else status_word(status),
+        window_name(claim) if word(claim.lower()) else None,
+        None if reset is None else epoch(reset, now),
         windows,
-        None if overage_status is None else _status(overage_status),
-        None if in_use is None else _boolean(in_use),
-        None if overage_util is None else _percent(overage_util),
-        None if overage_reset is None else _epoch(overage_reset, now),
-        get("overage-disabled-reason", "").strip()[:64] or None,
-        get("fallback", "").strip()[:32] or None,
+        None if overage_status is None else status_word(overage_status),
+        None if in_use is None else boolean(in_use),
+        None if overage_util is None else percent(overage_util),
+        None if overage_reset is None else epoch(overage_reset, now),
+        word(get("overage-disabled-reason", "").lower()),
+        word(get("fallback", "").lower()),
+        None if overage_threshold is None else percent(overage_threshold),
+        grace_from(get) if not GRACE_HEADERS.isdisjoint(overall) else None,
+        slow_from(get, now) if not SLOW_HEADERS.isdisjoint(overall) else None,
+        None if paths is None else paths_from(paths),
     )
 
 

@@ -3,14 +3,14 @@
 The usage endpoint rate-limits hard, so it is asked at most once per
 :data:`MIN_INTERVAL` (60 s) per sign-in across every process: the time of the
 last attempt is recorded in the usage file under its lock before the call. When
-the endpoint is not asked (too soon, or it said to wait), or fails, the last
-snapshot is kept and the caller shows it with its "as of".
+it answers 429 or 403, every process waits as Claude's own client does: its
+``Retry-After``, else :data:`DEFAULT_BACKOFF` (5 min), at most :data:`MAX_BACKOFF`
+(1 h). When the endpoint is not asked (too soon, or it said to wait), or fails,
+the last snapshot is kept and the caller shows it with its "as of".
 
-Both answer forms are understood and normalized to the headers' vocabulary
-(:class:`~.unified_limits.UnifiedLimits`, utilization in percent): the window
-form (``five_hour: {"utilization": 0–100, "resets_at": ISO}``…) and the newer
-``limits: [{"kind", "percent", "severity", "resets_at", "is_active"}]``; with
-both, ``limits[]`` wins and the window form fills in what it lacks.
+Its answers (both forms) and the profile's are read by :mod:`.endpoint_answers`.
+A sign-in reads the plan once (:func:`read_plan`), so ``usage`` shows the plan and
+whether extra usage is on before any answer from the API.
 """
 
 from __future__ import annotations
@@ -18,139 +18,31 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from ..config import Settings
-from ..errors import ClaudeOAuthError, RateLimited
-from ..tokens.record import finite_number
-from .unified_limits import MAX_PERCENT, UnifiedLimits, Window, window_name
+from ..errors import ClaudeOAuthError
+from .endpoint_answers import normalize, plan_of_profile
 from .usage_snapshot import Plan, UsageFile, UsageSnapshot, update, usage_path, with_snapshot
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import httpx
 
 #: Seconds between two calls to the usage endpoint, across processes.
 MIN_INTERVAL = 60.0
-#: Names the ``limits[]`` form may use for the windows.
-_KIND_ALIASES = {"session": "five_hour", "weekly": "seven_day", "week": "seven_day"}
-_SEVERITY = {
-    "normal": "allowed",
-    "ok": "allowed",
-    "info": "allowed",
-    "none": "allowed",
-    "low": "allowed",
-    "warning": "allowed_warning",
-    "warn": "allowed_warning",
-    "approaching": "allowed_warning",
-    "high": "allowed_warning",
-    "exceeded": "rejected",
-    "critical": "rejected",
-    "limited": "rejected",
-    "blocked": "rejected",
-    "rejected": "rejected",
-}
+#: How long to leave the endpoint alone after a 429 or 403 without ``Retry-After``.
+DEFAULT_BACKOFF = 300.0
+#: The longest wait a ``Retry-After`` is believed for.
+MAX_BACKOFF = 3600.0
 
 
-def _percent(value: Any) -> float | None:
-    number = finite_number(value)  # None for NaN, infinity, 400 digits, a bool, text
-    return number if number is not None and 0.0 <= number <= MAX_PERCENT else None
-
-
-def _timestamp(value: Any) -> float | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return None
-    return parsed.timestamp()
-
-
-def _window_status(utilization: float | None) -> str | None:
-    if utilization is None:
-        return None
-    return "rejected" if utilization >= 100.0 else "allowed"
-
-
-def normalize(body: dict[str, Any]) -> UnifiedLimits:
-    """The usage endpoint's answer (either form) as :class:`UnifiedLimits`."""
-    windows: dict[str, Window] = {}
-    active: list[str] = []
-    limits = body.get("limits")
-    if isinstance(limits, list):
-        for item in limits:
-            if not isinstance(item, dict) or not isinstance(item.get("kind"), str):
-                continue
-            kind = item["kind"].strip().lower()
-            name = window_name(_KIND_ALIASES.get(kind, kind))
-            utilization = _percent(item.get("percent"))
-            severity = item.get("severity")
-            status = _SEVERITY.get(severity.strip().lower()) if isinstance(severity, str) else None
-            windows[name] = Window(
-                name,
-                utilization=utilization,
-                resets_at=_timestamp(item.get("resets_at")),
-                status=status or _window_status(utilization),
-            )
-            if item.get("is_active") is True:
-                active.append(name)
-    for key, value in body.items():
-        if key in ("limits", "extra_usage") or not isinstance(value, dict):
-            continue
-        if "utilization" not in value:
-            continue
-        name = window_name(key)
-        if name in windows:
-            continue
-        utilization = _percent(value.get("utilization"))
-        windows[name] = Window(
-            name,
-            utilization=utilization,
-            resets_at=_timestamp(value.get("resets_at")),
-            status=_window_status(utilization),
-        )
-    statuses = {w.status for w in windows.values()}
-    overall = next((s for s in ("rejected", "allowed_warning", "allowed") if s in statuses), None)
-    candidates = [n for n in (active or windows) if windows[n].utilization is not None]
-    binding = max(candidates, key=lambda n: windows[n].utilization or 0.0) if candidates else None
-    extra = body.get("extra_usage") if isinstance(body.get("extra_usage"), dict) else {}
-    enabled = extra.get("is_enabled")
-    return UnifiedLimits(
-        status=overall,
-        binding_window=binding,
-        resets_at=windows[binding].resets_at if binding else None,
-        windows=windows,
-        overage_status=("allowed" if enabled is True else "rejected" if enabled is False else None),
-        overage_utilization=_percent(extra.get("utilization")),
-    )
-
-
-def plan_from_profile(profile: dict[str, Any]) -> tuple[str | None, str | None]:
-    """``(name, tier)`` from the profile: Max / Pro / Team / Enterprise / API, and the
-    raw ``rate_limit_tier``. An organization type we do not know is shown as sent."""
-    account = profile.get("account") if isinstance(profile.get("account"), dict) else {}
-    org = profile.get("organization") if isinstance(profile.get("organization"), dict) else {}
-    kind = org.get("organization_type")
-    kind = kind.strip().lower() if isinstance(kind, str) else ""
-    tier = org.get("rate_limit_tier")
-    tier = tier.strip()[:64] if isinstance(tier, str) and tier.strip() else None
-    if "enterprise" in kind:
-        name: str | None = "Enterprise"
-    elif "team" in kind:
-        name = "Team"
-    elif account.get("has_claude_max") is True or "max" in kind:
-        name = "Max"
-    elif account.get("has_claude_pro") is True or "pro" in kind:
-        name = "Pro"
-    elif kind in ("api", "console", "api_individual") or kind.startswith("api"):
-        name = "API"
-    elif kind:
-        name = kind.removeprefix("claude_").replace("_", " ").title()[:32]
-    elif account or org:
-        name = "API"
-    else:
-        name = None
-    return name, tier
+def backoff_seconds(retry_after: float | None) -> float:
+    """How long to leave the endpoint alone after a 429 or 403: ``Retry-After``
+    (at least 1 s), else :data:`DEFAULT_BACKOFF`; never more than :data:`MAX_BACKOFF`."""
+    if retry_after is None:
+        return DEFAULT_BACKOFF
+    return min(MAX_BACKOFF, max(1.0, retry_after))
 
 
 @dataclass(frozen=True)
@@ -165,20 +57,19 @@ class RefreshOutcome:
     failed: bool = False
 
 
-def _get_json(settings: Settings, url: str, what: str) -> dict[str, Any]:
+def _get(settings: Settings, url: str, what: str) -> httpx.Response:
     import httpx
 
     from .. import USER_AGENT
     from ..errors import NetworkError
     from ..net.bearer_auth import OAuthBearerAuth
     from ..net.http_client import fetch
-    from ..net.http_responses import json_object_or_raise
     from ..tokens.provider import provider_for
 
     # observers=(): an endpoint answer is not a model answer; its numbers are saved below.
     auth = OAuthBearerAuth(provider_for(settings), settings, observers=())
     try:
-        response = fetch(
+        return fetch(
             "GET",
             url,
             what=what,
@@ -188,14 +79,15 @@ def _get_json(settings: Settings, url: str, what: str) -> dict[str, Any]:
         )
     except httpx.HTTPError as exc:
         raise NetworkError(f"{what} could not be reached ({type(exc).__name__}).") from None
-    return json_object_or_raise(response, what)
 
 
 def _ask_plan(settings: Settings) -> Plan:
     """The plan, as the profile endpoint says it now (raises ClaudeOAuthError)."""
-    body = _get_json(settings, settings.profile_url, "The profile endpoint")
-    name, tier = plan_from_profile(body)
-    return Plan(name, tier, time.time())
+    from ..net.http_responses import json_object_or_raise
+
+    what = "The profile endpoint"
+    body = json_object_or_raise(_get(settings, settings.profile_url, what), what)
+    return plan_of_profile(body, time.time())
 
 
 def read_plan(settings: Settings, account: str | None) -> Plan | None:
@@ -218,6 +110,40 @@ def read_plan(settings: Settings, account: str | None) -> Plan | None:
     except ClaudeOAuthError:
         return None
     return plan
+
+
+def _back_off(settings: Settings, response: httpx.Response, now: float) -> RefreshOutcome:
+    """A 429 or 403 from the usage endpoint: no process asks again before its
+    ``Retry-After`` (else 5 min, at most 1 h). A 429 is the endpoint's rate limit
+    (the last values are shown, exit 0); a 403 a refusal, named (exit 1)."""
+    from ..net.http_responses import json_object_or_raise, retry_after_seconds
+
+    wait = backoff_seconds(retry_after_seconds(response.headers.get("retry-after")))
+    usage = update(
+        usage_path(settings),
+        lambda u: u._replace(endpoint_retry_until=now + wait),
+        lock_timeout=settings.lock_timeout,
+    )
+    if response.status_code == 429:
+        note = (
+            f"The usage endpoint is rate-limiting (retry in {math.ceil(wait)} s); "
+            "showing the last values."
+        )
+        return RefreshOutcome(usage, asked=True, note=note)
+    try:
+        json_object_or_raise(response, "The usage endpoint")
+        why = "The usage endpoint answered HTTP 403."
+    except ClaudeOAuthError as exc:
+        why = str(exc).rstrip(".") + "."
+    note = (
+        f"{why} It is not asked again for {_span(wait)} (as Claude's own client waits); "
+        "showing the last values."
+    )
+    return RefreshOutcome(usage, asked=True, note=note, failed=True)
+
+
+def _span(seconds: float) -> str:
+    return f"{math.ceil(seconds)} s" if seconds < 120 else f"{math.ceil(seconds / 60)} min"
 
 
 def _ago(seconds: float) -> str:
@@ -261,20 +187,14 @@ def refresh(settings: Settings, account: str | None, *, now: float | None = None
     usage = update(path, claim_call, lock_timeout=lock_timeout)
     if not claim.get("go"):
         return RefreshOutcome(usage, asked=False, note=claim.get("note"))
+    what = "The usage endpoint"
     try:
-        body = _get_json(settings, settings.usage_url, "The usage endpoint")
-    except RateLimited as exc:
-        wait = 60.0 if exc.retry_after is None else max(1.0, exc.retry_after)
-        usage = update(
-            path,
-            lambda u: u._replace(endpoint_retry_until=now + wait),
-            lock_timeout=lock_timeout,
-        )
-        note = (
-            f"The usage endpoint is rate-limiting (retry in {math.ceil(wait)} s); "
-            "showing the last values."
-        )
-        return RefreshOutcome(usage, asked=True, note=note)
+        response = _get(settings, settings.usage_url, what)
+        if response.status_code in (403, 429):
+            return _back_off(settings, response, now)
+        from ..net.http_responses import json_object_or_raise
+
+        body = json_object_or_raise(response, what)
     except ClaudeOAuthError as exc:
         from ..errors import LoginRequired, NotSignedIn
 

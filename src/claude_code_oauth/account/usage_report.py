@@ -1,32 +1,33 @@
-"""What ``usage`` reports: the stable JSON keys, the human lines, and the one
-compact line of ``status``.
+"""What ``usage`` reports: the stable JSON keys, and the command itself (:func:`collect`)
+with the lines of :mod:`.usage_lines` and ``status``'s compact usage line.
 
 The report is built from local files only — the token file (who is signed in)
 and the usage file beside it (:mod:`.usage_snapshot`) — so it needs no network
-and no HTTP library. The JSON keys are a stable interface (README):
-``plan`` {``name``, ``tier``}, ``windows`` {name: {``utilization`` (percent),
-``resets_at`` (ISO 8601 with offset), ``status``}}, ``binding_window``,
-``extra_usage`` {``status``, ``in_use``}, ``as_of``, ``source``
-(``headers``, ``usage_endpoint`` or ``null``).
+and no HTTP library. The JSON keys are a stable interface (README; keys are
+added, never renamed): ``plan`` {``name``, ``tier``, ``display_name``,
+``extra_usage_enabled``}, ``windows`` {name: {``utilization`` (percent),
+``resets_at`` (ISO 8601 with offset), ``status``, ``surpassed_threshold``,
+``severity``, ``model``}}, ``binding_window``, ``extra_usage`` {``status``,
+``in_use``, ``utilization``, ``resets_at``, ``disabled_reason``,
+``surpassed_threshold``}, the offers that are not windows — ``fallback``,
+``grace`` {``status``, ``five_hour_utilization``, ``seven_day_utilization``},
+``slow`` {``offer``, ``status``, ``retry_after``, ``max_wait``,
+``budget_utilization``, ``budget_resets_at``}, ``upgrade_paths`` (a list) —
+``as_of`` and ``source`` (``headers``, ``usage_endpoint`` or ``null``).
 """
 
 from __future__ import annotations
 
-import re
 import time
 
-from .unified_limits import EXTRA_USAGE_ON, clock_time, display_name, iso_local, short_name, until
+from .unified_limits import UnifiedLimits, Window, iso_local, until
+from .usage_lines import compact_line, ordered, render
 from .usage_snapshot import UsageFile, for_account
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-#: The usual order of windows; others follow alphabetically.
-WINDOW_ORDER = ("five_hour", "seven_day", "seven_day_opus", "seven_day_sonnet")
-#: A compact status line mentions how old its figures are past this age (seconds).
-STALE_AFTER = 15 * 60
-REFRESH_HINT = "`claude-code-oauth usage --refresh` or /claude-code-usage --refresh asks Claude"
 #: ``status``'s usage line for a Console sign-in.
 API_KEY_USAGE_LINE = (
     "Usage: plan windows and extra usage don't apply to an API key; the Console bills it per token."
@@ -38,186 +39,104 @@ API_KEY_LINES = (
     "the Console bills its requests per token, within the organization's rate limits.",
     "See the organization's usage and costs in the Anthropic Console.",
 )
-_TIER_SIZE = re.compile(r"(\d+x)$")
 
 
 def empty_report() -> dict[str, Any]:
     """The report's keys with nothing known (not signed in, or nothing recorded)."""
     return {
-        "plan": {"name": None, "tier": None},
+        "plan": {"name": None, "tier": None, "display_name": None, "extra_usage_enabled": None},
         "windows": {},
         "binding_window": None,
-        "extra_usage": {"status": None, "in_use": None},
+        "extra_usage": {
+            "status": None,
+            "in_use": None,
+            "utilization": None,
+            "resets_at": None,
+            "disabled_reason": None,
+            "surpassed_threshold": None,
+        },
+        "fallback": None,
+        "grace": None,
+        "slow": None,
+        "upgrade_paths": None,
         "as_of": None,
         "source": None,
     }
 
 
-def _ordered(names: list[str]) -> list[str]:
-    known = [n for n in WINDOW_ORDER if n in names]
-    return known + sorted(n for n in names if n not in WINDOW_ORDER)
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _window_json(window: Window) -> dict[str, Any]:
+    return {
+        "utilization": _rounded(window.utilization),
+        "resets_at": iso_local(window.resets_at),
+        "status": window.status,
+        "surpassed_threshold": _rounded(window.surpassed_threshold),
+        "severity": window.severity,
+        "model": window.model,
+    }
+
+
+def _offers_json(limits: UnifiedLimits) -> dict[str, Any]:
+    """The headers that are not windows, under their own keys."""
+    grace, slow = limits.grace, limits.slow
+    return {
+        "fallback": limits.fallback,
+        "grace": None
+        if grace is None
+        else {
+            "status": grace.status,
+            "five_hour_utilization": _rounded(grace.five_hour),
+            "seven_day_utilization": _rounded(grace.seven_day),
+        },
+        "slow": None
+        if slow is None
+        else {
+            "offer": slow.offer,
+            "status": slow.status,
+            "retry_after": slow.retry_after,
+            "max_wait": slow.max_wait,
+            "budget_utilization": _rounded(slow.budget_utilization),
+            "budget_resets_at": iso_local(slow.budget_resets_at),
+        },
+        "upgrade_paths": None if limits.upgrade_paths is None else list(limits.upgrade_paths),
+    }
 
 
 def build(usage: UsageFile, account: str | None) -> dict[str, Any]:
     """The JSON report of ``usage`` for the signed-in ``account``."""
     report = empty_report()
     usage = for_account(usage, account)
-    if usage.plan is not None:
-        report["plan"] = {"name": usage.plan.name, "tier": usage.plan.tier}
+    plan = usage.plan
+    if plan is not None:
+        report["plan"] = {
+            "name": plan.name,
+            "tier": plan.tier,
+            "display_name": plan.display_name,
+            "extra_usage_enabled": plan.extra_usage,
+        }
     snapshot = usage.snapshot
     if snapshot is None:
         return report
     limits = snapshot.limits
     report["windows"] = {
-        name: {
-            "utilization": (
-                None
-                if limits.windows[name].utilization is None
-                else round(limits.windows[name].utilization, 2)
-            ),
-            "resets_at": iso_local(limits.windows[name].resets_at),
-            "status": limits.windows[name].status,
-        }
-        for name in _ordered(list(limits.windows))
+        name: _window_json(limits.windows[name]) for name in ordered(list(limits.windows))
     }
     report["binding_window"] = limits.binding_window
-    report["extra_usage"] = {"status": limits.overage_status, "in_use": limits.overage_in_use}
+    report["extra_usage"] = {
+        "status": limits.overage_status,
+        "in_use": limits.overage_in_use,
+        "utilization": _rounded(limits.overage_utilization),
+        "resets_at": iso_local(limits.overage_resets_at),
+        "disabled_reason": limits.overage_disabled_reason,
+        "surpassed_threshold": _rounded(limits.overage_surpassed_threshold),
+    }
+    report.update(_offers_json(limits))
     report["as_of"] = iso_local(snapshot.as_of)
     report["source"] = snapshot.source
     return report
-
-
-# -- for people ------------------------------------------------------------------
-
-
-def plan_short(name: str | None, tier: str | None) -> str | None:
-    """``Max 20x``, ``Pro``, ``Team``; ``None`` when no profile was read."""
-    if name is None and tier is None:
-        return None
-    size = _TIER_SIZE.search(tier or "")
-    shown = name or "unknown"
-    if size and name in ("Max", "Pro"):
-        shown += f" {size.group(1)}"
-    return shown
-
-
-def plan_text(name: str | None, tier: str | None) -> str:
-    """``Max 20x (default_claude_max_20x)``; ``unknown`` when no profile was read."""
-    shown = plan_short(name, tier)
-    if shown is None:
-        return "unknown"
-    return f"{shown} ({tier})" if tier else shown
-
-
-def extra_usage_text(status: str | None, in_use: bool | None, reason: str | None = None) -> str:
-    """``on, in use``, ``off (org_level_disabled)``, ``on, not in use``, ``unknown``."""
-    if status in EXTRA_USAGE_ON:
-        state = "on"
-    elif status is None:
-        state = "unknown"
-    else:
-        state = "off" + (f" ({reason})" if reason else "")
-    if in_use is True:
-        return f"{state}, in use: requests are billed as extra usage (pay-as-you-go)"
-    if in_use is False and state == "on":
-        return f"{state}, not in use"
-    return state
-
-
-def _percent(value: float | None) -> str:
-    """``42``, ``0.4``, ``?`` (one decimal only below 10 %, where it matters)."""
-    if value is None:
-        return "?"
-    if value < 10 and round(value, 1) != round(value):
-        return f"{value:.1f}"
-    return f"{value:.0f}"
-
-
-def _source_text(source: str | None) -> str:
-    return "from the usage endpoint" if source == "usage_endpoint" else "from the last response"
-
-
-def render(usage: UsageFile, account: str | None, now: float | None = None) -> list[str]:
-    """Human lines for ``usage`` (the plan, each window, extra usage, as of)."""
-    now = time.time() if now is None else now
-    usage = for_account(usage, account)
-    plan = usage.plan
-    lines = [
-        "Plan: "
-        + (
-            plan_text(plan.name, plan.tier)
-            if plan
-            else "unknown (--refresh reads it from your Claude profile)"
-        )
-    ]
-    snapshot = usage.snapshot
-    if snapshot is None:
-        lines.append(
-            "No usage recorded yet: it is kept from every answer Claude sends; "
-            "--refresh asks Claude now."
-        )
-        return lines
-    limits = snapshot.limits
-    width = max((len(display_name(n)) for n in limits.windows), default=0)
-    for name in _ordered(list(limits.windows)):
-        window = limits.windows[name]
-        percent = f"{_percent(window.utilization):>5} %"
-        line = f"{display_name(name):<{width}}  {percent}"
-        if window.resets_at is not None:
-            if window.resets_at <= now:
-                line += f"  reset at {clock_time(window.resets_at, now)} (after these figures)"
-            else:
-                line += f"  resets {until(window.resets_at, now)}"
-        if name == limits.binding_window:
-            line += "  (binding)"
-        lines.append(line)
-    if not limits.windows:
-        lines.append("No limit windows in the last answer.")
-    if limits.binding_window and limits.binding_window not in limits.windows:
-        lines.append(f"Binding limit: {display_name(limits.binding_window)}")
-    extra = extra_usage_text(
-        limits.overage_status, limits.overage_in_use, limits.overage_disabled_reason
-    )
-    if limits.overage_utilization is not None and limits.overage_status in EXTRA_USAGE_ON:
-        extra += f"; {limits.overage_utilization:.0f} % of its monthly limit used"
-    lines.append(f"Extra usage: {extra}")
-    lines.append(f"As of {clock_time(snapshot.as_of, now)} ({_source_text(snapshot.source)}).")
-    return lines
-
-
-def compact_line(usage: UsageFile, account: str | None, now: float | None = None) -> str:
-    """``Usage: 5 h 42 % (resets 14:05) · 7 d 18 % · extra usage off``."""
-    now = time.time() if now is None else now
-    snapshot = for_account(usage, account).snapshot
-    if snapshot is None:
-        return f"Usage: none recorded yet ({REFRESH_HINT})."
-    limits = snapshot.limits
-    shown = [
-        name
-        for name in _ordered(list(limits.windows))
-        if name in ("five_hour", "seven_day")
-        or name == limits.binding_window
-        or limits.windows[name].status not in (None, "allowed")
-    ]
-    binding = limits.binding_window if limits.binding_window in shown else None
-    parts = []
-    for name in shown:
-        window = limits.windows[name]
-        text = short_name(name)
-        text += f" {_percent(window.utilization)} %"
-        if window.resets_at is not None and window.resets_at <= now:
-            text += f" (reset at {clock_time(window.resets_at, now)})"
-        elif window.resets_at is not None and name == (binding or shown[0]):
-            text += f" (resets {clock_time(window.resets_at, now)})"
-        parts.append(text)
-    status = limits.overage_status
-    extra = "on" if status in EXTRA_USAGE_ON else "off" if status else "unknown"
-    if limits.overage_in_use is True:
-        extra = "in use"
-    parts.append(f"extra usage {extra}")
-    if now - snapshot.as_of > STALE_AFTER:
-        parts.append(f"as of {clock_time(snapshot.as_of, now)}")
-    return "Usage: " + " · ".join(parts)
 
 
 # -- the command ------------------------------------------------------------------

@@ -4,7 +4,10 @@ when the usage endpoint was last asked.
 One file per profile, ``settings.side_path("usage")``
 (``claude_code_oauth.default.usage.json``), written atomically with mode 0600
 and never holding a token or anything else secret: utilization, reset times,
-statuses, the plan's name and tier, the account's uuid and three timestamps.
+statuses and other short words, the model names of per-model rows, the offers
+that are not windows (grace, slow lane, fallback, upgrade paths), the plan's
+name, tier, display name and extra-usage setting, the account's uuid and three
+timestamps.
 
 What a caller may rely on:
 
@@ -16,6 +19,10 @@ What a caller may rely on:
   lose each other's fields.
 * The snapshot belongs to ``account`` (the token file's account uuid when it
   was written): readers ignore a snapshot of another account.
+* Files of older versions load: fields they lack are ``None``, and the "windows"
+  older versions made of the grace and slow-lane headers (``grace``,
+  ``grace_5h``, ``slow``, ``slow_budget``…) are dropped, since they are not
+  windows. Fields added since are written beside the old ones, never instead.
 
 This module is on the ``usage`` fast path: it imports ``json`` and the standard
 library only (``filelock`` only inside :func:`update`).
@@ -28,6 +35,8 @@ from collections import namedtuple
 
 from ..errors import UsageFileError
 from ..storage import secure_file
+from .header_values import word
+from .limit_offers import Grace, Slow
 from .unified_limits import UnifiedLimits, Window
 
 TYPE_CHECKING = False
@@ -56,15 +65,23 @@ class UsageSnapshot(namedtuple("UsageSnapshot", ["limits", "as_of", "source"])):
     source: str
 
 
-class Plan(namedtuple("Plan", ["name", "tier", "as_of"])):
+class Plan(
+    namedtuple(
+        "Plan", ["name", "tier", "as_of", "display_name", "extra_usage"], defaults=(None, None)
+    )
+):
     """The subscription, from the profile endpoint: ``name`` is ``Max``, ``Pro``,
     ``Team``, ``Enterprise`` or ``API`` (or what the server called it), ``tier``
-    the raw rate-limit tier (``default_claude_max_20x``)."""
+    the raw rate-limit tier (``default_claude_max_20x``), ``display_name`` the
+    profile's ``plan_display_name`` (``Max 20x``), ``extra_usage`` its
+    ``has_extra_usage_enabled`` (``None``: not said)."""
 
     __slots__ = ()
     name: str | None
     tier: str | None
     as_of: float
+    display_name: str | None
+    extra_usage: bool | None
 
 
 class UsageFile(
@@ -124,19 +141,76 @@ def _window_key(name: Any) -> bool:
     )
 
 
+#: Window names older versions made of headers that are not windows (grace, slow lane).
+_NOT_WINDOWS = ("grace", "slow")
+_LABEL = r"[^\W_](?:[\w .+-]{0,38}[\w+])?"
+#: The compiled :data:`_LABEL`, on first use (most snapshots hold no label).
+_label_pattern: Any = None
+
+
+def label(value: Any) -> str | None:
+    """A model's display name as a scoped row gives it (``Opus 4.1``): letters, digits,
+    spaces and ``.+-``, at most 40 characters, nothing token-shaped; else ``None``."""
+    global _label_pattern
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if _label_pattern is None:
+        import re
+
+        _label_pattern = re.compile(_LABEL)
+    if not _label_pattern.fullmatch(value) or value.lower().startswith("sk-"):
+        return None
+    return value
+
+
+def _dict(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _words(value: Any) -> tuple[str, ...] | None:
+    if not isinstance(value, list):
+        return None
+    found = tuple(w for w in (word(v) for v in value[:8]) if w)
+    return found or None
+
+
+def _grace_from(data: Any) -> Grace | None:
+    if not isinstance(data, dict):
+        return None
+    return Grace(
+        word(data.get("status")), _number(data.get("five_hour")), _number(data.get("seven_day"))
+    )
+
+
+def _slow_from(data: Any) -> Slow | None:
+    if not isinstance(data, dict):
+        return None
+    return Slow(
+        word(data.get("offer")),
+        word(data.get("status")),
+        _number(data.get("retry_after")),
+        _number(data.get("max_wait")),
+        _number(data.get("budget_utilization")),
+        _time(data.get("budget_resets_at")),
+    )
+
+
 def _limits_from(data: dict[str, Any]) -> UnifiedLimits:
     windows = {}
-    raw_windows = data.get("windows")
-    if isinstance(raw_windows, dict):
-        for name, raw in raw_windows.items():
-            if _window_key(name) and isinstance(raw, dict):
-                windows[name] = Window(
-                    name,
-                    utilization=_number(raw.get("utilization")),
-                    resets_at=_time(raw.get("resets_at")),
-                    status=_text(raw.get("status")),
-                )
-    overage = data.get("overage") if isinstance(data.get("overage"), dict) else {}
+    for name, raw in _dict(data, "windows").items():
+        if _window_key(name) and isinstance(raw, dict) and not name.startswith(_NOT_WINDOWS):
+            windows[name] = Window(
+                name,
+                utilization=_number(raw.get("utilization")),
+                resets_at=_time(raw.get("resets_at")),
+                status=_text(raw.get("status")),
+                surpassed_threshold=_number(raw.get("surpassed_threshold")),
+                severity=word(raw.get("severity")),
+                model=label(raw.get("model")),
+            )
+    overage = _dict(data, "overage")
     binding = data.get("binding_window")
     return UnifiedLimits(
         status=_text(data.get("status")),
@@ -148,6 +222,11 @@ def _limits_from(data: dict[str, Any]) -> UnifiedLimits:
         overage_utilization=_number(overage.get("utilization")),
         overage_resets_at=_time(overage.get("resets_at")),
         overage_disabled_reason=_text(overage.get("disabled_reason")),
+        fallback=word(data.get("fallback")),
+        overage_surpassed_threshold=_number(overage.get("surpassed_threshold")),
+        grace=_grace_from(data.get("grace")),
+        slow=_slow_from(data.get("slow")),
+        upgrade_paths=_words(data.get("upgrade_paths")),
     )
 
 
@@ -167,7 +246,13 @@ def _plan_from(data: Any) -> Plan | None:
     as_of = _time(data.get("as_of"))
     if as_of is None:
         return None
-    return Plan(_text(data.get("name")), _text(data.get("tier")), as_of)
+    return Plan(
+        _text(data.get("name")),
+        _text(data.get("tier")),
+        as_of,
+        label(data.get("display_name")),
+        _flag(data.get("extra_usage")),
+    )
 
 
 def from_json(data: Any) -> UsageFile:
@@ -208,11 +293,15 @@ def _window_json(window: Window) -> dict[str, Any]:
         "utilization": window.utilization,
         "resets_at": window.resets_at,
         "status": window.status,
+        "surpassed_threshold": window.surpassed_threshold,
+        "severity": window.severity,
+        "model": window.model,
     }
 
 
 def snapshot_json(snapshot: UsageSnapshot) -> dict[str, Any]:
     limits = snapshot.limits
+    grace, slow = limits.grace, limits.slow
     return {
         "as_of": snapshot.as_of,
         "source": snapshot.source,
@@ -226,8 +315,17 @@ def snapshot_json(snapshot: UsageSnapshot) -> dict[str, Any]:
             "utilization": limits.overage_utilization,
             "resets_at": limits.overage_resets_at,
             "disabled_reason": limits.overage_disabled_reason,
+            "surpassed_threshold": limits.overage_surpassed_threshold,
         },
+        "fallback": limits.fallback,
+        "grace": None if grace is None else grace._asdict(),
+        "slow": None if slow is None else slow._asdict(),
+        "upgrade_paths": None if limits.upgrade_paths is None else list(limits.upgrade_paths),
     }
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    return plan._asdict()
 
 
 def to_json(usage: UsageFile) -> dict[str, Any]:
@@ -236,11 +334,7 @@ def to_json(usage: UsageFile) -> dict[str, Any]:
         version=FORMAT_VERSION,
         account=usage.account,
         snapshot=None if usage.snapshot is None else snapshot_json(usage.snapshot),
-        plan=(
-            None
-            if usage.plan is None
-            else {"name": usage.plan.name, "tier": usage.plan.tier, "as_of": usage.plan.as_of}
-        ),
+        plan=None if usage.plan is None else plan_json(usage.plan),
         endpoint={
             "checked_at": usage.endpoint_checked_at,
             "retry_until": usage.endpoint_retry_until,

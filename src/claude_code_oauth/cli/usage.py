@@ -16,20 +16,27 @@ if TYPE_CHECKING:
 
 HELP = "show the plan, usage limits and extra usage (no network unless --refresh)"
 DESCRIPTION = """\
-Show the plan (Max, Pro, Team, Enterprise or API, with its rate-limit tier),
-each usage window (5-hour, 7-day and per-model weekly ones) as a percentage with
-its reset time, which window is binding, whether extra usage (pay-as-you-go) is
-on and in use, and how old the figures are.
+Show the plan (Max 20x, Pro, Team, Enterprise or API, with its rate-limit tier),
+each usage window (5-hour, 7-day, and the per-model weekly ones the usage
+endpoint reports) as a percentage with its reset time, which window is binding,
+whether extra usage (pay-as-you-go) is on and in use, one line for what Claude
+offers at the limit (a slower lane, a wrap-up allowance, a fallback model,
+upgrade paths: offers, not limits), and how old the figures are.
 
 The figures come from the last answer Claude sent through claude-code-oauth
-(Code Puppy models, or the library); nothing is sent. --refresh asks Claude's
-usage endpoint and profile instead, at most once a minute across all processes;
-when the endpoint is rate-limiting, the last values are shown with their time.
+(Code Puppy models, or the library), and the plan from your profile as read at
+sign-in; nothing is sent. --refresh asks Claude's usage endpoint and profile
+instead, at most once a minute across all processes; after a 429 or 403 from it
+nobody asks again before its Retry-After (else 5 min, at most 1 h), and the last
+values are shown with their time.
 
---json prints the stable keys plan {name, tier}, windows {NAME: {utilization
-(percent), resets_at (ISO 8601), status}}, binding_window, extra_usage {status,
-in_use}, as_of and source ("headers", "usage_endpoint" or null). Not signed in:
-the same keys with nulls, and exit status 1.
+--json prints the stable keys (new keys are added, none renamed): plan {name,
+tier, display_name, extra_usage_enabled}, windows {NAME: {utilization (percent),
+resets_at (ISO 8601), status, surpassed_threshold, severity, model}},
+binding_window, extra_usage {status, in_use, utilization, resets_at,
+disabled_reason, surpassed_threshold}, the offers fallback, grace, slow and
+upgrade_paths (null when absent), as_of and source ("headers", "usage_endpoint"
+or null). Not signed in: the same keys with nulls, and exit status 1.
 """
 
 

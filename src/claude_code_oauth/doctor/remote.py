@@ -222,8 +222,8 @@ def profile(settings: Settings) -> Check:
     account = body.get("account") if isinstance(body.get("account"), dict) else {}
     org = body.get("organization") if isinstance(body.get("organization"), dict) else {}
     email = account.get("email_address") or account.get("email") or "unknown"
-    from ..account.usage_endpoint import plan_from_profile
-    from ..account.usage_report import plan_text
+    from ..account.endpoint_answers import plan_from_profile
+    from ..account.usage_lines import plan_text
 
     name, tier = plan_from_profile(body)
     plan = plan_text(name, tier) if name or tier else None

@@ -79,7 +79,7 @@ def plan_of(record: token_store.TokenRecord) -> str | None:
 def _plan_seen(settings: Settings, record: token_store.TokenRecord) -> str | None:
     """The plan the sign-in (or ``usage --refresh``) read from the profile endpoint and
     kept in the usage snapshot, if it is this account's."""
-    from ..account.usage_report import plan_short
+    from ..account.usage_lines import plan_short
     from ..account.usage_snapshot import for_account, load, usage_path
     from ..tokens.record import account_uuid
 
@@ -87,7 +87,8 @@ def _plan_seen(settings: Settings, record: token_store.TokenRecord) -> str | Non
         usage = for_account(load(usage_path(settings)), account_uuid(record))
     except ClaudeOAuthError:
         return None
-    return plan_short(usage.plan.name, usage.plan.tier) if usage.plan else None
+    plan = usage.plan
+    return plan_short(plan.name, plan.tier, plan.display_name) if plan else None
 
 
 @dataclass(frozen=True)

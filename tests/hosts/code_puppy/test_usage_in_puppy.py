@@ -93,7 +93,8 @@ def test_warn_once_per_stretch_and_usage_matches_the_counters(
     assert report["windows"]["seven_day"]["utilization"] == pytest.approx(
         counters["windows"]["seven_day"]["utilization"], abs=0.01
     )
-    assert report["extra_usage"] == {"status": "allowed", "in_use": True}
+    assert (report["extra_usage"]["status"], report["extra_usage"]["in_use"]) == ("allowed", True)
+    assert report["extra_usage"]["utilization"] == 15.0  # 3 of 20 units
     assert report["binding_window"] == "five_hour"
 
     status = [text for _, text in t.messages(11) if text.startswith("Usage:")]
@@ -183,3 +184,57 @@ def test_block_refuses_with_the_reset_time_and_sends_again_after_it(
     assert window["used"] == 1  # a new window: the request went out after the reset
     assert _messages(emulator) == 3
     assert emulator.usage_counters()["extra_used"] == 0  # nothing was billed as extra usage
+
+
+def test_block_never_refuses_on_severity_grace_or_slow_headers(
+    tmp_path: Path, emulator: ClaudeEmulator, scripted_browser: str
+) -> None:
+    """Issue 17: with extra usage on and ``block``, every answer carries the offers that
+    are not windows (a wrap-up allowance, a slower lane whose budget is spent, a
+    fallback model, upgrade paths) and the usage endpoint colours the 5-hour row
+    ``critical`` at 91 %: none is a limit, so every request is sent."""
+    emulator.configure_usage(
+        limits={"five_hour": 10},
+        extra_usage=True,
+        signals={"grace": 0.0, "slow": 0.0, "fallback": 0.0, "upgrade_paths": 0.0},
+        slow_budget_used=1.0,
+        endpoint_form="limits",
+    )
+    home = driver.make_home(str(tmp_path))
+
+    def on_event(event: dict[str, Any], send: Any) -> None:
+        if event.get("event") == "waiting":
+            used = emulator.usage_counters()["windows"]["five_hour"]["used"]
+            emulator.configure_usage(cost=9.1 - used)  # the next request: 91 %
+            send("go")
+
+    t = driver.run_driver(
+        [
+            {"op": "load"},
+            {"op": "cmd", "text": "/claude-code-auth"},
+            {"op": "agent_run", "model": SONNET},  # 2: every offer in the answer
+            {"op": "model_run", "model": HAIKU},  # 3: sent all the same
+            {"op": "wait", "label": "to 91 %"},
+            {"op": "model_run", "model": HAIKU},  # 5: 91 %
+            {"op": "cmd", "text": "/claude-code-usage --json --refresh"},  # 6: critical
+            {"op": "model_run", "model": HAIKU},  # 7: sent: a colour is not a limit
+            {"op": "cmd", "text": "/claude-code-usage"},  # 8
+            {"op": "cmd", "text": "/claude-code-status"},  # 9
+        ],
+        _driver_env(home, emulator, scripted_browser, CLAUDE_CODE_OAUTH_EXTRA_USAGE="block"),
+        on_event=on_event,
+    )
+    assert t.data(2).get("output") == REPLY_TEXT, t.data(2)
+    for step in (3, 5, 7):
+        assert t.data(step).get("output") == REPLY_TEXT, (step, t.data(step))
+    refreshed = json.loads(next(text for _, text in t.messages(6) if text.startswith("{")))
+    assert refreshed["source"] == "usage_endpoint"
+    assert refreshed["windows"]["five_hour"]["severity"] == "critical"
+    assert refreshed["windows"]["five_hour"]["utilization"] == pytest.approx(91.0)
+    human = t.texts(8)
+    assert "Claude also says: a slower lane" not in human  # its budget is spent
+    assert "a wrap-up allowance is available; a fallback model is offered" in human
+    assert not any(text.lower().startswith(("grace", "slow")) for _, text in t.messages(8))
+    status = [text for _, text in t.messages(9) if text.startswith("Usage:")]
+    assert len(status) == 1 and "grace" not in status[0] and "slow" not in status[0]
+    assert "Traceback" not in t.stderr

@@ -73,7 +73,7 @@ def test_models_refusals_are_anthropic_envelopes(emu, client, fault):
 
 @pytest.mark.parametrize(
     ("window", "code"),
-    [("five_hour", "5h"), ("seven_day", "7d"), ("seven_day_sonnet", "7d-sonnet")],
+    [("five_hour", "5h"), ("seven_day", "7d"), ("seven_day_overage_included", "7d_oi")],
 )
 def test_usage_limit_429_carries_the_unified_headers_of_an_exhausted_window(
     emu, client, window, code

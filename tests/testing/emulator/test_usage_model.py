@@ -149,7 +149,100 @@ def test_per_model_windows_count_only_their_models(emu, client, auth):
     assert windows["seven_day_sonnet"]["used"] == 1
     assert windows["seven_day"]["used"] == 2
     headers = _unified(_ask(client, auth, OPUS))
-    assert PREFIX + "7d-opus-utilization" in headers and PREFIX + "7d-sonnet-utilization" in headers
+    # Claude sends per-window headers for 5h, 7d and 7d_oi only (§2c): a per-model
+    # weekly window is reported by the usage endpoint's weekly_scoped rows.
+    codes = {name[len(PREFIX) :].rsplit("-", 1)[0] for name in headers}
+    assert {c for c in codes if "-" not in c and c[0].isdigit()} == {"5h", "7d"}
+    assert not any("opus" in name or "sonnet" in name for name in headers)
+
+
+def test_the_7d_oi_window_counts_its_models_and_carries_surpassed_thresholds(emu, client, auth):
+    emu.configure_usage(
+        limits={"seven_day_overage_included": 5},
+        window_models={"seven_day_overage_included": "opus"},
+    )
+    _ask(client, auth, SONNET)
+    for _ in range(4):
+        headers = _unified(_ask(client, auth, OPUS))
+    assert headers[PREFIX + "7d_oi-utilization"] == "0.8"
+    assert headers[PREFIX + "7d_oi-status"] == "allowed_warning"
+    assert headers[PREFIX + "7d_oi-surpassed-threshold"] == "0.8"
+    assert PREFIX + "5h-surpassed-threshold" not in headers  # 5 % of 100
+    last = _unified(_ask(client, auth, OPUS))
+    assert last[PREFIX + "7d_oi-surpassed-threshold"] == "1"  # 1 once rejected
+    limits = parse(_ask(client, auth, SONNET).headers.items())
+    assert limits is not None
+    window = limits.windows["seven_day_overage_included"]
+    assert window.utilization == 100.0 and window.surpassed_threshold == 100.0
+
+
+def test_spent_extra_usage_is_out_of_credits_and_refused(emu, client, auth):
+    emu.configure_usage(limits={"five_hour": 1}, extra_usage=True, extra_limit=2)
+    _ask(client, auth)
+    for _ in range(2):
+        assert _ask(client, auth).status_code == 200  # billed as extra usage
+    refused = _ask(client, auth)
+    assert refused.status_code == 429
+    headers = _unified(refused)
+    assert headers[PREFIX + "overage-status"] == "rejected"
+    assert headers[PREFIX + "overage-disabled-reason"] == "out_of_credits"
+    assert headers[PREFIX + "overage-surpassed-threshold"] == "1"
+    body = client.get("/api/oauth/usage", headers=auth).json()["extra_usage"]
+    assert body["is_enabled"] is False and body["disabled_reason"] == "out_of_credits"
+
+
+@pytest.mark.parametrize(
+    ("signal", "names"),
+    [
+        ("grace", {"grace-status", "grace-5h-utilization", "grace-7d-utilization"}),
+        (
+            "slow",
+            {
+                "slow-offer",
+                "slow-status",
+                "slow-retry-after",
+                "slow-max-wait",
+                "slow-budget-utilization",
+                "slow-budget-reset",
+            },
+        ),
+        ("fallback", {"fallback"}),
+        ("upgrade_paths", {"upgrade-paths"}),
+    ],
+)
+def test_signals_are_sent_from_their_threshold_on(emu, client, auth, signal, names):
+    emu.configure_usage(limits={"five_hour": 4}, signals={signal: 0.75})
+    first = _unified(_ask(client, auth))  # 25 %
+    assert not any(name[len(PREFIX) :] in names for name in first)
+    _ask(client, auth)
+    third = _unified(_ask(client, auth))  # 75 %
+    assert {name[len(PREFIX) :] for name in third} >= names
+    emu.configure_usage(signals={signal: None})
+    assert not any(name[len(PREFIX) :] in names for name in _unified(_ask(client, auth)))
+
+
+def test_the_situations_the_signals_model(emu, client, auth):
+    """Grace is eligible near the limit; the slower lane is offered past it (its
+    status says whether its budget is spent); upgrade paths offer extra usage while
+    it is off."""
+    emu.configure_usage(
+        limits={"five_hour": 2},
+        signals={"grace": 0.5, "slow": 0.5, "fallback": 1.0, "upgrade_paths": 1.0},
+    )
+    near = _unified(_ask(client, auth))  # 50 %
+    assert near[PREFIX + "grace-status"] == "eligible"
+    assert near[PREFIX + "slow-status"] == "not_needed"
+    assert PREFIX + "fallback" not in near
+    full = _unified(_ask(client, auth))  # 100 %
+    assert full[PREFIX + "slow-offer"] == "treatment" and full[PREFIX + "slow-status"] == "active"
+    assert full[PREFIX + "fallback"] == "available"
+    assert full[PREFIX + "upgrade-paths"] == "upgrade_plan,overage"
+    emu.configure_usage(slow_budget_used=1.0, extra_usage=True)
+    spent = _unified(_ask(client, auth))
+    assert spent[PREFIX + "slow-status"] == "budget_exhausted"
+    assert spent[PREFIX + "upgrade-paths"] == "upgrade_plan"
+    with pytest.raises(ValueError, match="signals"):
+        emu.configure_usage(signals={"turbo": 0.5})
 
 
 def test_bill_all_as_extra_models_third_party_billing(emu, client, auth):
@@ -189,21 +282,50 @@ def test_usage_endpoint_window_form(emu, client, auth):
         "monthly_limit": 50.0,
         "used_credits": 0.0,
         "utilization": 0.0,
+        "currency": "USD",
+        "disabled_reason": None,
     }
     assert "limits" not in body
 
 
 def test_usage_endpoint_limits_form_and_both(emu, client, auth):
-    emu.configure_usage(limits={"five_hour": 4}, endpoint_form="limits")
-    for _ in range(4):
+    """§2c: rows of kind session | weekly_all | weekly_scoped (one per model, named in
+    scope.model.display_name), grouped session | weekly, severity a colour."""
+    emu.configure_usage(limits={"five_hour": 10}, endpoint_form="limits")
+    for _ in range(9):
         _ask(client, auth)
+    _ask(client, auth, OPUS)
     body = client.get("/api/oauth/usage", headers=auth).json()
     assert "five_hour" not in body
-    five = next(item for item in body["limits"] if item["kind"] == "five_hour")
-    assert five["percent"] == 100.0 and five["severity"] == "exceeded" and five["is_active"]
+    rows = body["limits"]
+    assert [(r["kind"], r["group"]) for r in rows] == [
+        ("session", "session"),
+        ("weekly_all", "weekly"),
+        ("weekly_scoped", "weekly"),
+        ("weekly_scoped", "weekly"),
+    ]
+    session = rows[0]
+    assert session["percent"] == 100.0 and session["severity"] == "critical"
+    assert session["is_active"] and session["scope"] is None
+    assert [r["is_active"] for r in rows] == [True, False, False, False]
+    scoped = {r["scope"]["model"]["display_name"]: r["percent"] for r in rows[2:]}
+    assert scoped == {"Opus": 0.25, "Sonnet": 1.12}
+    assert all(r["severity"] == "normal" for r in rows[1:])
     emu.configure_usage(endpoint_form="both")
     body = client.get("/api/oauth/usage", headers=auth).json()
     assert body["five_hour"]["utilization"] == 100.0 and body["limits"]
+
+
+def test_severity_is_a_colour_from_80_and_90_percent(emu, client, auth):
+    emu.configure_usage(limits={"five_hour": 10}, endpoint_form="limits")
+
+    def severity() -> str:
+        return client.get("/api/oauth/usage", headers=auth).json()["limits"][0]["severity"]
+
+    for count, expected in ((7, "normal"), (1, "warning"), (1, "critical")):
+        for _ in range(count):
+            assert _ask(client, auth).status_code == 200
+        assert severity() == expected
 
 
 def test_usage_endpoint_rate_limits_and_needs_the_beta_and_scope(emu, client, auth):
@@ -239,7 +361,23 @@ def test_profile_carries_the_plan(emu, client, auth, plan, fields):
         org["rate_limit_tier"],
     ) == fields
     assert org["subscription_status"] == "active"
+    assert org["has_extra_usage_enabled"] is False
     assert account["uuid"] == emu.account_uuid
+    assert account["email"] == account["email_address"] == "emulated.user@example.com"
+
+
+def test_profile_carries_the_plan_display_name_and_extra_usage(emu, client, auth):
+    def organization() -> dict[str, Any]:
+        return client.get("/api/oauth/profile", headers=auth).json()["organization"]
+
+    assert organization()["plan_display_name"] == "Max 20x"
+    emu.configure_usage(tier="default_claude_max_5x", extra_usage=True)
+    assert organization()["plan_display_name"] == "Max 5x"
+    assert organization()["has_extra_usage_enabled"] is True
+    emu.configure_usage(plan="team", tier=None, plan_display_name="Team Premium")
+    assert organization()["plan_display_name"] == "Team Premium"
+    emu.configure_usage(plan="api", plan_display_name=None)
+    assert "plan_display_name" not in organization()
 
 
 def test_usage_can_be_driven_over_http(emu, client, auth):

@@ -137,7 +137,9 @@ def list_models(state: EmulatorState, req: Request) -> Response:
 
 
 def profile(state: EmulatorState, req: Request) -> Response:
-    """GET /api/oauth/profile: needs a Bearer token with the user:profile scope."""
+    """GET /api/oauth/profile: needs a Bearer token with the user:profile scope. The
+    organization carries the plan (:meth:`.usage.UsageBook.plan_fields`: type, tier,
+    ``plan_display_name``, ``has_extra_usage_enabled``)."""
     auth = _authenticate(state, req, need_beta=False)
     if isinstance(auth, Response):
         return auth
@@ -149,10 +151,12 @@ def profile(state: EmulatorState, req: Request) -> Response:
         "organization": state.organization,
     }
     account_plan, organization_plan = state.usage.plan_fields(account_of(state, _bearer(req)))
+    account = identity["account"]
     return json_response(
         200,
         {
-            "account": {**identity["account"], **account_plan},
+            # The profile names the address `email` (the token answer `email_address`).
+            "account": {**account, "email": account["email_address"], **account_plan},
             "organization": {**identity["organization"], **organization_plan},
         },
     )

@@ -324,11 +324,17 @@ class ClaudeEmulator:
         return str(self._state.account["uuid"])
 
     def configure_usage(self, *, account: str | None = None, **changes: Any) -> None:
-        """Change an account's usage model: ``limits`` / ``lengths`` (per window, merged;
-        ``None`` removes a window), ``cost``, ``extra_usage``, ``extra_limit``,
-        ``bill_all_as_extra``, ``plan`` (max, pro, team, enterprise, api), ``tier``,
+        """Change an account's usage model (see :class:`.usage.UsageConfig`): ``limits`` /
+        ``lengths`` (per window, merged; ``None`` removes a window; add
+        ``seven_day_overage_included`` for a ``7d_oi`` window), ``window_models``
+        (window → the word of the model ids it counts), ``cost``, ``extra_usage``,
+        ``extra_limit`` (spent: ``out_of_credits``), ``bill_all_as_extra``, ``plan``
+        (max, pro, team, enterprise, api), ``tier``, ``plan_display_name``,
         ``subscription_status``, ``endpoint_form`` (windows, limits, both),
-        ``endpoint_min_interval``. Raises ``ValueError``."""
+        ``endpoint_min_interval``, ``signals`` (``grace``, ``slow``, ``fallback``,
+        ``upgrade_paths`` → the most-used window's fraction from which answers carry
+        them, e.g. ``{"grace": 0.8, "slow": 1.0}``; 0 = always) and
+        ``slow_budget_used``. Raises ``ValueError``."""
         self._state.usage.configure(account or self.account_uuid, **changes)
 
     def reset_usage(

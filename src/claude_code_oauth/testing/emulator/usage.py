@@ -2,75 +2,103 @@
 headers, ``GET /api/oauth/usage`` and the plan fields of the profile.
 
 Each account (keyed by account uuid) has windows — ``five_hour``,
-``seven_day`` and per-model weekly ones — each with a limit in *units* (every
-``/v1/messages`` request costs ``cost`` units, default 1), a length, and a
-reset time that starts with the first request of the window (as Claude's
-rolling windows do). What Claude answers, as public clients observed it in
-2026, and so what the emulator answers:
+``seven_day``, per-model weekly ones (``seven_day_opus``, ``seven_day_sonnet``,
+optionally ``seven_day_overage_included``) — each with a limit in *units* (every
+``/v1/messages`` request costs ``cost`` units, default 1), a length, and a reset
+time that starts with the first request of the window (as Claude's rolling windows
+do). A window named in ``window_models`` is charged only for models whose id
+contains its word. What Claude answers, and so what the emulator answers (the wire
+forms are in :mod:`.usage_answers`):
 
 * every answer after authentication carries ``anthropic-ratelimit-unified-*``
-  headers: utilization as a *fraction* 0–1, resets as epoch seconds, an
-  overall and a per-window status (``allowed``, ``allowed_warning`` from 80 %,
-  ``rejected`` once the limit is reached), the representative claim (the most
-  used window), and the overage (extra usage) headers;
+  headers: per window (only ``5h``, ``7d``, ``7d_oi``) utilization as a
+  *fraction* 0–1, resets as epoch seconds, a status (``allowed``,
+  ``allowed_warning`` from 80 %, ``rejected`` once the limit is reached) and the
+  surpassed threshold; the overall status, the representative claim (the most
+  used window), and the overage (extra usage) headers; and, where the account's
+  ``signals`` ask, the grace, slow, fallback and upgrade-paths headers;
 * a request past a limit with extra usage **on** is served (200), counted as
   extra usage: ``…-status: rejected``, ``…-overage-in-use: true``, utilization
-  above 1.0;
-* with extra usage **off** it is refused: 429 ``rate_limit_error`` with the same
-  headers, ``…-overage-status: rejected`` and a ``retry-after``;
+  above 1.0 — until the extra usage's ``extra_limit`` is spent
+  (``…-overage-disabled-reason: out_of_credits``);
+* otherwise (extra usage off or spent) it is refused: 429 ``rate_limit_error``
+  with the same headers, ``…-overage-status: rejected`` and a ``retry-after``;
 * ``bill_all_as_extra`` models the mid-2026 billing of third-party traffic:
-  every request is extra usage while extra usage is on.
+  every request is extra usage while extra usage can pay.
 
-The usage endpoint answers in its window form (``five_hour: {utilization
-0–100, resets_at ISO}``…, ``extra_usage {…}``), its ``limits[]`` form, or both,
-and rate-limits (429) when asked again within ``endpoint_min_interval``.
-Nothing here is secret. Thread-safe; wall-clock time (``clock``) because the
-headers carry epoch seconds.
+The usage endpoint answers in its window form, its ``limits[]`` form, or both, and
+rate-limits (429) when asked again within ``endpoint_min_interval``. Nothing here
+is secret. Thread-safe; wall-clock time (``clock``) because the headers carry epoch
+seconds.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, datetime
 from typing import Any
 
-#: Every unified rate-limit header name starts with this.
-HEADER_PREFIX = "anthropic-ratelimit-unified-"
-#: Canonical window name (the usage endpoint's) → the code in header names.
-WINDOW_CODES = {
-    "five_hour": "5h",
-    "seven_day": "7d",
-    "seven_day_opus": "7d-opus",
-    "seven_day_sonnet": "7d-sonnet",
-}
-#: Per-model windows: charged only for models whose id contains the word.
-MODEL_WINDOWS = {"seven_day_opus": "opus", "seven_day_sonnet": "sonnet"}
-WARNING_FRACTION = 0.8
-EXTRA_USAGE_MONTH = 30 * 86400
+from .usage_answers import (
+    HEADER_PREFIX,
+    SIGNALS,
+    WINDOW_CODES,
+    Extra,
+    Reading,
+    endpoint_body,
+    unified_headers,
+)
 
-#: Plan presets: profile account/organization fields.
+__all__ = ["HEADER_PREFIX", "PLANS", "WINDOW_CODES", "UsageBook", "UsageConfig", "account_of"]
+
+WEEK = 7 * 86400.0
+
+#: Plan presets: profile account/organization fields (``display``: the plan's name
+#: as the profile's ``plan_display_name`` gives it; a Max or Pro tier's size follows).
 PLANS: dict[str, dict[str, Any]] = {
-    "max": {"max": True, "pro": False, "type": "claude_max", "tier": "default_claude_max_20x"},
-    "pro": {"max": False, "pro": True, "type": "claude_pro", "tier": "default_claude_pro"},
-    "team": {"max": False, "pro": False, "type": "claude_team", "tier": "default_claude_team"},
+    "max": {
+        "max": True,
+        "pro": False,
+        "type": "claude_max",
+        "tier": "default_claude_max_20x",
+        "display": "Max",
+    },
+    "pro": {
+        "max": False,
+        "pro": True,
+        "type": "claude_pro",
+        "tier": "default_claude_pro",
+        "display": "Pro",
+    },
+    "team": {
+        "max": False,
+        "pro": False,
+        "type": "claude_team",
+        "tier": "default_claude_team",
+        "display": "Team",
+    },
     "enterprise": {
         "max": False,
         "pro": False,
         "type": "claude_enterprise",
         "tier": "default_claude_enterprise",
+        "display": "Enterprise",
     },
-    "api": {"max": False, "pro": False, "type": "api", "tier": "default_api"},
+    "api": {"max": False, "pro": False, "type": "api", "tier": "default_api", "display": None},
 }
 ENDPOINT_FORMS = ("windows", "limits", "both")
+#: Settings merged per key by :meth:`UsageBook.configure` (``None`` removes a key).
+_PER_KEY = ("limits", "lengths", "window_models", "signals")
+_TIER_SIZE = re.compile(r"_(\d+x)$")
 
 
 @dataclass(frozen=True)
 class UsageConfig:
-    """One account's limits (units per window), window lengths (seconds) and plan."""
+    """One account's limits (units per window), window lengths (seconds), which
+    windows count only some models, the signals it is sent, and its plan."""
 
     limits: dict[str, float] = field(
         default_factory=lambda: {
@@ -83,10 +111,15 @@ class UsageConfig:
     lengths: dict[str, float] = field(
         default_factory=lambda: {
             "five_hour": 5 * 3600.0,
-            "seven_day": 7 * 86400.0,
-            "seven_day_opus": 7 * 86400.0,
-            "seven_day_sonnet": 7 * 86400.0,
+            "seven_day": WEEK,
+            "seven_day_opus": WEEK,
+            "seven_day_sonnet": WEEK,
+            "seven_day_overage_included": WEEK,
         }
+    )
+    #: Window → the word a model id must contain to be charged to it.
+    window_models: dict[str, str] = field(
+        default_factory=lambda: {"seven_day_opus": "opus", "seven_day_sonnet": "sonnet"}
     )
     cost: float = 1.0
     extra_usage: bool = False
@@ -94,9 +127,16 @@ class UsageConfig:
     bill_all_as_extra: bool = False
     plan: str = "max"
     tier: str | None = None
+    #: The profile's ``plan_display_name`` (``None``: the plan's own, e.g. ``Max 20x``).
+    plan_display_name: str | None = None
     subscription_status: str = "active"
     endpoint_form: str = "windows"
     endpoint_min_interval: float = 0.0
+    #: Signal (grace, slow, fallback, upgrade_paths) → the most-used window's fraction
+    #: from which answers carry it (0: always). None are sent unless asked for.
+    signals: dict[str, float] = field(default_factory=dict)
+    #: How much of the slower lane's budget is used (a fraction; 1 = exhausted).
+    slow_budget_used: float = 0.0
 
     def validate(self) -> None:
         for name, limit in self.limits.items():
@@ -104,12 +144,29 @@ class UsageConfig:
                 raise ValueError(f"limit of {name} must be a positive number")
             if name not in self.lengths or not self.lengths[name] > 0:
                 raise ValueError(f"window {name} needs a positive length")
+        for name, word in self.window_models.items():
+            if not isinstance(word, str) or not word.strip():
+                raise ValueError(f"window_models of {name} must be a word of model ids")
+        for name, start in self.signals.items():
+            if name not in SIGNALS:
+                raise ValueError(f"signals must be among {SIGNALS}")
+            if not (isinstance(start, (int, float)) and math.isfinite(start) and start >= 0):
+                raise ValueError(f"signal {name} needs a fraction >= 0")
         if self.plan not in PLANS:
             raise ValueError(f"plan must be one of {sorted(PLANS)}")
         if self.endpoint_form not in ENDPOINT_FORMS:
             raise ValueError(f"endpoint_form must be one of {ENDPOINT_FORMS}")
         if not self.cost > 0:
             raise ValueError("cost must be positive")
+        if not self.extra_limit > 0:
+            raise ValueError("extra_limit must be positive")
+        if not self.slow_budget_used >= 0:
+            raise ValueError("slow_budget_used must be a fraction >= 0")
+
+    def charges(self, window: str, model: str) -> bool:
+        """Whether a request for ``model`` counts against ``window``."""
+        word = self.window_models.get(window)
+        return word is None or word.lower() in model.lower()
 
 
 @dataclass
@@ -128,14 +185,10 @@ class _Account:
     endpoint_asked_at: float | None = None
 
 
-def _iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds")
-
-
-def _fraction(value: float) -> str:
-    return f"{value:.4f}".rstrip("0").rstrip(".") or "0"
+def _merged(key: str, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    value = {**old, **new}
+    convert = str if key == "window_models" else float
+    return {k: convert(v) for k, v in value.items() if v is not None}
 
 
 class UsageBook:
@@ -156,8 +209,9 @@ class UsageBook:
         return state
 
     def configure(self, account: str, **changes: Any) -> UsageConfig:
-        """Change one account's :class:`UsageConfig` (``limits``/``lengths`` are merged
-        per window); raises ``ValueError``. Counters are kept."""
+        """Change one account's :class:`UsageConfig` (``limits``, ``lengths``,
+        ``window_models`` and ``signals`` are merged per key; ``None`` removes one);
+        raises ``ValueError``. Counters are kept."""
         names = {f.name for f in fields(UsageConfig)}
         unknown = set(changes) - names
         if unknown:
@@ -166,10 +220,9 @@ class UsageBook:
             state = self._account(account)
             config = state.config
             merged = dict(changes)
-            for key in ("limits", "lengths"):  # merged per window; None removes a window
+            for key in _PER_KEY:
                 if key in merged:
-                    value = {**getattr(config, key), **merged[key]}
-                    merged[key] = {k: float(v) for k, v in value.items() if v is not None}
+                    merged[key] = _merged(key, getattr(config, key), merged[key])
             new = replace(config, **merged)
             new.validate()
             state.config = new
@@ -208,18 +261,15 @@ class UsageBook:
             config = state.config
             now = self.clock()
             self._roll(state, now)
-            charged = [
-                name
-                for name in config.limits
-                if name not in MODEL_WINDOWS or MODEL_WINDOWS[name] in model.lower()
-            ]
+            charged = [name for name in config.limits if config.charges(name, model)]
             over = any(
                 state.windows[name].used + config.cost > config.limits[name] for name in charged
             )
-            if over and not config.extra_usage:
+            can_pay = self._extra(state).can_pay
+            if over and not can_pay:
                 state.refused += 1
                 headers = self._headers(state, now, in_use=False)
-                reset = float(headers.get("anthropic-ratelimit-unified-reset", now + 60))
+                reset = float(headers.get(HEADER_PREFIX + "reset", now + 60))
                 headers["retry-after"] = str(max(1, math.ceil(reset - now)))
                 return 429, headers
             for name in charged:
@@ -227,7 +277,7 @@ class UsageBook:
                 if slot.resets_at is None:
                     slot.resets_at = now + config.lengths[name]
                 slot.used += config.cost
-            in_use = config.extra_usage and (over or config.bill_all_as_extra)
+            in_use = can_pay and (over or config.bill_all_as_extra)
             if in_use:
                 state.extra_used += config.cost
             state.requests += 1
@@ -241,50 +291,24 @@ class UsageBook:
             self._roll(state, now)
             return self._headers(state, now, in_use=False)
 
-    def _utilization(self, state: _Account, name: str) -> float:
-        return state.windows[name].used / state.config.limits[name]
+    def _readings(self, state: _Account, now: float) -> list[Reading]:
+        readings = []
+        for name, limit in state.config.limits.items():
+            slot = state.windows[name]
+            started = slot.resets_at is not None
+            resets_at = slot.resets_at if started else now + state.config.lengths[name]
+            readings.append(Reading(name, slot.used / limit, resets_at, started))
+        return readings
 
-    def _reset_at(self, state: _Account, name: str, now: float) -> float:
-        slot = state.windows[name]
-        return slot.resets_at if slot.resets_at is not None else now + state.config.lengths[name]
+    @staticmethod
+    def _extra(state: _Account) -> Extra:
+        config = state.config
+        return Extra(config.extra_usage, state.extra_used, config.extra_limit)
 
     def _headers(self, state: _Account, now: float, *, in_use: bool) -> dict[str, str]:
-        config = state.config
-        prefix = HEADER_PREFIX
-        headers: dict[str, str] = {}
-        statuses = {}
-        for name in config.limits:
-            fraction = self._utilization(state, name)
-            status = (
-                "rejected"
-                if fraction >= 1.0
-                else "allowed_warning"
-                if fraction >= WARNING_FRACTION
-                else "allowed"
-            )
-            statuses[name] = status
-            code = WINDOW_CODES.get(name, name)
-            headers[f"{prefix}{code}-utilization"] = _fraction(fraction)
-            headers[f"{prefix}{code}-reset"] = str(math.ceil(self._reset_at(state, name, now)))
-            headers[f"{prefix}{code}-status"] = status
-        values = set(statuses.values())
-        overall = next((s for s in ("rejected", "allowed_warning") if s in values), "allowed")
-        if config.limits:
-            claim = max(config.limits, key=lambda n: self._utilization(state, n))
-            headers[prefix + "status"] = overall
-            headers[prefix + "representative-claim"] = claim
-            headers[prefix + "reset"] = str(math.ceil(self._reset_at(state, claim, now)))
-        if config.extra_usage:
-            headers[prefix + "overage-status"] = "allowed"
-            headers[prefix + "overage-utilization"] = _fraction(
-                state.extra_used / config.extra_limit
-            )
-            headers[prefix + "overage-reset"] = str(math.ceil(now + EXTRA_USAGE_MONTH))
-        else:
-            headers[prefix + "overage-status"] = "rejected"
-            headers[prefix + "overage-disabled-reason"] = "org_level_disabled"
-        headers[prefix + "overage-in-use"] = "true" if in_use else "false"
-        return headers
+        return unified_headers(
+            state.config, self._readings(state, now), self._extra(state), now, in_use=in_use
+        )
 
     def counters(self, account: str) -> dict[str, Any]:
         """What the counters say now: per window ``used``, ``limit``, ``utilization``
@@ -329,65 +353,27 @@ class UsageBook:
                 return 429, body, {"retry-after": str(max(1, wait))}
             state.endpoint_asked_at = now
             self._roll(state, now)
-            body: dict[str, Any] = {}
-            if config.endpoint_form in ("windows", "both"):
-                for name in ("five_hour", "seven_day", "seven_day_opus", "seven_day_sonnet"):
-                    body[name] = self._endpoint_window(state, name)
-                body["seven_day_oauth_apps"] = None
-            if config.endpoint_form in ("limits", "both"):
-                body["limits"] = [self._endpoint_limit(state, name, now) for name in config.limits]
-            body["extra_usage"] = {
-                "is_enabled": config.extra_usage,
-                "monthly_limit": config.extra_limit if config.extra_usage else None,
-                "used_credits": state.extra_used if config.extra_usage else None,
-                "utilization": (
-                    round(100.0 * state.extra_used / config.extra_limit, 2)
-                    if config.extra_usage
-                    else None
-                ),
-            }
-            return 200, body, {}
-
-    def _endpoint_window(self, state: _Account, name: str) -> dict[str, Any] | None:
-        if name not in state.config.limits:
-            return None
-        slot = state.windows[name]
-        return {
-            "utilization": round(100.0 * self._utilization(state, name), 2),
-            "resets_at": _iso(slot.resets_at),
-        }
-
-    def _endpoint_limit(self, state: _Account, name: str, now: float) -> dict[str, Any]:
-        fraction = self._utilization(state, name)
-        severity = (
-            "exceeded"
-            if fraction >= 1.0
-            else "warning"
-            if fraction >= WARNING_FRACTION
-            else "normal"
-        )
-        slot = state.windows[name]
-        return {
-            "kind": name,
-            "percent": round(100.0 * fraction, 2),
-            "severity": severity,
-            "resets_at": _iso(slot.resets_at),
-            "is_active": slot.resets_at is not None,
-        }
+            return 200, endpoint_body(config, self._readings(state, now), self._extra(state)), {}
 
     def plan_fields(self, account: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """The profile's plan fields: ``(account fields, organization fields)``."""
         with self._lock:
             config = self._account(account).config
         preset = PLANS[config.plan]
-        return (
-            {"has_claude_max": preset["max"], "has_claude_pro": preset["pro"]},
-            {
-                "organization_type": preset["type"],
-                "rate_limit_tier": config.tier or preset["tier"],
-                "subscription_status": config.subscription_status,
-            },
-        )
+        tier = config.tier or preset["tier"]
+        display = config.plan_display_name
+        if display is None and preset["display"] is not None:
+            size = _TIER_SIZE.search(tier) if config.plan in ("max", "pro") else None
+            display = preset["display"] + (f" {size.group(1)}" if size else "")
+        organization: dict[str, Any] = {
+            "organization_type": preset["type"],
+            "rate_limit_tier": tier,
+            "subscription_status": config.subscription_status,
+            "has_extra_usage_enabled": config.extra_usage,
+        }
+        if display is not None:
+            organization["plan_display_name"] = display
+        return {"has_claude_max": preset["max"], "has_claude_pro": preset["pro"]}, organization
 
 
 def account_of(state: Any, token: str) -> str:

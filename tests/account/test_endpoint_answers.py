@@ -1,0 +1,207 @@
+"""The usage endpoint's two forms and the profile's plan, read as §2c says."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from claude_code_oauth.account.endpoint_answers import (
+    normalize,
+    plan_from_profile,
+    plan_of_profile,
+)
+from claude_code_oauth.account.usage_snapshot import Plan
+
+NOW = 1_790_000_000.0
+
+
+def test_the_window_form() -> None:
+    limits = normalize(
+        {
+            "five_hour": {"utilization": 24.0, "resets_at": "2026-01-02T19:59:59.600956+00:00"},
+            "seven_day": {"utilization": 36, "resets_at": "2026-01-08T06:59:59Z"},
+            "seven_day_sonnet": {"utilization": 100.0, "resets_at": None},
+            "seven_day_opus": None,
+            "iguana_necktie": None,
+            "extra_usage": {"is_enabled": False, "monthly_limit": None, "utilization": None},
+        }
+    )
+    assert set(limits.windows) == {"five_hour", "seven_day", "seven_day_sonnet"}
+    five = limits.windows["five_hour"]
+    assert five.utilization == 24.0  # already percent: not scaled
+    assert five.resets_at == pytest.approx(1767383999.600956)
+    assert limits.windows["seven_day"].resets_at == 1767855599.0
+    assert limits.windows["seven_day_sonnet"].status == "rejected"
+    assert limits.binding_window == "seven_day_sonnet" and limits.status == "rejected"
+    assert limits.overage_status == "rejected" and limits.overage_in_use is None
+
+
+def _row(kind: str, percent: float, severity: str = "normal", **extra: Any) -> dict[str, Any]:
+    return {"kind": kind, "percent": percent, "severity": severity, **extra}
+
+
+def _scoped(model: str, percent: float, severity: str = "normal") -> dict[str, Any]:
+    scope = {"model": {"display_name": model}}
+    return _row("weekly_scoped", percent, severity, group="weekly", scope=scope)
+
+
+def test_the_limits_form_wins_and_the_window_form_fills_in() -> None:
+    limits = normalize(
+        {
+            "limits": [
+                _row(
+                    "session",
+                    81.5,
+                    "warning",
+                    group="session",
+                    resets_at="2026-01-02T20:00:00+00:00",
+                    is_active=True,
+                ),
+                _row("weekly_all", 90, "critical", group="weekly", is_active=False),
+                {"kind": 5, "percent": 1},
+                "junk",
+            ],
+            "five_hour": {"utilization": 10.0, "resets_at": None},
+            "seven_day_opus": {"utilization": 3.0, "resets_at": None},
+            "extra_usage": {"is_enabled": True, "utilization": 12.5},
+        }
+    )
+    assert set(limits.windows) == {"five_hour", "seven_day", "seven_day_opus"}
+    assert limits.windows["five_hour"].utilization == 81.5  # from limits[], not 10.0
+    assert limits.windows["five_hour"].status == "allowed_warning"
+    # weekly_all is the 7-day window, not a window of its own.
+    assert limits.windows["seven_day"].utilization == 90.0
+    assert limits.binding_window == "five_hour"  # the active one, though 7-day is higher
+    assert limits.status == "allowed_warning"
+    assert limits.overage_status == "allowed" and limits.overage_utilization == 12.5
+
+
+def test_critical_is_a_colour_not_a_rejection() -> None:
+    """§2c: severity is the server's colour. At 91 % a row may be ``critical``; the
+    window is not reached (only 100 % is), so nothing reads it as rejected."""
+    limits = normalize({"limits": [_row("session", 91, "critical", is_active=True)]})
+    five = limits.windows["five_hour"]
+    assert five.severity == "critical" and five.status == "allowed_warning"
+    assert limits.status == "allowed_warning" and not limits.limit_reached
+    full = normalize({"limits": [_row("session", 100, "normal")]})
+    assert full.windows["five_hour"].status == "rejected" and full.limit_reached
+
+
+def test_every_weekly_scoped_row_survives_named_by_its_model() -> None:
+    limits = normalize(
+        {
+            "limits": [
+                _row("session", 10, group="session"),
+                _row("weekly_all", 20, group="weekly"),
+                _scoped("Opus", 70, "warning"),
+                _scoped("Sonnet 4.5", 5),
+                _scoped("Opus", 71),  # a second row for one model: kept too
+                _row("weekly_scoped", 1, group="weekly"),  # no scope
+                _row("weekly_scoped", 2, scope={"model": {"display_name": "sk-ant-oat01-x"}}),
+                _row("monthly_thing", 3),  # a meter this version does not know
+            ],
+            "seven_day_opus": {"utilization": 1.0, "resets_at": None},
+        }
+    )
+    windows = limits.windows
+    assert set(windows) == {
+        "five_hour",
+        "seven_day",
+        "seven_day_opus",
+        "seven_day_sonnet_4_5",
+        "seven_day_opus_2",
+        "seven_day_scoped",
+        "seven_day_scoped_2",
+        "monthly_thing",
+    }
+    assert windows["seven_day_opus"].utilization == 70.0  # limits[] wins over the window form
+    assert windows["seven_day_opus"].model == "Opus"
+    assert windows["seven_day_sonnet_4_5"].model == "Sonnet 4.5"
+    assert windows["seven_day_opus_2"].utilization == 71.0
+    assert windows["seven_day_scoped"].model is None
+    assert windows["seven_day_scoped_2"].model is None  # not a name: dropped
+    assert windows["monthly_thing"].utilization == 3.0
+
+
+def test_a_label_never_classifies_a_row() -> None:
+    """A session row whose scope names a model is still the session window."""
+    limits = normalize({"limits": [_row("session", 50, scope={"model": {"display_name": "X"}})]})
+    assert list(limits.windows) == ["five_hour"] and limits.windows["five_hour"].model is None
+
+
+def test_extra_usage_disabled_reason() -> None:
+    limits = normalize(
+        {
+            "extra_usage": {
+                "is_enabled": False,
+                "disabled_reason": "out_of_credits",
+                "currency": "USD",
+            }
+        }
+    )
+    assert limits.overage_status == "rejected"
+    assert limits.overage_disabled_reason == "out_of_credits"
+
+
+def test_the_profile_gives_the_display_name_and_the_extra_usage_setting() -> None:
+    profile = {
+        "account": {"uuid": "a", "email": "x@example.com"},
+        "organization": {
+            "organization_type": "claude_max",
+            "rate_limit_tier": "default_claude_max_5x",
+            "plan_display_name": "Max 5x",
+            "has_extra_usage_enabled": True,
+        },
+    }
+    assert plan_of_profile(profile, NOW) == Plan(
+        "Max", "default_claude_max_5x", NOW, "Max 5x", True
+    )
+    bare = plan_of_profile({"organization": {"organization_type": "claude_pro"}}, NOW)
+    assert bare == Plan("Pro", None, NOW, None, None)
+    odd = {"organization": {"plan_display_name": "<script>", "has_extra_usage_enabled": "yes"}}
+    assert plan_of_profile(odd, NOW)[3:] == (None, None)
+
+
+def test_nonsense_values_are_dropped() -> None:
+    limits = normalize(
+        {
+            "five_hour": {"utilization": float("nan"), "resets_at": "yesterday"},
+            "seven_day": {"utilization": True, "resets_at": "2026-01-02T20:00:00"},
+            "seven_day_sonnet": {"utilization": 10**400, "resets_at": None},  # 400 digits
+            "limits": [{"kind": "seven_day_opus", "percent": -4}],
+        }
+    )
+    assert all(w.utilization is None for w in limits.windows.values())
+    assert all(w.resets_at is None for w in limits.windows.values())  # naive times too
+    assert limits.binding_window is None
+
+
+@pytest.mark.parametrize(
+    ("profile", "plan"),
+    [
+        (
+            {
+                "account": {"has_claude_max": True, "has_claude_pro": False},
+                "organization": {
+                    "organization_type": "claude_max",
+                    "rate_limit_tier": "default_claude_max_20x",
+                },
+            },
+            ("Max", "default_claude_max_20x"),
+        ),
+        ({"account": {"has_claude_pro": True}, "organization": {}}, ("Pro", None)),
+        ({"organization": {"organization_type": "claude_team"}}, ("Team", None)),
+        ({"organization": {"organization_type": "claude_enterprise"}}, ("Enterprise", None)),
+        (
+            {"account": {"has_claude_max": False}, "organization": {"organization_type": "api"}},
+            ("API", None),
+        ),
+        ({"organization": {"organization_type": "claude_student"}}, ("Student", None)),
+        ({}, (None, None)),
+    ],
+)
+def test_the_plan_from_the_profile(
+    profile: dict[str, Any], plan: tuple[str | None, str | None]
+) -> None:
+    assert plan_from_profile(profile) == plan
