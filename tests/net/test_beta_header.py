@@ -7,13 +7,7 @@ import pytest
 
 from claude_code_oauth.net.api_key_auth import apply_api_key_headers
 from claude_code_oauth.net.bearer_auth import apply_oauth_headers
-from claude_code_oauth.net.beta_header import (
-    IDENTITY_BETAS,
-    merge_betas,
-    merge_header,
-    split_betas,
-    without_beta,
-)
+from claude_code_oauth.net.beta_header import merge_betas, merge_header, split_betas, without_beta
 
 OAUTH = "oauth-2025-04-20"
 IDENTITY = "claude-code-20250219"
@@ -31,10 +25,6 @@ IDENTITY = "claude-code-20250219"
 )
 def test_merge_betas(groups: tuple[list[str], ...], merged: list[str]) -> None:
     assert merge_betas(*groups) == merged
-
-
-def test_the_identity_beta_is_claude_codes() -> None:
-    assert IDENTITY_BETAS == {IDENTITY}
 
 
 def test_header_forms() -> None:
