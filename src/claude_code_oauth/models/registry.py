@@ -32,8 +32,8 @@ What callers can rely on:
   entries are appended at the end in the order given.
 * A user entry (without our marker) whose key equals one of ours is left alone
   and reported in :attr:`RegistryChange.collisions`.
-* An entry's ``context_length`` is only ever lowered afterwards
-  (:func:`lower_context_length`).
+* An entry's ``context_length`` is what the API reports (:func:`context_length`),
+  and is only ever lowered afterwards (:func:`lower_context_length`).
 * Our entries come in groups: those that follow the active profile
   (``claude-code-<model>``) and, per profile, those pinned to it
   (``claude-code-<profile>-<model>``, carrying ``"oauth_profile": "<profile>"``).
@@ -125,6 +125,16 @@ def model_key(settings: Settings, model: DiscoveredModel, pinned: str | None = N
     return settings.prefix + (f"{pinned}-" if pinned else "") + model.id
 
 
+def context_length(settings: Settings, model: DiscoveredModel) -> int:
+    """The ``context_length`` registered for ``model``: the input limit the API reports
+    for it, else ``default_context_length`` (200 000, the window every current Claude
+    model accepts without a beta). Never more than the API says: a larger figure would
+    let the host grow a conversation Claude refuses. (An account Claude then refuses
+    the 1M-token context is lowered to 200 000 on its first request: see
+    :mod:`.long_context`.)"""
+    return model.max_input_tokens or settings.default_context_length
+
+
 def model_entry(
     settings: Settings, model: DiscoveredModel, pinned: str | None = None, *, api_key: bool = False
 ) -> dict[str, Any]:
@@ -140,7 +150,7 @@ def model_entry(
         "name": model.id,
         "display_name": model.display_name + (f" ({pinned})" if pinned else ""),
         "custom_endpoint": endpoint,
-        "context_length": max(settings.default_context_length, model.max_input_tokens or 0),
+        "context_length": context_length(settings, model),
         "oauth_source": OAUTH_SOURCE,
     }
     if pinned:
