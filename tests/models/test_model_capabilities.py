@@ -170,7 +170,10 @@ def test_an_account_without_long_context_is_served_and_its_entry_lowered(
     # Refused with the beta, sent again at once without it: the caller sees the answer.
     assert _ask(agent) == REPLY_TEXT
     assert _ask(agent, stream=True) == REPLY_TEXT
-    assert [CONTEXT_1M in r.betas for r in _sent(emulator)] == [True, False, False]
+    # Another model of the same entry (a host builds several) knows it already.
+    again = build_model(key, entry, settings, TokenProvider(settings), on_warning=warnings.append)
+    assert _ask(_agent(again, tool=False)) == REPLY_TEXT
+    assert [CONTEXT_1M in r.betas for r in _sent(emulator)] == [True, False, False, False]
     (warning,) = warnings
     assert warning.startswith(f"Claude does not offer this account the 1M-token context of {key}")
     assert "\n" not in warning and "200,000" in warning

@@ -73,7 +73,7 @@ from ..net.bearer_auth import (
 from ..net.claude_answers import error_for_answer, host_of
 from ..tokens.credential import OAUTH, Credential
 from .capabilities import HostChoices, fast_mode_profile, long_context, with_capabilities
-from .long_context import LongContextFallback, lower_after_refusal
+from .long_context import LongContextFallback, fallback_for
 from .model_failures import (
     ANSWER_NOTE,
     REPLY_PREFIX,
@@ -385,7 +385,7 @@ def build_model(
     api_model = str(model_config.get("name") or model_key.removeprefix(settings.prefix))
     if observers is None:
         observers = default_observers(settings)
-    fallback = LongContextFallback(lower_after_refusal(settings, model_key, on_warning))
+    fallback = fallback_for(settings, model_key, on_warning)
     auth = _make_auth_class()(provider, settings, observers, fallback)
     http_client = http_lib.AsyncClient(
         auth=auth,

@@ -7,14 +7,14 @@ account* may use it is Claude's decision: an account without it gets a 400
 ("The long context beta is not yet available for this subscription.") for
 every request carrying the beta — however short.
 
-:class:`LongContextFallback`, shared by one model and its auth flow, turns that
-into the smaller figure that requests are actually accepted at. What a caller
-may rely on:
+:class:`LongContextFallback`, shared by every model of one entry in a process
+(:func:`fallback_for`) and their auth flows, turns that into the smaller figure
+that requests are actually accepted at. What a caller may rely on:
 
 * The refused request is sent again at once without the beta (one retry, in the
   auth flow: the SDK and the caller see only the second answer).
-* From then on the model sends no long-context beta (:attr:`refused`), for the
-  rest of the process.
+* From then on no model of that entry sends the long-context beta
+  (:attr:`LongContextFallback.refused`), for the rest of the process.
 * ``on_refused`` runs once (in a worker thread, never raising into the request):
   by default the entry's ``context_length`` in ``extra_models.json`` is lowered
   to 200 000, so the host compacts the conversation in time, and one warning
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -87,6 +88,27 @@ class LongContextFallback:
             self._on_refused()  # type: ignore[misc]
         except Exception:  # a notice must never fail the request it is about
             logging.getLogger("claude_code_oauth").debug("long-context notice failed")
+
+
+#: One fallback per models file and entry, shared by every model built for it in this
+#: process (a host builds several: its agent's, a summarizer's, after each reload).
+_SHARED: dict[tuple[str, str], LongContextFallback] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def fallback_for(
+    settings: Settings, model_key: str, on_warning: Callable[[str], None] | None
+) -> LongContextFallback:
+    """The process's :class:`LongContextFallback` for entry ``model_key`` (created on
+    first use, with :func:`lower_after_refusal` as its notice): once Claude refused the
+    beta, no model of that entry sends it again, and the notice is given once."""
+    key = (settings.models_path, model_key)
+    with _SHARED_LOCK:
+        shared = _SHARED.get(key)
+        if shared is None:
+            shared = LongContextFallback(lower_after_refusal(settings, model_key, on_warning))
+            _SHARED[key] = shared
+        return shared
 
 
 def lower_after_refusal(

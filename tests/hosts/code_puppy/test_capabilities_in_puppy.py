@@ -4,12 +4,14 @@ One Code Puppy subprocess per release signs in against the emulator and runs
 Code Puppy's own agent on our 1M-token Sonnet entry several times: each request
 is checked at the server for its capability betas (interleaved thinking, tool
 streaming, the 1M context), fast mode as ``/claude-code-fast`` turns it on and
-off, Code Puppy's ``interleaved_thinking`` setting, and a conversation past
-200 000 tokens — and for nothing of Claude Code's identity.
+off, Code Puppy's ``interleaved_thinking`` setting, a conversation past 200 000
+tokens, an account that loses the long context — and for nothing of Claude
+Code's identity.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,10 @@ def _run(model: str, **extra: Any) -> dict[str, Any]:
     return {"op": "agent_run", "model": model, **extra}
 
 
+def _messages(emulator: ClaudeEmulator) -> list[RecordedRequest]:
+    return [r for r in emulator.requests if r.path == "/v1/messages"]
+
+
 def _facts(request: RecordedRequest) -> dict[str, Any]:
     """What a request asked for beyond the basics (no header values but betas)."""
     body = request.json
@@ -51,6 +57,7 @@ def test_betas_fast_mode_and_long_context_at_the_server(
     puppy: PuppyHost, tmp_path: Path, emulator: ClaudeEmulator, scripted_browser: str
 ) -> None:
     home = driver.make_home(str(tmp_path))
+    marks: list[int] = []
     t = puppy.run(
         [
             {"op": "load"},
@@ -64,22 +71,25 @@ def test_betas_fast_mode_and_long_context_at_the_server(
             | {"value": "false"},
             _run(SONNET),  # 8
             _run(SONNET, **BIG),
+            {"op": "wait", "label": "deny long context"},  # 10
+            {"op": "model_run", "model": SONNET},
         ],
         driver.puppy_env(home, emulator.env(), browser=scripted_browser),
+        on_event=_deny_long_context(emulator, marks),
         timeout=240,
     )
     assert any(text.startswith("Signed in as ") for _, text in t.messages(1))
     speed = t.data(2)["speed"]
     for step in (3, 5, 8, 9):
         assert t.data(step).get("output") == REPLY_TEXT, (step, t.data(step))
-    sent = [_facts(r) for r in emulator.requests if r.path == "/v1/messages"]
-    assert len(sent) == 4, [s["betas"] for s in sent]
+    sent = [_facts(r) for r in _messages(emulator)]
+    assert marks == [4] and len(sent) == 6, [s["betas"] for s in sent]
     for facts in sent:
         assert facts["oauth"] and not facts["duplicates"]
         assert facts["user_agent"] == f"claude-code-oauth/{__version__}"
         assert not facts["identity_prompt"]
         assert "claude-code-20250219" not in facts["betas"]
-    plain, fast, no_interleaving, big = sent
+    plain, fast, no_interleaving, big, refused, retried = sent
 
     # Code Puppy's agent thinks and streams its tools; the entry is a 1M one.
     assert plain["betas"] == {INTERLEAVED, TOOL_STREAMING, LONG} and plain["speed"] is None
@@ -105,7 +115,26 @@ def test_betas_fast_mode_and_long_context_at_the_server(
 
     # Past 200 000 tokens on the 1M entry: served, not refused.
     assert big["betas"] == {TOOL_STREAMING, LONG}
-    last = [r for r in emulator.requests if r.path == "/v1/messages"][-1]
-    assert len(str(last.json["messages"])) > 4 * 200_000
+    assert len(json.dumps(_messages(emulator)[3].json["messages"])) > 4 * 200_000
     assert not any(text.startswith(REPLY_PREFIX) for _, text in t.messages(9))
+
+    # The account loses the long context: the request is refused with the beta and
+    # sent again at once without it (answered), the entry is lowered to what Claude
+    # accepts so Code Puppy compacts in time, and one warning says why.
+    assert refused["betas"] == {LONG} and retried["betas"] == set()
+    assert t.data(11) == {"model_class": "OAuthAnthropicModel", "output": REPLY_TEXT}
+    (warned,) = [text for _, text in t.messages(11) if "1M-token context" in text]
+    assert warned.startswith(f"Claude does not offer this account the 1M-token context of {SONNET}")
+    models = json.loads((Path(home) / ".code_puppy" / "extra_models.json").read_text())
+    assert models[SONNET]["context_length"] == 200_000
     assert "Traceback" not in t.stderr
+
+
+def _deny_long_context(emulator: ClaudeEmulator, marks: list[int]) -> Any:
+    def on_event(event: dict[str, Any], send: Any) -> None:
+        if event.get("event") == "waiting":
+            marks.append(len(_messages(emulator)))
+            emulator.deny_long_context()
+            send("go")
+
+    return on_event
