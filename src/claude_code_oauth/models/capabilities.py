@@ -7,9 +7,8 @@ only when the request needs it:
 * ``context-1m-2025-08-07`` (:data:`CONTEXT_1M`) when the entry's ``context_length``
   is above :data:`STANDARD_CONTEXT` (200 000), never otherwise: without it Claude
   refuses a request over 200 000 tokens. Decided once, when the model is built
-  (:func:`long_context`); a model that Claude told "the long context beta is not
-  yet available for this subscription" stops sending it (see
-  :mod:`.anthropic_model`).
+  (:func:`long_context`); an entry Claude told "the long context beta is not
+  yet available for this subscription" stops sending it (see :mod:`.long_context`).
 * ``interleaved-thinking-2025-05-14`` (:data:`INTERLEAVED_THINKING`) when the
   request thinks (:func:`thinks`), unless the host's per-model
   ``interleaved_thinking`` setting is off.
@@ -26,8 +25,9 @@ What a caller may rely on: these betas join the request's own and the OAuth beta
 through :func:`~claude_code_oauth.net.beta_header.merge_betas` (each once, order
 kept, never an identity beta such as ``claude-code-20250219``);
 :func:`request_betas`, :func:`thinks` and :func:`with_capabilities` are cheap (no
-I/O) and never raise on odd settings. :class:`HostChoices` is what the host's per-model
-settings say, read per request by the host adapter (a cached file stat).
+I/O of their own) and never raise on odd settings. :class:`HostChoices` is what the
+host's per-model settings say, read per request by the host adapter (a cached file
+stat).
 """
 
 from __future__ import annotations
