@@ -29,6 +29,8 @@ from claude_code_oauth.tokens.provider import TokenProvider
 from helpers.tokens import seed, settings_for
 
 SONNET = "claude-sonnet-4-5-20250929"
+#: The SDK's notice that Sonnet 4.5 retires on 2026-11-30 is not what these tests are about.
+pytestmark = pytest.mark.filterwarnings("ignore:The model .* is deprecated:DeprecationWarning")
 OAUTH = "oauth-2025-04-20"
 THINKING = {"anthropic_thinking": {"type": "enabled", "budget_tokens": 1024}}
 
