@@ -5,14 +5,20 @@ rate-limit headers), interleaved in the same event loop:
 
 * **ours**: the model Code Puppy gets for a ``claude-code-*`` entry
   (``build_model`` as the plugin calls it: the token provider per request, the
-  usage capture and the extra-usage guard in ``warn`` mode);
+  usage capture and the extra-usage guard in ``warn`` mode, the host's per-model
+  choices read per request — a ``stat`` of a real ``puppy.cfg`` — and the
+  capability betas decided per request);
 * **baseline**: the same pydantic-ai ``AnthropicModel`` over the same
   ``anthropic.AsyncAnthropic`` SDK with a static credential set once on the
   client (``auth_token``: the emulator, like Claude for these tokens, accepts
-  only a bearer token) and no auth hook at all.
+  only a bearer token), the same betas as a static header, and no auth hook at all.
+
+Every request is what Code Puppy sends on a 1M-token entry: it thinks, so both
+carry the interleaved-thinking and 1M-context betas.
 
 Also, in isolation: the capture observer on a real answer's headers, the header
-parse alone, and the token lookup. Goals: ours adds at most 0.5 ms per request
+parse alone, the token lookup, and the capability decision with the host's
+choices. Goals: ours adds at most 0.5 ms per request
 (median), the capture itself under 50 µs.
 
     .venv/bin/python benchmarks/model_overhead.py [--requests 500]
@@ -27,6 +33,7 @@ import statistics
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +43,24 @@ from claude_code_oauth.account.extra_usage_guard import guard_for
 from claude_code_oauth.account.unified_limits import parse
 from claude_code_oauth.account.usage_capture import UsageCapture
 from claude_code_oauth.config import Settings
+from claude_code_oauth.hosts.code_puppy.model_choices import choices_for
 from claude_code_oauth.models.anthropic_model import build_model
+from claude_code_oauth.models.capabilities import (
+    CONTEXT_1M,
+    INTERLEAVED_THINKING,
+    HostChoices,
+    with_capabilities,
+)
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.tokens.provider import provider_for
 from claude_code_oauth.tokens.store import TokenRecord, save
 from timing import median_ms
 
-MODEL = "claude-haiku-4-5-20251001"
+MODEL = "claude-sonnet-4-5-20250929"
+#: As Code Puppy asks for a Claude model: thinking on.
+THINKING: dict[str, Any] = {"anthropic_thinking": {"type": "enabled", "budget_tokens": 1024}}
+#: What ours decides for such a request on a 1M entry, sent statically by the baseline.
+BETAS = (INTERLEAVED_THINKING, CONTEXT_1M)
 GOAL_ADDED_MS = 0.5
 GOAL_CAPTURE_US = 50.0
 
@@ -56,7 +74,7 @@ def _baseline_model(base_url: str, token: str, beta: str) -> Any:
     client = anthropic.AsyncAnthropic(
         base_url=base_url,
         auth_token=token,
-        default_headers={"anthropic-beta": beta, "User-Agent": USER_AGENT},
+        default_headers={"anthropic-beta": ",".join((*BETAS, beta)), "User-Agent": USER_AGENT},
         http_client=httpx2.AsyncClient(timeout=httpx2.Timeout(600.0, connect=15.0)),
     )
     return AnthropicModel(MODEL, provider=AnthropicProvider(anthropic_client=client))
@@ -68,7 +86,7 @@ async def _request(model: Any) -> float:
 
     messages = [ModelRequest.user_text_prompt("hello")]
     start = time.perf_counter()
-    await model.request(messages, None, ModelRequestParameters())
+    await model.request(messages, dict(THINKING), ModelRequestParameters())
     return time.perf_counter() - start
 
 
@@ -105,16 +123,27 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=500)
     args = parser.parse_args()
+    # The SDK's notice that Sonnet 4.5 retires on 2026-11-30: noise here.
+    warnings.filterwarnings("ignore", "The model .* is deprecated", DeprecationWarning)
     with tempfile.TemporaryDirectory() as tmp, ClaudeEmulator() as emu:
         env = {**emu.env(), "CLAUDE_CODE_OAUTH_DATA_DIR": tmp, "HOME": tmp}
         settings = Settings(environ=env)
         record = TokenRecord.from_token_response(emu.issue_login(), now=time.time())
         save(settings.token_path, record)
         # Plenty of room: the benchmark must not cross a limit.
-        emu.configure_usage(limits={"five_hour": 1e9, "seven_day": 1e9})
+        emu.configure_usage(limits={"five_hour": 1e9, "seven_day": 1e9, "seven_day_sonnet": 1e9})
         provider = provider_for(settings)
         guard = guard_for(settings)
-        entry = {"name": MODEL, "custom_endpoint": {"url": emu.base_url}}
+        entry = {
+            "name": MODEL,
+            "custom_endpoint": {"url": emu.base_url},
+            "context_length": 1_000_000,
+        }
+        cfg = Path(tmp) / "puppy.cfg"
+        cfg.write_text("[puppy]\nmodel_settings_claude_code_x_fast = false\n")
+        choices = choices_for(
+            "claude-code-" + MODEL, read=lambda _: HostChoices(), config_file=lambda: str(cfg)
+        )
         ours = build_model(
             "claude-code-" + MODEL,
             entry,
@@ -122,8 +151,11 @@ def main() -> int:
             provider,
             observers=(guard.capture,),
             usage_guard=guard,
+            host_choices=choices,
         )
-        no_capture = build_model("claude-code-" + MODEL, entry, settings, provider, observers=())
+        no_capture = build_model(
+            "claude-code-" + MODEL, entry, settings, provider, observers=(), host_choices=choices
+        )
         baseline = _baseline_model(emu.base_url, record.access_token, settings.anthropic_beta)
         samples = asyncio.run(
             _interleaved(
@@ -150,6 +182,13 @@ def main() -> int:
         capture_us = _per_call_us(lambda: capture(answer), 2000)
         parse_us = _per_call_us(lambda: parse(answer.headers.multi_items()), 2000)
         token_us = _per_call_us(provider.get_access_token, 500)
+        from pydantic_ai.models import ModelRequestParameters
+
+        call = ([], THINKING, ModelRequestParameters())
+        capabilities_us = _per_call_us(
+            lambda: with_capabilities(call, {}, stream=True, long=True, choices=choices, own=None),
+            2000,
+        )
         capture.flush(5)
     base = median_ms(samples["baseline"])
     mine = median_ms(samples["ours"])
@@ -166,6 +205,10 @@ def main() -> int:
     print(
         f"capture observer alone: {capture_us:5.1f} µs per answer ({unified} unified headers); "
         f"header parse alone {parse_us:5.1f} µs; token lookup {token_us:5.1f} µs"
+    )
+    print(
+        f"capability betas and host choices alone: {capabilities_us:5.1f} µs per request "
+        "(a stat of puppy.cfg included)"
     )
     print(f"snapshot writes during the run: {writes} (at most one a second)")
     met_added = added <= GOAL_ADDED_MS

@@ -312,15 +312,17 @@ class Driver:
         return result
 
     def op_agent_run(self, step: dict[str, Any]) -> dict[str, Any]:
-        """A turn of Code Puppy's own agent (prompt preparation, tools) on ``model``."""
+        """A turn of Code Puppy's own agent (prompt preparation, tools) on ``model``; the
+        prompt is ``prompt`` said ``repeat`` times (a large one costs no argv space)."""
         from code_puppy import config as cp_config
         from code_puppy.agents import get_current_agent
 
         cp_config.set_model_name(step["model"])
         agent = get_current_agent()
         result: dict[str, Any] = {"agent": type(agent).__name__}
+        prompt = step.get("prompt", "hello") * step.get("repeat", 1)
         try:
-            run = self.loop.run_until_complete(agent.run_with_mcp(step.get("prompt", "hello")))
+            run = self.loop.run_until_complete(agent.run_with_mcp(prompt))
             result["output"] = getattr(run, "output", None)
         except BaseException as exc:
             result["raised"] = _describe_error(exc)
@@ -349,6 +351,22 @@ class Driver:
             cli_runner._render_turn_exception(exc)
         result["seconds"] = round(time.perf_counter() - started, 3)
         return result
+
+    def op_pydantic_ai_speed(self, step: dict[str, Any]) -> dict[str, Any]:
+        """Whether this Code Puppy's pydantic-ai has a ``speed`` setting (asked
+        independently of the plugin's own detection)."""
+        import typing
+
+        from pydantic_ai.models.anthropic import AnthropicModelSettings
+
+        return {"speed": "anthropic_speed" in typing.get_type_hints(AnthropicModelSettings)}
+
+    def op_model_setting(self, step: dict[str, Any]) -> dict[str, Any]:
+        """Set a per-model setting as Code Puppy's /model_settings menu saves it."""
+        from code_puppy.config import set_model_setting
+
+        set_model_setting(step["model"], step["setting"], step["value"])
+        return {}
 
     def op_env_token(self, step: dict[str, Any]) -> dict[str, Any]:
         from code_puppy import config as cp_config

@@ -20,6 +20,7 @@ from claude_code_oauth.models.discovery import DiscoveredModel
 from claude_code_oauth.models.registry import (
     MODEL_TYPE,
     OAUTH_SOURCE,
+    lower_context_length,
     register_models,
     registered_models,
     unregister_models,
@@ -212,11 +213,15 @@ def test_prefix_env_var_and_context_length_come_from_settings(tmp_path: Path) ->
     settings = settings_for(
         tmp_path, prefix="cc/", api_key_env_var="MY_VAR", default_context_length=5000
     )
-    register_models(settings, [model("m", max_in=4000), model("n", max_in=9000)])
+    register_models(
+        settings, [model("m", max_in=4000), model("n", max_in=9000), model("o", max_in=None)]
+    )
     entries = registered_models(settings)
     assert entries["cc/m"]["custom_endpoint"]["api_key"] == "$MY_VAR"
-    assert entries["cc/m"]["context_length"] == 5000
+    # What the API reports, smaller or larger than the default; the default without it.
+    assert entries["cc/m"]["context_length"] == 4000
     assert entries["cc/n"]["context_length"] == 9000
+    assert entries["cc/o"]["context_length"] == 5000
 
 
 # -- files we must not write ----------------------------------------------------------
@@ -510,3 +515,20 @@ def test_concurrent_processes_lose_nothing(tmp_path: Path) -> None:
     added = {k for k, _ in foreign[50:]}
     assert added == {f"added-by-{w}-{i}" for w in range(2) for i in range(25)}
     assert list(registered_models(settings_for(tmp_path))) == [f"claude-code-{x}" for x in FINAL]
+
+
+def test_lower_context_length_touches_one_entry_of_ours_only(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    path = tmp_path / "extra_models.json"
+    write_foreign(path, foreign_entries()[:2])
+    register_models(settings, [model("m", max_in=1_000_000), model("n", max_in=1_000_000)])
+    before = path.read_bytes()
+    foreign_key = foreign_entries()[0][0]
+    assert not lower_context_length(settings, foreign_key, 200_000)  # not ours
+    assert not lower_context_length(settings, "claude-code-gone", 200_000)
+    assert lower_context_length(settings, "claude-code-m", 200_000)
+    assert not lower_context_length(settings, "claude-code-m", 300_000)  # never raised
+    entries = registered_models(settings)
+    assert entries["claude-code-m"]["context_length"] == 200_000
+    assert entries["claude-code-n"]["context_length"] == 1_000_000
+    assert path.read_bytes() == before.replace(b"1000000", b"200000", 1)

@@ -40,15 +40,21 @@ What a caller may rely on for Claude's answers (see
 * Such replies are never sent back to Claude: they are left out of the
   conversation the next request carries.
 
+Each request also carries the capability betas it needs and, when the host's
+per-model ``fast`` setting is on, fast mode (:mod:`.capabilities`); a Claude
+that refuses this account the entry's 1M-token context gets the request again
+without it (:mod:`.long_context`).
+
 Honest identity: no system-prompt injection, no tool renaming, no copied
-client headers. anthropic, its HTTP library and pydantic-ai are imported only
-here, when Code Puppy first builds one of our models.
+client headers, no identity beta. anthropic, its HTTP library and pydantic-ai
+are imported only here, when Code Puppy first builds one of our models.
 """
 
 from __future__ import annotations
 
 import contextvars
 import functools
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -66,6 +72,8 @@ from ..net.bearer_auth import (
 )
 from ..net.claude_answers import error_for_answer, host_of
 from ..tokens.credential import OAUTH, Credential
+from .capabilities import HostChoices, fast_mode_profile, long_context, with_capabilities
+from .long_context import LongContextFallback, fallback_for
 from .model_failures import (
     ANSWER_NOTE,
     REPLY_PREFIX,
@@ -143,12 +151,15 @@ def _make_auth_class() -> type:
             provider: TokenProvider,
             settings: Settings,
             observers: tuple[ResponseObserver, ...] = (),
+            long_context: LongContextFallback | None = None,
         ) -> None:
             self._provider = provider
             self._beta = settings.anthropic_beta
             self._version = settings.anthropic_version
             #: Told about every answer, success or error (usage capture, for one).
             self._observers = observers
+            #: Claude's refusal of the 1M-token context: one retry without it.
+            self.long_context = long_context or LongContextFallback()
 
         def _prepare(self, request: Any, token: str) -> None:
             # pydantic-ai sets its own User-Agent per request; ours is the honest one.
@@ -177,6 +188,9 @@ def _make_auth_class() -> type:
                 )
                 response = yield request
                 notify_observers(self._observers, response)
+                if await self.long_context.retry_without(request, response):
+                    response = yield request
+                    notify_observers(self._observers, response)
                 if response.status_code == 401:
                     # No refresh exists for a key: say it was revoked, not "sign in".
                     await response.aread()
@@ -193,6 +207,9 @@ def _make_auth_class() -> type:
             self._prepare(request, token)
             response = yield request
             notify_observers(self._observers, response)
+            if await self.long_context.retry_without(request, response):
+                response = yield request
+                notify_observers(self._observers, response)
             if response.status_code == 401:
                 await response.aread()
                 try:
@@ -233,6 +250,19 @@ def _model_class() -> type:
         _api_host: str = ""
         #: The extra-usage guard: refuses to send while ``extra_usage = block`` says so.
         _usage_guard: UsageGuard | None = None
+        #: The entry asks for the 1M-token context (decided when built).
+        _long_context = False
+        _fallback: LongContextFallback | None = None
+        #: The host's per-model settings (fast mode, interleaved thinking), per request.
+        _host_choices: Callable[[], HostChoices] | None = None
+
+        def _capable(self, args: tuple[Any, ...], kwargs: dict[str, Any], *, stream: bool):
+            refused = self._fallback is not None and self._fallback.refused
+            long = self._long_context and not refused
+            own = getattr(self, "settings", None)
+            return with_capabilities(
+                args, kwargs, stream=stream, long=long, choices=self._host_choices, own=own
+            )
 
         def _preflight_sync(self) -> Credential:
             credential = credential_of(self._provider_oauth)
@@ -273,7 +303,8 @@ def _model_class() -> type:
             outcome = None
             try:
                 await self._preflight()
-                return await super().request(*without_our_replies(args), **kwargs)
+                sent, options = self._capable(without_our_replies(args), kwargs, stream=False)
+                return await super().request(*sent, **options)
             except Exception as exc:
                 outcome = self._failure(exc, can_reply=True)
                 if outcome is None:
@@ -291,7 +322,8 @@ def _model_class() -> type:
             started = False
             try:
                 await self._preflight()
-                async with super().request_stream(*without_our_replies(args), **kwargs) as s:
+                sent, options = self._capable(without_our_replies(args), kwargs, stream=True)
+                async with super().request_stream(*sent, **options) as s:
                     _PREFETCHED.set(None)  # unused if the stream failed before sending
                     started = True
                     yield s
@@ -323,6 +355,8 @@ def build_model(
     observers: tuple[ResponseObserver, ...] | None = None,
     on_failure: OnFailure | None = None,
     usage_guard: UsageGuard | None = None,
+    host_choices: Callable[[], HostChoices] | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> Any:
     """The pydantic-ai model for a registered entry (raises ClaudeOAuthError if the entry
     is unusable; being signed out is not: each request then says so).
@@ -333,7 +367,11 @@ def build_model(
     ``on_failure`` decides what a named failure becomes (default
     :func:`pydantic_error`: raise). ``usage_guard``, if given, is asked before each
     request and may refuse it (:class:`~claude_code_oauth.errors.ExtraUsageBlocked`,
-    a named failure like any other).
+    a named failure like any other). ``host_choices``, if given, is asked before each
+    request for the host's per-model settings (fast mode, interleaved thinking: see
+    :mod:`.capabilities`); it must be cheap. ``on_warning`` hears the one line said
+    when Claude refuses this account the entry's 1M-token context (see
+    :mod:`.long_context`).
     """
     import anthropic
     from pydantic_ai.providers.anthropic import AnthropicProvider
@@ -347,7 +385,8 @@ def build_model(
     api_model = str(model_config.get("name") or model_key.removeprefix(settings.prefix))
     if observers is None:
         observers = default_observers(settings)
-    auth = _make_auth_class()(provider, settings, observers)
+    fallback = fallback_for(settings, model_key, on_warning)
+    auth = _make_auth_class()(provider, settings, observers, fallback)
     http_client = http_lib.AsyncClient(
         auth=auth,
         timeout=http_lib.Timeout(600.0, connect=15.0),
@@ -362,9 +401,17 @@ def build_model(
         http_client=http_client,
         default_headers={"User-Agent": USER_AGENT},
     )
-    model = _model_class()(api_model, provider=AnthropicProvider(anthropic_client=client))
+    profile = fast_mode_profile()
+    model = _model_class()(
+        api_model,
+        provider=AnthropicProvider(anthropic_client=client),
+        **({"profile": profile} if profile else {}),
+    )
     model._provider_oauth = provider
     model._on_failure = on_failure or pydantic_error(api_model)
     model._api_host = host_of(base_url)
     model._usage_guard = usage_guard
+    model._long_context = long_context(model_config)
+    model._fallback = fallback
+    model._host_choices = host_choices
     return model

@@ -32,6 +32,8 @@ What callers can rely on:
   entries are appended at the end in the order given.
 * A user entry (without our marker) whose key equals one of ours is left alone
   and reported in :attr:`RegistryChange.collisions`.
+* An entry's ``context_length`` is what the API reports (:func:`context_length`),
+  and is only ever lowered afterwards (:func:`lower_context_length`).
 * Our entries come in groups: those that follow the active profile
   (``claude-code-<model>``) and, per profile, those pinned to it
   (``claude-code-<profile>-<model>``, carrying ``"oauth_profile": "<profile>"``).
@@ -123,6 +125,16 @@ def model_key(settings: Settings, model: DiscoveredModel, pinned: str | None = N
     return settings.prefix + (f"{pinned}-" if pinned else "") + model.id
 
 
+def context_length(settings: Settings, model: DiscoveredModel) -> int:
+    """The ``context_length`` registered for ``model``: the input limit the API reports
+    for it, else ``default_context_length`` (200 000, the window every current Claude
+    model accepts without a beta). Never more than the API says: a larger figure would
+    let the host grow a conversation Claude refuses. (An account Claude then refuses
+    the 1M-token context is lowered to 200 000 on its first request: see
+    :mod:`.long_context`.)"""
+    return model.max_input_tokens or settings.default_context_length
+
+
 def model_entry(
     settings: Settings, model: DiscoveredModel, pinned: str | None = None, *, api_key: bool = False
 ) -> dict[str, Any]:
@@ -138,7 +150,7 @@ def model_entry(
         "name": model.id,
         "display_name": model.display_name + (f" ({pinned})" if pinned else ""),
         "custom_endpoint": endpoint,
-        "context_length": max(settings.default_context_length, model.max_input_tokens or 0),
+        "context_length": context_length(settings, model),
         "oauth_source": OAUTH_SOURCE,
     }
     if pinned:
@@ -248,17 +260,23 @@ def _apply(
         if raw is not None and not (added or removed or updated):
             # Nothing of ours changes: leave the file exactly as it is.
             return change
-        data = render_object(document, result).encode("utf-8")
-        if raw is not None and raw.startswith(codecs.BOM_UTF8):
-            data = codecs.BOM_UTF8 + data  # the user's byte-order mark stays too
-        mode = secure_file.file_mode(path)
-        secure_file.atomic_write(
-            path,
-            data,
-            mode=NEW_FILE_MODE if mode is None else mode,
-            error_cls=ModelsFileError,
-        )
+        _write(path, document, result, raw)
         return replace(change, written=True)
+
+
+def _write(path: str, document: JsonObject, members: list[Member], raw: bytes | None) -> None:
+    """Write ``members`` in ``document``'s layout, atomically, keeping the file's mode
+    and byte-order mark (under the caller's lock)."""
+    data = render_object(document, members).encode("utf-8")
+    if raw is not None and raw.startswith(codecs.BOM_UTF8):
+        data = codecs.BOM_UTF8 + data  # the user's byte-order mark stays too
+    mode = secure_file.file_mode(path)
+    secure_file.atomic_write(
+        path,
+        data,
+        mode=NEW_FILE_MODE if mode is None else mode,
+        error_cls=ModelsFileError,
+    )
 
 
 # -- public API ---------------------------------------------------------------------
@@ -311,3 +329,27 @@ def registered_models(settings: Settings) -> dict[str, dict[str, Any]]:
     """
     document, _ = _read(settings.models_path)
     return {m.key: m.value for m in document.members if is_ours(m.value)}
+
+
+def lower_context_length(settings: Settings, key: str, length: int) -> bool:
+    """Lower the ``context_length`` of our entry ``key`` to ``length`` (never raise it);
+    every other byte of the file stays. Returns whether the file changed: ``False``
+    when ``key`` is not ours, is gone, or is already at or below ``length``. Raises
+    :class:`ModelsFileError` or :class:`LockTimeout` like the other writers."""
+    path = settings.models_path
+    if not os.path.lexists(path):
+        return False
+    with held(file_lock(path + ".lock", settings.lock_timeout), path):
+        document, raw = _read(path)
+        members = list(document.members)
+        for index, member in enumerate(members):
+            value = member.value
+            if member.key != key or not is_ours(value):
+                continue
+            current = value.get("context_length")
+            if isinstance(current, int) and not isinstance(current, bool) and current <= length:
+                return False
+            members[index] = member.replaced_by(generated(key, {**value, "context_length": length}))
+            _write(path, document, members, raw)
+            return True
+    return False

@@ -2,10 +2,10 @@
 
 :func:`apply_api_key_headers` makes a request's headers (httpx or httpx2) carry
 the key the way Claude's API takes it: ``x-api-key``, no ``Authorization``, the
-OAuth beta taken out of ``anthropic-beta`` (other betas kept), ``anthropic-version``
-if absent, and optionally our User-Agent. :class:`ApiKeyAuth` is the
-``httpx.Auth`` that does it for every request. An API key has no refresh: a 401
-is returned to the caller as it is (see
+OAuth beta taken out of ``anthropic-beta`` (other betas kept, never an identity
+beta), ``anthropic-version`` if absent, and optionally our User-Agent.
+:class:`ApiKeyAuth` is the ``httpx.Auth`` that does it for every request. An API
+key has no refresh: a 401 is returned to the caller as it is (see
 :func:`claude_code_oauth.net.claude_answers.error_for_answer` with ``api_key=True``).
 """
 
@@ -16,14 +16,10 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from .beta_header import without_beta
+
 if TYPE_CHECKING:
     from ..config import Settings
-
-
-def without_beta(existing: str | None, beta: str | None) -> str:
-    """``existing`` betas (comma separated) without ``beta``, order kept."""
-    kept = [b.strip() for b in (existing or "").split(",")]
-    return ",".join(b for b in kept if b and b != beta)
 
 
 def apply_api_key_headers(

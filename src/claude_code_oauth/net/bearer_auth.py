@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
+from .beta_header import merge_header
+
 if TYPE_CHECKING:
     from ..config import Settings
 
@@ -77,11 +79,9 @@ def report_revocation(source: Any, sent: str, response: Any) -> None:
 
 
 def merge_beta(existing: str | None, beta: str) -> str:
-    """``existing`` betas (comma separated) plus ``beta``, each once, order kept."""
-    items = [b.strip() for b in (existing or "").split(",") if b.strip()]
-    if beta not in items:
-        items.append(beta)
-    return ",".join(items)
+    """``existing`` betas (comma separated) plus ``beta``, each once, order kept, no
+    identity beta (see :mod:`.beta_header`)."""
+    return merge_header(existing, beta)
 
 
 def apply_oauth_headers(
@@ -94,7 +94,8 @@ def apply_oauth_headers(
 ) -> None:
     """Make ``headers`` (httpx or httpx2) carry OAuth the way Claude's API wants it:
     ``Authorization: Bearer``, never ``x-api-key``, ``anthropic-version`` if absent,
-    the OAuth beta merged into ``anthropic-beta``, and optionally our User-Agent."""
+    the OAuth beta merged into ``anthropic-beta`` (an identity beta the request
+    carried is dropped), and optionally our User-Agent."""
     headers.pop("x-api-key", None)
     headers["Authorization"] = f"Bearer {token}"
     if user_agent:

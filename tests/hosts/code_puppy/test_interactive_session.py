@@ -24,7 +24,7 @@ from helpers import puppy_driver as driver
 from helpers.puppy_hosts import PuppyHost
 from helpers.puppy_terminal import PuppyTerminal, terminal_env
 
-COMMANDS = ("claude-code-auth", "claude-code-status", "claude-code-logout")
+COMMANDS = ("claude-code-auth", "claude-code-status", "claude-code-logout", "claude-code-fast")
 SONNET = "claude-code-claude-sonnet-4-5-20250929"
 PROMPT = r">>>"
 URL = r"http://127\.0\.0\.1:\d+/oauth/authorize\?\S+"

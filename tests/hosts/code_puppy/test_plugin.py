@@ -1,4 +1,4 @@
-"""The plugin inside a real Code Puppy: loading, the three commands, the bundled plugin.
+"""The plugin inside a real Code Puppy: loading, the commands, the bundled plugin.
 
 Every scenario runs ``tests/helpers/puppy_driver.py`` in a fresh subprocess
 (Code Puppy keeps global state and fixes its directories at import) with HOME
@@ -26,9 +26,9 @@ from helpers.puppy_hosts import PuppyHost
 OURS = "claude_code_oauth_pkce"
 OUR_TYPE = "claude_code_oauth_pkce"
 OUR_MARK = "claude-code-plugin"
-#: The commands the bundled plugin has too; /claude-code-switch and /claude-code-usage
-#: are ours alone.
-COMMANDS = ("claude-code-auth", "claude-code-status", "claude-code-logout")
+#: The commands the bundled plugin has too; /claude-code-switch, /claude-code-usage and
+#: /claude-code-doctor are ours alone.
+COMMANDS = ("claude-code-auth", "claude-code-status", "claude-code-logout", "claude-code-fast")
 ALL_OURS = (*COMMANDS, "claude-code-switch", "claude-code-usage", "claude-code-doctor")
 OUR_COMMANDS = ALL_OURS
 SONNET = "claude-code-claude-sonnet-4-5-20250929"

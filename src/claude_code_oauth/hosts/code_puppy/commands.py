@@ -1,5 +1,6 @@
 """The slash commands: ``/claude-code-auth``, ``/claude-code-status``,
-``/claude-code-usage``, ``/claude-code-logout``, ``/claude-code-switch``, ``/claude-code-doctor``.
+``/claude-code-usage``, ``/claude-code-logout``, ``/claude-code-switch``,
+``/claude-code-fast``, ``/claude-code-doctor``.
 
 Each :class:`SlashCommand` names its description, the options it takes (the
 CLI's own definitions, so both accept the same arguments) and what it runs.
@@ -213,6 +214,52 @@ def _doctor_options(parser: argparse.ArgumentParser) -> None:
     add_doctor_options(parser)
 
 
+def _fast(args: argparse.Namespace) -> None:
+    from ...models.capabilities import fast_mode_supported
+    from .model_choices import FAST_COST, toggle_fast
+
+    emit = messages.Emit()
+    prefix = host_settings().prefix
+    model = _session_model()
+    if not model or not model.startswith(prefix):
+        emit.warning(
+            f"Fast mode applies to {prefix}* models; select one with /model first "
+            f"(the current model is {model or 'not set'})."
+        )
+        return
+    if not fast_mode_supported():
+        emit.warning(
+            "Fast mode cannot be sent by this Code Puppy: its pydantic-ai has no `speed` "
+            "setting (nothing was changed; a newer Code Puppy has it)."
+        )
+        return
+    wanted = None if args.state is None else args.state == "on"
+    if toggle_fast(model, wanted):
+        emit.success(
+            f"Fast mode on for {model}: its requests ask Claude for faster output "
+            f"(speed: fast). {FAST_COST}"
+        )
+    else:
+        emit.info(f"Fast mode off for {model}: standard speed.")
+
+
+def _session_model() -> str | None:
+    """The model this Code Puppy session uses (its ``model`` setting if that fails)."""
+    try:
+        from code_puppy.config import get_global_model_name
+
+        name = get_global_model_name()
+    except Exception:
+        return _selected_model()
+    return name if isinstance(name, str) else None
+
+
+def _fast_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "state", nargs="?", choices=("on", "off"), help="turn it on or off (none: toggle)"
+    )
+
+
 def _login_options(parser: argparse.ArgumentParser) -> None:
     from ...cli.login import add_login_options
 
@@ -263,6 +310,12 @@ COMMANDS: dict[str, SlashCommand] = {
             "List the Claude profiles, or make one active: /claude-code-switch NAME",
             _switch,
             (_switch_options,),
+        ),
+        SlashCommand(
+            "claude-code-fast",
+            "Fast mode on/off for the current claude-code-* model (billed at a higher rate)",
+            _fast,
+            (_fast_options,),
         ),
         SlashCommand(
             "claude-code-doctor",

@@ -105,6 +105,7 @@ def _build_model(model_name: str, model_config: dict[str, Any], config: Any) -> 
     from ...models.registry import pinned_profile
     from ...profiles.token_source import ProfileTokenSource, export_active_token
     from ...profiles.usage_watch import ProfileUsageWatch
+    from .model_choices import choices_for
     from .model_errors import on_failure
 
     _speak_code_puppy()
@@ -141,6 +142,8 @@ def _build_model(model_name: str, model_config: dict[str, Any], config: Any) -> 
             observers=(watch,),
             on_failure=on_failure(model_name),
             usage_guard=watch,
+            host_choices=choices_for(model_name),
+            on_warning=Emit().warning,
         )
     except ClaudeOAuthError as exc:
         _error(f"{model_name}: {exc}")

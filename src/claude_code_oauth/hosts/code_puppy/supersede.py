@@ -1,11 +1,12 @@
 """Take over from Code Puppy's bundled ``claude_code_oauth`` plugin, reversibly.
 
-The bundled plugin answers the same three commands (every plugin's handler runs
-for a command, so its login would start too) and its prompt and heartbeat hooks
-act on any model named ``claude-code*`` — including ours, which would then be
-sent the "You are Claude Code" identity prompt. We do not delete its hooks:
-each is replaced by a wrapper that is still *owned by the bundled plugin* and
-that, while our plugin is enabled, stands aside for our commands and models.
+The bundled plugin answers four of our commands (every plugin's handler runs
+for a command, so its login would start too, and its ``/claude-code-fast``
+would toggle fast mode straight back) and its prompt and heartbeat hooks act on
+any model named ``claude-code*`` — including ours, which would then be sent the
+"You are Claude Code" identity prompt. We do not delete its hooks: each is
+replaced by a wrapper that is still *owned by the bundled plugin* and that,
+while our plugin is enabled, stands aside for our commands and models.
 So ``/plugins disable <ours>`` gives everything back to the bundled plugin at
 once, and ``/plugins disable claude_code_oauth`` still disables it.
 
@@ -36,7 +37,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 BUNDLED_OWNER = "claude_code_oauth"
-OUR_COMMANDS = frozenset({"claude-code-auth", "claude-code-status", "claude-code-logout"})
+OUR_COMMANDS = frozenset(
+    {"claude-code-auth", "claude-code-status", "claude-code-logout", "claude-code-fast"}
+)
 _MARK = "_claude_code_oauth_superseded"
 #: The bundled plugin's module ends with this, under ``code_puppy.plugins`` (0.0.716)
 #: or ``code_puppy_core_plugins`` (later releases).

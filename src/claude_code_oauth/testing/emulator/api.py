@@ -11,6 +11,7 @@ import json
 import secrets
 from typing import Any
 
+from . import capabilities
 from .console import rate_limit_headers
 from .state import EmulatorState
 from .usage import account_of
@@ -200,7 +201,9 @@ def _validate_message_body(body: Any) -> str | None:
 
 
 def messages(state: EmulatorState, req: Request) -> Response:
-    """POST /v1/messages: a fixed reply, as JSON or as an SSE stream."""
+    """POST /v1/messages: a fixed reply, as JSON or as an SSE stream; the input window,
+    the long-context beta and ``speed`` are checked as Claude does (see
+    :mod:`.capabilities`)."""
     auth = _authenticate(state, req, need_beta=True, api_key=True)
     if isinstance(auth, Response):
         return auth
@@ -219,8 +222,19 @@ def messages(state: EmulatorState, req: Request) -> Response:
         return anthropic_error(400, "invalid_request_error", problem, state.usage.peek(account))
     assert isinstance(body, dict)
     model = body["model"]
-    if model not in {m["id"] for m in state.models()}:
+    known = _model(state, model)
+    if known is None:
         return anthropic_error(404, "not_found_error", f"model: {model}", state.usage.peek(account))
+    refused = capabilities.refusal(
+        known,
+        body,
+        capabilities.betas_of(req.headers),
+        _estimate_input_tokens(body),
+        long_context_denied=state.long_context_denied(account),
+        headers=state.usage.peek(account),
+    )
+    if refused is not None:
+        return refused
     status, limits = state.usage.charge(account, model)
     if status == 429:
         return anthropic_error(
@@ -244,9 +258,22 @@ def _api_key_message(state: EmulatorState, req: Request) -> Response:
     if problem is not None:
         return anthropic_error(400, "invalid_request_error", problem, headers)
     assert isinstance(body, dict)
-    if body["model"] not in {m["id"] for m in state.models()}:
+    known = _model(state, body["model"])
+    if known is None:
         return anthropic_error(404, "not_found_error", f"model: {body['model']}", headers)
-    return _reply(body, rate_limit_headers(made, _estimate_input_tokens(body)))
+    betas = capabilities.betas_of(req.headers)
+    tokens = _estimate_input_tokens(body)
+    refused = capabilities.refusal(
+        known, body, betas, tokens, long_context_denied=False, headers=headers
+    )
+    if refused is not None:
+        return refused
+    return _reply(body, rate_limit_headers(made, tokens))
+
+
+def _model(state: EmulatorState, model_id: str) -> dict[str, Any] | None:
+    """The listed model ``model_id``, or ``None``."""
+    return next((m for m in state.models() if m["id"] == model_id), None)
 
 
 def _reply(body: dict[str, Any], headers: dict[str, str]) -> Response:
@@ -255,8 +282,11 @@ def _reply(body: dict[str, Any], headers: dict[str, str]) -> Response:
     message_id = "msg_" + secrets.token_hex(12)
     input_tokens = _estimate_input_tokens(body)
     output_tokens = len(REPLY_TEXT.split()) + 2
+    usage: dict[str, Any] = {"input_tokens": input_tokens, "output_tokens": output_tokens}
+    if "speed" in body:
+        usage["speed"] = body["speed"]  # the speed that served it (checked before)
     if body.get("stream") is True:
-        return _stream(message_id, model, input_tokens, output_tokens, headers)
+        return _stream(message_id, model, usage, headers)
     return json_response(
         200,
         {
@@ -267,18 +297,18 @@ def _reply(body: dict[str, Any], headers: dict[str, str]) -> Response:
             "content": [{"type": "text", "text": REPLY_TEXT}],
             "stop_reason": "end_turn",
             "stop_sequence": None,
-            "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+            "usage": usage,
         },
         headers,
     )
 
 
 def _stream(
-    message_id: str, model: str, input_tokens: int, output_tokens: int, headers: dict[str, str]
+    message_id: str, model: str, usage: dict[str, Any], headers: dict[str, str]
 ) -> Response:
     """The standard Messages streaming sequence, including the ``ping`` the API interleaves."""
     half = len(REPLY_TEXT) // 2
-    events = stream_opening(message_id, model, input_tokens)
+    events = stream_opening(message_id, model, usage["input_tokens"])
     for piece in (REPLY_TEXT[:half], REPLY_TEXT[half:]):
         delta = {"type": "text_delta", "text": piece}
         events.append(
@@ -291,7 +321,7 @@ def _stream(
             {
                 "type": "message_delta",
                 "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                "usage": {"output_tokens": output_tokens},
+                "usage": {k: v for k, v in usage.items() if k != "input_tokens"},
             },
         ),
         sse("message_stop", {"type": "message_stop"}),

@@ -347,6 +347,14 @@ class ClaudeEmulator:
         """What an account's counters say now (see :meth:`.usage.UsageBook.counters`)."""
         return self._state.usage.counters(account or self.account_uuid)
 
+    def deny_long_context(self, email: str | None = None, denied: bool = True) -> None:
+        """Make an account's subscription (the first account's by default) lack the
+        1M-token context: every request carrying ``context-1m-2025-08-07`` is refused
+        (see :mod:`.capabilities`); ``denied=False`` gives it back."""
+        account = self._state.accounts[self._state.account_index(email)] if email else None
+        uuid = account["account"]["uuid"] if account else self.account_uuid
+        self._state.deny_long_context(str(uuid), denied)
+
     def set_models(self, models: list[dict[str, Any]]) -> None:
         """Replace the model list (dicts with ``id``, optional ``display_name``,
         ``created_at``, ``max_input_tokens``), served in the given order."""

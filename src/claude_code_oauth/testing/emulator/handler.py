@@ -24,6 +24,9 @@ from .wire import RecordedRequest, Request, Response, anthropic_error, json_resp
 Route = Callable[[EmulatorState, Request], Response]
 
 _MAX_BODY = 1 << 20
+#: Messages requests may be as large as Claude's own limit (32 MB): a conversation past
+#: 200 000 tokens is a megabyte or more.
+_MAX_MESSAGES_BODY = 32_000_000
 #: Seconds a connection may sit idle or half-sent before it is dropped, so a silent
 #: client only ever ties up its own thread.
 CONNECTION_TIMEOUT = 10.0
@@ -189,26 +192,32 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         request_id = self._request_id or "req_" + secrets.token_hex(12)
         self.send_header("request-id", request_id)
 
-    def _read_body(self) -> bytes | None:
-        """The request body, or ``None`` when it cannot be read (answer 400 and close)."""
+    def _read_body(self, path: str) -> bytes | Response:
+        """The request body, or the answer when it cannot be read (the caller closes)."""
+        unreadable = anthropic_error(400, "invalid_request_error", "Unreadable body")
         if self.headers.get("Transfer-Encoding"):
-            return None
+            return unreadable
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
-            return None
-        if not 0 <= length <= _MAX_BODY:
-            return None
+            return unreadable
+        largest = _MAX_MESSAGES_BODY if path == "/v1/messages" else _MAX_BODY
+        if length > largest and path == "/v1/messages":
+            # Claude's answer to a body over its limit.
+            message = "Request exceeds the maximum allowed number of bytes."
+            return anthropic_error(413, "request_too_large", message)
+        if not 0 <= length <= largest:
+            return unreadable
         return self.rfile.read(length) if length else b""
 
     def _handle(self) -> None:
         state = self.server.state
         request_id = self._request_id = "req_" + secrets.token_hex(12)
         parts = urlsplit(self.path)
-        body = self._read_body()
-        if body is None:
+        body = self._read_body(parts.path)
+        if isinstance(body, Response):
             self.close_connection = True
-            self._send(anthropic_error(400, "invalid_request_error", "Unreadable body"))
+            self._send(body)
             return
         headers = {k.lower(): v for k, v in self.headers.items()}
         req = Request(

@@ -82,6 +82,8 @@ class EmulatorState:
         self.usage = UsageBook()
         #: API keys created by Console logins (see :mod:`.console`).
         self.api_keys = ApiKeyBook(remember=_remember)
+        #: Account uuids whose subscription has no long context (see :mod:`.capabilities`).
+        self._no_long_context: set[str] = set()
         #: Every emulated user, each ``{"account": {...}, "organization": {...}}``; the
         #: first is created here, more with :meth:`add_account`. Ids are fixed per
         #: emulator so tests can compare them across calls.
@@ -180,6 +182,16 @@ class EmulatorState:
             return {"grants": dict(self.grants), "replays": len(self.replay_log)}
 
     # -- models ---------------------------------------------------------------
+
+    def deny_long_context(self, account: str, denied: bool) -> None:
+        """Make account (uuid) ``account``'s subscription lack (``denied``) or have the
+        1M-token context."""
+        with self.lock:
+            (self._no_long_context.add if denied else self._no_long_context.discard)(account)
+
+    def long_context_denied(self, account: str) -> bool:
+        with self.lock:
+            return account in self._no_long_context
 
     def models(self) -> list[dict[str, Any]]:
         with self.lock:

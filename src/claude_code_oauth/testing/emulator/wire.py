@@ -22,7 +22,8 @@ class RecordedRequest:
     ``path`` never includes the query string. ``headers`` has lower-case names
     (the last value wins when a header is repeated). ``json`` is the parsed body
     when it was valid JSON, else ``None``. ``query`` maps each parameter name to
-    its first value.
+    its first value. :attr:`betas` and :attr:`speed` are what a Messages request
+    asked for beyond the basics.
     """
 
     method: str
@@ -30,6 +31,16 @@ class RecordedRequest:
     headers: dict[str, str]
     json: Any
     query: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def betas(self) -> list[str]:
+        """The betas it carried (``anthropic-beta``), in the order sent."""
+        return [b.strip() for b in self.headers.get("anthropic-beta", "").split(",") if b.strip()]
+
+    @property
+    def speed(self) -> Any:
+        """The ``speed`` of its JSON body (``None`` when absent)."""
+        return self.json.get("speed") if isinstance(self.json, dict) else None
 
 
 @dataclass
