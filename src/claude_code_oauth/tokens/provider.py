@@ -48,12 +48,18 @@ from ..errors import (
     LoginRequired,
     NotSignedIn,
     RateLimited,
+    RecordKept,
+    StorageError,
     UnexpectedResponse,
 )
 from . import exit_wait
 from . import store as token_store
 from .credential import API_KEY, OAUTH, Credential
 from .store import ApiKeyRecord, TokenRecord
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..storage.reservation import Reservation
 
 
 def login_hint() -> str:
@@ -220,7 +226,7 @@ class TokenProvider:
             self._last_failure = None
             try:
                 return self._refresh_under_lock(rejected)
-            except LockTimeout as exc:
+            except (LockTimeout, StorageError) as exc:
                 return self._fallback(record, rejected, exc)
             except ClaudeOAuthError as exc:
                 self._last_failure = exc
@@ -238,12 +244,16 @@ class TokenProvider:
         """
         from filelock import Timeout
 
+        from ..storage.file_lock import acquire
+
         lock = token_store.token_lock(self.settings)
         deadline = time.monotonic() + self.settings.lock_timeout
         while True:
             wait = min(ADOPT_CHECK_INTERVAL, max(0.0, deadline - time.monotonic()))
             try:
-                lock.acquire(timeout=wait, poll_interval=LOCK_POLL_INTERVAL)
+                acquire(lock, wait, LOCK_POLL_INTERVAL)
+            except StorageError as exc:
+                raise not_refreshing(exc) from None
             except Timeout:
                 record = self._load_required()
                 if self._adoptable(record, rejected, self._clock()):
@@ -278,7 +288,11 @@ class TokenProvider:
     def _refresh_locked(self, rejected: str | None) -> TokenRecord:
         from . import endpoint as token_endpoint
 
-        record = self._load_required()
+        # New tokens a failed save kept beside the file come first: presenting the
+        # refresh token they replaced would be a replay.
+        record = token_store.adopt_kept(self.path, self._load_required())
+        if not isinstance(record, TokenRecord):
+            return self._load_required()  # a Console key took the file's place: says so
         now = self._clock()
         if self._adoptable(record, rejected, now):
             return record
@@ -303,29 +317,50 @@ class TokenProvider:
                     retry_after=wait,
                 ),
             )
+        # Spend the single-use refresh token only once its successor has a place.
         try:
-            body = token_endpoint.refresh(self.settings, record.refresh_token)
-        except InvalidGrant as exc:
-            return self._dead(record, rejected, f"{DEAD_LOGIN} {exc}")
-        except RateLimited as exc:
-            wait = DEFAULT_RETRY_AFTER if exc.retry_after is None else exc.retry_after
-            # A pause of days would stop refreshing for good; believe at most one day.
-            record.refresh_not_before = self._clock() + min(wait, token_store.MAX_RETRY_AFTER)
-            record.last_error = str(exc)
-            token_store.save(self.path, record)
-            return self._fallback(record, rejected, exc)
-        except ClaudeOAuthError as exc:
-            return self._transient(record, rejected, exc)
-        try:
-            fresh = TokenRecord.from_token_response(body, now=self._clock(), previous=record)
-        except ValueError as exc:
-            return self._unusable(record, rejected, body, f"Unusable refresh answer: {exc}.")
-        token_store.save(self.path, fresh)
+            reservation = token_store.reserve(self.path)
+        except StorageError as exc:
+            return self._fallback(record, rejected, not_refreshing(exc))
+        with reservation:
+            try:
+                body = token_endpoint.refresh(self.settings, record.refresh_token)
+            except InvalidGrant as exc:
+                return self._dead(record, rejected, f"{DEAD_LOGIN} {exc}", reservation)
+            except RateLimited as exc:
+                wait = DEFAULT_RETRY_AFTER if exc.retry_after is None else exc.retry_after
+                # A pause of days would stop refreshing for good; believe at most one day.
+                record.refresh_not_before = self._clock() + min(wait, token_store.MAX_RETRY_AFTER)
+                record.last_error = str(exc)
+                self._save(record, reservation)
+                return self._fallback(record, rejected, exc)
+            except ClaudeOAuthError as exc:
+                return self._transient(record, rejected, exc)
+            try:
+                fresh = TokenRecord.from_token_response(body, now=self._clock(), previous=record)
+            except ValueError as exc:
+                why = f"Unusable refresh answer: {exc}."
+                return self._unusable(record, rejected, body, why, reservation)
+            fresh = self._save(fresh, reservation)
         self._backoff_until = 0.0
         return fresh
 
+    def _save(self, record: TokenRecord, reservation: Reservation | None = None) -> TokenRecord:
+        """Save ``record`` (into ``reservation``'s space when given); if it can only be
+        kept beside the file (:class:`RecordKept`), say so and carry on with it."""
+        try:
+            token_store.save(self.path, record, reservation=reservation)
+        except RecordKept as exc:
+            self._on_warning(str(exc))
+        return record
+
     def _unusable(
-        self, record: TokenRecord, rejected: str | None, body: dict[str, Any], why: str
+        self,
+        record: TokenRecord,
+        rejected: str | None,
+        body: dict[str, Any],
+        why: str,
+        reservation: Reservation,
     ) -> TokenRecord:
         """An answer we cannot use. The server may still have rotated the refresh
         token: if the answer carries a new one, it is saved (the old one is spent,
@@ -334,7 +369,7 @@ class TokenProvider:
         if token_store.is_token(rotated) and rotated != record.refresh_token:
             record.refresh_token = rotated
             record.last_error = why
-            token_store.save(self.path, record)
+            self._save(record, reservation)
         return self._transient(record, rejected, UnexpectedResponse(why))
 
     def _transient(
@@ -343,13 +378,29 @@ class TokenProvider:
         self._backoff_until = self._clock() + TRANSIENT_BACKOFF
         return self._fallback(record, rejected, exc)
 
-    def _dead(self, record: TokenRecord, rejected: str | None, why: str) -> TokenRecord:
+    def _dead(
+        self,
+        record: TokenRecord,
+        rejected: str | None,
+        why: str,
+        reservation: Reservation | None = None,
+    ) -> TokenRecord:
         """Keep the tokens but flag the login as needing renewal (so no process asks the
         server again); the access token is still handed out until it expires."""
         record.needs_login = True
         record.last_error = why
-        token_store.save(self.path, record)
+        self._save(record, reservation)
         return self._fallback(record, rejected, LoginRequired(why, hint=login_hint()))
+
+
+def not_refreshing(exc: StorageError) -> StorageError:
+    """Why a refresh was not attempted: where the new tokens could not be kept."""
+    return StorageError(
+        f"Not refreshing the Claude login: {exc.reason} A refresh spends the login's "
+        "single-use refresh token, and its successor could not be kept; the login is kept "
+        "as it is.",
+        hint=f"{exc.hint or ''} Then run the command again.".strip(),
+    )
 
 
 _providers: dict[str, TokenProvider] = {}
