@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any
 
 import httpx
@@ -63,12 +63,13 @@ def layers(values: Iterable[str]) -> list[str]:
     return found
 
 
-def decoder_for(encodings: list[str], who: str) -> Callable[[Iterable[bytes]], Iterator[bytes]]:
-    """A function from raw chunks to decoded chunks of at most :data:`STEP` bytes; raises
-    :class:`UndecodableAnswer` for stacked or unsupported encodings (``who`` names the
-    server in the message)."""
+def _push_decoder(encodings: list[str], who: str, *, pull_ok: bool) -> Any:
+    """The decoder of ``encodings``: ``None`` for none, ``"zstd"`` for the pull-style
+    zstandard reader (when ``pull_ok``), else an object with ``feed(data)`` and ``end()``
+    yielding at most :data:`STEP` bytes at a time. Raises :class:`UndecodableAnswer` for
+    stacked or unsupported encodings (``who`` names the server in the message)."""
     if not encodings:
-        return _identity
+        return None
     if len(encodings) > 1:
         raise UndecodableAnswer(
             f"{who} sent an answer encoded {len(encodings)} times over "
@@ -76,33 +77,38 @@ def decoder_for(encodings: list[str], who: str) -> Callable[[Iterable[bytes]], I
         )
     name = encodings[0]
     if name in ("gzip", "x-gzip"):
-        return lambda raw: _zlib(raw, zlib.MAX_WBITS | 16)
+        return _Zlib(zlib.MAX_WBITS | 16)
     if name == "deflate":
-        return lambda raw: _zlib(raw, None)
+        return _Zlib(None)
     if name == "br" and _brotli() is not None:
-        return _brotli_chunks
-    if name == "zstd" and _zstandard() is not None:
-        return _zstd_chunks
+        return _Brotli()
+    if name == "zstd" and pull_ok and _zstandard() is not None:
+        return "zstd"
     raise UndecodableAnswer(
         f"{who} sent an answer in an encoding this client did not ask for and cannot "
-        f"decode ({name[:40]}); it was not read."
+        f"decode here ({name[:40]}); it was not read."
     )
 
 
-def _identity(raw: Iterable[bytes]) -> Iterator[bytes]:
-    for chunk in raw:
-        for start in range(0, len(chunk), STEP):
-            yield chunk[start : start + STEP]
+def _steps(data: bytes) -> Iterator[bytes]:
+    for start in range(0, len(data), STEP):
+        yield data[start : start + STEP]
 
 
-def _zlib(raw: Iterable[bytes], wbits: int | None) -> Iterator[bytes]:
-    decoder: Any = None if wbits is None else zlib.decompressobj(wbits)
-    for chunk in raw:
-        if decoder is None:  # deflate: zlib-wrapped as the RFC says, or raw as many send
+class _Zlib:
+    """gzip, or deflate (``wbits`` ``None``: zlib-wrapped as the RFC says, or raw as many
+    servers send it, told apart by the first two bytes)."""
+
+    def __init__(self, wbits: int | None) -> None:
+        self._decoder: Any = None if wbits is None else zlib.decompressobj(wbits)
+
+    def feed(self, chunk: bytes) -> Iterator[bytes]:
+        if self._decoder is None:
             wrapped = (
                 len(chunk) >= 2 and chunk[0] & 0x0F == 8 and (chunk[0] << 8 | chunk[1]) % 31 == 0
             )
-            decoder = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+            self._decoder = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+        decoder = self._decoder
         data = chunk
         while data and not decoder.eof:
             try:
@@ -112,8 +118,10 @@ def _zlib(raw: Iterable[bytes], wbits: int | None) -> Iterator[bytes]:
             if out:
                 yield out
             data = decoder.unconsumed_tail
-    if decoder is not None:
-        while not decoder.eof:
+
+    def end(self) -> Iterator[bytes]:
+        decoder = self._decoder
+        while decoder is not None and not decoder.eof:
             out = decoder.decompress(b"", STEP)
             if not out:
                 break
@@ -130,22 +138,26 @@ def _brotli() -> Any:
     return brotli if accepts_limit else None
 
 
-def _brotli_chunks(raw: Iterable[bytes]) -> Iterator[bytes]:
-    brotli = _brotli()
-    decoder = brotli.Decompressor()
-    try:
-        for chunk in raw:
-            data = chunk
+class _Brotli:
+    def __init__(self) -> None:
+        self._brotli = _brotli()
+        self._decoder = self._brotli.Decompressor()
+
+    def feed(self, chunk: bytes) -> Iterator[bytes]:
+        data = chunk
+        try:
             while True:
                 # The limit stops the buffer's growth (so a step is under 2 x STEP).
-                out = decoder.process(data, output_buffer_limit=STEP)
+                out = self._decoder.process(data, output_buffer_limit=STEP)
                 data = b""
-                for start in range(0, len(out), STEP):
-                    yield out[start : start + STEP]
-                if decoder.can_accept_more_data():
-                    break
-    except brotli.error:
-        raise UndecodableAnswer("The answer's compressed body is broken.") from None
+                yield from _steps(out)
+                if self._decoder.can_accept_more_data():
+                    return
+        except self._brotli.error:
+            raise UndecodableAnswer("The answer's compressed body is broken.") from None
+
+    def end(self) -> Iterator[bytes]:
+        return iter(())
 
 
 def _zstandard() -> Any:
@@ -176,19 +188,105 @@ def _zstd_chunks(raw: Iterable[bytes]) -> Iterator[bytes]:
         raise UndecodableAnswer("The answer's compressed body is broken.") from None
 
 
+def _decoded(raw: Iterable[bytes], encodings: list[str], who: str) -> Iterator[bytes]:
+    decoder = _push_decoder(encodings, who, pull_ok=True)
+    if decoder == "zstd":
+        yield from _zstd_chunks(raw)
+        return
+    for chunk in raw:
+        yield from _steps(chunk) if decoder is None else decoder.feed(chunk)
+    if decoder is not None:
+        yield from decoder.end()
+
+
+class _Counter:
+    """The decoded total against a cap; raises :class:`ResponseTooLarge` past it."""
+
+    def __init__(self, cap: int | None, who: str) -> None:
+        self.cap = cap
+        self.who = who
+        self.total = 0
+
+    def add(self, chunk: bytes) -> bytes:
+        self.total += len(chunk)
+        if self.cap is not None and self.total > self.cap:
+            raise ResponseTooLarge(
+                f"{self.who} sent an answer larger than {self.cap // 1024} KiB; it was not read."
+            )
+        return chunk
+
+
 def bounded(raw: Iterable[bytes], encodings: list[str]) -> Iterator[bytes]:
     """``raw`` decoded (at most one layer), each chunk at most :data:`STEP` bytes, the
     total within the calling thread's cap (:func:`set_cap`)."""
     cap, host, what = _cap()
     who = f"{what} ({host})" if host else what
-    total = 0
-    for chunk in decoder_for(encodings, who)(raw):
-        total += len(chunk)
-        if cap is not None and total > cap:
-            raise ResponseTooLarge(
-                f"{who} sent an answer larger than {cap // 1024} KiB; it was not read."
-            )
-        yield chunk
+    counter = _Counter(cap, who)
+    for chunk in _decoded(raw, encodings, who):
+        yield counter.add(chunk)
+
+
+async def abounded(
+    raw: AsyncIterable[bytes], encodings: list[str], cap: int | None, who: str
+) -> AsyncIterator[bytes]:
+    """:func:`bounded` for an async stream (zstd is refused here: its bounded reader
+    pulls)."""
+    decoder = _push_decoder(encodings, who, pull_ok=False)
+    counter = _Counter(cap, who)
+    async for chunk in raw:
+        for out in _steps(chunk) if decoder is None else decoder.feed(chunk):
+            yield counter.add(out)
+    if decoder is not None:
+        for out in decoder.end():
+            yield counter.add(out)
+
+
+#: The model path's caps on a decoded answer: a message of the longest output is well
+#: under 1 MiB as JSON, and under 8 MiB as an event stream (a delta every few tokens).
+MODEL_ANSWER_CAP = 16 << 20
+MODEL_STREAM_CAP = 32 << 20
+
+
+async def bound_async_response(response: Any) -> None:
+    """The async client's response hook (httpx or httpx2: the anthropic SDK's library):
+    the same bounds, for every answer our model's requests get — the bodies the SDK and
+    our auth flow read (:data:`MODEL_ANSWER_CAP`, :data:`MODEL_STREAM_CAP`)."""
+    from ..config_rules import url_host
+
+    encodings = layers(response.headers.get_list("content-encoding"))
+    event_stream = response.headers.get("content-type", "").startswith("text/event-stream")
+    cap = MODEL_STREAM_CAP if event_stream else MODEL_ANSWER_CAP
+    who = f"Claude's API ({url_host(str(response.request.url))})"
+    response.stream = _async_stream_class(response)(response.stream, encodings, cap, who)
+    if "content-encoding" in response.headers:
+        del response.headers["content-encoding"]
+
+
+_async_classes: dict[type, type] = {}
+
+
+def _async_stream_class(response: Any) -> type:
+    """An ``AsyncByteStream`` of the response's own library, decoding by :func:`abounded`."""
+    import sys
+
+    library = sys.modules[type(response).__module__.split(".")[0]]
+    base = library.AsyncByteStream
+    found = _async_classes.get(base)
+    if found is None:
+
+        class AsyncBoundedStream(base):  # type: ignore[misc, valid-type]
+            def __init__(self, stream: Any, encodings: list[str], cap: int | None, who: str):
+                self._stream = stream
+                self._args = (encodings, cap, who)
+
+            def __aiter__(self) -> AsyncIterator[bytes]:
+                return abounded(self._stream, *self._args)
+
+            async def aclose(self) -> None:
+                await self._stream.aclose()
+
+        found = _async_classes[base] = AsyncBoundedStream
+    return found
 
 
 def install(client: httpx.Client) -> None:
