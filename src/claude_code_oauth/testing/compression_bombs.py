@@ -5,7 +5,8 @@
 the ``Content-Encoding`` header lists them in that order. Two GiB of spaces in a
 single gzip layer take about 2 MiB and a second gzip layer brings that to about 3.5
 KB; a gzip or deflate first layer is assembled from one repeated compressed block
-(about a second for 2 GiB, mostly the checksum), and results are cached per process.
+(about a second for 2 GiB, mostly the checksum of the spaces, which is cached per
+process like the results).
 ``br`` and ``zstd`` need the ``brotli`` and ``zstandard`` packages.
 """
 
@@ -50,6 +51,7 @@ def _first_layer(payload: bytes, size: int, name: str) -> bytes:
     return b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + body + struct.pack("<II", crc, total)
 
 
+@functools.lru_cache(maxsize=8)
 def _crc_of_spaces(blocks: int) -> int:
     crc = 0
     spaces = b" " * _BLOCK
@@ -58,6 +60,7 @@ def _crc_of_spaces(blocks: int) -> int:
     return crc
 
 
+@functools.lru_cache(maxsize=8)
 def _adler_of_spaces(blocks: int) -> int:
     adler = 1
     spaces = b" " * _BLOCK
