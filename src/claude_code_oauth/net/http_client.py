@@ -160,8 +160,8 @@ def fetch(
             from ..storage.secure_file import fix_for
 
             raise StorageError(
-                f"{what} ({host}) was not asked: {error.filename} could not be used "
-                f"({error.strerror or type(error).__name__}).",
+                f"The call to {what[:1].lower() + what[1:]} ({host}) stopped at a local file: "
+                f"{error.filename} could not be used ({error.strerror or type(error).__name__}).",
                 hint=fix_for(error, os.path.dirname(os.path.abspath(str(error.filename)))),
             ) from None
         if isinstance(error, (ValueError, OSError, httpx.InvalidURL)):
