@@ -114,6 +114,9 @@ class TokenProvider:
         self._last_seen: tuple[float, str] | None = None
         #: Environment variables :func:`export_to_environ` keeps current.
         self._exported: set[str] = set()
+        #: The new tokens' place on disk, claimed before a refresh spends anything
+        #: (held by the one flight under the lock; see :meth:`_save`).
+        self._reservation: Reservation | None = None
 
     # -- public API -----------------------------------------------------------
 
@@ -267,6 +270,7 @@ class TokenProvider:
                 with exit_wait.refreshing(self.settings.http_timeout + SAVE_ALLOWANCE):
                     return self._refresh_locked(rejected)
             finally:
+                self._release_reservation()
                 lock.release()
 
     def _fallback(
@@ -319,48 +323,50 @@ class TokenProvider:
             )
         # Spend the single-use refresh token only once its successor has a place.
         try:
-            reservation = token_store.reserve(self.path)
+            self._reservation = token_store.reserve(self.path)
         except StorageError as exc:
             return self._fallback(record, rejected, not_refreshing(exc))
-        with reservation:
-            try:
-                body = token_endpoint.refresh(self.settings, record.refresh_token)
-            except InvalidGrant as exc:
-                return self._dead(record, rejected, f"{DEAD_LOGIN} {exc}", reservation)
-            except RateLimited as exc:
-                wait = DEFAULT_RETRY_AFTER if exc.retry_after is None else exc.retry_after
-                # A pause of days would stop refreshing for good; believe at most one day.
-                record.refresh_not_before = self._clock() + min(wait, token_store.MAX_RETRY_AFTER)
-                record.last_error = str(exc)
-                self._save(record, reservation)
-                return self._fallback(record, rejected, exc)
-            except ClaudeOAuthError as exc:
-                return self._transient(record, rejected, exc)
-            try:
-                fresh = TokenRecord.from_token_response(body, now=self._clock(), previous=record)
-            except ValueError as exc:
-                why = f"Unusable refresh answer: {exc}."
-                return self._unusable(record, rejected, body, why, reservation)
-            fresh = self._save(fresh, reservation)
+        try:
+            body = token_endpoint.refresh(self.settings, record.refresh_token)
+        except InvalidGrant as exc:
+            return self._dead(record, rejected, f"{DEAD_LOGIN} {exc}")
+        except RateLimited as exc:
+            wait = DEFAULT_RETRY_AFTER if exc.retry_after is None else exc.retry_after
+            # A pause of days would stop refreshing for good; believe at most one day.
+            record.refresh_not_before = self._clock() + min(wait, token_store.MAX_RETRY_AFTER)
+            record.last_error = str(exc)
+            self._save(record)
+            return self._fallback(record, rejected, exc)
+        except ClaudeOAuthError as exc:
+            return self._transient(record, rejected, exc)
+        try:
+            fresh = TokenRecord.from_token_response(body, now=self._clock(), previous=record)
+        except ValueError as exc:
+            return self._unusable(record, rejected, body, f"Unusable refresh answer: {exc}.")
+        self._save(fresh)
         self._backoff_until = 0.0
         return fresh
 
-    def _save(self, record: TokenRecord, reservation: Reservation | None = None) -> TokenRecord:
-        """Save ``record`` (into ``reservation``'s space when given); if it can only be
-        kept beside the file (:class:`RecordKept`), say so and carry on with it."""
+    def _save(self, record: TokenRecord) -> None:
+        """Save ``record``, into the space :meth:`_refresh_locked` claimed when there is
+        one; tokens that can only be kept beside the file (:class:`RecordKept`) are used
+        all the same, with a warning that says where they are and what to free."""
+        reservation, self._reservation = self._reservation, None
         try:
             token_store.save(self.path, record, reservation=reservation)
         except RecordKept as exc:
             self._on_warning(str(exc))
-        return record
+        finally:
+            if reservation is not None:
+                reservation.release()
+
+    def _release_reservation(self) -> None:
+        reservation, self._reservation = self._reservation, None
+        if reservation is not None:
+            reservation.release()
 
     def _unusable(
-        self,
-        record: TokenRecord,
-        rejected: str | None,
-        body: dict[str, Any],
-        why: str,
-        reservation: Reservation,
+        self, record: TokenRecord, rejected: str | None, body: dict[str, Any], why: str
     ) -> TokenRecord:
         """An answer we cannot use. The server may still have rotated the refresh
         token: if the answer carries a new one, it is saved (the old one is spent,
@@ -369,7 +375,7 @@ class TokenProvider:
         if token_store.is_token(rotated) and rotated != record.refresh_token:
             record.refresh_token = rotated
             record.last_error = why
-            self._save(record, reservation)
+            self._save(record)
         return self._transient(record, rejected, UnexpectedResponse(why))
 
     def _transient(
@@ -378,18 +384,12 @@ class TokenProvider:
         self._backoff_until = self._clock() + TRANSIENT_BACKOFF
         return self._fallback(record, rejected, exc)
 
-    def _dead(
-        self,
-        record: TokenRecord,
-        rejected: str | None,
-        why: str,
-        reservation: Reservation | None = None,
-    ) -> TokenRecord:
+    def _dead(self, record: TokenRecord, rejected: str | None, why: str) -> TokenRecord:
         """Keep the tokens but flag the login as needing renewal (so no process asks the
         server again); the access token is still handed out until it expires."""
         record.needs_login = True
         record.last_error = why
-        self._save(record, reservation)
+        self._save(record)
         return self._fallback(record, rejected, LoginRequired(why, hint=login_hint()))
 
 
