@@ -62,7 +62,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-BENCHMARKS := login refresh_race token_fast_path keyring_read profile_resolution model_overhead registry_scale plugin_import chaos_refresh
+BENCHMARKS := login refresh_race token_fast_path keyring_read profile_resolution model_overhead registry_scale plugin_import oversized_inputs chaos_refresh
 
 bench: $(STAMP) keyring-daemon
 	@for b in $(BENCHMARKS); do echo "== benchmarks/$$b.py"; $(BIN)/python benchmarks/$$b.py || exit 1; done

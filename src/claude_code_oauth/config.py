@@ -32,6 +32,7 @@ from .config_rules import (
     env_name,
     is_loopback_host,
     is_profile_name,
+    masked_url,
     require_profile_name,
     token_file_name,
 )
@@ -201,8 +202,8 @@ class Settings:
         ):
             raise self._bad(
                 "redirect_host",
-                f"{value!r} must be http://localhost, http://127.0.0.1 or http://[::1], "
-                "without a port",
+                f"{masked_url(value)!r} must be http://localhost, http://127.0.0.1 or "
+                "http://[::1], without a port",
             )
         return value
 

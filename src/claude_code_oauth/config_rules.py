@@ -128,28 +128,50 @@ def is_loopback_host(host: str) -> bool:
     return False
 
 
+def masked_url(value: str) -> str:
+    """``value`` with any user-info (``user:password@``) replaced by ``***@``: what a
+    message may show of a configured URL. Works on text that is not a valid URL too."""
+    scheme, sep, rest = value.partition("://")
+    if not sep:
+        scheme, rest = "", value
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    netloc = rest[:end]
+    if "@" not in netloc:
+        return value
+    masked = "***@" + netloc.rpartition("@")[2] + rest[end:]
+    return f"{scheme}{sep}{masked}" if sep else masked
+
+
+def url_host(url: str) -> str:
+    """The ``host[:port]`` of ``url``, never its user-info (what every message names)."""
+    netloc = masked_url(url).partition("://")[2].split("/", 1)[0].split("?", 1)[0]
+    return netloc.rpartition("@")[2] or masked_url(url)
+
+
 def check_endpoint(value: str, label: str) -> str:
-    """``value`` if it is an absolute https URL (or http to a loopback host), else ConfigError."""
+    """``value`` if it is an absolute https URL (or http to a loopback host), else
+    ConfigError. No message shows the URL's user-info (a password): it is masked."""
     from urllib.parse import urlsplit
 
+    shown = repr(masked_url(value))
     try:
         parts = urlsplit(value)
         host = parts.hostname or ""
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
-        raise ConfigError(f"Invalid {label}: {value!r} is not a valid URL.") from None
+        raise ConfigError(f"Invalid {label}: {shown} is not a valid URL.") from None
+    if parts.username or parts.password:
+        raise ConfigError(f"Invalid {label}: credentials in the URL ({shown}) are not allowed.")
     if parts.scheme not in ("https", "http") or not host:
-        raise ConfigError(f"Invalid {label}: {value!r} must be an absolute https:// URL.")
+        raise ConfigError(f"Invalid {label}: {shown} must be an absolute https:// URL.")
     if parts.scheme == "http" and not is_loopback_host(host):
         raise ConfigError(
-            f"Invalid {label}: {value!r} is plain http to a non-loopback host; use https://."
+            f"Invalid {label}: {shown} is plain http to a non-loopback host; use https://."
         )
-    if parts.username or parts.password:
-        raise ConfigError(f"Invalid {label}: credentials in the URL are not allowed.")
     try:
         host.encode("idna")  # what name resolution will do: "a..b" and "xn--" fail
     except UnicodeError:
-        raise ConfigError(f"Invalid {label}: {value!r} has an invalid host name.") from None
+        raise ConfigError(f"Invalid {label}: {shown} has an invalid host name.") from None
     return value
 
 

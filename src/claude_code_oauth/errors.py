@@ -120,6 +120,11 @@ class UnexpectedResponse(TokenEndpointError):
     """HTML (for example a Cloudflare challenge) or a body that is not the expected JSON."""
 
 
+class ResponseTooLarge(UnexpectedResponse):
+    """The answer's (decoded) body was larger than the caller allows; reading stopped
+    at the cap."""
+
+
 class NetworkError(TokenEndpointError):
     """Timeout, refused connection, DNS failure, TLS failure."""
 
@@ -137,6 +142,24 @@ class LoginRequired(ClaudeOAuthError):
 
 class TokenFileError(ClaudeOAuthError):
     """The token file is corrupt, a symlink, or cannot be written."""
+
+
+class StorageError(ClaudeOAuthError):
+    """A file, lock or directory of ours cannot be written (a read-only or full
+    filesystem, no permission): the line names the path and the cause, and the hint
+    what to free. Raised before a single-use credential is spent, never after."""
+
+
+class RecordKept(TokenFileError):
+    """New tokens (a refresh, a sign-in) could not be written over the token file.
+    They are not lost: ``kept`` is the private file beside it that holds them (the
+    next run that can write there adopts them), ``None`` when only this process
+    holds them; ``record`` is the new sign-in, still usable now."""
+
+    def __init__(self, message: str, *, hint: str | None, kept: str | None, record: object) -> None:
+        super().__init__(message, hint=hint)
+        self.kept = kept
+        self.record = record
 
 
 class ApiKeySignIn(ClaudeOAuthError):

@@ -24,6 +24,7 @@ import pytest
 
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from helpers.cli import one_error_line
+from helpers.machine_faults import fill, tmpfs
 from helpers.ports import released
 from helpers.signals import restore_default_sigint, sigint_ignored
 
@@ -346,6 +347,27 @@ def test_a_cloudflare_page_at_the_exchange_is_one_line_and_keeps_the_old_tokens(
     assert "HTTP 403" in line and "Cloudflare" in line
     assert path.read_bytes() == original and path.stat().st_mtime_ns == mtime
     assert len([r for r in emulator.requests if r.path == "/v1/oauth/token"]) == 1
+
+
+def test_a_disk_that_fills_up_during_the_wait_leaves_the_code_unspent(
+    env: dict[str, str], emulator: ClaudeEmulator
+) -> None:
+    with tmpfs("1m") as disk:
+        data = disk / "data"
+        env["CLAUDE_CODE_OAUTH_DATA_DIR"] = str(data)
+        login = Login(env, "--no-browser", "--no-models", "--timeout", "30")
+        login.until_waiting()
+        filler = fill(disk)
+        with http() as client:
+            client.get(approve(login.urls[0]))
+        code, _, err = login.finish()
+        assert code == 1
+        line = one_error_line(err)
+        assert "Not exchanging the sign-in code" in line and "No space left on device" in line
+        assert emulator.grants["authorization_code"] == 0
+        filler.unlink()
+        assert not (data / "claude_code_oauth.json").exists()
+        assert [p.name for p in data.iterdir() if p.name.endswith(".tmp")] == []
 
 
 def test_a_symlink_at_the_token_path_is_refused_before_the_browser(

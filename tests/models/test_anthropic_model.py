@@ -279,3 +279,62 @@ def test_one_token_lookup_per_request_and_none_left_for_the_next(
     # The pre-flight's lookup serves the request's auth too (one thread hop, not two),
     # and a refused request leaves nothing behind for the next one.
     assert asked == [1, 2, 3] and messages_sent(emulator) == 3
+
+
+#: One request through our model in a child process, so its peak memory is its own.
+MODEL_CHILD = """
+import asyncio, os, sys
+sys.path.insert(0, sys.argv[2])
+from pydantic_ai import Agent
+from claude_code_oauth.models.anthropic_model import build_model
+from claude_code_oauth.tokens.provider import TokenProvider
+from helpers.tokens import settings_for
+settings = settings_for(os.environ)
+model = build_model("claude-code-m", {"name": sys.argv[3]}, settings, TokenProvider(settings))
+async def go():
+    agent = Agent(model)
+    if sys.argv[1] == "json":
+        return (await agent.run("hi")).output
+    async with agent.run_stream("hi") as result:
+        return await result.get_output()
+try:
+    asyncio.run(go())
+except Exception as exc:
+    print(type(exc).__name__, str(exc))
+"""
+
+
+@pytest.mark.parametrize(
+    ("encode", "stream", "status"),
+    [(("gzip", "gzip"), False, 200), (("gzip",), True, 200), (("gzip",), False, 401)],
+    ids=["gzip,gzip-json", "gzip-stream", "gzip-json-401"],
+)
+def test_a_compressed_bomb_on_the_model_path_is_one_line_in_bounded_memory(
+    emulator: ClaudeEmulator,
+    token_file: Path,
+    client_env: dict[str, str],
+    encode: tuple[str, ...],
+    stream: bool,
+    status: int,
+) -> None:
+    """The anthropic SDK's own HTTP client decodes through the same bounds (its
+    response hook), for the bodies the SDK reads and the 401 our auth flow reads."""
+    import sys
+
+    from claude_code_oauth.testing.hostile_proxy import HostileProxy
+    from claude_code_oauth.testing.peak_memory import run_measured
+
+    tests = str(Path(__file__).parents[1])
+    with HostileProxy(emulator.base_url) as proxy:
+        proxy.add_rule("/v1/messages", encode=encode, inflate_by=2 << 30, status=status, times=None)
+        done, peak = run_measured(
+            [sys.executable, "-c", MODEL_CHILD, "stream" if stream else "json", tests, MODEL],
+            proxy.env(client_env),
+            timeout=300,
+        )
+        (sent,) = proxy.requests_to("/v1/messages")[:1]
+    said = "encoded 2 times over" if len(encode) == 2 else "larger than"
+    assert said in done.stdout and "Traceback" not in done.stderr, done.stdout + done.stderr
+    assert done.stdout.startswith(("ClaudeModelAPIError", "ClaudeModelHTTPError"))
+    assert peak < 300 << 20, peak
+    assert sent.request.headers.get("accept-encoding") == "identity"

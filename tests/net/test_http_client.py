@@ -180,3 +180,23 @@ def test_a_host_name_the_resolver_refuses_is_a_network_error(host: str) -> None:
     with pytest.raises(NetworkError, match=r"could not be reached") as caught:
         fetch("GET", f"http://{host}/x", what="The test endpoint", timeout=5.0)
     assert "\n" not in str(caught.value)
+
+
+def test_a_local_file_error_in_an_auth_flow_is_named_not_called_unreachable(serve) -> None:
+    """An auth flow that hits a read-only lock file raises an OSError naming the file:
+    it is said as such, never as a host that 'could not be reached'."""
+    import errno
+
+    from claude_code_oauth.errors import StorageError
+
+    class LockedOut(httpx.Auth):
+        def auth_flow(self, request: httpx.Request):  # type: ignore[override]
+            raise OSError(errno.EROFS, "Read-only file system", "/data/claude_code_oauth.json.lock")
+            yield request
+
+    server = serve(lambda conn, stop: conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+    with pytest.raises(StorageError) as caught:
+        fetch("GET", server.url, what="The models endpoint", timeout=10.0, auth=LockedOut())
+    line = str(caught.value)
+    assert "/data/claude_code_oauth.json.lock" in line and "Read-only file system" in line
+    assert "could not be reached" not in line and "Remount" in line

@@ -47,6 +47,8 @@ if TYPE_CHECKING:
     from ..config import Settings
 
 FORMAT_VERSION = 1
+#: The file is a few KiB; a larger one is refused unread (and replaced by the next update).
+MAX_FILE_BYTES = 1 << 20
 #: Where a snapshot came from (the ``source`` of ``usage --json``).
 SOURCES = ("headers", "usage_endpoint")
 _MAX_TEXT = 64
@@ -273,7 +275,12 @@ def from_json(data: Any) -> UsageFile:
 
 def load(path: str) -> UsageFile:
     """The usage file at ``path`` (empty when absent); raises :class:`UsageFileError`."""
-    raw = secure_file.read_bytes(path, UsageFileError)
+    raw = secure_file.read_bytes(
+        path,
+        UsageFileError,
+        max_bytes=MAX_FILE_BYTES,
+        oversize_hint="The next answer from Claude replaces it.",
+    )
     if raw is None:
         return UsageFile()
     try:

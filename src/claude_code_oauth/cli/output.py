@@ -51,7 +51,13 @@ class StderrReporter(PrintReporter):
 
 def settings(args: argparse.Namespace | None = None) -> Settings:
     """The effective settings (defaults, environment), with ``args.profile`` if the
-    command has ``--profile`` (:mod:`.profile_option`)."""
+    command has ``--profile`` (:mod:`.profile_option`). Every command starts here, so
+    this is also where what killed writers left in the data directory is cleared up
+    (:func:`~claude_code_oauth.tokens.store.sweep`: one ``scandir`` when there is
+    nothing to do)."""
+    from ..tokens.store import sweep
     from .profile_option import settings_for
 
-    return settings_for(args)
+    config = settings_for(args)
+    sweep(config)
+    return config

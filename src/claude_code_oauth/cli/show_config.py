@@ -6,12 +6,25 @@ import argparse
 import contextlib
 
 from ..config import ENV_PREFIX
+from ..config_rules import masked_url
 from ..errors import ClaudeOAuthError
 from .output import err, out, settings
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ..config import Settings
+
+#: Keys whose values are URLs (shown with any user-info masked).
+URL_KEYS = frozenset(
+    {
+        "auth_url",
+        "console_auth_url",
+        "token_url",
+        "api_base_url",
+        "manual_redirect_uri",
+        "redirect_host",
+    }
+)
 
 HELP = "show the effective configuration and each key's environment variable"
 
@@ -49,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
         value = config.raw(key)
         if isinstance(value, tuple):
             value = "-".join(str(v) for v in value)
+        elif isinstance(value, str) and key in URL_KEYS:
+            value = masked_url(value)  # never a password from the URL's user-info
         problem = None
         try:
             resolved = config.checked(key)  # validated the way the commands use it

@@ -52,7 +52,8 @@ def _mode(path: str) -> int:
 
 
 def files(settings: Settings) -> Check:
-    """The data directory is not writable by others; the token file is ours and 0600."""
+    """The data directory is ours to write in (a save is tried: a file of a save's size
+    is created and removed) and not writable by others; the token file is ours and 0600."""
     try:
         data_dir = settings.data_dir
         token_path = settings.token_path
@@ -69,6 +70,14 @@ def files(settings: Settings) -> Check:
             f"chmod go-w {data_dir}",
         )
     shown = f"{data_dir} (mode {stat.S_IMODE(info.st_mode):04o})"
+    try:
+        # Actually write there, with a save's worth of space: mode bits do not show a
+        # read-only or full filesystem (nor what root may do).
+        token_store.reserve(token_path).release()
+    except ClaudeOAuthError as exc:
+        return Check(
+            "files", False, f"{exc.reason} A refresh or sign-in could not be saved.", exc.hint
+        )
     if os.path.islink(token_path):
         return Check(
             "files", False, f"{token_path} is a symbolic link", f"Remove the link: rm {token_path}"

@@ -15,7 +15,10 @@ what would otherwise fail after the user approved — an invalid endpoint or
 timeout in the configuration, a data directory others can write to, a token
 path that is a symlink or not a regular file, an unusable lock; whichever of
 the browser callback and a paste arrives first wins and exactly one code
-exchange happens; waiting is event-driven (a queue), ends at
+exchange happens, and only once a save's space is claimed (a disk that filled
+up meanwhile leaves the code unspent; tokens that still cannot replace the file
+are kept beside it for the next run, see :mod:`..tokens.recovery`); waiting is
+event-driven (a queue), ends at
 ``callback_timeout`` with :class:`CallbackTimeout`, on Ctrl-C with
 :class:`LoginCancelled`; the port is released by :meth:`LoginFlow.close` in
 every case; the token file is written under the token lock and only after a
@@ -323,29 +326,50 @@ class LoginFlow:
         return moved or "Run the login again (use --timeout to allow longer)."
 
     def _complete(self, code: str, redirect_uri: str, arrived: float, via: str) -> LoginResult:
+        from ..errors import RecordKept, StorageError
         from ..tokens.endpoint import exchange_code
 
         settings = self.settings
-        body = exchange_code(
-            settings,
-            code=code,
-            verifier=self._verifier,
-            redirect_uri=redirect_uri,
-            state=self._state,
-        )
-        record: token_store.TokenRecord | ApiKeyRecord
-        try:
-            record = token_store.TokenRecord.from_token_response(body)
-        except ValueError as exc:
-            raise UnexpectedResponse(f"The token endpoint's answer is unusable: {exc}.") from None
-        if self.console:
-            from .console_key import create_api_key
-
-            # The login's tokens create the key and are dropped: only the key is kept.
-            record = create_api_key(settings, record.access_token, body)
         path = settings.token_path
-        with token_store.held(token_store.token_lock(settings)):
-            previous = token_store.save(path, record)
+        # The code is single-use: spend it only once the tokens it brings have a place.
+        try:
+            reservation = token_store.reserve(path)
+        except StorageError as exc:
+            raise StorageError(
+                f"Not exchanging the sign-in code: {exc.reason} The tokens it brings could "
+                "not be kept; nothing was spent.",
+                hint=f"{exc.hint or ''} Then sign in again.".strip(),
+            ) from None
+        with reservation:
+            body = exchange_code(
+                settings,
+                code=code,
+                verifier=self._verifier,
+                redirect_uri=redirect_uri,
+                state=self._state,
+            )
+            record: token_store.TokenRecord | ApiKeyRecord
+            try:
+                record = token_store.TokenRecord.from_token_response(body)
+            except ValueError as exc:
+                raise UnexpectedResponse(
+                    f"The token endpoint's answer is unusable: {exc}."
+                ) from None
+            if self.console:
+                from .console_key import create_api_key
+
+                # The login's tokens create the key and are dropped: only the key is kept.
+                record = create_api_key(settings, record.access_token, body)
+            with token_store.held(token_store.token_lock(settings)):
+                try:
+                    previous = token_store.save(path, record, reservation=reservation)
+                except RecordKept as exc:
+                    raise RecordKept(
+                        f"Signed in, but: {exc.reason}",
+                        hint=exc.hint,
+                        kept=exc.kept,
+                        record=exc.record,
+                    ) from None
         saved = time.monotonic()
         replaced = previous if isinstance(previous, ApiKeyRecord) else None
         assert self._receiver is not None

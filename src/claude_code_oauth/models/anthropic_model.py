@@ -62,6 +62,7 @@ from .. import USER_AGENT
 from ..account import unified_limits
 from ..config import Settings, check_endpoint
 from ..errors import ApiUnreachable, ClaudeOAuthError
+from ..net import bounded_decoding
 from ..net.api_key_auth import apply_api_key_headers
 from ..net.bearer_auth import (
     ResponseObserver,
@@ -391,6 +392,9 @@ def build_model(
         auth=auth,
         timeout=http_lib.Timeout(600.0, connect=15.0),
         follow_redirects=False,
+        # Compressed answers only within bounds (no bomb costs more than its cap).
+        headers={"Accept-Encoding": bounded_decoding.ACCEPT},
+        event_hooks={"response": [bounded_decoding.bound_async_response]},
     )
     client = anthropic.AsyncAnthropic(
         base_url=base_url,

@@ -40,7 +40,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..account import unified_limits
 from ..errors import (
@@ -91,8 +90,10 @@ _MAX_TEXT = 160
 
 
 def host_of(url: str) -> str:
-    """The ``host[:port]`` of ``url`` (what every message names)."""
-    return urlsplit(url).netloc or url
+    """The ``host[:port]`` of ``url`` (what every message names), never its user-info."""
+    from ..config_rules import url_host
+
+    return url_host(url)
 
 
 def _short(text: object, secrets: Iterable[str]) -> str:

@@ -14,13 +14,14 @@ worker lets go of the socket at the deadline (:mod:`.call_deadline`).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from ..errors import NetworkError, UnexpectedResponse
+from ..config_rules import url_host
+from ..errors import NetworkError, ResponseTooLarge, StorageError
 
 if TYPE_CHECKING:
     import httpx
@@ -61,10 +62,6 @@ def warm_up_in_background() -> None:
     threading.Thread(target=run, name="claude-code-oauth-warm-up", daemon=True).start()
 
 
-class ResponseTooLarge(UnexpectedResponse):
-    """The answer's body was larger than the caller allows; reading stopped at the cap."""
-
-
 def fetch(
     method: str,
     url: str,
@@ -91,7 +88,13 @@ def fetch(
       nothing it gets later is used. (Only a hung DNS lookup can keep the
       worker longer; the caller still returns on time.)
     * At most ``max_bytes`` of (decoded) body are read: a larger answer raises
-      :class:`ResponseTooLarge`, and reading stops at the cap.
+      :class:`ResponseTooLarge`, and reading stops at the cap. Compressed answers
+      are decoded a bounded step at a time, one layer at most (``gzip, gzip`` is
+      refused), and we ask for none (:mod:`.bounded_decoding`): peak memory is
+      the cap plus 64 KiB whatever the server sends — for the bodies an auth flow
+      reads too (a 401's).
+    * A local ``OSError`` (a file an auth flow uses) is :class:`StorageError`
+      naming the file, never "could not be reached".
     * Errors: :class:`NetworkError` at the deadline, for a timeout and for what
       httpx does not wrap (a host name the resolver refuses); other
       ``httpx.HTTPError`` and the auth flow's own errors as they are.
@@ -102,11 +105,14 @@ def fetch(
     """
     import httpx
 
-    from . import call_deadline
+    from . import bounded_decoding, call_deadline
 
     http = client or shared_client()
     call_deadline.install(http)
-    host = urlsplit(url).netloc
+    bounded_decoding.install(http)
+    host = url_host(url)
+    # Compressed answers are decoded within bounds (bounded_decoding); we ask for none.
+    headers = {"Accept-Encoding": bounded_decoding.ACCEPT, **(headers or {})}
     deadline = time.monotonic() + timeout
     outcome: dict[str, Any] = {}
     abandoned = threading.Event()
@@ -114,6 +120,7 @@ def fetch(
 
     def work() -> None:
         call_deadline.set_deadline(deadline)
+        bounded_decoding.set_cap(max_bytes, host, what)
         try:
             request = http.build_request(
                 method,
@@ -147,6 +154,15 @@ def fetch(
             raise NetworkError(
                 f"{what} ({host}) did not answer within {timeout:g} s.",
                 hint="Check your connection, or raise CLAUDE_CODE_OAUTH_HTTP_TIMEOUT.",
+            ) from None
+        if isinstance(error, OSError) and error.filename is not None:
+            # A local file (a lock, a token file an auth flow read), not the network.
+            from ..storage.secure_file import fix_for
+
+            raise StorageError(
+                f"The call to {what[:1].lower() + what[1:]} ({host}) stopped at a local file: "
+                f"{error.filename} could not be used ({error.strerror or type(error).__name__}).",
+                hint=fix_for(error, os.path.dirname(os.path.abspath(str(error.filename)))),
             ) from None
         if isinstance(error, (ValueError, OSError, httpx.InvalidURL)):
             # Below httpx: a host name the resolver refuses ("a..b", "xn--" raise

@@ -22,7 +22,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ..config import Settings
 
-#: A profile name is at most 32 characters; anything much longer is not one.
+#: A profile name is at most 32 characters; a file larger than this is refused unread.
 _MAX_BYTES = 256
 
 
@@ -30,16 +30,18 @@ def read_active_profile(path: str) -> str | None:
     """The profile named in ``path``; ``None`` when the file does not exist."""
     from ..config import is_profile_name
 
-    raw = read_bytes(path, ProfileError)
+    raw = read_bytes(path, ProfileError, max_bytes=_MAX_BYTES, oversize_hint=_SWITCH_HINT)
     if raw is None:
         return None
-    name = raw[:_MAX_BYTES].decode("utf-8", "replace").strip()
-    if len(raw) > _MAX_BYTES or not is_profile_name(name):
+    name = raw.decode("utf-8", "replace").strip()
+    if not is_profile_name(name):
         raise ProfileError(
-            f"The active-profile file {path} does not hold a profile name.",
-            hint="Choose one with `claude-code-oauth switch NAME` (or /claude-code-switch NAME).",
+            f"The active-profile file {path} does not hold a profile name.", hint=_SWITCH_HINT
         )
     return name
+
+
+_SWITCH_HINT = "Choose one with `claude-code-oauth switch NAME` (or /claude-code-switch NAME)."
 
 
 def write_active_profile(settings: Settings, name: str) -> str:

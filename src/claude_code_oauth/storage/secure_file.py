@@ -58,11 +58,21 @@ def refuse_symlink(path: str, error_cls: type[ClaudeOAuthError] = TokenFileError
         )
 
 
-def read_bytes(path: str, error_cls: type[ClaudeOAuthError] = TokenFileError) -> bytes | None:
+def read_bytes(
+    path: str,
+    error_cls: type[ClaudeOAuthError] = TokenFileError,
+    *,
+    max_bytes: int | None = None,
+    oversize_hint: str | None = None,
+) -> bytes | None:
     """The file's bytes, ``None`` if it does not exist; a symlink is refused.
 
     Anything but a regular file (a FIFO, a device, a directory) is refused too,
-    without blocking on it.
+    without blocking on it. With ``max_bytes``, a file larger than that is refused
+    by its size (``fstat`` of the opened descriptor) before anything is read, and
+    at most ``max_bytes + 1`` bytes are ever read (a file that grows meanwhile is
+    refused too): a 2 GB file costs one ``fstat``, not 2 GB of memory.
+    ``oversize_hint`` says what to do about such a file.
     """
     try:
         fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC | _O_NONBLOCK)
@@ -73,19 +83,55 @@ def read_bytes(path: str, error_cls: type[ClaudeOAuthError] = TokenFileError) ->
             refuse_symlink(path, error_cls)
         raise error_cls(f"Cannot read {path}: {exc.strerror}.") from None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             raise error_cls(
                 f"Refusing to use {path}: it is not a regular file.",
                 hint="Move it away; the file must be a regular file.",
             )
+        if max_bytes is not None and info.st_size > max_bytes:
+            raise too_large(path, info.st_size, max_bytes, error_cls, oversize_hint)
+        limit = max_bytes + 1 if max_bytes is not None else None
         chunks = []
-        while chunk := os.read(fd, 65536):
+        total = 0
+        while limit is None or total < limit:
+            chunk = os.read(fd, 65536 if limit is None else min(65536, limit - total))
+            if not chunk:
+                break
             chunks.append(chunk)
+            total += len(chunk)
+        if max_bytes is not None and total > max_bytes:
+            raise too_large(path, None, max_bytes, error_cls, oversize_hint)
         return b"".join(chunks)
     except OSError as exc:  # for example a directory at the path (EISDIR)
         raise error_cls(f"Cannot read {path}: {exc.strerror}.") from None
     finally:
         os.close(fd)
+
+
+def too_large(
+    path: str,
+    size: int | None,
+    max_bytes: int,
+    error_cls: type[ClaudeOAuthError],
+    hint: str | None = None,
+) -> ClaudeOAuthError:
+    """The one-line refusal of a file over ``max_bytes`` (``size``: its size, if known)."""
+    shown = f" ({byte_size(size)})" if size is not None else ""
+    return error_cls(
+        f"Refusing to read {path}: it is larger{shown} than the {byte_size(max_bytes)} "
+        "such a file can hold; it was not read.",
+        hint=hint or "Move it away: claude-code-oauth never writes such a file.",
+    )
+
+
+def byte_size(count: int) -> str:
+    """``count`` bytes for a message: ``256 bytes``, ``1 MiB``, ``2.0 GiB``."""
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if count >= 1 << shift:
+            value = count / (1 << shift)
+            return f"{value:g} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{count} bytes"
 
 
 def file_mode(path: str) -> int | None:
@@ -105,75 +151,106 @@ def atomic_write(
 ) -> None:
     """Replace ``path`` with ``data`` atomically; the new file has exactly ``mode``.
 
-    On any failure the previous file is untouched and the temporary file removed.
+    On any failure the previous file is untouched and the temporary file removed;
+    the error names the path and the cause, and says what to fix. A SIGTERM that
+    arrives meanwhile (in the main thread) is held until the write is done or
+    undone (:mod:`.term_guard`), so no temporary file is left by it.
     """
-    import secrets  # lazily: not needed on the read-only fast path
+    from .temp_files import temp_path
+    from .term_guard import deferred_sigterm
 
     directory = os.path.dirname(os.path.abspath(path))
     refuse_symlink(path, error_cls)
-    tmp = os.path.join(directory, f"{_temp_prefix(path)}{secrets.token_hex(6)}{_TEMP_SUFFIX}")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC
-    try:
-        fd = os.open(tmp, flags, mode)
-    except OSError as exc:
-        raise error_cls(f"Cannot write {path}: {exc.strerror}.") from None
-    try:
+    with deferred_sigterm():
+        tmp = temp_path(path)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC
         try:
-            # The umask may have removed bits from ``mode``; set it exactly.
-            os.fchmod(fd, mode)
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        refuse_symlink(path, error_cls)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        import contextlib  # only on this failure path
+            fd = os.open(tmp, flags, mode)
+        except OSError as exc:
+            raise write_error(path, exc, error_cls) from None
+        try:
+            try:
+                # The umask may have removed bits from ``mode``; set it exactly.
+                os.fchmod(fd, mode)
+                write_all(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            refuse_symlink(path, error_cls)
+            os.replace(tmp, path)
+        except BaseException as exc:
+            import contextlib  # only on this failure path
 
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise error_cls(f"Cannot write {path}: {exc.strerror}.") from None
-        raise
-    _fsync_dir(directory)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            if isinstance(exc, OSError):
+                raise write_error(path, exc, error_cls) from None
+            raise
+    fsync_dir(directory)
 
 
-_TEMP_SUFFIX = ".tmp"
+def write_all(fd: int, data: bytes, offset: int | None = None) -> None:
+    """Write all of ``data`` to ``fd`` (at ``offset`` with ``pwrite``)."""
+    view = memoryview(data)
+    while view:
+        if offset is None:
+            written = os.write(fd, view)
+        else:
+            written = os.pwrite(fd, view, offset)
+            offset += written
+        view = view[written:]
 
 
-def _temp_prefix(path: str) -> str:
-    return f".{os.path.basename(path)}."
+def write_error(
+    path: str, exc: OSError, error_cls: type[ClaudeOAuthError] = TokenFileError
+) -> ClaudeOAuthError:
+    """``Cannot write PATH: CAUSE.`` with what to fix, for an ``OSError`` of a write."""
+    return error_cls(
+        f"Cannot write {path}: {exc.strerror or exc}.",
+        hint=fix_for(exc, os.path.dirname(os.path.abspath(path))),
+    )
+
+
+def fix_for(exc: OSError, directory: str) -> str:
+    """What frees ``directory`` of the cause of ``exc`` (one sentence)."""
+    import errno
+
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"Free some space on the filesystem of {directory}."
+    if exc.errno == errno.EROFS:
+        return (
+            "Remount that filesystem read-write, or set CLAUDE_CODE_OAUTH_DATA_DIR to a "
+            "writable directory."
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"Make {directory} writable for you (chmod u+rwx {directory})."
+    return f"Check {directory} and the filesystem it is on."
 
 
 def remove_stale_temp_files(path: str, older_than: float) -> list[str]:
-    """Delete :func:`atomic_write` temporaries for ``path`` older than ``older_than`` seconds.
-
-    They are left behind only when a writer was killed mid-write; the target
-    itself is never affected by them. Returns the paths removed.
-    """
+    """Delete temporaries for ``path`` that a killed writer left behind: those whose
+    writer is certainly gone (see :mod:`.temp_files`), and those whose writer cannot
+    be told (another machine, an older version) once older than ``older_than``
+    seconds. The target itself is never affected. Returns the paths removed."""
     import time
 
+    from . import temp_files
+
     directory = os.path.dirname(os.path.abspath(path))
-    prefix = _temp_prefix(path)
+    target = os.path.basename(path)
     limit = time.time() - older_than
     removed = []
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return removed
-    for name in names:
-        middle = name[len(prefix) : -len(_TEMP_SUFFIX)]
-        if not (name.startswith(prefix) and name.endswith(_TEMP_SUFFIX) and len(middle) == 12):
+    for temp in temp_files.scan(directory):
+        if temp.target_name != target:
             continue
-        candidate = os.path.join(directory, name)
         try:
-            info = os.lstat(candidate)
-            if stat.S_ISREG(info.st_mode) and info.st_mtime < limit:
-                os.unlink(candidate)
-                removed.append(candidate)
+            gone = temp_files.writer_gone(temp)
+            if gone is False:
+                continue
+            info = os.lstat(temp.path)
+            if stat.S_ISREG(info.st_mode) and (gone or info.st_mtime < limit):
+                os.unlink(temp.path)
+                removed.append(temp.path)
         except OSError:
             continue
     return removed
@@ -186,12 +263,15 @@ def remove(path: str, error_cls: type[ClaudeOAuthError] = TokenFileError) -> boo
     except FileNotFoundError:
         return False
     except OSError as exc:
-        raise error_cls(f"Cannot remove {path}: {exc.strerror}.") from None
-    _fsync_dir(os.path.dirname(os.path.abspath(path)))
+        raise error_cls(
+            f"Cannot remove {path}: {exc.strerror}.",
+            hint=fix_for(exc, os.path.dirname(os.path.abspath(path))),
+        ) from None
+    fsync_dir(os.path.dirname(os.path.abspath(path)))
     return True
 
 
-def _fsync_dir(directory: str) -> None:
+def fsync_dir(directory: str) -> None:
     # Makes the rename itself durable; not all filesystems allow it, which is fine.
     try:
         fd = os.open(directory, os.O_RDONLY | _O_CLOEXEC)

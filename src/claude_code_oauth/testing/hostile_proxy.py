@@ -16,7 +16,9 @@ body (bytes, or a function of the request) or headers; put raw JSON text as a
 top-level member (``set_json={"expires_in": "NaN"}`` — any text, so numbers
 Python would never write), or drop members; pad the body to a size (sent
 without ``Content-Length``, in 64 KiB chunks, until the client stops reading);
-and send the head and/or the body one byte per ``trickle`` seconds.
+compress it into a bomb (``encode=("gzip", "gzip"), inflate_by=2 << 30``: the
+body behind 2 GiB of spaces, 5 KB on the wire); and send the head and/or the
+body one byte per ``trickle`` seconds.
 
 Every exchange is recorded (:class:`Exchange`): what was asked, which rule
 applied, how many body bytes went out, and whether and when the client hung
@@ -91,6 +93,14 @@ class Rule:
     pad_to: int | None = None
     trickle: float | None = None
     trickle_head: bool = False
+    #: Compress the body with these encodings in turn (the first innermost), after
+    #: preceding it by ``inflate_by`` spaces: a compressed bomb (see
+    #: :mod:`.compression_bombs`); ``Content-Encoding`` lists them.
+    encode: tuple[str, ...] = ()
+    inflate_by: int = 0
+    #: Called once the answer is ready (forwarded: the server has acted on the
+    #: request), before a byte of it is sent: to fail the client's machine mid-call.
+    before_answer: Callable[[], None] | None = None
 
     def matches(self, method: str, path: str) -> bool:
         return path == self.path and (self.method is None or self.method == method)
@@ -214,6 +224,8 @@ class HostileProxy:
             self.exchanges.append(exchange)
         try:
             status, reason, headers, payload = self._response(request, rule)
+            if rule is not None and rule.before_answer is not None:
+                rule.before_answer()
             exchange.status = status
             self._send(handler.connection, exchange, status, reason, headers, payload, rule)
         except _Gone:
@@ -236,6 +248,12 @@ class HostileProxy:
             payload = rule.body(request) if callable(rule.body) else rule.body
         if rule.set_json or rule.drop_json:
             payload = _mutate_json(payload, rule.set_json, rule.drop_json)
+        if rule.encode:
+            from .compression_bombs import bomb
+
+            payload = bomb(payload, rule.inflate_by, rule.encode)
+            headers = [(k, v) for k, v in headers if k.lower() != "content-encoding"]
+            headers.append(("Content-Encoding", ", ".join(rule.encode)))
         for name, value in rule.headers.items():
             headers = [(k, v) for k, v in headers if k.lower() != name.lower()]
             headers.append((name, value))

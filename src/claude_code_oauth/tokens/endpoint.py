@@ -13,12 +13,12 @@ answer that is not.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from .. import USER_AGENT
 from ..config import Settings
+from ..config_rules import url_host
 from ..errors import NetworkError, UnexpectedResponse
 from ..net.http_client import fetch
 from ..net.http_responses import json_object_or_raise, looks_like_html
@@ -32,7 +32,7 @@ MOVED_HINT = (
 
 def _post(settings: Settings, body: dict[str, Any], client: httpx.Client | None) -> dict[str, Any]:
     url = settings.token_url
-    host = urlsplit(url).netloc
+    host = url_host(url)
     timeout = settings.http_timeout
     headers = {
         "Content-Type": "application/json",

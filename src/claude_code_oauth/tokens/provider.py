@@ -48,12 +48,18 @@ from ..errors import (
     LoginRequired,
     NotSignedIn,
     RateLimited,
+    RecordKept,
+    StorageError,
     UnexpectedResponse,
 )
 from . import exit_wait
 from . import store as token_store
 from .credential import API_KEY, OAUTH, Credential
 from .store import ApiKeyRecord, TokenRecord
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..storage.reservation import Reservation
 
 
 def login_hint() -> str:
@@ -108,6 +114,9 @@ class TokenProvider:
         self._last_seen: tuple[float, str] | None = None
         #: Environment variables :func:`export_to_environ` keeps current.
         self._exported: set[str] = set()
+        #: The new tokens' place on disk, claimed before a refresh spends anything
+        #: (held by the one flight under the lock; see :meth:`_save`).
+        self._reservation: Reservation | None = None
 
     # -- public API -----------------------------------------------------------
 
@@ -220,7 +229,7 @@ class TokenProvider:
             self._last_failure = None
             try:
                 return self._refresh_under_lock(rejected)
-            except LockTimeout as exc:
+            except (LockTimeout, StorageError) as exc:
                 return self._fallback(record, rejected, exc)
             except ClaudeOAuthError as exc:
                 self._last_failure = exc
@@ -238,12 +247,16 @@ class TokenProvider:
         """
         from filelock import Timeout
 
+        from ..storage.file_lock import acquire
+
         lock = token_store.token_lock(self.settings)
         deadline = time.monotonic() + self.settings.lock_timeout
         while True:
             wait = min(ADOPT_CHECK_INTERVAL, max(0.0, deadline - time.monotonic()))
             try:
-                lock.acquire(timeout=wait, poll_interval=LOCK_POLL_INTERVAL)
+                acquire(lock, wait, LOCK_POLL_INTERVAL)
+            except StorageError as exc:
+                raise not_refreshing(exc) from None
             except Timeout:
                 record = self._load_required()
                 if self._adoptable(record, rejected, self._clock()):
@@ -257,6 +270,7 @@ class TokenProvider:
                 with exit_wait.refreshing(self.settings.http_timeout + SAVE_ALLOWANCE):
                     return self._refresh_locked(rejected)
             finally:
+                self._release_reservation()
                 lock.release()
 
     def _fallback(
@@ -278,7 +292,11 @@ class TokenProvider:
     def _refresh_locked(self, rejected: str | None) -> TokenRecord:
         from . import endpoint as token_endpoint
 
-        record = self._load_required()
+        # New tokens a failed save kept beside the file come first: presenting the
+        # refresh token they replaced would be a replay.
+        record = token_store.adopt_kept(self.path, self._load_required())
+        if not isinstance(record, TokenRecord):
+            return self._load_required()  # a Console key took the file's place: says so
         now = self._clock()
         if self._adoptable(record, rejected, now):
             return record
@@ -303,6 +321,11 @@ class TokenProvider:
                     retry_after=wait,
                 ),
             )
+        # Spend the single-use refresh token only once its successor has a place.
+        try:
+            self._reservation = token_store.reserve(self.path)
+        except StorageError as exc:
+            return self._fallback(record, rejected, not_refreshing(exc))
         try:
             body = token_endpoint.refresh(self.settings, record.refresh_token)
         except InvalidGrant as exc:
@@ -312,7 +335,7 @@ class TokenProvider:
             # A pause of days would stop refreshing for good; believe at most one day.
             record.refresh_not_before = self._clock() + min(wait, token_store.MAX_RETRY_AFTER)
             record.last_error = str(exc)
-            token_store.save(self.path, record)
+            self._save(record)
             return self._fallback(record, rejected, exc)
         except ClaudeOAuthError as exc:
             return self._transient(record, rejected, exc)
@@ -320,9 +343,27 @@ class TokenProvider:
             fresh = TokenRecord.from_token_response(body, now=self._clock(), previous=record)
         except ValueError as exc:
             return self._unusable(record, rejected, body, f"Unusable refresh answer: {exc}.")
-        token_store.save(self.path, fresh)
+        self._save(fresh)
         self._backoff_until = 0.0
         return fresh
+
+    def _save(self, record: TokenRecord) -> None:
+        """Save ``record``, into the space :meth:`_refresh_locked` claimed when there is
+        one; tokens that can only be kept beside the file (:class:`RecordKept`) are used
+        all the same, with a warning that says where they are and what to free."""
+        reservation, self._reservation = self._reservation, None
+        try:
+            token_store.save(self.path, record, reservation=reservation)
+        except RecordKept as exc:
+            self._on_warning(str(exc))
+        finally:
+            if reservation is not None:
+                reservation.release()
+
+    def _release_reservation(self) -> None:
+        reservation, self._reservation = self._reservation, None
+        if reservation is not None:
+            reservation.release()
 
     def _unusable(
         self, record: TokenRecord, rejected: str | None, body: dict[str, Any], why: str
@@ -334,7 +375,7 @@ class TokenProvider:
         if token_store.is_token(rotated) and rotated != record.refresh_token:
             record.refresh_token = rotated
             record.last_error = why
-            token_store.save(self.path, record)
+            self._save(record)
         return self._transient(record, rejected, UnexpectedResponse(why))
 
     def _transient(
@@ -348,8 +389,18 @@ class TokenProvider:
         server again); the access token is still handed out until it expires."""
         record.needs_login = True
         record.last_error = why
-        token_store.save(self.path, record)
+        self._save(record)
         return self._fallback(record, rejected, LoginRequired(why, hint=login_hint()))
+
+
+def not_refreshing(exc: StorageError) -> StorageError:
+    """Why a refresh was not attempted: where the new tokens could not be kept."""
+    return StorageError(
+        f"Not refreshing the Claude login: {exc.reason} A refresh spends the login's "
+        "single-use refresh token, and its successor could not be kept; the login is kept "
+        "as it is.",
+        hint=f"{exc.hint or ''} Then run the command again.".strip(),
+    )
 
 
 _providers: dict[str, TokenProvider] = {}

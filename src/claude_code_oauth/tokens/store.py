@@ -7,16 +7,24 @@ What a caller may rely on:
   returns either (``None`` when there is no file); :func:`load`, for callers that
   need OAuth tokens, returns a :class:`TokenRecord` or ``None`` and raises
   :class:`~claude_code_oauth.errors.ApiKeySignIn` for an API key. Both raise
-  :class:`~claude_code_oauth.errors.TokenFileError` for a symlink or a damaged
-  file (the file itself is left where it is).
+  :class:`~claude_code_oauth.errors.TokenFileError` for a symlink, a damaged
+  file, or one over :data:`MAX_FILE_BYTES` (1 MiB; refused by its size, unread —
+  the file itself is left where it is).
 * Every number in a loaded record is finite and sane (see :mod:`.record`): a
   file holding ``NaN``, ``Infinity`` (not JSON, but an older version could write
   them), 400 digits or year 3000 still loads, with the unusable values set
   aside, and the login survives. The file is never written with a number that
   is not finite.
 * :func:`save` replaces the file atomically (see :mod:`secure_file`); a damaged
-  file it replaces is first moved aside to ``<name>.corrupt-<time>``, never deleted;
-  temporary files a killed writer left behind are removed once they are stale.
+  file it replaces is first moved aside to ``<name>.corrupt-<time>``, never deleted.
+* Never spend what cannot be saved: :func:`reserve` claims a save's space before
+  a refresh or a code exchange (or raises :class:`StorageError`, one line naming
+  the directory, the cause and what to free); ``save(…, reservation=…)`` writes
+  into it, and if the file still cannot be replaced the new tokens are kept
+  beside it (:class:`RecordKept`) for :func:`adopt_kept` — the next refresh, or
+  the :func:`sweep` every command starts with — to take over.
+* Temporary files a killed writer left behind are removed by the next command
+  that starts (:func:`sweep`), or at the next save.
 * :func:`token_lock` is the cross-process lock every writer takes.
 
 This module is on the ``token`` fast path: only ``json``, ``os`` and ``time`` are
@@ -29,7 +37,7 @@ import json
 import os
 import time
 
-from ..errors import ApiKeySignIn, LockTimeout, TokenFileError
+from ..errors import ApiKeySignIn, LockTimeout, RecordKept, StorageError, TokenFileError
 from ..storage.file_lock import file_lock
 from ..storage.file_lock import held as _held
 from ..storage.file_lock import lock_timeout_error as _lock_timeout_error
@@ -40,7 +48,6 @@ from ..storage.secure_file import (
     refuse_symlink,
     remove_stale_temp_files,
 )
-from .api_key import KIND as API_KEY_KIND
 from .api_key import ApiKeyRecord
 from .record import (  # noqa: F401 - the record's names are part of this module's API
     FORMAT_VERSION,
@@ -51,15 +58,20 @@ from .record import (  # noqa: F401 - the record's names are part of this module
     TokenRecord,
     is_token,
 )
+from .stored_form import decode, encode, identity
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from filelock import BaseFileLock
 
     from ..config import Settings
+    from ..storage.reservation import Reservation
 
 #: Temporary files of a killed writer older than this are removed by :func:`save`.
 STALE_TEMP_SECONDS = 60.0
+#: A token file is a few KiB; a larger one is refused unread (by its size) and
+#: never written (the server's account details are trimmed to fit first).
+MAX_FILE_BYTES = 1 << 20
 
 
 def _describe_damage(path: str, raw: bytes, exc: Exception) -> TokenFileError:
@@ -69,11 +81,13 @@ def _describe_damage(path: str, raw: bytes, exc: Exception) -> TokenFileError:
         where = "not UTF-8 text"
     else:
         where = f"not a usable token file ({exc})"
-    return TokenFileError(
-        f"The token file {path} is {where}.",
-        hint="Run `claude-code-oauth login` (or /claude-code-auth) to sign in again; "
-        "the damaged file will be kept beside it as a .corrupt copy.",
-    )
+    return TokenFileError(f"The token file {path} is {where}.", hint=_RESIGN_HINT)
+
+
+_RESIGN_HINT = (
+    "Run `claude-code-oauth login` (or /claude-code-auth) to sign in again; "
+    "the damaged file will be kept beside it as a .corrupt copy."
+)
 
 
 #: Why an OAuth-only caller cannot use a Console sign-in.
@@ -97,52 +111,132 @@ def load(path: str) -> TokenRecord | None:
 
 
 def load_sign_in(path: str) -> TokenRecord | ApiKeyRecord | None:
-    """The stored sign-in, whichever kind (``None`` if there is no file). Symlinks and
-    damage raise :class:`TokenFileError`."""
-    raw = read_bytes(path)
+    """The stored sign-in, whichever kind (``None`` if there is no file). Symlinks,
+    damage and a file over :data:`MAX_FILE_BYTES` raise :class:`TokenFileError`."""
+    raw = read_bytes(path, max_bytes=MAX_FILE_BYTES, oversize_hint=_RESIGN_HINT)
     if raw is None:
         return None
     try:
-        data = json.loads(
-            raw.decode("utf-8"), parse_constant=_not_a_number, parse_float=_finite_float
-        )
-        if isinstance(data, dict) and data.get("kind") == API_KEY_KIND:
-            return ApiKeyRecord.from_json(data)
-        return TokenRecord.from_json(data)
+        return decode(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise _describe_damage(path, raw, exc) from None
     except RecursionError:
         raise _describe_damage(path, raw, ValueError("nested too deeply")) from None
 
 
-def _not_a_number(name: str) -> None:
-    """``NaN``/``Infinity`` are not JSON (an older version could write them): unknown."""
-    return None
-
-
-def _finite_float(text: str) -> float | None:
-    """A float literal; ``1e999`` (infinite) counts as unknown."""
-    value = float(text)
-    return value if value - value == 0 else None
-
-
-def save(path: str, record: TokenRecord | ApiKeyRecord) -> TokenRecord | ApiKeyRecord | None:
+def save(
+    path: str, record: TokenRecord | ApiKeyRecord, *, reservation: Reservation | None = None
+) -> TokenRecord | ApiKeyRecord | None:
     """Write ``record`` (either kind of sign-in) atomically with mode 0600 and return
     the sign-in it replaced (``None``: none, or a damaged file, which is set aside).
-    Hold :func:`token_lock` while calling."""
+    Hold :func:`token_lock` while calling.
+
+    With ``reservation`` (from :func:`reserve`, taken before the new tokens were
+    asked for) the record is written into the space claimed then. If it still
+    cannot replace the file, :class:`RecordKept` says where it is kept (see
+    :mod:`.recovery`) and carries the record for the caller to use now.
+    """
     ensure_private_dir(os.path.dirname(path))
     replaced = _set_aside_if_damaged(path)
+    replaces = identity(replaced)
     try:
-        # allow_nan=False: NaN and Infinity are not JSON, and a later read would choke.
-        data = json.dumps(record.to_json(), indent=2, sort_keys=False, allow_nan=False) + "\n"
+        data = encode(record, replaces)
+        if len(data) > MAX_FILE_BYTES:
+            data = encode(record, replaces, trimmed=True)
     except ValueError:
         raise TokenFileError(
             f"Refusing to write {path}: the record holds a number that is not finite."
         ) from None
-    atomic_write(path, data.encode("utf-8"), mode=0o600)
+    if reservation is None:
+        atomic_write(path, data, mode=0o600)
+    else:
+        _commit(path, record, reservation, data, replaces)
     # A writer killed mid-write leaves its temporary file (with tokens in it) behind.
     remove_stale_temp_files(path, STALE_TEMP_SECONDS)
     return replaced
+
+
+def _commit(
+    path: str,
+    record: TokenRecord | ApiKeyRecord,
+    reservation: Reservation,
+    data: bytes,
+    replaces: str,
+) -> None:
+    from ..storage.reservation import CommitFailed
+
+    try:
+        reservation.commit(data)
+        return
+    except CommitFailed as exc:
+        failed = exc
+    if failed.kept is None and len(data) > reservation.size:
+        # Larger than the claimed space on a full disk: the tokens alone fit in it.
+        try:
+            reservation.commit(encode(record, replaces, trimmed=True))
+            return
+        except CommitFailed as exc:
+            failed = exc
+    cause = failed.cause
+    if failed.kept is not None:
+        where = (
+            f"they are kept in {failed.kept}, and the next claude-code-oauth run that can "
+            "write there takes them over"
+        )
+    else:
+        where = "only this process holds them, until it ends"
+    raise RecordKept(
+        f"Could not save the new tokens to {path} ({cause.reason.rstrip('.')}); the login is "
+        f"not lost: {where}.",
+        hint=cause.hint,
+        kept=failed.kept,
+        record=record,
+    )
+
+
+#: Space claimed for one save: a token file is 1–3 KiB; two 8 KiB tokens always fit.
+RESERVE_BYTES = 64 << 10
+
+
+def reserve(path: str) -> Reservation:
+    """Claim the space of a save of ``path`` before asking for new tokens (use it as a
+    context manager, and pass it to :func:`save`). Raises :class:`StorageError`
+    (the directory, the cause, what to free) when the directory cannot be written or
+    is full — before anything was spent."""
+    from ..storage.reservation import Reservation
+
+    ensure_private_dir(os.path.dirname(path), StorageError)
+    return Reservation(path, RESERVE_BYTES, StorageError)
+
+
+def adopt_kept(
+    path: str, current: TokenRecord | ApiKeyRecord | None
+) -> TokenRecord | ApiKeyRecord | None:
+    """``current`` (the token file's sign-in), or the newer one kept beside it after a
+    failed save (moved over the file when possible; see :mod:`.recovery`). Hold
+    :func:`token_lock`."""
+    from . import recovery
+
+    return recovery.adopt(path, current) or current
+
+
+def sweep(settings: Settings) -> None:
+    """What every command does at its start: remove the temporary files killed writers
+    left in the data directory, adopting tokens kept there (see :mod:`.recovery`).
+    One ``scandir`` when there are none; never raises."""
+    from ..storage.temp_files import scan
+
+    try:
+        directory = settings.data_dir
+        if not scan(directory):
+            return  # the normal case: nothing was left behind
+        from . import recovery
+
+        recovery.sweep(directory)
+    except Exception:  # housekeeping must never stop a command
+        import logging
+
+        logging.getLogger("claude_code_oauth").debug("sweep failed", exc_info=True)
 
 
 def _set_aside_if_damaged(path: str) -> TokenRecord | ApiKeyRecord | None:
@@ -173,9 +267,10 @@ def preflight(settings: Settings) -> None:
     """Raise now what would make saving tokens fail later (before a login starts).
 
     The data directory is created (0700) or must not be writable by others; the
-    token path must not be a symlink or anything but a regular file; the
-    directory must be writable; the lock beside the file must be usable (held by
-    another process is fine). Raises :class:`TokenFileError` with one line.
+    token path must not be a symlink or anything but a regular file; a save's
+    space must be claimable in the directory (:func:`reserve`); the lock beside
+    the file must be usable (held by another process is fine). Raises
+    :class:`TokenFileError` or :class:`StorageError` with one line.
     """
     import stat
 
@@ -194,19 +289,18 @@ def preflight(settings: Settings) -> None:
             f"Refusing to use {path}: it is not a regular file.",
             hint="Move it away; the token file must be a regular file.",
         )
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise TokenFileError(f"Cannot write in {directory}: permission denied.")
+    # Actually write (and claim a save's space) rather than trust the mode bits: a
+    # read-only or full filesystem, or root-only permissions, show only this way.
+    reserve(path).release()
     from filelock import Timeout
+
+    from ..storage.file_lock import acquire
 
     lock = token_lock(settings, timeout=0)
     try:
-        lock.acquire(timeout=0)
+        acquire(lock, 0)
     except Timeout:
         return  # another process holds it: the lock works
-    except OSError as exc:
-        raise TokenFileError(
-            f"Cannot use the lock file {lock_path(path)}: {exc.strerror or exc}."
-        ) from None
     lock.release()
 
 

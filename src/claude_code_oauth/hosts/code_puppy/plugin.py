@@ -190,6 +190,7 @@ def _run_command(command: str, name: str) -> None:
     from ...errors import ClaudeOAuthError, LoginCancelled
     from .commands import run
 
+    _sweep()
     try:
         run(command, name)
     except LoginCancelled:
@@ -217,6 +218,18 @@ def _custom_help() -> list[tuple[str, str]]:
 def _startup() -> None:
     # Covers a bundled plugin that loaded after us.
     supersede_bundled(OWNER, _is_our_model)
+    _sweep()
+
+
+def _sweep() -> None:
+    """Clear what killed writers left in the data directory, adopting tokens a failed
+    save kept there (see :func:`claude_code_oauth.tokens.store.sweep`); never raises."""
+    try:
+        from ...tokens.store import sweep
+
+        sweep(host_settings())
+    except Exception:
+        return
 
 
 def _speak_code_puppy() -> None:

@@ -1,0 +1,180 @@
+"""Compressed answers decoded within bounds: stacked encodings refused, every decoder
+step at most 64 KiB, the decoded total held to the call's cap — for ``fetch`` and for
+the bodies an auth flow reads (a 401's) inside it."""
+
+from __future__ import annotations
+
+import tracemalloc
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from claude_code_oauth.errors import ResponseTooLarge
+from claude_code_oauth.net import bounded_decoding
+from claude_code_oauth.net.bearer_auth import OAuthBearerAuth
+from claude_code_oauth.net.bounded_decoding import STEP, UndecodableAnswer, bounded, layers
+from claude_code_oauth.net.http_client import MAX_SMALL_BODY, fetch
+from claude_code_oauth.testing.compression_bombs import bomb
+from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from claude_code_oauth.testing.hostile_proxy import HostileProxy
+
+PAYLOAD = b'{"ok": true}'
+#: Every encoding this client decodes (br and zstd: the test extras install their decoders).
+ENCODINGS = ("gzip", "deflate", "br", "zstd")
+
+
+def _wire(data: bytes, size: int = 1 << 16) -> Iterator[bytes]:
+    """``data`` in network-sized chunks."""
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+@pytest.fixture(autouse=True)
+def _no_cap() -> Iterator[None]:
+    bounded_decoding.set_cap(None)
+    yield
+    bounded_decoding.set_cap(None)
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_each_decoder_step_is_at_most_64_kib_and_the_whole_body_comes_through(
+    encoding: str,
+) -> None:
+    wire = bomb(PAYLOAD, 32 << 20, (encoding,))
+    sizes = [len(chunk) for chunk in bounded(_wire(wire), [encoding])]
+    assert max(sizes) <= STEP
+    assert sum(sizes) == (32 << 20) + len(PAYLOAD)
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_a_bomb_stops_at_the_cap_with_memory_to_match(encoding: str) -> None:
+    wire = (
+        bomb(PAYLOAD, 2 << 30, (encoding,))
+        if encoding == "gzip"
+        else bomb(PAYLOAD, 256 << 20, (encoding,))
+    )
+    bounded_decoding.set_cap(1 << 20, "example.test", "The test endpoint")
+    tracemalloc.start()
+    try:
+        with pytest.raises(ResponseTooLarge, match=r"The test endpoint \(example.test\) sent an"):
+            for _ in bounded(_wire(wire), [encoding]):
+                pass
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < len(wire) + (4 << 20)
+
+
+@pytest.mark.parametrize(
+    "header", ["gzip, gzip", "gzip,deflate", "deflate, br", "zstd, identity, gzip"]
+)
+def test_stacked_encodings_are_refused_before_decoding(header: str) -> None:
+    decoded = bounded(iter([b"whatever"]), layers([header]))
+    with pytest.raises(UndecodableAnswer, match="encoded 2 times over"):
+        next(decoded)
+
+
+def test_an_unknown_encoding_is_refused_and_identity_is_no_layer() -> None:
+    assert layers(["identity", " GZip "]) == ["gzip"]
+    with pytest.raises(UndecodableAnswer, match=r"cannot decode here \(compress\)"):
+        next(bounded(iter([b"x"]), ["compress"]))
+
+
+def test_a_broken_compressed_body_is_one_line() -> None:
+    with pytest.raises(UndecodableAnswer, match="compressed body is broken"):
+        list(bounded(iter([b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff" + b"\xff" * 16]), ["gzip"]))
+
+
+# -- through fetch, against a real server -------------------------------------------
+
+
+@pytest.fixture
+def bomb_proxy(emulator: ClaudeEmulator) -> Iterator[HostileProxy]:
+    with HostileProxy(emulator.base_url) as proxy:
+        yield proxy
+
+
+def test_fetch_asks_for_no_encoding(bomb_proxy: HostileProxy) -> None:
+    fetch("GET", bomb_proxy.base_url + "/v1/models", what="The models endpoint", timeout=10)
+    (exchange,) = bomb_proxy.requests_to("/v1/models")
+    assert exchange.request.headers["accept-encoding"] == "identity"
+
+
+@pytest.mark.parametrize(
+    ("encode", "message"),
+    [
+        (("gzip", "gzip"), "encoded 2 times over (gzip, gzip)"),
+        (("gzip",), "larger than 1024 KiB"),
+        (("deflate",), "larger than 1024 KiB"),
+        (("br",), "larger than 1024 KiB"),
+        (("zstd",), "larger than 1024 KiB"),
+    ],
+)
+def test_fetch_refuses_a_bomb_in_one_line(
+    bomb_proxy: HostileProxy, encode: tuple[str, ...], message: str
+) -> None:
+    size = (2 << 30) if encode[0] == "gzip" else (256 << 20)
+    bomb_proxy.add_rule("/v1/models", forward=False, body=PAYLOAD, encode=encode, inflate_by=size)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ResponseTooLarge if "larger" in message else UndecodableAnswer) as got:
+            fetch("GET", bomb_proxy.base_url + "/v1/models", what="The models endpoint", timeout=30)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert message in str(got.value) and "\n" not in str(got.value)
+    assert peak < MAX_SMALL_BODY + (8 << 20)
+
+
+def test_a_small_compressed_answer_is_decoded(bomb_proxy: HostileProxy) -> None:
+    bomb_proxy.add_rule("/v1/models", forward=False, body=PAYLOAD, encode=("gzip",), inflate_by=10)
+    response = fetch("GET", bomb_proxy.base_url + "/v1/models", what="x", timeout=10)
+    assert response.json() == {"ok": True}
+    assert "content-encoding" not in response.headers
+
+
+class _Source:
+    def __init__(self) -> None:
+        self.rejected: list[str] = []
+
+    def get_access_token(self) -> str:
+        return "first-token"
+
+    def replace_rejected(self, rejected: str) -> str:
+        self.rejected.append(rejected)
+        return "second-token"
+
+
+def test_a_401_bomb_read_by_the_auth_flow_is_bounded_too(bomb_proxy: HostileProxy) -> None:
+    # The auth flow reads a 401's body inside httpx's send, before fetch sees the answer.
+    bomb_proxy.add_rule(
+        "/v1/models",
+        forward=False,
+        status=401,
+        body=PAYLOAD,
+        encode=("gzip",),
+        inflate_by=2 << 30,
+    )
+    source = _Source()
+    tracemalloc.start()
+    try:
+        with pytest.raises(ResponseTooLarge):
+            fetch(
+                "GET",
+                bomb_proxy.base_url + "/v1/models",
+                what="The models endpoint",
+                timeout=30,
+                auth=OAuthBearerAuth(source, observers=()),
+            )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < MAX_SMALL_BODY + (8 << 20)
+
+
+def test_httpx_alone_would_decode_the_stacked_bomb_whole() -> None:
+    """Why this module exists: httpx's own decoders take a whole layer per chunk."""
+    wire = bomb(PAYLOAD, 64 << 20, ("gzip", "gzip"))
+    response = httpx.Response(200, headers={"Content-Encoding": "gzip, gzip"}, content=wire)
+    assert len(response.content) == (64 << 20) + len(PAYLOAD)
