@@ -189,7 +189,8 @@ def _note_active_profile(settings: Settings, reporter: Reporter) -> None:
         return
     if active is not None:
         try:
-            active_signed_in = token_store.load_sign_in(settings.with_profile(active).token_path)
+            loaded = token_store.load_sign_in(settings.with_profile(active).token_path)
+            active_signed_in = loaded is not None
         except ClaudeOAuthError:
             active_signed_in = True  # a damaged token file is not ours to step over
         if active_signed_in:

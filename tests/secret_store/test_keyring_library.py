@@ -130,7 +130,7 @@ def test_replacing_a_value_leaves_only_the_new_parts(
     assert store.get("work") == b"b" * 3000
     head = chunking.parse_head(backend.entries[(SERVICE, "work")])
     names = {name for _service, name in backend.entries}
-    assert names == {"work"} | {chunking.part_name("work", head, i) for i in range(1, head.count)}
+    assert names == {"work"} | {chunking.part_name("work", head, i) for i in range(1, head.parts)}
 
 
 def test_profiles_do_not_share_parts(store: KeyringLibraryStore) -> None:
@@ -160,7 +160,7 @@ def test_a_missing_part_is_damage_not_garbage(
     store.set("work", b"x" * 5000)
     head = chunking.parse_head(backend.entries[(SERVICE, "work")])
     del backend.entries[(SERVICE, chunking.part_name("work", head, 2))]
-    with pytest.raises(SecretStoreDamaged, match=f"part 3 of {head.count} is missing"):
+    with pytest.raises(SecretStoreDamaged, match=f"part 3 of {head.parts} is missing"):
         store.get("work")
 
 

@@ -149,7 +149,9 @@ def normalize(body: dict[str, Any]) -> UnifiedLimits:
     overall = next((s for s in ("rejected", "allowed_warning", "allowed") if s in statuses), None)
     candidates = [n for n in (active or windows) if windows[n].utilization is not None]
     binding = max(candidates, key=lambda n: windows[n].utilization or 0.0) if candidates else None
-    extra = body.get("extra_usage") if isinstance(body.get("extra_usage"), dict) else {}
+    extra = body.get("extra_usage")
+    if not isinstance(extra, dict):
+        extra = {}
     enabled = extra.get("is_enabled")
     return UnifiedLimits(
         status=overall,
@@ -165,8 +167,12 @@ def normalize(body: dict[str, Any]) -> UnifiedLimits:
 def plan_from_profile(profile: dict[str, Any]) -> tuple[str | None, str | None]:
     """``(name, tier)`` from the profile: Max / Pro / Team / Enterprise / API, and the
     raw ``rate_limit_tier``. An organization type we do not know is shown as sent."""
-    account = profile.get("account") if isinstance(profile.get("account"), dict) else {}
-    org = profile.get("organization") if isinstance(profile.get("organization"), dict) else {}
+    account = profile.get("account")
+    if not isinstance(account, dict):
+        account = {}
+    org = profile.get("organization")
+    if not isinstance(org, dict):
+        org = {}
     kind = org.get("organization_type")
     kind = kind.strip().lower() if isinstance(kind, str) else ""
     tier = org.get("rate_limit_tier")
@@ -194,7 +200,9 @@ def plan_of_profile(profile: dict[str, Any], now: float) -> Plan:
     """The :class:`Plan` a profile answer describes (display name and extra-usage
     setting included when the profile gives them)."""
     name, tier = plan_from_profile(profile)
-    org = profile.get("organization") if isinstance(profile.get("organization"), dict) else {}
+    org = profile.get("organization")
+    if not isinstance(org, dict):
+        org = {}
     enabled = org.get("has_extra_usage_enabled")
     return Plan(
         name,

@@ -36,7 +36,7 @@ SLOW_HEADERS = frozenset(
 )
 
 
-class Grace(namedtuple("Grace", ["status", "five_hour", "seven_day"], defaults=(None,) * 3)):
+class Grace(namedtuple("Grace", ["status", "five_hour", "seven_day"], defaults=(None, None, None))):
     """A wrap-up allowance at the limit: ``status`` (``eligible``) and how much of it the
     5-hour and 7-day windows used (percent). Not a window: nothing waits on it."""
 
@@ -55,7 +55,7 @@ class Slow(
     namedtuple(
         "Slow",
         ["offer", "status", "retry_after", "max_wait", "budget_utilization", "budget_resets_at"],
-        defaults=(None,) * 6,
+        defaults=(None, None, None, None, None, None),
     )
 ):
     """A slower lane offered at the limit: ``offer`` (``treatment`` | ``control``),

@@ -136,7 +136,7 @@ class Window(
     namedtuple(
         "Window",
         ["name", "utilization", "resets_at", "status", "surpassed_threshold", "severity", "model"],
-        defaults=(None,) * 6,
+        defaults=(None, None, None, None, None, None),
     )
 ):
     """One limit window (immutable). ``utilization`` is a percentage (0–100, more
@@ -178,7 +178,22 @@ class UnifiedLimits(
             "slow",
             "upgrade_paths",
         ],
-        defaults=(None, None, None, _EMPTY) + (None,) * 10,
+        defaults=(
+            None,
+            None,
+            None,
+            _EMPTY,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        ),
     )
 ):
     """Where the account stood when this answer was sent (immutable; do not

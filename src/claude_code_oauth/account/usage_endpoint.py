@@ -157,6 +157,7 @@ def refresh(settings: Settings, account: str | None, *, now: float | None = None
     raises :class:`ClaudeOAuthError` for a problem with the sign-in or the file."""
     path = usage_path(settings)
     fixed_now = now
+    now = time.time() if now is None else now  # set again inside the lock
     claim: dict[str, Any] = {}
 
     def claim_call(usage: UsageFile) -> UsageFile | None:

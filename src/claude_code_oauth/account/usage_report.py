@@ -180,8 +180,10 @@ def collect(settings: Any, *, refresh: bool = False, now: float | None = None) -
     if isinstance(record, token_store.ApiKeyRecord):
         report = empty_report()
         report["plan"] = {"name": "API", "tier": None}
-        notes = ["--refresh asks Claude's usage endpoint, which only subscription sign-ins have."]
-        return UsageResult(report, list(API_KEY_LINES), notes if refresh else [], 0)
+        api_notes = [
+            "--refresh asks Claude's usage endpoint, which only subscription sign-ins have."
+        ]
+        return UsageResult(report, list(API_KEY_LINES), api_notes if refresh else [], 0)
     if record is None:
         lines = ["Not signed in to Claude: no usage to show."]
         from ..hints import anywhere

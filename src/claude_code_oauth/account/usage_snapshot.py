@@ -90,7 +90,7 @@ class UsageFile(
     namedtuple(
         "UsageFile",
         ["account", "snapshot", "plan", "endpoint_checked_at", "endpoint_retry_until", "extra"],
-        defaults=(None,) * 6,
+        defaults=(None, None, None, None, None, None),
     )
 ):
     """The whole file. ``endpoint_checked_at``: when ``usage --refresh`` last asked
@@ -156,14 +156,14 @@ def label(value: Any) -> str | None:
     global _label_pattern
     if not isinstance(value, str):
         return None
-    value = value.strip()
+    text = value.strip()
     if _label_pattern is None:
         import re
 
         _label_pattern = re.compile(_LABEL)
-    if not _label_pattern.fullmatch(value) or value.lower().startswith("sk-"):
+    if not _label_pattern.fullmatch(text) or text.lower().startswith("sk-"):
         return None
-    return value
+    return text
 
 
 def _dict(data: dict[str, Any], key: str) -> dict[str, Any]:
@@ -262,7 +262,9 @@ def from_json(data: Any) -> UsageFile:
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
     known = {"version", "account", "snapshot", "plan", "endpoint"}
-    endpoint = data.get("endpoint") if isinstance(data.get("endpoint"), dict) else {}
+    endpoint = data.get("endpoint")
+    if not isinstance(endpoint, dict):
+        endpoint = {}
     return UsageFile(
         account=_text(data.get("account")),
         snapshot=_snapshot_from(data.get("snapshot")),

@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         from .parser import build_parser
 
         args = build_parser().parse_args(argv)
-        return args.func(args)
+        code: int = args.func(args)
+        return code
     except LoginCancelled as exc:
         err(str(exc))  # the user's own Ctrl-C is not an error
         return exc.exit_code

@@ -70,7 +70,7 @@ def check_login_options(args: argparse.Namespace) -> None:
         raise UsageError("--pin registers models pinned to the profile; drop --no-models.")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("login", help=HELP, description=DESCRIPTION)
     add_login_options(parser)
     parser.set_defaults(func=run)

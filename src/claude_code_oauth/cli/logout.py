@@ -19,7 +19,7 @@ DESCRIPTION = (
 )
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("logout", help=HELP, description=DESCRIPTION)
     add_profile_option(parser)
     parser.set_defaults(func=run)

@@ -16,7 +16,7 @@ DESCRIPTION = (
 )
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("models", help=HELP, description=DESCRIPTION)
     parser.add_argument("--refresh", action="store_true", help="re-discover and re-register")
     parser.add_argument(

@@ -11,6 +11,7 @@ import sys
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from types import SimpleNamespace
 
     from ..config import Settings
 
@@ -49,7 +50,7 @@ class StderrReporter(PrintReporter):
         err(text)
 
 
-def settings(args: argparse.Namespace | None = None) -> Settings:
+def settings(args: argparse.Namespace | SimpleNamespace | None = None) -> Settings:
     """The effective settings (defaults, environment), with ``args.profile`` if the
     command has ``--profile`` (:mod:`.profile_option`). Every command starts here, so
     this is also where what killed writers left in the data directory is cleared up

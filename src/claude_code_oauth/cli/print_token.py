@@ -17,6 +17,8 @@ from .profile_option import add_profile_option
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from types import SimpleNamespace
+    from typing import Literal
 
     from ..tokens.store import TokenRecord
 
@@ -32,13 +34,13 @@ DESCRIPTION = (
 )
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("token", help=HELP, description=DESCRIPTION)
     add_profile_option(parser)
     parser.set_defaults(func=run)
 
 
-def fast_path_profile(words: list[str]) -> str | bool | None:
+def fast_path_profile(words: list[str]) -> str | Literal[False] | None:
     """For ``token``'s arguments after the command: ``None`` (no option), the NAME of
     ``--profile NAME`` / ``--profile=NAME``, or ``False`` when the full parser is needed."""
     if not words:
@@ -50,7 +52,9 @@ def fast_path_profile(words: list[str]) -> str | bool | None:
     return False
 
 
-def run(args: argparse.Namespace | None = None, profile: str | None = None) -> int:
+def run(
+    args: argparse.Namespace | SimpleNamespace | None = None, profile: str | None = None
+) -> int:
     """Print the token of ``args.profile`` (or ``profile`` on the fast path), else of
     the profile in use."""
     import time
@@ -60,7 +64,7 @@ def run(args: argparse.Namespace | None = None, profile: str | None = None) -> i
     if args is None:
         from types import SimpleNamespace  # not argparse: the fast path skips it
 
-        args = SimpleNamespace(profile=profile)  # type: ignore[assignment]
+        args = SimpleNamespace(profile=profile)
     config = settings(args)
     record = token_store.load_sign_in(config.token_path)
     now = time.time()

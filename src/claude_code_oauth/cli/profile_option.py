@@ -13,6 +13,7 @@ from __future__ import annotations
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from types import SimpleNamespace
 
     from ..config import Settings
 
@@ -27,7 +28,7 @@ def add_profile_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", metavar="NAME", help=PROFILE_HELP)
 
 
-def profile_override(args: argparse.Namespace | None) -> str | None:
+def profile_override(args: argparse.Namespace | SimpleNamespace | None) -> str | None:
     """The profile ``args`` names (validated: UsageError), or ``None``."""
     name = getattr(args, "profile", None)
     if name is None:
@@ -37,7 +38,7 @@ def profile_override(args: argparse.Namespace | None) -> str | None:
     return require_profile_name(name)
 
 
-def settings_for(args: argparse.Namespace | None = None) -> Settings:
+def settings_for(args: argparse.Namespace | SimpleNamespace | None = None) -> Settings:
     """The effective settings, with the profile ``args.profile`` names if any."""
     from ..config import load_settings
 

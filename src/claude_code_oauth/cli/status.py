@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from .output import out, settings
 from .profile_option import add_profile_option
@@ -20,7 +21,7 @@ DESCRIPTION = (
 )
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("status", help=HELP, description=DESCRIPTION)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument(
@@ -31,8 +32,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _usable(report: dict) -> bool:
-    return report["signed_in"] and not report["needs_login"] and report["verified"] is not False
+def _usable(report: dict[str, Any]) -> bool:
+    return (
+        bool(report["signed_in"]) and not report["needs_login"] and report["verified"] is not False
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ DESCRIPTION = (
 )
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("switch", help=HELP, description=DESCRIPTION)
     parser.add_argument("name", metavar="NAME", help="the profile to make active")
     parser.set_defaults(func=run)

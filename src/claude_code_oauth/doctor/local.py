@@ -100,7 +100,8 @@ def files(settings: Settings) -> Check:
 
 
 def _when(ts: float, now: float) -> str:
-    from ..account.status import countdown, iso_local
+    from ..account.status import countdown
+    from ..account.unified_limits import iso_local
 
     return f"{iso_local(ts)} ({countdown(ts - now)})"
 
@@ -131,8 +132,8 @@ def sign_in(
             "it does not expire (revoked only in the Console)",
         ), record
     account = (record.account or {}).get("email_address") or "an unknown account"
-    org = (record.organization or {}).get("name")
-    who = f"as {account}" + (f" ({org})" if org else "")
+    org_name = (record.organization or {}).get("name")
+    who = f"as {account}" + (f" ({org_name})" if org_name else "")
     deadline = record.refresh_token_expires_at
     if record.needs_login:
         why = record.last_error or "Your Claude login has ended and must be renewed."

@@ -219,8 +219,12 @@ def profile(settings: Settings) -> Check:
     except ClaudeOAuthError as exc:
         return Check("profile", False, exc.reason, fix_for(exc, settings))
     body = body if isinstance(body, dict) else {}
-    account = body.get("account") if isinstance(body.get("account"), dict) else {}
-    org = body.get("organization") if isinstance(body.get("organization"), dict) else {}
+    account = body.get("account")
+    if not isinstance(account, dict):
+        account = {}
+    org = body.get("organization")
+    if not isinstance(org, dict):
+        org = {}
     email = account.get("email_address") or account.get("email") or "unknown"
     from ..account.endpoint_answers import plan_from_profile
     from ..account.usage_lines import plan_text

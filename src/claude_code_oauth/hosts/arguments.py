@@ -16,6 +16,10 @@ from collections.abc import Callable
 
 from ..errors import UsageError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
+
 
 class SlashCommandParser(argparse.ArgumentParser):
     """An argument parser for a slash command: raises instead of printing or exiting."""
@@ -33,10 +37,10 @@ class SlashCommandParser(argparse.ArgumentParser):
     def one_line_usage(self) -> str:
         return " ".join(self.format_usage().split()).removeprefix("usage: ")
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}. Usage: {self.one_line_usage()}")
 
-    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         raise UsageError(f"{self.prog}: {(message or 'bad arguments').strip()}")
 
 

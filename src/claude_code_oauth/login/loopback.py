@@ -265,9 +265,9 @@ class LoopbackReceiver:
             sock.close()
         if self._selector is not None:
             self._selector.close()
-        for sock in (self._wake_r, self._wake_w):
-            if sock is not None:
-                sock.close()
+        for wake in (self._wake_r, self._wake_w):
+            if wake is not None:
+                wake.close()
         self._page_sent.wait(page_grace if self._accepted else 0)
         # Idle connections (browser pre-connects) would otherwise sit out their timeout.
         with self._lock:
@@ -309,7 +309,7 @@ class LoopbackReceiver:
 
     def _connection(self, conn: socket.socket, addr: tuple[str, int]) -> None:
         try:
-            self._handler_cls(conn, addr, None)  # type: ignore[arg-type]
+            self._handler_cls(conn, addr, None)  # type: ignore[arg-type]  # no server: unused
         except (OSError, ValueError):
             pass  # a client that went away or sent garbage: nothing to do
         finally:

@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -66,6 +66,7 @@ from ..net import bounded_decoding
 from ..net.api_key_auth import apply_api_key_headers
 from ..net.bearer_auth import (
     ResponseObserver,
+    TokenSource,
     apply_oauth_headers,
     default_observers,
     notify_observers,
@@ -88,9 +89,6 @@ from .model_failures import (
 
 __all__ = ["REPLY_PREFIX", "OnFailure", "build_model", "explain", "pydantic_error"]
 
-if TYPE_CHECKING:
-    from ..tokens.provider import TokenProvider
-
 
 class UsageGuard(Protocol):
     """What the model asks before sending: ``check()`` raises ExtraUsageBlocked."""
@@ -109,12 +107,13 @@ _PREFETCHED: contextvars.ContextVar[Credential | None] = contextvars.ContextVar(
 )
 
 
-def credential_of(provider: Any) -> Credential:
+def credential_of(provider: TokenSource) -> Credential:
     """The provider's credential for the next request (``get_credential`` when it has one,
     else its access token as an OAuth credential)."""
     getter = getattr(provider, "get_credential", None)
     if getter is not None:
-        return getter()
+        credential: Credential = getter()
+        return credential
     return Credential(OAUTH, provider.get_access_token())
 
 
@@ -141,15 +140,19 @@ def sdk_http() -> Any:
 def _make_auth_class() -> type:
     import anyio.to_thread
 
-    http_lib = sdk_http()
+    if TYPE_CHECKING:
+        # The SDK's HTTP library is httpx or httpx2 (a copy of httpx): one Auth shape.
+        from httpx import Auth as SdkAuth
+    else:
+        SdkAuth = sdk_http().Auth
 
-    class _OAuthAuth(http_lib.Auth):
+    class _OAuthAuth(SdkAuth):
         """Bearer from the provider; one retry with a replacement after a 401;
         a revoked login marked; no SDK retry of an exhausted usage window."""
 
         def __init__(
             self,
-            provider: TokenProvider,
+            provider: TokenSource,
             settings: Settings,
             observers: tuple[ResponseObserver, ...] = (),
             long_context: LongContextFallback | None = None,
@@ -172,7 +175,7 @@ def _make_auth_class() -> type:
                 user_agent=USER_AGENT,
             )
 
-        async def async_auth_flow(self, request: Any):  # type: ignore[override]
+        async def async_auth_flow(self, request: Any) -> AsyncGenerator[Any, Any]:
             credential = _PREFETCHED.get()
             if credential is not None:
                 _PREFETCHED.set(None)  # one request's worth
@@ -232,7 +235,7 @@ def _make_auth_class() -> type:
                     # A used-up plan window: retrying before its reset cannot succeed.
                     response.headers["x-should-retry"] = "false"
 
-        def sync_auth_flow(self, request: Any):  # type: ignore[override]
+        def sync_auth_flow(self, request: Any) -> Generator[Any, Any, None]:
             raise RuntimeError("claude-code-oauth models use the async client only")
 
     return _OAuthAuth
@@ -247,7 +250,7 @@ def _model_class() -> type:
         """AnthropicModel whose failures are Claude's answers, named in one line."""
 
         _provider_oauth: Any = None
-        _on_failure: Any = None
+        _on_failure: OnFailure  # set by build_model
         _api_host: str = ""
         #: The extra-usage guard: refuses to send while ``extra_usage = block`` says so.
         _usage_guard: UsageGuard | None = None
@@ -257,7 +260,9 @@ def _model_class() -> type:
         #: The host's per-model settings (fast mode, interleaved thinking), per request.
         _host_choices: Callable[[], HostChoices] | None = None
 
-        def _capable(self, args: tuple[Any, ...], kwargs: dict[str, Any], *, stream: bool):
+        def _capable(
+            self, args: tuple[Any, ...], kwargs: dict[str, Any], *, stream: bool
+        ) -> tuple[tuple[Any, ...], dict[str, Any]]:
             refused = self._fallback is not None and self._fallback.refused
             long = self._long_context and not refused
             own = getattr(self, "settings", None)
@@ -318,7 +323,7 @@ def _model_class() -> type:
             raise outcome
 
         @asynccontextmanager
-        async def request_stream(self, *args: Any, **kwargs: Any):  # type: ignore[override]
+        async def request_stream(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
             outcome = None
             started = False
             try:
@@ -351,7 +356,7 @@ def build_model(
     model_key: str,
     model_config: dict[str, Any],
     settings: Settings,
-    provider: TokenProvider,
+    provider: TokenSource,
     *,
     observers: tuple[ResponseObserver, ...] | None = None,
     on_failure: OnFailure | None = None,

@@ -199,5 +199,6 @@ def fast_mode_profile() -> dict[str, Any] | None:
 
 def _keys(typed_dict: Any) -> frozenset[str]:
     """The keys a TypedDict declares (inherited ones included)."""
-    required = getattr(typed_dict, "__required_keys__", frozenset())
-    return frozenset(required) | getattr(typed_dict, "__optional_keys__", frozenset())
+    required: frozenset[str] = getattr(typed_dict, "__required_keys__", frozenset())
+    optional: frozenset[str] = getattr(typed_dict, "__optional_keys__", frozenset())
+    return frozenset(required) | optional

@@ -25,11 +25,13 @@ entries are re-serialised.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
-from json.decoder import WHITESPACE, scanstring
 from typing import Any
 
 _decoder = json.JSONDecoder()
+#: JSON's insignificant whitespace (as the json module's own scanner skips it).
+_BLANKS = re.compile(r"[ \t\n\r]*")
 
 #: What goes before a member we add after an existing one.
 ADDED_SEPARATOR = ",\n  "
@@ -99,7 +101,8 @@ class JsonObject:
 
 
 def _skip(text: str, pos: int) -> int:
-    return WHITESPACE.match(text, pos).end()  # type: ignore[union-attr]
+    blanks = _BLANKS.match(text, pos)  # it matches the empty string: never None
+    return blanks.end() if blanks else pos
 
 
 def parse_object(text: str) -> JsonObject:
@@ -130,7 +133,7 @@ def parse_object(text: str) -> JsonObject:
                     "Expecting property name enclosed in double quotes", text, pos
                 )
             key_start = pos
-            key, key_end = scanstring(text, pos + 1)
+            key, key_end = _decoder.raw_decode(text, pos)  # a string: it starts with '"'
             key_text = text[key_start:key_end]
             pos = _skip(text, key_end)
             if not text.startswith(":", pos):

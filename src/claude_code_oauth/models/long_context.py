@@ -84,8 +84,10 @@ class LongContextFallback:
         return True
 
     def _tell(self) -> None:
+        notice = self._on_refused
         try:
-            self._on_refused()  # type: ignore[misc]
+            if notice is not None:
+                notice()
         except Exception:  # a notice must never fail the request it is about
             logging.getLogger("claude_code_oauth").debug("long-context notice failed")
 

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import ClaudeApiError, ClaudeOAuthError
-from ..net.claude_answers import error_for_answer, host_of, sent_secrets, unreachable
+from ..net.claude_answers import error_for_answer, host_of, unreachable
+from ..net.http_responses import sent_secrets
 
 #: (named error, original exception, can_reply) → the exception to raise, or a line
 #: the model answers with instead (only when ``can_reply``: nothing streamed yet).
@@ -98,12 +99,16 @@ def _pydantic_errors() -> tuple[type, type]:
     return ClaudeModelHTTPError, ClaudeModelAPIError
 
 
-def pydantic_error(model_name: str) -> OnFailure:
+def pydantic_error(
+    model_name: str,
+) -> Callable[[ClaudeOAuthError, BaseException, bool], BaseException]:
     """The default ``on_failure``: always raise pydantic-ai's own exception types, so
     pydantic-ai's machinery (a ``FallbackModel``, for one) treats Claude's refusals as
     model errors."""
 
-    def make(error: ClaudeOAuthError, original: BaseException, can_reply: bool = False) -> Any:
+    def make(
+        error: ClaudeOAuthError, original: BaseException, can_reply: bool = False
+    ) -> BaseException:
         http_error, api_error = _pydantic_errors()
         status = getattr(error, "status", None)
         if isinstance(error, ClaudeApiError) and status is not None and status >= 400:
@@ -115,7 +120,8 @@ def pydantic_error(model_name: str) -> OnFailure:
         else:
             raised = api_error(model_name, str(error))
         raised.claude_error = error
-        return raised
+        exception: BaseException = raised
+        return exception
 
     return make
 

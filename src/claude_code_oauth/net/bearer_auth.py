@@ -14,7 +14,7 @@ It never sends ``x-api-key``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable, MutableMapping
+from collections.abc import AsyncGenerator, Callable, Generator, Iterable, MutableMapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
@@ -186,7 +186,9 @@ class OAuthBearerAuth(httpx.Auth):
             response.read()
             report_revocation(self._source, token, response)
 
-    async def async_auth_flow(self, request: httpx.Request):  # type: ignore[override]
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         # The provider does blocking file and lock I/O; keep it off the event loop.
         import anyio.to_thread
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import threading
 import zlib
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -273,8 +273,12 @@ def _async_stream_class(response: Any) -> type:
     base = library.AsyncByteStream
     found = _async_classes.get(base)
     if found is None:
+        if TYPE_CHECKING:  # httpx2 (the SDK's library) copies httpx: one shape
+            from httpx import AsyncByteStream as Base
+        else:
+            Base = base
 
-        class AsyncBoundedStream(base):  # type: ignore[misc, valid-type]
+        class AsyncBoundedStream(Base):
             def __init__(self, stream: Any, encodings: list[str], cap: int | None, who: str):
                 self._stream = stream
                 self._args = (encodings, cap, who)

@@ -117,10 +117,10 @@ def install(client: httpx.Client) -> bool:
     for transport in transports:
         pool = getattr(transport, "_pool", None)
         backend = getattr(pool, "_network_backend", None)
-        if backend is None:
+        if pool is None or backend is None:
             installed.append(False)
             continue
         if not isinstance(backend, DeadlineBackend):
-            pool._network_backend = DeadlineBackend(backend)  # type: ignore[union-attr]
+            pool._network_backend = DeadlineBackend(backend)
         installed.append(True)
     return bool(installed) and installed[0]

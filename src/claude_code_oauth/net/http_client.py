@@ -172,7 +172,8 @@ def fetch(
                 hint="Check the URL's host name and your connection.",
             ) from None
         raise error
-    return outcome["response"]
+    response: httpx.Response = outcome["response"]
+    return response
 
 
 def _read_bounded(

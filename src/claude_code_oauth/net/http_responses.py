@@ -179,8 +179,8 @@ def json_object_or_raise(
         text = f"{what} refused the request: {error}"
         if description:
             text += f" ({description})"
-        cls = InvalidGrant if error == "invalid_grant" else OAuthErrorResponse
-        raise cls(text + ".", error=error, status=status)
+        refusal = InvalidGrant if error == "invalid_grant" else OAuthErrorResponse
+        raise refusal(text + ".", error=error, status=status)
     if not 200 <= status < 300:
         raise UnexpectedResponse(f"{what} answered with unexpected HTTP {status}.")
     if not isinstance(body, dict):

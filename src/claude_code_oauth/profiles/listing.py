@@ -120,7 +120,7 @@ class ProfileSummary:
 
     def to_json(self, now: float) -> dict[str, Any]:
         """The stable form ``profiles --json`` prints."""
-        from ..account.status import iso_local
+        from ..account.unified_limits import iso_local
 
         def left(ts: float | None) -> int | None:
             return None if ts is None else int(ts - now)

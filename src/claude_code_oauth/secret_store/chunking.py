@@ -36,7 +36,8 @@ MAX_PARTS = 99
 
 
 class Head(NamedTuple):
-    count: int
+    #: How many parts the value has, this head included (not ``count``: tuples have one).
+    parts: int
     generation: str
     checksum: str
     first: str
@@ -58,7 +59,7 @@ def split(secret: bytes) -> tuple[Head, list[str]]:
 
 
 def head_text(head: Head) -> str:
-    return f"{FORMAT}:{head.count}:{head.generation}:{head.checksum}:{head.first}"
+    return f"{FORMAT}:{head.parts}:{head.generation}:{head.checksum}:{head.first}"
 
 
 def parse_head(text: str) -> Head:
@@ -85,13 +86,15 @@ def part_name(profile: str, head: Head, index: int) -> str:
 
 def join(head: Head, rest: list[str | None]) -> bytes:
     """The value back from its head and the other parts (``None``: a part not found)."""
-    if len(rest) != head.count - 1:
-        raise ValueError(f"it should have {head.count} parts, {len(rest) + 1} were given")
+    if len(rest) != head.parts - 1:
+        raise ValueError(f"it should have {head.parts} parts, {len(rest) + 1} were given")
+    found: list[str] = []
     for index, part in enumerate(rest, start=1):
         if part is None:
-            raise ValueError(f"part {index + 1} of {head.count} is missing")
+            raise ValueError(f"part {index + 1} of {head.parts} is missing")
+        found.append(part)
     try:
-        secret = base64.b64decode("".join([head.first, *rest]), validate=True)  # type: ignore[list-item]
+        secret = base64.b64decode("".join([head.first, *found]), validate=True)
     except (binascii.Error, ValueError):
         raise ValueError("its parts are not the base64 this program writes") from None
     if _checksum(secret) != head.checksum:

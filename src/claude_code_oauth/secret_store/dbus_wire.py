@@ -82,26 +82,36 @@ class Message(namedtuple("Message", "type flags serial fields body")):
     field codes to their values) and ``body`` (a tuple)."""
 
     __slots__ = ()
+    type: int
+    flags: int
+    serial: int
+    fields: dict[int, Any]
+    body: tuple[Any, ...]
 
     @property
     def reply_serial(self) -> int | None:
-        return self.fields.get(REPLY_SERIAL)
+        value = self.fields.get(REPLY_SERIAL)
+        return value if isinstance(value, int) else None
 
     @property
     def error_name(self) -> str | None:
-        return self.fields.get(ERROR_NAME)
+        value = self.fields.get(ERROR_NAME)
+        return value if isinstance(value, str) else None
 
     @property
     def path(self) -> str | None:
-        return self.fields.get(PATH)
+        value = self.fields.get(PATH)
+        return value if isinstance(value, str) else None
 
     @property
     def interface(self) -> str | None:
-        return self.fields.get(INTERFACE)
+        value = self.fields.get(INTERFACE)
+        return value if isinstance(value, str) else None
 
     @property
     def member(self) -> str | None:
-        return self.fields.get(MEMBER)
+        value = self.fields.get(MEMBER)
+        return value if isinstance(value, str) else None
 
 
 def split_signature(signature: str) -> list[str]:
@@ -321,8 +331,8 @@ def message_length(start: bytes) -> int:
     if order is None:
         raise WireError("a D-Bus message has an unknown byte order")
     body_length, _serial, fields_length = struct.unpack(order + "III", start[4:16])
-    header = 16 + fields_length
-    total = header + (-header % 8) + body_length
+    header: int = 16 + fields_length
+    total: int = header + (-header % 8) + body_length
     if total > MAX_MESSAGE:
         raise MessageTooLarge(f"a D-Bus message of {total} bytes is over this client's limit")
     return total

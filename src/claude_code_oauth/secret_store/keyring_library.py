@@ -30,7 +30,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import (
     SecretStoreDamaged,
@@ -42,6 +42,8 @@ from ..errors import (
 )
 from . import chunking
 from .interface import DEFAULT_TIMEOUT, SERVICE, Deadline, SecretStore, check_size
+
+_T = TypeVar("_T")
 
 
 def platform_store_name(platform: str | None = None) -> str:
@@ -120,7 +122,7 @@ class KeyringLibraryStore(SecretStore):
             head = chunking.parse_head(text)
             rest = [
                 backend.get_password(SERVICE, chunking.part_name(profile, head, index))
-                for index in range(1, head.count)
+                for index in range(1, head.parts)
             ]
             return chunking.join(head, rest)
         except ValueError as exc:
@@ -144,7 +146,7 @@ class KeyringLibraryStore(SecretStore):
                 _forget(backend, name)
             raise
         if old is not None and old.generation != head.generation:
-            for index in range(1, old.count):
+            for index in range(1, old.parts):
                 _forget(backend, chunking.part_name(profile, old, index))
 
     def _delete(self, backend: Any, profile: str) -> bool:
@@ -152,7 +154,7 @@ class KeyringLibraryStore(SecretStore):
             return False
         head = self._head_or_none(backend, profile)
         if head is not None:
-            for index in range(1, head.count):
+            for index in range(1, head.parts):
                 _forget(backend, chunking.part_name(profile, head, index))
         backend.delete_password(SERVICE, profile)
         return True
@@ -167,7 +169,7 @@ class KeyringLibraryStore(SecretStore):
 
     # -- the worker ------------------------------------------------------------------------
 
-    def _run(self, what: str, work: Callable[[Any], Any]) -> Any:
+    def _run(self, what: str, work: Callable[[Any], _T]) -> _T:
         deadline = Deadline(self.timeout, self.name, what, self._clock)
         if self._stuck is not None:
             if self._stuck.is_alive():
@@ -193,7 +195,8 @@ class KeyringLibraryStore(SecretStore):
             raise deadline.expired()
         if "error" in box:
             raise box["error"]
-        return box.get("value")
+        value: _T = box["value"]  # the worker set it: it ended without an error
+        return value
 
     def _translate(self, exc: BaseException, what: str) -> SecretStoreError:
         kinds = {cls.__name__ for cls in type(exc).__mro__}

@@ -249,7 +249,7 @@ def _get(bus: BusConnection, profile: str) -> bytes | None:
             f"The Secret Service found profile {profile}'s item but gave no secret for it.",
             hint="Sign in again to replace it.",
         )
-    value = secret[2]
+    value: bytes = secret[2]
     if len(value) > MAX_SECRET_BYTES:
         raise SecretTooLarge(
             f"Profile {profile}'s keyring item holds {len(value)} bytes, more than a "
@@ -276,6 +276,7 @@ def label(profile: str) -> str:
 
 
 def _open_session(bus: BusConnection) -> str:
+    session: str
     _output, session = bus.call(
         SECRETS, SERVICE_PATH, SERVICE_IFACE, "OpenSession", "sv", ("plain", Variant("s", ""))
     )
@@ -290,6 +291,7 @@ def _search(bus: BusConnection, profile: str) -> tuple[list[str], list[str]]:
 
 
 def _default_collection(bus: BusConnection) -> str:
+    path: str
     (path,) = bus.call(SECRETS, SERVICE_PATH, SERVICE_IFACE, "ReadAlias", "s", ("default",))
     if path == NO_PROMPT:
         raise SecretStoreUnavailable(

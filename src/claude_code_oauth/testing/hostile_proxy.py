@@ -139,8 +139,8 @@ class HostileProxy:
         self.exchanges: list[Exchange] = []
         self._stop = threading.Event()
         self._server = _Server((host, port), self)
-        bound = self._server.server_address
-        self.base_url = f"http://{bound[0]}:{bound[1]}"
+        bound_host, bound_port = self._server.server_address[:2]
+        self.base_url = f"http://{bound_host!s}:{bound_port}"
         self._thread: threading.Thread | None = None
 
     # -- life cycle --------------------------------------------------------------

@@ -88,8 +88,9 @@ class BareBus:
         line = self.process.stdout.readline().decode().strip()  # written once it listens
         if not line:
             self.process.wait(10)
+            assert self.process.stderr is not None
             raise KeyringStartError(
-                f"dbus-daemon did not start: {self.process.stderr.read().decode()[-500:]!r}"  # type: ignore[union-attr]
+                f"dbus-daemon did not start: {self.process.stderr.read().decode()[-500:]!r}"
             )
         self.address = line
 

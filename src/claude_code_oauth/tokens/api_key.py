@@ -70,7 +70,7 @@ def _iso_time(value: object) -> float | None:
 
 def is_api_key(value: object) -> bool:
     """A plausible API key: a token of at least :data:`MIN_KEY_LENGTH` characters."""
-    return is_token(value) and len(value) >= MIN_KEY_LENGTH  # type: ignore[arg-type]
+    return isinstance(value, str) and is_token(value) and len(value) >= MIN_KEY_LENGTH
 
 
 class ApiKeyRecord:
@@ -152,7 +152,9 @@ class ApiKeyRecord:
             raise ValueError("the answer has no raw_key")
         if not is_api_key(raw):
             raise ValueError("its raw_key is not a plausible API key")
-        listed = body.get("api_key") if isinstance(body.get("api_key"), dict) else {}
+        listed = body.get("api_key")
+        if not isinstance(listed, dict):
+            listed = {}
 
         def member(*names: str) -> object:
             for source in (body, listed):

@@ -38,4 +38,5 @@ class Credential:
             other.profile,
         )
 
-    __hash__ = None  # type: ignore[assignment]
+    # Unhashable: defining __eq__ without __hash__ sets __hash__ to None (Python does it;
+    # assigning None here would be a type error to silence).

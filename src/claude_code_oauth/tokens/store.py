@@ -48,16 +48,16 @@ from ..storage.secure_file import (
     refuse_symlink,
     remove_stale_temp_files,
 )
-from .api_key import ApiKeyRecord
-from .record import (  # noqa: F401 - the record's names are part of this module's API
-    FORMAT_VERSION,
-    LOGIN_WARNING_SECONDS,
-    MAX_EPOCH,
-    MAX_LIFETIME,
-    MAX_RETRY_AFTER,
-    TokenRecord,
-    is_token,
-)
+
+# Re-exported ("as" names): the record's names are part of this module's API.
+from .api_key import ApiKeyRecord as ApiKeyRecord
+from .record import FORMAT_VERSION as FORMAT_VERSION
+from .record import LOGIN_WARNING_SECONDS as LOGIN_WARNING_SECONDS
+from .record import MAX_EPOCH as MAX_EPOCH
+from .record import MAX_LIFETIME as MAX_LIFETIME
+from .record import MAX_RETRY_AFTER as MAX_RETRY_AFTER
+from .record import TokenRecord as TokenRecord
+from .record import is_token as is_token
 from .stored_form import decode, encode, identity
 
 TYPE_CHECKING = False

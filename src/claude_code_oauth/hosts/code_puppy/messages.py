@@ -69,8 +69,7 @@ class _UnbrokenLine:
         self.text = text
 
     def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
-        from rich.control import ControlType
-        from rich.segment import Segment
+        from rich.segment import ControlType, Segment
         from rich.text import Text
 
         if not console.is_terminal:  # control segments are dropped off a terminal

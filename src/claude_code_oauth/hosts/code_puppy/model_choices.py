@@ -73,7 +73,8 @@ def choices_for(
                 cache[0] = key
         except Exception:
             return NO_CHOICES
-        return cache[1]
+        current: HostChoices = cache[1]
+        return current
 
     return choices
 

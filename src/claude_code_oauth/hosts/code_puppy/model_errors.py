@@ -43,12 +43,14 @@ def on_failure(model_name: str) -> OnFailure:
 
     as_model_error = pydantic_error(model_name)
 
-    def decide(error: ClaudeOAuthError, original: BaseException, can_reply: bool) -> object:
+    def decide(
+        error: ClaudeOAuthError, original: BaseException, can_reply: bool
+    ) -> BaseException | str:
         if can_reply:
             return _with_other_profiles(error)
         return as_model_error(error, original, False)
 
-    return decide  # type: ignore[return-value]
+    return decide
 
 
 def _with_other_profiles(error: ClaudeOAuthError) -> str:

@@ -138,7 +138,7 @@ def _build_model(model_name: str, model_config: dict[str, Any], config: Any) -> 
             model_name,
             model_config,
             settings,
-            source,  # type: ignore[arg-type]
+            source,
             observers=(watch,),
             on_failure=on_failure(model_name),
             usage_guard=watch,

@@ -205,7 +205,7 @@ def supersede_bundled(our_owner: str, is_our_model: Callable[[str], bool]) -> in
         from code_puppy import callbacks
 
         def ours_enabled() -> bool:
-            return callbacks.is_callback_owner_enabled(our_owner)
+            return bool(callbacks.is_callback_owner_enabled(our_owner))
 
         plan, done = _plan(callbacks, ours_enabled, is_our_model)
         if plan:

@@ -106,7 +106,7 @@ class ClaudeEmulator:
             raise RuntimeError("the emulator is already running")
         server = EmulatorServer((self._host, self._port), self._state, ipv6=":" in self._host)
         bound_host, bound_port = server.server_address[:2]
-        shown = f"[{bound_host}]" if ":" in str(bound_host) else str(bound_host)
+        shown = f"[{bound_host!s}]" if ":" in str(bound_host) else str(bound_host)
         self._state.base_url = f"http://{shown}:{bound_port}"
         self._server = server
         self._thread = threading.Thread(

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import api, console, oauth
+from . import api, console, oauth, pages
 from .faults import endpoint_for, fault_response, make_fault
 from .state import EmulatorState
 from .wire import RecordedRequest, Request, Response, anthropic_error, json_response
@@ -91,7 +91,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/oauth/authorize"): oauth.authorize,
     ("GET", console.AUTHORIZE_PATH): oauth.console_authorize,
     ("POST", console.CREATE_API_KEY_PATH): console.create_api_key,
-    ("POST", oauth.pages.CONSENT_ACTION): oauth.authorize_decision,
+    ("POST", pages.CONSENT_ACTION): oauth.authorize_decision,
     ("GET", oauth.MANUAL_CALLBACK_PATH): oauth.manual_callback,
     ("POST", "/v1/oauth/token"): oauth.token,
     ("GET", "/v1/models"): api.list_models,

@@ -296,7 +296,9 @@ class UsageBook:
         for name, limit in state.config.limits.items():
             slot = state.windows[name]
             started = slot.resets_at is not None
-            resets_at = slot.resets_at if started else now + state.config.lengths[name]
+            resets_at = slot.resets_at
+            if resets_at is None:
+                resets_at = now + state.config.lengths[name]
             readings.append(Reading(name, slot.used / limit, resets_at, started))
         return readings
 

@@ -126,7 +126,7 @@ def sse(event: str, data: dict[str, Any]) -> str:
 def stream_opening(message_id: str, model: str, input_tokens: int) -> list[str]:
     """The events every Messages stream starts with: ``message_start``, an empty
     text ``content_block_start``, and the ``ping`` the API interleaves."""
-    start = {
+    start: dict[str, Any] = {
         "id": message_id,
         "type": "message",
         "role": "assistant",
