@@ -1,7 +1,8 @@
-"""Seed token files from the emulator, compare tokens by hash, run worker processes.
+"""Seed token files from the emulator, compare tokens without showing them, run workers.
 
-Tokens are never printed or put in an assertion: tests compare :func:`digest`
-values computed in separate statements, so a failing assert shows only hashes.
+Tokens are never printed or put in an assertion's operands: a test compares secrets
+with :func:`assert_same_secret` (or compares :func:`digest` values), so a failure
+shows only short hashes.
 """
 
 from __future__ import annotations
@@ -53,6 +54,31 @@ STATUS_KEYS = frozenset(
 def digest(token: str | None) -> str:
     """A short, non-secret fingerprint of ``token``."""
     return hashlib.sha256((token or "").encode()).hexdigest()[:16]
+
+
+def assert_same_secret(actual: object, expected: object, what: str = "the secret") -> None:
+    """Fail unless ``actual == expected`` — tokens, codes, API keys, or tuples or lists of
+    them — without either value appearing in the failure.
+
+    Why not ``assert token == record.access_token``: when it fails, pytest prints both
+    operands (and for ``assert same(a, b)`` the call's arguments), so the secret lands in
+    the test's output — where the suite's secret scan then reports a leak instead of the
+    mismatch, and where a CI log would keep it. This module is not rewritten by pytest,
+    and this frame is hidden from the traceback (which would list its arguments): the
+    failure names ``what`` and short SHA-256 fingerprints (:func:`digest`) only.
+    """
+    __tracebackhide__ = True
+    if actual == expected:
+        return
+    raise AssertionError(f"{what} differs: {_fingerprint(actual)} != {_fingerprint(expected)}")
+
+
+def _fingerprint(value: object) -> str:
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_fingerprint(item) for item in value) + "]"
+    if value is None:
+        return "None"
+    return "sha256:" + digest(str(value))
 
 
 def seed(

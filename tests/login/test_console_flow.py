@@ -16,11 +16,11 @@ import pytest
 
 from claude_code_oauth.config import Settings
 from claude_code_oauth.errors import ApiKeyCreationError, ApiKeyNotPermitted
-from claude_code_oauth.login.flow import LoginFlow
+from claude_code_oauth.login.flow import LoginFlow, LoginResult
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.tokens import store as token_store
 from claude_code_oauth.tokens.api_key import KIND, ApiKeyRecord
-from helpers.tokens import seed
+from helpers.tokens import assert_same_secret, digest, seed
 
 
 @pytest.fixture
@@ -72,13 +72,22 @@ def _sign_in(flow: LoginFlow) -> tuple[object, str]:
     return outcome, html.unescape(tab[0])
 
 
+def _key_sign_in(flow: LoginFlow) -> tuple[LoginResult, ApiKeyRecord]:
+    """:func:`_sign_in` that must succeed with an API key: (the result, its key record)."""
+    outcome, _ = _sign_in(flow)
+    assert isinstance(outcome, LoginResult)
+    assert isinstance(outcome.record, ApiKeyRecord)
+    return outcome, outcome.record
+
+
 def test_the_console_flow_saves_only_the_key_and_says_so_in_the_tab(
     emulator: ClaudeEmulator, flow_settings: Settings
 ) -> None:
     with LoginFlow(flow_settings, console=True) as flow:
         result, tab = _sign_in(flow)
-    assert isinstance(result.record, ApiKeyRecord)  # type: ignore[attr-defined]
-    assert result.replaced is None  # type: ignore[attr-defined]
+    assert isinstance(result, LoginResult)
+    assert isinstance(result.record, ApiKeyRecord)
+    assert result.replaced is None
     assert "Signed in to the Anthropic Console as emulated.user@example.com" in tab
     assert "an API key was created and saved" in tab
     stored = json.loads(Path(flow_settings.token_path).read_text())
@@ -108,15 +117,16 @@ def test_a_new_key_reports_the_one_it_replaced(
     emulator: ClaudeEmulator, flow_settings: Settings
 ) -> None:
     with LoginFlow(flow_settings, console=True) as flow:
-        first, _ = _sign_in(flow)
+        _, first = _key_sign_in(flow)
     with LoginFlow(flow_settings, console=True) as flow:
-        second, _ = _sign_in(flow)
-    replaced = second.replaced  # type: ignore[attr-defined]
+        second, second_key = _key_sign_in(flow)
+    replaced = second.replaced
     assert replaced is not None
-    assert replaced.api_key == first.record.api_key  # type: ignore[attr-defined]
+    assert_same_secret(replaced.api_key, first.api_key, "the key reported as replaced")
     current = token_store.load_sign_in(flow_settings.token_path)
     assert isinstance(current, ApiKeyRecord)
-    assert current.api_key == second.record.api_key != replaced.api_key  # type: ignore[attr-defined]
+    assert_same_secret(current.api_key, second_key.api_key, "the key saved")
+    assert digest(current.api_key) != digest(replaced.api_key)  # a new key
     assert len(emulator.api_keys) == 2
 
 
@@ -124,7 +134,7 @@ def test_a_subscription_sign_in_over_a_key_reports_the_key(
     emulator: ClaudeEmulator, flow_settings: Settings
 ) -> None:
     with LoginFlow(flow_settings, console=True) as flow:
-        console, _ = _sign_in(flow)
+        _, console = _key_sign_in(flow)
     with LoginFlow(flow_settings) as flow:
         urls = flow.start()
         assert urlsplit(urls.browser).path == "/oauth/authorize"
@@ -132,7 +142,7 @@ def test_a_subscription_sign_in_over_a_key_reports_the_key(
         flow.submit_paste(_approve_subscription(urls.browser))
         result = flow.wait()
     assert result.replaced is not None
-    assert result.replaced.api_key == console.record.api_key  # type: ignore[attr-defined]
+    assert_same_secret(result.replaced.api_key, console.api_key, "the key reported as replaced")
     assert token_store.load(flow_settings.token_path) is not None
 
 

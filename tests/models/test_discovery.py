@@ -18,14 +18,8 @@ from claude_code_oauth import USER_AGENT
 from claude_code_oauth.config import Settings
 from claude_code_oauth.errors import DiscoveryError, NotSignedIn
 from claude_code_oauth.models.discovery import DiscoveredModel, discover_models
-
-ClaudeEmulator: Any
-try:
-    from claude_code_oauth.testing.emulator.control import ClaudeEmulator
-except ImportError:  # pragma: no cover - the emulator is a sibling deliverable
-    ClaudeEmulator = None
-
-needs_emulator = pytest.mark.skipif(ClaudeEmulator is None, reason="emulator not available")
+from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from helpers.tokens import assert_same_secret
 
 
 class EmulatorSource:
@@ -76,8 +70,6 @@ def make_models(count: int) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def emu() -> Iterator[Any]:
-    if ClaudeEmulator is None:
-        pytest.skip("emulator not available")
     with ClaudeEmulator() as emulator:
         yield emulator
 
@@ -101,15 +93,9 @@ def assert_clean(err: DiscoveryError, *tokens: str) -> str:
     return message
 
 
-def same_secrets(actual: list[str], expected: list[str]) -> bool:
-    """Compare token lists without letting pytest print them on failure."""
-    return actual == expected
-
-
 # -- against the emulator -----------------------------------------------------------
 
 
-@needs_emulator
 def test_paginates_in_api_order_with_small_pages(emu: Any, tmp_path: Path) -> None:
     emu.set_models(make_models(7))
     source = EmulatorSource(emu)
@@ -127,7 +113,6 @@ def test_paginates_in_api_order_with_small_pages(emu: Any, tmp_path: Path) -> No
     assert not source.rejected
 
 
-@needs_emulator
 def test_default_page_size_and_large_lists(emu: Any, tmp_path: Path) -> None:
     emu.set_models([{"id": f"m-{i}"} for i in range(2500)])
     models = discover_models(settings_for(emu.base_url, tmp_path), EmulatorSource(emu))
@@ -136,7 +121,6 @@ def test_default_page_size_and_large_lists(emu: Any, tmp_path: Path) -> None:
     assert models[-1].id == "m-2499"
 
 
-@needs_emulator
 def test_max_input_tokens_kept_when_reported(emu: Any, tmp_path: Path) -> None:
     emu.set_models(
         [
@@ -148,7 +132,6 @@ def test_max_input_tokens_kept_when_reported(emu: Any, tmp_path: Path) -> None:
     assert [(m.id, m.max_input_tokens) for m in models] == [("big", 1_000_000), ("plain", None)]
 
 
-@needs_emulator
 def test_headers_sent(emu: Any, tmp_path: Path) -> None:
     source = EmulatorSource(emu)
     discover_models(settings_for(emu.base_url, tmp_path), source)
@@ -162,13 +145,11 @@ def test_headers_sent(emu: Any, tmp_path: Path) -> None:
     assert "x-api-key" not in list(headers)  # names only, never values
 
 
-@needs_emulator
 def test_empty_model_list_is_not_an_error(emu: Any, tmp_path: Path) -> None:
     emu.set_models([])
     assert discover_models(settings_for(emu.base_url, tmp_path), EmulatorSource(emu)) == []
 
 
-@needs_emulator
 def test_one_401_is_retried_with_a_replacement_token(emu: Any, tmp_path: Path) -> None:
     emu.set_models(make_models(2))
     source = EmulatorSource(emu)
@@ -176,12 +157,11 @@ def test_one_401_is_retried_with_a_replacement_token(emu: Any, tmp_path: Path) -
     emu.inject("models", "401")
     models = discover_models(settings_for(emu.base_url, tmp_path), source)
     assert [m.id for m in models] == ["claude-test-00", "claude-test-01"]
-    assert same_secrets(source.rejected, [first]), "replace_rejected got the wrong token"
+    assert_same_secret(source.rejected, [first], "the token replace_rejected got")
     auths = [r.headers["authorization"] for r in model_requests(emu)]
-    assert same_secrets(auths, [f"Bearer {first}", f"Bearer {source.token}"]), "wrong Bearer"
+    assert_same_secret(auths, [f"Bearer {first}", f"Bearer {source.token}"], "the Bearers sent")
 
 
-@needs_emulator
 def test_401_twice_is_a_discovery_error_suggesting_login(emu: Any, tmp_path: Path) -> None:
     source = EmulatorSource(emu)
     emu.inject("models", "401", times=2)
@@ -193,7 +173,6 @@ def test_401_twice_is_a_discovery_error_suggesting_login(emu: Any, tmp_path: Pat
     assert len(source.rejected) == 1
 
 
-@needs_emulator
 @pytest.mark.parametrize(
     ("fault", "params", "fragments"),
     [
@@ -219,7 +198,6 @@ def test_bad_answers_are_discovery_errors(
     assert discover_models(settings_for(emu.base_url, tmp_path), source)
 
 
-@needs_emulator
 def test_timeout_names_host_and_timeout(emu: Any, tmp_path: Path) -> None:
     source = EmulatorSource(emu)
     emu.inject("models", "slow", delay=2)
@@ -231,7 +209,6 @@ def test_timeout_names_host_and_timeout(emu: Any, tmp_path: Path) -> None:
     assert f"({host}:" in message and "did not answer within 0.3 s" in message
 
 
-@needs_emulator
 def test_revoked_login_recovers_through_the_token_source(emu: Any, tmp_path: Path) -> None:
     emu.set_models(make_models(1))
     source = EmulatorSource(emu)
@@ -239,7 +216,7 @@ def test_revoked_login_recovers_through_the_token_source(emu: Any, tmp_path: Pat
     emu.inject("models", "revoke")
     models = discover_models(settings_for(emu.base_url, tmp_path), source)
     assert [m.id for m in models] == ["claude-test-00"]
-    assert same_secrets(source.rejected, [revoked]), "replace_rejected got the wrong token"
+    assert_same_secret(source.rejected, [revoked], "the token replace_rejected got")
 
 
 # -- transport and token-source failures ---------------------------------------------

@@ -37,7 +37,7 @@ from claude_code_oauth.testing.emulator import refusals
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.testing.hostile_proxy import HostileProxy, ProxiedRequest
 from claude_code_oauth.tokens.provider import TokenProvider
-from helpers.tokens import seed, settings_for, stored, token_requests
+from helpers.tokens import assert_same_secret, seed, settings_for, stored, token_requests
 
 MODEL = "claude-haiku-4-5-20251001"
 BODY = {"model": MODEL, "max_tokens": 4, "messages": [{"role": "user", "content": "hi"}]}
@@ -196,11 +196,11 @@ def test_a_revoked_login_is_marked_not_refreshed_and_every_process_says_so(
 
     # On disk: the same tokens, marked as needing a new login (as after invalid_grant).
     after = stored(token_file)
-    same_tokens = (after.access_token, after.refresh_token) == (
-        before.access_token,
-        before.refresh_token,
+    assert_same_secret(
+        (after.access_token, after.refresh_token),
+        (before.access_token, before.refresh_token),
+        "the tokens on disk",
     )
-    assert same_tokens, "the tokens on disk changed"
     assert after.needs_login and after.last_error and "revoked" in after.last_error
     assert after.expires_at <= time.time()
     assert after.refresh_token_expires_at == before.refresh_token_expires_at

@@ -16,7 +16,7 @@ from claude_code_oauth.errors import NotSignedIn
 from claude_code_oauth.profiles.active import write_active_profile
 from claude_code_oauth.profiles.token_source import ProfileTokenSource, export_active_token
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
-from helpers.tokens import digest, seed, stored
+from helpers.tokens import assert_same_secret, digest, seed, stored
 
 FIRST = "emulated.user@example.com"
 WORK = "work@example.com"
@@ -129,8 +129,7 @@ def test_the_exported_variable_holds_only_the_active_profiles_token(
     # ...while a rotation of the active profile's token is followed.
     work = ProfileTokenSource(base, "work")
     rotated = work.replace_rejected(work.get_access_token())
-    same = os.environ[VARIABLE] == rotated
-    assert same
+    assert_same_secret(os.environ[VARIABLE], rotated, f"{VARIABLE}")
     # The active profile without a sign-in: the variable is removed, not left stale.
     write_active_profile(base, "ghost")
     assert export_active_token(base) == "ghost"

@@ -27,6 +27,7 @@ from claude_code_oauth.errors import (
 from claude_code_oauth.login import pkce
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator, RecordedRequest
 from claude_code_oauth.tokens.endpoint import exchange_code, refresh
+from helpers.tokens import assert_same_secret
 
 EXCHANGE_KEYS = {"grant_type", "code", "redirect_uri", "client_id", "code_verifier", "state"}
 
@@ -100,8 +101,8 @@ def test_exchange_posts_json_with_our_user_agent(
     assert sent.json["redirect_uri"] == grant.redirect_uri
     assert sent.json["client_id"] == settings.client_id
     assert sent.json["state"] == grant.state
-    same = sent.json["code"] == grant.code and sent.json["code_verifier"] == grant.verifier
-    assert same, "the code or verifier sent differs from the one given"
+    assert_same_secret(sent.json["code"], grant.code, "the code sent")
+    assert_same_secret(sent.json["code_verifier"], grant.verifier, "the verifier sent")
     assert emulator.grants["authorization_code"] == 1
 
 

@@ -29,6 +29,7 @@ from claude_code_oauth.tokens import provider as token_provider
 from claude_code_oauth.tokens import store as token_store
 from claude_code_oauth.tokens.provider import TokenProvider, export_to_environ, provider_for
 from helpers.tokens import (
+    assert_same_secret,
     digest,
     files_containing,
     run_worker,
@@ -53,8 +54,7 @@ def test_fresh_token_needs_no_network_and_no_lock(
     record = seed(emulator, token_path, expires_in=3600)
     provider, warnings = _provider(client_env)
     token = provider.get_access_token()
-    same = token == record.access_token
-    assert same
+    assert_same_secret(token, record.access_token, "the token")
     assert emulator.requests == []
     assert not Path(token_store.lock_path(str(token_path))).exists()
     assert warnings == []
@@ -234,8 +234,7 @@ def test_invalid_grant_while_token_still_works(
     emulator.inject("token", "revoke")
     provider, warnings = _provider(client_env)
     token = provider.get_access_token()
-    same = token == old.access_token
-    assert same
+    assert_same_secret(token, old.access_token, "the token")
     assert len(warnings) == 1 and "claude-code-oauth login" in warnings[0]
     assert stored(token_path).needs_login
     provider.get_access_token()
@@ -330,8 +329,7 @@ def test_transient_failure_keeps_a_valid_token(
     emulator.inject("token", fault, **({"delay": 8} if fault == "slow" else {}))
     provider, warnings = _provider(client_env, http_timeout=0.5)
     token = provider.get_access_token()
-    same = token == valid.access_token
-    assert same
+    assert_same_secret(token, valid.access_token, "the token")
     assert len(warnings) == 1 and words in warnings[0]
     record = stored(token_path)
     assert not record.needs_login and record.refresh_token == valid.refresh_token
@@ -402,8 +400,7 @@ def test_replace_rejected_adopts_a_newer_token_without_refresh(
     provider, _ = _provider(client_env)
     newer = stored(token_path)
     replacement = provider.replace_rejected("some-older-token-value")
-    same = replacement == newer.access_token
-    assert same
+    assert_same_secret(replacement, newer.access_token, "the token")
     assert emulator.requests == []
 
 
@@ -479,5 +476,4 @@ def test_get_access_token_function(
 ) -> None:
     record = seed(emulator, token_path, expires_in=3600)
     token = token_provider.get_access_token(settings_for(client_env))
-    same = token == record.access_token
-    assert same
+    assert_same_secret(token, record.access_token, "the token")

@@ -22,6 +22,7 @@ from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.tokens import store as token_store
 from claude_code_oauth.tokens.provider import TokenProvider
 from helpers.tokens import (
+    assert_same_secret,
     digest,
     run_worker,
     seed,
@@ -186,8 +187,7 @@ def test_lock_timeout_is_quick_and_clear(
         valid = seed(emulator, path, expires_in=60)
         warnings: list[str] = []
         token = TokenProvider(settings, on_warning=warnings.append).get_access_token()
-        same = token == valid.access_token
-        assert same
+        assert_same_secret(token, valid.access_token, "the token")
         assert len(warnings) == 1 and "lock" in warnings[0]
     finally:
         holder.kill()
