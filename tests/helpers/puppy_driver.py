@@ -24,6 +24,14 @@ stdout is one JSON object:
 Only the driver writes to stdout: what Code Puppy prints itself (an agent's
 streamed answer, for one) is sent to stderr, so it cannot split an event line.
 
+The clock: a test gives the run its wall clock through the environment —
+``PUPPY_DRIVER_CLOCK_OFFSET`` (:meth:`claude_code_oauth.testing.clock.WallClock.env`),
+seconds added to ``time.time`` in this process before Code Puppy or the plugin is
+imported (the time keeps running; ``time.monotonic`` is untouched) — and a
+``sync_clock`` step, which waits like ``wait`` and takes the test's reply as the
+new offset. The test's emulator reads the same clock, so a reset the emulator
+announces and the time the plugin compares it with agree, at an hour the test chose.
+
 Stdin is read raw (``os.read``), one line per ``wait`` step, so nothing is
 buffered away from a login that reads pasted codes from the same descriptor.
 The driver never prints a token or code: it reports facts (booleans, counts,
@@ -292,25 +300,6 @@ class Driver:
             result["error"] = _describe_error(exc)
         return result
 
-    def op_model_run_until_sent(self, step: dict[str, Any]) -> dict[str, Any]:
-        """``model_run`` again every ``interval`` s while our extra-usage guard answers
-        its refusal instead of sending, until a request goes out or ``deadline``
-        seconds have passed."""
-        deadline = time.monotonic() + step.get("deadline", 30.0)
-        refusals: list[str] = []
-        while True:
-            result = self.op_model_run(step)
-            output = result.get("output")
-            if not (isinstance(output, str) and output.startswith("[claude-code-oauth] Not sent")):
-                break
-            refusals.append(output)
-            if time.monotonic() >= deadline:
-                break
-            time.sleep(step.get("interval", 0.1))
-        result["refusals"] = len(refusals)
-        result["first_refusal"] = refusals[0] if refusals else None
-        return result
-
     def op_agent_run(self, step: dict[str, Any]) -> dict[str, Any]:
         """A turn of Code Puppy's own agent (prompt preparation, tools) on ``model``; the
         prompt is ``prompt`` said ``repeat`` times (a large one costs no argv space)."""
@@ -500,6 +489,12 @@ class Driver:
     def op_wait(self, step: dict[str, Any]) -> dict[str, Any]:
         emit({"event": "waiting", "step": self.messages.step, "label": step.get("label", "")})
         return {"line": read_control_line()}
+
+    def op_sync_clock(self, step: dict[str, Any]) -> dict[str, Any]:
+        """Wait (label ``clock``) for the test's clock offset and run on it from now on."""
+        emit({"event": "waiting", "step": self.messages.step, "label": "clock"})
+        _clock_offset[0] = float(read_control_line())
+        return {"offset": _clock_offset[0]}
 
     def run(self, steps: list[dict[str, Any]]) -> int:
         if steps and steps[0]["op"] != "import_cost":
@@ -701,6 +696,26 @@ def run_driver(
     return Transcript(events, stderr, returncode)
 
 
+#: Seconds this process's ``time.time`` runs ahead of the real time (see the module doc).
+_clock_offset = [0.0]
+
+
+def install_clock() -> None:
+    """Shift ``time.time`` by ``PUPPY_DRIVER_CLOCK_OFFSET`` when the test set it; before
+    anything else is imported, so even a default argument bound to ``time.time`` sees it."""
+    offset = os.environ.get("PUPPY_DRIVER_CLOCK_OFFSET")
+    if offset is None:
+        return
+    _clock_offset[0] = float(offset)
+    real = time.time
+
+    def shifted() -> float:
+        return real() + _clock_offset[0]
+
+    time.time = shifted
+
+
 if __name__ == "__main__":
+    install_clock()
     claim_stdout()
     sys.exit(Driver().run(json.loads(sys.argv[1])))

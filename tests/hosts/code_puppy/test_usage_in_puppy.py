@@ -10,12 +10,16 @@ this test resets the emulator's windows. Nothing is mocked.
 from __future__ import annotations
 
 import json
-import re
+import math
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from claude_code_oauth.account.extra_usage_guard import refusal
+from claude_code_oauth.models.model_failures import REPLY_PREFIX
+from claude_code_oauth.testing.clock import WallClock
 from claude_code_oauth.testing.emulator.api import REPLY_TEXT
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from helpers import puppy_driver as driver
@@ -116,52 +120,93 @@ def test_warn_once_per_stretch_and_usage_matches_the_counters(
     assert "Traceback" not in t.stderr
 
 
+def _refusals(resets_at: float, earliest: float, latest: float) -> set[str]:
+    """Every line the guard can have answered for a 5-hour window resetting at
+    ``resets_at``, refused at some time between ``earliest`` and ``latest`` (the wait is
+    shown to the minute or second): computed with the guard's own formatter."""
+    times = [earliest + i for i in range(int(latest - earliest) + 1)] + [latest]
+    return {REPLY_PREFIX + refusal("five_hour", resets_at, t) for t in times}
+
+
+def _tomorrow_at(clock: WallClock, hour: int, minute: int) -> float:
+    today = time.localtime(clock())
+    return time.mktime((today.tm_year, today.tm_mon, today.tm_mday + 1, hour, minute, 0, 0, 0, -1))
+
+
 def test_block_refuses_with_the_reset_time_and_sends_again_after_it(
-    tmp_path: Path, emulator: ClaudeEmulator, scripted_browser: str
+    tmp_path: Path, scripted_browser: str
 ) -> None:
-    emulator.configure_usage(limits={"five_hour": 2}, extra_usage=True)
-    home = driver.make_home(str(tmp_path))
-    sent: dict[str, int] = {}
+    """The session's clock is the test's (through the environment, then moved with
+    ``sync_clock``), as is the emulator's: it starts at 21:00 local time, so the 5-hour
+    window resets tomorrow (the line names the day), at 00:30 the same reset is today's,
+    and the reset is passed by moving the clock, never by waiting for it."""
+    clock = WallClock.at_local(21, 0)
+    received: dict[int, float] = {}  # step -> the clock when its result arrived
+    marks: dict[str, float] = {}
 
     def on_event(event: dict[str, Any], send: Any) -> None:
-        if event.get("event") == "waiting":
-            sent["before"] = _messages(emulator)
-            # Claude's 5-hour window will reset in a moment; the session learns the new
-            # reset time from the usage endpoint (the next step), not from a request.
-            emulator.reset_usage("five_hour", in_seconds=2.0)
-            send("go")
+        if event.get("event") == "result":
+            received[event["step"]] = clock()
+        if event.get("event") != "waiting":
+            return
+        if event["label"] == "clock" and "past midnight" not in marks:
+            marks["first reset"] = emulator.usage_counters()["windows"]["five_hour"]["resets_at"]
+            clock.advance(_tomorrow_at(clock, 0, 30) - clock())
+            marks["past midnight"] = clock()
+        elif event["label"] == "clock":
+            clock.advance(marks["new reset"] - clock() + 1)  # just past the new reset
+            marks["past the reset"] = clock()
+        else:
+            marks["before"] = _messages(emulator)
+            # The 5-hour window now resets in a minute; the session learns the new reset
+            # time from the usage endpoint (the next step), not from a request.
+            emulator.reset_usage("five_hour", in_seconds=60.0)
+            marks["new reset"] = emulator.usage_counters()["windows"]["five_hour"]["resets_at"]
+        send(repr(clock.offset))
 
-    t = driver.run_driver(
-        [
-            {"op": "load"},
-            {"op": "cmd", "text": "/claude-code-auth"},
-            {"op": "model_run", "model": HAIKU},  # 2: 50 %
-            {"op": "model_run", "model": HAIKU},  # 3: 100 %: the next would be extra usage
-            {"op": "model_run", "model": HAIKU},  # 4: refused, not sent
-            {"op": "agent_run", "model": SONNET},  # 5: refused inside Code Puppy's agent
-            {"op": "cmd", "text": "/claude-code-usage"},  # 6
-            {"op": "wait", "label": "reset soon"},
-            {"op": "cmd", "text": "/claude-code-usage --refresh"},  # 8
-            {"op": "model_run_until_sent", "model": HAIKU, "deadline": 30},  # 9
-        ],
-        _driver_env(home, emulator, scripted_browser, CLAUDE_CODE_OAUTH_EXTRA_USAGE="block"),
-        on_event=on_event,
-        timeout=120,
-    )
+    with ClaudeEmulator(wall_clock=clock) as emulator:
+        emulator.configure_usage(limits={"five_hour": 2}, extra_usage=True)
+        home = driver.make_home(str(tmp_path))
+        env = _driver_env(home, emulator, scripted_browser, CLAUDE_CODE_OAUTH_EXTRA_USAGE="block")
+        t = driver.run_driver(
+            [
+                {"op": "load"},
+                {"op": "cmd", "text": "/claude-code-auth"},
+                {"op": "model_run", "model": HAIKU},  # 2: 50 %: the window starts
+                {"op": "model_run", "model": HAIKU},  # 3: 100 %: the next would be extra
+                {"op": "model_run", "model": HAIKU},  # 4: refused, not sent
+                {"op": "agent_run", "model": SONNET},  # 5: refused inside Code Puppy's agent
+                {"op": "cmd", "text": "/claude-code-usage"},  # 6
+                {"op": "sync_clock"},  # 7: 00:30 tomorrow
+                {"op": "model_run", "model": HAIKU},  # 8: refused: the same reset, today
+                {"op": "wait", "label": "reset soon"},  # 9
+                {"op": "cmd", "text": "/claude-code-usage --refresh"},  # 10
+                {"op": "model_run", "model": HAIKU},  # 11: refused until the new reset
+                {"op": "sync_clock"},  # 12: just past the new reset
+                {"op": "model_run", "model": HAIKU},  # 13: sent
+            ],
+            {**env, **clock.env()},
+            on_event=on_event,
+            timeout=120,
+        )
+        window = emulator.usage_counters()["windows"]["five_hour"]
+        sent = _messages(emulator)
+        extra_used = emulator.usage_counters()["extra_used"]
     for step in (2, 3):
         assert t.data(step).get("output") == REPLY_TEXT, (step, t.data(step))
+    # The first window: it started with step 2's request, and the headers carry its
+    # reset in whole seconds. At 21:00 it resets tomorrow: the line names the day.
+    first_reset = math.ceil(marks["first reset"])
+    started = marks["first reset"] - 5 * 3600
 
     # Refused before sending: the model answers one line of ours naming the window and
     # when it resets (an answer, not an exception: the one shape every Code Puppy
     # release shows as a single line).
     refused = t.data(4)
     assert "error" not in refused, refused
-    text = refused["output"]
-    assert text.startswith("[claude-code-oauth] Not sent (extra_usage = block): ")
-    assert "\n" not in text
-    assert "5-hour limit is reached" in text and "extra usage" in text
-    assert re.search(r"That resets at \d\d:\d\d \(in (4 h 59|5 h 0) min\)", text), text
-    assert sent["before"] == 2  # neither refused attempt reached Claude
+    assert refused["output"] in _refusals(first_reset, started, received[4]), refused
+    assert time.strftime("%a %d %b ", time.localtime(first_reset)) in refused["output"]
+    assert marks["before"] == 2  # no refused attempt reached Claude
 
     # In Code Puppy's own agent loop: the same line as the turn's answer; no error, no
     # traceback, no retries.
@@ -174,16 +219,20 @@ def test_block_refuses_with_the_reset_time_and_sends_again_after_it(
     assert "Traceback" not in t.stderr
     assert "extra_usage = block" in t.texts(6) and "send nothing until" in t.texts(6)
 
-    # The usage endpoint says the window resets in 2 s: once that has passed, it sends.
-    assert "from the usage endpoint" in t.texts(8)
-    after = t.data(9)
-    assert after.get("output") == REPLY_TEXT, after
-    if after["refusals"]:
-        assert "(in 1 s)" in after["first_refusal"] or "(in 2 s)" in after["first_refusal"]
-    window = emulator.usage_counters()["windows"]["five_hour"]
+    # Past midnight the same reset is today's: the time alone.
+    after_midnight = t.data(8)["output"]
+    assert after_midnight in _refusals(first_reset, marks["past midnight"], received[8])
+    assert "(in 1 h 29 min)" in after_midnight or "(in 1 h 30 min)" in after_midnight
+
+    # The usage endpoint tells the new reset; the guard waits for that one, and sends
+    # once the clock has passed it.
+    assert "from the usage endpoint" in t.texts(10)
+    new_reset = math.ceil(marks["new reset"])
+    assert t.data(11)["output"] in _refusals(new_reset, marks["new reset"] - 60, received[11])
+    assert t.data(13).get("output") == REPLY_TEXT, t.data(13)
     assert window["used"] == 1  # a new window: the request went out after the reset
-    assert _messages(emulator) == 3
-    assert emulator.usage_counters()["extra_used"] == 0  # nothing was billed as extra usage
+    assert sent == 3
+    assert extra_used == 0  # nothing was billed as extra usage
 
 
 def test_block_never_refuses_on_severity_grace_or_slow_headers(

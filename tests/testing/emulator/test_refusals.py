@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 
@@ -80,16 +78,16 @@ def test_usage_limit_429_carries_the_unified_headers_of_an_exhausted_window(
 ):
     login = emu.issue_login()
     emu.inject("messages", "429_limit", window=window, reset_in=4320)
-    before = time.time()
+    now = emu.wall_clock()
     answer = post_message(client, login)
     status, kind, _ = _error(answer)
     assert (status, kind) == (429, "rate_limit_error")
     assert answer.headers[f"anthropic-ratelimit-unified-{code}-status"] == "rejected"
     assert answer.headers["retry-after"] == "4320"
-    limits = unified_limits.parse(answer.headers.multi_items())
+    limits = unified_limits.parse(answer.headers.multi_items(), now)
     assert limits is not None and limits.limit_reached
     assert limits.binding_window == window
-    assert limits.resets_at is not None and before + 4318 <= limits.resets_at <= time.time() + 4321
+    assert limits.resets_at == now + 4320
     binding = limits.binding()
     assert binding is not None and binding.utilization == 100.0
     assert limits.overage_status == "rejected" and limits.overage_in_use is False
@@ -98,7 +96,7 @@ def test_usage_limit_429_carries_the_unified_headers_of_an_exhausted_window(
 def test_usage_limit_defaults_and_plain_429_has_no_unified_headers(emu, client):
     login = emu.issue_login()
     emu.inject("models", "429_limit")
-    limits = unified_limits.parse(get_models(client, login).headers.multi_items())
+    limits = unified_limits.parse(get_models(client, login).headers.multi_items(), emu.wall_clock())
     assert limits is not None and limits.binding_window == "five_hour"
     emu.inject("messages", "429", retry_after=5)
     plain = post_message(client, login, stream=True)
@@ -173,5 +171,7 @@ def test_refusals_through_the_control_endpoint(emu: ClaudeEmulator, client):
     login = emu.issue_login()
     fault = {"endpoint": "messages", "fault": "429_limit", "window": "seven_day", "reset_in": 60}
     assert client.post("/_emulator/faults", json=fault).status_code == 200
-    limits = unified_limits.parse(post_message(client, login).headers.multi_items())
+    limits = unified_limits.parse(
+        post_message(client, login).headers.multi_items(), emu.wall_clock()
+    )
     assert limits is not None and limits.binding_window == "seven_day"

@@ -253,7 +253,7 @@ def _api_key_message(state: EmulatorState, req: Request) -> Response:
     assert key is not None  # authenticated
     made = state.api_keys.count_request(key)
     body = req.json_body() if req.content_type == "application/json" else None
-    headers = rate_limit_headers(made)
+    headers = rate_limit_headers(made, now=state.wall_clock())
     problem = _validate_message_body(body)
     if problem is not None:
         return anthropic_error(400, "invalid_request_error", problem, headers)
@@ -268,7 +268,7 @@ def _api_key_message(state: EmulatorState, req: Request) -> Response:
     )
     if refused is not None:
         return refused
-    return _reply(body, rate_limit_headers(made, tokens))
+    return _reply(body, rate_limit_headers(made, tokens, now=state.wall_clock()))
 
 
 def _model(state: EmulatorState, model_id: str) -> dict[str, Any] | None:

@@ -98,9 +98,12 @@ class ApiKey:
 class ApiKeyBook:
     """Every API key Console logins created; thread-safe."""
 
-    def __init__(self, remember: Callable[[str], str] = lambda s: s) -> None:
+    def __init__(
+        self, remember: Callable[[str], str] = lambda s: s, clock: Callable[[], float] = time.time
+    ) -> None:
         self._lock = threading.Lock()
         self._remember = remember
+        self._clock = clock
         self._keys: dict[str, ApiKey] = {}
         self._denied: set[str] = set()
 
@@ -116,7 +119,7 @@ class ApiKeyBook:
             name=f"claude_code_key_{local}_{secrets.token_hex(2)}",
             account_uuid=str(account["uuid"]),
             email=email,
-            created_at=time.time(),
+            created_at=self._clock(),
         )
         with self._lock:
             self._keys[raw] = key
@@ -164,9 +167,9 @@ class ApiKeyBook:
             return email in self._denied
 
 
-def rate_limit_headers(requests_made: int, tokens: int = 0) -> dict[str, str]:
-    """The ordinary rate-limit headers of an API-key answer (per-minute buckets)."""
-    reset = _iso(time.time() + 60)
+def rate_limit_headers(requests_made: int, tokens: int = 0, *, now: float) -> dict[str, str]:
+    """The ordinary rate-limit headers of an API-key answer (per-minute buckets) at ``now``."""
+    reset = _iso(now + 60)
     left = max(0, REQUESTS_PER_MINUTE - requests_made % REQUESTS_PER_MINUTE)
     tokens_left = str(max(0, TOKENS_PER_MINUTE - tokens))
     return {
@@ -206,15 +209,15 @@ def create_api_key(state: Any, req: Request) -> Response:
     return json_response(200, state.api_keys.mint(identity), {"Cache-Control": "no-store"})
 
 
-def fault_response(name: str) -> Response:
-    """The answer of one of :data:`FAULTS`."""
+def fault_response(name: str, now: float) -> Response:
+    """The answer of one of :data:`FAULTS` (``now``: the emulator's wall clock)."""
     if name == "403_no_permission":
         return anthropic_error(403, "permission_error", NO_PERMISSION_MESSAGE)
     listing = {
         "id": "apikey_01" + secrets.token_hex(11),
         "type": "api_key",
         "name": "claude_code_key_fault",
-        "created_at": _iso(time.time()),
+        "created_at": _iso(now),
         "status": "active",
     }
     if name == "no_raw_key":

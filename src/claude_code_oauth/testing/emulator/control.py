@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import Any
 
 from ...config import CLAUDE_CODE_OAUTH_CONFIG
+from ..clock import WallClock
 from .api import DEFAULT_MODELS
 from .console import AUTHORIZE_PATH as CONSOLE_AUTHORIZE_PATH
 from .faults import make_fault
@@ -69,6 +70,8 @@ class ClaudeEmulator:
     code lifetime (``code_ttl``), access-token lifetime and the login deadline
     (``login_ttl``; ``None`` means the login never ends and
     ``refresh_token_expires_in`` is not sent). Tests may pass a fake clock.
+    ``wall_clock`` (:attr:`wall_clock`; default the real time) gives the epoch seconds
+    answers carry: usage windows' resets, a usage limit's reset, API keys' creation.
     """
 
     def __init__(
@@ -83,9 +86,12 @@ class ClaudeEmulator:
         models: list[dict[str, Any]] | None = None,
         code_ttl: float = DEFAULT_CODE_TTL,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: WallClock | None = None,
     ) -> None:
         self._host = host
         self._port = port
+        #: The wall clock of every epoch time the emulator answers; a test may move it.
+        self.wall_clock = WallClock() if wall_clock is None else wall_clock
         self._state = EmulatorState(
             client_id=client_id,
             access_ttl=access_ttl,
@@ -94,6 +100,7 @@ class ClaudeEmulator:
             models=DEFAULT_MODELS if models is None else models,
             clock=clock,
             auto_approve=auto_approve,
+            wall_clock=self.wall_clock,
         )
         self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None

@@ -61,17 +61,18 @@ def make_fault(endpoint: str, fault: str, times: int, params: dict[str, Any]) ->
     return Fault(fault, times, dict(params))
 
 
-def fault_response(fault: Fault, req: Request | None = None) -> Response | None:
+def fault_response(fault: Fault, req: Request | None, now: float) -> Response | None:
     """The response replacing the normal answer, or ``None`` for slow/revoke.
 
     ``req`` (the request being answered) lets a fault answer a streaming request
-    differently from a JSON one (see :mod:`.refusals`).
+    differently from a JSON one (see :mod:`.refusals`); ``now`` is the emulator's wall
+    clock (a usage limit's reset, a key's creation time).
     """
     name = fault.name
     if name in console.FAULTS:
-        return console.fault_response(name)
+        return console.fault_response(name, now)
     if name in refusals.FAULTS:
-        return refusals.refusal_response(name, fault.params, req)
+        return refusals.refusal_response(name, fault.params, req, now)
     if name == "html403":
         return html_response(403, pages.cloudflare_challenge_page(), _CLOUDFLARE)
     if name == "429":

@@ -245,7 +245,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         endpoint = endpoint_for(method, req.path)
         fault = state.take_fault(endpoint) if endpoint else None
         if fault is not None:
-            replacement = fault_response(fault, req)
+            replacement = fault_response(fault, req, state.wall_clock())
             if replacement is not None:
                 return replacement
             if fault.name == "slow":

@@ -23,7 +23,6 @@ The ``401``, ``429`` (``retry_after`` only, no unified headers), ``500`` and
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from .pages import error_page
@@ -109,8 +108,11 @@ def broken_stream(model: str) -> Response:
     )
 
 
-def refusal_response(name: str, params: dict[str, Any], req: Request | None) -> Response | None:
-    """The answer for fault ``name`` (one of :data:`FAULTS`), or ``None`` if not ours."""
+def refusal_response(
+    name: str, params: dict[str, Any], req: Request | None, now: float
+) -> Response | None:
+    """The answer for fault ``name`` (one of :data:`FAULTS`) at ``now`` (the emulator's
+    wall clock), or ``None`` if not ours."""
     if name == "400_third_party":
         return anthropic_error(400, "invalid_request_error", THIRD_PARTY_MESSAGE)
     if name == "400_request":
@@ -120,7 +122,7 @@ def refusal_response(name: str, params: dict[str, Any], req: Request | None) -> 
     if name == "429_limit":
         window = str(params.get("window", DEFAULT_WINDOW))
         reset_in = float(params.get("reset_in", DEFAULT_RESET_IN))
-        headers = exhausted_window_headers(window, time.time() + reset_in)
+        headers = exhausted_window_headers(window, now + reset_in)
         headers["retry-after"] = str(int(reset_in))
         return anthropic_error(429, "rate_limit_error", LIMIT_MESSAGE, headers)
     if name == "529" or (name == "stream_error" and not _wants_stream(req)):

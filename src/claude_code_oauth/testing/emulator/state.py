@@ -55,6 +55,7 @@ class EmulatorState:
         models: list[dict[str, Any]],
         clock: Callable[[], float],
         auto_approve: bool,
+        wall_clock: Callable[[], float],
     ) -> None:
         self.lock = threading.RLock()
         self.client_id = client_id
@@ -62,6 +63,9 @@ class EmulatorState:
         self.login_ttl = login_ttl
         self.code_ttl = code_ttl
         self.clock = clock
+        #: Epoch seconds for what the answers carry as wall-clock time (usage resets,
+        #: API keys' creation): a test's :class:`~..clock.WallClock`.
+        self.wall_clock = wall_clock
         self.auto_approve = auto_approve
         self.base_url = ""
         self.grants: Counter[str] = Counter()
@@ -79,9 +83,9 @@ class EmulatorState:
         self._refresh: dict[str, _Refresh] = {}
         self._faults: dict[str, deque[Fault]] = {}
         #: Per-account usage counters (unified headers, /api/oauth/usage, plan).
-        self.usage = UsageBook()
+        self.usage = UsageBook(clock=wall_clock)
         #: API keys created by Console logins (see :mod:`.console`).
-        self.api_keys = ApiKeyBook(remember=_remember)
+        self.api_keys = ApiKeyBook(remember=_remember, clock=wall_clock)
         #: Account uuids whose subscription has no long context (see :mod:`.capabilities`).
         self._no_long_context: set[str] = set()
         #: Every emulated user, each ``{"account": {...}, "organization": {...}}``; the
