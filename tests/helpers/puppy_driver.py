@@ -649,16 +649,27 @@ def run_driver(
     """
     import subprocess
 
-    proc = subprocess.Popen(
-        [python or DEFAULT_PYTHON or sys.executable, os.path.abspath(__file__), json.dumps(steps)],
-        env=env,
-        cwd=env["HOME"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        bufsize=1,
-    )
+    interpreter = python or DEFAULT_PYTHON or sys.executable
+    script = json.dumps(steps)
+    proc: Any = None
+    # A fresh interpreter only where the scenario watches its imports (or when asked):
+    # else a fork of a process that preloaded the libraries (see puppy_forkserver).
+    watches_imports = bool(steps) and steps[0].get("op") == "import_cost"
+    if os.environ.get("PUPPY_DRIVER_FRESH") != "1" and not watches_imports:
+        from . import puppy_forkserver
+
+        proc = puppy_forkserver.spawn(interpreter, script, env, env["HOME"])
+    if proc is None:
+        proc = subprocess.Popen(
+            [interpreter, os.path.abspath(__file__), script],
+            env=env,
+            cwd=env["HOME"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     stderr_parts: list[str] = []
     reader = threading.Thread(target=lambda: stderr_parts.append(proc.stderr.read()), daemon=True)
