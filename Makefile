@@ -1,9 +1,21 @@
-# Two entry points: `make demo` and `make test`. Both create or reuse .venv.
+# Entry points: `make demo`, `make test` (everything) and `make test-fast` (the unit
+# tier, after each edit); `make lint`. All create or reuse .venv. CONTRIBUTING.md says
+# which to run when.
 SHELL  := /bin/bash
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+
+# Bytecode is written (some environments turn it off): pytest keeps the rewritten test
+# modules, and every Code Puppy the tests start finds this package compiled.
+unexport PYTHONDONTWRITEBYTECODE
+
+# pytest-xdist workers for both tiers (the machine has 2 cores).
+TEST_WORKERS ?= 2
+# The unit tier: no Code Puppy, no browser, no keyring daemon, no other process at all
+# (conftest fails a test that starts one unmarked).
+FAST_TIER := not (host or browser or keyring or multiprocess or machine or subprocess)
 
 # The oldest Code Puppy the plugin supports (the first that loads entry-point
 # plugins). `make test` also runs the in-host tests against it, in its own venv.
@@ -11,7 +23,7 @@ OLDEST_CODE_PUPPY := 0.0.716
 OLD_VENV  := .venv-cp-oldest
 OLD_STAMP := $(OLD_VENV)/.installed-$(OLDEST_CODE_PUPPY)
 
-.PHONY: demo test lint bench chromium keyring-daemon clean
+.PHONY: demo test test-fast lint bench chromium keyring-daemon clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,14 +65,20 @@ demo: $(STAMP)
 test: $(STAMP) $(OLD_STAMP) chromium keyring-daemon lint
 	set -o pipefail; CLAUDE_CODE_OAUTH_REQUIRE_CHROMIUM=1 \
 	  CLAUDE_CODE_OAUTH_TEST_CODE_PUPPY_VENVS=$(VENV):$(OLD_VENV) \
-	  $(BIN)/python -m pytest 2>&1 | tee .test-output.log
+	  $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal 2>&1 | tee .test-output.log
 	@if grep -qE 'sk-ant-(o[ar]t01|api03)-[A-Za-z0-9_-]{6,}' .test-output.log; then \
 	  echo "SECRET SCAN: a token appeared in the test output (.test-output.log)"; exit 1; \
 	else echo "secret scan of the test output: clean"; fi
 
+# The loop after each edit: the unit tier, in parallel (about a minute; see CONTRIBUTING.md).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -q -m "$(FAST_TIER)"
+
+# ruff, then strict type checking (mypy's configuration is in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
 
 BENCHMARKS := login refresh_race token_fast_path keyring_read profile_resolution model_overhead registry_scale plugin_import oversized_inputs chaos_refresh
 
@@ -68,4 +86,4 @@ bench: $(STAMP) keyring-daemon
 	@for b in $(BENCHMARKS); do echo "== benchmarks/$$b.py"; $(BIN)/python benchmarks/$$b.py || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(OLD_VENV) .pytest_cache build src/*.egg-info
+	rm -rf $(VENV) $(OLD_VENV) .pytest_cache .mypy_cache build src/*.egg-info
