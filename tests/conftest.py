@@ -1,9 +1,29 @@
-"""Shared fixtures, and the secret scan every test passes through.
+"""Shared fixtures, the tiers' markers, the midnight runs, and the secret scan every
+test passes through.
 
 The scan fails any test whose captured output (stdout, stderr, logging) or
 failure report contains a token, code or verifier the emulator handed out or
 received, or anything shaped like a Claude token. Subprocess output that a test
 merely captures into a variable is not output; printing it is.
+
+Tiers (CONTRIBUTING.md says which to run when; the markers are registered in
+pyproject.toml and ``--strict-markers`` refuses others). Markers set here from what a
+test uses, so a new test is classified without anyone remembering:
+
+* ``host``: parametrized by a Code Puppy installation (``tests/hosts/code_puppy``,
+  except modules that test an adapter in this process);
+* ``keyring``: uses the private gnome-keyring (the ``private_keyring`` fixture);
+* ``browser``: uses Chromium (the ``chromium`` fixture).
+
+Set by the module or test itself: ``multiprocess`` (processes racing for the token
+file or killed mid-write), ``machine`` (tmpfs mounts, another user), ``subprocess``
+(runs a program: our command, a worker, a scripted browser), and ``time_sensitive``
+(formats or compares local times). A test that starts a process without one of the
+markers that allow it fails, naming them (the interpreter's audit events are watched),
+so the unit tier (``make test-fast``) never quietly starts one. Every
+``time_sensitive`` test runs three times: as the zone is, then with ``TZ`` set so
+local time is just before midnight, then just after (computed when the test starts:
+see :func:`local_time`).
 """
 
 from __future__ import annotations
@@ -11,6 +31,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +40,7 @@ import pytest
 from claude_code_oauth.config import Settings
 from claude_code_oauth.testing.emulator.control import ISSUED_SECRETS, ClaudeEmulator
 from claude_code_oauth.testing.hostile_proxy import HostileProxy
+from helpers.local_time import zone_with_local_time
 
 #: OAuth access and refresh tokens, and the API keys a Console sign-in creates.
 TOKEN_SHAPE = re.compile(r"sk-ant-(?:o[ar]t01|api03)-[A-Za-z0-9_\-]{6,}")
@@ -45,6 +67,92 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             f"SECRET SCAN: {len(leaked)} secret(s) appeared in this test's output: "
             f"{', '.join(leaked[:5])}"
         )
+
+
+# -- tiers and the midnight runs -----------------------------------------------------
+
+#: The extra runs of a ``time_sensitive`` test: local time (seconds past midnight) when
+#: the test starts. Two minutes before midnight leaves even a Code Puppy scenario on its
+#: side of it; one minute after is the new day.
+MIDNIGHT_RUNS = {"local-23h58": 23 * 3600 + 58 * 60, "local-00h01": 60}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.get_closest_marker("time_sensitive") is not None:
+        metafunc.parametrize(
+            "local_time", [None, *MIDNIGHT_RUNS], ids=["zone", *MIDNIGHT_RUNS], indirect=True
+        )
+
+
+@pytest.fixture(autouse=True)
+def local_time(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """For a ``time_sensitive`` test's midnight runs: ``TZ`` (here and in every process
+    the test starts) such that local time is the run's time of day now; restored after."""
+    run: str | None = getattr(request, "param", None)
+    if run is None:
+        yield None
+        return
+    zone = zone_with_local_time(MIDNIGHT_RUNS[run])
+    previous = os.environ.get("TZ")
+    os.environ["TZ"] = zone
+    time.tzset()
+    try:
+        yield zone
+    finally:
+        if previous is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = previous
+        time.tzset()
+
+
+#: Audit events that start a process (subprocess, pexpect's pty fork, os.system...).
+PROCESS_EVENTS = frozenset(
+    {"subprocess.Popen", "os.fork", "os.forkpty", "os.posix_spawn", "os.exec", "os.spawn"}
+    | {"os.system"}
+)
+#: The markers under which a test may start processes.
+PROCESS_MARKERS = ("host", "browser", "keyring", "multiprocess", "machine", "subprocess")
+_processes_started: list[str] = []
+
+
+def _watch_processes(event: str, args: tuple[object, ...]) -> None:
+    if event in PROCESS_EVENTS:
+        _processes_started.append(event)
+
+
+sys.addaudithook(_watch_processes)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    _processes_started.clear()
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    result = yield
+    if _processes_started and not any(item.get_closest_marker(m) for m in PROCESS_MARKERS):
+        pytest.fail(
+            f"this test started a process ({_processes_started[0]}) but is not marked as "
+            f"one that may: mark it (or its module) with one of {', '.join(PROCESS_MARKERS)}"
+            " (see CONTRIBUTING.md)",
+            pytrace=False,
+        )
+    return result
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("puppy") is not None:
+            item.add_marker(pytest.mark.host)
+        names = getattr(item, "fixturenames", ())
+        if "private_keyring" in names:
+            item.add_marker(pytest.mark.keyring)
+        if "chromium" in names:
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture

@@ -262,6 +262,7 @@ def _base_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+@pytest.mark.subprocess
 def test_cli_config_shows_values_variables_and_sources(tmp_path: Path) -> None:
     env = _base_env(tmp_path)
     env["CLAUDE_CODE_OAUTH_CALLBACK_PORT_RANGE"] = "9100-9110"
@@ -294,6 +295,7 @@ def test_cli_config_shows_values_variables_and_sources(tmp_path: Path) -> None:
     assert token_line.endswith("CLAUDE_CODE_OAUTH_TOKEN_URL (default)")
 
 
+@pytest.mark.subprocess
 def test_cli_config_flags_an_invalid_value_with_exit_2(tmp_path: Path) -> None:
     env = _base_env(tmp_path)
     env["CLAUDE_CODE_OAUTH_TOKEN_URL"] = "http://token.example.com/v1/oauth/token"
@@ -313,6 +315,7 @@ def test_data_dir_tilde_uses_the_given_home(tmp_path: Path) -> None:
     assert settings.data_dir == str(tmp_path / "cp")
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize(
     ("variable", "value", "key"),
     [

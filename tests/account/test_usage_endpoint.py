@@ -168,6 +168,7 @@ def unused_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.multiprocess
 def test_one_call_a_minute_across_processes(
     emulator: ClaudeEmulator, client_env: dict[str, str], tmp_path: Path
 ) -> None:

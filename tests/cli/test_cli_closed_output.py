@@ -16,6 +16,8 @@ import pytest
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from helpers.tokens import seed
 
+pytestmark = pytest.mark.subprocess
+
 
 @pytest.fixture
 def signed_in(emulator: ClaudeEmulator, client_env: dict[str, str], data_dir: Path) -> dict:

@@ -16,6 +16,8 @@ from claude_code_oauth.testing.peak_memory import run_measured
 from helpers.cli import CLI
 from helpers.tokens import seed
 
+pytestmark = pytest.mark.subprocess
+
 #: The issue's bar is 300 MB whatever the server sends; a plain run takes about 40.
 PEAK_LIMIT = 150 << 20
 BOMB = 2 << 30

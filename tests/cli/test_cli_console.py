@@ -26,6 +26,8 @@ from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from helpers.cli import CLI, one_error_line, run_cli
 from helpers.tokens import seed
 
+pytestmark = pytest.mark.subprocess
+
 KEY_FILE = "claude_code_oauth.json"
 
 

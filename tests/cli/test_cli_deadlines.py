@@ -22,6 +22,8 @@ from helpers.cli import one_error_line, run_cli
 from helpers.polling import wait_for
 from helpers.tokens import digest, seed, stored
 
+pytestmark = pytest.mark.subprocess
+
 TOKEN = "/v1/oauth/token"
 MODELS = "/v1/models"
 HTTP_TIMEOUT = 2

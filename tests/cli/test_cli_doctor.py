@@ -18,6 +18,8 @@ from claude_code_oauth.tokens import store as token_store
 from helpers.cli import run_cli
 from helpers.tokens import seed, stored
 
+pytestmark = pytest.mark.subprocess
+
 NAMES = [
     "configuration",
     "files",

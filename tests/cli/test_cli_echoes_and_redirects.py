@@ -14,6 +14,8 @@ from claude_code_oauth.testing.hostile_proxy import HostileProxy, ProxiedRequest
 from helpers.cli import run_cli
 from helpers.tokens import seed, stored
 
+pytestmark = pytest.mark.subprocess
+
 
 @pytest.fixture
 def env(client_env: dict[str, str], proxy: HostileProxy) -> dict[str, str]:

@@ -19,6 +19,8 @@ from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from helpers.cli import run_cli
 from helpers.tokens import STATUS_KEYS, seed
 
+pytestmark = pytest.mark.subprocess
+
 HUGE = "9" * 400
 
 #: name -> (field, raw JSON text put in its place)

@@ -12,6 +12,8 @@ from claude_code_oauth.testing.hostile_proxy import HostileProxy
 from helpers.cli import run_cli
 from helpers.tokens import seed
 
+pytestmark = pytest.mark.subprocess
+
 MODELS = "/v1/models"
 
 

@@ -28,6 +28,8 @@ from helpers.machine_faults import fill, tmpfs
 from helpers.ports import released
 from helpers.signals import restore_default_sigint, sigint_ignored
 
+pytestmark = pytest.mark.subprocess
+
 
 def _command() -> list[str]:
     script = Path(sys.executable).parent / "claude-code-oauth"
@@ -349,6 +351,7 @@ def test_a_cloudflare_page_at_the_exchange_is_one_line_and_keeps_the_old_tokens(
     assert len([r for r in emulator.requests if r.path == "/v1/oauth/token"]) == 1
 
 
+@pytest.mark.machine
 def test_a_disk_that_fills_up_during_the_wait_leaves_the_code_unspent(
     env: dict[str, str], emulator: ClaudeEmulator
 ) -> None:

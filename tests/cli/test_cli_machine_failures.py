@@ -26,6 +26,8 @@ from helpers.cli import CLI, one_error_line, run_cli
 from helpers.machine_faults import AS_NOBODY, NOBODY, chown_tree, fill, remount, tmpfs
 from helpers.tokens import digest, seed, stored
 
+pytestmark = pytest.mark.machine
+
 TOKEN = "claude_code_oauth.json"
 
 

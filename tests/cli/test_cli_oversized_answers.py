@@ -17,6 +17,8 @@ from claude_code_oauth.testing.hostile_proxy import HostileProxy
 from helpers.cli import one_error_line, run_cli
 from helpers.tokens import digest, seed, stored
 
+pytestmark = pytest.mark.subprocess
+
 #: What loopback socket buffers can absorb after the client stopped reading.
 BUFFERS = 16 << 20
 

@@ -18,6 +18,8 @@ from claude_code_oauth.testing.peak_memory import run_measured
 from helpers.cli import CLI, one_error_line, run_cli
 from helpers.tokens import seed
 
+pytestmark = pytest.mark.subprocess
+
 #: Far below what reading any of these files whole would take (2 GB, 64 MB x 3).
 PEAK_LIMIT = 120 << 20
 

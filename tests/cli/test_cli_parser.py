@@ -8,6 +8,8 @@ import pytest
 
 from helpers.cli import one_error_line, run_cli
 
+pytestmark = pytest.mark.subprocess
+
 
 @pytest.mark.parametrize(
     ("args", "words"),

@@ -23,6 +23,8 @@ from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from helpers.cli import run_cli
 from helpers.tokens import digest, seed, stored
 
+pytestmark = pytest.mark.subprocess
+
 FIRST = "emulated.user@example.com"
 WORK = "work@example.com"
 BROWSER = f"{sys.executable} -m claude_code_oauth.testing.scripted_browser"

@@ -13,10 +13,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from helpers.cli import run_cli
 from helpers.tokens import STATUS_KEYS as KEYS
 from helpers.tokens import digest, seed, start_worker, stored, token_requests, wait_for_line
+
+pytestmark = pytest.mark.subprocess
 
 
 def _leaks(done: subprocess.CompletedProcess[str], *secrets: str | None) -> bool:

@@ -29,6 +29,7 @@ COMMANDS = [
 ]
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize(
     "variable",
     [

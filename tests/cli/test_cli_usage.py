@@ -21,6 +21,8 @@ from claude_code_oauth.tokens.provider import TokenProvider
 from helpers.cli import run_cli
 from helpers.tokens import seed
 
+pytestmark = pytest.mark.subprocess
+
 #: The exact keys of `usage --json` (stable: added to, never renamed).
 KEYS = {
     "plan",

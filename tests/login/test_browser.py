@@ -78,6 +78,7 @@ def _open(url: str, browser: str, tmp_path: Path) -> str:
     return done.stdout.strip()
 
 
+@pytest.mark.subprocess
 def test_open_in_background_hands_the_exact_url_to_browser(tmp_path: Path) -> None:
     received = tmp_path / "received"
     script = tmp_path / "browser.sh"
@@ -90,6 +91,7 @@ def test_open_in_background_hands_the_exact_url_to_browser(tmp_path: Path) -> No
     assert received.read_text() == url
 
 
+@pytest.mark.subprocess
 def test_a_browser_that_fails_is_reported(tmp_path: Path) -> None:
     script = tmp_path / "broken.sh"
     script.write_text("#!/bin/sh\nexit 3\n")

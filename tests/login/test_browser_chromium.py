@@ -24,7 +24,9 @@ from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def require_chromium() -> str:
+@pytest.fixture
+def chromium() -> str:
+    """Chromium's path (the tests that use it are marked ``browser`` by conftest)."""
     if CHROMIUM is None:
         if os.environ.get("CLAUDE_CODE_OAUTH_REQUIRE_CHROMIUM") == "1":
             pytest.fail("chromium is required (CLAUDE_CODE_OAUTH_REQUIRE_CHROMIUM=1) but missing")
@@ -58,8 +60,9 @@ def _wrapper(tmp_path: Path, chromium: str) -> Path:
     return script
 
 
-def test_login_through_headless_chromium(client_env: dict[str, str], tmp_path: Path) -> None:
-    chromium = require_chromium()
+def test_login_through_headless_chromium(
+    client_env: dict[str, str], tmp_path: Path, chromium: str
+) -> None:
     data_dir = tmp_path / "chromium-data"
     with ClaudeEmulator(auto_approve=True) as emulator:
         low = random.randint(20000, 60000)
@@ -101,10 +104,9 @@ def test_login_through_headless_chromium(client_env: dict[str, str], tmp_path: P
 
 
 def test_console_login_through_headless_chromium(
-    client_env: dict[str, str], tmp_path: Path
+    client_env: dict[str, str], tmp_path: Path, chromium: str
 ) -> None:
     """The Console sign-in: Chromium on the Console's page, the key created and kept 0600."""
-    chromium = require_chromium()
     data_dir = tmp_path / "chromium-data"
     with ClaudeEmulator(auto_approve=True) as emulator:
         low = random.randint(20000, 60000)

@@ -587,6 +587,7 @@ def lock_holder(data_dir: Path) -> Iterator[subprocess.Popen[str]]:
     holder.communicate()
 
 
+@pytest.mark.subprocess
 def test_the_login_saves_under_the_token_lock_and_the_page_waits_for_the_save(
     emulator: ClaudeEmulator, flow_settings: Settings, lock_holder: subprocess.Popen[str]
 ) -> None:
@@ -612,6 +613,7 @@ def test_the_login_saves_under_the_token_lock_and_the_page_waits_for_the_save(
     assert answers[0].status_code == 200 and b"Signed in" in answers[0].content
 
 
+@pytest.mark.subprocess
 def test_when_saving_fails_the_page_says_so(
     emulator: ClaudeEmulator, data_dir: Path, lock_holder: subprocess.Popen[str]
 ) -> None:

@@ -9,13 +9,13 @@ from hypothesis import strategies as st
 from claude_code_oauth.login import pkce
 
 
-def test_rfc7636_appendix_b_vector():
+def test_rfc7636_appendix_b_vector() -> None:
     verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
     assert pkce.s256_challenge(verifier) == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
 
 @pytest.mark.parametrize("make", [pkce.new_verifier, pkce.new_state])
-def test_fresh_values_are_43_chars_of_256_bits_and_unique(make):
+def test_fresh_values_are_43_chars_of_256_bits_and_unique(make) -> None:
     values = {make() for _ in range(200)}
     assert len(values) == 200
     for value in values:
@@ -23,7 +23,7 @@ def test_fresh_values_are_43_chars_of_256_bits_and_unique(make):
         assert len(base64.urlsafe_b64decode(value + "=")) == 32
 
 
-def test_challenge_of_fresh_verifier_is_unpadded_sha256():
+def test_challenge_of_fresh_verifier_is_unpadded_sha256() -> None:
     verifier = pkce.new_verifier()
     digest = hashlib.sha256(verifier.encode()).digest()
     expected = base64.urlsafe_b64encode(digest).decode().rstrip("=")
@@ -32,13 +32,13 @@ def test_challenge_of_fresh_verifier_is_unpadded_sha256():
 
 
 @pytest.mark.parametrize("bad", ["", "short", "x" * 42, "x" * 129, "a" * 42 + "!", "é" * 50])
-def test_rejects_verifiers_outside_rfc_alphabet_or_length(bad):
+def test_rejects_verifiers_outside_rfc_alphabet_or_length(bad) -> None:
     with pytest.raises(ValueError):
         pkce.s256_challenge(bad)
 
 
 @given(st.text(alphabet="ABCxyz019-._~", min_size=43, max_size=128))
-def test_any_valid_verifier_gives_43_char_challenge(verifier):
+def test_any_valid_verifier_gives_43_char_challenge(verifier) -> None:
     assert re.fullmatch(r"[A-Za-z0-9_-]{43}", pkce.s256_challenge(verifier))
 
 

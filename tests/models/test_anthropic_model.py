@@ -304,6 +304,7 @@ except Exception as exc:
 """
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize(
     ("encode", "stream", "status"),
     [(("gzip", "gzip"), False, 200), (("gzip",), True, 200), (("gzip",), False, 401)],

@@ -24,7 +24,7 @@ objects = st.dictionaries(st.text(), values, max_size=8)
 
 @settings(max_examples=200, deadline=None)
 @given(objects, st.sampled_from([None, 0, 2, 4, "\t"]))
-def test_parse_agrees_with_json_loads_and_keeps_each_values_text(obj, indent):
+def test_parse_agrees_with_json_loads_and_keeps_each_values_text(obj, indent) -> None:
     text = json.dumps(obj, indent=indent)
     members = parse_members(text)
     assert [m.key for m in members] == list(obj)
@@ -36,7 +36,7 @@ def test_parse_agrees_with_json_loads_and_keeps_each_values_text(obj, indent):
 
 @settings(max_examples=200, deadline=None)
 @given(objects, st.sampled_from([None, 2]))
-def test_render_round_trips_content_and_order(obj, indent):
+def test_render_round_trips_content_and_order(obj, indent) -> None:
     text = json.dumps(obj, indent=indent)
     again = json.loads(render_members(parse_members(text)))
     assert list(again) == list(obj)
@@ -44,7 +44,7 @@ def test_render_round_trips_content_and_order(obj, indent):
 
 
 @given(st.dictionaries(st.text(), values, max_size=5))
-def test_generated_members_render_like_json(obj):
+def test_generated_members_render_like_json(obj) -> None:
     text = render_members([generated(k, v) for k, v in obj.items()])
     assert json.dumps(json.loads(text)) == json.dumps(obj)
 
@@ -60,20 +60,20 @@ def test_generated_members_render_like_json(obj):
         ("{", "Expecting property name"),
     ],
 )
-def test_invalid_json_is_reported_with_position(text, message):
+def test_invalid_json_is_reported_with_position(text, message) -> None:
     with pytest.raises(json.JSONDecodeError, match=message) as info:
         parse_members(text)
     assert info.value.lineno == 1 and info.value.colno >= 1
 
 
-def test_duplicate_top_level_key_is_refused_but_nested_ones_are_kept_verbatim():
+def test_duplicate_top_level_key_is_refused_but_nested_ones_are_kept_verbatim() -> None:
     with pytest.raises(DuplicateKey):
         parse_members('{"a": 1, "a": 2}')
     (member,) = parse_members('{"a": {"x": 1, "x": 2}}')
     assert member.value_text == '{"x": 1, "x": 2}'
 
 
-def test_top_level_must_be_an_object():
+def test_top_level_must_be_an_object() -> None:
     with pytest.raises(TypeError, match="list"):
         parse_members("[1, 2]")
     assert parse_members("  {  }  ") == []
@@ -98,7 +98,7 @@ def laid_out(draw: st.DrawFn) -> tuple[str, dict]:
 
 @settings(max_examples=300, deadline=None)
 @given(laid_out(), st.data())
-def test_removing_what_was_added_restores_the_text_exactly(sample, data):
+def test_removing_what_was_added_restores_the_text_exactly(sample, data) -> None:
     text, obj = sample
     document = parse_object(text)
     assert render_object(document, document.members) == text  # nothing changed: same text
@@ -113,7 +113,7 @@ def test_removing_what_was_added_restores_the_text_exactly(sample, data):
 
 @settings(max_examples=300, deadline=None)
 @given(laid_out(), st.data())
-def test_any_removal_and_replacement_keeps_the_rest_verbatim(sample, data):
+def test_any_removal_and_replacement_keeps_the_rest_verbatim(sample, data) -> None:
     text, _ = sample
     document = parse_object(text)
     result = []

@@ -486,6 +486,7 @@ def _reader(data_dir: str, base_keys: list[str], stop: Any, results: Any) -> Non
     results.put((seen, bad))
 
 
+@pytest.mark.multiprocess
 def test_concurrent_processes_lose_nothing(tmp_path: Path) -> None:
     path = tmp_path / "extra_models.json"
     base = foreign_entries()

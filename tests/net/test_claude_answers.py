@@ -9,7 +9,6 @@ disk changed except the needs-renewal mark of a revoked login.
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from claude_code_oauth.account.unified_limits import until
 from claude_code_oauth.errors import (
     ApiUnavailable,
     ApiUnexpectedAnswer,
@@ -37,6 +37,7 @@ from claude_code_oauth.testing.emulator import refusals
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.testing.hostile_proxy import HostileProxy, ProxiedRequest
 from claude_code_oauth.tokens.provider import TokenProvider
+from helpers.local_time import texts_between
 from helpers.tokens import assert_same_secret, seed, settings_for, stored, token_requests
 
 MODEL = "claude-haiku-4-5-20251001"
@@ -126,28 +127,36 @@ def test_each_refusal_is_named_without_refresh_or_disk_change(
     assert token_file.read_bytes() == before
 
 
+@pytest.mark.time_sensitive
 def test_usage_limit_says_which_window_and_when_it_resets(
     emulator: ClaudeEmulator, provider: TokenProvider, token_file: Path
 ) -> None:
     before = token_file.read_bytes()
     emulator.inject("messages", "429_limit", window="five_hour", reset_in=4350)
+    asked = emulator.wall_clock()
     error = refused(emulator, provider, "messages")
+    answered = emulator.wall_clock()
     assert isinstance(error, UsageLimitReached)
     assert error.window == "five_hour" and error.status == 429
-    assert error.resets_at is not None and abs(error.resets_at - (time.time() + 4350)) < 30
+    reset = error.resets_at
+    assert reset is not None and int(asked) + 4350 <= reset <= answered + 4350
     line = assert_one_clean_line(error, emulator)
-    clock = time.strftime("%H:%M", time.localtime(error.resets_at))
-    # Past midnight the reset also names its day ("Tue 01 Dec 00:40").
-    assert re.match(
-        rf"Claude usage limit reached \(5-hour window\); resets at "
-        rf"(\w{{3}} \d{{2}} \w{{3}} )?{clock} \(in 1 h 12 min\)",
-        line,
-    ), line
+    # The line was formatted between the two readings of the clock (the client's clock
+    # is the real time, as the emulator's is here): computed with the same formatter,
+    # past midnight it names the reset's day ("Tue 01 Dec 00:40").
+    expected = texts_between(
+        lambda now: f"Claude usage limit reached (5-hour window); resets at {until(reset, now)}",
+        asked,
+        answered,
+    )
+    assert any(line.startswith(text + " (") for text in expected), line
+    assert "(in 1 h 12 min)" in line
     assert "not a usage limit" not in line
     # Nothing is kept as a wait for other processes: the token file is untouched.
     assert token_file.read_bytes() == before and token_requests(emulator) == 0
 
 
+@pytest.mark.time_sensitive
 def test_a_seven_day_limit(emulator: ClaudeEmulator, provider: TokenProvider) -> None:
     emulator.inject("models", "429_limit", window="seven_day", reset_in=3 * 86400)
     line = str(refused(emulator, provider, "models"))
@@ -178,6 +187,7 @@ def test_a_second_401_says_sign_in_again(
     assert emulator.grants["refresh_token"] == 1 and token_requests(emulator) == 1
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("endpoint", ["messages", "models"])
 def test_a_revoked_login_is_marked_not_refreshed_and_every_process_says_so(
     emulator: ClaudeEmulator,

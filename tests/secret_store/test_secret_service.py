@@ -167,6 +167,7 @@ def test_without_a_bus_nothing_is_tried(monkeypatch: pytest.MonkeyPatch, profile
         assert "DBUS_SESSION_BUS_ADDRESS" in _one_line(caught.value), name
 
 
+@pytest.mark.keyring
 def test_a_bus_without_a_secret_service_is_unavailable(profile: str) -> None:
     with bare_bus() as bus:
         store = SecretServiceStore(environ={"DBUS_SESSION_BUS_ADDRESS": bus.address})

@@ -21,6 +21,8 @@ from claude_code_oauth.errors import (
 from claude_code_oauth.secret_store.secret_service import SecretServiceStore
 from claude_code_oauth.testing.private_keyring import bare_bus
 
+pytestmark = pytest.mark.keyring
+
 COLLECTION = "/org/freedesktop/secrets/collection/fake"
 PROMPT = "/org/freedesktop/secrets/prompt/1"
 SESSION = "/org/freedesktop/secrets/session/1"

@@ -11,11 +11,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from claude_code_oauth.storage import secure_file, temp_files
 from claude_code_oauth.storage.reservation import Reservation
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from helpers.cli import run_cli
 from helpers.tokens import digest, seed, stored
+
+pytestmark = pytest.mark.multiprocess
 
 #: A child that leaves a temporary file of its own beside ``argv[1]``, then dies.
 LEAVE_AND_DIE = """

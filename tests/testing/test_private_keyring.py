@@ -7,6 +7,8 @@ import pytest
 from claude_code_oauth.secret_store.secret_service import SecretServiceStore
 from claude_code_oauth.testing.private_keyring import KeyringStartError, PrivateKeyring
 
+pytestmark = pytest.mark.keyring
+
 
 def test_a_missing_program_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")

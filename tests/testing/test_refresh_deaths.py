@@ -24,6 +24,8 @@ from claude_code_oauth.tokens import store as token_store
 from helpers.polling import wait_for
 from helpers.tokens import seed
 
+pytestmark = pytest.mark.multiprocess
+
 TOKEN = "/v1/oauth/token"
 
 

@@ -125,7 +125,7 @@ def assert_no_secrets(text: str, flow: dict) -> None:
     assert not any(secret in text for secret in ISSUED_SECRETS), "output shows a secret"
 
 
-def test_open_url_approves_and_delivers_a_working_code(emu, receiver):
+def test_open_url_approves_and_delivers_a_working_code(emu: ClaudeEmulator, receiver) -> None:
     url, flow = authorize_url(emu, f"http://127.0.0.1:{receiver.port}/callback")
     assert open_url(url) == 200
     assert [path for path, _ in receiver.hits] == ["/favicon.ico", "/callback"]
@@ -136,7 +136,7 @@ def test_open_url_approves_and_delivers_a_working_code(emu, receiver):
     assert emu.grants["authorization_code"] == 1
 
 
-def test_open_url_deny_delivers_access_denied(emu, receiver):
+def test_open_url_deny_delivers_access_denied(emu: ClaudeEmulator, receiver) -> None:
     url, flow = authorize_url(emu, f"http://127.0.0.1:{receiver.port}/callback")
     assert open_url(url, deny=True) == 400
     (callback,) = receiver.callbacks
@@ -145,7 +145,7 @@ def test_open_url_deny_delivers_access_denied(emu, receiver):
     assert "code" not in callback
 
 
-def test_open_url_with_auto_approve_and_localhost(receiver):
+def test_open_url_with_auto_approve_and_localhost(receiver) -> None:
     with ClaudeEmulator(auto_approve=True) as emu:
         url, flow = authorize_url(emu, f"http://localhost:{receiver.port}/callback")
         assert open_url(url) == 200
@@ -153,20 +153,22 @@ def test_open_url_with_auto_approve_and_localhost(receiver):
         assert exchange_status(emu, callback["code"], flow) == 200
 
 
-def test_open_url_on_the_manual_redirect_stays_on_the_emulator(emu, receiver):
+def test_open_url_on_the_manual_redirect_stays_on_the_emulator(
+    emu: ClaudeEmulator, receiver
+) -> None:
     url, _ = authorize_url(emu, emu.manual_redirect_uri)
     assert open_url(url) == 200
     assert receiver.hits == []
     assert [r.path for r in emu.requests][-1] == "/oauth/code/callback"
 
 
-def test_open_url_without_following_the_callback(emu, receiver):
+def test_open_url_without_following_the_callback(emu: ClaudeEmulator, receiver) -> None:
     url, _ = authorize_url(emu, f"http://127.0.0.1:{receiver.port}/callback")
     assert open_url(url, follow_callback=False) == 302
     assert receiver.hits == []
 
 
-def test_open_url_unreachable_raises_without_the_url():
+def test_open_url_unreachable_raises_without_the_url() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -175,7 +177,8 @@ def test_open_url_unreachable_raises_without_the_url():
     assert "abc" not in str(info.value) and str(port) not in str(info.value)
 
 
-def test_cli_approve_is_silent_and_succeeds(emu, receiver):
+@pytest.mark.subprocess
+def test_cli_approve_is_silent_and_succeeds(emu: ClaudeEmulator, receiver) -> None:
     url, flow = authorize_url(emu, f"http://127.0.0.1:{receiver.port}/callback")
     result = run_browser(url)
     assert result.returncode == 0
@@ -184,7 +187,8 @@ def test_cli_approve_is_silent_and_succeeds(emu, receiver):
     assert exchange_status(emu, callback["code"], flow) == 200
 
 
-def test_cli_deny_fails_with_one_secret_free_line(emu, receiver):
+@pytest.mark.subprocess
+def test_cli_deny_fails_with_one_secret_free_line(emu: ClaudeEmulator, receiver) -> None:
     url, flow = authorize_url(emu, f"http://127.0.0.1:{receiver.port}/callback")
     result = run_browser("--deny", url)
     assert result.returncode == 1
@@ -195,7 +199,8 @@ def test_cli_deny_fails_with_one_secret_free_line(emu, receiver):
     assert receiver.callbacks[0]["error"] == "access_denied"
 
 
-def test_cli_no_follow_callback(emu, receiver):
+@pytest.mark.subprocess
+def test_cli_no_follow_callback(emu: ClaudeEmulator, receiver) -> None:
     url, _ = authorize_url(emu, f"http://127.0.0.1:{receiver.port}/callback")
     result = run_browser("--no-follow-callback", url)
     assert result.returncode == 0
@@ -203,7 +208,8 @@ def test_cli_no_follow_callback(emu, receiver):
     assert emu.requests[-1].path == "/oauth/authorize/decision"
 
 
-def test_cli_reports_an_authorize_error_page(emu, receiver):
+@pytest.mark.subprocess
+def test_cli_reports_an_authorize_error_page(emu: ClaudeEmulator, receiver) -> None:
     url, flow = authorize_url(emu, f"http://127.0.0.1:{receiver.port}/callback", client_id="bad")
     result = run_browser(url)
     assert result.returncode == 1
@@ -212,7 +218,8 @@ def test_cli_reports_an_authorize_error_page(emu, receiver):
     assert receiver.hits == []
 
 
-def test_webbrowser_runs_it_through_the_browser_variable(emu, receiver):
+@pytest.mark.subprocess
+def test_webbrowser_runs_it_through_the_browser_variable(emu: ClaudeEmulator, receiver) -> None:
     url, flow = authorize_url(emu, f"http://127.0.0.1:{receiver.port}/callback")
     command = shlex.join([sys.executable, "-m", "claude_code_oauth.testing.scripted_browser"])
     env = {**os.environ, "BROWSER": command + " %s"}
@@ -240,7 +247,7 @@ def _exchanged_email(emu: ClaudeEmulator, code: str, flow: dict) -> str:
     return answer.json()["account"]["email_address"]
 
 
-def test_open_url_approves_as_the_chosen_account(emu, receiver):
+def test_open_url_approves_as_the_chosen_account(emu: ClaudeEmulator, receiver) -> None:
     emu.add_account("work@example.com")
     url, flow = authorize_url(emu, f"http://127.0.0.1:{receiver.port}/callback")
     assert open_url(url, account="work@example.com") == 200
@@ -252,7 +259,10 @@ def test_open_url_approves_as_the_chosen_account(emu, receiver):
     assert _exchanged_email(emu, receiver.callbacks[1]["code"], flow) == "emulated.user@example.com"
 
 
-def test_cli_account_choice_and_an_account_the_page_does_not_offer(emu, receiver):
+@pytest.mark.subprocess
+def test_cli_account_choice_and_an_account_the_page_does_not_offer(
+    emu: ClaudeEmulator, receiver
+) -> None:
     emu.add_account("work@example.com")
     url, flow = authorize_url(emu, f"http://127.0.0.1:{receiver.port}/callback")
     result = run_browser("--account", "work@example.com", url)

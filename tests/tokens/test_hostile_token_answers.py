@@ -24,6 +24,8 @@ from claude_code_oauth.tokens.store import MAX_LIFETIME
 from helpers.cli import run_cli
 from helpers.tokens import digest, seed, stored
 
+pytestmark = pytest.mark.subprocess
+
 TOKEN = "/v1/oauth/token"
 HUGE = "9" * 400
 

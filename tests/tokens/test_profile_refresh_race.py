@@ -13,9 +13,13 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from claude_code_oauth.config import Settings
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from helpers.tokens import digest, seed, start_worker, stored, wait_for_line, worker_command
+
+pytestmark = pytest.mark.multiprocess
 
 PER_PROFILE = 8
 THREADS = 2

@@ -60,6 +60,7 @@ def test_fresh_token_needs_no_network_and_no_lock(
     assert warnings == []
 
 
+@pytest.mark.subprocess
 def test_fast_path_imports_no_http_library(client_env: dict[str, str], token_path: Path) -> None:
     import subprocess
 
@@ -268,6 +269,7 @@ def test_refresh_token_expires_in_is_stored_as_a_deadline(
     assert before + 30 * 86400 - 120 < deadline <= time.time() + 30 * 86400
 
 
+@pytest.mark.subprocess
 def test_rate_limited_records_not_before_for_every_process(
     emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
 ) -> None:
@@ -423,6 +425,7 @@ def test_replace_rejected_forces_exactly_one_refresh(
 # -- the environment variable ------------------------------------------------------
 
 
+@pytest.mark.subprocess
 def test_export_to_environ_follows_every_rotation(
     emulator: ClaudeEmulator,
     client_env: dict[str, str],

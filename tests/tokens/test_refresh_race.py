@@ -34,6 +34,8 @@ from helpers.tokens import (
     worker_command,
 )
 
+pytestmark = pytest.mark.multiprocess
+
 PROCESSES = 16
 THREADS = 4
 

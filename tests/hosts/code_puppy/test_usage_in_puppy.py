@@ -23,6 +23,7 @@ from claude_code_oauth.testing.clock import WallClock
 from claude_code_oauth.testing.emulator.api import REPLY_TEXT
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from helpers import puppy_driver as driver
+from helpers.local_time import texts_between
 
 SONNET = "claude-code-claude-sonnet-4-5-20250929"
 HAIKU = "claude-code-claude-haiku-4-5-20251001"
@@ -122,10 +123,10 @@ def test_warn_once_per_stretch_and_usage_matches_the_counters(
 
 def _refusals(resets_at: float, earliest: float, latest: float) -> set[str]:
     """Every line the guard can have answered for a 5-hour window resetting at
-    ``resets_at``, refused at some time between ``earliest`` and ``latest`` (the wait is
-    shown to the minute or second): computed with the guard's own formatter."""
-    times = [earliest + i for i in range(int(latest - earliest) + 1)] + [latest]
-    return {REPLY_PREFIX + refusal("five_hour", resets_at, t) for t in times}
+    ``resets_at``, refused between ``earliest`` and ``latest``: its own formatter's."""
+    return texts_between(
+        lambda now: REPLY_PREFIX + refusal("five_hour", resets_at, now), earliest, latest
+    )
 
 
 def _tomorrow_at(clock: WallClock, hour: int, minute: int) -> float:
@@ -133,6 +134,7 @@ def _tomorrow_at(clock: WallClock, hour: int, minute: int) -> float:
     return time.mktime((today.tm_year, today.tm_mon, today.tm_mday + 1, hour, minute, 0, 0, 0, -1))
 
 
+@pytest.mark.time_sensitive
 def test_block_refuses_with_the_reset_time_and_sends_again_after_it(
     tmp_path: Path, scripted_browser: str
 ) -> None:

@@ -196,6 +196,7 @@ def test_issue_login_as_an_account(emu: ClaudeEmulator, client: httpx.Client) ->
     assert emu.account_for_token(bare["access_token"]) == WORK
 
 
+@pytest.mark.subprocess
 def test_the_command_line_adds_accounts() -> None:
     proc = subprocess.Popen(
         [*EMULATOR, "--port", "0", "--account", WORK, "--account", "other@example.com"],

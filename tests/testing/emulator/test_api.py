@@ -31,7 +31,7 @@ def error_of(answer: httpx.Response) -> tuple[str, str]:
 # -- /v1/models -----------------------------------------------------------------
 
 
-def test_models_default_page_lists_every_model(client, auth):
+def test_models_default_page_lists_every_model(client: httpx.Client, auth: dict[str, str]) -> None:
     answer = client.get("/v1/models", headers=auth)
     assert answer.status_code == 200
     body = answer.json()
@@ -50,7 +50,7 @@ def test_models_default_page_lists_every_model(client, auth):
     assert sonnet["max_input_tokens"] == 1000000
 
 
-def test_models_paginate_with_after_id(client, auth):
+def test_models_paginate_with_after_id(client: httpx.Client, auth: dict[str, str]) -> None:
     everything = [m["id"] for m in client.get("/v1/models", headers=auth).json()["data"]]
     seen: list[str] = []
     pages = 0
@@ -69,17 +69,17 @@ def test_models_paginate_with_after_id(client, auth):
 
 
 @pytest.mark.parametrize("params", [{"after_id": "claude-nope"}, {"limit": 0}, {"limit": 1001}])
-def test_models_bad_paging_parameters(client, auth, params):
+def test_models_bad_paging_parameters(client: httpx.Client, auth: dict[str, str], params) -> None:
     answer = client.get("/v1/models", headers=auth, params=params)
     assert answer.status_code == 400
     assert error_of(answer)[0] == "invalid_request_error"
 
 
-def test_models_limit_1000_is_allowed(client, auth):
+def test_models_limit_1000_is_allowed(client: httpx.Client, auth: dict[str, str]) -> None:
     assert client.get("/v1/models", headers=auth, params={"limit": 1000}).status_code == 200
 
 
-def test_models_need_the_oauth_beta(client, auth):
+def test_models_need_the_oauth_beta(client: httpx.Client, auth: dict[str, str]) -> None:
     del auth["anthropic-beta"]
     answer = client.get("/v1/models", headers=auth)
     assert answer.status_code == 401
@@ -89,7 +89,7 @@ def test_models_need_the_oauth_beta(client, auth):
     )
 
 
-def test_models_accept_the_beta_in_a_list(client, auth):
+def test_models_accept_the_beta_in_a_list(client: httpx.Client, auth: dict[str, str]) -> None:
     auth["anthropic-beta"] = f"prompt-caching-2024-07-31, {BETA}"
     assert client.get("/v1/models", headers=auth).status_code == 200
 
@@ -97,7 +97,9 @@ def test_models_accept_the_beta_in_a_list(client, auth):
 @pytest.mark.parametrize(
     "authorization", ["Bearer forged-access-token", "Basic abc", "Bearer", None]
 )
-def test_models_refuse_bad_credentials(client, auth, authorization):
+def test_models_refuse_bad_credentials(
+    client: httpx.Client, auth: dict[str, str], authorization
+) -> None:
     headers = dict(auth)
     if authorization is None:
         del headers["authorization"]
@@ -108,13 +110,17 @@ def test_models_refuse_bad_credentials(client, auth, authorization):
     assert error_of(answer)[0] == "authentication_error"
 
 
-def test_models_record_an_x_api_key_and_answer(emu, client, auth):
+def test_models_record_an_x_api_key_and_answer(
+    emu: ClaudeEmulator, client: httpx.Client, auth: dict[str, str]
+) -> None:
     answer = client.get("/v1/models", headers={**auth, "x-api-key": "sk-ant-api03-x"})
     assert answer.status_code == 200
     assert emu.requests[-1].headers["x-api-key"] == "sk-ant-api03-x"
 
 
-def test_set_models_replaces_the_list(emu, client, auth):
+def test_set_models_replaces_the_list(
+    emu: ClaudeEmulator, client: httpx.Client, auth: dict[str, str]
+) -> None:
     emu.set_models([{"id": "claude-test-1"}, {"id": "claude-test-2", "max_input_tokens": 5}])
     body = client.get("/v1/models", headers=auth).json()
     assert [m["id"] for m in body["data"]] == ["claude-test-1", "claude-test-2"]
@@ -124,7 +130,7 @@ def test_set_models_replaces_the_list(emu, client, auth):
         emu.set_models([{"display_name": "no id"}])
 
 
-def test_models_constructor_argument(auth):
+def test_models_constructor_argument(auth: dict[str, str]) -> None:
     with ClaudeEmulator(models=[{"id": "only-one"}]) as emu, httpx.Client() as c:
         login = emu.issue_login()["access_token"]
         headers = {"authorization": f"Bearer {login}", "anthropic-beta": BETA}
@@ -135,7 +141,9 @@ def test_models_constructor_argument(auth):
 # -- /api/oauth/profile ---------------------------------------------------------------
 
 
-def test_profile_needs_only_a_bearer_token(emu, client, auth):
+def test_profile_needs_only_a_bearer_token(
+    emu: ClaudeEmulator, client: httpx.Client, auth: dict[str, str]
+) -> None:
     login = emu.issue_login()
     answer = client.get(
         "/api/oauth/profile", headers={"authorization": f"Bearer {login['access_token']}"}
@@ -148,7 +156,9 @@ def test_profile_needs_only_a_bearer_token(emu, client, auth):
     assert body["organization"]["uuid"] == login["organization"]["uuid"]
 
 
-def test_profile_refuses_bad_tokens_and_missing_scope(emu, client):
+def test_profile_refuses_bad_tokens_and_missing_scope(
+    emu: ClaudeEmulator, client: httpx.Client
+) -> None:
     forged = client.get("/api/oauth/profile", headers={"authorization": "Bearer nope"})
     assert forged.status_code == 401
     token = emu.issue_login(scope="user:inference")["access_token"]
@@ -169,7 +179,7 @@ def message_body(**extra: object) -> dict[str, object]:
     }
 
 
-def test_messages_answer_a_complete_message(client, auth):
+def test_messages_answer_a_complete_message(client: httpx.Client, auth: dict[str, str]) -> None:
     answer = client.post("/v1/messages", headers=auth, json=message_body())
     assert answer.status_code == 200
     body = answer.json()
@@ -185,7 +195,7 @@ def test_messages_answer_a_complete_message(client, auth):
     assert body["usage"]["input_tokens"] > 0 and body["usage"]["output_tokens"] > 0
 
 
-def test_messages_stream_the_standard_events(client, auth):
+def test_messages_stream_the_standard_events(client: httpx.Client, auth: dict[str, str]) -> None:
     answer = client.post("/v1/messages", headers=auth, json=message_body(stream=True))
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/event-stream")
@@ -212,20 +222,20 @@ def test_messages_stream_the_standard_events(client, auth):
     assert final["usage"]["output_tokens"] > 0
 
 
-def test_messages_need_anthropic_version(client, auth):
+def test_messages_need_anthropic_version(client: httpx.Client, auth: dict[str, str]) -> None:
     del auth["anthropic-version"]
     answer = client.post("/v1/messages", headers=auth, json=message_body())
     assert answer.status_code == 400
     assert error_of(answer)[0] == "invalid_request_error"
 
 
-def test_messages_need_the_oauth_beta(client, auth):
+def test_messages_need_the_oauth_beta(client: httpx.Client, auth: dict[str, str]) -> None:
     del auth["anthropic-beta"]
     answer = client.post("/v1/messages", headers=auth, json=message_body())
     assert answer.status_code == 401
 
 
-def test_messages_unknown_model_is_not_found(client, auth):
+def test_messages_unknown_model_is_not_found(client: httpx.Client, auth: dict[str, str]) -> None:
     answer = client.post("/v1/messages", headers=auth, json=message_body(model="claude-nope"))
     assert answer.status_code == 404
     assert error_of(answer)[0] == "not_found_error"
@@ -240,13 +250,13 @@ def test_messages_unknown_model_is_not_found(client, auth):
         ["not", "an", "object"],
     ],
 )
-def test_messages_validate_the_body(client, auth, body):
+def test_messages_validate_the_body(client: httpx.Client, auth: dict[str, str], body) -> None:
     answer = client.post("/v1/messages", headers=auth, json=body)
     assert answer.status_code == 400
     assert error_of(answer)[0] == "invalid_request_error"
 
 
-def test_messages_need_the_inference_scope(emu, client):
+def test_messages_need_the_inference_scope(emu: ClaudeEmulator, client: httpx.Client) -> None:
     token = emu.issue_login(scope="user:profile")["access_token"]
     headers = {
         "authorization": f"Bearer {token}",

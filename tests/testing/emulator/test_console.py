@@ -87,7 +87,9 @@ def client(emu: ClaudeEmulator) -> Any:
         yield c
 
 
-def test_the_console_page_signs_in_and_its_token_creates_a_working_key(emu, client) -> None:
+def test_the_console_page_signs_in_and_its_token_creates_a_working_key(
+    emu: ClaudeEmulator, client: httpx.Client
+) -> None:
     login = _sign_in(emu, client, AUTHORIZE_PATH)
     assert "Anthropic Console" in login["page"]
     assert login["tokens"]["organization"]["name"] == "Emulated Organization"
@@ -125,7 +127,9 @@ def test_the_console_page_signs_in_and_its_token_creates_a_working_key(emu, clie
     assert emu.usage_counters()["windows"]["five_hour"]["used"] == 0
 
 
-def test_a_subscription_login_cannot_create_a_key(emu, client) -> None:
+def test_a_subscription_login_cannot_create_a_key(
+    emu: ClaudeEmulator, client: httpx.Client
+) -> None:
     login = _sign_in(emu, client, "/oauth/authorize")
     assert "Anthropic Console" not in login["page"]
     answer = _create(client, login["tokens"]["access_token"])
@@ -135,7 +139,9 @@ def test_a_subscription_login_cannot_create_a_key(emu, client) -> None:
     assert emu.api_keys == []
 
 
-def test_creating_a_key_needs_the_scope_the_role_and_a_valid_token(emu, client) -> None:
+def test_creating_a_key_needs_the_scope_the_role_and_a_valid_token(
+    emu: ClaudeEmulator, client: httpx.Client
+) -> None:
     no_scope = emu.issue_login(console=True, scope="user:profile user:inference")
     answer = _create(client, no_scope["access_token"])
     assert answer.status_code == 403 and "org:create_api_key" in _error(answer)[1]
@@ -156,7 +162,7 @@ def test_creating_a_key_needs_the_scope_the_role_and_a_valid_token(emu, client) 
 
 
 def test_keys_are_refused_as_bearer_tokens_revoked_keys_and_oauth_tokens_as_keys(
-    emu, client
+    emu: ClaudeEmulator, client: httpx.Client
 ) -> None:
     oauth = emu.issue_login(console=True)["access_token"]
     key = _create(client, oauth).json()["raw_key"]
@@ -187,7 +193,9 @@ def test_keys_are_refused_as_bearer_tokens_revoked_keys_and_oauth_tokens_as_keys
         ("html403", 403, lambda a: "Just a moment" in a.text),
     ],
 )
-def test_create_api_key_faults(emu, client, fault, status, check) -> None:
+def test_create_api_key_faults(
+    emu: ClaudeEmulator, client: httpx.Client, fault, status, check
+) -> None:
     token = emu.issue_login(console=True)["access_token"]
     emu.inject("create_api_key", fault)
     answer = _create(client, token)
@@ -197,7 +205,9 @@ def test_create_api_key_faults(emu, client, fault, status, check) -> None:
     assert _create(client, token).status_code == 200  # one fault, then the real answer
 
 
-def test_the_environment_points_at_the_console_page(emu, client) -> None:
+def test_the_environment_points_at_the_console_page(
+    emu: ClaudeEmulator, client: httpx.Client
+) -> None:
     url = emu.env()["CLAUDE_CODE_OAUTH_CONSOLE_AUTH_URL"]
     assert url == emu.base_url + AUTHORIZE_PATH
     emu.inject("console_authorize", "html403")

@@ -130,7 +130,9 @@ def models_status(client: httpx.Client, access_token: str) -> int:
 # -- authorize ------------------------------------------------------------------
 
 
-def test_unknown_client_gets_an_error_page_not_a_redirect(emu, client):
+def test_unknown_client_gets_an_error_page_not_a_redirect(
+    emu: ClaudeEmulator, client: httpx.Client
+) -> None:
     params, _ = authorize_params(emu, client_id="someone-else")
     answer = client.get("/oauth/authorize", params=params)
     assert answer.status_code == 400
@@ -149,7 +151,9 @@ def test_unknown_client_gets_an_error_page_not_a_redirect(emu, client):
         "https://platform.claude.com/oauth/code/callback",
     ],
 )
-def test_bad_redirect_uri_gets_an_error_page_not_a_redirect(emu, client, redirect_uri):
+def test_bad_redirect_uri_gets_an_error_page_not_a_redirect(
+    emu: ClaudeEmulator, client: httpx.Client, redirect_uri
+) -> None:
     params, _ = authorize_params(emu, redirect_uri=redirect_uri)
     answer = client.get("/oauth/authorize", params=params)
     assert answer.status_code == 400
@@ -160,7 +164,9 @@ def test_bad_redirect_uri_gets_an_error_page_not_a_redirect(emu, client, redirec
     "redirect_uri",
     ["http://localhost:9/cb", "http://127.0.0.1:8765/callback", "http://[::1]:8765/callback"],
 )
-def test_loopback_redirect_uris_are_accepted(emu, client, redirect_uri):
+def test_loopback_redirect_uris_are_accepted(
+    emu: ClaudeEmulator, client: httpx.Client, redirect_uri
+) -> None:
     params, _ = authorize_params(emu, redirect_uri=redirect_uri)
     assert client.get("/oauth/authorize", params=params).status_code == 200
 
@@ -176,7 +182,9 @@ def test_loopback_redirect_uris_are_accepted(emu, client, redirect_uri):
         ({"scope": None}, "scope"),
     ],
 )
-def test_invalid_parameters_redirect_back_with_invalid_request(emu, client, override, fragment):
+def test_invalid_parameters_redirect_back_with_invalid_request(
+    emu: ClaudeEmulator, client: httpx.Client, override, fragment
+) -> None:
     params, _ = authorize_params(emu, **override)
     answer = client.get("/oauth/authorize", params=params)
     assert answer.status_code == 302
@@ -189,7 +197,9 @@ def test_invalid_parameters_redirect_back_with_invalid_request(emu, client, over
     assert "code" not in query
 
 
-def test_missing_state_redirects_with_error_and_no_state(emu, client):
+def test_missing_state_redirects_with_error_and_no_state(
+    emu: ClaudeEmulator, client: httpx.Client
+) -> None:
     params, _ = authorize_params(emu, state=None)
     answer = client.get("/oauth/authorize", params=params)
     assert answer.status_code == 302
@@ -199,7 +209,7 @@ def test_missing_state_redirects_with_error_and_no_state(emu, client):
     assert "state" not in query
 
 
-def test_repeated_parameter_is_refused(emu, client):
+def test_repeated_parameter_is_refused(emu: ClaudeEmulator, client: httpx.Client) -> None:
     params, _ = authorize_params(emu)
     url = "/oauth/authorize?" + urlencode(params) + "&scope=user:profile"
     answer = client.get(url)
@@ -207,7 +217,7 @@ def test_repeated_parameter_is_refused(emu, client):
     assert query_of(answer.headers["location"])["error"] == "invalid_request"
 
 
-def test_consent_page_offers_approve_and_deny(emu, client):
+def test_consent_page_offers_approve_and_deny(emu: ClaudeEmulator, client: httpx.Client) -> None:
     params, _ = authorize_params(emu)
     page = client.get("/oauth/authorize", params=params)
     assert page.status_code == 200
@@ -218,7 +228,9 @@ def test_consent_page_offers_approve_and_deny(emu, client):
     assert params["state"] not in page.text
 
 
-def test_approve_redirects_with_code_and_state_once(emu, client):
+def test_approve_redirects_with_code_and_state_once(
+    emu: ClaudeEmulator, client: httpx.Client
+) -> None:
     params, _ = authorize_params(emu)
     page = client.get("/oauth/authorize", params=params)
     form = {"request_id": consent_request_id(page.text), "decision": "approve"}
@@ -234,7 +246,7 @@ def test_approve_redirects_with_code_and_state_once(emu, client):
     assert "location" not in again.headers
 
 
-def test_deny_redirects_with_access_denied(emu, client):
+def test_deny_redirects_with_access_denied(emu: ClaudeEmulator, client: httpx.Client) -> None:
     params, _ = authorize_params(emu)
     page = client.get("/oauth/authorize", params=params)
     form = {"request_id": consent_request_id(page.text), "decision": "deny"}
@@ -248,7 +260,7 @@ def test_deny_redirects_with_access_denied(emu, client):
     }
 
 
-def test_auto_approve_redirects_at_once(clock):
+def test_auto_approve_redirects_at_once(clock) -> None:
     with ClaudeEmulator(auto_approve=True, clock=clock) as emu, httpx.Client() as client:
         params, _ = authorize_params(emu)
         answer = client.get(emu.base_url + "/oauth/authorize", params=params)
@@ -258,7 +270,7 @@ def test_auto_approve_redirects_at_once(clock):
         assert query["code"] in ISSUED_SECRETS
 
 
-def test_manual_redirect_shows_code_and_state(emu, client):
+def test_manual_redirect_shows_code_and_state(emu: ClaudeEmulator, client: httpx.Client) -> None:
     grant = obtain_code(emu, client, redirect_uri=emu.manual_redirect_uri)
     page = client.get(
         "/oauth/code/callback", params={"code": grant["code"], "state": grant["state"]}
@@ -270,7 +282,9 @@ def test_manual_redirect_shows_code_and_state(emu, client):
     assert exchange(emu, client, grant).status_code == 200
 
 
-def test_manual_redirect_lands_on_the_manual_page(emu, client):
+def test_manual_redirect_lands_on_the_manual_page(
+    emu: ClaudeEmulator, client: httpx.Client
+) -> None:
     params, _ = authorize_params(emu, redirect_uri=emu.manual_redirect_uri)
     page = client.get("/oauth/authorize", params=params)
     form = {"request_id": consent_request_id(page.text), "decision": "approve"}
@@ -278,7 +292,7 @@ def test_manual_redirect_lands_on_the_manual_page(emu, client):
     assert location.startswith(emu.base_url + "/oauth/code/callback?code=")
 
 
-def test_manual_page_escapes_what_it_shows(client):
+def test_manual_page_escapes_what_it_shows(client: httpx.Client) -> None:
     page = client.get("/oauth/code/callback", params={"code": "a<b>&", "state": '"><script>x'})
     assert page.status_code == 200
     assert "<script>" not in page.text
@@ -288,7 +302,9 @@ def test_manual_page_escapes_what_it_shows(client):
 # -- token endpoint: authorization_code --------------------------------------------
 
 
-def test_code_exchange_returns_the_claude_token_shape(emu, client):
+def test_code_exchange_returns_the_claude_token_shape(
+    emu: ClaudeEmulator, client: httpx.Client
+) -> None:
     grant = obtain_code(emu, client)
     answer = exchange(emu, client, grant)
     assert answer.status_code == 200
@@ -321,7 +337,9 @@ def test_code_exchange_returns_the_claude_token_shape(emu, client):
         ({"code_verifier": "short"}, 400, "invalid_request"),
     ],
 )
-def test_code_exchange_failures(emu, client, override, status, error):
+def test_code_exchange_failures(
+    emu: ClaudeEmulator, client: httpx.Client, override, status, error
+) -> None:
     grant = obtain_code(emu, client)
     answer = exchange(emu, client, grant, **override)
     assert answer.status_code == status
@@ -331,7 +349,9 @@ def test_code_exchange_failures(emu, client, override, status, error):
     assert emu.grants["authorization_code"] == 0
 
 
-def test_reused_code_is_refused_and_revokes_its_tokens(emu, client):
+def test_reused_code_is_refused_and_revokes_its_tokens(
+    emu: ClaudeEmulator, client: httpx.Client
+) -> None:
     grant = obtain_code(emu, client)
     first = exchange(emu, client, grant).json()
     assert models_status(client, first["access_token"]) == 200
@@ -343,13 +363,13 @@ def test_reused_code_is_refused_and_revokes_its_tokens(emu, client):
     assert emu.grants["authorization_code"] == 1
 
 
-def test_code_is_burnt_by_a_failed_attempt(emu, client):
+def test_code_is_burnt_by_a_failed_attempt(emu: ClaudeEmulator, client: httpx.Client) -> None:
     grant = obtain_code(emu, client)
     assert exchange(emu, client, grant, state="wrong").status_code == 400
     assert exchange(emu, client, grant).json()["error"] == "invalid_grant"
 
 
-def test_expired_code_is_refused(emu, client, clock):
+def test_expired_code_is_refused(emu: ClaudeEmulator, client: httpx.Client, clock) -> None:
     grant = obtain_code(emu, client)
     clock.advance(601)
     answer = exchange(emu, client, grant)
@@ -358,7 +378,9 @@ def test_expired_code_is_refused(emu, client, clock):
     assert "expired" in answer.json()["error_description"]
 
 
-def test_form_encoded_body_gets_the_anthropic_envelope(emu, client):
+def test_form_encoded_body_gets_the_anthropic_envelope(
+    emu: ClaudeEmulator, client: httpx.Client
+) -> None:
     grant = obtain_code(emu, client)
     form = {"grant_type": "authorization_code", "client_id": emu.client_id, **grant}
     answer = client.post("/v1/oauth/token", data=form)
@@ -370,7 +392,9 @@ def test_form_encoded_body_gets_the_anthropic_envelope(emu, client):
 
 
 @pytest.mark.parametrize("grant_type", ["password", None])
-def test_unsupported_or_missing_grant_type(emu, client, grant_type):
+def test_unsupported_or_missing_grant_type(
+    emu: ClaudeEmulator, client: httpx.Client, grant_type
+) -> None:
     answer = client.post(
         "/v1/oauth/token", json={"grant_type": grant_type, "client_id": emu.client_id}
     )
@@ -381,7 +405,9 @@ def test_unsupported_or_missing_grant_type(emu, client, grant_type):
 # -- token endpoint: refresh_token ------------------------------------------------------
 
 
-def test_refresh_rotates_both_tokens_without_extending_the_login(emu, client, clock):
+def test_refresh_rotates_both_tokens_without_extending_the_login(
+    emu: ClaudeEmulator, client: httpx.Client, clock
+) -> None:
     first = emu.issue_login()
     clock.advance(3600)
     answer = refresh(emu, client, first["refresh_token"])
@@ -396,7 +422,9 @@ def test_refresh_rotates_both_tokens_without_extending_the_login(emu, client, cl
     assert models_status(client, second["access_token"]) == 200
 
 
-def test_spent_refresh_token_is_a_replay_that_revokes_the_login(emu, client):
+def test_spent_refresh_token_is_a_replay_that_revokes_the_login(
+    emu: ClaudeEmulator, client: httpx.Client
+) -> None:
     first = emu.issue_login()
     second = refresh(emu, client, first["refresh_token"]).json()
     assert models_status(client, second["access_token"]) == 200
@@ -409,7 +437,7 @@ def test_spent_refresh_token_is_a_replay_that_revokes_the_login(emu, client):
     assert emu.grants["refresh_token"] == 1
 
 
-def test_other_logins_survive_a_replay(emu, client):
+def test_other_logins_survive_a_replay(emu: ClaudeEmulator, client: httpx.Client) -> None:
     victim, bystander = emu.issue_login(), emu.issue_login()
     refresh(emu, client, victim["refresh_token"])
     refresh(emu, client, victim["refresh_token"])
@@ -417,7 +445,7 @@ def test_other_logins_survive_a_replay(emu, client):
     assert models_status(client, bystander["access_token"]) == 200
 
 
-def test_refresh_after_the_login_deadline_is_refused(clock):
+def test_refresh_after_the_login_deadline_is_refused(clock) -> None:
     with (
         ClaudeEmulator(login_ttl=100, clock=clock) as emu,
         httpx.Client(base_url=emu.base_url) as c,
@@ -430,12 +458,12 @@ def test_refresh_after_the_login_deadline_is_refused(clock):
         assert answer.json()["error"] == "invalid_grant"
 
 
-def test_login_without_deadline_omits_refresh_token_expires_in(clock):
+def test_login_without_deadline_omits_refresh_token_expires_in(clock) -> None:
     with ClaudeEmulator(login_ttl=None, clock=clock) as emu:
         assert "refresh_token_expires_in" not in emu.issue_login()
 
 
-def test_refresh_with_unknown_token_or_client(emu, client):
+def test_refresh_with_unknown_token_or_client(emu: ClaudeEmulator, client: httpx.Client) -> None:
     assert refresh(emu, client, "unknown-refresh-token").json()["error"] == "invalid_grant"
     login = emu.issue_login()
     body = {"grant_type": "refresh_token", "refresh_token": login["refresh_token"]}
@@ -448,7 +476,7 @@ def test_refresh_with_unknown_token_or_client(emu, client):
 # -- direct state control ----------------------------------------------------------------
 
 
-def test_issue_login_shapes(emu):
+def test_issue_login_shapes(emu: ClaudeEmulator) -> None:
     full = emu.issue_login(scope="user:inference", access_ttl=60)
     assert full["expires_in"] == 60
     assert full["scope"] == "user:inference"
@@ -457,7 +485,9 @@ def test_issue_login_shapes(emu):
     assert "account" not in bare and "organization" not in bare
 
 
-def test_access_tokens_expire_with_the_clock(emu, client, clock):
+def test_access_tokens_expire_with_the_clock(
+    emu: ClaudeEmulator, client: httpx.Client, clock
+) -> None:
     login = emu.issue_login(access_ttl=60)
     clock.advance(59)
     assert models_status(client, login["access_token"]) == 200
@@ -465,7 +495,9 @@ def test_access_tokens_expire_with_the_clock(emu, client, clock):
     assert models_status(client, login["access_token"]) == 401
 
 
-def test_expire_access_tokens_keeps_refresh_tokens(emu, client):
+def test_expire_access_tokens_keeps_refresh_tokens(
+    emu: ClaudeEmulator, client: httpx.Client
+) -> None:
     login = emu.issue_login()
     emu.expire_access_tokens()
     assert models_status(client, login["access_token"]) == 401
@@ -473,7 +505,9 @@ def test_expire_access_tokens_keeps_refresh_tokens(emu, client):
     assert models_status(client, fresh["access_token"]) == 200
 
 
-def test_revoke_all_kills_access_and_refresh_tokens(emu, client):
+def test_revoke_all_kills_access_and_refresh_tokens(
+    emu: ClaudeEmulator, client: httpx.Client
+) -> None:
     login = emu.issue_login()
     emu.revoke_all()
     assert models_status(client, login["access_token"]) == 401
@@ -484,14 +518,14 @@ def test_revoke_all_kills_access_and_refresh_tokens(emu, client):
 # -- transport -------------------------------------------------------------------------
 
 
-def test_unknown_path_is_a_json_404_with_request_id(client):
+def test_unknown_path_is_a_json_404_with_request_id(client: httpx.Client) -> None:
     answer = client.get("/v2/nothing")
     assert answer.status_code == 404
     assert answer.json()["error"]["type"] == "not_found_error"
     assert answer.headers["request-id"].startswith("req_")
 
 
-def test_requests_are_recorded_without_query(emu, client):
+def test_requests_are_recorded_without_query(emu: ClaudeEmulator, client: httpx.Client) -> None:
     login = emu.issue_login()
     client.get(
         "/v1/models?limit=3",
@@ -509,7 +543,9 @@ def test_requests_are_recorded_without_query(emu, client):
     )
 
 
-def test_server_logs_nothing(emu, client, capfd):
+def test_server_logs_nothing(
+    emu: ClaudeEmulator, client: httpx.Client, capfd: pytest.CaptureFixture[str]
+) -> None:
     grant = obtain_code(emu, client)
     client.get("/oauth/code/callback", params={"code": grant["code"], "state": grant["state"]})
     exchange(emu, client, grant)
@@ -517,7 +553,9 @@ def test_server_logs_nothing(emu, client, capfd):
     assert out == "" and err == "", "the emulator wrote to stdout/stderr"
 
 
-def test_a_silent_connection_does_not_block_others(emu, client):
+def test_a_silent_connection_does_not_block_others(
+    emu: ClaudeEmulator, client: httpx.Client
+) -> None:
     host, port = urlsplit(emu.base_url).hostname, urlsplit(emu.base_url).port
     with socket.create_connection((host, port)) as silent:
         assert client.get("/v2/nothing").status_code == 404
@@ -528,7 +566,9 @@ def test_a_silent_connection_does_not_block_others(emu, client):
             silent.recv(1, socket.MSG_PEEK)
 
 
-def test_keep_alive_serves_several_requests_on_one_connection(emu, client):
+def test_keep_alive_serves_several_requests_on_one_connection(
+    emu: ClaudeEmulator, client: httpx.Client
+) -> None:
     for _ in range(3):
         assert client.get("/v2/nothing", headers={"connection": "keep-alive"}).status_code == 404
     assert len([r for r in emu.requests if r.path == "/v2/nothing"]) == 3

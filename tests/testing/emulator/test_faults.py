@@ -41,21 +41,27 @@ CALLS: dict[str, Callable[[ClaudeEmulator, httpx.Client, dict], httpx.Response]]
 
 @pytest.mark.parametrize("endpoint", ["token", "models"])
 class TestReplacingFaults:
-    def test_html403_is_a_cloudflare_page(self, emu, client, endpoint):
+    def test_html403_is_a_cloudflare_page(
+        self, emu: ClaudeEmulator, client: httpx.Client, endpoint
+    ) -> None:
         emu.inject(endpoint, "html403")
         answer = CALLS[endpoint](emu, client, emu.issue_login())
         assert answer.status_code == 403
         assert answer.headers["content-type"].startswith("text/html")
         assert "<title>Just a moment...</title>" in answer.text
 
-    def test_429_carries_retry_after(self, emu, client, endpoint):
+    def test_429_carries_retry_after(
+        self, emu: ClaudeEmulator, client: httpx.Client, endpoint
+    ) -> None:
         emu.inject(endpoint, "429", retry_after=7)
         answer = CALLS[endpoint](emu, client, emu.issue_login())
         assert answer.status_code == 429
         assert answer.headers["retry-after"] == "7"
         assert answer.json()["error"]["type"] == "rate_limit_error"
 
-    def test_500_is_an_api_error_envelope(self, emu, client, endpoint):
+    def test_500_is_an_api_error_envelope(
+        self, emu: ClaudeEmulator, client: httpx.Client, endpoint
+    ) -> None:
         emu.inject(endpoint, "500")
         answer = CALLS[endpoint](emu, client, emu.issue_login())
         assert answer.status_code == 500
@@ -64,13 +70,15 @@ class TestReplacingFaults:
             "error": {"type": "api_error", "message": "Internal server error"},
         }
 
-    def test_502_html(self, emu, client, endpoint):
+    def test_502_html(self, emu: ClaudeEmulator, client: httpx.Client, endpoint) -> None:
         emu.inject(endpoint, "502_html")
         answer = CALLS[endpoint](emu, client, emu.issue_login())
         assert answer.status_code == 502
         assert answer.headers["content-type"].startswith("text/html")
 
-    def test_invalid_json_claims_json(self, emu, client, endpoint):
+    def test_invalid_json_claims_json(
+        self, emu: ClaudeEmulator, client: httpx.Client, endpoint
+    ) -> None:
         emu.inject(endpoint, "invalid_json")
         answer = CALLS[endpoint](emu, client, emu.issue_login())
         assert answer.status_code == 200
@@ -78,7 +86,9 @@ class TestReplacingFaults:
         with pytest.raises(json.JSONDecodeError):
             json.loads(answer.content)
 
-    def test_401_once_leaves_state_unchanged(self, emu, client, endpoint):
+    def test_401_once_leaves_state_unchanged(
+        self, emu: ClaudeEmulator, client: httpx.Client, endpoint
+    ) -> None:
         login = emu.issue_login()
         emu.inject(endpoint, "401")
         answer = CALLS[endpoint](emu, client, login)
@@ -87,7 +97,9 @@ class TestReplacingFaults:
         assert emu.grants["refresh_token"] == 0
         assert CALLS[endpoint](emu, client, login).status_code == 200
 
-    def test_fault_applies_times_then_stops(self, emu, client, endpoint):
+    def test_fault_applies_times_then_stops(
+        self, emu: ClaudeEmulator, client: httpx.Client, endpoint
+    ) -> None:
         login = emu.issue_login()
         emu.inject(endpoint, "500", times=2)
         statuses = [call_models(emu, client, login).status_code for _ in range(3)]
@@ -97,7 +109,9 @@ class TestReplacingFaults:
             assert statuses == [200, 200, 200]  # a token fault leaves /v1/models alone
             assert [call_token(emu, client, login).status_code for _ in range(2)] == [500, 500]
 
-    def test_slow_answers_normally_after_the_delay(self, emu, client, endpoint):
+    def test_slow_answers_normally_after_the_delay(
+        self, emu: ClaudeEmulator, client: httpx.Client, endpoint
+    ) -> None:
         login = emu.issue_login()
         emu.inject(endpoint, "slow", delay=0.3)
         started = time.monotonic()
@@ -105,7 +119,7 @@ class TestReplacingFaults:
         assert time.monotonic() - started >= 0.3
         assert answer.status_code == 200
 
-    def test_revoke_then_answer(self, emu, client, endpoint):
+    def test_revoke_then_answer(self, emu: ClaudeEmulator, client: httpx.Client, endpoint) -> None:
         login = emu.issue_login()
         emu.inject(endpoint, "revoke")
         answer = CALLS[endpoint](emu, client, login)
@@ -117,7 +131,9 @@ class TestReplacingFaults:
         assert call_models(emu, client, login).status_code == 401
 
 
-def test_faults_queue_in_order_and_can_be_cleared(emu, client):
+def test_faults_queue_in_order_and_can_be_cleared(
+    emu: ClaudeEmulator, client: httpx.Client
+) -> None:
     login = emu.issue_login()
     emu.inject("models", "500")
     emu.inject("models", "429")
@@ -128,7 +144,9 @@ def test_faults_queue_in_order_and_can_be_cleared(emu, client):
     assert call_models(emu, client, login).status_code == 200
 
 
-def test_authorize_and_profile_and_messages_faults(emu, client):
+def test_authorize_and_profile_and_messages_faults(
+    emu: ClaudeEmulator, client: httpx.Client
+) -> None:
     emu.inject("authorize", "html403")
     assert client.get("/oauth/authorize").status_code == 403
     emu.inject("profile", "502_html")
@@ -146,7 +164,7 @@ def test_authorize_and_profile_and_messages_faults(emu, client):
         ("token", "slow", {"delay": -1}),
     ],
 )
-def test_inject_rejects_nonsense(emu, endpoint, fault, params):
+def test_inject_rejects_nonsense(emu: ClaudeEmulator, endpoint, fault, params) -> None:
     with pytest.raises(ValueError):
         emu.inject(endpoint, fault, **params)
     with pytest.raises(ValueError):
@@ -156,7 +174,9 @@ def test_inject_rejects_nonsense(emu, endpoint, fault, params):
 # -- control endpoints -----------------------------------------------------------------
 
 
-def test_control_endpoints_drive_a_running_emulator(emu, client):
+def test_control_endpoints_drive_a_running_emulator(
+    emu: ClaudeEmulator, client: httpx.Client
+) -> None:
     login = emu.issue_login()
     fault = {"endpoint": "token", "fault": "429", "times": 1, "retry_after": 3}
     assert client.post("/_emulator/faults", json=fault).status_code == 200
@@ -169,7 +189,7 @@ def test_control_endpoints_drive_a_running_emulator(emu, client):
     assert all(not r.path.startswith("/_emulator/") for r in emu.requests)
 
 
-def test_control_expire_and_revoke(emu, client):
+def test_control_expire_and_revoke(emu: ClaudeEmulator, client: httpx.Client) -> None:
     login = emu.issue_login()
     assert client.post("/_emulator/expire").status_code == 200
     assert call_models(emu, client, login).status_code == 401
@@ -180,7 +200,7 @@ def test_control_expire_and_revoke(emu, client):
     assert call_token(emu, client, fresh).json()["error"] == "invalid_grant"
 
 
-def test_control_clear_and_bad_fault(emu, client):
+def test_control_clear_and_bad_fault(emu: ClaudeEmulator, client: httpx.Client) -> None:
     bad = client.post("/_emulator/faults", json={"endpoint": "token", "fault": "nope"})
     assert bad.status_code == 400
     client.post("/_emulator/faults", json={"endpoint": "models", "fault": "500", "times": 3})
@@ -209,8 +229,9 @@ def start_cli(*args: str) -> tuple[subprocess.Popen[str], str, list[str]]:
     return proc, match.group(1), exports
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
-def test_cli_prints_its_address_and_stops_cleanly(stop_signal):
+def test_cli_prints_its_address_and_stops_cleanly(stop_signal) -> None:
     proc, base, exports = start_cli("--auto-approve", "--access-ttl", "60", "--login-ttl", "none")
     try:
         with httpx.Client(base_url=base, timeout=10) as c:
@@ -229,7 +250,7 @@ def test_cli_prints_its_address_and_stops_cleanly(stop_signal):
     assert f"export CLAUDE_CODE_OAUTH_CONSOLE_AUTH_URL={base}/console/oauth/authorize" in exports
 
 
-def test_env_points_at_the_emulator(emu):
+def test_env_points_at_the_emulator(emu: ClaudeEmulator) -> None:
     env = emu.env()
     assert env == {
         "CLAUDE_CODE_OAUTH_AUTH_URL": emu.base_url + "/oauth/authorize",
@@ -240,7 +261,7 @@ def test_env_points_at_the_emulator(emu):
     }
 
 
-def test_stop_is_idempotent_and_frees_the_port():
+def test_stop_is_idempotent_and_frees_the_port() -> None:
     emu = ClaudeEmulator().start()
     base = emu.base_url
     with pytest.raises(RuntimeError):

@@ -51,7 +51,9 @@ ENVELOPES = {
 
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
 @pytest.mark.parametrize("fault", sorted(ENVELOPES))
-def test_messages_refusals_are_anthropic_envelopes(emu, client, fault, stream):
+def test_messages_refusals_are_anthropic_envelopes(
+    emu: ClaudeEmulator, client: httpx.Client, fault, stream
+) -> None:
     login = emu.issue_login()
     emu.inject("messages", fault)
     answer = post_message(client, login, stream=stream)
@@ -62,7 +64,9 @@ def test_messages_refusals_are_anthropic_envelopes(emu, client, fault, stream):
 
 
 @pytest.mark.parametrize("fault", sorted(ENVELOPES))
-def test_models_refusals_are_anthropic_envelopes(emu, client, fault):
+def test_models_refusals_are_anthropic_envelopes(
+    emu: ClaudeEmulator, client: httpx.Client, fault
+) -> None:
     login = emu.issue_login()
     emu.inject("models", fault)
     assert _error(get_models(client, login)) == ENVELOPES[fault]
@@ -74,8 +78,8 @@ def test_models_refusals_are_anthropic_envelopes(emu, client, fault):
     [("five_hour", "5h"), ("seven_day", "7d"), ("seven_day_overage_included", "7d_oi")],
 )
 def test_usage_limit_429_carries_the_unified_headers_of_an_exhausted_window(
-    emu, client, window, code
-):
+    emu: ClaudeEmulator, client: httpx.Client, window, code
+) -> None:
     login = emu.issue_login()
     emu.inject("messages", "429_limit", window=window, reset_in=4320)
     now = emu.wall_clock()
@@ -93,7 +97,9 @@ def test_usage_limit_429_carries_the_unified_headers_of_an_exhausted_window(
     assert limits.overage_status == "rejected" and limits.overage_in_use is False
 
 
-def test_usage_limit_defaults_and_plain_429_has_no_unified_headers(emu, client):
+def test_usage_limit_defaults_and_plain_429_has_no_unified_headers(
+    emu: ClaudeEmulator, client: httpx.Client
+) -> None:
     login = emu.issue_login()
     emu.inject("models", "429_limit")
     limits = unified_limits.parse(get_models(client, login).headers.multi_items(), emu.wall_clock())
@@ -104,7 +110,9 @@ def test_usage_limit_defaults_and_plain_429_has_no_unified_headers(emu, client):
     assert unified_limits.parse(plain.headers.multi_items()) is None
 
 
-def test_a_stream_that_starts_then_fails_with_an_error_event(emu, client):
+def test_a_stream_that_starts_then_fails_with_an_error_event(
+    emu: ClaudeEmulator, client: httpx.Client
+) -> None:
     login = emu.issue_login()
     emu.inject("messages", "stream_error")
     answer = post_message(client, login, stream=True)
@@ -119,7 +127,7 @@ def test_a_stream_that_starts_then_fails_with_an_error_event(emu, client):
     assert _error(post_message(client, login))[:2] == (529, "overloaded_error")
 
 
-def test_the_anthropic_sdk_raises_the_mid_stream_error(emu):
+def test_the_anthropic_sdk_raises_the_mid_stream_error(emu: ClaudeEmulator) -> None:
     import anthropic
 
     login = emu.issue_login()
@@ -142,7 +150,7 @@ def test_the_anthropic_sdk_raises_the_mid_stream_error(emu):
 
 
 @pytest.mark.parametrize("endpoint", ["token", "models", "authorize"])
-def test_an_endpoint_that_is_not_there(emu, client, endpoint):
+def test_an_endpoint_that_is_not_there(emu: ClaudeEmulator, client: httpx.Client, endpoint) -> None:
     path = {"token": "/v1/oauth/token", "models": "/v1/models", "authorize": "/oauth/authorize"}
     method = "POST" if endpoint == "token" else "GET"
     emu.inject(endpoint, "404")
@@ -162,12 +170,12 @@ def test_an_endpoint_that_is_not_there(emu, client, endpoint):
         ("403_revoked", {"window": "five_hour"}),
     ],
 )
-def test_refusal_parameters_are_checked(emu, fault, params):
+def test_refusal_parameters_are_checked(emu: ClaudeEmulator, fault, params) -> None:
     with pytest.raises(ValueError):
         emu.inject("messages", fault, **params)
 
 
-def test_refusals_through_the_control_endpoint(emu: ClaudeEmulator, client):
+def test_refusals_through_the_control_endpoint(emu: ClaudeEmulator, client: httpx.Client) -> None:
     login = emu.issue_login()
     fault = {"endpoint": "messages", "fault": "429_limit", "window": "seven_day", "reset_in": 60}
     assert client.post("/_emulator/faults", json=fault).status_code == 200

@@ -43,7 +43,9 @@ def _unified(answer: httpx.Response) -> dict[str, str]:
     return {k: v for k, v in answer.headers.items() if k.startswith(PREFIX)}
 
 
-def test_every_answer_carries_headers_that_match_the_counters(emu, client, auth):
+def test_every_answer_carries_headers_that_match_the_counters(
+    emu: ClaudeEmulator, client: httpx.Client, auth: dict[str, str]
+) -> None:
     emu.configure_usage(limits={"five_hour": 4, "seven_day": 40})
     now = emu.wall_clock()
     answer = _ask(client, auth)
@@ -75,7 +77,9 @@ def test_every_answer_carries_headers_that_match_the_counters(emu, client, auth)
     assert fourth[PREFIX + "5h-status"] == "rejected"  # 100 %: the next one would be over
 
 
-def test_warning_status_from_80_percent_and_streaming_answers_carry_headers(emu, client, auth):
+def test_warning_status_from_80_percent_and_streaming_answers_carry_headers(
+    emu: ClaudeEmulator, client: httpx.Client, auth: dict[str, str]
+) -> None:
     emu.configure_usage(limits={"five_hour": 5})
     for _ in range(3):
         _ask(client, auth)
@@ -87,7 +91,9 @@ def test_warning_status_from_80_percent_and_streaming_answers_carry_headers(emu,
     assert headers[PREFIX + "status"] == "allowed_warning"
 
 
-def test_past_the_limit_with_extra_usage_on_is_served_and_billed(emu, client, auth):
+def test_past_the_limit_with_extra_usage_on_is_served_and_billed(
+    emu: ClaudeEmulator, client: httpx.Client, auth: dict[str, str]
+) -> None:
     emu.configure_usage(limits={"five_hour": 2}, extra_usage=True, extra_limit=10)
     _ask(client, auth)
     within = _unified(_ask(client, auth))
@@ -106,7 +112,9 @@ def test_past_the_limit_with_extra_usage_on_is_served_and_billed(emu, client, au
     assert counters["extra_used"] == 1 and counters["requests"] == 3
 
 
-def test_past_the_limit_with_extra_usage_off_is_429_with_the_headers(emu, client, auth):
+def test_past_the_limit_with_extra_usage_off_is_429_with_the_headers(
+    emu: ClaudeEmulator, client: httpx.Client, auth: dict[str, str]
+) -> None:
     emu.configure_usage(limits={"five_hour": 1})
     assert _ask(client, auth).status_code == 200
     refused = _ask(client, auth)
@@ -122,7 +130,9 @@ def test_past_the_limit_with_extra_usage_off_is_429_with_the_headers(emu, client
     assert counters["refused"] == 1 and counters["windows"]["five_hour"]["used"] == 1
 
 
-def test_a_window_resets_now_or_soon(emu, client, auth):
+def test_a_window_resets_now_or_soon(
+    emu: ClaudeEmulator, client: httpx.Client, auth: dict[str, str]
+) -> None:
     emu.configure_usage(limits={"five_hour": 1})
     _ask(client, auth)
     assert _ask(client, auth).status_code == 429
@@ -139,7 +149,9 @@ def test_a_window_resets_now_or_soon(emu, client, auth):
     assert _ask(client, auth).status_code == 200
 
 
-def test_per_model_windows_count_only_their_models(emu, client, auth):
+def test_per_model_windows_count_only_their_models(
+    emu: ClaudeEmulator, client: httpx.Client, auth: dict[str, str]
+) -> None:
     _ask(client, auth, OPUS)
     _ask(client, auth, SONNET)
     windows = emu.usage_counters()["windows"]
@@ -154,7 +166,9 @@ def test_per_model_windows_count_only_their_models(emu, client, auth):
     assert not any("opus" in name or "sonnet" in name for name in headers)
 
 
-def test_the_7d_oi_window_counts_its_models_and_carries_surpassed_thresholds(emu, client, auth):
+def test_the_7d_oi_window_counts_its_models_and_carries_surpassed_thresholds(
+    emu: ClaudeEmulator, client: httpx.Client, auth: dict[str, str]
+) -> None:
     emu.configure_usage(
         limits={"seven_day_overage_included": 5},
         window_models={"seven_day_overage_included": "opus"},
@@ -174,7 +188,9 @@ def test_the_7d_oi_window_counts_its_models_and_carries_surpassed_thresholds(emu
     assert window.utilization == 100.0 and window.surpassed_threshold == 100.0
 
 
-def test_spent_extra_usage_is_out_of_credits_and_refused(emu, client, auth):
+def test_spent_extra_usage_is_out_of_credits_and_refused(
+    emu: ClaudeEmulator, client: httpx.Client, auth: dict[str, str]
+) -> None:
     emu.configure_usage(limits={"five_hour": 1}, extra_usage=True, extra_limit=2)
     _ask(client, auth)
     for _ in range(2):
@@ -208,7 +224,9 @@ def test_spent_extra_usage_is_out_of_credits_and_refused(emu, client, auth):
         ("upgrade_paths", {"upgrade-paths"}),
     ],
 )
-def test_signals_are_sent_from_their_threshold_on(emu, client, auth, signal, names):
+def test_signals_are_sent_from_their_threshold_on(
+    emu: ClaudeEmulator, client: httpx.Client, auth: dict[str, str], signal, names
+) -> None:
     emu.configure_usage(limits={"five_hour": 4}, signals={signal: 0.75})
     first = _unified(_ask(client, auth))  # 25 %
     assert not any(name[len(PREFIX) :] in names for name in first)
@@ -219,7 +237,9 @@ def test_signals_are_sent_from_their_threshold_on(emu, client, auth, signal, nam
     assert not any(name[len(PREFIX) :] in names for name in _unified(_ask(client, auth)))
 
 
-def test_the_situations_the_signals_model(emu, client, auth):
+def test_the_situations_the_signals_model(
+    emu: ClaudeEmulator, client: httpx.Client, auth: dict[str, str]
+) -> None:
     """Grace is eligible near the limit; the slower lane is offered past it (its
     status says whether its budget is spent); upgrade paths offer extra usage while
     it is off."""
@@ -243,14 +263,18 @@ def test_the_situations_the_signals_model(emu, client, auth):
         emu.configure_usage(signals={"turbo": 0.5})
 
 
-def test_bill_all_as_extra_models_third_party_billing(emu, client, auth):
+def test_bill_all_as_extra_models_third_party_billing(
+    emu: ClaudeEmulator, client: httpx.Client, auth: dict[str, str]
+) -> None:
     emu.configure_usage(extra_usage=True, bill_all_as_extra=True)
     headers = _unified(_ask(client, auth))
     assert headers[PREFIX + "status"] == "allowed"
     assert headers[PREFIX + "overage-in-use"] == "true"
 
 
-def test_errors_after_authentication_carry_headers_without_cost(emu, client, auth):
+def test_errors_after_authentication_carry_headers_without_cost(
+    emu: ClaudeEmulator, client: httpx.Client, auth: dict[str, str]
+) -> None:
     answer = client.post("/v1/messages", headers=auth, json={"model": SONNET})
     assert answer.status_code == 400
     assert PREFIX + "status" in answer.headers
@@ -263,7 +287,9 @@ def test_errors_after_authentication_carry_headers_without_cost(emu, client, aut
 # -- /api/oauth/usage ------------------------------------------------------------
 
 
-def test_usage_endpoint_window_form(emu, client, auth):
+def test_usage_endpoint_window_form(
+    emu: ClaudeEmulator, client: httpx.Client, auth: dict[str, str]
+) -> None:
     emu.configure_usage(limits={"five_hour": 8}, extra_usage=True, extra_limit=50)
     for _ in range(2):
         _ask(client, auth)
@@ -286,7 +312,9 @@ def test_usage_endpoint_window_form(emu, client, auth):
     assert "limits" not in body
 
 
-def test_usage_endpoint_limits_form_and_both(emu, client, auth):
+def test_usage_endpoint_limits_form_and_both(
+    emu: ClaudeEmulator, client: httpx.Client, auth: dict[str, str]
+) -> None:
     """§2c: rows of kind session | weekly_all | weekly_scoped (one per model, named in
     scope.model.display_name), grouped session | weekly, severity a colour."""
     emu.configure_usage(limits={"five_hour": 10}, endpoint_form="limits")
@@ -314,7 +342,9 @@ def test_usage_endpoint_limits_form_and_both(emu, client, auth):
     assert body["five_hour"]["utilization"] == 100.0 and body["limits"]
 
 
-def test_severity_is_a_colour_from_80_and_90_percent(emu, client, auth):
+def test_severity_is_a_colour_from_80_and_90_percent(
+    emu: ClaudeEmulator, client: httpx.Client, auth: dict[str, str]
+):
     emu.configure_usage(limits={"five_hour": 10}, endpoint_form="limits")
 
     def severity() -> str:
@@ -326,7 +356,9 @@ def test_severity_is_a_colour_from_80_and_90_percent(emu, client, auth):
         assert severity() == expected
 
 
-def test_usage_endpoint_rate_limits_and_needs_the_beta_and_scope(emu, client, auth):
+def test_usage_endpoint_rate_limits_and_needs_the_beta_and_scope(
+    emu: ClaudeEmulator, client: httpx.Client, auth: dict[str, str]
+) -> None:
     emu.configure_usage(endpoint_min_interval=60)
     assert client.get("/api/oauth/usage", headers=auth).status_code == 200
     again = client.get("/api/oauth/usage", headers=auth)
@@ -348,7 +380,9 @@ def test_usage_endpoint_rate_limits_and_needs_the_beta_and_scope(emu, client, au
         ("api", (False, False, "api", "default_api")),
     ],
 )
-def test_profile_carries_the_plan(emu, client, auth, plan, fields):
+def test_profile_carries_the_plan(
+    emu: ClaudeEmulator, client: httpx.Client, auth: dict[str, str], plan, fields
+) -> None:
     emu.configure_usage(plan=plan)
     body = client.get("/api/oauth/profile", headers=auth).json()
     account, org = body["account"], body["organization"]
@@ -364,7 +398,9 @@ def test_profile_carries_the_plan(emu, client, auth, plan, fields):
     assert account["email"] == account["email_address"] == "emulated.user@example.com"
 
 
-def test_profile_carries_the_plan_display_name_and_extra_usage(emu, client, auth):
+def test_profile_carries_the_plan_display_name_and_extra_usage(
+    emu: ClaudeEmulator, client: httpx.Client, auth: dict[str, str]
+):
     def organization() -> dict[str, Any]:
         return client.get("/api/oauth/profile", headers=auth).json()["organization"]
 
@@ -378,7 +414,9 @@ def test_profile_carries_the_plan_display_name_and_extra_usage(emu, client, auth
     assert "plan_display_name" not in organization()
 
 
-def test_usage_can_be_driven_over_http(emu, client, auth):
+def test_usage_can_be_driven_over_http(
+    emu: ClaudeEmulator, client: httpx.Client, auth: dict[str, str]
+) -> None:
     answer = client.post(
         "/_emulator/usage", json={"configure": {"limits": {"five_hour": 2}, "extra_usage": True}}
     )
