@@ -16,10 +16,15 @@ What a caller may rely on (:meth:`TokenProvider.get_access_token`):
   :class:`~claude_code_oauth.errors.ApiKeySignIn`.
 * Otherwise at most one refresh is made across all processes and threads; the
   rest adopt its result.
-* A dead login (``invalid_grant``) keeps the tokens on disk and marks them as
-  needing a new login, so no process asks the server again; every caller then
-  gets the same :class:`LoginRequired` (once the access token has expired; at once
-  when the API had just refused that token).
+* A refresh carries the stored scopes (``scope``); if the token endpoint answers
+  ``invalid_scope`` it is asked once more, with the same (unspent) refresh token
+  and no ``scope``, which RFC 6749 §6 defines as the scope the login was granted.
+* A dead login (``invalid_grant``, or ``session_stale_relogin``) keeps the tokens on
+  disk and marks them as needing a new login, so no process asks the server again;
+  every caller then gets the same :class:`LoginRequired` (once the access token has
+  expired; at once when the API had just refused that token). An account on hold
+  (``account_on_hold``) is marked the same way, with a line naming where to see
+  why (:class:`~claude_code_oauth.errors.AccountOnHold`); it is never retried.
 * 429: ``Retry-After`` (at most a day) is recorded in the file so no process
   asks again early.
 * An answer that cannot be used (no access token, a ``token_type`` other than
@@ -45,11 +50,13 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import (
+    AccountOnHold,
     ClaudeOAuthError,
     InvalidGrant,
     LockTimeout,
     LoginRequired,
     NotSignedIn,
+    OAuthErrorResponse,
     RateLimited,
     RecordKept,
     StorageError,
@@ -273,8 +280,6 @@ class TokenProvider:
         raise exc
 
     def _refresh_locked(self, rejected: str | None) -> TokenRecord:
-        from . import endpoint as token_endpoint
-
         # New tokens a failed save kept beside the file come first: presenting the
         # refresh token they replaced would be a replay.
         record = token_store.adopt_kept(self.path, self._load_required())
@@ -310,7 +315,13 @@ class TokenProvider:
         except StorageError as exc:
             return self._fallback(record, rejected, not_refreshing(exc))
         try:
-            body = token_endpoint.refresh(self.settings, record.refresh_token)
+            body = self._refresh_grant(record)
+        except AccountOnHold as exc:
+            # The same line now and for every later caller (who gets it from the file).
+            held = AccountOnHold(
+                exc.reason, uri=exc.uri, error=exc.error, status=exc.status, hint=login_hint()
+            )
+            return self._dead(record, rejected, exc.reason, held)
         except InvalidGrant as exc:
             return self._dead(record, rejected, f"{DEAD_LOGIN} {exc}")
         except RateLimited as exc:
@@ -329,6 +340,25 @@ class TokenProvider:
         self._save(fresh)
         self._backoff_until = 0.0
         return fresh
+
+    def _refresh_grant(self, record: TokenRecord) -> dict[str, Any]:
+        """One refresh grant for ``record``, carrying its stored scopes (the configured
+        ones when none are stored), as Claude Code's refresh does. On 400
+        ``invalid_scope`` — nothing was spent — it asks once more without ``scope``:
+        the scope the login was granted, by the server's own record (RFC 6749 §6).
+        Both calls share one ``http_timeout``."""
+        from . import endpoint as token_endpoint
+
+        assert record.refresh_token is not None
+        scope = " ".join((record.scope or self.settings.scope).split())
+        deadline = time.monotonic() + self.settings.http_timeout
+        try:
+            return token_endpoint.refresh(self.settings, record.refresh_token, scope=scope)
+        except OAuthErrorResponse as exc:
+            if exc.error != "invalid_scope" or exc.status != 400:
+                raise
+        left = max(0.001, deadline - time.monotonic())
+        return token_endpoint.refresh(self.settings, record.refresh_token, timeout=left)
 
     def _save(self, record: TokenRecord) -> None:
         """Save ``record``, into the space :meth:`_refresh_locked` claimed when there is
