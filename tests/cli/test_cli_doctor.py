@@ -160,7 +160,7 @@ def test_a_revoked_login_is_found_and_marked(
     emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
 ) -> None:
     seed(emulator, token_path, expires_in=3600)
-    emulator.inject("profile", "403_revoked")
+    emulator.revoke_all()  # the API says revoked, and the one refresh proves it
     result = checks(doctor(client_env, "--json"))
     assert "revoked" in result["profile"]["detail"]
     assert "claude-code-oauth login" in result["profile"]["fix"]
