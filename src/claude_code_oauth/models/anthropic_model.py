@@ -42,7 +42,7 @@ What a caller may rely on for Claude's answers (see
 
 Honest identity: no system-prompt injection, no tool renaming, no copied
 client headers. anthropic, its HTTP library and pydantic-ai are imported only
-here, when Code Puppy first builds one of our models.
+here and in :mod:`.host_stack`, when Code Puppy first builds one of our models.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ from ..net.bearer_auth import (
 )
 from ..net.claude_answers import error_for_answer, host_of
 from ..tokens.credential import OAUTH, Credential
+from .host_stack import mismatch, sdk_http, unusable_model
 from .model_failures import (
     ANSWER_NOTE,
     REPLY_PREFIX,
@@ -107,25 +108,6 @@ def credential_of(provider: Any) -> Credential:
     if getter is not None:
         return getter()
     return Credential(OAUTH, provider.get_access_token())
-
-
-@functools.cache
-def sdk_http() -> Any:
-    """The HTTP library the installed anthropic SDK is built on, which its
-    ``http_client`` must come from: ``httpx2`` for anthropic 1.x, ``httpx`` for
-    0.x (Code Puppy 0.0.716 installs anthropic 0.79). Detected, not assumed."""
-    import importlib
-
-    import anthropic
-
-    for cls in anthropic.DefaultAsyncHttpxClient.__mro__:
-        root = cls.__module__.split(".")[0]
-        if cls.__name__ == "AsyncClient" and root in ("httpx", "httpx2"):
-            return importlib.import_module(root)
-    raise ClaudeOAuthError(
-        "The installed anthropic SDK is built on neither httpx nor httpx2; "
-        "claude-code-oauth models cannot use it."
-    )
 
 
 @functools.cache  # built once, on first use (imports the SDK's HTTP library)
@@ -333,18 +315,25 @@ def build_model(
     ``on_failure`` decides what a named failure becomes (default
     :func:`pydantic_error`: raise). ``usage_guard``, if given, is asked before each
     request and may refuse it (:class:`~claude_code_oauth.errors.ExtraUsageBlocked`,
-    a named failure like any other).
+    a named failure like any other). Where this Python's anthropic SDK and pydantic-ai
+    cannot work together (:mod:`.host_stack`), the model returned fails every request
+    with :class:`~claude_code_oauth.errors.HostStackMismatch` through ``on_failure``.
     """
-    import anthropic
-    from pydantic_ai.providers.anthropic import AnthropicProvider
-
-    http_lib = sdk_http()
-
     endpoint = model_config.get("custom_endpoint") or {}
     base_url = check_endpoint(
         str(endpoint.get("url") or settings.api_base_url), f"{model_key}.custom_endpoint.url"
     ).rstrip("/")
     api_model = str(model_config.get("name") or model_key.removeprefix(settings.prefix))
+    on_failure = on_failure or pydantic_error(api_model)
+    # A host whose anthropic SDK and pydantic-ai cannot work together: every request
+    # says so in one line, with the fix (checked once per process, in memory).
+    unusable = mismatch()
+    if unusable is not None:
+        return unusable_model(api_model, unusable, on_failure)
+    import anthropic
+    from pydantic_ai.providers.anthropic import AnthropicProvider
+
+    http_lib = sdk_http()
     if observers is None:
         observers = default_observers(settings)
     auth = _make_auth_class()(provider, settings, observers)
@@ -364,7 +353,7 @@ def build_model(
     )
     model = _model_class()(api_model, provider=AnthropicProvider(anthropic_client=client))
     model._provider_oauth = provider
-    model._on_failure = on_failure or pydantic_error(api_model)
+    model._on_failure = on_failure
     model._api_host = host_of(base_url)
     model._usage_guard = usage_guard
     return model
