@@ -378,3 +378,11 @@ class ApiUnexpectedAnswer(ClaudeApiError):
 
 class ApiUnreachable(ClaudeApiError):
     """No answer at all: DNS, refused connection, TLS, timeout."""
+
+
+# --- the host ------------------------------------------------------------------
+
+
+class HostStackMismatch(ClaudeOAuthError):
+    """This Python's anthropic SDK and pydantic-ai cannot serve a model together
+    (:mod:`claude_code_oauth.models.host_stack`); the hint is the command that fixes it."""

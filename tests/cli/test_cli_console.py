@@ -153,6 +153,7 @@ def test_console_login_by_browser_keeps_only_the_key_and_every_command_knows_it(
         "configuration",
         "files",
         "sign_in",
+        "host_stack",
         "authorize_endpoint",
         "models",
         "inference",

@@ -49,7 +49,8 @@ without it (:mod:`.long_context`).
 
 Honest identity: no system-prompt injection, no tool renaming, no copied
 client headers, no identity beta. anthropic, its HTTP library and pydantic-ai
-are imported only here, when Code Puppy first builds one of our models.
+are imported only here and in :mod:`.host_stack`, when Code Puppy first builds
+one of our models.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ from ..net.claude_answers import error_for_answer, host_of, needs_new_token
 from ..net.error_codes import error_details
 from ..tokens.credential import OAUTH, Credential
 from .capabilities import HostChoices, fast_mode_profile, long_context, with_capabilities
+from .host_stack import mismatch, sdk_http, unusable_model
 from .long_context import LongContextFallback, fallback_for
 from .model_failures import (
     ANSWER_NOTE,
@@ -118,25 +120,6 @@ def credential_of(provider: Any) -> Credential:
     if getter is not None:
         return getter()
     return Credential(OAUTH, provider.get_access_token())
-
-
-@functools.cache
-def sdk_http() -> Any:
-    """The HTTP library the installed anthropic SDK is built on, which its
-    ``http_client`` must come from: ``httpx2`` for anthropic 1.x, ``httpx`` for
-    0.x (Code Puppy 0.0.716 installs anthropic 0.79). Detected, not assumed."""
-    import importlib
-
-    import anthropic
-
-    for cls in anthropic.DefaultAsyncHttpxClient.__mro__:
-        root = cls.__module__.split(".")[0]
-        if cls.__name__ == "AsyncClient" and root in ("httpx", "httpx2"):
-            return importlib.import_module(root)
-    raise ClaudeOAuthError(
-        "The installed anthropic SDK is built on neither httpx nor httpx2; "
-        "claude-code-oauth models cannot use it."
-    )
 
 
 def _cannot_clear_soon(response: Any) -> bool:
@@ -391,17 +374,25 @@ def build_model(
     :mod:`.capabilities`); it must be cheap. ``on_warning`` hears the one line said
     when Claude refuses this account the entry's 1M-token context (see
     :mod:`.long_context`).
+    Where this Python's anthropic SDK and pydantic-ai cannot work together
+    (:mod:`.host_stack`), the model returned fails every request with
+    :class:`~claude_code_oauth.errors.HostStackMismatch` through ``on_failure``.
     """
-    import anthropic
-    from pydantic_ai.providers.anthropic import AnthropicProvider
-
-    http_lib = sdk_http()
-
     endpoint = model_config.get("custom_endpoint") or {}
     base_url = check_endpoint(
         str(endpoint.get("url") or settings.api_base_url), f"{model_key}.custom_endpoint.url"
     ).rstrip("/")
     api_model = str(model_config.get("name") or model_key.removeprefix(settings.prefix))
+    on_failure = on_failure or pydantic_error(api_model)
+    # A host whose anthropic SDK and pydantic-ai cannot work together: every request
+    # says so in one line, with the fix (checked once per process, in memory).
+    unusable = mismatch()
+    if unusable is not None:
+        return unusable_model(api_model, unusable, on_failure)
+    import anthropic
+    from pydantic_ai.providers.anthropic import AnthropicProvider
+
+    http_lib = sdk_http()
     if observers is None:
         observers = default_observers(settings)
     fallback = fallback_for(settings, model_key, on_warning)
@@ -430,7 +421,7 @@ def build_model(
         **({"profile": profile} if profile else {}),
     )
     model._provider_oauth = provider
-    model._on_failure = on_failure or pydantic_error(api_model)
+    model._on_failure = on_failure
     model._api_host = host_of(base_url)
     model._usage_guard = usage_guard
     model._long_context = long_context(model_config)
