@@ -18,7 +18,7 @@ from claude_code_oauth.account.extra_usage_guard import (
     guard_for,
     refusal,
 )
-from claude_code_oauth.account.unified_limits import UnifiedLimits, Window
+from claude_code_oauth.account.unified_limits import PREFIX, UnifiedLimits, Window, parse
 from claude_code_oauth.account.usage_capture import UsageCapture
 from claude_code_oauth.account.usage_snapshot import UsageFile, UsageSnapshot
 from claude_code_oauth.config import Settings
@@ -279,3 +279,88 @@ def test_block_never_refuses_on_severity_grace_or_slow_headers(
     five = outcome.usage.snapshot.limits.windows["five_hour"]
     assert five.severity == "critical" and five.utilization == 91.0
     guard.check()  # critical is a colour, not a rejection
+
+
+# -- what a user would see if the guard's decisions drifted ------------------------
+
+DAY = 86400
+
+
+def _parsed(**fields: str) -> UnifiedLimits:
+    limits = parse([(PREFIX + name, value) for name, value in fields.items()], NOW)
+    assert limits is not None
+    return limits
+
+
+def test_a_reset_far_in_the_past_is_not_believed_and_block_still_blocks() -> None:
+    """A ``…-reset`` 500 days ago is absurd: it is dropped (unknown), never taken as
+    "the window has reset", which would lift ``block`` at once and bill the user."""
+    past = str(int(NOW - 500 * DAY))
+    limits = _parsed(
+        **{
+            "status": "rejected",
+            "representative-claim": "five_hour",
+            "reset": past,
+            "5h-utilization": "1.0",
+            "5h-status": "rejected",
+            "5h-reset": past,
+            "overage-status": "allowed",
+        }
+    )
+    assert limits.resets_at is None and limits.windows["five_hour"].resets_at is None
+    assert block_reason(limits, NOW) == ("five_hour", None)
+    assert "The reset time is unknown" in refusal("five_hour", None, NOW)
+
+
+def test_a_refusal_with_extra_usage_off_is_not_billed_and_warn_stays_silent(
+    guard_settings: Settings,
+) -> None:
+    """Claude's 429 with extra usage off: ``status: rejected`` and ``overage-status:
+    rejected``, no ``overage-in-use``. Nothing was billed: no warning, no block."""
+    limits = _parsed(
+        **{
+            "status": "rejected",
+            "representative-claim": "five_hour",
+            "5h-utilization": "1.0",
+            "5h-status": "rejected",
+            "overage-status": "rejected",
+            "overage-disabled-reason": "org_level_disabled",
+        }
+    )
+    assert limits.limit_reached and not limits.billed_as_extra_usage
+    guard, warnings = _guard(guard_settings, "warn")
+    guard.observe(limits)
+    assert warnings == []
+    assert block_reason(limits, NOW) is None
+    on = _parsed(**{"status": "rejected", "overage-status": "allowed_warning"})
+    assert on.billed_as_extra_usage  # the same refusal with extra usage on is billed
+    guard.observe(on)
+    assert warnings == [WARNING]
+
+
+def test_a_window_at_exactly_100_percent_is_reached_and_block_refuses() -> None:
+    """100 % is the limit (Claude's status may still say ``allowed_warning``): with
+    extra usage on, the next request is billed, so ``block`` refuses it."""
+    limits = _limits(
+        status="allowed_warning",
+        binding_window="five_hour",
+        resets_at=RESET,
+        windows={"five_hour": Window("five_hour", 100.0, RESET, "allowed_warning")},
+        overage_status="allowed",
+    )
+    assert block_reason(limits, NOW) == ("five_hour", RESET)
+    just_under = limits._replace(
+        windows={"five_hour": Window("five_hour", 99.9, RESET, "allowed_warning")}
+    )
+    assert block_reason(just_under, NOW) is None
+
+
+@pytest.mark.parametrize("mode", ["warn", "allow"])
+def test_warn_and_allow_never_refuse_with_a_billed_snapshot_recorded(
+    guard_settings: Settings, mode: str
+) -> None:
+    guard, _ = _guard(guard_settings, mode)
+    guard.capture.record(UsageSnapshot(BILLED_PAST_LIMIT, NOW, "headers"))
+    assert guard.latest() is not None
+    guard.check()  # the same snapshot makes block refuse (test above); these send
+    assert guard.capture.flush(10)
