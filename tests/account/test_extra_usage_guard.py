@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -364,3 +365,161 @@ def test_warn_and_allow_never_refuse_with_a_billed_snapshot_recorded(
     assert guard.latest() is not None
     guard.check()  # the same snapshot makes block refuse (test above); these send
     assert guard.capture.flush(10)
+
+
+def test_a_window_claude_says_is_rejected_is_reached_below_100_percent() -> None:
+    limits = _limits(
+        status="allowed_warning",
+        binding_window="five_hour",
+        windows={"five_hour": Window("five_hour", 95.0, RESET, "rejected")},
+        overage_status="allowed",
+    )
+    assert block_reason(limits, NOW) == ("five_hour", RESET)
+
+
+def test_a_window_without_a_figure_is_not_reached_by_itself() -> None:
+    """A window whose headers carried only a reset (no utilization, no status)."""
+    limits = _limits(
+        status="allowed",
+        windows={"five_hour": Window("five_hour", None, RESET, None)},
+        overage_status="allowed",
+    )
+    assert block_reason(limits, NOW) is None
+
+
+def test_the_refusal_names_the_binding_window_first_then_the_fullest() -> None:
+    binding = _limits(
+        status="rejected",
+        binding_window="seven_day",
+        windows={
+            "five_hour": Window("five_hour", 120.0, NOW + 3600, "rejected"),
+            "seven_day": Window("seven_day", 100.0, NOW + 86400, "rejected"),
+        },
+        overage_status="allowed",
+    )
+    assert block_reason(binding, NOW) == ("seven_day", NOW + 86400)
+    # No binding window named: the fullest reached one (not the first, not by name).
+    fullest = binding._replace(
+        binding_window=None,
+        windows={
+            "seven_day": Window("seven_day", 100.0, NOW + 86400, "rejected"),
+            "five_hour": Window("five_hour", 150.0, NOW + 3600, "rejected"),
+        },
+    )
+    assert block_reason(fullest, NOW) == ("five_hour", NOW + 3600)
+    # A figure Claude did not send ranks below any figure it did.
+    unknown = binding._replace(
+        binding_window=None,
+        windows={
+            "seven_day": Window("seven_day", 0.5, NOW + 86400, "rejected"),
+            "five_hour": Window("five_hour", None, NOW + 3600, "rejected"),
+        },
+    )
+    assert block_reason(unknown, NOW) == ("seven_day", NOW + 86400)
+
+
+def test_a_limit_reached_overall_without_a_window_names_the_representative_claim() -> None:
+    limits = _limits(
+        status="rejected", binding_window="five_hour", resets_at=RESET, overage_status="allowed"
+    )
+    assert block_reason(limits, NOW) == ("five_hour", RESET)
+    # A reached window without its own reset: the overall reset ends the block.
+    no_own_reset = _limits(
+        status="rejected",
+        binding_window="five_hour",
+        resets_at=RESET,
+        windows={"five_hour": Window("five_hour", 100.0, None, "rejected")},
+        overage_status="allowed",
+    )
+    assert block_reason(no_own_reset, NOW) == ("five_hour", RESET)
+
+
+@pytest.fixture
+def utc() -> Iterator[None]:
+    """Local time is UTC for this test (the lines name clock times)."""
+    previous = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    yield
+    if previous is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = previous
+    time.tzset()
+
+
+def test_the_refusal_lines_word_for_word(utc: None) -> None:
+    now = 1_790_000_000.0  # 2026-09-21 14:13:20 UTC
+    assert refusal("five_hour", now + 72 * 60, now) == (
+        "Not sent (extra_usage = block): your plan's 5-hour limit is reached and Claude "
+        "would bill it as extra usage. That resets at 15:25 (in 1 h 12 min); to send "
+        "anyway, set CLAUDE_CODE_OAUTH_EXTRA_USAGE=warn."
+    )
+    assert refusal("overage", None, now) == (
+        "Not sent (extra_usage = block): Claude billed this account's last answer as extra "
+        "usage. The reset time is unknown (`claude-code-oauth usage --refresh` asks Claude "
+        "again); to send anyway, set CLAUDE_CODE_OAUTH_EXTRA_USAGE=warn."
+    )
+    assert refusal(None, None, now).startswith(
+        "Not sent (extra_usage = block): Claude billed this account's last answer"
+    )
+
+
+def test_the_blocked_request_says_when_the_window_resets(guard_settings: Settings) -> None:
+    guard, _ = _guard(guard_settings, "block")
+    guard.capture.record(UsageSnapshot(BILLED_PAST_LIMIT, NOW, "headers"))
+    with pytest.raises(ExtraUsageBlocked) as info:
+        guard.check()
+    assert str(info.value) == refusal("five_hour", RESET, NOW)
+    assert "(in 1 h 12 min)" in str(info.value)
+    assert guard.capture.flush(10)
+
+
+def test_answers_the_capture_reads_reach_the_guard(guard_settings: Settings) -> None:
+    """The guard listens to its capture: an answer billed as extra usage that the
+    capture parses warns, even one that says only ``overage-in-use``."""
+    guard, warnings = _guard(guard_settings, "warn")
+    guard.capture(httpx.Response(200, headers={PREFIX + "overage-in-use": "true"}))
+    assert warnings == [WARNING]
+    assert guard.capture.flush(10)
+
+
+def test_an_unreadable_token_file_leaves_this_process_figures_in_charge(
+    guard_settings: Settings,
+) -> None:
+    """A newer usage file whose account cannot be checked (the token file is not
+    JSON) is not believed; this process's own (billed) snapshot still blocks."""
+    guard, _ = _guard(guard_settings, "block")
+    guard.capture.record(UsageSnapshot(BILLED_PAST_LIMIT, NOW - 60, "headers"))
+    assert guard.capture.flush(10)
+    fine = _limits(status="allowed", overage_status="allowed", overage_in_use=False)
+    path = usage_snapshot.usage_path(guard_settings)
+    usage_snapshot.save(path, UsageFile(account="a", snapshot=UsageSnapshot(fine, NOW, "headers")))
+    Path(guard_settings.token_path).write_text("{not json")
+    with pytest.raises(ExtraUsageBlocked):
+        guard.check()
+    # Another account's newer figures say nothing about this one either.
+    token_store.save(
+        guard_settings.token_path,
+        TokenRecord.from_token_response(
+            {
+                "access_token": "access-for-the-guard-test",
+                "refresh_token": "refresh-for-the-guard-test",
+                "expires_in": 3600,
+                "account": {"uuid": "account-b", "email_address": "b@example.com"},
+            },
+            now=time.time(),
+        ),
+    )
+    with pytest.raises(ExtraUsageBlocked):
+        guard.check()
+
+
+def test_one_guard_per_sign_in_so_one_warning_per_stretch(guard_settings: Settings) -> None:
+    first = guard_for(guard_settings)
+    assert guard_for(guard_settings) is first
+    warnings: list[str] = []
+    first.warn = warnings.append
+    first.capture.record(UsageSnapshot(_answer(True), NOW, "headers"))
+    assert warnings == [WARNING]
+    assert first.capture.flush(10)
