@@ -96,6 +96,9 @@ def _explained(doc: str) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--min", type=float, default=95.0, help="the lowest score accepted")
+    parser.add_argument(
+        "only", nargs="*", help="modules to report (path prefixes such as account/ or net/http)"
+    )
     args = parser.parse_args(argv)
 
     statuses = _statuses()
@@ -107,12 +110,15 @@ def main(argv: list[str] | None = None) -> int:
     counts: dict[str, Counter[str]] = {}
     survivors: list[tuple[str, str, str]] = []  # (module, entry, status)
     unexplained: list[tuple[str, str]] = []
+    unchecked = 0
     for meta in metas:
         source = Path(str(meta)[len("mutants/") : -len(".meta")])
         results = json.loads(meta.read_text())["exit_code_by_key"]
         if not results:
             continue
         module = str(source.relative_to(Path("src") / PACKAGE))
+        if args.only and not module.startswith(tuple(args.only)):
+            continue
         tally: Counter[str] = Counter()
         text = source.read_text(encoding="utf-8")
         def_lines = _function_lines(text)
@@ -121,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
             status = statuses[code]
             tally[status] += 1
             if status in KILLED or status == "skipped":
+                continue
+            if status == "not checked":  # the run was cut short: no verdict to explain
+                unchecked += 1
                 continue
             function = _function_of(mutant)
             first, old, new = _mutation(mutant, source)
@@ -148,7 +157,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"\n### {module}\n")
                 last = module
             print(entry)
-    ok = score >= args.min and not unexplained
+    if unchecked:
+        print(f"\n{unchecked} mutants were not checked: the run did not finish.")
+    ok = score >= args.min and not unexplained and not unchecked
     verdict = "at least" if score >= args.min else "BELOW"
     print(
         f"\nMutation score {score:.1f} % ({verdict} {args.min:g} %); "

@@ -29,6 +29,7 @@ from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.tokens import store as token_store
 from claude_code_oauth.tokens.provider import TokenProvider
 from claude_code_oauth.tokens.store import TokenRecord
+from helpers.time_zone import local_zone
 from helpers.tokens import seed
 
 BODY = {
@@ -436,16 +437,8 @@ def test_a_limit_reached_overall_without_a_window_names_the_representative_claim
 
 @pytest.fixture
 def utc() -> Iterator[None]:
-    """Local time is UTC for this test (the lines name clock times)."""
-    previous = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    yield
-    if previous is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = previous
-    time.tzset()
+    with local_zone("UTC"):
+        yield
 
 
 def test_the_refusal_lines_word_for_word(utc: None) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Iterator
 
@@ -24,6 +23,7 @@ from claude_code_oauth.account.unified_limits import (
     window_label,
     window_name,
 )
+from helpers.time_zone import local_zone
 
 NOW = 1_790_000_000.0
 
@@ -243,16 +243,8 @@ def test_time_left_is_said_exactly(seconds_left: float, said: str) -> None:
 
 @pytest.fixture
 def berlin() -> Iterator[None]:
-    """Local time is Berlin's (a zone with summer time) for this test."""
-    previous = os.environ.get("TZ")
-    os.environ["TZ"] = "Europe/Berlin"
-    time.tzset()
-    yield
-    if previous is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = previous
-    time.tzset()
+    with local_zone("Europe/Berlin"):
+        yield
 
 
 def test_clock_times_and_iso_times_in_local_time(berlin: None) -> None:
