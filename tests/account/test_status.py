@@ -195,3 +195,164 @@ def test_iso_local() -> None:
     assert status.iso_local(None) is None
     text = status.iso_local(0)
     assert text is not None and datetime.fromisoformat(text).timestamp() == 0
+
+
+# -- every line and its level, word for word -------------------------------------------
+
+
+def _report(**fields: object) -> dict[str, object]:
+    report: dict[str, object] = {key: None for key in KEYS}
+    report.update(
+        profile="default",
+        signed_in=True,
+        needs_login=False,
+        scopes=[],
+        token_file="/data/claude_code_oauth.json",
+        token_file_mode="0600",
+        credential="oauth",
+        account={"email": "a@example.com", "uuid": "u"},
+        organization={"name": "Org", "uuid": "o"},
+        access_token_expires_at="2026-09-21T16:13:20+02:00",
+        access_token_expires_in=7200,
+    )
+    report.update(fields)
+    return report
+
+
+def test_every_line_of_a_signed_in_report_and_its_level() -> None:
+    report = _report(
+        profile="work",
+        login_expires_at="2026-09-23T16:13:20+02:00",
+        login_expires_in=2 * 86400,
+        login_warning="Your Claude login ends in 2d 0h (…); sign in again before then.",
+        scopes=["user:profile", "user:inference"],
+        refresh_not_before="2026-09-21T14:23:20+02:00",
+        last_error="The token endpoint answered HTTP 500.",
+        error="The token file held unusable values (expires_at); …",
+        verified=True,
+    )
+    assert status.render_levels(report, "Usage: 5 h 42 %") == [
+        ("success", "Signed in to Claude as a@example.com (Org) — profile work."),
+        (
+            "info",
+            "Access token: valid, expires 2026-09-21T16:13:20+02:00 (in 2h 0m); "
+            "refreshed automatically.",
+        ),
+        ("info", "Login: ends 2026-09-23T16:13:20+02:00 (in 2d 0h)."),
+        ("warning", "Warning: Your Claude login ends in 2d 0h (…); sign in again before then."),
+        ("info", "Scopes: user:profile user:inference"),
+        ("info", "Refresh paused by the server until 2026-09-21T14:23:20+02:00."),
+        ("warning", "Last refresh problem: The token endpoint answered HTTP 500."),
+        ("info", "Server check: token accepted."),
+        ("info", "Usage: 5 h 42 %"),
+        ("info", "Token file: /data/claude_code_oauth.json (mode 0600)"),
+    ]
+    assert (
+        status.render(report, show_profile=False)[0]
+        == "Signed in to Claude as a@example.com (Org)."
+    )
+
+
+def test_the_lines_of_a_login_that_needs_renewal() -> None:
+    report = _report(
+        needs_login=True,
+        account=None,
+        organization=None,
+        access_token_expires_in=-125,
+        error="It was revoked.",
+        verified=False,
+    )
+    assert status.render_levels(report, show_profile=True) == [
+        ("warning", "Signed in to Claude as unknown account — profile default."),
+        ("info", "Access token: expired 2026-09-21T16:13:20+02:00 (2m 5s ago)."),
+        ("warning", "A new login is needed: run `claude-code-oauth login`."),
+        ("warning", "Server check: failed. It was revoked."),
+        ("info", "Token file: /data/claude_code_oauth.json (mode 0600)"),
+    ]
+    unknown = _report(access_token_expires_at=None, access_token_expires_in=0, error="Odd.")
+    assert status.render_levels(unknown)[1:3] == [
+        ("info", "Access token: expiry unknown; it is refreshed on next use."),
+        ("warning", "Note: Odd."),
+    ]
+
+
+def test_the_lines_of_no_sign_in() -> None:
+    absent = _report(signed_in=False, profile="work")
+    assert status.render_levels(absent) == [
+        ("warning", "Not signed in to Claude (profile work)."),
+        ("info", "Token file: /data/claude_code_oauth.json (absent)"),
+        ("info", "Sign in with `claude-code-oauth login --profile work`."),
+    ]
+    damaged = _report(signed_in=False, error="The token file is damaged.")
+    assert status.render_levels(damaged, show_profile=False) == [
+        ("warning", "Not signed in to Claude."),
+        ("warning", "Problem: The token file is damaged."),
+        ("info", "Sign in with `claude-code-oauth login`."),
+    ]
+
+
+def test_the_lines_of_a_console_key() -> None:
+    created = datetime.fromtimestamp(time.time() - 3 * 86400 - 3600).astimezone()
+    report = _report(
+        credential="api_key",
+        api_key={
+            "name": "claude-code-oauth",
+            "id": "k",
+            "last4": "wxyz",
+            "created_at": created.isoformat(timespec="seconds"),
+        },
+        verified=True,
+    )
+    assert status.render_levels(report, "Usage: none") == [
+        ("success", "Anthropic API key (Console) for Org, signed in as a@example.com."),
+        (
+            "info",
+            f"API key: claude-code-oauth …wxyz, created {created.isoformat(timespec='seconds')} "
+            "(3d 1h ago); it does not expire.",
+        ),
+        ("info", "Server check: API key accepted."),
+        ("info", "Usage: none"),
+        ("info", "Key file: /data/claude_code_oauth.json (mode 0600)"),
+    ]
+    bare = _report(
+        credential="api_key",
+        profile="ci",
+        account=None,
+        organization=None,
+        api_key={"name": None, "id": None, "last4": "abcd", "created_at": None},
+    )
+    assert status.render(bare)[:2] == [
+        "Anthropic API key (Console) for an unknown organization — profile ci.",
+        "API key: …abcd, creation time unknown; it does not expire.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(3600, "in 1h 0m"), (86400, "in 1d 0h"), (60, "in 1m 0s"), (-86400 * 3, "3d 0h ago")],
+)
+def test_countdown_units(seconds: float, text: str) -> None:
+    assert status.countdown(seconds) == text
+
+
+def test_the_login_warning_word_for_word() -> None:
+    from claude_code_oauth.tokens.record import TokenRecord
+
+    now = 1_790_000_000.0
+
+    def ending(at: float | None) -> TokenRecord:
+        record = TokenRecord.from_token_response(
+            {"access_token": "a" * 20, "refresh_token": "r" * 20, "expires_in": 3600}, now=now
+        )
+        record.refresh_token_expires_at = at
+        return record
+
+    assert status.login_expiry_warning(ending(now + 2 * 86400), now) == (
+        f"Your Claude login ends in 2d 0h ({status.iso_local(now + 2 * 86400)}); sign in again "
+        "before then to avoid an interruption."
+    )
+    assert status.login_expiry_warning(ending(now + 3 * 86400), now) is not None  # warned
+    assert status.login_expiry_warning(ending(now), now) == (
+        "Your Claude login has expired; sign in again."
+    )
+    assert status.login_expiry_warning(ending(None), now) is None
