@@ -260,3 +260,114 @@ def test_a_newer_snapshot_is_never_replaced_by_an_older_one() -> None:
     assert kept.snapshot == newer
     switched = usage_snapshot.with_snapshot(USAGE, older, "other")
     assert switched.account == "other" and switched.plan is None  # the old account's plan
+
+
+# -- the `usage` command's result, from local files ------------------------------------
+
+
+def _settings(tmp_path: Path, **env: str):  # type: ignore[no-untyped-def]
+    from claude_code_oauth.config import Settings
+
+    return Settings(
+        environ={"CLAUDE_CODE_OAUTH_DATA_DIR": str(tmp_path), "HOME": str(tmp_path), **env}
+    )
+
+
+def _signed_in(settings, account: str = "acct") -> None:  # type: ignore[no-untyped-def]
+    from claude_code_oauth.tokens import store as token_store
+    from claude_code_oauth.tokens.record import TokenRecord
+
+    record = TokenRecord.from_token_response(
+        {
+            "access_token": "access-for-the-usage-test",
+            "refresh_token": "refresh-for-the-usage-test",
+            "expires_in": 3600,
+            "account": {"uuid": account, "email_address": "a@example.com"},
+        },
+        now=NOW,
+    )
+    token_store.save(settings.token_path, record)
+
+
+def test_not_signed_in_is_the_empty_report_and_exit_1(tmp_path: Path) -> None:
+    from claude_code_oauth.account.usage_report import collect
+
+    result = collect(_settings(tmp_path), now=NOW)
+    assert (result.exit_code, result.signed_in, result.notes) == (1, False, [])
+    assert result.report == empty_report()
+    assert result.lines[0] == "Not signed in to Claude: no usage to show."
+    assert result.lines[1].startswith("Sign in with ") and "login" in result.lines[1]
+
+
+def test_a_console_key_has_no_plan_windows(tmp_path: Path) -> None:
+    from claude_code_oauth.account.usage_report import API_KEY_LINES, collect
+    from claude_code_oauth.tokens import store as token_store
+    from claude_code_oauth.tokens.api_key import ApiKeyRecord
+
+    settings = _settings(tmp_path)
+    token_store.save(
+        settings.token_path,
+        ApiKeyRecord(api_key="console-key-for-the-usage-test-" + "k" * 40, obtained_at=NOW),
+    )
+    result = collect(settings, now=NOW)
+    assert (result.exit_code, result.lines, result.notes) == (0, list(API_KEY_LINES), [])
+    assert result.report == {**empty_report(), "plan": {"name": "API", "tier": None}}
+    refreshed = collect(settings, refresh=True, now=NOW)
+    assert refreshed.notes == [
+        "--refresh asks Claude's usage endpoint, which only subscription sign-ins have."
+    ]
+
+
+def test_the_usage_of_a_sign_in_from_its_file(tmp_path: Path) -> None:
+    from claude_code_oauth.account.usage_lines import render
+    from claude_code_oauth.account.usage_report import collect
+
+    settings = _settings(tmp_path)
+    _signed_in(settings)
+    usage_snapshot.save(usage_snapshot.usage_path(settings), USAGE)
+    result = collect(settings, now=NOW)
+    assert (result.exit_code, result.signed_in, result.notes) == (0, True, [])
+    assert result.lines == render(USAGE, "acct", NOW)
+    assert result.report == build(USAGE, "acct")
+    Path(usage_snapshot.usage_path(settings)).write_text("{damaged")
+    damaged = collect(settings, now=NOW)
+    assert damaged.notes == [
+        f"The usage snapshot {usage_snapshot.usage_path(settings)} is damaged "
+        "(JSONDecodeError); the next answer from Claude replaces it."
+    ]
+    assert damaged.report == empty_report() and damaged.exit_code == 0
+
+
+def test_block_says_until_when_it_holds_requests_back(tmp_path: Path) -> None:
+    from claude_code_oauth.account.usage_report import collect
+
+    settings = _settings(tmp_path, CLAUDE_CODE_OAUTH_EXTRA_USAGE="block")
+    _signed_in(settings)
+    reached = LIMITS._replace(
+        status="rejected",
+        overage_status="allowed",
+        windows={**LIMITS.windows, "five_hour": Window("five_hour", 100.0, NOW + 72 * 60)},
+    )
+    usage = USAGE._replace(snapshot=UsageSnapshot(reached, NOW - 60, "headers"))
+    usage_snapshot.save(usage_snapshot.usage_path(settings), usage)
+    from claude_code_oauth.account.unified_limits import until
+
+    assert collect(settings, now=NOW + 2 * 3600).lines[-1].startswith("As of ")
+
+    assert collect(settings, now=NOW).lines[-1] == (
+        f"extra_usage = block: claude-code-* models in Code Puppy send nothing until "
+        f"{until(NOW + 72 * 60, NOW)}, because Claude would bill it as extra usage."
+    )
+    billed = USAGE._replace(
+        snapshot=UsageSnapshot(
+            LIMITS._replace(overage_status="allowed", overage_in_use=True), NOW - 60, "headers"
+        )
+    )
+    usage_snapshot.save(usage_snapshot.usage_path(settings), billed)
+    assert collect(settings, now=NOW).lines[-1] == (
+        "extra_usage = block: claude-code-* models in Code Puppy send nothing for now, because "
+        "Claude would bill it as extra usage."
+    )
+    # In warn mode: no such line; and a reached window's block ends at its reset.
+    warn = _settings(tmp_path)
+    assert not collect(warn, now=NOW).lines[-1].startswith("extra_usage")
