@@ -11,6 +11,15 @@ OLDEST_CODE_PUPPY := 0.0.716
 OLD_VENV  := .venv-cp-oldest
 OLD_STAMP := $(OLD_VENV)/.installed-$(OLDEST_CODE_PUPPY)
 
+# A release whose fresh install cannot serve any Anthropic model: 0.0.721-0.0.749
+# declare anthropic>=0.108.0 with no upper bound beside pydantic-ai-slim 2.31.0, so
+# pip installs an anthropic SDK that pydantic-ai cannot drive. Installed as a user
+# would (code-puppy, then this project); `make test` runs on it only the few tests
+# that show what its user sees (tests/hosts/code_puppy/test_host_stack_in_puppy.py).
+MISMATCHED_CODE_PUPPY := 0.0.733
+MISMATCHED_VENV  := .venv-cp-mismatched
+MISMATCHED_STAMP := $(MISMATCHED_VENV)/.installed-$(MISMATCHED_CODE_PUPPY)
+
 .PHONY: demo test lint bench chromium keyring-daemon clean mutate
 
 $(STAMP): pyproject.toml
@@ -25,6 +34,18 @@ $(OLD_STAMP): pyproject.toml
 	$(OLD_VENV)/bin/python -m pip install -q -e . 'code-puppy==$(OLDEST_CODE_PUPPY)'
 	@rm -f $(OLD_VENV)/.installed-*
 	@touch $(OLD_STAMP)
+
+$(MISMATCHED_STAMP): pyproject.toml
+	@test -x $(MISMATCHED_VENV)/bin/python || $(PYTHON) -m venv $(MISMATCHED_VENV)
+	$(MISMATCHED_VENV)/bin/python -m pip install -q --upgrade pip
+	$(MISMATCHED_VENV)/bin/python -m pip install -q 'code-puppy==$(MISMATCHED_CODE_PUPPY)'
+	$(MISMATCHED_VENV)/bin/python -m pip install -q -e .
+	@# The fix our one-line answer names, kept beside the venv, not in it: a test puts
+	@# it on PYTHONPATH to show the same Code Puppy serving requests once it is applied.
+	$(MISMATCHED_VENV)/bin/python -m pip install -q --no-deps --upgrade \
+	  --target $(MISMATCHED_VENV)/anthropic-fix 'anthropic<1'
+	@rm -f $(MISMATCHED_VENV)/.installed-*
+	@touch $(MISMATCHED_STAMP)
 
 # Debian's chromium for the real-browser login test, installed when missing.
 chromium:
@@ -49,10 +70,12 @@ demo: $(STAMP)
 # The whole output is kept and scanned: no token may ever appear in it (the
 # tests' own scan covers what each test captures; this covers everything else).
 # The in-host tests (tests/hosts/code_puppy) run once per Code Puppy listed in
-# CLAUDE_CODE_OAUTH_TEST_CODE_PUPPY_VENVS: the newest (.venv) and the oldest supported.
-test: $(STAMP) $(OLD_STAMP) chromium keyring-daemon lint
+# CLAUDE_CODE_OAUTH_TEST_CODE_PUPPY_VENVS: the newest (.venv) and the oldest supported;
+# the few that need it, also in CLAUDE_CODE_OAUTH_TEST_MISMATCHED_CODE_PUPPY_VENV.
+test: $(STAMP) $(OLD_STAMP) $(MISMATCHED_STAMP) chromium keyring-daemon lint
 	set -o pipefail; CLAUDE_CODE_OAUTH_REQUIRE_CHROMIUM=1 \
 	  CLAUDE_CODE_OAUTH_TEST_CODE_PUPPY_VENVS=$(VENV):$(OLD_VENV) \
+	  CLAUDE_CODE_OAUTH_TEST_MISMATCHED_CODE_PUPPY_VENV=$(MISMATCHED_VENV) \
 	  $(BIN)/python -m pytest 2>&1 | tee .test-output.log
 	@if grep -qE 'sk-ant-(o[ar]t01|api03)-[A-Za-z0-9_-]{6,}' .test-output.log; then \
 	  echo "SECRET SCAN: a token appeared in the test output (.test-output.log)"; exit 1; \
@@ -85,10 +108,10 @@ mutate: $(MUT_STAMP)
 	  if [ $$rc -ne 0 ]; then tail -n 30 mutants/mutmut-run.log; exit $$rc; fi
 	$(BIN)/python tools/mutation_score.py
 
-BENCHMARKS := login refresh_race token_fast_path keyring_read profile_resolution model_overhead registry_scale plugin_import oversized_inputs chaos_refresh
+BENCHMARKS := login refresh_race token_fast_path keyring_read profile_resolution model_overhead registry_scale plugin_import oversized_inputs host_stack chaos_refresh
 
 bench: $(STAMP) keyring-daemon
 	@for b in $(BENCHMARKS); do echo "== benchmarks/$$b.py"; $(BIN)/python benchmarks/$$b.py || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(OLD_VENV) .pytest_cache build src/*.egg-info mutants
+	rm -rf $(VENV) $(OLD_VENV) $(MISMATCHED_VENV) .pytest_cache build src/*.egg-info mutants

@@ -13,6 +13,7 @@ import pytest
 from claude_code_oauth.config import Settings
 from claude_code_oauth.errors import LockTimeout, TokenFileError
 from claude_code_oauth.tokens import store as token_store
+from claude_code_oauth.tokens.record import DEFAULT_LOGIN_LIFETIME
 from claude_code_oauth.tokens.store import TokenRecord
 
 BODY = {
@@ -81,6 +82,38 @@ def test_unusable_token_response(body: dict[str, object]) -> None:
         TokenRecord.from_token_response(body, now=1.0)
 
 
+def test_a_sign_in_without_a_login_lifetime_lasts_30_days() -> None:
+    body = {k: v for k, v in BODY.items() if k != "refresh_token_expires_in"}
+    record = TokenRecord.from_token_response(body, now=1000.0)
+    assert record.refresh_token_expires_at == 1000.0 + 30 * 86400 == 1000.0 + DEFAULT_LOGIN_LIFETIME
+
+
+@pytest.mark.parametrize(("stored_left", "answered_left"), [(500, 900), (900, 500)])
+def test_a_refresh_keeps_the_earlier_login_end(stored_left: int, answered_left: int) -> None:
+    previous = TokenRecord.from_token_response(
+        {**BODY, "refresh_token_expires_in": stored_left}, now=0.0
+    )
+    body = {"access_token": "another-access-value", "refresh_token_expires_in": answered_left}
+    record = TokenRecord.from_token_response(body, now=100.0, previous=previous)
+    assert record.refresh_token_expires_at == min(stored_left, 100.0 + answered_left)
+
+
+def test_a_refresh_learns_a_login_end_it_did_not_know() -> None:
+    previous = _record(refresh_token_expires_at=None)
+    body = {"access_token": "another-access-value", "refresh_token_expires_in": 600}
+    record = TokenRecord.from_token_response(body, now=100.0, previous=previous)
+    assert record.refresh_token_expires_at == 700.0
+
+
+def test_a_sign_in_answer_without_scope_was_granted_what_was_asked() -> None:
+    body = {k: v for k, v in BODY.items() if k != "scope"}
+    asked = "org:create_api_key user:profile user:inference"
+    record = TokenRecord.from_token_response(body, now=1.0, requested_scope=asked)
+    assert record.scope == asked
+    answered = TokenRecord.from_token_response(dict(BODY), now=1.0, requested_scope=asked)
+    assert answered.scope == "user:profile user:inference"
+
+
 def test_missing_expires_in_assumes_an_hour() -> None:
     record = TokenRecord.from_token_response({"access_token": "x"}, now=10.0)
     assert record.expires_at == 3610.0
@@ -146,7 +179,8 @@ def test_an_unusable_login_lifetime_is_ignored(value: object) -> None:
     previous = _record()
     body = {"access_token": "x", "refresh_token_expires_in": value}
     fresh = TokenRecord.from_token_response(body, now=2_000_000.0)
-    assert fresh.refresh_token_expires_at is None
+    # As if it had not been sent: a sign-in then lasts 30 days, as Claude Code assumes.
+    assert fresh.refresh_token_expires_at == 2_000_000.0 + DEFAULT_LOGIN_LIFETIME
     refreshed = TokenRecord.from_token_response(body, now=2_000_000.0, previous=previous)
     assert refreshed.refresh_token_expires_at == previous.refresh_token_expires_at
 
