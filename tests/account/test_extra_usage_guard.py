@@ -516,3 +516,17 @@ def test_one_guard_per_sign_in_so_one_warning_per_stretch(guard_settings: Settin
     first.capture.record(UsageSnapshot(_answer(True), NOW, "headers"))
     assert warnings == [WARNING]
     assert first.capture.flush(10)
+
+
+def test_without_a_host_the_warning_goes_to_the_projects_logger(
+    guard_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Library callers configure logging by our logger's name; the line is the warning
+    itself, not a template."""
+    configured = Settings(environ=dict(guard_settings._environ))
+    guard = ExtraUsageGuard(configured, UsageCapture(configured, clock=lambda: NOW))
+    with caplog.at_level("WARNING", logger="claude_code_oauth"):
+        guard.observe(_answer(True))
+    assert [(r.name, r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("claude_code_oauth", "WARNING", WARNING)
+    ]

@@ -356,3 +356,81 @@ def test_the_login_warning_word_for_word() -> None:
         "Your Claude login has expired; sign in again."
     )
     assert status.login_expiry_warning(ending(None), now) is None
+
+
+# -- a Console sign-in, and the usage line, in this process --------------------------
+
+
+def _console_sign_in(emulator: ClaudeEmulator, settings):  # type: ignore[no-untyped-def]
+    from claude_code_oauth.login.console_key import create_api_key
+    from claude_code_oauth.tokens import store as token_store
+
+    login = emulator.issue_login(console=True)
+    record = create_api_key(settings, login["access_token"], login)
+    token_store.save(settings.token_path, record)
+    return record
+
+
+def test_a_console_sign_in_reports_its_key_never_the_key(
+    emulator: ClaudeEmulator, client_env: dict[str, str]
+) -> None:
+    settings = settings_for(client_env)
+    record = _console_sign_in(emulator, settings)
+    report = status.collect(settings, verify=True)
+    assert set(report) == KEYS
+    assert report["signed_in"] is True and report["credential"] == "api_key"
+    assert report["verified"] is True and report["error"] is None
+    assert report["api_key"] == {
+        "name": record.key_name,
+        "id": record.key_id,
+        "last4": record.api_key[-4:],
+        "created_at": status.iso_local(record.created_at),
+    }
+    assert report["account"]["email"] == "emulated.user@example.com"
+    assert report["organization"]["name"] == "Emulated Organization"
+    assert report["scopes"] == [] and report["access_token_expires_at"] is None
+    (check,) = [r for r in emulator.requests if r.path == "/v1/models"]
+    assert check.headers["x-api-key"] == record.api_key and check.query == {"limit": "1"}
+    assert _no_secret(report, record.api_key)
+    assert status.usage_line(settings, report) == (
+        "Usage: plan windows and extra usage don't apply to an API key; the Console bills it "
+        "per token."
+    )
+    emulator.revoke_api_keys()
+    refused = status.collect(settings, verify=True)
+    assert refused["verified"] is False
+    assert "rejected the API key of this Console sign-in" in refused["error"]
+    assert _no_secret(refused, record.api_key)
+
+
+def test_a_console_sign_in_whose_server_cannot_be_reached(
+    emulator: ClaudeEmulator, client_env: dict[str, str]
+) -> None:
+    record = _console_sign_in(emulator, settings_for(client_env))
+    emulator.inject("models", "slow", delay=5)
+    report = status.collect(settings_for(client_env, http_timeout=0.5), verify=True)
+    assert report["verified"] is False
+    assert report["error"].startswith("The models endpoint (") and "0.5 s" in report["error"]
+    assert _no_secret(report, record.api_key)
+
+
+def test_the_usage_line_of_a_sign_in(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    from claude_code_oauth.account.unified_limits import UnifiedLimits, Window
+    from claude_code_oauth.account.usage_lines import compact_line
+    from claude_code_oauth.account.usage_snapshot import UsageFile, UsageSnapshot, save
+
+    settings = settings_for(client_env)
+    assert status.usage_line(settings, status.collect(settings)) is None  # not signed in
+    record = seed(emulator, token_path, expires_in=3600)
+    report = status.collect(settings)
+    account = record.account["uuid"]
+    assert status.usage_line(settings, report) == compact_line(UsageFile(), account)
+    limits = UnifiedLimits(windows={"five_hour": Window("five_hour", 42.0)})
+    usage = UsageFile(account=account, snapshot=UsageSnapshot(limits, time.time(), "headers"))
+    path = settings.side_path("usage")
+    save(path, usage)
+    assert status.usage_line(settings, report) == "Usage: 5 h 42 % · extra usage unknown"
+    Path(path).write_text("{damaged")
+    assert status.usage_line(settings, report) is None

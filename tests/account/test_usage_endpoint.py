@@ -200,3 +200,36 @@ def test_one_call_a_minute_across_processes(
         "display_name": "Max 20x",
         "extra_usage_enabled": False,
     }
+
+
+def test_a_sign_in_reads_the_plan_once_and_keeps_it(
+    emulator: ClaudeEmulator, signed_in: Settings
+) -> None:
+    from claude_code_oauth.account.usage_endpoint import read_plan
+    from claude_code_oauth.account.usage_snapshot import UsageFile, UsageSnapshot
+
+    path = usage_snapshot.usage_path(signed_in)
+    theirs = UsageSnapshot(usage_snapshot.UnifiedLimits(), time.time(), "headers")
+    usage_snapshot.save(path, UsageFile(account="someone-else", snapshot=theirs, extra={"k": 1}))
+    plan = read_plan(signed_in, emulator.account_uuid)
+    assert plan is not None and (plan.name, plan.tier) == ("Pro", "default_claude_pro")
+    assert usage_snapshot.load(path) == UsageFile(
+        account=emulator.account_uuid, plan=plan, extra={"k": 1}
+    )
+    # No account to tell: the file's figures stay.
+    mine = UsageFile(account="a", snapshot=theirs, extra={})
+    usage_snapshot.save(path, mine)
+    kept = read_plan(signed_in, None)
+    assert usage_snapshot.load(path) == mine._replace(plan=kept)
+
+
+def test_reading_the_plan_is_best_effort(emulator: ClaudeEmulator, signed_in: Settings) -> None:
+    from claude_code_oauth.account.usage_endpoint import read_plan
+
+    path = Path(usage_snapshot.usage_path(signed_in))
+    emulator.inject("profile", "500")
+    assert read_plan(signed_in, emulator.account_uuid) is None
+    assert not path.exists()
+    path.symlink_to(path.parent / "elsewhere.json")  # the usage file cannot be written
+    assert read_plan(signed_in, emulator.account_uuid) is None
+    assert not (path.parent / "elsewhere.json").exists()
