@@ -434,3 +434,29 @@ def test_the_usage_line_of_a_sign_in(
     assert status.usage_line(settings, report) == "Usage: 5 h 42 % · extra usage unknown"
     Path(path).write_text("{damaged")
     assert status.usage_line(settings, report) is None
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "line"),
+    [
+        (
+            1,
+            "Access token: valid, expires 2026-09-21T16:13:20+02:00 (in 1s); refreshed "
+            "automatically.",
+        ),
+        (
+            0,
+            "Access token: expired 2026-09-21T16:13:20+02:00 (in 0s); a new one is fetched on "
+            "next use.",
+        ),
+    ],
+)
+def test_the_access_token_line_at_its_edge(expires_in: int, line: str) -> None:
+    assert status.render(_report(access_token_expires_in=expires_in))[1] == line
+
+
+def test_render_shows_the_usage_line_it_is_given() -> None:
+    assert status.render(_report(), "Usage: 5 h 1 %")[-2:] == [
+        "Usage: 5 h 1 %",
+        "Token file: /data/claude_code_oauth.json (mode 0600)",
+    ]

@@ -233,3 +233,21 @@ def test_reading_the_plan_is_best_effort(emulator: ClaudeEmulator, signed_in: Se
     path.symlink_to(path.parent / "elsewhere.json")  # the usage file cannot be written
     assert read_plan(signed_in, emulator.account_uuid) is None
     assert not (path.parent / "elsewhere.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("seconds", "span"),
+    [
+        (0.5, "1 s"),
+        (119, "119 s"),
+        (119.5, "120 s"),
+        (120, "2 min"),
+        (121, "3 min"),
+        (300, "5 min"),
+        (3600, "60 min"),
+    ],
+)
+def test_waits_are_said_in_seconds_then_minutes(seconds: float, span: str) -> None:
+    from claude_code_oauth.account.usage_endpoint import _span
+
+    assert _span(seconds) == span

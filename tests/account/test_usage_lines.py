@@ -307,3 +307,43 @@ def test_the_compact_line_word_for_word(utc: None) -> None:
         "Usage: none recorded yet (`claude-code-oauth usage --refresh` or "
         "/claude-code-usage --refresh asks Claude)."
     )
+
+
+def test_edges_of_the_lines(utc: None) -> None:
+    """A reset exactly now has happened; a binding window not shown leaves the reset
+    time to the first window shown; the profile's display name is the plan's name."""
+    windows = {
+        "five_hour": Window("five_hour", 42.0, NOW),
+        "seven_day": Window("seven_day", 18.0, NOW + 3600),
+    }
+    limits = UnifiedLimits(binding_window="overage", windows=windows, overage_status="allowed")
+    plan = Plan("Max", "default_claude_max_20x", NOW, "Max Twenty")
+    usage = UsageFile(plan=plan, snapshot=UsageSnapshot(limits, NOW, "headers"))
+    assert render(usage, None, NOW)[:3] == [
+        "Plan: Max Twenty (default_claude_max_20x)",
+        "5-hour     42 %  reset at 14:13 (after these figures)",
+        "7-day      18 %  resets 15:13 (in 1 h 0 min)",
+    ]
+    assert compact_line(usage, None, NOW) == (
+        "Usage: 5 h 42 % (reset at 14:13) · 7 d 18 % · extra usage on"
+    )
+    later = usage._replace(
+        snapshot=UsageSnapshot(
+            limits._replace(windows={"five_hour": Window("five_hour", 42.0, NOW + 60)}),
+            NOW,
+            "headers",
+        )
+    )
+    assert compact_line(later, None, NOW) == "Usage: 5 h 42 % (resets 14:14) · extra usage on"
+    assert render(UsageFile(), None, NOW)[1] == (
+        "No usage recorded yet: it is kept from every answer Claude sends; --refresh asks "
+        "Claude now."
+    )
+
+
+def test_lines_without_a_given_now_use_the_clock() -> None:
+    import time
+
+    fresh = USAGE._replace(snapshot=USAGE.snapshot._replace(as_of=time.time()))
+    assert compact_line(fresh, "acct").endswith("· extra usage off")  # not stale: no "as of"
+    assert render(fresh, "acct")[-1].startswith("As of ")

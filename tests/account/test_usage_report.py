@@ -18,6 +18,7 @@ from claude_code_oauth.account.unified_limits import UnifiedLimits, Window, iso_
 from claude_code_oauth.account.usage_report import build, empty_report
 from claude_code_oauth.account.usage_snapshot import Plan, UsageFile, UsageSnapshot
 from claude_code_oauth.errors import UsageFileError
+from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 
 NOW = 1_790_000_000.0
 #: The exact keys of `usage --json` (a stable interface: keys are added, never renamed).
@@ -371,3 +372,108 @@ def test_block_says_until_when_it_holds_requests_back(tmp_path: Path) -> None:
     # In warn mode: no such line; and a reached window's block ends at its reset.
     warn = _settings(tmp_path)
     assert not collect(warn, now=NOW).lines[-1].startswith("extra_usage")
+
+
+def test_usage_refresh_asks_the_endpoint_and_says_when_it_fails(
+    emulator: ClaudeEmulator, client_env: dict[str, str]
+) -> None:
+    from claude_code_oauth.account.usage_report import collect
+    from helpers.tokens import seed, settings_for
+
+    settings = settings_for(client_env)
+    record = seed(emulator, settings.token_path, expires_in=3600)
+    account = record.account["uuid"]
+    emulator.configure_usage(limits={"five_hour": 8}, plan="pro", endpoint_form="both")
+    result = collect(settings, refresh=True, now=NOW)
+    assert (result.exit_code, result.notes) == (0, [])
+    usage = usage_snapshot.load(usage_snapshot.usage_path(settings))
+    assert usage.account == account and usage.endpoint_checked_at == NOW
+    assert result.report == build(usage, account)
+    assert result.report["source"] == "usage_endpoint" and result.report["plan"]["name"] == "Pro"
+    # Within the minute: not asked again, and said so.
+    again = collect(settings, refresh=True, now=NOW + 10)
+    assert again.exit_code == 0
+    assert again.notes == [
+        "The usage endpoint was asked 10 s ago (at most once a minute); showing the last values."
+    ]
+    # A token the endpoint refuses (no user:profile): exit 1, the last values, and why.
+    from claude_code_oauth.tokens import store as token_store
+    from claude_code_oauth.tokens.record import TokenRecord
+
+    narrow = emulator.issue_login(scope="user:inference")
+    token_store.save(settings.token_path, TokenRecord.from_token_response(narrow))
+    failed = collect(settings, refresh=True, now=NOW + 120)
+    assert failed.exit_code == 1
+    (note,) = failed.notes
+    assert note.endswith(
+        " It is not asked again for 5 min (as Claude's own client waits); showing the last values."
+    )
+    assert failed.report == build(usage_snapshot.load(usage_snapshot.usage_path(settings)), account)
+
+
+def test_the_usage_shown_includes_this_process_newest_answer(tmp_path: Path) -> None:
+    """Inside Code Puppy the file may lag the last answer by a second: the capture's
+    newer snapshot is what `usage` and `status` show."""
+    from claude_code_oauth.account.usage_capture import capture_for
+    from claude_code_oauth.account.usage_lines import compact_line, render
+    from claude_code_oauth.account.usage_report import collect, status_line
+
+    settings = _settings(tmp_path)
+    _signed_in(settings)
+    usage_snapshot.save(usage_snapshot.usage_path(settings), USAGE)
+    newer = UsageSnapshot(LIMITS._replace(overage_status="allowed"), NOW, "headers")
+    capture = capture_for(settings)
+    capture.record(newer)
+    assert capture.flush(10) or True  # written or not: the capture's copy wins either way
+    shown = USAGE._replace(snapshot=newer)
+    result = collect(settings, now=NOW)
+    assert result.lines == render(shown, "acct", NOW)
+    assert result.report == build(shown, "acct")
+    assert status_line(settings, "acct", NOW) == compact_line(shown, "acct", NOW)
+
+
+def test_another_accounts_file_shows_nothing_of_it(tmp_path: Path) -> None:
+    from claude_code_oauth.account.usage_report import collect
+
+    settings = _settings(tmp_path, CLAUDE_CODE_OAUTH_EXTRA_USAGE="block")
+    _signed_in(settings, account="someone-else")
+    billed = USAGE._replace(
+        snapshot=UsageSnapshot(
+            LIMITS._replace(overage_status="allowed", overage_in_use=True), NOW - 60, "headers"
+        )
+    )
+    usage_snapshot.save(usage_snapshot.usage_path(settings), billed)
+    result = collect(settings, now=NOW)
+    assert result.report == empty_report()
+    assert result.lines[1].startswith("No usage recorded yet")
+    assert not any(line.startswith("extra_usage = block") for line in result.lines)
+
+
+def test_the_json_rounds_to_two_decimals_and_names_every_offer() -> None:
+    limits = LIMITS._replace(
+        windows={"five_hour": Window("five_hour", 12.3456, surpassed_threshold=80.004)},
+        overage_utilization=7.125,
+        overage_resets_at=NOW + 86400,
+        slow=Slow("treatment", "active", 30.0, 300.0, 33.3333, NOW + 3600),
+        grace=Grace("eligible", 1.005, 2.0),
+    )
+    report = build(UsageFile(snapshot=UsageSnapshot(limits, NOW, "headers")), None)
+    assert report["windows"]["five_hour"]["utilization"] == 12.35
+    assert report["windows"]["five_hour"]["surpassed_threshold"] == 80.0
+    assert (
+        report["extra_usage"]["utilization"] == 7.12 or report["extra_usage"]["utilization"] == 7.13
+    )
+    assert report["extra_usage"]["resets_at"] == iso_local(NOW + 86400)
+    assert report["slow"] == {
+        "offer": "treatment",
+        "status": "active",
+        "retry_after": 30.0,
+        "max_wait": 300.0,
+        "budget_utilization": 33.33,
+        "budget_resets_at": iso_local(NOW + 3600),
+    }
+    assert report["grace"] == {
+        "status": "eligible",
+        "five_hour_utilization": round(1.005, 2),
+        "seven_day_utilization": 2.0,
+    }
