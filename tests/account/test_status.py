@@ -460,3 +460,67 @@ def test_render_shows_the_usage_line_it_is_given() -> None:
         "Usage: 5 h 1 %",
         "Token file: /data/claude_code_oauth.json (mode 0600)",
     ]
+
+
+def test_verify_sends_what_claudes_profile_endpoint_expects(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    from claude_code_oauth import USER_AGENT
+
+    seed(emulator, token_path, expires_in=3600)
+    settings = settings_for(client_env)
+    assert status.collect(settings, verify=True)["verified"] is True
+    (request,) = emulator.requests
+    assert request.method == "GET" and request.headers["user-agent"] == USER_AGENT
+    assert settings.anthropic_beta in request.headers["anthropic-beta"]
+    assert request.headers["anthropic-version"] == settings.anthropic_version
+    emulator.inject("profile", "500")
+    report = status.collect(settings, verify=True)
+    assert report["verified"] is False
+    assert report["error"] == (
+        "The profile endpoint failed with HTTP 500: api_error (Internal server error); try "
+        "again shortly."
+    )
+
+
+def test_verify_of_a_profile_endpoint_nobody_answers(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    import socket
+
+    seed(emulator, token_path, expires_in=3600)
+    closed = socket.create_server(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    settings = settings_for(client_env, api_base_url=f"http://127.0.0.1:{port}")
+    report = status.collect(settings, verify=True)
+    assert report["verified"] is False
+    assert report["error"] == "The profile endpoint could not be reached (ConnectError)."
+
+
+def test_verify_blanks_a_token_of_any_shape_the_server_echoes(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    """Shape-based blanking catches Claude's tokens; the tokens actually sent are blanked
+    whatever their shape."""
+    import json as json_module
+
+    from claude_code_oauth.testing.hostile_proxy import HostileProxy
+    from claude_code_oauth.tokens import store as token_store
+
+    record = seed(emulator, token_path, expires_in=3600)
+    record.access_token = "plain-token-of-another-shape-0123456789"
+    token_store.save(str(token_path), record)
+    with HostileProxy(emulator.base_url) as proxy:
+
+        def echo(request) -> bytes:  # type: ignore[no-untyped-def]
+            message = f"Token {request.bearer} is not allowed here"
+            return json_module.dumps(
+                {"type": "error", "error": {"type": "permission_error", "message": message}}
+            ).encode()
+
+        proxy.add_rule("/api/oauth/profile", times=1, forward=False, status=403, body=echo)
+        report = status.collect(settings_for(proxy.env(client_env)), verify=True)
+    assert report["verified"] is False and "is not allowed here" in report["error"]
+    leaked = record.access_token in report["error"]
+    assert not leaked
