@@ -205,3 +205,47 @@ def test_the_plan_from_the_profile(
     profile: dict[str, Any], plan: tuple[str | None, str | None]
 ) -> None:
     assert plan_from_profile(profile) == plan
+
+
+def test_rows_past_the_first_odd_one_are_still_read() -> None:
+    """A row that is not an object, has no kind, or a kind that is no name is skipped;
+    the rows after it are read."""
+    limits = normalize(
+        {
+            "limits": [
+                "not a row",
+                {"percent": 5},
+                _row("Not A Word!", 6),
+                _row("session", 10),
+                _scoped("Opus", 20),
+                _scoped("Opus", 21),
+                _scoped("Opus", 22),
+            ]
+        }
+    )
+    assert [(w.name, w.utilization) for w in limits.windows.values()] == [
+        ("five_hour", 10.0),
+        ("seven_day_opus", 20.0),
+        ("seven_day_opus_2", 21.0),
+        ("seven_day_opus_3", 22.0),
+    ]
+
+
+def test_at_most_64_rows_are_read_and_names_are_36_characters() -> None:
+    rows = [_row("session", 1)] * 64 + [_row("weekly_all", 2)]
+    assert "seven_day" not in normalize({"limits": rows}).windows
+    long_kind = "m" * 40
+    (name,) = normalize({"limits": [_row(long_kind, 3)]}).windows
+    assert name == "m" * 36
+
+
+def test_a_surface_names_a_scoped_row_when_no_model_does() -> None:
+    surface = _row(
+        "weekly_scoped",
+        4,
+        scope={"model": "not an object", "surface": {"display_name": "Claude Code"}},
+    )
+    unnamed = _row("weekly_scoped", 5, scope={"model": {"display_name": "<b>"}})
+    windows = normalize({"limits": [surface, unnamed]}).windows
+    assert windows["seven_day_claude_code"].model == "Claude Code"
+    assert windows["seven_day_scoped"].model is None

@@ -524,3 +524,22 @@ def test_verify_blanks_a_token_of_any_shape_the_server_echoes(
     assert report["verified"] is False and "is not allowed here" in report["error"]
     leaked = record.access_token in report["error"]
     assert not leaked
+
+
+def test_who_is_signed_in_exactly_or_nothing(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    from claude_code_oauth.tokens import store as token_store
+    from claude_code_oauth.tokens.record import TokenRecord
+
+    record = seed(emulator, token_path, expires_in=3600)
+    report = status.collect(settings_for(client_env))
+    assert report["organization"] == {
+        "name": "Emulated Organization",
+        "uuid": record.organization["uuid"],
+    }
+    anonymous = TokenRecord.from_token_response(emulator.issue_login(account=False))
+    token_store.save(str(token_path), anonymous)
+    report = status.collect(settings_for(client_env))
+    assert report["account"] is None and report["organization"] is None
+    assert status.render(report)[0] == "Signed in to Claude as unknown account."

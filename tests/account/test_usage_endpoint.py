@@ -251,3 +251,42 @@ def test_waits_are_said_in_seconds_then_minutes(seconds: float, span: str) -> No
     from claude_code_oauth.account.usage_endpoint import _span
 
     assert _span(seconds) == span
+
+
+def test_the_notes_of_a_refusal_word_for_word(
+    emulator: ClaudeEmulator, signed_in: Settings
+) -> None:
+    from claude_code_oauth.testing.hostile_proxy import HostileProxy
+
+    with HostileProxy(emulator.base_url) as proxy:
+        settings = Settings(environ=proxy.env(dict(signed_in._environ)))
+        start = time.time()
+        proxy.add_rule(
+            "/api/oauth/usage",
+            times=1,
+            forward=False,
+            status=429,
+            headers={"Retry-After": "90"},
+            body=b"{}",
+        )
+        limited = refresh(settings, emulator.account_uuid, now=start)
+        assert limited.note == (
+            "The usage endpoint is rate-limiting (retry in 90 s); showing the last values."
+        )
+        proxy.add_rule("/api/oauth/usage", times=1, forward=False, status=403, body=b"{}")
+        bare = refresh(settings, emulator.account_uuid, now=start + 91)
+        assert bare.failed and bare.note == (
+            "The usage endpoint answered HTTP 403 without an error message. It is not asked "
+            "again for 5 min (as Claude's own client waits); showing the last values."
+        )
+        envelope = (
+            b'{"type": "error", "error": {"type": "permission_error", '
+            b'"message": "No profile scope."}}'
+        )
+        proxy.add_rule("/api/oauth/usage", times=1, forward=False, status=403, body=envelope)
+        said = refresh(settings, emulator.account_uuid, now=start + 91 + DEFAULT_BACKOFF + 1)
+        assert said.note == (
+            "The usage endpoint refused the request: permission_error (No profile scope.). It "
+            "is not asked again for 5 min (as Claude's own client waits); showing the last "
+            "values."
+        )
