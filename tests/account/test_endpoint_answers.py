@@ -249,3 +249,50 @@ def test_a_surface_names_a_scoped_row_when_no_model_does() -> None:
     windows = normalize({"limits": [surface, unnamed]}).windows
     assert windows["seven_day_claude_code"].model == "Claude Code"
     assert windows["seven_day_scoped"].model is None
+
+
+@pytest.mark.parametrize(
+    ("profile", "plan"),
+    [
+        ({"organization": {"organization_type": "claude_team"}}, ("Team", None)),
+        ({"organization": {"organization_type": "claude_max"}}, ("Max", None)),
+        ({"organization": {"organization_type": "claude_pro"}}, ("Pro", None)),
+        ({"account": {"has_claude_max": True}, "organization": {}}, ("Max", None)),
+        ({"account": {"has_claude_pro": True}}, ("Pro", None)),
+        ({"organization": {"organization_type": "console"}}, ("API", None)),
+        ({"organization": {"organization_type": "api_business"}}, ("API", None)),
+        (
+            {"organization": {"organization_type": "claude_student_plus"}},
+            ("Student Plus", None),
+        ),
+        ({"organization": {"organization_type": "x" * 40}}, ("X" + "x" * 31, None)),
+        ({"organization": {"uuid": "org-1"}}, ("API", None)),  # an org, no type: the API
+        (
+            {"organization": {"organization_type": "api", "rate_limit_tier": " t" + "1" * 70}},
+            ("API", "t" + "1" * 63),
+        ),
+    ],
+)
+def test_more_plans_from_the_profile(
+    profile: dict[str, Any], plan: tuple[str | None, str | None]
+) -> None:
+    assert plan_from_profile(profile) == plan
+
+
+def test_a_profile_whose_organization_is_not_an_object() -> None:
+    assert plan_of_profile({"organization": "x"}, NOW) == Plan(None, None, NOW, None, None)
+
+
+def test_the_window_forms_statuses_names_and_times() -> None:
+    limits = normalize(
+        {
+            "five_hour": {"utilization": 42.0, "resets_at": "2026-09-21T15:25:00Z"},
+            "seven_day": {"utilization": None, "resets_at": "2026-09-21T15:25:00"},
+        }
+    )
+    five = limits.windows["five_hour"]
+    assert five.name == "five_hour" and five.status == "allowed"
+    assert five.resets_at == NOW + 72 * 60 - 20  # 15:25:00 UTC
+    seven = limits.windows["seven_day"]
+    assert seven.status is None and seven.resets_at is None  # no zone: not believed
+    assert limits.status == "allowed"

@@ -290,3 +290,22 @@ def test_the_notes_of_a_refusal_word_for_word(
             "is not asked again for 5 min (as Claude's own client waits); showing the last "
             "values."
         )
+
+
+def test_a_plan_that_cannot_be_read_is_a_note_beside_the_figures(
+    emulator: ClaudeEmulator, signed_in: Settings
+) -> None:
+    emulator.inject("profile", "500")
+    outcome = refresh(signed_in, emulator.account_uuid)
+    assert outcome.asked and not outcome.failed and outcome.usage.snapshot is not None
+    assert outcome.note == (
+        "The plan could not be read: The profile endpoint failed with HTTP 500: api_error "
+        "(Internal server error); try again shortly."
+    )
+    slow = Settings({"http_timeout": 0.5}, environ=dict(signed_in._environ))
+    emulator.inject("profile", "slow", delay=5)
+    late = refresh(slow, emulator.account_uuid, now=time.time() + MIN_INTERVAL + 1)
+    host = emulator.base_url.removeprefix("http://")
+    assert late.note is not None and late.note.startswith(
+        f"The plan could not be read: The profile endpoint ({host}) did not answer within 0.5 s"
+    )
