@@ -78,7 +78,9 @@ def test_another_live_process_and_a_zombie(tmp_path: Path) -> None:
     child = subprocess.Popen([str(odd), "30"])
     try:
         start = _start_of(child.pid)
-        assert temp_files._proc_start(str(child.pid)) == ("S", start)
+        # Running or asleep, depending on how far the child got: both are alive.
+        state, started = temp_files._proc_start(str(child.pid)) or ("", "")
+        assert state in ("R", "S") and started == start
         assert writer_gone(TempFile("p", "t", host, str(child.pid), start)) is False
         assert writer_gone(TempFile("p", "t", host, str(child.pid), start + "0")) is True
         child.kill()
