@@ -7,6 +7,10 @@ verifier: callers may print it as is. ``hint`` (optional) says what to do next.
 
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the token fast path imports this module: nothing more at run time
+    from typing import Any
+
 
 class ClaudeOAuthError(Exception):
     """Base class: ``str(err)`` is one line, safe to show, secret-free."""
@@ -75,6 +79,12 @@ class PasteError(LoginError):
     """A pasted line could not be understood or does not match this login."""
 
 
+class ScopeNotGranted(LoginError):
+    """The sign-in was granted without a scope it cannot work without (``user:inference``
+    for a subscription sign-in, ``org:create_api_key`` for a Console one); nothing was
+    saved."""
+
+
 class ApiKeyCreationError(LoginError):
     """A Console sign-in could not create its API key; nothing was saved."""
 
@@ -102,6 +112,10 @@ class OAuthErrorResponse(TokenEndpointError):
 
 class InvalidGrant(OAuthErrorResponse):
     """The code or refresh token is dead, spent or revoked."""
+
+
+class SessionStale(InvalidGrant):
+    """HTTP 403 ``session_stale_relogin``: the token endpoint wants a new sign-in."""
 
 
 class RateLimited(TokenEndpointError):
@@ -138,6 +152,18 @@ class NotSignedIn(ClaudeOAuthError):
 
 class LoginRequired(ClaudeOAuthError):
     """The stored login can no longer be refreshed; the user must log in again."""
+
+
+class AccountOnHold(OAuthErrorResponse, LoginRequired):
+    """The token endpoint says the account is on hold (``account_on_hold``): no refresh
+    or sign-in helps until Anthropic lifts the hold. ``uri`` is where to read why and
+    appeal (the answer's ``error_uri`` when it is Anthropic's, else the default)."""
+
+    def __init__(
+        self, message: str, *, uri: str, error: str, status: int, hint: str | None = None
+    ) -> None:
+        super().__init__(message, error=error, status=status, hint=hint)
+        self.uri = uri
 
 
 class TokenFileError(ClaudeOAuthError):
@@ -252,7 +278,8 @@ class ClaudeApiError(ClaudeOAuthError):
 
     ``status`` is the HTTP status (``200`` for a stream that failed after it
     started, ``None`` when no answer came), ``host`` the host that answered,
-    ``error_type`` Anthropic's error type when it sent one. See
+    ``error_type`` Anthropic's error type when it sent one, ``error_code`` its
+    ``error.details.error_code`` (``credits_required``, …) when it sent one. See
     :func:`claude_code_oauth.net.claude_answers.error_for_answer`.
     """
 
@@ -263,12 +290,14 @@ class ClaudeApiError(ClaudeOAuthError):
         status: int | None,
         host: str,
         error_type: str | None = None,
+        error_code: str | None = None,
         hint: str | None = None,
     ) -> None:
         super().__init__(message, hint=hint)
         self.status = status
         self.host = host
         self.error_type = error_type
+        self.error_code = error_code
 
 
 class ThirdPartyRefused(ClaudeApiError):
@@ -286,11 +315,33 @@ class ApiKeyRejected(ClaudeApiError):
 
 
 class LoginRevoked(ClaudeApiError, LoginRequired):
-    """HTTP 403 ``permission_error``: the OAuth token (the whole login) was revoked."""
+    """HTTP 403 "OAuth token has been revoked" that one refresh did not cure (a refresh
+    answered ``invalid_grant`` raises :class:`LoginRequired` from the provider instead)."""
+
+
+class OrganizationRefused(ClaudeApiError):
+    """HTTP 401/403: the organization does not allow OAuth sign-ins ("OAuth authentication
+    is currently not allowed for this organization": a Pro/Max payment past due, or
+    subscription access switched off), or it is disabled (``organization_disabled``).
+    No refresh or new sign-in helps."""
+
+
+class CreditsRequired(ClaudeApiError):
+    """HTTP 429 ``credits_required``: out of extra usage; nothing clears it by itself.
+    ``resets_at``: when the plan's binding window resets, if Claude said (epoch seconds)."""
+
+    def __init__(self, message: str, *, resets_at: float | None = None, **fields: Any) -> None:
+        super().__init__(message, **fields)
+        self.resets_at = resets_at
 
 
 class PermissionRefused(ClaudeApiError):
     """HTTP 403 for another reason (a missing scope, an organization setting)."""
+
+
+class ModelNotAvailable(PermissionRefused):
+    """HTTP 403 naming a ``model:``: this plan cannot use that model, or access to it is
+    suspended for the organization (``model_access_suspended``)."""
 
 
 class UsageLimitReached(ClaudeApiError):
@@ -304,13 +355,11 @@ class UsageLimitReached(ClaudeApiError):
         self,
         message: str,
         *,
-        status: int | None,
-        host: str,
-        error_type: str | None = None,
         window: str | None = None,
         resets_at: float | None = None,
+        **fields: Any,
     ) -> None:
-        super().__init__(message, status=status, host=host, error_type=error_type)
+        super().__init__(message, **fields)
         self.window = window
         self.resets_at = resets_at
 
@@ -329,3 +378,11 @@ class ApiUnexpectedAnswer(ClaudeApiError):
 
 class ApiUnreachable(ClaudeApiError):
     """No answer at all: DNS, refused connection, TLS, timeout."""
+
+
+# --- the host ------------------------------------------------------------------
+
+
+class HostStackMismatch(ClaudeOAuthError):
+    """This Python's anthropic SDK and pydantic-ai cannot serve a model together
+    (:mod:`claude_code_oauth.models.host_stack`); the hint is the command that fixes it."""

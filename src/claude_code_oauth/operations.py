@@ -23,6 +23,7 @@ from .config import DEFAULT_PROFILE, Settings
 from .errors import ClaudeOAuthError, ModelsFileError
 from .hints import hints_for
 from .tokens.api_key import ApiKeyRecord
+from .tokens.record import TokenRecord
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -284,9 +285,12 @@ def login_and_register(
 
 
 def logout(settings: Settings, reporter: Reporter) -> tuple[bool, tuple[str, ...]]:
-    """Remove the profile's tokens or Console API key (under the lock), its usage
-    snapshot, and the model entries pinned to it; idempotent. A removed API key is
-    named, with a warning that it still exists in the Console until revoked there.
+    """Revoke the profile's login at Anthropic (best effort, :mod:`.tokens.revoke`), then
+    remove its tokens or Console API key whatever the answer (under the lock), its usage
+    snapshot, and the model entries pinned to it; idempotent. One line says whether
+    Anthropic confirmed the revocation, could not be reached, or refused (and how). A
+    removed API key is named, with a warning that it still exists in the Console until
+    revoked there (a Console sign-in keeps no OAuth token, so nothing is posted).
     The entries that follow the active profile are removed only with the last
     sign-in: while another profile is signed in they stay, and say "not signed in
     (profile NAME)" until the user signs in again or switches. Returns whether a
@@ -295,14 +299,19 @@ def logout(settings: Settings, reporter: Reporter) -> tuple[bool, tuple[str, ...
     from .profiles.active import recorded_active_profile
     from .profiles.listing import profile_names
     from .tokens import store as token_store
+    from .tokens.revoke import revoke_login
 
     path = settings.token_path
     profile = settings.profile
+    revocation = None
     with token_store.held(token_store.token_lock(settings)):
         try:
             stored = token_store.load_sign_in(path)
         except ClaudeOAuthError:
             stored = None  # damaged: removed all the same
+        if isinstance(stored, TokenRecord) and stored.refresh_token:
+            # Under the lock: no other process can rotate the token being revoked.
+            revocation = revoke_login(settings, stored.refresh_token)
         removed = token_store.delete(path)
     named = "" if profile == DEFAULT_PROFILE else f" of profile {profile}"
     if removed and isinstance(stored, ApiKeyRecord):
@@ -318,6 +327,10 @@ def logout(settings: Settings, reporter: Reporter) -> tuple[bool, tuple[str, ...
         reporter.info(
             f"Removed the tokens{named} ({path})." if removed else f"No tokens{named} were stored."
         )
+    if revocation is not None:
+        assert isinstance(stored, TokenRecord)
+        line = revocation.line(stored.refresh_token_expires_at)
+        (reporter.info if revocation.confirmed else reporter.warning)(line)
     _forget_usage(settings)
     remaining = [name for name in profile_names(settings) if name != profile]
     groups: list[str | None] = [profile] if remaining else [profile, None]

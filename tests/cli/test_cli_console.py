@@ -155,6 +155,7 @@ def test_console_login_by_browser_keeps_only_the_key_and_every_command_knows_it(
         "configuration",
         "files",
         "sign_in",
+        "host_stack",
         "authorize_endpoint",
         "models",
         "inference",
@@ -299,6 +300,9 @@ def test_logout_removes_the_key_here_and_says_it_lives_on_in_the_console(
     )
     assert key not in done.stdout + done.stderr
     assert not (data_dir / KEY_FILE).exists()
+    # A Console sign-in keeps no OAuth token: nothing to post to the revoke endpoint.
+    assert not [r for r in emulator.requests if r.path.endswith("/revoke")]
+    assert "revocation" not in done.stdout + done.stderr
     # True: it still works, until revoked in the Console.
     with httpx.Client(trust_env=False, timeout=10) as client:
         answer = client.get(emulator.base_url + "/v1/models", headers={"x-api-key": key})

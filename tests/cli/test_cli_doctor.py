@@ -15,7 +15,7 @@ import pytest
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.testing.hostile_proxy import HostileProxy
 from claude_code_oauth.tokens import store as token_store
-from helpers.cli import run_cli
+from helpers.cli import plain_python, run_cli
 from helpers.tokens import seed, stored
 
 pytestmark = pytest.mark.subprocess
@@ -24,6 +24,7 @@ NAMES = [
     "configuration",
     "files",
     "sign_in",
+    "host_stack",
     "token_endpoint",
     "authorize_endpoint",
     "profile",
@@ -31,8 +32,13 @@ NAMES = [
 ]
 
 
-def doctor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return run_cli(env, "doctor", *args)
+def doctor(
+    env: dict[str, str], *args: str, code_puppy: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """``doctor ARGS`` as installed without Code Puppy (the library check then has nothing
+    to import: each run is seconds faster), or with ``code_puppy`` in this environment,
+    beside Code Puppy."""
+    return run_cli(env, "doctor", *args, python=None if code_puppy else plain_python())
 
 
 def checks(done: subprocess.CompletedProcess[str]) -> dict[str, dict[str, Any]]:
@@ -78,11 +84,30 @@ def test_human_output_marks_each_line(
     emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
 ) -> None:
     seed(emulator, token_path, expires_in=3600)
-    done = doctor(client_env)
+    done = doctor(client_env, code_puppy=True)
     lines = done.stdout.splitlines()
     assert done.returncode == 0 and len(lines) == len(NAMES)
     assert all(line.startswith("✓ ") for line in lines)
     assert lines[2].startswith("✓ Sign-in: Signed in as emulated.user@example.com")
+    # This environment has Code Puppy's libraries: they were checked, and work together.
+    assert lines[3].startswith("✓ Anthropic SDK and pydantic-ai: anthropic ")
+    assert lines[3].endswith("they work together (a request built and read back in memory)")
+
+
+def test_without_code_puppy_the_library_check_passes_with_nothing_to_check(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=3600)
+    done = doctor(client_env, "--json")
+    result = checks(done)
+    assert result["host_stack"] == {
+        "name": "host_stack",
+        "ok": True,
+        "detail": "no pydantic-ai in this Python (Code Puppy is not installed here): "
+        "nothing to check",
+        "fix": None,
+    }
+    assert list(result) == NAMES and done.returncode == 0, result
 
 
 def test_inference_says_first_that_it_counts_and_sends_one_token(
@@ -162,7 +187,7 @@ def test_a_revoked_login_is_found_and_marked(
     emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
 ) -> None:
     seed(emulator, token_path, expires_in=3600)
-    emulator.inject("profile", "403_revoked")
+    emulator.revoke_all()  # the API says revoked, and the one refresh proves it
     result = checks(doctor(client_env, "--json"))
     assert "revoked" in result["profile"]["detail"]
     assert "claude-code-oauth login" in result["profile"]["fix"]

@@ -15,7 +15,12 @@ import httpx
 import pytest
 
 from claude_code_oauth.config import Settings
-from claude_code_oauth.errors import ApiKeyCreationError, ApiKeyNotPermitted
+from claude_code_oauth.errors import (
+    ApiKeyCreationError,
+    ApiKeyNotPermitted,
+    ClaudeOAuthError,
+    ScopeNotGranted,
+)
 from claude_code_oauth.login.flow import LoginFlow, LoginResult
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.tokens import store as token_store
@@ -66,7 +71,7 @@ def _sign_in(flow: LoginFlow) -> tuple[object, str]:
     visitor.start()
     try:
         outcome: object = flow.wait()
-    except ApiKeyCreationError as exc:
+    except ClaudeOAuthError as exc:
         outcome = exc
     visitor.join(30)
     return outcome, html.unescape(tab[0])
@@ -157,3 +162,36 @@ def _approve_subscription(url: str) -> str:
             data={"request_id": html.unescape(request_id.group(1)), "decision": "approve"},
         )
     return answer.headers["location"]
+
+
+def test_a_grant_without_org_create_api_key_is_refused_before_asking_for_a_key(
+    emulator: ClaudeEmulator, flow_settings: Settings
+) -> None:
+    """An organization can withhold key creation from the grant; the sign-in then says
+    so instead of sending a request that can only be refused."""
+    seed(emulator, flow_settings.token_path, expires_in=3600)
+    before = Path(flow_settings.token_path).read_bytes()
+    emulator.withhold_scopes("emulated.user@example.com", "org:create_api_key")
+    with LoginFlow(flow_settings, console=True) as flow:
+        outcome, tab = _sign_in(flow)
+    assert isinstance(outcome, ScopeNotGranted)
+    line = str(outcome)
+    assert "without org:create_api_key (granted: user:profile user:inference)" in line
+    assert "does not let this account create API keys" in line and "admin" in line
+    assert "without org:create_api_key" in tab
+    assert Path(flow_settings.token_path).read_bytes() == before
+    assert not [r for r in emulator.requests if r.path.endswith("/create_api_key")]
+
+
+def test_verification_required_is_said_in_claudes_words_with_where_to_verify(
+    emulator: ClaudeEmulator, flow_settings: Settings
+) -> None:
+    url = "https://claude.ai/settings/verify?ref=1"
+    emulator.inject("create_api_key", "403_verification_required", remediation_url=url)
+    with LoginFlow(flow_settings, console=True) as flow:
+        outcome, _ = _sign_in(flow)
+    assert isinstance(outcome, ApiKeyCreationError)
+    line = str(outcome)
+    assert "Verify your identity before creating API keys" in line
+    assert f"Verify at {url}, then try again." in line and "Nothing was saved" in line
+    assert not Path(flow_settings.token_path).exists() and emulator.api_keys == []

@@ -28,6 +28,7 @@ from claude_code_oauth.errors import (
     ConfigError,
     LockTimeout,
     LoginCancelled,
+    ScopeNotGranted,
     ServerError,
     TokenFileError,
 )
@@ -629,3 +630,38 @@ def test_when_saving_fails_the_page_says_so(
     assert page.status_code == 400 and b"Sign-in failed" in page.content
     assert b"Signed in" not in page.content and b"lock" in page.content
     assert not (data_dir / "claude_code_oauth.json").exists()
+
+
+# -- the granted scope -----------------------------------------------------------------------
+
+
+def test_a_grant_without_user_inference_is_refused_and_nothing_is_saved(
+    emulator: ClaudeEmulator, flow_settings: Settings
+) -> None:
+    """Claude grants a Console (API-billed) account no user:inference: such a sign-in
+    would fail at every request, so it is not saved, and the line says what works."""
+    emulator.withhold_scopes("emulated.user@example.com", "user:inference")
+    path = Path(flow_settings.token_path)
+    with LoginFlow(flow_settings, timeout=20) as flow:
+        urls = flow.start()
+        thread, answers = deliver(approve(urls.browser))
+        with pytest.raises(ScopeNotGranted) as caught:
+            flow.wait()
+        thread.join(10)
+    line = str(caught.value)
+    assert "without user:inference" in line and "granted: org:create_api_key user:profile" in line
+    assert "Nothing was saved" in line and "claude-code-oauth login --console" in line
+    assert not path.exists()
+    assert emulator.grants["authorization_code"] == 1
+    assert "without user:inference" in html.unescape(answers[0].text)  # the tab says so too
+
+
+def test_an_answer_without_scope_was_granted_what_was_asked(
+    emulator: ClaudeEmulator, flow_settings: Settings, proxy: Any
+) -> None:
+    """RFC 6749 §5.1: a token answer may leave ``scope`` out when it is what was asked."""
+    settings = make_settings(emulator, Path(flow_settings.token_path).parent, **proxy.env({}))
+    proxy.add_rule("/v1/oauth/token", drop_json=("scope",))
+    with LoginFlow(settings, timeout=20) as flow:
+        result, _ = browser_login(flow)
+    assert result.record.scope == settings.scope == "org:create_api_key user:profile user:inference"

@@ -9,6 +9,7 @@ only) and how often the token endpoint was asked.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,12 @@ from pydantic_ai.exceptions import ModelAPIError, ModelHTTPError
 from claude_code_oauth.errors import (
     ApiUnavailable,
     ApiUnreachable,
+    CreditsRequired,
     LoginRequired,
     LoginRevoked,
+    ModelNotAvailable,
     NotSignedIn,
+    OrganizationRefused,
     RequestRejected,
     SignInRejected,
     ThirdPartyRefused,
@@ -75,13 +79,19 @@ CASES: list[tuple[str, dict[str, Any], int, type, type, int]] = [
     # fault, params, times injected, pydantic-ai type, named error, requests sent
     ("400_third_party", {}, 1, ModelHTTPError, ThirdPartyRefused, 1),
     ("400_request", {}, 1, ModelHTTPError, RequestRejected, 1),
-    ("403_revoked", {}, 1, ModelHTTPError, LoginRevoked, 1),
+    ("403_revoked", {}, 2, ModelHTTPError, LoginRevoked, 2),  # one refresh, one retry
     ("429_limit", {}, 3, ModelHTTPError, UsageLimitReached, 1),  # the SDK is told: no retry
+    ("429_credits_required", {}, 3, ModelHTTPError, CreditsRequired, 1),  # no retry either
     ("429", {"retry_after": 0}, 3, ModelHTTPError, RequestRejected, 3),  # the SDK's 2 retries
     ("529", {}, 3, ModelHTTPError, ApiUnavailable, 3),
     ("500", {}, 3, ModelHTTPError, ApiUnavailable, 3),
     ("401", {}, 2, ModelHTTPError, SignInRejected, 2),  # one refresh, one retry
+    ("401_org_not_allowed", {}, 2, ModelHTTPError, OrganizationRefused, 1),  # no refresh
+    ("403_org_not_allowed", {}, 2, ModelHTTPError, OrganizationRefused, 1),
+    ("403_model_not_on_plan", {}, 1, ModelHTTPError, ModelNotAvailable, 1),
 ]
+#: The faults another token may cure: one refresh each.
+REFRESHED = ("401", "403_revoked")
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
@@ -110,11 +120,39 @@ def test_each_answer_as_a_pydantic_ai_error(
     assert line == str(error.claude_error) and "\n" not in line
     assert emulator.base_url.removeprefix("http://") in line or named is UsageLimitReached
     assert messages_sent(emulator) == sent
-    refreshes = 1 if fault == "401" else 0
+    refreshes = 1 if fault in REFRESHED else 0
     assert emulator.grants["refresh_token"] == refreshes == token_requests(emulator)
     # Nothing chained but the named error: no transient transport error behind it.
     assert error.__cause__ is error.claude_error and error.claude_error.__cause__ is None
-    assert stored(token_file).needs_login is (fault == "403_revoked")
+    assert not stored(token_file).needs_login  # a refresh that worked proves the login alive
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_a_revoked_token_is_replaced_once_and_the_request_answered(
+    emulator: ClaudeEmulator, token_file: Path, client_env: dict[str, str], stream: bool
+) -> None:
+    emulator.inject("messages", "403_revoked")
+    assert run(make_model(client_env), stream=stream) == REPLY_TEXT
+    assert messages_sent(emulator) == 2
+    assert emulator.grants["refresh_token"] == 1 == token_requests(emulator)
+    assert not stored(token_file).needs_login
+
+
+def test_a_revocation_the_refresh_confirms_ends_the_login_without_another_request(
+    emulator: ClaudeEmulator, token_file: Path, client_env: dict[str, str]
+) -> None:
+    emulator.revoke_all()
+    model = make_model(client_env)
+    with pytest.raises(ModelAPIError) as caught:
+        run(model, stream=True)
+    assert isinstance(caught.value.claude_error, LoginRequired)
+    assert "login has ended" in str(caught.value) and "revoked" in str(caught.value)
+    assert messages_sent(emulator) == 1 and token_requests(emulator) == 1
+    assert stored(token_file).needs_login
+    # The next request says so before sending anything, and asks nobody.
+    with pytest.raises(ModelAPIError):
+        run(model, stream=False)
+    assert messages_sent(emulator) == 1 and token_requests(emulator) == 1
 
 
 def test_the_usage_limit_line(
@@ -339,3 +377,21 @@ def test_a_compressed_bomb_on_the_model_path_is_one_line_in_bounded_memory(
     assert done.stdout.startswith(("ClaudeModelAPIError", "ClaudeModelHTTPError"))
     assert peak < 300 << 20, peak
     assert sent.request.headers.get("accept-encoding") == "identity"
+
+
+def test_out_of_credits_is_not_retried_even_without_the_unified_headers(
+    emulator: ClaudeEmulator, token_file: Path, client_env: dict[str, str], proxy: Any
+) -> None:
+    """Nothing clears credits_required by itself: the body's code alone stops the SDK's
+    retries (a plain 429 without it would be retried)."""
+    error = {
+        "type": "rate_limit_error",
+        "message": "You're out of extra usage.",
+        "details": {"error_code": "credits_required", "error_visibility": "user_facing"},
+    }
+    body = json.dumps({"type": "error", "error": error}).encode()
+    proxy.add_rule("/v1/messages", times=3, forward=False, status=429, body=body)
+    with pytest.raises(ModelHTTPError) as caught:
+        run(make_model(proxy.env(client_env)), stream=False)
+    assert isinstance(caught.value.claude_error, CreditsRequired)
+    assert len(proxy.requests_to("/v1/messages")) == 1

@@ -3,7 +3,8 @@
 Each test lets the emulator give one of Claude's late-2026 answers to a real
 httpx request authenticated by the real token provider, then checks the named
 one-line error, how many requests and refreshes happened, and that nothing on
-disk changed except the needs-renewal mark of a revoked login.
+disk changed except a rotation or the needs-renewal mark of a login a refresh
+proved dead.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -23,8 +25,11 @@ from claude_code_oauth.errors import (
     ApiUnavailable,
     ApiUnexpectedAnswer,
     ClaudeApiError,
+    CreditsRequired,
     LoginRequired,
     LoginRevoked,
+    ModelNotAvailable,
+    OrganizationRefused,
     PermissionRefused,
     RequestRejected,
     SignInRejected,
@@ -38,7 +43,7 @@ from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.testing.hostile_proxy import HostileProxy, ProxiedRequest
 from claude_code_oauth.tokens.provider import TokenProvider
 from helpers.local_time import texts_between
-from helpers.tokens import assert_same_secret, seed, settings_for, stored, token_requests
+from helpers.tokens import assert_same_secret, digest, seed, settings_for, stored, token_requests
 
 MODEL = "claude-haiku-4-5-20251001"
 BODY = {"model": MODEL, "max_tokens": 4, "messages": [{"role": "user", "content": "hi"}]}
@@ -99,6 +104,58 @@ CASES: list[tuple[str, dict[str, Any], type[ClaudeApiError], list[str]]] = [
     ("529", {}, ApiUnavailable, ["is overloaded", "HTTP 529"]),
     ("500", {}, ApiUnavailable, ["failed", "HTTP 500 api_error"]),
     ("html403", {}, ApiUnexpectedAnswer, ["HTML page", "Cloudflare", "API_BASE_URL"]),
+    # No token cures the organization's refusal: no refresh, one line saying why.
+    *[
+        (
+            fault,
+            {},
+            OrganizationRefused,
+            [
+                "does not allow OAuth sign-ins for this organization",
+                "No refresh or new sign-in helps",
+                "payment may be past due",
+                "https://claude.ai/settings/billing",
+                "switched off Claude subscription access",
+            ],
+        )
+        for fault in ("401_org_not_allowed", "403_org_not_allowed")
+    ],
+    (
+        "429_credits_required",
+        {},
+        CreditsRequired,
+        [
+            "says you are out of extra usage (HTTP 429, credits_required): "
+            f'"{refusals.CREDITS_MESSAGE}"',
+            "Nothing clears it by itself",
+            "https://claude.ai/settings/usage",
+            "5-hour limit to reset at",
+        ],
+    ),
+    (
+        "403_scope_insufficient",
+        {},
+        PermissionRefused,
+        ["lacks a scope the request needs", "oauth_scope_insufficient", "--console"],
+    ),
+    (
+        "403_organization_disabled",
+        {},
+        OrganizationRefused,
+        ["says your organization is disabled", "organization_disabled", "admin"],
+    ),
+    (
+        "403_model_suspended",
+        {},
+        ModelNotAvailable,
+        ["suspended for your organization", "model_access_suspended", "another model"],
+    ),
+    (
+        "403_model_not_on_plan",
+        {},
+        ModelNotAvailable,
+        ["says this plan cannot use this model", "model: ", "Choose another model"],
+    ),
 ]
 
 
@@ -187,9 +244,40 @@ def test_a_second_401_says_sign_in_again(
     assert emulator.grants["refresh_token"] == 1 and token_requests(emulator) == 1
 
 
+@pytest.mark.parametrize("fault", ["403_revoked", "401_revoked", "401_token_expired"])
+@pytest.mark.parametrize("endpoint", ["messages", "models"])
+def test_a_revoked_or_expired_token_is_cured_by_one_refresh(
+    emulator: ClaudeEmulator, provider: TokenProvider, token_file: Path, endpoint: str, fault: str
+) -> None:
+    """As Claude Code does: another token, one retry; a revocation is no proof the
+    login is dead (only a refresh answered invalid_grant is)."""
+    before = stored(token_file)
+    emulator.inject(endpoint, fault)
+    response = call(emulator, provider, endpoint)
+    claude_answers.raise_for_answer(response)  # no error: answered after the refresh
+    assert api_requests(emulator, endpoint) == 2
+    assert emulator.grants["refresh_token"] == 1 == token_requests(emulator)
+    after = stored(token_file)
+    assert not after.needs_login and digest(after.access_token) != digest(before.access_token)
+
+
+def test_a_revocation_a_refresh_does_not_cure_says_sign_in_again(
+    emulator: ClaudeEmulator, provider: TokenProvider, token_file: Path
+) -> None:
+    emulator.inject("messages", "403_revoked", times=2)
+    error = refused(emulator, provider, "messages")
+    assert isinstance(error, LoginRevoked) and isinstance(error, LoginRequired)
+    line = assert_one_clean_line(error, emulator)
+    assert "revoked" in line and "even with a freshly refreshed token" in line
+    assert "Sign in again" in line
+    # One refresh and one retry, no more; the refresh worked, so nothing is marked.
+    assert api_requests(emulator, "messages") == 2 and token_requests(emulator) == 1
+    assert not stored(token_file).needs_login
+
+
 @pytest.mark.subprocess
 @pytest.mark.parametrize("endpoint", ["messages", "models"])
-def test_a_revoked_login_is_marked_not_refreshed_and_every_process_says_so(
+def test_a_revocation_the_refresh_confirms_ends_the_login_for_every_process(
     emulator: ClaudeEmulator,
     provider: TokenProvider,
     token_file: Path,
@@ -197,14 +285,16 @@ def test_a_revoked_login_is_marked_not_refreshed_and_every_process_says_so(
     endpoint: str,
 ) -> None:
     before = stored(token_file)
-    emulator.inject(endpoint, "403_revoked")
-    error = refused(emulator, provider, endpoint)
-    assert isinstance(error, LoginRevoked) and isinstance(error, LoginRequired)
-    line = assert_one_clean_line(error, emulator)
-    assert "revoked" in line and "must be renewed" in line and "Sign in again" in line
-    assert api_requests(emulator, endpoint) == 1 and token_requests(emulator) == 0
+    emulator.revoke_all()  # the login really is revoked: API 403, refresh invalid_grant
+    with pytest.raises(LoginRequired) as dead:
+        call(emulator, provider, endpoint)
+    line = str(dead.value)
+    assert "login has ended" in line and "revoked" in line and "claude-code-oauth login" in line
+    assert "\n" not in line and "sk-ant-" not in line
+    assert api_requests(emulator, endpoint) == 1 and token_requests(emulator) == 1
 
-    # On disk: the same tokens, marked as needing a new login (as after invalid_grant).
+    # On disk: the same tokens, marked as needing a new login (as after invalid_grant),
+    # the refused access token counted as expired so no process sends it again.
     after = stored(token_file)
     assert_same_secret(
         (after.access_token, after.refresh_token),
@@ -217,9 +307,9 @@ def test_a_revoked_login_is_marked_not_refreshed_and_every_process_says_so(
 
     # This process, a new provider and another process: all say so without asking.
     for asker in (provider, TokenProvider(provider.settings)):
-        with pytest.raises(LoginRequired) as dead:
+        with pytest.raises(LoginRequired) as again:
             asker.get_access_token()
-        assert "revoked" in str(dead.value)
+        assert "revoked" in str(again.value)
     other = subprocess.run(
         [sys.executable, "-m", "claude_code_oauth", "token"],
         env=client_env,
@@ -230,16 +320,50 @@ def test_a_revoked_login_is_marked_not_refreshed_and_every_process_says_so(
     )
     assert other.returncode == 1 and other.stdout == ""
     assert "revoked" in other.stderr and "claude-code-oauth login" in other.stderr
-    assert token_requests(emulator) == 0
+    assert token_requests(emulator) == 1
     assert api_requests(emulator, endpoint) == 1
 
 
-def test_a_revocation_does_not_mark_a_newer_login(
-    emulator: ClaudeEmulator, provider: TokenProvider, token_file: Path
+class _Together:
+    """The real provider; each caller waits at ``barrier`` after its first token, so
+    every request goes out with the same token before anyone can rotate it."""
+
+    def __init__(self, provider: TokenProvider, barrier: threading.Barrier) -> None:
+        self._provider = provider
+        self._barrier = barrier
+
+    def get_access_token(self) -> str:
+        token = self._provider.get_access_token()
+        self._barrier.wait(timeout=20)
+        return token
+
+    def replace_rejected(self, rejected: str) -> str:
+        return self._provider.replace_rejected(rejected)
+
+
+def test_callers_refused_at_once_agree_on_one_refresh(
+    emulator: ClaudeEmulator, token_file: Path, client_env: dict[str, str]
 ) -> None:
-    old = stored(token_file).access_token
-    seed(emulator, token_file, expires_in=3600)  # a new login happened meanwhile
-    assert provider.mark_login_revoked(old, "revoked") is False
+    """Two providers of one token file (as two processes: they meet only through the
+    file and its lock) both get the revoked 403: one refreshes, the other adopts."""
+    emulator.inject("messages", "403_revoked", times=2)
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def ask() -> None:
+        source = _Together(TokenProvider(settings_for(client_env)), barrier)
+        auth = OAuthBearerAuth(source, settings_for(client_env))
+        with httpx.Client(auth=auth, timeout=20) as client:
+            statuses.append(client.post(emulator.base_url + "/v1/messages", json=BODY).status_code)
+
+    threads = [threading.Thread(target=ask) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert statuses == [200, 200]
+    assert api_requests(emulator, "messages") == 4
+    assert emulator.grants["refresh_token"] == 1 and emulator.replays == 0
     assert not stored(token_file).needs_login
 
 
@@ -319,9 +443,13 @@ def echoing(status: int, kind: str, text: str) -> Any:
             "invalid_request_error",
             "Bad token {token}: only authorized for use with Claude Code",
         ),
-        (403, "permission_error", "OAuth token has been revoked: {token}"),
+        (
+            403,
+            "permission_error",
+            "OAuth authentication is currently not allowed for this organization: {token}",
+        ),
     ],
-    ids=["third_party", "revoked"],
+    ids=["third_party", "organization"],
 )
 def test_a_token_claude_echoes_is_blanked_without_being_told_which(
     emulator: ClaudeEmulator,
@@ -409,3 +537,96 @@ def test_the_emulator_and_the_classifier_agree_on_the_third_party_text() -> None
     }
     error = claude_answers.error_for_answer(400, {}, body, host="h")
     assert isinstance(error, ThirdPartyRefused)
+
+
+def _coded(status: int, kind: str, code: str, message: str, user_facing: bool) -> dict:
+    details = {"error_code": code}
+    if user_facing:
+        details["error_visibility"] = "user_facing"
+    return {"type": "error", "error": {"type": kind, "message": message, "details": details}}
+
+
+def test_a_user_facing_message_is_shown_in_claudes_own_words() -> None:
+    words = "Your organization's admin paused this service until the quarter ends. " * 3
+    words = words.strip()
+    assert 160 < len(words) < 300
+    facing = claude_answers.error_for_answer(
+        403, {}, _coded(403, "permission_error", "organization_disabled", words, True), host="h"
+    )
+    plain = claude_answers.error_for_answer(
+        403, {}, _coded(403, "permission_error", "organization_disabled", words, False), host="h"
+    )
+    assert isinstance(facing, OrganizationRefused) and isinstance(plain, OrganizationRefused)
+    assert f'(HTTP 403, organization_disabled): "{words}"' in str(facing)
+    # Not written for the user: our words, the server's shortened in the detail.
+    assert words not in str(plain) and words[:100] in str(plain)
+    assert "(HTTP 403 permission_error, organization_disabled: " in str(plain)
+    assert facing.error_code == plain.error_code == "organization_disabled"
+
+
+def test_a_user_facing_message_is_blanked_of_tokens_too() -> None:
+    secret = "sk-ant-oat01-" + "y" * 40
+    body = _coded(429, "rate_limit_error", "credits_required", f"Out of credits {secret}", True)
+    line = str(claude_answers.error_for_answer(429, {}, body, host="h"))
+    assert "sk-ant-" not in line and "[token]" in line
+
+
+def test_verification_names_where_only_on_anthropics_own_sites() -> None:
+    def line(url: str) -> str:
+        body = _coded(403, "permission_error", "verification_required", "Verify first.", True)
+        body["error"]["details"]["remediation_url"] = url
+        return str(claude_answers.error_for_answer(403, {}, body, host="h"))
+
+    assert "Verify at https://claude.ai/verify?x=1, then try again." in line(
+        "https://claude.ai/verify?x=1"
+    )
+    for elsewhere in ("https://claude.ai.evil.example/v", "http://claude.ai/v", "javascript:x"):
+        assert elsewhere not in line(elsewhere) and "Verify as it says" in line(elsewhere)
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "code", "cured"),
+    [
+        (401, "Invalid bearer token", None, True),
+        (401, "OAuth access token has been revoked.", None, True),
+        (401, "OAuth token has expired.", "token_expired", True),
+        (403, "OAuth token has been revoked. Please obtain a new token.", None, True),
+        (401, refusals.ORG_NOT_ALLOWED_MESSAGE, None, False),
+        (403, refusals.ORG_NOT_ALLOWED_MESSAGE, None, False),
+        (403, "Disabled.", "organization_disabled", False),
+        (401, "OAuth authentication is currently not supported.", None, False),
+        (403, "This token lacks the user:inference scope", "oauth_scope_insufficient", False),
+        (403, "model: claude-x is not available on your plan.", None, False),
+        (429, "Rate limited", None, False),
+    ],
+)
+def test_which_answers_another_token_may_cure(
+    status: int, message: str, code: str | None, cured: bool
+) -> None:
+    error: dict[str, Any] = {"type": "permission_error", "message": message}
+    if code:
+        error["details"] = {"error_code": code}
+    body = json.dumps({"type": "error", "error": error}).encode()
+    assert claude_answers.needs_new_token(status, body) is cured
+
+
+def test_a_limit_names_the_binding_windows_own_reset() -> None:
+    """A 429 that names the 5-hour window and carries only that window's reset (no
+    overall ``…-reset``): the reset reaches the error and its line."""
+    now = 1_790_000_000.0
+    reset = now + 72 * 60
+    headers = {
+        "anthropic-ratelimit-unified-status": "rejected",
+        "anthropic-ratelimit-unified-representative-claim": "five_hour",
+        "anthropic-ratelimit-unified-5h-utilization": "1.0",
+        "anthropic-ratelimit-unified-5h-status": "rejected",
+        "anthropic-ratelimit-unified-5h-reset": str(int(reset)),
+        "anthropic-ratelimit-unified-7d-reset": str(int(now + 5 * 86400)),
+    }
+    error = claude_answers.error_for_answer(429, headers, b"{}", host="h", now=now)
+    assert isinstance(error, UsageLimitReached)
+    assert error.window == "five_hour" and error.resets_at == reset
+    line = str(error)
+    assert line.startswith("Claude usage limit reached (5-hour window); resets at ")
+    assert "(in 1 h 12 min) (h answered HTTP 429)." in line
+    assert "did not say" not in line

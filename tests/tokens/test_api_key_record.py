@@ -127,8 +127,9 @@ def test_oauth_only_callers_get_one_line_not_a_record(tmp_path: Path, settings) 
     credential = provider.get_credential()
     assert credential.kind == API_KEY and credential.secret == KEY
     assert credential.profile == "default"
-    # An OAuth token the API called revoked cannot mark a key file.
-    assert provider.mark_login_revoked("sk-ant-oat01-whatever", "revoked") is False
+    # An OAuth token the API refused cannot make a key file refresh anything.
+    with pytest.raises(ApiKeySignIn):
+        provider.replace_rejected("sk-ant-oat01-whatever")
 
 
 @pytest.mark.parametrize(

@@ -201,9 +201,11 @@ def test_a_huge_login_lifetime_at_login_is_ignored(
     done = run_cli(env, "login", "--no-models", "--timeout", "30")
     assert done.returncode == 0, done.stderr[-2000:]
     strict_json(token_path)
-    assert stored(token_path).refresh_token_expires_at is None
+    # As if it had not been sent: the login is taken to last 30 days, as Claude Code does.
+    end = stored(token_path).refresh_token_expires_at
+    assert end is not None and 29 * 86400 < end - time.time() <= 30 * 86400
     status = run_cli(env, "status", "--json")
-    assert status.returncode == 0 and json.loads(status.stdout)["login_expires_at"] is None
+    assert status.returncode == 0 and json.loads(status.stdout)["login_expires_in"] > 29 * 86400
 
 
 def test_an_absurd_retry_after_is_believed_for_a_day_at_most(

@@ -6,11 +6,13 @@ import argparse
 
 from .output import err, out, settings
 
-HELP = "check the setup: configuration, files, sign-in, endpoints (✓/✗ with the fix)"
+HELP = "check the setup: configuration, files, sign-in, libraries, endpoints (✓/✗ with the fix)"
 DESCRIPTION = """\
 Check, one line each (✓ or ✗ with the cause and the fix): the configuration;
 that the data directory and token file are private; the sign-in (access-token
-and login expiry); that the token endpoint answers (asked without any token:
+and login expiry); that this Python's anthropic SDK and pydantic-ai work
+together (a request built and read back in memory; nothing to check without
+Code Puppy); that the token endpoint answers (asked without any token:
 the refresh token is never spent or probed); that the authorize endpoint still
 exists; that the profile endpoint accepts the token (account, organization,
 plan); that the models endpoint lists the account's models. With --inference,
@@ -21,8 +23,8 @@ counts against your usage."""
 EPILOG = """\
 exit status: 0 when every check passes, 1 otherwise, 2 bad usage.
 --json prints {"ok": BOOL, "checks": [{"name", "ok", "detail", "fix"}]}; the names
-are configuration, files, sign_in, token_endpoint, authorize_endpoint, profile,
-models, inference (only with --inference)."""
+are configuration, files, sign_in, host_stack, token_endpoint, authorize_endpoint,
+profile, models, inference (only with --inference)."""
 
 
 def add_doctor_options(parser: argparse.ArgumentParser) -> None:

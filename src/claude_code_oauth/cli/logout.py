@@ -1,4 +1,4 @@
-"""``claude-code-oauth logout``: remove the tokens and our model entries."""
+"""``claude-code-oauth logout``: revoke the login, remove the tokens and our model entries."""
 
 from __future__ import annotations
 
@@ -7,9 +7,13 @@ import argparse
 from .output import PrintReporter, settings
 from .profile_option import add_profile_option
 
-HELP = "remove a profile's tokens (or Console API key) and the models registered for it"
+HELP = "revoke a profile's login, remove its tokens (or Console API key) and its models"
 DESCRIPTION = (
-    "Remove the profile's token file and the models pinned to it (claude-code-PROFILE-*). "
+    "Revoke the profile's login at Anthropic (POST {token_url}/revoke with the refresh "
+    "token, as Claude Code does: its refresh and access tokens then stop working wherever "
+    "a copy is; best effort, at most 5 s), then remove the profile's token file whatever "
+    "the answer, and the models pinned to it (claude-code-PROFILE-*). One line says whether "
+    "Anthropic confirmed the revocation, could not be reached, or refused it (and how). "
     "The claude-code-<model> entries that follow the active profile are removed with the "
     "last sign-in; while another profile is signed in they stay. Other profiles and "
     "entries this tool did not write are never touched. Safe to run when already signed out. "

@@ -2,7 +2,8 @@
 
 :func:`run_checks` returns one :class:`Check` per item, in a fixed order, each
 ``ok`` or not with a one-line ``detail`` (the cause) and, when not ok, a
-``fix``. Local checks (:mod:`.local`) read files only; remote checks
+``fix``. Local checks (:mod:`.local`) read files only; :mod:`.host_stack` builds
+one request in memory (this Python's anthropic SDK and pydantic-ai); remote checks
 (:mod:`.remote`) make at most one request each, within ``http_timeout``, and
 never spend or probe a refresh token to learn whether the token endpoint is
 reachable. Only ``inference=True`` sends a model request (``max_tokens`` 1, the
@@ -30,6 +31,7 @@ NAMES = (
     "configuration",
     "files",
     "sign_in",
+    "host_stack",
     "token_endpoint",
     "authorize_endpoint",
     "profile",
@@ -41,6 +43,7 @@ TITLES = {
     "configuration": "Configuration",
     "files": "Data directory and token file",
     "sign_in": "Sign-in",
+    "host_stack": "Anthropic SDK and pydantic-ai",
     "token_endpoint": "Token endpoint",
     "authorize_endpoint": "Authorize endpoint",
     "profile": "Profile endpoint",
@@ -80,10 +83,11 @@ def run_checks(settings: Settings, *, inference: bool = False) -> list[Check]:
     sign-in without ``token_endpoint`` and ``profile``)."""
     from ..tokens.api_key import ApiKeyRecord
     from . import local, remote
+    from .host_stack import host_stack
 
     checks = [local.configuration(settings), local.files(settings)]
     sign_in, record = local.sign_in(settings)
-    checks.append(sign_in)
+    checks += [sign_in, host_stack()]
     # A Console sign-in (always usable once read) has no token endpoint and no profile.
     api_key = record.api_key if isinstance(record, ApiKeyRecord) else None
     if api_key is None:

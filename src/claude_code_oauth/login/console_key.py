@@ -10,7 +10,9 @@ Every failure is one line naming the host, never a token or a key, as an
 :class:`~claude_code_oauth.errors.ApiKeyCreationError` (nothing has been saved
 yet when it is raised): :class:`~claude_code_oauth.errors.ApiKeyNotPermitted`
 for a 403 (no permission to create keys in the organization, or not a Console
-login), and otherwise what Claude's API answered — 401, 429, 5xx, an HTML page,
+login), Claude's own words for a 403 ``verification_required`` (verify first; the
+place to do it when Claude names one on its own sites), and otherwise what Claude's
+API answered — 401, 429, 5xx, an HTML page,
 JSON without ``raw_key`` or with something that is not a key — or that it did
 not answer within ``http_timeout``.
 """
@@ -82,6 +84,11 @@ def create_api_key(
     secrets = [access_token]
     refusal = error_for_response(response, what=WHAT, secrets=secrets)
     if refusal is not None:
+        if refusal.error_code == "verification_required":
+            raise ApiKeyCreationError(
+                f"Could not create an API key for this Console sign-in: {refusal}",
+                hint=RETRY_HINT,
+            )
         if response.status_code == 403 and refusal.error_type == "permission_error":
             detail = answer_detail(response, secrets)
             raise ApiKeyNotPermitted(

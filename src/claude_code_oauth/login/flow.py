@@ -25,6 +25,11 @@ every case; the token file is written under the token lock and only after a
 successful exchange, so a failed login leaves it untouched; the browser tab
 says "Signed in" only once the file is saved, and says why if anything failed.
 
+The granted scope is checked before anything is saved (:mod:`.grant`): a
+subscription sign-in granted without ``user:inference`` cannot make a request, and a
+Console sign-in needs ``org:create_api_key``; either is refused with
+:class:`~claude_code_oauth.errors.ScopeNotGranted` saying what to do.
+
 A Console sign-in (``LoginFlow(settings, console=True)``) is the same flow on
 ``console_auth_url``; after the code exchange the new access token creates an
 API key (:mod:`.console_key`), and only the key is saved — the OAuth tokens are
@@ -55,6 +60,7 @@ from ..net.http_client import warm_up_in_background
 from ..tokens import store as token_store
 from ..tokens.api_key import ApiKeyRecord
 from . import pkce
+from .grant import check_grant
 from .loopback import CallbackParams, LoopbackReceiver
 from .paste import parse_paste
 
@@ -350,11 +356,14 @@ class LoginFlow:
             )
             record: token_store.TokenRecord | ApiKeyRecord
             try:
-                record = token_store.TokenRecord.from_token_response(body)
+                record = token_store.TokenRecord.from_token_response(
+                    body, requested_scope=settings.scope
+                )
             except ValueError as exc:
                 raise UnexpectedResponse(
                     f"The token endpoint's answer is unusable: {exc}."
                 ) from None
+            check_grant(settings, record.scope, console=self.console)
             if self.console:
                 from .console_key import create_api_key
 

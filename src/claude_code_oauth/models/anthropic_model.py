@@ -19,12 +19,14 @@ What a caller may rely on for Claude's answers (see
   named error — no HTTP request, no SDK retry. Then the extra-usage guard, if
   any: with ``extra_usage = block`` and the plan's limit reached it fails with
   :class:`~claude_code_oauth.errors.ExtraUsageBlocked` and nothing is sent.
-* 401: one replacement token (another process's rotation, or one refresh) and
-  one retry; a second 401 says "sign in again".
-* 403 "token revoked": no refresh; the provider marks the login as needing
-  renewal, so every process says so without asking.
-* 429 with the unified headers of an exhausted window: the SDK is told not to
-  retry (``x-should-retry: false``); "Claude usage limit reached (…); resets at …".
+* 401, or 403 "OAuth token has been revoked": one replacement token (another
+  process's rotation, or one refresh) and one retry, as Claude Code does; a second
+  refusal says "sign in again". Only a refresh answered ``invalid_grant`` ends the
+  login (the provider marks it, so every process says so without asking). The
+  organization's refusal of OAuth is never refreshed.
+* 429 with the unified headers of an exhausted window, or out of extra usage
+  (``credits_required``): the SDK is told not to retry (``x-should-retry:
+  false``); "Claude usage limit reached (…); resets at …" or the credits line.
 * 400 third-party refusal, other 4xx: no retry. 429 without unified headers,
   529, 5xx: only the anthropic SDK's own retries, then one line.
 * Every failure goes through ``on_failure(named_error, original, can_reply)``,
@@ -47,7 +49,8 @@ without it (:mod:`.long_context`).
 
 Honest identity: no system-prompt injection, no tool renaming, no copied
 client headers, no identity beta. anthropic, its HTTP library and pydantic-ai
-are imported only here, when Code Puppy first builds one of our models.
+are imported only here and in :mod:`.host_stack`, when Code Puppy first builds
+one of our models.
 """
 
 from __future__ import annotations
@@ -70,11 +73,12 @@ from ..net.bearer_auth import (
     apply_oauth_headers,
     default_observers,
     notify_observers,
-    report_revocation,
 )
-from ..net.claude_answers import error_for_answer, host_of
+from ..net.claude_answers import error_for_answer, host_of, needs_new_token
+from ..net.error_codes import error_details
 from ..tokens.credential import OAUTH, Credential
 from .capabilities import HostChoices, fast_mode_profile, long_context, with_capabilities
+from .host_stack import mismatch, sdk_http, unusable_model
 from .long_context import LongContextFallback, fallback_for
 from .model_failures import (
     ANSWER_NOTE,
@@ -117,23 +121,19 @@ def credential_of(provider: TokenSource) -> Credential:
     return Credential(OAUTH, provider.get_access_token())
 
 
-@functools.cache
-def sdk_http() -> Any:
-    """The HTTP library the installed anthropic SDK is built on, which its
-    ``http_client`` must come from: ``httpx2`` for anthropic 1.x, ``httpx`` for
-    0.x (Code Puppy 0.0.716 installs anthropic 0.79). Detected, not assumed."""
-    import importlib
+def _cannot_clear_soon(response: Any) -> bool:
+    """A 429 no retry cures soon: an exhausted plan window (the unified headers say
+    ``rejected``) or ``credits_required`` (out of extra usage). Body read."""
+    limits = unified_limits.parse(response.headers.multi_items())
+    if limits is not None and limits.limit_reached:
+        return True
+    import json
 
-    import anthropic
-
-    for cls in anthropic.DefaultAsyncHttpxClient.__mro__:
-        root = cls.__module__.split(".")[0]
-        if cls.__name__ == "AsyncClient" and root in ("httpx", "httpx2"):
-            return importlib.import_module(root)
-    raise ClaudeOAuthError(
-        "The installed anthropic SDK is built on neither httpx nor httpx2; "
-        "claude-code-oauth models cannot use it."
-    )
+    try:
+        data = json.loads(response.content)
+    except (ValueError, RecursionError):
+        return False
+    return error_details(data)[0] == "credits_required"
 
 
 @functools.cache  # built once, on first use (imports the SDK's HTTP library)
@@ -147,8 +147,8 @@ def _make_auth_class() -> type:
         SdkAuth = sdk_http().Auth
 
     class _OAuthAuth(SdkAuth):
-        """Bearer from the provider; one retry with a replacement after a 401;
-        a revoked login marked; no SDK retry of an exhausted usage window."""
+        """Bearer from the provider; one retry with a replacement after a 401 or a
+        revoked token's 403; no SDK retry of an exhausted usage window or credits."""
 
         def __init__(
             self,
@@ -214,25 +214,26 @@ def _make_auth_class() -> type:
             if await self.long_context.retry_without(request, response):
                 response = yield request
                 notify_observers(self._observers, response)
-            if response.status_code == 401:
+            if response.status_code in (401, 403):
                 await response.aread()
-                try:
-                    token = await anyio.to_thread.run_sync(self._provider.replace_rejected, token)
-                except ClaudeOAuthError as exc:
-                    # Why no retry was possible: said instead of a bare 401.
-                    response.extensions[ANSWER_NOTE] = exc
-                    return
-                self._prepare(request, token)
-                response = yield request
-                notify_observers(self._observers, response)
-                response.extensions[ANSWER_NOTE] = "retried"
-            if response.status_code == 403:
+                if needs_new_token(response.status_code, response.content):
+                    try:
+                        token = await anyio.to_thread.run_sync(
+                            self._provider.replace_rejected, token
+                        )
+                    except ClaudeOAuthError as exc:
+                        # Why no retry was possible (a dead login, say): said instead.
+                        response.extensions[ANSWER_NOTE] = exc
+                        return
+                    self._prepare(request, token)
+                    response = yield request
+                    notify_observers(self._observers, response)
+                    response.extensions[ANSWER_NOTE] = "retried"
+            if response.status_code == 429:
                 await response.aread()
-                await anyio.to_thread.run_sync(report_revocation, self._provider, token, response)
-            elif response.status_code == 429:
-                limits = unified_limits.parse(response.headers.multi_items())
-                if limits is not None and limits.limit_reached:
-                    # A used-up plan window: retrying before its reset cannot succeed.
+                if _cannot_clear_soon(response):
+                    # A used-up plan window, or no extra usage left: retrying before
+                    # the reset cannot succeed.
                     response.headers["x-should-retry"] = "false"
 
         def sync_auth_flow(self, request: Any) -> Generator[Any, Any, None]:
@@ -378,17 +379,25 @@ def build_model(
     :mod:`.capabilities`); it must be cheap. ``on_warning`` hears the one line said
     when Claude refuses this account the entry's 1M-token context (see
     :mod:`.long_context`).
+    Where this Python's anthropic SDK and pydantic-ai cannot work together
+    (:mod:`.host_stack`), the model returned fails every request with
+    :class:`~claude_code_oauth.errors.HostStackMismatch` through ``on_failure``.
     """
-    import anthropic
-    from pydantic_ai.providers.anthropic import AnthropicProvider
-
-    http_lib = sdk_http()
-
     endpoint = model_config.get("custom_endpoint") or {}
     base_url = check_endpoint(
         str(endpoint.get("url") or settings.api_base_url), f"{model_key}.custom_endpoint.url"
     ).rstrip("/")
     api_model = str(model_config.get("name") or model_key.removeprefix(settings.prefix))
+    on_failure = on_failure or pydantic_error(api_model)
+    # A host whose anthropic SDK and pydantic-ai cannot work together: every request
+    # says so in one line, with the fix (checked once per process, in memory).
+    unusable = mismatch()
+    if unusable is not None:
+        return unusable_model(api_model, unusable, on_failure)
+    import anthropic
+    from pydantic_ai.providers.anthropic import AnthropicProvider
+
+    http_lib = sdk_http()
     if observers is None:
         observers = default_observers(settings)
     fallback = fallback_for(settings, model_key, on_warning)
@@ -417,7 +426,7 @@ def build_model(
         **({"profile": profile} if profile else {}),
     )
     model._provider_oauth = provider
-    model._on_failure = on_failure or pydantic_error(api_model)
+    model._on_failure = on_failure
     model._api_host = host_of(base_url)
     model._usage_guard = usage_guard
     model._long_context = long_context(model_config)

@@ -1,13 +1,16 @@
 """An ``httpx.Auth`` that sends the OAuth access token and survives a rotation.
 
-It injects ``Authorization: Bearer`` with a fresh token from the token provider,
-and on a 401 asks the provider for a replacement naming the rejected token (the
-provider returns a token another process already rotated, or refreshes once),
-then retries the request once. A second 401 is returned to the caller as is.
-A 403 saying the token was revoked is never refreshed: the provider marks the
-login as needing renewal (:func:`report_revocation`), so every process says so
-without asking the server. Every other answer is returned untouched; turn it
-into a named one-line error with
+It injects ``Authorization: Bearer`` with a fresh token from the token provider.
+On an answer another token may cure — a 401, or a 403 "OAuth token has been
+revoked" (:func:`~claude_code_oauth.net.claude_answers.needs_new_token`), as
+Claude Code decides — it asks the provider for a replacement naming the rejected
+token (the provider returns a token another process already rotated, or
+refreshes once) and retries the request once; the second answer is returned as
+is. Only a refresh answered ``invalid_grant`` proves the login dead: the provider
+then marks it and raises :class:`~claude_code_oauth.errors.LoginRequired`, which
+every process says from then on without asking the server. The organization's
+refusal of OAuth and a missing OAuth beta are never refreshed. Every other
+answer is returned untouched; turn it into a named one-line error with
 :func:`claude_code_oauth.net.claude_answers.raise_for_answer`.
 It never sends ``x-api-key``.
 """
@@ -26,11 +29,7 @@ if TYPE_CHECKING:
 
 
 class TokenSource(Protocol):
-    """What :class:`OAuthBearerAuth` needs from the token provider.
-
-    A source may also have ``mark_login_revoked(token, why)`` (the provider does):
-    it is then told when Claude's API says a token's login was revoked.
-    """
+    """What :class:`OAuthBearerAuth` needs from the token provider."""
 
     def get_access_token(self) -> str: ...
 
@@ -51,31 +50,8 @@ def notify_observers(observers: Iterable[ResponseObserver], response: Any) -> No
         except Exception:
             import logging
 
-            logging.getLogger("claude_code_oauth").debug("response observer failed", exc_info=True)
-
-
-def report_revocation(source: Any, sent: str, response: Any) -> None:
-    """If ``response`` (body read) is Claude's 403 "token revoked", tell ``source`` (a
-    token provider with ``mark_login_revoked``) that the login behind ``sent`` is dead.
-
-    Best effort: a source without the method, or a lock that cannot be taken, leaves
-    the answer to speak for itself (it is still a 403 the caller sees).
-    """
-    from ..errors import ClaudeOAuthError, LoginRevoked
-    from .claude_answers import error_for_response
-
-    mark = getattr(source, "mark_login_revoked", None)
-    if mark is None or response.status_code != 403:
-        return
-    error = error_for_response(response, secrets=[sent])
-    if not isinstance(error, LoginRevoked):
-        return
-    try:
-        mark(sent, error.reason)
-    except ClaudeOAuthError:
-        import logging
-
-        logging.getLogger("claude_code_oauth").debug("could not mark the login as revoked")
+            log = logging.getLogger("claude_code_oauth")  # pragma: no mutate
+            log.debug("response observer failed", exc_info=True)  # pragma: no mutate
 
 
 def merge_beta(existing: str | None, beta: str) -> str:
@@ -138,15 +114,10 @@ class RememberingSource:
         self.tokens.append(token)
         return token
 
-    def mark_login_revoked(self, rejected: str, why: str) -> bool:
-        """Passed on to the wrapped source, if it can mark a revoked login."""
-        mark = getattr(self._source, "mark_login_revoked", None)
-        return bool(mark(rejected, why)) if mark is not None else False
-
 
 class OAuthBearerAuth(httpx.Auth):
-    """Bearer token from ``source``; one retry after a 401 with a replacement token;
-    a revoked token's login marked as needing renewal (no refresh).
+    """Bearer token from ``source``; one retry with a replacement token after a 401 or
+    a revoked token's 403.
 
     With ``settings`` it also adds ``anthropic-version`` (if absent) and merges the
     OAuth beta into ``anthropic-beta``, which Claude's API requires for OAuth.
@@ -172,19 +143,19 @@ class OAuthBearerAuth(httpx.Auth):
         apply_oauth_headers(request.headers, token, version=self._version, beta=self._beta)
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
+        from .claude_answers import needs_new_token
+
         token = self._source.get_access_token()
         self._prepare(request, token)
         response = yield request
         notify_observers(self._observers, response)
-        if response.status_code == 401:
+        if response.status_code in (401, 403):
             response.read()
-            token = self._source.replace_rejected(token)
-            self._prepare(request, token)
-            response = yield request
-            notify_observers(self._observers, response)
-        if response.status_code == 403:
-            response.read()
-            report_revocation(self._source, token, response)
+            if needs_new_token(response.status_code, response.content):
+                token = self._source.replace_rejected(token)
+                self._prepare(request, token)
+                response = yield request
+                notify_observers(self._observers, response)
 
     async def async_auth_flow(
         self, request: httpx.Request
@@ -192,16 +163,16 @@ class OAuthBearerAuth(httpx.Auth):
         # The provider does blocking file and lock I/O; keep it off the event loop.
         import anyio.to_thread
 
+        from .claude_answers import needs_new_token
+
         token = await anyio.to_thread.run_sync(self._source.get_access_token)
         self._prepare(request, token)
         response = yield request
         notify_observers(self._observers, response)
-        if response.status_code == 401:
+        if response.status_code in (401, 403):
             await response.aread()
-            token = await anyio.to_thread.run_sync(self._source.replace_rejected, token)
-            self._prepare(request, token)
-            response = yield request
-            notify_observers(self._observers, response)
-        if response.status_code == 403:
-            await response.aread()
-            await anyio.to_thread.run_sync(report_revocation, self._source, token, response)
+            if needs_new_token(response.status_code, response.content):
+                token = await anyio.to_thread.run_sync(self._source.replace_rejected, token)
+                self._prepare(request, token)
+                response = yield request
+                notify_observers(self._observers, response)

@@ -1,7 +1,7 @@
 """What Claude's API answered, as one named line: the public way to explain a refusal.
 
 Claude in late 2026 refuses, limits and fails in ways a generic HTTP error hides
-(CONTEXT §2b). :func:`error_for_answer` turns any non-2xx answer — or a stream
+(CONTEXT §2b, §2c). :func:`error_for_answer` turns any non-2xx answer — or a stream
 that failed after it started — into a :class:`~claude_code_oauth.errors.ClaudeApiError`
 subclass whose ``str()`` is one line that names the host, says what happened and
 what to do, and never holds a token:
@@ -14,7 +14,16 @@ Code"                                      no retry helps)
 400 / 404 / 413 / 422 about the request    :class:`RequestRejected`
 401 ``authentication_error``               :class:`SignInRejected` ("sign in again");
                                            with an API key :class:`ApiKeyRejected`
-403 ``permission_error`` "… revoked"       :class:`LoginRevoked` (a dead login)
+401/403 "OAuth authentication is           :class:`OrganizationRefused` (no refresh,
+currently not allowed for this             no sign-in helps: a payment past due, or
+organization"                              subscription access switched off)
+``error.details.error_code``               see :data:`ERROR_CODES` (out of extra
+                                           usage, a missing scope, a disabled
+                                           organization, an expired token,
+                                           verification, a suspended model)
+403 "OAuth token has been revoked"         :class:`LoginRevoked` (after the one
+                                           refresh did not cure it)
+403 ``permission_error`` naming ``model:``  :class:`ModelNotAvailable` (not on this plan)
 403 other                                  :class:`PermissionRefused`
 429 with ``…-unified-status: rejected``    :class:`UsageLimitReached` (window, reset)
 429 without                                :class:`RequestRejected` ("not a usage limit")
@@ -23,9 +32,14 @@ HTML page, non-JSON body                   :class:`ApiUnexpectedAnswer`
 no answer (DNS, refused, TLS, timeout)     :class:`ApiUnreachable` (:func:`unreachable`)
 =========================================  ======================================
 
+An answer whose ``error.details.error_visibility`` is ``"user_facing"`` carries a
+message Claude wrote for the user: the line shows it (up to 300 characters instead
+of 160, blanked of credentials like every message). :func:`needs_new_token` says
+which answers another token may cure (the auth flows' one refresh-and-retry).
+
 Library use: ``raise_for_answer(response)`` after a request made with
 :class:`~claude_code_oauth.net.bearer_auth.OAuthBearerAuth` (which already did
-the one refresh-and-retry on a 401 and marks a revoked login as needing renewal).
+the one refresh-and-retry on a 401 or a revoked token).
 A streamed answer (``"stream": true``) is checked once its body has been read: an
 ``event: error`` in it is the stream that failed after it started. While reading a
 stream event by event, pass an error event's data to :func:`error_for_answer`
@@ -49,6 +63,8 @@ from ..errors import (
     ApiUnreachable,
     ClaudeApiError,
     LoginRevoked,
+    ModelNotAvailable,
+    OrganizationRefused,
     PermissionRefused,
     RequestRejected,
     SignInRejected,
@@ -56,14 +72,25 @@ from ..errors import (
     UsageLimitReached,
 )
 from ..hints import anywhere
-from .http_responses import html_shaped, html_title, one_line, retry_after_seconds, sent_secrets
+from .error_codes import (
+    ERROR_CODES,
+    NO_BETA_MARK,
+    coded_error,
+    error_details,
+    is_revocation,
+    organization_hint,
+    organization_refuses,
+    sign_in_hint,
+)
+from .http_responses import (
+    html_shaped,
+    html_title,
+    one_line,
+    retry_after_seconds,
+    sent_secrets,
+)
 
 API = "Claude's API"
-
-
-def sign_in_hint() -> str:
-    """How to sign in again, worded for where this process shows its messages."""
-    return f"Sign in again: {anywhere().login()}."
 
 
 def third_party_hint() -> str:
@@ -87,6 +114,8 @@ def api_key_hint() -> str:
 
 _THIRD_PARTY_MARK = "only authorized for use with claude code"
 _MAX_TEXT = 160
+#: A message Claude marked ``user_facing`` is shown up to this long.
+_MAX_USER_FACING = 300
 
 
 def host_of(url: str) -> str:
@@ -150,7 +179,8 @@ def _stream_error(raw: bytes) -> Any:
 
 
 def _envelope(data: Any, secrets: Iterable[str]) -> tuple[str | None, str | None]:
-    """(error type, message) from Anthropic's envelope (or an OAuth one), else (None, None)."""
+    """(error type, message) from Anthropic's envelope (or an OAuth one), else (None, None).
+    A message marked ``user_facing`` is kept longer (:data:`_MAX_USER_FACING`)."""
     if not isinstance(data, dict):
         return None, None
     error = data.get("error")
@@ -160,20 +190,41 @@ def _envelope(data: Any, secrets: Iterable[str]) -> tuple[str | None, str | None
         kind, message = error, data.get("error_description") or data.get("message")
     else:
         return None, None
+    limit = _MAX_USER_FACING if error_details(data)[1] else _MAX_TEXT
     return (
         _short(kind, secrets) if kind else None,
-        _short(message, secrets) if message else None,
+        one_line(message, secrets, limit) if message else None,
     )
 
 
-def _detail(status: int, kind: str | None, message: str | None) -> str:
-    """``HTTP 400 invalid_request_error: <message>`` (what the server said, shortened)."""
+def _detail(status: int, kind: str | None, message: str | None, code: str | None = None) -> str:
+    """``HTTP 400 invalid_request_error: <message>`` (what the server said, shortened),
+    with the error code when Claude sent one: ``HTTP 403 permission_error,
+    organization_disabled: <message>``."""
     text = f"HTTP {status}"
     if kind:
         text += f" {kind}"
+    if code:
+        text += f", {code}" if kind else f" {code}"
     if message:
         text += f": {message}"
     return text
+
+
+def needs_new_token(status: int, body: Any) -> bool:
+    """Whether another token may cure this answer to a request with an OAuth token, as
+    Claude Code decides: a 401 (an expired or revoked access token), or a 403 "OAuth
+    token has been revoked". Never the organization's refusal of OAuth or a missing
+    OAuth beta, which no token cures. ``body``: bytes, text or parsed JSON."""
+    if status not in (401, 403):
+        return False
+    data, _ = _decode(body)
+    _, message = _envelope(data, ())
+    if organization_refuses(status, message, error_details(data)[0]):
+        return False
+    if status == 401:
+        return NO_BETA_MARK not in (message or "").lower()
+    return is_revocation(status, None, message)
 
 
 def answer_detail(response: Any, secrets: Iterable[str] = ()) -> str:
@@ -183,14 +234,6 @@ def answer_detail(response: Any, secrets: Iterable[str] = ()) -> str:
     data, _ = _decode(response.content)
     kind, message = _envelope(data, [*secrets, *sent_secrets(request)])
     return _detail(response.status_code, kind, message)
-
-
-def is_revocation(status: int, kind: str | None, message: str | None) -> bool:
-    """A 403 that says the OAuth token (the login) is dead, not that something is forbidden."""
-    if status != 403:
-        return False
-    text = (message or "").lower()
-    return "revoked" in text or ("oauth token" in text and ("expired" in text or "invalid" in text))
 
 
 def usage_limit_line(limits: unified_limits.UnifiedLimits, now: float | None = None) -> str:
@@ -265,8 +308,14 @@ def error_for_answer(
             status=status,
             host=host,
         )
-    detail = _detail(status, kind, message)
-    common: dict[str, Any] = {"status": status, "host": host, "error_type": kind}
+    code = error_details(data)[0]
+    detail = _detail(status, kind, message, code)
+    common: dict[str, Any] = {
+        "status": status,
+        "host": host,
+        "error_type": kind,
+        "error_code": code,
+    }
     if status == 400 and _THIRD_PARTY_MARK in (message or "").lower():
         return ThirdPartyRefused(
             f"{where} refused this sign-in for use outside Claude Code ({detail}).",
@@ -279,8 +328,18 @@ def error_for_answer(
             hint=api_key_hint(),
             **common,
         )
+    if organization_refuses(status, message, code) and code != "organization_disabled":
+        return OrganizationRefused(
+            f"{where} does not allow OAuth sign-ins for this organization ({detail}).",
+            hint=organization_hint(),
+            **common,
+        )
+    if code in ERROR_CODES and status >= 400:
+        return coded_error(
+            code, data, pairs, where, detail, message, retried=retried, now=now, common=common
+        )
     if status == 401:
-        if "oauth authentication is currently not supported" in (message or "").lower():
+        if NO_BETA_MARK in (message or "").lower():
             return SignInRejected(
                 f"{where} did not accept OAuth ({detail}).",
                 hint="The OAuth beta header is missing: check CLAUDE_CODE_OAUTH_ANTHROPIC_BETA.",
@@ -291,10 +350,16 @@ def error_for_answer(
             f"{where} rejected the sign-in{again} ({detail}).", hint=sign_in_hint(), **common
         )
     if status == 403 and not api_key and is_revocation(status, kind, message):
+        again = ", even with a freshly refreshed token" if retried else ""
         return LoginRevoked(
-            f"{where} says this login was revoked ({detail}). Your Claude login has ended "
-            "and must be renewed.",
+            f"{where} says this login was revoked ({detail}){again}.",
             hint=sign_in_hint(),
+            **common,
+        )
+    if status == 403 and kind == "permission_error" and "model:" in (message or ""):
+        return ModelNotAvailable(
+            f"{where} says this plan cannot use this model ({detail}).",
+            hint="Choose another model.",
             **common,
         )
     if status == 403:

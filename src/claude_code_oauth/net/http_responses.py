@@ -47,6 +47,32 @@ def one_line(text: object, secrets: Iterable[str] = (), limit: int = _MAX_TEXT) 
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
+#: The hosts (and their subdomains) whose addresses a server may send us to.
+_ANTHROPIC_HOSTS = ("claude.ai", "claude.com", "anthropic.com")
+
+
+def anthropic_url(value: object) -> str | None:
+    """``value`` if it is an https address on one of Anthropic's own sites (claude.ai,
+    claude.com, anthropic.com, or a subdomain), short, one line and without user or
+    port; else ``None``. A server's ``error_uri`` or ``remediation_url`` is shown only
+    then, so an answer cannot put someone else's link in front of the user."""
+    from urllib.parse import urlsplit
+
+    if not isinstance(value, str) or not 0 < len(value) <= 500 or not value.isprintable():
+        return None
+    if any(c.isspace() for c in value) or not value.isascii():
+        return None
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        return None
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https" or port is not None or parts.username or parts.password:
+        return None
+    return value if any(host == h or host.endswith("." + h) for h in _ANTHROPIC_HOSTS) else None
+
+
 def sent_secrets(request: Any) -> list[str]:
     """The credentials ``request`` carried (its Bearer token, its ``x-api-key``): what a
     server that echoes them back must not get into a message. Never raises."""

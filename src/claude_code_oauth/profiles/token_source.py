@@ -129,13 +129,6 @@ class ProfileTokenSource:
             provider, lambda: provider.replace_rejected(rejected)
         )
 
-    def mark_login_revoked(self, token: str, reason: str) -> bool:
-        """Claude said the login behind ``token`` was revoked: mark that profile's
-        login (the one that issued the token, whatever is active now)."""
-        with self._lock:
-            provider = self._issued.get(token)
-        return (provider or self.provider()).mark_login_revoked(token, reason)
-
     def settings_for_token(self, token: str) -> Settings | None:
         """Settings of the profile that issued ``token`` (one this source handed out
         recently), else ``None``."""

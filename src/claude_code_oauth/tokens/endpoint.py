@@ -4,10 +4,14 @@ Both post JSON (Claude's endpoint refuses forms) with our own User-Agent and
 the configured timeout (the whole call, see :func:`~..net.http_client.fetch`),
 and never retry: a code is single-use, and a refresh token rotates, so a blind
 retry could look like a replay. Every failure is a named error from
-:mod:`errors` with one secret-free line. A 2xx answer is returned as the JSON
+:mod:`errors` with one secret-free line — among them the two Claude Code names
+(CONTEXT §2c): :class:`~..errors.AccountOnHold` (``account_on_hold``, with where to
+see why: the answer's ``error_uri`` when it is on Anthropic's own sites, else
+https://claude.ai/restricted) and :class:`~..errors.SessionStale` (a 403
+``session_stale_relogin``: sign in again). A 2xx answer is returned as the JSON
 object it is, unchecked: :meth:`TokenRecord.from_token_response` decides whether
 it is usable, and the provider keeps a rotated refresh token even from an
-answer that is not.
+answer that is not. (Revoking a login is :mod:`.revoke`.)
 """
 
 from __future__ import annotations
@@ -19,9 +23,15 @@ import httpx
 from .. import USER_AGENT
 from ..config import Settings
 from ..config_rules import url_host
-from ..errors import NetworkError, UnexpectedResponse
+from ..errors import (
+    AccountOnHold,
+    ClaudeOAuthError,
+    NetworkError,
+    SessionStale,
+    UnexpectedResponse,
+)
 from ..net.http_client import fetch
-from ..net.http_responses import json_object_or_raise, looks_like_html
+from ..net.http_responses import anthropic_url, json_object_or_raise, looks_like_html
 
 WHAT = "The token endpoint"
 MOVED_HINT = (
@@ -30,10 +40,54 @@ MOVED_HINT = (
 )
 
 
-def _post(settings: Settings, body: dict[str, Any], client: httpx.Client | None) -> dict[str, Any]:
+#: Where Claude sends an account on hold when its answer names no (usable) ``error_uri``.
+HOLD_URI = "https://claude.ai/restricted"
+_STALE = "session_stale_relogin"
+
+
+def _named_refusal(status: int, body: Any, host: str) -> ClaudeOAuthError | None:
+    """The error for the refusals Claude Code names (an account on hold, a stale
+    session), or ``None``. ``body`` is the parsed answer."""
+    if status not in (400, 401, 403) or not isinstance(body, dict):
+        return None
+    error = body.get("error")
+    if body.get("error_description") == "account_on_hold" and error in (
+        "invalid_grant",
+        "access_denied",
+    ):
+        uri = anthropic_url(body.get("error_uri")) or HOLD_URI
+        return AccountOnHold(
+            f"Your Claude account is on hold: {WHAT.lower()} ({host}) answered account_on_hold "
+            f"(HTTP {status}). See {uri} for why, and to appeal. No refresh helps until "
+            "Anthropic lifts the hold; then sign in again.",
+            uri=uri,
+            error=str(error),
+            status=status,
+        )
+    named = [error, body.get("error_description")]
+    if isinstance(error, dict):
+        details = error.get("details")
+        named += [error.get("type"), error.get("resource")]
+        named += [details.get("error_code")] if isinstance(details, dict) else []
+    if status == 403 and _STALE in named:
+        return SessionStale(
+            f"{WHAT} ({host}) answered {_STALE} (HTTP 403): the session is stale and "
+            "needs a new sign-in.",
+            error=_STALE,
+            status=status,
+        )
+    return None
+
+
+def _post(
+    settings: Settings,
+    body: dict[str, Any],
+    client: httpx.Client | None,
+    timeout: float | None = None,
+) -> dict[str, Any]:
     url = settings.token_url
     host = url_host(url)
-    timeout = settings.http_timeout
+    timeout = settings.http_timeout if timeout is None else timeout
     headers = {
         "Content-Type": "application/json",
         "Accept": "application/json",
@@ -62,6 +116,13 @@ def _post(settings: Settings, body: dict[str, Any], client: httpx.Client | None)
             f"{WHAT} ({host}) answered HTTP {status} (not found): it has probably moved.",
             hint=MOVED_HINT,
         )
+    if status in (400, 401, 403):
+        try:
+            refusal = _named_refusal(status, response.json(), host)
+        except (ValueError, RecursionError):
+            refusal = None
+        if refusal is not None:
+            raise refusal
     try:
         # The caller checks the object (TokenRecord.from_token_response): an answer that
         # is unusable may still carry a rotated refresh token that must be kept.
@@ -100,12 +161,22 @@ def exchange_code(
 
 
 def refresh(
-    settings: Settings, refresh_token: str, *, client: httpx.Client | None = None
+    settings: Settings,
+    refresh_token: str,
+    *,
+    scope: str | None = None,
+    timeout: float | None = None,
+    client: httpx.Client | None = None,
 ) -> dict[str, Any]:
-    """Trade a refresh token for new tokens. The old refresh token is spent afterwards."""
+    """Trade a refresh token for new tokens. The old refresh token is spent afterwards
+    (unless the answer carries none). ``scope`` (space separated) is sent when given;
+    without it the server keeps the login's grant. ``timeout``: instead of
+    ``http_timeout``, for a second call that must end within the first one's."""
     body = {
         "grant_type": "refresh_token",
         "refresh_token": refresh_token,
         "client_id": settings.client_id,
     }
-    return _post(settings, body, client)
+    if scope:
+        body["scope"] = scope
+    return _post(settings, body, client, timeout)

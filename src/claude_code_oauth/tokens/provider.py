@@ -16,9 +16,15 @@ What a caller may rely on (:meth:`TokenProvider.get_access_token`):
   :class:`~claude_code_oauth.errors.ApiKeySignIn`.
 * Otherwise at most one refresh is made across all processes and threads; the
   rest adopt its result.
-* A dead login (``invalid_grant``) keeps the tokens on disk and marks them as
-  needing a new login, so no process asks the server again; every caller then
-  gets the same :class:`LoginRequired` (once the access token has expired).
+* A refresh carries the stored scopes (``scope``); if the token endpoint answers
+  ``invalid_scope`` it is asked once more, with the same (unspent) refresh token
+  and no ``scope``, which RFC 6749 §6 defines as the scope the login was granted.
+* A dead login (``invalid_grant``, or ``session_stale_relogin``) keeps the tokens on
+  disk and marks them as needing a new login, so no process asks the server again;
+  every caller then gets the same :class:`LoginRequired` (once the access token has
+  expired; at once when the API had just refused that token). An account on hold
+  (``account_on_hold``) is marked the same way, with a line naming where to see
+  why (:class:`~claude_code_oauth.errors.AccountOnHold`); it is never retried.
 * 429: ``Retry-After`` (at most a day) is recorded in the file so no process
   asks again early.
 * An answer that cannot be used (no access token, a ``token_type`` other than
@@ -29,8 +35,10 @@ What a caller may rely on (:meth:`TokenProvider.get_access_token`):
   it has not actually expired (``on_warning`` is told why); after that the error
   is raised. Threads waiting for a flight that failed share its failure.
 
-:meth:`TokenProvider.replace_rejected` is for a token the API answered 401 to:
-it returns a token another process already rotated in, or forces one refresh.
+:meth:`TokenProvider.replace_rejected` is for a token the API refused (a 401, or a
+403 "OAuth token has been revoked"): it returns a token another process already
+rotated in, or forces one refresh — as Claude Code does; only that refresh failing
+with ``invalid_grant`` proves the login dead.
 """
 
 from __future__ import annotations
@@ -42,11 +50,13 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import (
+    AccountOnHold,
     ClaudeOAuthError,
     InvalidGrant,
     LockTimeout,
     LoginRequired,
     NotSignedIn,
+    OAuthErrorResponse,
     RateLimited,
     RecordKept,
     StorageError,
@@ -145,34 +155,14 @@ class TokenProvider:
         return self._seen(record)
 
     def replace_rejected(self, rejected: str) -> str:
-        """A replacement for ``rejected`` (a token the API answered 401 to).
+        """A replacement for ``rejected`` (a token the API refused: a 401, or a 403
+        "OAuth token has been revoked").
 
         If the file already holds a different, unexpired token (another process
         or thread rotated it), that token is returned without a refresh;
         otherwise exactly one refresh is forced.
         """
         return self._seen(self._refresh(rejected=rejected))
-
-    def mark_login_revoked(self, rejected: str, why: str) -> bool:
-        """Claude's API said the login behind ``rejected`` was revoked (HTTP 403).
-
-        Marks the stored login as needing renewal exactly as ``invalid_grant`` does
-        (tokens kept, ``needs_login``, ``why`` as the message every caller then gets)
-        and, because the access token itself is dead too, records it as expired
-        now: from then on every caller in every process gets :class:`LoginRequired`
-        without asking the server. No refresh is attempted. Returns ``False`` and
-        changes nothing when the file holds another token by now (a new login or a
-        rotation). Raises :class:`LockTimeout` if the lock cannot be taken.
-        """
-        with token_store.held(token_store.token_lock(self.settings)):
-            record = token_store.load_sign_in(self.path)
-            if not isinstance(record, TokenRecord) or record.access_token != rejected:
-                return False
-            record.needs_login = True
-            record.last_error = why
-            record.expires_at = min(record.expires_at, self._clock())
-            token_store.save(self.path, record)
-        return True
 
     def add_listener(self, listener: Callable[[str], None]) -> None:
         """Call ``listener(token)`` whenever this provider hands out a different token."""
@@ -290,8 +280,6 @@ class TokenProvider:
         raise exc
 
     def _refresh_locked(self, rejected: str | None) -> TokenRecord:
-        from . import endpoint as token_endpoint
-
         # New tokens a failed save kept beside the file come first: presenting the
         # refresh token they replaced would be a replay.
         record = token_store.adopt_kept(self.path, self._load_required())
@@ -327,7 +315,13 @@ class TokenProvider:
         except StorageError as exc:
             return self._fallback(record, rejected, not_refreshing(exc))
         try:
-            body = token_endpoint.refresh(self.settings, record.refresh_token)
+            body = self._refresh_grant(record)
+        except AccountOnHold as exc:
+            # The same line now and for every later caller (who gets it from the file).
+            held = AccountOnHold(
+                exc.reason, uri=exc.uri, error=exc.error, status=exc.status, hint=login_hint()
+            )
+            return self._dead(record, rejected, exc.reason, held)
         except InvalidGrant as exc:
             return self._dead(record, rejected, f"{DEAD_LOGIN} {exc}")
         except RateLimited as exc:
@@ -346,6 +340,25 @@ class TokenProvider:
         self._save(fresh)
         self._backoff_until = 0.0
         return fresh
+
+    def _refresh_grant(self, record: TokenRecord) -> dict[str, Any]:
+        """One refresh grant for ``record``, carrying its stored scopes (the configured
+        ones when none are stored), as Claude Code's refresh does. On 400
+        ``invalid_scope`` — nothing was spent — it asks once more without ``scope``:
+        the scope the login was granted, by the server's own record (RFC 6749 §6).
+        Both calls share one ``http_timeout``."""
+        from . import endpoint as token_endpoint
+
+        assert record.refresh_token is not None
+        scope = " ".join((record.scope or self.settings.scope).split())
+        deadline = time.monotonic() + self.settings.http_timeout
+        try:
+            return token_endpoint.refresh(self.settings, record.refresh_token, scope=scope)
+        except OAuthErrorResponse as exc:
+            if exc.error != "invalid_scope" or exc.status != 400:
+                raise
+        left = max(0.001, deadline - time.monotonic())
+        return token_endpoint.refresh(self.settings, record.refresh_token, timeout=left)
 
     def _save(self, record: TokenRecord) -> None:
         """Save ``record``, into the space :meth:`_refresh_locked` claimed when there is
@@ -384,13 +397,24 @@ class TokenProvider:
         self._backoff_until = self._clock() + TRANSIENT_BACKOFF
         return self._fallback(record, rejected, exc)
 
-    def _dead(self, record: TokenRecord, rejected: str | None, why: str) -> TokenRecord:
+    def _dead(
+        self,
+        record: TokenRecord,
+        rejected: str | None,
+        why: str,
+        error: ClaudeOAuthError | None = None,
+    ) -> TokenRecord:
         """Keep the tokens but flag the login as needing renewal (so no process asks the
-        server again); the access token is still handed out until it expires."""
+        server again) and raise ``error`` (default: :class:`LoginRequired` saying
+        ``why``). The access token is still handed out until it expires — unless the
+        API has just refused it (``rejected``): then it counts as expired now, so every
+        caller in every process says so without sending it again."""
         record.needs_login = True
         record.last_error = why
+        if rejected is not None and record.access_token == rejected:
+            record.expires_at = min(record.expires_at, self._clock())
         self._save(record)
-        return self._fallback(record, rejected, LoginRequired(why, hint=login_hint()))
+        return self._fallback(record, rejected, error or LoginRequired(why, hint=login_hint()))
 
 
 def not_refreshing(exc: StorageError) -> StorageError:

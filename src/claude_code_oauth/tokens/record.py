@@ -27,6 +27,8 @@ FORMAT_VERSION = 1
 
 #: Warn when the login itself (not the access token) ends sooner than this.
 LOGIN_WARNING_SECONDS = 3 * 86400
+#: How long a login lasts when the sign-in answer does not say (as Claude Code assumes).
+DEFAULT_LOGIN_LIFETIME = 30 * 86400
 #: The longest lifetime (access token or login) taken from a server or a file: 400 days.
 MAX_LIFETIME = 400 * 86400
 #: Times read from the file are epoch seconds in [0, this): before 2100-01-01.
@@ -210,11 +212,18 @@ class TokenRecord:
         *,
         now: float | None = None,
         previous: TokenRecord | None = None,
+        requested_scope: str = "",
     ) -> TokenRecord:
         """Build a record from a token endpoint answer; raise ValueError if unusable.
 
         On a refresh, ``previous`` supplies what the server may omit: the refresh
-        token (RFC 6749 §6 lets a server keep it), the login deadline, the profile.
+        token (RFC 6749 §6 lets a server keep it), the scope, the profile. The login's
+        end is the *earlier* of the stored one and the answer's
+        ``refresh_token_expires_in`` (refreshing never extends a login), as Claude Code
+        keeps it. A sign-in answer (no ``previous``) without ``scope`` was granted
+        ``requested_scope`` (RFC 6749 §5.1), and without a usable
+        ``refresh_token_expires_in`` lasts :data:`DEFAULT_LOGIN_LIFETIME` (30 days),
+        as Claude Code assumes.
         """
         now = time.time() if now is None else now
         access = body.get("access_token")
@@ -233,11 +242,12 @@ class TokenRecord:
         # RFC 6749 only recommends expires_in; assume a short life rather than none.
         expires_in = body.get("expires_in")
         expires_in = lifetime_seconds(3600 if expires_in is None else expires_in, "expires_in")
-        scope = body.get("scope", previous.scope if previous else "")
+        before = previous.scope if previous else requested_scope
+        scope = body.get("scope", before)
         if isinstance(scope, list):
             scope = " ".join(str(s) for s in scope)
         elif not isinstance(scope, str):
-            scope = previous.scope if previous else ""
+            scope = before
         try:
             # Optional: an unusable value is ignored, as if it had not been sent.
             login_left: int | None = lifetime_seconds(
@@ -245,10 +255,15 @@ class TokenRecord:
             )
         except ValueError:
             login_left = None
-        if login_left is not None:
-            login_deadline: float | None = now + login_left
+        login_deadline: float | None
+        if previous is None:
+            login_deadline = now + (DEFAULT_LOGIN_LIFETIME if login_left is None else login_left)
         else:
-            login_deadline = previous.refresh_token_expires_at if previous else None
+            # Refreshing never extends a login: the earlier end wins.
+            ends = [previous.refresh_token_expires_at]
+            ends.append(None if login_left is None else now + login_left)
+            known = [end for end in ends if end is not None]
+            login_deadline = min(known) if known else None
         profile = profile_fields(body)
         if previous is not None:
             for key in _PROFILE_FIELDS:

@@ -7,10 +7,11 @@ from pathlib import Path
 
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from helpers import puppy_driver as driver
+from helpers.puppy_hosts import PuppyHost, installed_version
 
 
 def test_doctor_in_code_puppy(
-    tmp_path: Path, emulator: ClaudeEmulator, scripted_browser: str
+    puppy: PuppyHost, tmp_path: Path, emulator: ClaudeEmulator, scripted_browser: str
 ) -> None:
     home = driver.make_home(str(tmp_path))
     t = driver.run_driver(
@@ -42,6 +43,11 @@ def test_doctor_in_code_puppy(
     # Inside Code Puppy the data directory is Code Puppy's.
     files = next(c for c in report["checks"] if c["name"] == "files")
     assert str(Path(home, ".code_puppy")) in files["detail"]
+    # This release's anthropic SDK and pydantic-ai, as installed, work together.
+    stack = next(c for c in report["checks"] if c["name"] == "host_stack")
+    sdk, pydantic_ai = (installed_version(puppy.venv, d) for d in ("anthropic", "pydantic-ai-slim"))
+    assert stack["detail"].startswith(f"anthropic {sdk} (on httpx"), stack
+    assert f", pydantic-ai-slim {pydantic_ai}: they work together" in stack["detail"]
 
     notice, result = t.messages(4)
     assert notice[0] == "warning" and "counts against your usage" in notice[1]

@@ -212,6 +212,13 @@ def test_auth_in_the_browser_registers_models_that_win_and_logout_removes_only_o
     assert t.data(5)["mode"] == "0o600"
 
     _assert_ours_ran_alone(t, 6)
+    # The login is revoked at Anthropic first, and the message says it was confirmed.
+    host = emulator.base_url.removeprefix("http://")
+    confirmed = (
+        f"Anthropic confirmed the revocation ({host}): this login's tokens no longer work anywhere."
+    )
+    assert ("info", confirmed) in t.messages(6), t.messages(6)
+    assert [r.kind for r in emulator.revocations] == ["refresh_token"]
     assert not (_cp(home) / "claude_code_oauth.json").exists()
     assert json.loads((_cp(home) / "extra_models.json").read_text()) == FOREIGN
     after = t.data(7)["models"]

@@ -9,7 +9,9 @@ Claude's answers, and counts the requests the prompt caused.
 A failure known before anything streamed is the model's answer,
 "[claude-code-oauth] <line>" (the one shape every Code Puppy from 0.0.716 to
 0.0.946 shows as one short line), and is never sent back to Claude; a stream
-that breaks mid-way is raised for Code Puppy's own transient handling.
+that breaks mid-way is raised for Code Puppy's own transient handling. A token
+Claude calls revoked is replaced by one refresh, as Claude Code does, and the turn
+answered; only a refresh answered ``invalid_grant`` ends the login.
 """
 
 from __future__ import annotations
@@ -56,10 +58,24 @@ ANSWERS: dict[str, tuple[str, dict[str, Any], int, list[str], int, int]] = {
     "server error": ("500", {}, 3, ["failed (HTTP 500 api_error"], 3, 0),
     "cloudflare": ("html403", {}, 1, ["HTML page", "Cloudflare"], 1, 0),
     "401 twice": ("401", {}, 2, ["even after a refresh", "/claude-code-auth"], 2, 1),
-    "revoked": ("403_revoked", {}, 1, ["login was revoked", "/claude-code-auth"], 1, 0),
+    # No token cures it: no refresh (a 401 otherwise gets one), one line saying why.
+    "organization": (
+        "401_org_not_allowed",
+        {},
+        1,  # a refresh and retry would be answered: one request proves there was none
+        ["does not allow OAuth sign-ins", "payment may be past due", "settings/billing"],
+        1,
+        0,
+    ),
+    "credits": (
+        "429_credits_required",
+        {},
+        1,  # nothing clears it: a retry would be answered, one request proves there was none
+        ["says you are out of extra usage", "credits_required", "settings/usage"],
+        1,
+        0,
+    ),
 }
-#: Prompts between the refusals: (label, fault or None).
-OTHERS = [("answered again", None), ("broken stream", "stream_error")]
 
 
 def _messages_requests(emulator: ClaudeEmulator) -> int:
@@ -84,7 +100,9 @@ def test_each_refusal_is_one_line_and_never_reaches_claude(
     counts: dict[str, tuple[int, int]] = {}
     faults = {label: spec[:3] for label, spec in ANSWERS.items()}
     faults["broken stream"] = ("stream_error", {}, 1)
+    faults["revoked once"] = ("403_revoked", {}, 1)
     order = ["third party", "answered again", "broken stream", *list(ANSWERS)[1:]]
+    order += ["revoked once", "revoked for real"]
     steps: list[dict[str, Any]] = [
         {"op": "load"},
         {"op": "cmd", "text": "/claude-code-auth"},
@@ -107,17 +125,28 @@ def test_each_refusal_is_one_line_and_never_reaches_claude(
         if label in faults:
             fault, params, times = faults[label]
             emulator.inject("messages", fault, times=times, **params)
+        elif label == "revoked for real":
+            emulator.revoke_all()  # the API says revoked, and so will the refresh
         send("go")
 
     t = driver.run_driver(
         steps,
         driver.puppy_env(home, emulator.env(), browser=scripted_browser),
         on_event=on_event,
-        timeout=240,
+        timeout=300,
     )
     assert t.data(2).get("output") == REPLY_TEXT, t.data(2)
     host = emulator.base_url.removeprefix("http://")
     labels = [*order, "after revocation"]
+
+    def caused(label: str) -> tuple[int, int]:
+        """(/v1/messages requests, token requests) the prompt after ``label`` caused."""
+        following = labels[labels.index(label) + 1]
+        return (
+            counts[following][0] - counts[label][0],
+            counts[following][1] - counts[label][1],
+        )
+
     for label, (_, _, _, fragments, sent, refreshes) in ANSWERS.items():
         result = t.data(step_of[label])
         assert result.get("ended") == "answered", (label, result)
@@ -128,10 +157,9 @@ def test_each_refusal_is_one_line_and_never_reaches_claude(
             assert fragment in line, (label, line)
         _assert_short(t, step_of[label])
         # Requests this prompt caused: the SDK's own retries only, no second layer.
+        assert caused(label) == (sent, refreshes), label
         following = labels[labels.index(label) + 1]
-        assert counts[following][0] - counts[label][0] == sent, label
-        assert counts[following][1] - counts[label][1] == refreshes, label
-        if label not in ("401 twice", "revoked"):
+        if label != "401 twice":
             assert disk[following] == disk[label], f"{label}: the token file changed"
 
     # The refusals stayed in Code Puppy's conversation but were never sent to Claude:
@@ -144,8 +172,7 @@ def test_each_refusal_is_one_line_and_never_reaches_claude(
 
     # A stream that broke after it started: raised, for Code Puppy's transient handling.
     broken = t.data(step_of["broken stream"])
-    after_broken = order[order.index("broken stream") + 1]
-    attempts = counts[after_broken][0] - counts["broken stream"][0]
+    attempts = caused("broken stream")[0]
     texts = "\n".join(text for _, text in t.messages(step_of["broken stream"]))
     assert "Traceback" not in texts, texts
     if attempts == 1:
@@ -159,7 +186,21 @@ def test_each_refusal_is_one_line_and_never_reaches_claude(
         assert attempts == 2 and broken.get("ended") == "answered", (attempts, broken)
         assert broken.get("output") == REPLY_TEXT
 
-    # Revoked: marked on disk; the next prompt says so without asking anyone.
+    # A 403 "OAuth token has been revoked" on a live login: one refresh, one retry, and
+    # the turn's answer, as in Claude Code.
+    cured = t.data(step_of["revoked once"])
+    assert cured.get("ended") == "answered" and cured.get("output") == REPLY_TEXT, cured
+    assert caused("revoked once") == (2, 1)
+    _assert_short(t, step_of["revoked once"])
+
+    # Revoked for real: the one refresh says invalid_grant, which ends the login.
+    dead = t.data(step_of["revoked for real"])
+    assert dead.get("ended") == "answered", dead
+    assert dead["output"].startswith(REPLY_PREFIX) and "login has ended" in dead["output"]
+    assert "revoked" in dead["output"] and "/claude-code-auth" in dead["output"]
+    assert caused("revoked for real") == (1, 1)
+    _assert_short(t, step_of["revoked for real"])
+    # Marked on disk; the next prompt says so without asking anyone.
     record = token_store.load(str(token_path))
     assert record is not None and record.needs_login and record.expires_at <= time.time()
     after = t.data(step_of["after revocation"])

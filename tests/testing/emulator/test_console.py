@@ -186,6 +186,14 @@ def test_keys_are_refused_as_bearer_tokens_revoked_keys_and_oauth_tokens_as_keys
     ("fault", "status", "check"),
     [
         ("403_no_permission", 403, lambda a: _error(a)[0] == "permission_error"),
+        (
+            "403_verification_required",
+            403,
+            lambda a: (
+                a.json()["error"]["details"]
+                == {"error_code": "verification_required", "error_visibility": "user_facing"}
+            ),
+        ),
         ("no_raw_key", 200, lambda a: "raw_key" not in a.json() and a.json()["api_key"]),
         ("bad_raw_key", 200, lambda a: not isinstance(a.json()["raw_key"], str)),
         ("500", 500, lambda a: _error(a)[0] == "api_error"),
@@ -203,6 +211,27 @@ def test_create_api_key_faults(
     assert check(answer)
     assert emu.api_keys == []
     assert _create(client, token).status_code == 200  # one fault, then the real answer
+
+
+def test_verification_required_may_name_where_to_verify(
+    emu: ClaudeEmulator, client: httpx.Client
+) -> None:
+    token = emu.issue_login(console=True)["access_token"]
+    url = "https://claude.ai/verify?ref=1"
+    emu.inject("create_api_key", "403_verification_required", remediation_url=url)
+    details = _create(client, token).json()["error"]["details"]
+    assert details["remediation_url"] == url
+
+
+def test_an_organization_that_withholds_key_creation_grants_without_it(
+    emu: ClaudeEmulator, client: httpx.Client
+) -> None:
+    emu.withhold_scopes("emulated.user@example.com", "org:create_api_key")
+    login = _sign_in(emu, client, "/console/oauth/authorize")["tokens"]
+    assert login["scope"] == "user:profile user:inference"
+    answer = _create(client, login["access_token"])
+    assert answer.status_code == 403
+    assert answer.json()["error"]["details"] == {"error_code": "oauth_scope_insufficient"}
 
 
 def test_the_environment_points_at_the_console_page(

@@ -358,7 +358,8 @@ def test_reused_code_is_refused_and_revokes_its_tokens(
     again = exchange(emu, client, grant)
     assert again.status_code == 400
     assert again.json()["error"] == "invalid_grant"
-    assert models_status(client, first["access_token"]) == 401
+    # A revoked login's access token: Claude's 403 "OAuth token has been revoked".
+    assert models_status(client, first["access_token"]) == 403
     assert refresh(emu, client, first["refresh_token"]).status_code == 400
     assert emu.grants["authorization_code"] == 1
 
@@ -432,7 +433,7 @@ def test_spent_refresh_token_is_a_replay_that_revokes_the_login(
     assert replay.status_code == 400
     assert replay.json()["error"] == "invalid_grant"
     assert emu.replays == 1
-    assert models_status(client, second["access_token"]) == 401
+    assert models_status(client, second["access_token"]) == 403
     assert refresh(emu, client, second["refresh_token"]).json()["error"] == "invalid_grant"
     assert emu.grants["refresh_token"] == 1
 
@@ -510,7 +511,7 @@ def test_revoke_all_kills_access_and_refresh_tokens(
 ) -> None:
     login = emu.issue_login()
     emu.revoke_all()
-    assert models_status(client, login["access_token"]) == 401
+    assert models_status(client, login["access_token"]) == 403
     assert refresh(emu, client, login["refresh_token"]).json()["error"] == "invalid_grant"
     assert emu.replays == 0
 

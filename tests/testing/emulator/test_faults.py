@@ -127,8 +127,8 @@ class TestReplacingFaults:
             assert answer.status_code == 400
             assert answer.json()["error"] == "invalid_grant"
         else:
-            assert answer.status_code == 401
-        assert call_models(emu, client, login).status_code == 401
+            assert answer.status_code == 403  # the revoked login's token, as Claude says it
+        assert call_models(emu, client, login).status_code == 403
 
 
 def test_faults_queue_in_order_and_can_be_cleared(
@@ -184,7 +184,7 @@ def test_control_endpoints_drive_a_running_emulator(
     assert (limited.status_code, limited.headers["retry-after"]) == (429, "3")
     assert call_token(emu, client, login).status_code == 200
     stats = client.get("/_emulator/stats")
-    assert stats.json() == {"grants": {"refresh_token": 1}, "replays": 0}
+    assert stats.json() == {"grants": {"refresh_token": 1}, "replays": 0, "revocations": 0}
     assert not any(secret in stats.text for secret in ISSUED_SECRETS)
     assert all(not r.path.startswith("/_emulator/") for r in emu.requests)
 
@@ -196,7 +196,7 @@ def test_control_expire_and_revoke(emu: ClaudeEmulator, client: httpx.Client) ->
     fresh = call_token(emu, client, login).json()
     assert call_models(emu, client, fresh).status_code == 200
     assert client.post("/_emulator/revoke").status_code == 200
-    assert call_models(emu, client, fresh).status_code == 401
+    assert call_models(emu, client, fresh).status_code == 403
     assert call_token(emu, client, fresh).json()["error"] == "invalid_grant"
 
 
@@ -235,7 +235,8 @@ def test_cli_prints_its_address_and_stops_cleanly(stop_signal) -> None:
     proc, base, exports = start_cli("--auto-approve", "--access-ttl", "60", "--login-ttl", "none")
     try:
         with httpx.Client(base_url=base, timeout=10) as c:
-            assert c.get("/_emulator/stats").json() == {"grants": {}, "replays": 0}
+            stats = c.get("/_emulator/stats").json()
+            assert stats == {"grants": {}, "replays": 0, "revocations": 0}
             token_body = {"grant_type": "refresh_token", "refresh_token": "x", "client_id": "y"}
             assert c.post("/v1/oauth/token", json=token_body).status_code == 401
     finally:

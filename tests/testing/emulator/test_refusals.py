@@ -45,6 +45,14 @@ ENVELOPES = {
     "400_third_party": (400, "invalid_request_error", refusals.THIRD_PARTY_MESSAGE),
     "400_request": (400, "invalid_request_error", refusals.REQUEST_SHAPE_MESSAGE),
     "403_revoked": (403, "permission_error", refusals.REVOKED_MESSAGE),
+    "401_revoked": (401, "authentication_error", refusals.ACCESS_REVOKED_MESSAGE),
+    "401_org_not_allowed": (401, "authentication_error", refusals.ORG_NOT_ALLOWED_MESSAGE),
+    "403_org_not_allowed": (403, "permission_error", refusals.ORG_NOT_ALLOWED_MESSAGE),
+    "403_model_not_on_plan": (
+        403,
+        "permission_error",
+        f"model: {MODEL} is not available on your plan.",
+    ),
     "529": (529, "overloaded_error", "Overloaded"),
 }
 
@@ -63,7 +71,7 @@ def test_messages_refusals_are_anthropic_envelopes(
     assert post_message(client, login).status_code == 200  # one answer, then normal again
 
 
-@pytest.mark.parametrize("fault", sorted(ENVELOPES))
+@pytest.mark.parametrize("fault", sorted(f for f in ENVELOPES if "model" not in f))
 def test_models_refusals_are_anthropic_envelopes(
     emu: ClaudeEmulator, client: httpx.Client, fault
 ) -> None:
@@ -71,6 +79,56 @@ def test_models_refusals_are_anthropic_envelopes(
     emu.inject("models", fault)
     assert _error(get_models(client, login)) == ENVELOPES[fault]
     assert get_models(client, login).status_code == 200
+
+
+#: fault -> (status, error type, error_code, user-facing by default)
+CODED = {
+    "429_credits_required": (429, "rate_limit_error", "credits_required", True),
+    "403_scope_insufficient": (403, "permission_error", "oauth_scope_insufficient", False),
+    "403_organization_disabled": (403, "permission_error", "organization_disabled", False),
+    "401_token_expired": (401, "authentication_error", "token_expired", False),
+    "403_model_suspended": (403, "permission_error", "model_access_suspended", False),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(CODED))
+def test_coded_refusals_carry_error_details(emu, client, fault):
+    status, kind, code, user_facing = CODED[fault]
+    login = emu.issue_login()
+    emu.inject("messages", fault)
+    emu.inject("messages", fault, user_facing=not user_facing)
+    for facing in (user_facing, not user_facing):
+        answer = post_message(client, login)
+        error = answer.json()["error"]
+        assert (answer.status_code, error["type"]) == (status, kind)
+        expected = {"error_code": code, **({"error_visibility": "user_facing"} if facing else {})}
+        assert error["details"] == expected and error["message"]
+    assert post_message(client, login).status_code == 200
+
+
+def test_out_of_credits_names_the_exhausted_window_and_the_reason(emu, client):
+    login = emu.issue_login()
+    emu.inject("messages", "429_credits_required")
+    answer = post_message(client, login)
+    assert answer.json()["error"]["message"] == refusals.CREDITS_MESSAGE
+    disabled = answer.headers["anthropic-ratelimit-unified-overage-disabled-reason"]
+    assert disabled == "out_of_credits"
+    limits = unified_limits.parse(answer.headers.multi_items())
+    assert limits is not None and limits.limit_reached and limits.overage_status == "rejected"
+
+
+def test_a_suspended_model_is_named(emu, client):
+    login = emu.issue_login()
+    emu.inject("messages", "403_model_suspended")
+    message = post_message(client, login).json()["error"]["message"]
+    assert f"model: {MODEL}" in message and "suspended for this organization" in message
+
+
+def test_a_token_without_user_inference_is_scope_insufficient(emu, client):
+    login = emu.issue_login(scope="user:profile")
+    error = post_message(client, login).json()["error"]
+    assert error["type"] == "permission_error"
+    assert error["details"] == {"error_code": "oauth_scope_insufficient"}
 
 
 @pytest.mark.parametrize(

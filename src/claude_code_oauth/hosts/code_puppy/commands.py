@@ -301,7 +301,7 @@ COMMANDS: dict[str, SlashCommand] = {
         ),
         SlashCommand(
             "claude-code-logout",
-            "Remove the Claude tokens and the registered claude-code-* models",
+            "Revoke the Claude login; remove its tokens and the claude-code-* models",
             _logout,
             (_profile_option,),
         ),

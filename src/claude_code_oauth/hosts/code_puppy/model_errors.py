@@ -14,10 +14,11 @@ in tests; the README's "Failures are the turn's answer" says the same):
 
 So a failure known before anything was streamed — Claude's refusal, its usage
 limit, an overload after the SDK's own retries, no sign-in, a dead login, an
-unreachable token endpoint or API — is *answered*: the model replies with the
-one line, ``[claude-code-oauth] <line>``, which every release shows as the
-turn's answer, without retry or traceback. The reply is never sent back to
-Claude (the next request leaves it out). Only a stream that breaks after it
+unreachable token endpoint or API, an anthropic SDK this Code Puppy's pydantic-ai
+cannot drive (:mod:`claude_code_oauth.models.host_stack`) — is *answered*: the
+model replies with the one line, ``[claude-code-oauth] <line>``, which every
+release shows as the turn's answer, without retry or traceback. The reply is
+never sent back to Claude (the next request leaves it out). Only a stream that breaks after it
 started cannot be answered any more: it is raised as a pydantic-ai
 ``ModelAPIError`` whose text is our line, with the original error chained, so
 Code Puppy treats it as the transient failure it is (it re-runs the turn from

@@ -2,8 +2,10 @@
 
 The OAuth routes (profile, usage) take an OAuth access token only. /v1/models and
 /v1/messages also take an API key a Console login created (``x-api-key``, see
-:mod:`.console`). Answers to OAuth requests carry the usage headers of
-:mod:`.usage`; answers to API-key requests the ordinary rate-limit headers."""
+:mod:`.console`). A token of a revoked login (logout's revoke, a replay,
+``revoke_all``) is answered 403 "OAuth token has been revoked", as Claude does; any
+other token that is not valid, 401. Answers to OAuth requests carry the usage headers
+of :mod:`.usage`; answers to API-key requests the ordinary rate-limit headers."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Any
 
 from . import capabilities
 from .console import rate_limit_headers
+from .refusals import REVOKED_MESSAGE
 from .state import EmulatorState
 from .usage import account_of
 from .wire import Request, Response, anthropic_error, json_response, sse, stream_opening
@@ -87,6 +90,9 @@ def _authenticate(
             )
     scope = state.scope_of(token.strip())
     if scope is None:
+        if state.access_revoked(token.strip()):
+            # A revoked login's token (logout, a replay): Claude says so with a 403.
+            return anthropic_error(403, "permission_error", REVOKED_MESSAGE)
         return anthropic_error(401, "authentication_error", "Invalid bearer token")
     return scope
 
@@ -214,7 +220,12 @@ def messages(state: EmulatorState, req: Request) -> Response:
     if auth == API_KEY_SCOPE:
         return _api_key_message(state, req)
     if "user:inference" not in auth.split():
-        return anthropic_error(403, "permission_error", "This token lacks the user:inference scope")
+        return anthropic_error(
+            403,
+            "permission_error",
+            "This token lacks the user:inference scope",
+            details={"error_code": "oauth_scope_insufficient"},
+        )
     account = account_of(state, _bearer(req))
     body = req.json_body() if req.content_type == "application/json" else None
     problem = _validate_message_body(body)

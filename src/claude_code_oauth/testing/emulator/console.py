@@ -13,9 +13,9 @@ answers there:
   ``status``, ``workspace_id``);
 * a subscription login's token (claude.ai's authorize page): 403
   ``permission_error`` — only a Console login can create keys;
-* a Console login without ``org:create_api_key``, or an account whose role in its
-  organization does not allow creating keys (:meth:`ApiKeyBook.deny`): 403
-  ``permission_error``;
+* a Console login without ``org:create_api_key`` (``error_code:
+  oauth_scope_insufficient``), or an account whose role in its organization does not
+  allow creating keys (:meth:`ApiKeyBook.deny`): 403 ``permission_error``;
 * no token, or one that is not valid: 401 ``authentication_error``.
 
 A created key works with ``x-api-key`` on ``/v1/models`` and ``/v1/messages`` until
@@ -54,8 +54,14 @@ NO_PERMISSION_MESSAGE = (
     "Ask an organization admin for the Developer role."
 )
 
+VERIFY_MESSAGE = "Verify your identity before creating API keys for this organization."
+
 #: Faults only this endpoint has (the generic ones are in :mod:`.faults`).
-FAULTS = frozenset({"403_no_permission", "no_raw_key", "bad_raw_key"})
+#: ``403_verification_required`` is Claude's ``verification_required`` refusal
+#: (user-facing), optionally with a ``remediation_url``.
+FAULTS = frozenset({"403_no_permission", "no_raw_key", "bad_raw_key", "403_verification_required"})
+#: Fault → its parameters and their kinds.
+PARAMS: dict[str, dict[str, str]] = {"403_verification_required": {"remediation_url": "text"}}
 
 #: The ordinary per-minute limits an API key's answers report.
 REQUESTS_PER_MINUTE = 50
@@ -201,7 +207,8 @@ def create_api_key(state: Any, req: Request) -> Response:
     if not is_console:
         return anthropic_error(403, "permission_error", NOT_CONSOLE_MESSAGE)
     if "org:create_api_key" not in scope.split():
-        return anthropic_error(403, "permission_error", NO_SCOPE_MESSAGE)
+        details = {"error_code": "oauth_scope_insufficient"}
+        return anthropic_error(403, "permission_error", NO_SCOPE_MESSAGE, details=details)
     with state.lock:
         identity = {key: dict(value) for key, value in state.accounts[index].items()}
     if state.api_keys.denied(identity["account"]["email_address"]):
@@ -209,10 +216,15 @@ def create_api_key(state: Any, req: Request) -> Response:
     return json_response(200, state.api_keys.mint(identity), {"Cache-Control": "no-store"})
 
 
-def fault_response(name: str, now: float) -> Response:
+def fault_response(name: str, now: float, params: dict[str, Any] | None = None) -> Response:
     """The answer of one of :data:`FAULTS` (``now``: the emulator's wall clock)."""
     if name == "403_no_permission":
         return anthropic_error(403, "permission_error", NO_PERMISSION_MESSAGE)
+    if name == "403_verification_required":
+        details = {"error_code": "verification_required", "error_visibility": "user_facing"}
+        if params and "remediation_url" in params:
+            details["remediation_url"] = str(params["remediation_url"])
+        return anthropic_error(403, "permission_error", VERIFY_MESSAGE, details=details)
     listing = {
         "id": "apikey_01" + secrets.token_hex(11),
         "type": "api_key",

@@ -31,7 +31,15 @@ from .console import AUTHORIZE_PATH as CONSOLE_AUTHORIZE_PATH
 from .faults import make_fault
 from .handler import EmulatorServer
 from .oauth import MANUAL_CALLBACK_PATH
-from .records import DEFAULT_SCOPE, ISSUED_SECRETS, RefreshGrant, Replay, token_digest
+from .records import (
+    DEFAULT_SCOPE,
+    HOLD_URI,
+    ISSUED_SECRETS,
+    RefreshGrant,
+    Replay,
+    Revocation,
+    token_digest,
+)
 from .state import EmulatorState
 from .wire import RecordedRequest
 
@@ -41,6 +49,7 @@ __all__ = [
     "RecordedRequest",
     "RefreshGrant",
     "Replay",
+    "Revocation",
     "token_digest",
 ]
 
@@ -195,6 +204,13 @@ class ClaudeEmulator:
         with self._state.lock:
             return list(self._state.replay_log)
 
+    @property
+    def revocations(self) -> list[Revocation]:
+        """A snapshot of every call the revoke endpoint answered (``{token_url}/revoke``):
+        when, which login it ended, the token's digest, its hint and kind, oldest first."""
+        with self._state.lock:
+            return list(self._state.revocation_log)
+
     def was_presented(self, digest: str) -> bool:
         """Whether a refresh token with this :func:`token_digest` was ever presented."""
         with self._state.lock:
@@ -219,13 +235,19 @@ class ClaudeEmulator:
     def inject(self, endpoint: str, fault: str, *, times: int = 1, **params: Any) -> None:
         """Make the next ``times`` requests to ``endpoint`` misbehave as ``fault``.
 
-        Endpoints: token, models, profile, messages, authorize, console_authorize,
-        create_api_key. Faults: html403, 429 (``retry_after``), 500, 502_html,
-        invalid_json, slow (``delay``), revoke, 401, Claude's late-2026 answers
-        (:mod:`.refusals`): 400_third_party, 400_request, 403_revoked, 429_limit
-        (``window``, ``reset_in``), 529, stream_error, 404, 404_html; and for
-        create_api_key (:mod:`.console`): 403_no_permission, no_raw_key,
-        bad_raw_key. Faults queue in the order injected. Raises ``ValueError``.
+        Endpoints: token, token_revoke, models, profile, messages, authorize,
+        console_authorize, create_api_key. Faults: html403, 429 (``retry_after``), 500,
+        502_html, invalid_json, slow (``delay``), revoke, 401; for the token endpoint
+        (:mod:`.faults`) no_refresh_token, invalid_scope, account_on_hold
+        (``error_uri``), session_stale_relogin; Claude's answers (:mod:`.refusals`):
+        400_third_party, 400_request, 403_revoked, 401_revoked, 401_org_not_allowed,
+        403_org_not_allowed, 429_credits_required, 403_scope_insufficient,
+        403_organization_disabled, 401_token_expired, 403_model_suspended (these five
+        take ``user_facing``), 403_model_not_on_plan, 429_limit (``window``,
+        ``reset_in``), 529, stream_error, 404, 404_html; and for create_api_key
+        (:mod:`.console`): 403_no_permission, 403_verification_required
+        (``remediation_url``), no_raw_key, bad_raw_key. Faults queue in the order
+        injected. Raises ``ValueError``.
         """
         self._state.push_fault(endpoint, make_fault(endpoint, fault, times, params))
 
@@ -258,15 +280,33 @@ class ClaudeEmulator:
         *,
         organization: str | None = None,
         organization_type: str = "claude_max",
+        withheld_scopes: tuple[str, ...] = (),
     ) -> dict[str, dict[str, Any]]:
-        """Add a user the consent page can approve as (each with its own organization).
+        """Add a user the consent page can approve as (each with its own organization;
+        ``withheld_scopes`` are left out of every grant, see :meth:`withhold_scopes`).
 
         Returns ``{"account": {...}, "organization": {...}}``. The first account always
         exists (``emulated.user@example.com``). ``ValueError`` for a repeated email.
         """
         return self._state.add_account(
-            email, display_name, organization=organization, organization_type=organization_type
+            email,
+            display_name,
+            organization=organization,
+            organization_type=organization_type,
+            withheld_scopes=withheld_scopes,
         )
+
+    def withhold_scopes(self, email: str, *scopes: str) -> None:
+        """Make the account's organization leave ``scopes`` out of every grant, silently,
+        as Claude does (``org:create_api_key`` where members may not create keys; without
+        ``user:inference`` a sign-in is a Console one). New sign-ins are granted without
+        them; existing logins lose them at their next refresh. No scopes: none withheld."""
+        self._state.book.withhold(email, scopes)
+
+    def hold_account(self, email: str, error_uri: str | None = HOLD_URI) -> None:
+        """Put the account on hold: every refresh of its logins is refused with
+        ``account_on_hold`` and ``error_uri``. ``None`` lifts the hold."""
+        self._state.book.hold(email, error_uri)
 
     @property
     def accounts(self) -> list[str]:

@@ -1,7 +1,18 @@
 """The fault catalogue: which endpoints can misbehave, how, and the responses they send.
 
 ``slow`` and ``revoke`` do not replace the answer: the handler waits (or revokes
-every login) and then answers normally. Every other fault replaces the answer.
+every login) and then answers normally; ``no_refresh_token`` makes the token route
+answer a refresh without a new refresh token (the presented one stays valid). Every
+other fault replaces the answer. The token endpoint's refusals of a refresh that
+Claude Code names (CONTEXT §2c) spend nothing:
+
+* ``invalid_scope`` — 400 ``invalid_scope`` (the requested scope is refused);
+* ``account_on_hold`` — 400 ``invalid_grant`` with ``error_description:
+  account_on_hold`` and an ``error_uri`` (``error_uri``, default
+  ``https://claude.ai/restricted``);
+* ``session_stale_relogin`` — 403: the session is stale, sign in again (Claude Code's
+  strings show the code as ``error.resource`` of Anthropic's envelope; the exact
+  shape of this answer is inferred).
 """
 
 from __future__ import annotations
@@ -9,12 +20,14 @@ from __future__ import annotations
 from typing import Any
 
 from . import console, pages, refusals
-from .records import Fault
-from .wire import Request, Response, anthropic_error, html_response
+from .oauth import REVOKE_PATH, TOKEN_PATH
+from .records import HOLD_URI, Fault
+from .wire import Request, Response, anthropic_error, html_response, oauth_error
 
 #: Fault endpoint name -> (HTTP method, path) it applies to.
 FAULT_ENDPOINTS: dict[str, tuple[str, str]] = {
-    "token": ("POST", "/v1/oauth/token"),
+    "token": ("POST", TOKEN_PATH),
+    "token_revoke": ("POST", REVOKE_PATH),
     "models": ("GET", "/v1/models"),
     "profile": ("GET", "/api/oauth/profile"),
     "messages": ("POST", "/v1/messages"),
@@ -23,15 +36,24 @@ FAULT_ENDPOINTS: dict[str, tuple[str, str]] = {
     "create_api_key": ("POST", console.CREATE_API_KEY_PATH),
 }
 
+_OAUTH = frozenset({"invalid_scope", "account_on_hold", "session_stale_relogin"})
+STALE_MESSAGE = "Your session has expired. Please sign in again."
+
 FAULTS = (
     frozenset({"html403", "429", "500", "502_html", "invalid_json", "slow", "revoke", "401"})
+    | {"no_refresh_token"}
+    | _OAUTH
     | refusals.FAULTS
     | console.FAULTS
 )
 
-_PARAMS: dict[str, frozenset[str]] = {
-    "429": frozenset({"retry_after"}),
-    "slow": frozenset({"delay"}),
+#: Fault → its parameters and their kinds (see :func:`.refusals.check_param`).
+_PARAMS: dict[str, dict[str, str]] = {
+    "429": {"retry_after": "seconds"},
+    "slow": {"delay": "seconds"},
+    "account_on_hold": {"error_uri": "text"},
+    **refusals.PARAMS,
+    **console.PARAMS,
 }
 
 _CLOUDFLARE = {"Server": "cloudflare", "cf-mitigated": "challenge"}
@@ -53,16 +75,18 @@ def make_fault(endpoint: str, fault: str, times: int, params: dict[str, Any]) ->
         raise ValueError(f"unknown fault {fault!r}; use one of {sorted(FAULTS)}")
     if not isinstance(times, int) or isinstance(times, bool) or times < 1:
         raise ValueError("times must be a positive integer")
-    unknown = set(params) - _PARAMS.get(fault, frozenset()) - set(refusals.PARAMS.get(fault, {}))
+    kinds = _PARAMS.get(fault, {})
+    unknown = set(params) - set(kinds)
     if unknown:
         raise ValueError(f"fault {fault!r} takes no parameter(s) {sorted(unknown)}")
     for key, value in params.items():
-        refusals.check_param(fault, key, value)
+        refusals.check_param(kinds[key], key, value)
     return Fault(fault, times, dict(params))
 
 
 def fault_response(fault: Fault, req: Request | None, now: float) -> Response | None:
-    """The response replacing the normal answer, or ``None`` for slow/revoke.
+    """The response replacing the normal answer, or ``None`` for slow, revoke and
+    no_refresh_token.
 
     ``req`` (the request being answered) lets a fault answer a streaming request
     differently from a JSON one (see :mod:`.refusals`); ``now`` is the emulator's wall
@@ -70,7 +94,17 @@ def fault_response(fault: Fault, req: Request | None, now: float) -> Response | 
     """
     name = fault.name
     if name in console.FAULTS:
-        return console.fault_response(name, now)
+        return console.fault_response(name, now, fault.params)
+    if name == "invalid_scope":
+        return oauth_error(400, "invalid_scope", "The requested scope is invalid or not granted")
+    if name == "account_on_hold":
+        return oauth_error(
+            400, "invalid_grant", "account_on_hold", str(fault.params.get("error_uri", HOLD_URI))
+        )
+    if name == "session_stale_relogin":
+        return anthropic_error(
+            403, "permission_error", STALE_MESSAGE, resource="session_stale_relogin"
+        )
     if name in refusals.FAULTS:
         return refusals.refusal_response(name, fault.params, req, now)
     if name == "html403":

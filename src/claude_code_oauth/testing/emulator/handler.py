@@ -93,7 +93,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", console.CREATE_API_KEY_PATH): console.create_api_key,
     ("POST", pages.CONSENT_ACTION): oauth.authorize_decision,
     ("GET", oauth.MANUAL_CALLBACK_PATH): oauth.manual_callback,
-    ("POST", "/v1/oauth/token"): oauth.token,
+    ("POST", oauth.TOKEN_PATH): oauth.token,
+    ("POST", oauth.REVOKE_PATH): oauth.revoke,
     ("GET", "/v1/models"): api.list_models,
     ("GET", "/api/oauth/profile"): api.profile,
     ("GET", "/api/oauth/usage"): api.oauth_usage,
@@ -252,6 +253,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 time.sleep(float(fault.params.get("delay", 1.0)))
             elif fault.name == "revoke":
                 state.revoke_all()
+            else:
+                req.fault = fault.name  # the route changes how it answers
         route = ROUTES.get((method, req.path))
         if route is None:
             return anthropic_error(404, "not_found_error", f"Not found: {req.method} {req.path}")

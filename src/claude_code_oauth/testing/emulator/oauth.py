@@ -1,4 +1,5 @@
-"""OAuth routes: authorize, the consent decision, the manual code page, the token endpoint."""
+"""OAuth routes: authorize, the consent decision, the manual code page, the token endpoint
+and its revoke endpoint."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ from .wire import (
 )
 
 MANUAL_CALLBACK_PATH = "/oauth/code/callback"
+TOKEN_PATH = "/v1/oauth/token"
+#: ``{token_url}/revoke``, where Claude Code's logout posts (CONTEXT §2c).
+REVOKE_PATH = TOKEN_PATH + "/revoke"
 
 _CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -205,21 +209,41 @@ def manual_callback(state: EmulatorState, req: Request) -> Response:
     return html_response(200, pages.manual_code_page(code, req.first("state") or ""))
 
 
-def token(state: EmulatorState, req: Request) -> Response:
-    """POST /v1/oauth/token: JSON bodies only, as Claude's endpoint requires."""
+def _json_body(req: Request) -> dict[str, Any] | None:
     body: Any = req.json_body() if req.content_type == "application/json" else None
-    if not isinstance(body, dict):
+    return body if isinstance(body, dict) else None
+
+
+def token(state: EmulatorState, req: Request) -> Response:
+    """POST /v1/oauth/token: JSON bodies only, as Claude's endpoint requires. The
+    ``no_refresh_token`` fault makes a refresh answer without a new refresh token."""
+    body = _json_body(req)
+    if body is None:
         return anthropic_error(400, "invalid_request_error", "Invalid request format")
     grant_type = body.get("grant_type")
     try:
         if grant_type == "authorization_code":
             payload = state.exchange_code(body)
         elif grant_type == "refresh_token":
-            payload = state.refresh(body)
+            payload = state.refresh(body, rotate=req.fault != "no_refresh_token")
         elif not grant_type:
             raise OAuthFailure("invalid_request", "Missing required parameter: grant_type")
         else:
             raise OAuthFailure("unsupported_grant_type", "Unsupported grant_type")
     except OAuthFailure as failure:
-        return oauth_error(failure.status, failure.error, failure.description)
+        return oauth_error(failure.status, failure.error, failure.description, failure.uri)
     return json_response(200, payload, {"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+def revoke(state: EmulatorState, req: Request) -> Response:
+    """POST /v1/oauth/token/revoke: JSON ``{token, token_type_hint, client_id}`` (RFC 7009,
+    as Claude Code's logout sends it). 200 with an empty object — for an unknown token
+    too —; 400 for a body without a token, 401 for another client."""
+    body = _json_body(req)
+    if body is None:
+        return anthropic_error(400, "invalid_request_error", "Invalid request format")
+    try:
+        state.revoke(body)
+    except OAuthFailure as failure:
+        return oauth_error(failure.status, failure.error, failure.description)
+    return json_response(200, {}, {"Cache-Control": "no-store"})

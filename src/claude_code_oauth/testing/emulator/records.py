@@ -20,6 +20,8 @@ ISSUED_SECRETS: set[str] = set()
 ACCESS_PREFIX = "sk-ant-oat01-"
 REFRESH_PREFIX = "sk-ant-ort01-"
 DEFAULT_SCOPE = "org:create_api_key user:profile user:inference"
+#: Where Claude sends an account on hold when its answer names no ``error_uri``.
+HOLD_URI = "https://claude.ai/restricted"
 
 _MIN_REMEMBERED = 16
 _VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
@@ -39,11 +41,15 @@ def s256(verifier: str) -> str:
 class OAuthFailure(Exception):
     """A token-endpoint refusal: becomes ``{"error", "error_description"}`` with ``status``."""
 
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
+    def __init__(
+        self, error: str, description: str, status: int = 400, uri: str | None = None
+    ) -> None:
         super().__init__(description)
         self.error = error
         self.description = description
         self.status = status
+        #: ``error_uri`` (RFC 6749 §5.2): where the user can read more (an account hold).
+        self.uri = uri
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,8 @@ class _Access:
     login_id: str
     expires_at: float
     force_expired: bool = False
+    #: Revoked on its own at the revoke endpoint (``token_type_hint: access_token``).
+    revoked: bool = False
 
 
 @dataclass
@@ -124,6 +132,20 @@ class Replay:
     at: float
     login_id: str
     token: str
+
+
+@dataclass(frozen=True)
+class Revocation:
+    """One call the revoke endpoint answered 200: ``token`` is the presented token's
+    digest, ``hint`` its ``token_type_hint``, ``kind`` what it turned out to be
+    (``refresh_token`` — the whole login ended —, ``access_token``, or ``None``: a token
+    this emulator does not know, answered 200 all the same as RFC 7009 §2.2 says)."""
+
+    at: float
+    login_id: str | None
+    token: str
+    hint: str | None
+    kind: str | None
 
 
 @dataclass

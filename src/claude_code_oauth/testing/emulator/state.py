@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import secrets
 import threading
-import uuid
 from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
+from .accounts import AccountBook
 from .console import ApiKeyBook
 from .records import (
     _MIN_REMEMBERED,
@@ -29,6 +29,7 @@ from .records import (
     OAuthFailure,
     RefreshGrant,
     Replay,
+    Revocation,
     _Access,
     _Code,
     _Login,
@@ -72,6 +73,8 @@ class EmulatorState:
         #: Every refresh grant and every replay, oldest first (digests, no secrets).
         self.refresh_log: list[RefreshGrant] = []
         self.replay_log: list[Replay] = []
+        #: Every call the revoke endpoint answered 200, oldest first (digests, no secrets).
+        self.revocation_log: list[Revocation] = []
         #: Digests of every refresh token ever presented (used, spent or unknown).
         self.presented: set[str] = set()
         self.requests: list[RecordedRequest] = []
@@ -88,10 +91,12 @@ class EmulatorState:
         self.api_keys = ApiKeyBook(remember=_remember, clock=wall_clock)
         #: Account uuids whose subscription has no long context (see :mod:`.capabilities`).
         self._no_long_context: set[str] = set()
-        #: Every emulated user, each ``{"account": {...}, "organization": {...}}``; the
-        #: first is created here, more with :meth:`add_account`. Ids are fixed per
-        #: emulator so tests can compare them across calls.
-        self.accounts: list[dict[str, dict[str, Any]]] = []
+        #: Every emulated user, what its organization withholds, its hold (:mod:`.accounts`).
+        self.book = AccountBook(self.lock)
+        #: Each user's ``{"account": {...}, "organization": {...}}``; the first is created
+        #: here, more with :meth:`add_account`. Ids are fixed per emulator so tests can
+        #: compare them across calls.
+        self.accounts = self.book.identities
         first = self.add_account("emulated.user@example.com", "Emulated User")
         # The first account, as callers from before several accounts existed use it.
         self.account = first["account"]
@@ -103,46 +108,17 @@ class EmulatorState:
     # -- accounts -------------------------------------------------------------
 
     def add_account(
-        self,
-        email: str,
-        display_name: str | None = None,
-        *,
-        organization: str | None = None,
-        organization_type: str = "claude_max",
+        self, email: str, display_name: str | None = None, **options: Any
     ) -> dict[str, dict[str, Any]]:
-        """Add an emulated user (with an organization of its own); returns its identity."""
-        with self.lock:
-            if any(a["account"]["email_address"] == email for a in self.accounts):
-                raise ValueError(f"an account {email!r} already exists")
-            if organization is None:
-                first = not self.accounts
-                organization = "Emulated Organization" if first else f"Organization of {email}"
-            identity = {
-                "account": {
-                    "uuid": str(uuid.uuid4()),
-                    "email_address": email,
-                    "display_name": display_name or email.split("@")[0],
-                },
-                "organization": {
-                    "uuid": str(uuid.uuid4()),
-                    "name": organization,
-                    "organization_type": organization_type,
-                },
-            }
-            self.accounts.append(identity)
-            return identity
+        """Add an emulated user (see :meth:`.accounts.AccountBook.add`)."""
+        return self.book.add(email, display_name, **options)
 
     def account_index(self, email: str) -> int:
         """The index of the account with ``email``; ``ValueError`` if there is none."""
-        with self.lock:
-            for index, identity in enumerate(self.accounts):
-                if identity["account"]["email_address"] == email:
-                    return index
-        raise ValueError(f"no emulated account {email!r}")
+        return self.book.index(email)
 
     def account_emails(self) -> list[str]:
-        with self.lock:
-            return [identity["account"]["email_address"] for identity in self.accounts]
+        return self.book.emails()
 
     def identity_of_token(self, token: str) -> dict[str, dict[str, Any]] | None:
         """The account and organization whose login issued ``token`` (access or refresh,
@@ -183,7 +159,11 @@ class EmulatorState:
     def stats(self) -> dict[str, Any]:
         """Counters only: safe to serve over HTTP (no secrets)."""
         with self.lock:
-            return {"grants": dict(self.grants), "replays": len(self.replay_log)}
+            return {
+                "grants": dict(self.grants),
+                "replays": len(self.replay_log),
+                "revocations": len(self.revocation_log),
+            }
 
     # -- models ---------------------------------------------------------------
 
@@ -276,18 +256,32 @@ class EmulatorState:
                 raise OAuthFailure("invalid_grant", "Invalid state")
             if s256(verifier) != request.code_challenge:
                 raise OAuthFailure("invalid_grant", "Invalid code_verifier")
-            login = self._new_login(request.scope, True, self.access_ttl, code.identity)
+            granted = self.book.granted(request.scope, code.identity)
+            login = self._new_login(granted, True, self.access_ttl, code.identity)
             login.console = request.console
             code.login_id = login.id
             self.grants["authorization_code"] += 1
             return self._issue_tokens(login)
 
-    def refresh(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Rotate a refresh token; a spent one is a replay and kills its whole login."""
+    def refresh(self, body: dict[str, Any], *, rotate: bool = True) -> dict[str, Any]:
+        """Rotate a refresh token; a spent one is a replay and kills its whole login.
+
+        ``scope`` (optional, space separated) may ask for the grant or less; anything
+        beyond what the login holds now is ``invalid_scope`` (Claude upgrades a grant
+        within the scopes its own client is registered for; the emulator does not model
+        that). Without ``scope`` the login keeps its grant (RFC 6749 §6). A grant whose
+        organization withheld a scope since loses it here. An account on hold is
+        refused with ``account_on_hold``. None of these refusals spends the token.
+        ``rotate=False`` answers without a ``refresh_token``: the presented one stays
+        valid, as when a server chooses not to rotate (RFC 6749 §6).
+        """
         token = body.get("refresh_token")
         self._check_client(body)
         if not isinstance(token, str) or not token:
             raise OAuthFailure("invalid_request", "Missing or invalid parameter: refresh_token")
+        requested = body.get("scope")
+        if requested is not None and not isinstance(requested, str):
+            raise OAuthFailure("invalid_request", "Invalid parameter: scope")
         with self.lock:
             presented = token_digest(token)
             self.presented.add(presented)
@@ -303,12 +297,50 @@ class EmulatorState:
                 raise OAuthFailure("invalid_grant", "Refresh token has been revoked")
             if login.deadline is not None and self.clock() >= login.deadline:
                 raise OAuthFailure("invalid_grant", "Refresh token has expired")
-            record.spent = True
+            hold = self.book.hold_of(login.identity)
+            if hold is not None:
+                raise OAuthFailure("invalid_grant", "account_on_hold", 400, uri=hold)
+            granted = self.book.granted(login.scope, login.identity)
+            if requested is not None and not set(requested.split()) <= set(granted.split()):
+                raise OAuthFailure(
+                    "invalid_scope", "The requested scope exceeds the scope of this grant"
+                )
+            login.scope = granted
             self.grants["refresh_token"] += 1
+            if not rotate:
+                response = self._issue_tokens(login, refresh=False)
+                self.refresh_log.append(RefreshGrant(self.clock(), login.id, presented, presented))
+                return response
+            record.spent = True
             response = self._issue_tokens(login)
             issued = token_digest(response["refresh_token"])
             self.refresh_log.append(RefreshGrant(self.clock(), login.id, presented, issued))
             return response
+
+    def revoke(self, body: dict[str, Any]) -> None:
+        """End what ``token`` is (RFC 7009): a refresh token ends its whole login (its
+        refresh token and every access token stop working), an access token only itself.
+        An unknown token is no error (RFC 7009 §2.2). Logged by digest."""
+        self._check_client(body)
+        token = body.get("token")
+        if not isinstance(token, str) or not token:
+            raise OAuthFailure("invalid_request", "Missing or invalid parameter: token")
+        hint = body.get("token_type_hint")
+        with self.lock:
+            kind: str | None = None
+            login_id: str | None = None
+            refresh = self._refresh.get(token)
+            access = self._access.get(token)
+            if refresh is not None:
+                kind, login_id = "refresh_token", refresh.login_id
+                self._logins[refresh.login_id].revoked = True
+            elif access is not None:
+                kind, login_id = "access_token", access.login_id
+                access.revoked = True
+            shown = hint if isinstance(hint, str) else None
+            self.revocation_log.append(
+                Revocation(self.clock(), login_id, token_digest(token), shown, kind)
+            )
 
     def _check_client(self, body: dict[str, Any]) -> None:
         client_id = body.get("client_id")
@@ -334,7 +366,7 @@ class EmulatorState:
         with self.lock:
             identity = 0 if email is None else self.account_index(email)
             ttl = self.access_ttl if access_ttl is None else access_ttl
-            login = self._new_login(scope, account, ttl, identity)
+            login = self._new_login(self.book.granted(scope, identity), account, ttl, identity)
             login.console = console
             return self._issue_tokens(login)
 
@@ -352,19 +384,22 @@ class EmulatorState:
         self._logins[login.id] = login
         return login
 
-    def _issue_tokens(self, login: _Login) -> dict[str, Any]:
+    def _issue_tokens(self, login: _Login, *, refresh: bool = True) -> dict[str, Any]:
+        """The token answer for ``login``: a new access token and, with ``refresh``, a
+        new refresh token."""
         now = self.clock()
         access = _remember(ACCESS_PREFIX + secrets.token_urlsafe(48))
-        refresh = _remember(REFRESH_PREFIX + secrets.token_urlsafe(48))
         self._access[access] = _Access(login.id, now + login.access_ttl)
-        self._refresh[refresh] = _Refresh(login.id)
         response: dict[str, Any] = {
             "token_type": "Bearer",
             "access_token": access,
             "expires_in": login.access_ttl,
-            "refresh_token": refresh,
             "scope": login.scope,
         }
+        if refresh:
+            token = _remember(REFRESH_PREFIX + secrets.token_urlsafe(48))
+            self._refresh[token] = _Refresh(login.id)
+            response["refresh_token"] = token
         if login.deadline is not None:
             response["refresh_token_expires_in"] = max(0, int(login.deadline - now))
         if login.account:
@@ -387,7 +422,17 @@ class EmulatorState:
             if record is None or record.force_expired or self.clock() >= record.expires_at:
                 return None
             login = self._logins[record.login_id]
-            return None if login.revoked else (login.scope, login.identity, login.console)
+            if login.revoked or record.revoked:
+                return None
+            return self.book.granted(login.scope, login.identity), login.identity, login.console
+
+    def access_revoked(self, access_token: str) -> bool:
+        """Whether ``access_token`` was issued here and then revoked (itself, or its whole
+        login: a revoke call, a replay, :meth:`revoke_all`). Claude's API answers such a
+        token 403 "OAuth token has been revoked", not 401."""
+        with self.lock:
+            record = self._access.get(access_token)
+            return record is not None and (record.revoked or self._logins[record.login_id].revoked)
 
     def scope_of(self, access_token: str) -> str | None:
         """The login scope when ``access_token`` is currently valid, else ``None``."""

@@ -53,6 +53,9 @@ class Request:
     headers: dict[str, str]
     body: bytes
     request_id: str
+    #: The injected fault that does not replace this request's answer but changes how
+    #: the route answers it (``no_refresh_token``), if any.
+    fault: str | None = None
 
     def first(self, name: str) -> str | None:
         """The first value of query parameter ``name``, or ``None``."""
@@ -105,16 +108,27 @@ def with_query(url: str, params: dict[str, str]) -> str:
 
 
 def anthropic_error(
-    status: int, error_type: str, message: str, headers: dict[str, str] | None = None
+    status: int,
+    error_type: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    *,
+    details: dict[str, Any] | None = None,
+    **fields: Any,
 ) -> Response:
-    """The Anthropic API error envelope ``{"type": "error", "error": {...}}``."""
-    payload = {"type": "error", "error": {"type": error_type, "message": message}}
-    return json_response(status, payload, headers)
+    """The Anthropic API error envelope ``{"type": "error", "error": {...}}``; ``details``
+    (``error_code``, ``error_visibility``, …) and other ``fields`` go inside ``error``."""
+    error: dict[str, Any] = {"type": error_type, "message": message, **fields}
+    if details is not None:
+        error["details"] = details
+    return json_response(status, {"type": "error", "error": error}, headers)
 
 
-def oauth_error(status: int, error: str, description: str) -> Response:
-    """An RFC 6749 §5.2 token-endpoint error."""
+def oauth_error(status: int, error: str, description: str, uri: str | None = None) -> Response:
+    """An RFC 6749 §5.2 token-endpoint error (with ``error_uri`` when given)."""
     payload = {"error": error, "error_description": description}
+    if uri is not None:
+        payload["error_uri"] = uri
     return json_response(status, payload, {"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
