@@ -42,6 +42,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from .serve_loop import ServeLoop
+
 __all__ = ["Exchange", "HostileProxy", "Rule"]
 
 _HOP_BY_HOP = {
@@ -141,27 +143,21 @@ class HostileProxy:
         self._server = _Server((host, port), self)
         bound_host, bound_port = self._server.server_address[:2]
         self.base_url = f"http://{bound_host!s}:{bound_port}"
-        self._thread: threading.Thread | None = None
+        self._loop: ServeLoop | None = None
 
     # -- life cycle --------------------------------------------------------------
 
     def start(self) -> HostileProxy:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="hostile-proxy",
-            daemon=True,
-        )
-        self._thread.start()
+        self._loop = ServeLoop(self._server, "hostile-proxy")
+        self._loop.start()
         return self
 
     def stop(self) -> None:
         """Stop serving; trickles in progress end at once. Idempotent."""
         self._stop.set()
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(5)
-            self._thread = None
+        if self._loop is not None:
+            self._loop.stop()
+            self._loop = None
         self._server.server_close()
 
     def __enter__(self) -> HostileProxy:

@@ -17,7 +17,6 @@ code, token or verifier; the manual callback page is the one place a code is sho
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from typing import Any
 
 from ...config import CLAUDE_CODE_OAUTH_CONFIG
 from ..clock import WallClock
+from ..serve_loop import ServeLoop
 from .api import DEFAULT_MODELS
 from .console import AUTHORIZE_PATH as CONSOLE_AUTHORIZE_PATH
 from .faults import make_fault
@@ -112,7 +112,7 @@ class ClaudeEmulator:
             wall_clock=self.wall_clock,
         )
         self._server: EmulatorServer | None = None
-        self._thread: threading.Thread | None = None
+        self._loop: ServeLoop | None = None
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -125,26 +125,20 @@ class ClaudeEmulator:
         shown = f"[{bound_host!s}]" if ":" in str(bound_host) else str(bound_host)
         self._state.base_url = f"http://{shown}:{bound_port}"
         self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="claude-emulator",
-            daemon=True,
-        )
-        self._thread.start()
+        self._loop = ServeLoop(server, "claude-emulator")
+        self._loop.start()
         return self
 
     def stop(self) -> None:
         """Stop serving and close open connections. Safe to call more than once."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
+        server, loop = self._server, self._loop
+        self._server = self._loop = None
         if server is None:
             return
-        server.shutdown()
+        if loop is not None:
+            loop.stop()
         server.close_connections()
         server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
 
     def __enter__(self) -> ClaudeEmulator:
         return self.start()
