@@ -146,7 +146,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         callspec = getattr(item, "callspec", None)
-        if callspec is not None and callspec.params.get("puppy") is not None:
+        if callspec is not None and "puppy" in callspec.params:
             item.add_marker(pytest.mark.host)
         names = getattr(item, "fixturenames", ())
         if "private_keyring" in names:

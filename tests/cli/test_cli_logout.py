@@ -18,6 +18,8 @@ from claude_code_oauth.testing.hostile_proxy import HostileProxy
 from helpers.cli import run_cli
 from helpers.tokens import digest, seed
 
+pytestmark = pytest.mark.subprocess
+
 REVOKE = "/v1/oauth/token/revoke"
 WORK = "work@example.com"
 

@@ -70,6 +70,7 @@ def test_this_process_own_files(tmp_path: Path) -> None:
     assert writer_gone(TempFile("p", "t.json", host, pid, str(int(start) + 1))) is True
 
 
+@pytest.mark.subprocess
 def test_another_live_process_and_a_zombie(tmp_path: Path) -> None:
     host = identity()[0]
     # A process whose command name holds ") (": the stat line must be split after the last.

@@ -114,6 +114,7 @@ def test_an_answer_without_a_refresh_token_keeps_the_old_one(
 # -- an account on hold, a stale session ---------------------------------------------------
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize(
     ("error_uri", "shown"),
     [
