@@ -72,8 +72,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 # -- tiers and the midnight runs -----------------------------------------------------
 
 #: The extra runs of a ``time_sensitive`` test: local time (seconds past midnight) when
-#: the test starts. Two minutes before midnight leaves even a Code Puppy scenario on its
-#: side of it; one minute after is the new day.
+#: the test starts (to within 30 s: zones have whole-minute offsets). Two minutes before
+#: midnight leaves even a Code Puppy scenario on its side of it; one after is the new day.
 MIDNIGHT_RUNS = {"local-23h58": 23 * 3600 + 58 * 60, "local-00h01": 60}
 
 

@@ -16,16 +16,18 @@ DAY = 86400
 
 def zone_with_local_time(seconds_of_day: int, now: float | None = None) -> str:
     """A POSIX ``TZ`` value under which local time is ``seconds_of_day`` past midnight at
-    ``now`` (default: the real time), to the second. Its UTC offset is within ±12 h."""
+    ``now`` (default: the real time), within 30 seconds: the UTC offset is whole minutes,
+    as every real zone's is (``%z`` and ISO 8601 offsets show no seconds). It is within
+    ±12 h."""
     now = time.time() if now is None else now
     shift = (seconds_of_day - int(now) % DAY) % DAY  # local = UTC + shift
+    shift = (shift + 30) // 60 * 60 % DAY
     if shift > DAY // 2:
         shift -= DAY
     offset = -shift  # POSIX counts the other way: the time to add to local to get UTC
     sign = "-" if offset < 0 else "+"
-    hours, rest = divmod(abs(offset), 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"CCO{sign}{hours:02d}:{minutes:02d}:{seconds:02d}"
+    hours, minutes = divmod(abs(offset) // 60, 60)
+    return f"CCO{sign}{hours:02d}:{minutes:02d}"
 
 
 def texts_between(format_at: Callable[[float], str], earliest: float, latest: float) -> set[str]:
