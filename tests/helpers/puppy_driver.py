@@ -631,6 +631,17 @@ class Control:
 DEFAULT_PYTHON: str | None = None
 
 
+#: What decides where an interpreter finds its modules: a scenario that sets one other
+#: than the tests' own is not forked from a server that imported with the tests' own.
+IMPORT_VARIABLES = (
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSAFEPATH",
+    "PYTHONNOUSERSITE",
+    "PYTHONUSERBASE",
+)
+
+
 def run_driver(
     steps: list[dict[str, Any]],
     env: dict[str, str],
@@ -652,10 +663,13 @@ def run_driver(
     interpreter = python or DEFAULT_PYTHON or sys.executable
     script = json.dumps(steps)
     proc: Any = None
-    # A fresh interpreter only where the scenario watches its imports (or when asked):
-    # else a fork of a process that preloaded the libraries (see puppy_forkserver).
+    # A fresh interpreter where the scenario watches its imports, or changes where
+    # Python finds them (a preloaded library would be the server's, not the one its
+    # PYTHONPATH names), or when asked: else a fork of a process that preloaded the
+    # libraries (see puppy_forkserver).
     watches_imports = bool(steps) and steps[0].get("op") == "import_cost"
-    if os.environ.get("PUPPY_DRIVER_FRESH") != "1" and not watches_imports:
+    moves_imports = any(env.get(name) != os.environ.get(name) for name in IMPORT_VARIABLES)
+    if os.environ.get("PUPPY_DRIVER_FRESH") != "1" and not (watches_imports or moves_imports):
         from . import puppy_forkserver
 
         proc = puppy_forkserver.spawn(interpreter, script, env, env["HOME"])

@@ -20,8 +20,10 @@ modules keeps the server's ``HOME`` or reads the variables a scenario sets
 (``PYTHON_KEYRING_BACKEND``, ``BROWSER``, ``TZ``) before it is used.
 
 A scenario whose first step is ``import_cost`` (it watches what importing our plugin
-brings in) and every scenario when ``PUPPY_DRIVER_FRESH=1`` is set still gets a
-fresh interpreter (``run_driver`` decides).
+brings in), one whose environment moves where Python finds modules (``PYTHONPATH``
+and the like: ``puppy_driver.IMPORT_VARIABLES``), and every scenario when
+``PUPPY_DRIVER_FRESH=1`` is set still gets a fresh interpreter (``run_driver``
+decides).
 
 Standard library only at module level.
 """
