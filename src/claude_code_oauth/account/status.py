@@ -9,7 +9,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..config import DEFAULT_PROFILE, Settings
+from ..config import Settings
+from ..config_rules import DEFAULT_PROFILE
 from ..errors import ClaudeOAuthError
 from ..hints import CLI_HINTS, Hints
 from ..storage.secure_file import file_mode

@@ -25,7 +25,7 @@ from ..errors import (
     UsageLimitReached,
 )
 from ..net.claude_answers import api_key_hint, error_for_response, host_of, third_party_hint
-from . import Check
+from .check import Check
 from .local import sign_in_fix
 
 if TYPE_CHECKING:

@@ -63,7 +63,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import USER_AGENT
 from ..account import unified_limits
-from ..config import Settings, check_endpoint
+from ..config import Settings
+from ..config_rules import check_endpoint
 from ..errors import ApiUnreachable, ClaudeOAuthError
 from ..net import bounded_decoding
 from ..net.api_key_auth import apply_api_key_headers

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from ...config import CLAUDE_CODE_OAUTH_CONFIG
+from ...config_rules import CLAUDE_CODE_OAUTH_CONFIG
 from .api import DEFAULT_MODELS
 from .console import AUTHORIZE_PATH as CONSOLE_AUTHORIZE_PATH
 from .faults import make_fault
