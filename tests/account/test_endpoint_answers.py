@@ -205,3 +205,94 @@ def test_the_plan_from_the_profile(
     profile: dict[str, Any], plan: tuple[str | None, str | None]
 ) -> None:
     assert plan_from_profile(profile) == plan
+
+
+def test_rows_past_the_first_odd_one_are_still_read() -> None:
+    """A row that is not an object, has no kind, or a kind that is no name is skipped;
+    the rows after it are read."""
+    limits = normalize(
+        {
+            "limits": [
+                "not a row",
+                {"percent": 5},
+                _row("Not A Word!", 6),
+                _row("session", 10),
+                _scoped("Opus", 20),
+                _scoped("Opus", 21),
+                _scoped("Opus", 22),
+            ]
+        }
+    )
+    assert [(w.name, w.utilization) for w in limits.windows.values()] == [
+        ("five_hour", 10.0),
+        ("seven_day_opus", 20.0),
+        ("seven_day_opus_2", 21.0),
+        ("seven_day_opus_3", 22.0),
+    ]
+
+
+def test_at_most_64_rows_are_read_and_names_are_36_characters() -> None:
+    rows = [_row("session", 1)] * 64 + [_row("weekly_all", 2)]
+    assert "seven_day" not in normalize({"limits": rows}).windows
+    long_kind = "m" * 40
+    (name,) = normalize({"limits": [_row(long_kind, 3)]}).windows
+    assert name == "m" * 36
+
+
+def test_a_surface_names_a_scoped_row_when_no_model_does() -> None:
+    surface = _row(
+        "weekly_scoped",
+        4,
+        scope={"model": "not an object", "surface": {"display_name": "Claude Code"}},
+    )
+    unnamed = _row("weekly_scoped", 5, scope={"model": {"display_name": "<b>"}})
+    windows = normalize({"limits": [surface, unnamed]}).windows
+    assert windows["seven_day_claude_code"].model == "Claude Code"
+    assert windows["seven_day_scoped"].model is None
+
+
+@pytest.mark.parametrize(
+    ("profile", "plan"),
+    [
+        ({"organization": {"organization_type": "claude_team"}}, ("Team", None)),
+        ({"organization": {"organization_type": "claude_max"}}, ("Max", None)),
+        ({"organization": {"organization_type": "claude_pro"}}, ("Pro", None)),
+        ({"account": {"has_claude_max": True}, "organization": {}}, ("Max", None)),
+        ({"account": {"has_claude_pro": True}}, ("Pro", None)),
+        ({"organization": {"organization_type": "console"}}, ("API", None)),
+        ({"organization": {"organization_type": "api_business"}}, ("API", None)),
+        (
+            {"organization": {"organization_type": "claude_student_plus"}},
+            ("Student Plus", None),
+        ),
+        ({"organization": {"organization_type": "x" * 40}}, ("X" + "x" * 31, None)),
+        ({"organization": {"uuid": "org-1"}}, ("API", None)),  # an org, no type: the API
+        (
+            {"organization": {"organization_type": "api", "rate_limit_tier": " t" + "1" * 70}},
+            ("API", "t" + "1" * 63),
+        ),
+    ],
+)
+def test_more_plans_from_the_profile(
+    profile: dict[str, Any], plan: tuple[str | None, str | None]
+) -> None:
+    assert plan_from_profile(profile) == plan
+
+
+def test_a_profile_whose_organization_is_not_an_object() -> None:
+    assert plan_of_profile({"organization": "x"}, NOW) == Plan(None, None, NOW, None, None)
+
+
+def test_the_window_forms_statuses_names_and_times() -> None:
+    limits = normalize(
+        {
+            "five_hour": {"utilization": 42.0, "resets_at": "2026-09-21T15:25:00Z"},
+            "seven_day": {"utilization": None, "resets_at": "2026-09-21T15:25:00"},
+        }
+    )
+    five = limits.windows["five_hour"]
+    assert five.name == "five_hour" and five.status == "allowed"
+    assert five.resets_at == NOW + 72 * 60 - 20  # 15:25:00 UTC
+    seven = limits.windows["seven_day"]
+    assert seven.status is None and seven.resets_at is None  # no zone: not believed
+    assert limits.status == "allowed"

@@ -44,3 +44,16 @@ def test_numbers_in_range() -> None:
     assert epoch(str(NOW + 401 * 86400), NOW) is None
     assert seconds("30") == 30.0 and seconds("-1") is None and seconds("1e9") is None
     assert (boolean("TRUE"), boolean("false"), boolean("yes")) == (True, False, None)
+
+
+def test_the_edges_of_each_range_are_inside_it() -> None:
+    """Each bound is the last value believed: one past it is not."""
+    assert word("a" * 64) == "a" * 64 and word("a" * 65) is None
+    assert percent("100") == 10_000.0 and percent("100.01") is None  # 10 000 %
+    assert percent("0") == 0.0
+    edge = NOW + 400 * 86400
+    assert epoch(str(edge), NOW) == edge and epoch(str(edge + 1), NOW) is None
+    assert epoch(str(NOW - 400 * 86400), NOW) == NOW - 400 * 86400
+    assert epoch(str(NOW - 400 * 86400 - 1), NOW) is None  # far in the past: not believed
+    assert seconds("0") == 0.0 and seconds("0.5") == 0.5
+    assert seconds("86400") == 86400.0 and seconds("86400.5") is None

@@ -43,3 +43,9 @@ def test_upgrade_paths_are_words() -> None:
     assert paths_from("upgrade_plan, overage") == ("upgrade_plan", "overage")
     assert paths_from("Upgrade Plan,") is None
     assert paths_from(",".join(["a"] * 20)) == ("a",) * 8
+
+
+def test_the_control_offer_and_a_slow_lane_without_a_status() -> None:
+    slow = slow_from({"slow-offer": " Control ", "slow-max-wait": "0"}.get, NOW)
+    assert slow == Slow("control", None, None, 0.0, None, None)
+    assert slow_from({"slow-retry-after": "5"}.get, NOW) == Slow(None, None, 5.0)

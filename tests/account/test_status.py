@@ -195,3 +195,351 @@ def test_iso_local() -> None:
     assert status.iso_local(None) is None
     text = status.iso_local(0)
     assert text is not None and datetime.fromisoformat(text).timestamp() == 0
+
+
+# -- every line and its level, word for word -------------------------------------------
+
+
+def _report(**fields: object) -> dict[str, object]:
+    report: dict[str, object] = {key: None for key in KEYS}
+    report.update(
+        profile="default",
+        signed_in=True,
+        needs_login=False,
+        scopes=[],
+        token_file="/data/claude_code_oauth.json",
+        token_file_mode="0600",
+        credential="oauth",
+        account={"email": "a@example.com", "uuid": "u"},
+        organization={"name": "Org", "uuid": "o"},
+        access_token_expires_at="2026-09-21T16:13:20+02:00",
+        access_token_expires_in=7200,
+    )
+    report.update(fields)
+    return report
+
+
+def test_every_line_of_a_signed_in_report_and_its_level() -> None:
+    report = _report(
+        profile="work",
+        login_expires_at="2026-09-23T16:13:20+02:00",
+        login_expires_in=2 * 86400,
+        login_warning="Your Claude login ends in 2d 0h (…); sign in again before then.",
+        scopes=["user:profile", "user:inference"],
+        refresh_not_before="2026-09-21T14:23:20+02:00",
+        last_error="The token endpoint answered HTTP 500.",
+        error="The token file held unusable values (expires_at); …",
+        verified=True,
+    )
+    assert status.render_levels(report, "Usage: 5 h 42 %") == [
+        ("success", "Signed in to Claude as a@example.com (Org) — profile work."),
+        (
+            "info",
+            "Access token: valid, expires 2026-09-21T16:13:20+02:00 (in 2h 0m); "
+            "refreshed automatically.",
+        ),
+        ("info", "Login: ends 2026-09-23T16:13:20+02:00 (in 2d 0h)."),
+        ("warning", "Warning: Your Claude login ends in 2d 0h (…); sign in again before then."),
+        ("info", "Scopes: user:profile user:inference"),
+        ("info", "Refresh paused by the server until 2026-09-21T14:23:20+02:00."),
+        ("warning", "Last refresh problem: The token endpoint answered HTTP 500."),
+        ("info", "Server check: token accepted."),
+        ("info", "Usage: 5 h 42 %"),
+        ("info", "Token file: /data/claude_code_oauth.json (mode 0600)"),
+    ]
+    assert (
+        status.render(report, show_profile=False)[0]
+        == "Signed in to Claude as a@example.com (Org)."
+    )
+
+
+def test_the_lines_of_a_login_that_needs_renewal() -> None:
+    report = _report(
+        needs_login=True,
+        account=None,
+        organization=None,
+        access_token_expires_in=-125,
+        error="It was revoked.",
+        verified=False,
+    )
+    assert status.render_levels(report, show_profile=True) == [
+        ("warning", "Signed in to Claude as unknown account — profile default."),
+        ("info", "Access token: expired 2026-09-21T16:13:20+02:00 (2m 5s ago)."),
+        ("warning", "A new login is needed: run `claude-code-oauth login`."),
+        ("warning", "Server check: failed. It was revoked."),
+        ("info", "Token file: /data/claude_code_oauth.json (mode 0600)"),
+    ]
+    unknown = _report(access_token_expires_at=None, access_token_expires_in=0, error="Odd.")
+    assert status.render_levels(unknown)[1:3] == [
+        ("info", "Access token: expiry unknown; it is refreshed on next use."),
+        ("warning", "Note: Odd."),
+    ]
+
+
+def test_the_lines_of_no_sign_in() -> None:
+    absent = _report(signed_in=False, profile="work")
+    assert status.render_levels(absent) == [
+        ("warning", "Not signed in to Claude (profile work)."),
+        ("info", "Token file: /data/claude_code_oauth.json (absent)"),
+        ("info", "Sign in with `claude-code-oauth login --profile work`."),
+    ]
+    damaged = _report(signed_in=False, error="The token file is damaged.")
+    assert status.render_levels(damaged, show_profile=False) == [
+        ("warning", "Not signed in to Claude."),
+        ("warning", "Problem: The token file is damaged."),
+        ("info", "Sign in with `claude-code-oauth login`."),
+    ]
+
+
+def test_the_lines_of_a_console_key() -> None:
+    created = datetime.fromtimestamp(time.time() - 3 * 86400 - 3600).astimezone()
+    report = _report(
+        credential="api_key",
+        api_key={
+            "name": "claude-code-oauth",
+            "id": "k",
+            "last4": "wxyz",
+            "created_at": created.isoformat(timespec="seconds"),
+        },
+        verified=True,
+    )
+    assert status.render_levels(report, "Usage: none") == [
+        ("success", "Anthropic API key (Console) for Org, signed in as a@example.com."),
+        (
+            "info",
+            f"API key: claude-code-oauth …wxyz, created {created.isoformat(timespec='seconds')} "
+            "(3d 1h ago); it does not expire.",
+        ),
+        ("info", "Server check: API key accepted."),
+        ("info", "Usage: none"),
+        ("info", "Key file: /data/claude_code_oauth.json (mode 0600)"),
+    ]
+    bare = _report(
+        credential="api_key",
+        profile="ci",
+        account=None,
+        organization=None,
+        api_key={"name": None, "id": None, "last4": "abcd", "created_at": None},
+    )
+    assert status.render(bare)[:2] == [
+        "Anthropic API key (Console) for an unknown organization — profile ci.",
+        "API key: …abcd, creation time unknown; it does not expire.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(3600, "in 1h 0m"), (86400, "in 1d 0h"), (60, "in 1m 0s"), (-86400 * 3, "3d 0h ago")],
+)
+def test_countdown_units(seconds: float, text: str) -> None:
+    assert status.countdown(seconds) == text
+
+
+def test_the_login_warning_word_for_word() -> None:
+    from claude_code_oauth.tokens.record import TokenRecord
+
+    now = 1_790_000_000.0
+
+    def ending(at: float | None) -> TokenRecord:
+        record = TokenRecord.from_token_response(
+            {"access_token": "a" * 20, "refresh_token": "r" * 20, "expires_in": 3600}, now=now
+        )
+        record.refresh_token_expires_at = at
+        return record
+
+    assert status.login_expiry_warning(ending(now + 2 * 86400), now) == (
+        f"Your Claude login ends in 2d 0h ({status.iso_local(now + 2 * 86400)}); sign in again "
+        "before then to avoid an interruption."
+    )
+    assert status.login_expiry_warning(ending(now + 3 * 86400), now) is not None  # warned
+    assert status.login_expiry_warning(ending(now), now) == (
+        "Your Claude login has expired; sign in again."
+    )
+    assert status.login_expiry_warning(ending(None), now) is None
+
+
+# -- a Console sign-in, and the usage line, in this process --------------------------
+
+
+def _console_sign_in(emulator: ClaudeEmulator, settings):  # type: ignore[no-untyped-def]
+    from claude_code_oauth.login.console_key import create_api_key
+    from claude_code_oauth.tokens import store as token_store
+
+    login = emulator.issue_login(console=True)
+    record = create_api_key(settings, login["access_token"], login)
+    token_store.save(settings.token_path, record)
+    return record
+
+
+def test_a_console_sign_in_reports_its_key_never_the_key(
+    emulator: ClaudeEmulator, client_env: dict[str, str]
+) -> None:
+    settings = settings_for(client_env)
+    record = _console_sign_in(emulator, settings)
+    report = status.collect(settings, verify=True)
+    assert set(report) == KEYS
+    assert report["signed_in"] is True and report["credential"] == "api_key"
+    assert report["verified"] is True and report["error"] is None
+    assert report["api_key"] == {
+        "name": record.key_name,
+        "id": record.key_id,
+        "last4": record.api_key[-4:],
+        "created_at": status.iso_local(record.created_at),
+    }
+    assert report["account"]["email"] == "emulated.user@example.com"
+    assert report["organization"]["name"] == "Emulated Organization"
+    assert report["scopes"] == [] and report["access_token_expires_at"] is None
+    (check,) = [r for r in emulator.requests if r.path == "/v1/models"]
+    assert check.headers["x-api-key"] == record.api_key and check.query == {"limit": "1"}
+    assert _no_secret(report, record.api_key)
+    assert status.usage_line(settings, report) == (
+        "Usage: plan windows and extra usage don't apply to an API key; the Console bills it "
+        "per token."
+    )
+    emulator.revoke_api_keys()
+    refused = status.collect(settings, verify=True)
+    assert refused["verified"] is False
+    assert "rejected the API key of this Console sign-in" in refused["error"]
+    assert _no_secret(refused, record.api_key)
+
+
+def test_a_console_sign_in_whose_server_cannot_be_reached(
+    emulator: ClaudeEmulator, client_env: dict[str, str]
+) -> None:
+    record = _console_sign_in(emulator, settings_for(client_env))
+    emulator.inject("models", "slow", delay=5)
+    report = status.collect(settings_for(client_env, http_timeout=0.5), verify=True)
+    assert report["verified"] is False
+    assert report["error"].startswith("The models endpoint (") and "0.5 s" in report["error"]
+    assert _no_secret(report, record.api_key)
+
+
+def test_the_usage_line_of_a_sign_in(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    from claude_code_oauth.account.unified_limits import UnifiedLimits, Window
+    from claude_code_oauth.account.usage_lines import compact_line
+    from claude_code_oauth.account.usage_snapshot import UsageFile, UsageSnapshot, save
+
+    settings = settings_for(client_env)
+    assert status.usage_line(settings, status.collect(settings)) is None  # not signed in
+    record = seed(emulator, token_path, expires_in=3600)
+    report = status.collect(settings)
+    account = record.account["uuid"]
+    assert status.usage_line(settings, report) == compact_line(UsageFile(), account)
+    limits = UnifiedLimits(windows={"five_hour": Window("five_hour", 42.0)})
+    usage = UsageFile(account=account, snapshot=UsageSnapshot(limits, time.time(), "headers"))
+    path = settings.side_path("usage")
+    save(path, usage)
+    assert status.usage_line(settings, report) == "Usage: 5 h 42 % · extra usage unknown"
+    Path(path).write_text("{damaged")
+    assert status.usage_line(settings, report) is None
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "line"),
+    [
+        (
+            1,
+            "Access token: valid, expires 2026-09-21T16:13:20+02:00 (in 1s); refreshed "
+            "automatically.",
+        ),
+        (
+            0,
+            "Access token: expired 2026-09-21T16:13:20+02:00 (in 0s); a new one is fetched on "
+            "next use.",
+        ),
+    ],
+)
+def test_the_access_token_line_at_its_edge(expires_in: int, line: str) -> None:
+    assert status.render(_report(access_token_expires_in=expires_in))[1] == line
+
+
+def test_render_shows_the_usage_line_it_is_given() -> None:
+    assert status.render(_report(), "Usage: 5 h 1 %")[-2:] == [
+        "Usage: 5 h 1 %",
+        "Token file: /data/claude_code_oauth.json (mode 0600)",
+    ]
+
+
+def test_verify_sends_what_claudes_profile_endpoint_expects(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    from claude_code_oauth import USER_AGENT
+
+    seed(emulator, token_path, expires_in=3600)
+    settings = settings_for(client_env)
+    assert status.collect(settings, verify=True)["verified"] is True
+    (request,) = emulator.requests
+    assert request.method == "GET" and request.headers["user-agent"] == USER_AGENT
+    assert settings.anthropic_beta in request.headers["anthropic-beta"]
+    assert request.headers["anthropic-version"] == settings.anthropic_version
+    emulator.inject("profile", "500")
+    report = status.collect(settings, verify=True)
+    assert report["verified"] is False
+    assert report["error"] == (
+        "The profile endpoint failed with HTTP 500: api_error (Internal server error); try "
+        "again shortly."
+    )
+
+
+def test_verify_of_a_profile_endpoint_nobody_answers(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    import socket
+
+    seed(emulator, token_path, expires_in=3600)
+    closed = socket.create_server(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    settings = settings_for(client_env, api_base_url=f"http://127.0.0.1:{port}")
+    report = status.collect(settings, verify=True)
+    assert report["verified"] is False
+    assert report["error"] == "The profile endpoint could not be reached (ConnectError)."
+
+
+def test_verify_blanks_a_token_of_any_shape_the_server_echoes(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    """Shape-based blanking catches Claude's tokens; the tokens actually sent are blanked
+    whatever their shape."""
+    import json as json_module
+
+    from claude_code_oauth.testing.hostile_proxy import HostileProxy
+    from claude_code_oauth.tokens import store as token_store
+
+    record = seed(emulator, token_path, expires_in=3600)
+    record.access_token = "plain-token-of-another-shape-0123456789"
+    token_store.save(str(token_path), record)
+    with HostileProxy(emulator.base_url) as proxy:
+
+        def echo(request) -> bytes:  # type: ignore[no-untyped-def]
+            message = f"Token {request.bearer} is not allowed here"
+            return json_module.dumps(
+                {"type": "error", "error": {"type": "permission_error", "message": message}}
+            ).encode()
+
+        proxy.add_rule("/api/oauth/profile", times=1, forward=False, status=403, body=echo)
+        report = status.collect(settings_for(proxy.env(client_env)), verify=True)
+    assert report["verified"] is False and "is not allowed here" in report["error"]
+    leaked = record.access_token in report["error"]
+    assert not leaked
+
+
+def test_who_is_signed_in_exactly_or_nothing(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    from claude_code_oauth.tokens import store as token_store
+    from claude_code_oauth.tokens.record import TokenRecord
+
+    record = seed(emulator, token_path, expires_in=3600)
+    report = status.collect(settings_for(client_env))
+    assert report["organization"] == {
+        "name": "Emulated Organization",
+        "uuid": record.organization["uuid"],
+    }
+    anonymous = TokenRecord.from_token_response(emulator.issue_login(account=False))
+    token_store.save(str(token_path), anonymous)
+    report = status.collect(settings_for(client_env))
+    assert report["account"] is None and report["organization"] is None
+    assert status.render(report)[0] == "Signed in to Claude as unknown account."

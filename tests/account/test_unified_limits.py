@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import given
@@ -13,12 +14,16 @@ from claude_code_oauth.account.limit_offers import Grace, Slow
 from claude_code_oauth.account.unified_limits import (
     PREFIX,
     Window,
+    clock_time,
     display_name,
+    iso_local,
     parse,
+    short_name,
     until,
     window_label,
     window_name,
 )
+from helpers.time_zone import local_zone
 
 NOW = 1_790_000_000.0
 
@@ -152,3 +157,102 @@ def test_until_says_clock_time_and_time_left() -> None:
     assert text.endswith("(in 1 h 12 min)")
     assert until(now - 1, now).endswith("(now)")
     assert "(in 2 d" in until(now + 2 * 86400 + 60, now)
+
+
+def test_every_field_of_an_answer_reaches_its_place() -> None:
+    reset, overage_reset = NOW + 3600, NOW + 20 * 86400
+    limits = parse(
+        [
+            (PREFIX + "status", "rejected"),
+            (PREFIX + "reset", str(int(reset))),
+            (PREFIX + "5h-reset", str(int(reset))),
+            (PREFIX + "5h-status", "rejected"),
+            (PREFIX + "overage-utilization", "0.25"),
+            (PREFIX + "overage-reset", str(int(overage_reset))),
+        ],
+        NOW,
+    )
+    assert limits is not None
+    assert limits.resets_at == reset and limits.overage_resets_at == overage_reset
+    assert limits.overage_utilization == pytest.approx(25.0)
+    assert limits.windows == {"five_hour": Window("five_hour", None, reset, "rejected", None)}
+    # Headers that were not sent are None, never a made-up word.
+    assert limits.overage_disabled_reason is None and limits.fallback is None
+    assert limits.overage_status is None and limits.overage_in_use is None
+
+
+def test_times_are_judged_against_the_given_now_not_the_wall_clock() -> None:
+    long_ago = 315_532_800.0  # 1980: no wall clock this runs on is within 400 days of it
+    limits = parse(
+        [(PREFIX + "reset", str(int(long_ago + 60))), (PREFIX + "5h-reset", str(int(long_ago)))],
+        long_ago,
+    )
+    assert limits is not None and limits.resets_at == long_ago + 60
+    assert limits.windows["five_hour"].resets_at == long_ago
+
+
+def test_the_binding_window_and_its_reset() -> None:
+    # Named but not among the windows (the overage): the overall reset is its reset.
+    overage = parse(
+        [(PREFIX + "representative-claim", "overage"), (PREFIX + "reset", str(int(NOW + 60)))],
+        NOW,
+    )
+    assert overage is not None
+    assert overage.binding() == Window("overage", resets_at=NOW + 60)
+    assert overage.binding_resets_at() == NOW + 60
+    # Its window came without a reset: the overall one.
+    no_own = parse(
+        [
+            (PREFIX + "representative-claim", "five_hour"),
+            (PREFIX + "reset", str(int(NOW + 60))),
+            (PREFIX + "5h-utilization", "1"),
+        ],
+        NOW,
+    )
+    assert no_own is not None and no_own.binding_resets_at() == NOW + 60
+    assert parse([(PREFIX + "status", "allowed")], NOW).binding() is None  # type: ignore[union-attr]
+
+
+def test_names_people_read() -> None:
+    assert display_name("overage_included_x") == "overage included x"
+    assert display_name("seven_day_oauth_apps") == "7-day OAuth apps"
+    assert display_name("seven_day_new_model") == "7-day new model"
+    assert short_name("five_hour") == "5 h" and short_name("seven_day_fable") == "7-day fable"
+    assert window_label(Window("five_hour", model="Opus 4.1")) == "Opus 4.1"
+
+
+@pytest.mark.parametrize(
+    ("seconds_left", "said"),
+    [
+        (-5, "now"),
+        (0, "now"),
+        (0.2, "in 1 s"),  # rounded up: never "now" while a fraction is left
+        (1, "in 1 s"),
+        (59, "in 59 s"),
+        (60, "in 1 min"),
+        (3599, "in 59 min"),
+        (3600, "in 1 h 0 min"),
+        (86399, "in 23 h 59 min"),
+        (86400, "in 1 d 0 h"),
+        (2 * 86400 + 3 * 3600 + 59, "in 2 d 3 h"),
+    ],
+)
+def test_time_left_is_said_exactly(seconds_left: float, said: str) -> None:
+    assert until(NOW + seconds_left, NOW).endswith(f"({said})")
+
+
+@pytest.fixture
+def berlin() -> Iterator[None]:
+    with local_zone("Europe/Berlin"):
+        yield
+
+
+def test_clock_times_and_iso_times_in_local_time(berlin: None) -> None:
+    summer = 1_790_000_000.0  # Mon 2026-09-21 16:13:20 in Berlin (UTC+2)
+    winter = 1_798_000_000.0  # Wed 2026-12-23 05:26:40 in Berlin (UTC+1)
+    assert clock_time(summer + 3600, summer) == "17:13"  # same day: the time only
+    assert clock_time(summer + 86400, summer) == "Tue 22 Sep 16:13"
+    assert until(summer + 2 * 86400, summer) == "Wed 23 Sep 16:13 (in 2 d 0 h)"
+    assert iso_local(summer) == "2026-09-21T16:13:20+02:00"
+    assert iso_local(winter) == "2026-12-23T05:26:40+01:00"
+    assert iso_local(None) is None

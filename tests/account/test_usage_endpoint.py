@@ -200,3 +200,112 @@ def test_one_call_a_minute_across_processes(
         "display_name": "Max 20x",
         "extra_usage_enabled": False,
     }
+
+
+def test_a_sign_in_reads_the_plan_once_and_keeps_it(
+    emulator: ClaudeEmulator, signed_in: Settings
+) -> None:
+    from claude_code_oauth.account.usage_endpoint import read_plan
+    from claude_code_oauth.account.usage_snapshot import UsageFile, UsageSnapshot
+
+    path = usage_snapshot.usage_path(signed_in)
+    theirs = UsageSnapshot(usage_snapshot.UnifiedLimits(), time.time(), "headers")
+    usage_snapshot.save(path, UsageFile(account="someone-else", snapshot=theirs, extra={"k": 1}))
+    plan = read_plan(signed_in, emulator.account_uuid)
+    assert plan is not None and (plan.name, plan.tier) == ("Pro", "default_claude_pro")
+    assert usage_snapshot.load(path) == UsageFile(
+        account=emulator.account_uuid, plan=plan, extra={"k": 1}
+    )
+    # No account to tell: the file's figures stay.
+    mine = UsageFile(account="a", snapshot=theirs, extra={})
+    usage_snapshot.save(path, mine)
+    kept = read_plan(signed_in, None)
+    assert usage_snapshot.load(path) == mine._replace(plan=kept)
+
+
+def test_reading_the_plan_is_best_effort(emulator: ClaudeEmulator, signed_in: Settings) -> None:
+    from claude_code_oauth.account.usage_endpoint import read_plan
+
+    path = Path(usage_snapshot.usage_path(signed_in))
+    emulator.inject("profile", "500")
+    assert read_plan(signed_in, emulator.account_uuid) is None
+    assert not path.exists()
+    path.symlink_to(path.parent / "elsewhere.json")  # the usage file cannot be written
+    assert read_plan(signed_in, emulator.account_uuid) is None
+    assert not (path.parent / "elsewhere.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("seconds", "span"),
+    [
+        (0.5, "1 s"),
+        (119, "119 s"),
+        (119.5, "120 s"),
+        (120, "2 min"),
+        (121, "3 min"),
+        (300, "5 min"),
+        (3600, "60 min"),
+    ],
+)
+def test_waits_are_said_in_seconds_then_minutes(seconds: float, span: str) -> None:
+    from claude_code_oauth.account.usage_endpoint import _span
+
+    assert _span(seconds) == span
+
+
+def test_the_notes_of_a_refusal_word_for_word(
+    emulator: ClaudeEmulator, signed_in: Settings
+) -> None:
+    from claude_code_oauth.testing.hostile_proxy import HostileProxy
+
+    with HostileProxy(emulator.base_url) as proxy:
+        settings = Settings(environ=proxy.env(dict(signed_in._environ)))
+        start = time.time()
+        proxy.add_rule(
+            "/api/oauth/usage",
+            times=1,
+            forward=False,
+            status=429,
+            headers={"Retry-After": "90"},
+            body=b"{}",
+        )
+        limited = refresh(settings, emulator.account_uuid, now=start)
+        assert limited.note == (
+            "The usage endpoint is rate-limiting (retry in 90 s); showing the last values."
+        )
+        proxy.add_rule("/api/oauth/usage", times=1, forward=False, status=403, body=b"{}")
+        bare = refresh(settings, emulator.account_uuid, now=start + 91)
+        assert bare.failed and bare.note == (
+            "The usage endpoint answered HTTP 403 without an error message. It is not asked "
+            "again for 5 min (as Claude's own client waits); showing the last values."
+        )
+        envelope = (
+            b'{"type": "error", "error": {"type": "permission_error", '
+            b'"message": "No profile scope."}}'
+        )
+        proxy.add_rule("/api/oauth/usage", times=1, forward=False, status=403, body=envelope)
+        said = refresh(settings, emulator.account_uuid, now=start + 91 + DEFAULT_BACKOFF + 1)
+        assert said.note == (
+            "The usage endpoint refused the request: permission_error (No profile scope.). It "
+            "is not asked again for 5 min (as Claude's own client waits); showing the last "
+            "values."
+        )
+
+
+def test_a_plan_that_cannot_be_read_is_a_note_beside_the_figures(
+    emulator: ClaudeEmulator, signed_in: Settings
+) -> None:
+    emulator.inject("profile", "500")
+    outcome = refresh(signed_in, emulator.account_uuid)
+    assert outcome.asked and not outcome.failed and outcome.usage.snapshot is not None
+    assert outcome.note == (
+        "The plan could not be read: The profile endpoint failed with HTTP 500: api_error "
+        "(Internal server error); try again shortly."
+    )
+    slow = Settings({"http_timeout": 0.5}, environ=dict(signed_in._environ))
+    emulator.inject("profile", "slow", delay=5)
+    late = refresh(slow, emulator.account_uuid, now=time.time() + MIN_INTERVAL + 1)
+    host = emulator.base_url.removeprefix("http://")
+    assert late.note is not None and late.note.startswith(
+        f"The plan could not be read: The profile endpoint ({host}) did not answer within 0.5 s"
+    )

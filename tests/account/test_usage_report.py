@@ -18,6 +18,7 @@ from claude_code_oauth.account.unified_limits import UnifiedLimits, Window, iso_
 from claude_code_oauth.account.usage_report import build, empty_report
 from claude_code_oauth.account.usage_snapshot import Plan, UsageFile, UsageSnapshot
 from claude_code_oauth.errors import UsageFileError
+from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 
 NOW = 1_790_000_000.0
 #: The exact keys of `usage --json` (a stable interface: keys are added, never renamed).
@@ -260,3 +261,219 @@ def test_a_newer_snapshot_is_never_replaced_by_an_older_one() -> None:
     assert kept.snapshot == newer
     switched = usage_snapshot.with_snapshot(USAGE, older, "other")
     assert switched.account == "other" and switched.plan is None  # the old account's plan
+
+
+# -- the `usage` command's result, from local files ------------------------------------
+
+
+def _settings(tmp_path: Path, **env: str):  # type: ignore[no-untyped-def]
+    from claude_code_oauth.config import Settings
+
+    return Settings(
+        environ={"CLAUDE_CODE_OAUTH_DATA_DIR": str(tmp_path), "HOME": str(tmp_path), **env}
+    )
+
+
+def _signed_in(settings, account: str = "acct") -> None:  # type: ignore[no-untyped-def]
+    from claude_code_oauth.tokens import store as token_store
+    from claude_code_oauth.tokens.record import TokenRecord
+
+    record = TokenRecord.from_token_response(
+        {
+            "access_token": "access-for-the-usage-test",
+            "refresh_token": "refresh-for-the-usage-test",
+            "expires_in": 3600,
+            "account": {"uuid": account, "email_address": "a@example.com"},
+        },
+        now=NOW,
+    )
+    token_store.save(settings.token_path, record)
+
+
+def test_not_signed_in_is_the_empty_report_and_exit_1(tmp_path: Path) -> None:
+    from claude_code_oauth.account.usage_report import collect
+
+    result = collect(_settings(tmp_path), now=NOW)
+    assert (result.exit_code, result.signed_in, result.notes) == (1, False, [])
+    assert result.report == empty_report()
+    assert result.lines[0] == "Not signed in to Claude: no usage to show."
+    assert result.lines[1].startswith("Sign in with ") and "login" in result.lines[1]
+
+
+def test_a_console_key_has_no_plan_windows(tmp_path: Path) -> None:
+    from claude_code_oauth.account.usage_report import API_KEY_LINES, collect
+    from claude_code_oauth.tokens import store as token_store
+    from claude_code_oauth.tokens.api_key import ApiKeyRecord
+
+    settings = _settings(tmp_path)
+    token_store.save(
+        settings.token_path,
+        ApiKeyRecord(api_key="console-key-for-the-usage-test-" + "k" * 40, obtained_at=NOW),
+    )
+    result = collect(settings, now=NOW)
+    assert (result.exit_code, result.lines, result.notes) == (0, list(API_KEY_LINES), [])
+    assert result.report == {**empty_report(), "plan": {"name": "API", "tier": None}}
+    refreshed = collect(settings, refresh=True, now=NOW)
+    assert refreshed.notes == [
+        "--refresh asks Claude's usage endpoint, which only subscription sign-ins have."
+    ]
+
+
+def test_the_usage_of_a_sign_in_from_its_file(tmp_path: Path) -> None:
+    from claude_code_oauth.account.usage_lines import render
+    from claude_code_oauth.account.usage_report import collect
+
+    settings = _settings(tmp_path)
+    _signed_in(settings)
+    usage_snapshot.save(usage_snapshot.usage_path(settings), USAGE)
+    result = collect(settings, now=NOW)
+    assert (result.exit_code, result.signed_in, result.notes) == (0, True, [])
+    assert result.lines == render(USAGE, "acct", NOW)
+    assert result.report == build(USAGE, "acct")
+    Path(usage_snapshot.usage_path(settings)).write_text("{damaged")
+    damaged = collect(settings, now=NOW)
+    assert damaged.notes == [
+        f"The usage snapshot {usage_snapshot.usage_path(settings)} is damaged "
+        "(JSONDecodeError); the next answer from Claude replaces it."
+    ]
+    assert damaged.report == empty_report() and damaged.exit_code == 0
+
+
+def test_block_says_until_when_it_holds_requests_back(tmp_path: Path) -> None:
+    from claude_code_oauth.account.usage_report import collect
+
+    settings = _settings(tmp_path, CLAUDE_CODE_OAUTH_EXTRA_USAGE="block")
+    _signed_in(settings)
+    reached = LIMITS._replace(
+        status="rejected",
+        overage_status="allowed",
+        windows={**LIMITS.windows, "five_hour": Window("five_hour", 100.0, NOW + 72 * 60)},
+    )
+    usage = USAGE._replace(snapshot=UsageSnapshot(reached, NOW - 60, "headers"))
+    usage_snapshot.save(usage_snapshot.usage_path(settings), usage)
+    from claude_code_oauth.account.unified_limits import until
+
+    assert collect(settings, now=NOW + 2 * 3600).lines[-1].startswith("As of ")
+
+    assert collect(settings, now=NOW).lines[-1] == (
+        f"extra_usage = block: claude-code-* models in Code Puppy send nothing until "
+        f"{until(NOW + 72 * 60, NOW)}, because Claude would bill it as extra usage."
+    )
+    billed = USAGE._replace(
+        snapshot=UsageSnapshot(
+            LIMITS._replace(overage_status="allowed", overage_in_use=True), NOW - 60, "headers"
+        )
+    )
+    usage_snapshot.save(usage_snapshot.usage_path(settings), billed)
+    assert collect(settings, now=NOW).lines[-1] == (
+        "extra_usage = block: claude-code-* models in Code Puppy send nothing for now, because "
+        "Claude would bill it as extra usage."
+    )
+    # In warn mode: no such line; and a reached window's block ends at its reset.
+    warn = _settings(tmp_path)
+    assert not collect(warn, now=NOW).lines[-1].startswith("extra_usage")
+
+
+def test_usage_refresh_asks_the_endpoint_and_says_when_it_fails(
+    emulator: ClaudeEmulator, client_env: dict[str, str]
+) -> None:
+    from claude_code_oauth.account.usage_report import collect
+    from helpers.tokens import seed, settings_for
+
+    settings = settings_for(client_env)
+    record = seed(emulator, settings.token_path, expires_in=3600)
+    account = record.account["uuid"]
+    emulator.configure_usage(limits={"five_hour": 8}, plan="pro", endpoint_form="both")
+    result = collect(settings, refresh=True, now=NOW)
+    assert (result.exit_code, result.notes) == (0, [])
+    usage = usage_snapshot.load(usage_snapshot.usage_path(settings))
+    assert usage.account == account and usage.endpoint_checked_at == NOW
+    assert result.report == build(usage, account)
+    assert result.report["source"] == "usage_endpoint" and result.report["plan"]["name"] == "Pro"
+    # Within the minute: not asked again, and said so.
+    again = collect(settings, refresh=True, now=NOW + 10)
+    assert again.exit_code == 0
+    assert again.notes == [
+        "The usage endpoint was asked 10 s ago (at most once a minute); showing the last values."
+    ]
+    # A token the endpoint refuses (no user:profile): exit 1, the last values, and why.
+    from claude_code_oauth.tokens import store as token_store
+    from claude_code_oauth.tokens.record import TokenRecord
+
+    narrow = emulator.issue_login(scope="user:inference")
+    token_store.save(settings.token_path, TokenRecord.from_token_response(narrow))
+    failed = collect(settings, refresh=True, now=NOW + 120)
+    assert failed.exit_code == 1
+    (note,) = failed.notes
+    assert note.endswith(
+        " It is not asked again for 5 min (as Claude's own client waits); showing the last values."
+    )
+    assert failed.report == build(usage_snapshot.load(usage_snapshot.usage_path(settings)), account)
+
+
+def test_the_usage_shown_includes_this_process_newest_answer(tmp_path: Path) -> None:
+    """Inside Code Puppy the file may lag the last answer by a second: the capture's
+    newer snapshot is what `usage` and `status` show."""
+    from claude_code_oauth.account.usage_capture import capture_for
+    from claude_code_oauth.account.usage_lines import compact_line, render
+    from claude_code_oauth.account.usage_report import collect, status_line
+
+    settings = _settings(tmp_path)
+    _signed_in(settings)
+    usage_snapshot.save(usage_snapshot.usage_path(settings), USAGE)
+    newer = UsageSnapshot(LIMITS._replace(overage_status="allowed"), NOW, "headers")
+    capture = capture_for(settings)
+    capture.record(newer)
+    assert capture.flush(10) or True  # written or not: the capture's copy wins either way
+    shown = USAGE._replace(snapshot=newer)
+    result = collect(settings, now=NOW)
+    assert result.lines == render(shown, "acct", NOW)
+    assert result.report == build(shown, "acct")
+    assert status_line(settings, "acct", NOW) == compact_line(shown, "acct", NOW)
+
+
+def test_another_accounts_file_shows_nothing_of_it(tmp_path: Path) -> None:
+    from claude_code_oauth.account.usage_report import collect
+
+    settings = _settings(tmp_path, CLAUDE_CODE_OAUTH_EXTRA_USAGE="block")
+    _signed_in(settings, account="someone-else")
+    billed = USAGE._replace(
+        snapshot=UsageSnapshot(
+            LIMITS._replace(overage_status="allowed", overage_in_use=True), NOW - 60, "headers"
+        )
+    )
+    usage_snapshot.save(usage_snapshot.usage_path(settings), billed)
+    result = collect(settings, now=NOW)
+    assert result.report == empty_report()
+    assert result.lines[1].startswith("No usage recorded yet")
+    assert not any(line.startswith("extra_usage = block") for line in result.lines)
+
+
+def test_the_json_rounds_to_two_decimals_and_names_every_offer() -> None:
+    limits = LIMITS._replace(
+        windows={"five_hour": Window("five_hour", 12.3456, surpassed_threshold=80.004)},
+        overage_utilization=7.125,
+        overage_resets_at=NOW + 86400,
+        slow=Slow("treatment", "active", 30.0, 300.0, 33.3333, NOW + 3600),
+        grace=Grace("eligible", 1.005, 2.0),
+    )
+    report = build(UsageFile(snapshot=UsageSnapshot(limits, NOW, "headers")), None)
+    assert report["windows"]["five_hour"]["utilization"] == 12.35
+    assert report["windows"]["five_hour"]["surpassed_threshold"] == 80.0
+    assert (
+        report["extra_usage"]["utilization"] == 7.12 or report["extra_usage"]["utilization"] == 7.13
+    )
+    assert report["extra_usage"]["resets_at"] == iso_local(NOW + 86400)
+    assert report["slow"] == {
+        "offer": "treatment",
+        "status": "active",
+        "retry_after": 30.0,
+        "max_wait": 300.0,
+        "budget_utilization": 33.33,
+        "budget_resets_at": iso_local(NOW + 3600),
+    }
+    assert report["grace"] == {
+        "status": "eligible",
+        "five_hour_utilization": round(1.005, 2),
+        "seven_day_utilization": 2.0,
+    }

@@ -178,3 +178,64 @@ def test_httpx_alone_would_decode_the_stacked_bomb_whole() -> None:
     wire = bomb(PAYLOAD, 64 << 20, ("gzip", "gzip"))
     response = httpx.Response(200, headers={"Content-Encoding": "gzip, gzip"}, content=wire)
     assert len(response.content) == (64 << 20) + len(PAYLOAD)
+
+
+# -- the model path's async client (the anthropic SDK's library) --------------------------
+
+
+def _async_read(proxy: HostileProxy, **rule: object) -> bytes:
+    import asyncio
+
+    proxy.add_rule("/v1/messages", forward=False, **rule)
+
+    async def read() -> bytes:
+        async with httpx.AsyncClient(
+            event_hooks={"response": [bounded_decoding.bound_async_response]}
+        ) as client:
+            response = await client.post(proxy.base_url + "/v1/messages", json={})
+            assert "content-encoding" not in response.headers  # decoded here, not by httpx
+            return response.content
+
+    return asyncio.run(read())
+
+
+def test_the_model_path_decodes_one_layer_within_its_cap(bomb_proxy: HostileProxy) -> None:
+    for encode in (("gzip",), ("deflate",)):
+        decoded = _async_read(bomb_proxy, body=PAYLOAD, encode=encode, inflate_by=10)
+        assert decoded == b" " * 10 + PAYLOAD
+    assert _async_read(bomb_proxy, body=PAYLOAD) == PAYLOAD
+    over = bounded_decoding.MODEL_ANSWER_CAP + 1
+    with pytest.raises(ResponseTooLarge) as caught:
+        _async_read(bomb_proxy, body=PAYLOAD, encode=("gzip",), inflate_by=over)
+    host = bomb_proxy.base_url.removeprefix("http://")
+    assert str(caught.value) == (
+        f"Claude's API ({host}) sent an answer larger than 16384 KiB; it was not read."
+    )
+
+
+def test_the_model_path_refuses_stacked_and_pull_only_encodings(bomb_proxy: HostileProxy) -> None:
+    host = bomb_proxy.base_url.removeprefix("http://")
+    with pytest.raises(UndecodableAnswer) as caught:
+        _async_read(bomb_proxy, body=PAYLOAD, encode=("gzip", "gzip"), inflate_by=10)
+    assert str(caught.value) == (
+        f"Claude's API ({host}) sent an answer encoded 2 times over (gzip, gzip); it was not read."
+    )
+    with pytest.raises(UndecodableAnswer, match=r"cannot decode here \(zstd\)"):
+        _async_read(bomb_proxy, body=PAYLOAD, encode=("zstd",), inflate_by=10)
+
+
+def test_an_event_stream_may_be_twice_as_large(bomb_proxy: HostileProxy) -> None:
+    stream = {"Content-Type": "text/event-stream"}
+    size = bounded_decoding.MODEL_ANSWER_CAP + 1
+    events = _async_read(
+        bomb_proxy, body=PAYLOAD, encode=("gzip",), inflate_by=size, headers=stream
+    )
+    assert len(events) == size + len(PAYLOAD)
+    with pytest.raises(ResponseTooLarge, match="larger than 32768 KiB"):
+        _async_read(
+            bomb_proxy,
+            body=PAYLOAD,
+            encode=("gzip",),
+            inflate_by=bounded_decoding.MODEL_STREAM_CAP,
+            headers=stream,
+        )

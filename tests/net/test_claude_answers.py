@@ -598,3 +598,25 @@ def test_which_answers_another_token_may_cure(
         error["details"] = {"error_code": code}
     body = json.dumps({"type": "error", "error": error}).encode()
     assert claude_answers.needs_new_token(status, body) is cured
+
+
+def test_a_limit_names_the_binding_windows_own_reset() -> None:
+    """A 429 that names the 5-hour window and carries only that window's reset (no
+    overall ``…-reset``): the reset reaches the error and its line."""
+    now = 1_790_000_000.0
+    reset = now + 72 * 60
+    headers = {
+        "anthropic-ratelimit-unified-status": "rejected",
+        "anthropic-ratelimit-unified-representative-claim": "five_hour",
+        "anthropic-ratelimit-unified-5h-utilization": "1.0",
+        "anthropic-ratelimit-unified-5h-status": "rejected",
+        "anthropic-ratelimit-unified-5h-reset": str(int(reset)),
+        "anthropic-ratelimit-unified-7d-reset": str(int(now + 5 * 86400)),
+    }
+    error = claude_answers.error_for_answer(429, headers, b"{}", host="h", now=now)
+    assert isinstance(error, UsageLimitReached)
+    assert error.window == "five_hour" and error.resets_at == reset
+    line = str(error)
+    assert line.startswith("Claude usage limit reached (5-hour window); resets at ")
+    assert "(in 1 h 12 min) (h answered HTTP 429)." in line
+    assert "did not say" not in line

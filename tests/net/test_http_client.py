@@ -200,3 +200,41 @@ def test_a_local_file_error_in_an_auth_flow_is_named_not_called_unreachable(serv
     line = str(caught.value)
     assert "/data/claude_code_oauth.json.lock" in line and "Read-only file system" in line
     assert "could not be reached" not in line and "Remount" in line
+
+
+def test_a_hung_name_lookup_cannot_hold_the_call_past_the_deadline(monkeypatch) -> None:
+    """No socket deadline bounds ``getaddrinfo``: the caller's own wait does. A lookup
+    that hangs (a dead DNS server) gives the caller :class:`NetworkError` at its
+    deadline, never a hang and never httpx's raw ``ConnectError`` when the lookup fails
+    much later."""
+    real = socket.getaddrinfo
+    release = threading.Event()
+    asked: list[str] = []
+
+    def hung_lookup(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if host != "lookup-hangs.test":
+            return real(host, *args, **kwargs)
+        asked.append(host)
+        release.wait(20)  # the dead DNS server gives up at last (or the test ends)
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hung_lookup)
+    client = httpx.Client(trust_env=False)
+    started = time.monotonic()
+    try:
+        with pytest.raises(
+            NetworkError, match=r"\(lookup-hangs\.test\) did not answer within 0\.5 s"
+        ):
+            fetch(
+                "GET",
+                "http://lookup-hangs.test/x",
+                what="The test endpoint",
+                timeout=0.5,
+                client=client,
+            )
+        # Generous: "no hang", not speed (the lookup itself would take 20 s).
+        assert time.monotonic() - started < 10
+        assert asked == ["lookup-hangs.test"]
+    finally:
+        release.set()
+        client.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import time
@@ -205,3 +206,195 @@ def test_dangling_directory_symlink_is_a_clear_error(tmp_path: Path) -> None:
     link.symlink_to(tmp_path / "missing")
     with pytest.raises(TokenFileError, match="Cannot"):
         secure_file.ensure_private_dir(str(link))
+
+
+# -- what each failure says, word for word ------------------------------------------
+# Root ignores file modes, and a full or read-only filesystem needs a mount (the machine
+# tests do that for real): here the system call fails on purpose, so each line and hint
+# is checked exactly on any machine.
+
+
+def _failing(monkeypatch: pytest.MonkeyPatch, name: str, code: int) -> None:
+    def fail(*args: object, **kwargs: object) -> None:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(secure_file.os, name, fail)
+
+
+@pytest.mark.parametrize(
+    ("code", "hint"),
+    [
+        (errno.ENOSPC, "Free some space on the filesystem of {d}."),
+        (errno.EDQUOT, "Free some space on the filesystem of {d}."),
+        (
+            errno.EROFS,
+            "Remount that filesystem read-write, or set CLAUDE_CODE_OAUTH_DATA_DIR to a "
+            "writable directory.",
+        ),
+        (errno.EACCES, "Make {d} writable for you (chmod u+rwx {d})."),
+        (errno.EPERM, "Make {d} writable for you (chmod u+rwx {d})."),
+        (errno.EIO, "Check {d} and the filesystem it is on."),
+    ],
+)
+def test_a_failed_write_says_the_cause_and_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int, hint: str
+) -> None:
+    target = tmp_path / "claude_code_oauth.json"
+    target.write_bytes(b"old")
+    _failing(monkeypatch, "fsync", code)
+    with pytest.raises(ModelsFileError) as caught:
+        secure_file.atomic_write(str(target), b"new", error_cls=ModelsFileError)
+    assert caught.value.reason == f"Cannot write {target}: {os.strerror(code)}."
+    assert caught.value.hint == hint.format(d=tmp_path)
+    monkeypatch.undo()
+    assert target.read_bytes() == b"old" and sorted(os.listdir(tmp_path)) == [target.name]
+
+
+def test_a_temporary_that_cannot_be_created_is_a_write_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "t.json"
+    real_open = os.open
+
+    def no_space(path: str, flags: int, mode: int = 0o777) -> int:
+        if flags & os.O_CREAT:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_open(path, flags, mode)
+
+    monkeypatch.setattr(secure_file.os, "open", no_space)
+    with pytest.raises(TokenFileError) as caught:
+        secure_file.atomic_write(str(target), b"x")
+    assert caught.value.reason == f"Cannot write {target}: No space left on device."
+    assert caught.value.hint == f"Free some space on the filesystem of {tmp_path}."
+
+
+def test_directory_failures_are_one_line_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    where = tmp_path / "new"
+    _failing(monkeypatch, "makedirs", errno.EROFS)
+    with pytest.raises(ModelsFileError) as caught:
+        secure_file.ensure_private_dir(str(where), ModelsFileError)
+    assert caught.value.reason == f"Cannot create the directory {where}: Read-only file system."
+    monkeypatch.undo()
+    _failing(monkeypatch, "stat", errno.EACCES)
+    with pytest.raises(TokenFileError) as caught:
+        secure_file.ensure_private_dir(str(tmp_path))
+    assert caught.value.reason == f"Cannot use the directory {tmp_path}: Permission denied."
+    monkeypatch.undo()
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with pytest.raises(TokenFileError) as caught:
+        secure_file.ensure_private_dir(str(shared))
+    assert caught.value.reason == (
+        f"The directory {shared} is writable by other users, so files in it cannot be kept safe."
+    )
+    assert caught.value.hint == f"Run: chmod go-w {shared}"
+    shared.chmod(0o1777)  # sticky, like /tmp: others cannot replace our files
+    secure_file.ensure_private_dir(str(shared))
+    group = tmp_path / "group"
+    group.mkdir()
+    group.chmod(0o770)
+    with pytest.raises(TokenFileError):
+        secure_file.ensure_private_dir(str(group))
+
+
+def test_refusals_of_what_is_not_a_file_word_for_word(tmp_path: Path) -> None:
+    link = tmp_path / "link.json"
+    link.symlink_to(tmp_path / "nowhere")
+    with pytest.raises(ModelsFileError) as caught:
+        secure_file.read_bytes(str(link), ModelsFileError)
+    assert caught.value.reason == f"Refusing to use {link}: it is a symbolic link."
+    assert caught.value.hint == "Remove the link; the file must be a regular file."
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(TokenFileError) as caught:
+        secure_file.read_bytes(str(fifo))
+    assert caught.value.reason == f"Refusing to use {fifo}: it is not a regular file."
+    assert caught.value.hint == "Move it away; the file must be a regular file."
+
+
+def test_an_unreadable_file_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "t.json"
+    path.write_bytes(b"{}")
+    _failing(monkeypatch, "open", errno.EACCES)
+    with pytest.raises(TokenFileError) as caught:
+        secure_file.read_bytes(str(path))
+    assert caught.value.reason == f"Cannot read {path}: Permission denied."
+    monkeypatch.undo()
+    _failing(monkeypatch, "read", errno.EIO)
+    with pytest.raises(ModelsFileError) as caught:
+        secure_file.read_bytes(str(path), ModelsFileError)
+    assert caught.value.reason == f"Cannot read {path}: Input/output error."
+
+
+def test_a_file_over_its_cap_is_refused_by_its_size_unread(tmp_path: Path) -> None:
+    path = tmp_path / "big.json"
+    path.write_bytes(b"x" * 2048)
+    assert secure_file.read_bytes(str(path), max_bytes=2048) == b"x" * 2048  # the cap itself
+    with pytest.raises(TokenFileError) as caught:
+        secure_file.read_bytes(str(path), max_bytes=1024, oversize_hint="Delete it.")
+    assert caught.value.reason == (
+        f"Refusing to read {path}: it is larger (2 KiB) than the 1 KiB such a file can "
+        "hold; it was not read."
+    )
+    assert caught.value.hint == "Delete it."
+    error = secure_file.too_large(str(path), None, 1 << 20, ModelsFileError)
+    assert error.reason == (
+        f"Refusing to read {path}: it is larger than the 1 MiB such a file can hold; it was "
+        "not read."
+    )
+    assert error.hint == "Move it away: claude-code-oauth never writes such a file."
+    assert isinstance(error, ModelsFileError)
+    big = tmp_path / "bigger"
+    big.write_bytes(b"y" * 200_000)  # read in several chunks
+    assert secure_file.read_bytes(str(big)) == b"y" * 200_000
+
+
+def test_a_file_that_grows_while_it_is_read_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "growing.json"
+    path.write_bytes(b"x" * 10)
+    real_fstat = os.fstat
+
+    def small(fd: int) -> os.stat_result:  # the size when it was opened
+        info = real_fstat(fd)
+        path.write_bytes(b"x" * 5000)  # then it grows
+        return info
+
+    monkeypatch.setattr(secure_file.os, "fstat", small)
+    with pytest.raises(TokenFileError) as caught:
+        secure_file.read_bytes(str(path), max_bytes=100)
+    assert "it is larger than the 100 bytes" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("count", "said"),
+    [
+        (0, "0 bytes"),
+        (1023, "1023 bytes"),
+        (1024, "1 KiB"),
+        (1536, "1.5 KiB"),
+        (1 << 20, "1 MiB"),
+        (3 * (1 << 20) // 2, "1.5 MiB"),
+        (1 << 30, "1 GiB"),
+        (2 * (1 << 30) + 1, "2.0 GiB"),
+    ],
+)
+def test_byte_sizes_for_people(count: int, said: str) -> None:
+    assert secure_file.byte_size(count) == said
+
+
+def test_remove_says_why_it_could_not(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "t.json"
+    path.write_bytes(b"x")
+    _failing(monkeypatch, "unlink", errno.EROFS)
+    with pytest.raises(ModelsFileError) as caught:
+        secure_file.remove(str(path), ModelsFileError)
+    assert caught.value.reason == f"Cannot remove {path}: Read-only file system."
+    assert caught.value.hint.startswith("Remount that filesystem read-write")
+    monkeypatch.undo()
+    assert secure_file.remove(str(path)) is True and not path.exists()
+    assert secure_file.remove(str(path)) is False

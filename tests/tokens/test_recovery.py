@@ -116,3 +116,114 @@ def test_a_record_too_large_for_the_file_is_saved_trimmed(
     loaded = stored(token_path)
     assert loaded.organization == {"uuid": "org-1", "name": "Org"}
     assert digest(loaded.refresh_token) == digest(record.refresh_token)
+
+
+# -- what a killed writer left, swept in this process ---------------------------------
+
+
+def _left_by_a_dead_writer(token_path: Path, content: bytes, suffix: str = "00ff00ff") -> Path:
+    """A temporary file named after a writer of this machine that no longer runs."""
+    from claude_code_oauth.storage.temp_files import identity
+
+    host = identity()[0]
+    dead_pid = 4_194_304 + 7  # above any PID Linux hands out
+    path = token_path.parent / f".{token_path.name}.{host}-{dead_pid}-1.{suffix}.tmp"
+    path.write_bytes(content)
+    return path
+
+
+def _kept_copy(record, replaces) -> bytes:  # type: ignore[no-untyped-def]
+    from claude_code_oauth.tokens.stored_form import encode, identity
+
+    return encode(record, identity(replaces))
+
+
+def _rotated(emulator: ClaudeEmulator, before, seconds_later: float = 60):  # type: ignore[no-untyped-def]
+    from claude_code_oauth.tokens.record import TokenRecord
+
+    return TokenRecord.from_token_response(
+        emulator.issue_login(), now=before.obtained_at + seconds_later, previous=before
+    )
+
+
+def test_sweep_adopts_the_newest_kept_copy_and_removes_the_rest(
+    emulator: ClaudeEmulator, token_path: Path, data_dir: Path
+) -> None:
+    from claude_code_oauth.tokens import recovery
+
+    recovery.sweep(str(data_dir))  # nothing there: nothing happens
+    before = seed(emulator, token_path, expires_in=3600)
+    newer = _rotated(emulator, before, 120)
+    older = _rotated(emulator, before, 60)
+    _left_by_a_dead_writer(token_path, _kept_copy(older, before), "0000000a")
+    _left_by_a_dead_writer(token_path, _kept_copy(newer, before), "0000000b")
+    half = _left_by_a_dead_writer(token_path, bytes(4096), "0000000c")  # a claim, unwritten
+    recovery.sweep(str(data_dir))
+    assert digest(stored(token_path).refresh_token) == digest(newer.refresh_token)
+    assert _temps(data_dir) == [] and not half.exists()
+
+
+def test_a_kept_copy_of_another_login_or_an_older_one_is_removed_not_adopted(
+    emulator: ClaudeEmulator, token_path: Path, data_dir: Path
+) -> None:
+    from claude_code_oauth.tokens import recovery
+
+    before = seed(emulator, token_path, expires_in=3600)
+    other = seed(emulator, data_dir / "elsewhere.json", expires_in=3600)
+    _left_by_a_dead_writer(token_path, _kept_copy(_rotated(emulator, other), other), "0000000a")
+    stale = _rotated(emulator, before, -60)  # older than the file's login
+    _left_by_a_dead_writer(token_path, _kept_copy(stale, before), "0000000b")
+    _left_by_a_dead_writer(token_path, b'{"no": "replaces"}', "0000000c")
+    recovery.sweep(str(data_dir))
+    assert digest(stored(token_path).refresh_token) == digest(before.refresh_token)
+    assert _temps(data_dir) == []
+
+
+def test_files_of_a_running_or_an_unknown_writer_are_left_until_stale(
+    emulator: ClaudeEmulator, token_path: Path, data_dir: Path
+) -> None:
+    import time
+
+    from claude_code_oauth.storage.temp_files import temp_path
+    from claude_code_oauth.tokens import recovery
+
+    seed(emulator, token_path, expires_in=3600)
+    mine = Path(temp_path(str(token_path)))  # this process: running
+    mine.write_bytes(bytes(16))
+    foreign = data_dir / f".{token_path.name}.0123abcd4026531836-12-34.00ff00ff.tmp"
+    foreign.write_bytes(bytes(16))
+    old_naming = data_dir / f".{token_path.name}.0123456789ab.tmp"
+    old_naming.write_bytes(bytes(16))
+    recovery.sweep(str(data_dir))
+    assert mine.exists() and foreign.exists() and old_naming.exists()
+    minute_ago = time.time() - 61
+    os.utime(old_naming, (minute_ago, minute_ago))
+    os.utime(foreign, (minute_ago, minute_ago))  # an unknown writer gets an hour
+    recovery.sweep(str(data_dir))
+    assert not old_naming.exists() and foreign.exists() and mine.exists()
+    hour_ago = time.time() - 3601
+    os.utime(foreign, (hour_ago, hour_ago))
+    recovery.sweep(str(data_dir))
+    assert not foreign.exists() and mine.exists()
+
+
+def test_sweep_leaves_a_kept_copy_while_the_token_lock_is_held(
+    emulator: ClaudeEmulator, token_path: Path, data_dir: Path
+) -> None:
+    from claude_code_oauth.storage.file_lock import file_lock
+    from claude_code_oauth.tokens import recovery
+
+    before = seed(emulator, token_path, expires_in=3600)
+    rotated = _rotated(emulator, before)
+    kept = _left_by_a_dead_writer(token_path, _kept_copy(rotated, before))
+    holder = file_lock(str(token_path) + ".lock", 5)
+    holder.acquire()
+    try:
+        recovery.sweep(str(data_dir))
+    finally:
+        holder.release()
+    assert kept.exists()  # the lock holder (a refresh) adopts it, under the lock
+    assert digest(stored(token_path).refresh_token) == digest(before.refresh_token)
+    token_path.write_bytes(b"{damaged")
+    recovery.sweep(str(data_dir))  # a damaged token file: nothing adopted, no error
+    assert kept.exists()

@@ -419,3 +419,172 @@ def test_lock_excludes_threads_using_separate_lock_objects(data_dir: Path) -> No
     for thread in threads:
         thread.join()
     assert len(overlap) == 80 and max(overlap) == 1
+
+
+# -- a save into a claimed space that still fails, word for word ----------------------
+
+
+def _claimed(path: Path, size: int = token_store.RESERVE_BYTES):  # type: ignore[no-untyped-def]
+    from claude_code_oauth.errors import StorageError
+    from claude_code_oauth.storage.reservation import Reservation
+
+    return Reservation(str(path), size, StorageError)
+
+
+def test_a_save_whose_rename_fails_keeps_the_tokens_beside_the_file(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from claude_code_oauth.errors import RecordKept
+    from claude_code_oauth.storage import reservation as reservation_module
+
+    old = _record(access_token="sk-ant-oat01-" + "o" * 40)
+    token_store.save(str(path), old)
+    new = _record(access_token="sk-ant-oat01-" + "n" * 40)
+    claimed = _claimed(path)
+
+    def refused(src: str, dst: str) -> None:
+        raise OSError(errno.EACCES, os.strerror(errno.EACCES))
+
+    monkeypatch.setattr(reservation_module.os, "replace", refused)
+    with pytest.raises(RecordKept) as caught:
+        token_store.save(str(path), new, reservation=claimed)
+    monkeypatch.undo()
+    kept = caught.value.kept
+    assert kept == claimed.path and caught.value.record is new
+    assert caught.value.reason == (
+        f"Could not save the new tokens to {path} (Cannot write {path}: Permission denied); "
+        f"the login is not lost: they are kept in {kept}, and the next claude-code-oauth run "
+        "that can write there takes them over."
+    )
+    assert caught.value.hint == f"Make {path.parent} writable for you (chmod u+rwx {path.parent})."
+    assert token_store.load(str(path)).access_token == old.access_token  # type: ignore[union-attr]
+    # The next run adopts them, under the lock.
+    current = token_store.load(str(path))
+    adopted = token_store.adopt_kept(str(path), current)
+    assert adopted is not None and adopted.access_token == new.access_token
+    assert token_store.load(str(path)).access_token == new.access_token  # type: ignore[union-attr]
+    assert token_store.adopt_kept(str(path), adopted) is adopted  # nothing more kept
+
+
+def test_a_save_that_cannot_even_be_written_is_held_by_this_process_only(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from claude_code_oauth.errors import RecordKept
+    from claude_code_oauth.storage import reservation as reservation_module
+
+    claimed = _claimed(path, 64)  # too small for the record: the trimmed one is tried
+    sizes: list[int] = []
+    real_write_all = reservation_module.write_all
+
+    def full(fd: int, data: bytes, offset: int | None = None) -> None:
+        sizes.append(len(data))
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(reservation_module, "write_all", full)
+    record = _record()
+    record.organization = {"uuid": "org-1", "name": "Org", "notes": "x" * 2000}
+    with pytest.raises(RecordKept) as caught:
+        token_store.save(str(path), record, reservation=claimed)
+    monkeypatch.setattr(reservation_module, "write_all", real_write_all)
+    assert caught.value.kept is None and caught.value.record is record
+    assert caught.value.reason == (
+        f"Could not save the new tokens to {path} (Cannot write {path}: No space left on "
+        "device); the login is not lost: only this process holds them, until it ends."
+    )
+    assert caught.value.hint == f"Free some space on the filesystem of {path.parent}."
+    assert len(sizes) == 2 and sizes[1] < sizes[0]  # then the tokens alone
+    claimed.release()
+    assert not path.exists()
+
+
+def test_a_trimmed_save_fits_a_full_disks_claim(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from claude_code_oauth.storage import reservation as reservation_module
+
+    real_write_all = reservation_module.write_all
+
+    def only_the_claim(fd: int, data: bytes, offset: int | None = None) -> None:
+        if len(data) > 1200:  # past the claimed space on a full disk
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_write_all(fd, data, offset)
+
+    monkeypatch.setattr(reservation_module, "write_all", only_the_claim)
+    record = _record()
+    record.organization = {"uuid": "org-1", "name": "Org", "notes": "x" * 2000}
+    with _claimed(path, 1200) as claimed:
+        token_store.save(str(path), record, reservation=claimed)
+    loaded = token_store.load(str(path))
+    assert loaded is not None and loaded.organization == {"uuid": "org-1", "name": "Org"}
+    assert loaded.refresh_token == record.refresh_token
+
+
+def test_preflight_says_what_would_stop_a_save(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(environ={"CLAUDE_CODE_OAUTH_DATA_DIR": str(data_dir)})
+    path = Path(settings.token_path)
+    token_store.preflight(settings)  # nothing there yet: fine, and nothing left behind
+    assert sorted(p.name for p in data_dir.iterdir()) == [path.name + ".lock"]
+    holder = token_store.token_lock(settings)
+    holder.acquire()
+    try:
+        token_store.preflight(settings)  # held by another process: the lock works
+    finally:
+        holder.release()
+    path.mkdir()
+    with pytest.raises(TokenFileError) as caught:
+        token_store.preflight(settings)
+    assert caught.value.reason == f"Refusing to use {path}: it is not a regular file."
+    assert caught.value.hint == "Move it away; the token file must be a regular file."
+    path.rmdir()
+    real_lstat = os.lstat
+
+    def unreadable(name: str, *args: object, **kwargs: object) -> os.stat_result:
+        if name == str(path):
+            raise OSError(13, "Permission denied")
+        return real_lstat(name, *args, **kwargs)
+
+    monkeypatch.setattr(token_store.os, "lstat", unreadable)
+    with pytest.raises(TokenFileError) as caught:
+        token_store.preflight(settings)
+    assert caught.value.reason == f"Cannot use {path}: Permission denied."
+
+
+def test_the_sweep_at_every_start_never_stops_a_command(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from claude_code_oauth.tokens import recovery
+
+    settings = Settings(environ={"CLAUDE_CODE_OAUTH_DATA_DIR": str(data_dir)})
+    swept: list[str] = []
+    monkeypatch.setattr(recovery, "sweep", swept.append)
+    token_store.sweep(settings)
+    assert swept == []  # nothing left behind: not even looked at further
+    (data_dir / ".claude_code_oauth.json.0123456789ab.tmp").write_bytes(b"x")
+    token_store.sweep(settings)
+    assert swept == [str(data_dir)]
+
+    def broken(directory: str) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(recovery, "sweep", broken)
+    with caplog.at_level("DEBUG", logger="claude_code_oauth"):
+        token_store.sweep(settings)
+    assert [r.getMessage() for r in caplog.records] == ["sweep failed"]
+
+
+def test_the_token_locks_timeout_names_the_token_file(data_dir: Path) -> None:
+    settings = Settings(environ={"CLAUDE_CODE_OAUTH_DATA_DIR": str(data_dir)})
+    lock = token_store.token_lock(settings, timeout=1.5)
+    error = token_store.lock_timeout_error(lock)
+    assert error.reason == (
+        "Another claude-code-oauth process has held the lock on the token file for more than "
+        f"1.5 s ({settings.token_path}.lock)."
+    )

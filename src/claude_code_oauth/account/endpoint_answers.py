@@ -53,7 +53,7 @@ def _timestamp(value: Any) -> float | None:
     if not isinstance(value, str) or not value.strip():
         return None
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.strip())  # "…Z" too, since Python 3.11
     except ValueError:
         return None
     if parsed.tzinfo is None:
@@ -179,7 +179,7 @@ def plan_from_profile(profile: dict[str, Any]) -> tuple[str | None, str | None]:
         name = "Max"
     elif account.get("has_claude_pro") is True or "pro" in kind:
         name = "Pro"
-    elif kind in ("api", "console", "api_individual") or kind.startswith("api"):
+    elif kind == "console" or kind.startswith("api"):  # api, api_individual, …
         name = "API"
     elif kind:
         name = kind.removeprefix("claude_").replace("_", " ").title()[:32]

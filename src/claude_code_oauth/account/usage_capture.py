@@ -47,7 +47,7 @@ UsageListener = Callable[[UnifiedLimits], None]
 def _debug(message: str) -> None:
     import logging
 
-    logging.getLogger("claude_code_oauth").debug(message, exc_info=True)
+    logging.getLogger("claude_code_oauth").debug(message, exc_info=True)  # pragma: no mutate
 
 
 class UsageCapture:
@@ -118,7 +118,7 @@ class UsageCapture:
             try:
                 listener(snapshot.limits)
             except Exception:
-                _debug("usage listener failed")
+                _debug("usage listener failed")  # pragma: no mutate
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Write a pending snapshot now; ``True`` once nothing is pending (or in flight)."""
@@ -167,7 +167,7 @@ class UsageCapture:
             self.writes += 1
         except Exception:  # a snapshot is never worth a failure
             self.failures += 1
-            _debug(f"could not save the usage snapshot {self.path}")
+            _debug(f"could not save the usage snapshot {self.path}")  # pragma: no mutate
 
     def _account(self) -> str | None:
         from ..tokens import store as token_store

@@ -147,7 +147,8 @@ def _span(seconds: float) -> str:
 
 
 def _ago(seconds: float) -> str:
-    return f"{int(seconds)} s ago" if seconds < 120 else f"{int(seconds // 60)} min ago"
+    # Only ever within MIN_INTERVAL (a minute): seconds are the unit.
+    return f"{int(seconds)} s ago"
 
 
 def refresh(settings: Settings, account: str | None, *, now: float | None = None) -> RefreshOutcome:

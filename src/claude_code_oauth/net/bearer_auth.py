@@ -50,7 +50,8 @@ def notify_observers(observers: Iterable[ResponseObserver], response: Any) -> No
         except Exception:
             import logging
 
-            logging.getLogger("claude_code_oauth").debug("response observer failed", exc_info=True)
+            log = logging.getLogger("claude_code_oauth")  # pragma: no mutate
+            log.debug("response observer failed", exc_info=True)  # pragma: no mutate
 
 
 def merge_beta(existing: str | None, beta: str) -> str:

@@ -236,7 +236,8 @@ def sweep(settings: Settings) -> None:
     except Exception:  # housekeeping must never stop a command
         import logging
 
-        logging.getLogger("claude_code_oauth").debug("sweep failed", exc_info=True)
+        log = logging.getLogger("claude_code_oauth")  # pragma: no mutate
+        log.debug("sweep failed", exc_info=True)  # pragma: no mutate
 
 
 def _set_aside_if_damaged(path: str) -> TokenRecord | ApiKeyRecord | None:

@@ -1,0 +1,63 @@
+"""The file lock: a timeout and an unusable lock file are one line each, never a hang or a
+bare OSError."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from filelock import Timeout
+
+from claude_code_oauth.errors import LockTimeout, StorageError
+from claude_code_oauth.storage.file_lock import acquire, file_lock, held, lock_unusable
+
+
+def test_a_lock_held_elsewhere_is_a_timeout_with_what_and_where(tmp_path: Path) -> None:
+    path = str(tmp_path / "claude_code_oauth.json.lock")
+    holder = file_lock(path, 5)
+    holder.acquire()
+    try:
+        with pytest.raises(LockTimeout) as caught, held(file_lock(path, 0.2), "the token file"):
+            pass
+        assert caught.value.reason == (
+            "Another claude-code-oauth process has held the lock on the token file for more "
+            f"than 0.2 s ({path})."
+        )
+        assert caught.value.hint == (
+            "Retry in a moment; if it persists, look for a hung claude-code-oauth or Code "
+            "Puppy process."
+        )
+        with pytest.raises(Timeout):
+            acquire(file_lock(path, -1), 0.2)  # its own timeout, not the lock's (for ever)
+    finally:
+        holder.release()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_a_lock_file_that_cannot_be_created_is_a_storage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "claude_code_oauth.json.lock"
+    real_open = os.open
+
+    def read_only(name: str, flags: int, *args: object, **kwargs: object) -> int:
+        if name == str(path):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), name)
+        return real_open(name, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only)
+    for attempt in (
+        lambda: acquire(file_lock(str(path), 1), 1),
+        lambda: held(file_lock(str(path), 1), "the token file").__enter__(),
+    ):
+        with pytest.raises(StorageError) as caught:
+            attempt()
+        assert caught.value.reason == f"Cannot use the lock file {path}: Read-only file system."
+        assert caught.value.hint is not None
+        assert caught.value.hint.startswith("Remount that filesystem read-write")
+    error = lock_unusable(str(path), OSError("no details"))
+    assert error.reason == f"Cannot use the lock file {path}: no details."
+    assert error.hint == f"Check {tmp_path} and the filesystem it is on."

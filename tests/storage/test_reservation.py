@@ -1,0 +1,141 @@
+"""Reservations: space for a save claimed before anything single-use is spent; what a
+failure says, and that data a failed rename could not place is kept, not lost.
+
+The system calls fail on purpose here (root ignores modes; a full disk needs a mount,
+which the machine tests do for real), so every line is checked exactly anywhere."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from claude_code_oauth.errors import ModelsFileError, TokenFileError
+from claude_code_oauth.storage import reservation
+from claude_code_oauth.storage.reservation import CommitFailed, Reservation
+
+
+def _entries(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+def test_a_reservation_is_a_private_file_of_its_size_beside_the_target(tmp_path: Path) -> None:
+    target = tmp_path / "claude_code_oauth.json"
+    old = os.umask(0)
+    try:
+        claimed = Reservation(str(target), 8192)
+    finally:
+        os.umask(old)
+    info = os.lstat(claimed.path)
+    assert stat.S_IMODE(info.st_mode) == 0o600 and info.st_size == 8192
+    assert os.path.dirname(claimed.path) == str(tmp_path)
+    assert claimed.size == 8192 and claimed.target == str(target)
+    claimed.commit(b'{"new": true}')
+    assert target.read_bytes() == b'{"new": true}'  # only the data, not the claimed space
+    assert stat.S_IMODE(os.lstat(target).st_mode) == 0o600
+    assert _entries(tmp_path) == [target.name]
+    with pytest.raises(RuntimeError, match=r"^this reservation was already used$"):
+        claimed.commit(b"again")
+    claimed.release()  # after a commit: nothing to give back
+    assert target.read_bytes() == b'{"new": true}'
+
+
+def test_without_posix_fallocate_the_space_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unsupported(fd: int, offset: int, size: int) -> None:
+        raise OSError(errno.EOPNOTSUPP, os.strerror(errno.EOPNOTSUPP))
+
+    monkeypatch.setattr(reservation.os, "posix_fallocate", unsupported)
+    with Reservation(str(tmp_path / "t.json"), 4096) as claimed:
+        assert Path(claimed.path).read_bytes() == bytes(4096)
+    monkeypatch.delattr(reservation.os, "posix_fallocate")
+    with Reservation(str(tmp_path / "t.json"), 100) as claimed:
+        assert Path(claimed.path).read_bytes() == bytes(100)
+    assert _entries(tmp_path) == []
+
+
+@pytest.mark.parametrize("call", ["open", "posix_fallocate"])
+def test_no_room_is_one_line_before_anything_is_spent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, call: str
+) -> None:
+    real = getattr(os, call)
+
+    def no_space(*args: object, **kwargs: object) -> object:
+        if call == "open" and not (args[1] & os.O_CREAT):  # type: ignore[operator]
+            return real(*args, **kwargs)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(reservation.os, call, no_space)
+    with pytest.raises(ModelsFileError) as caught:
+        Reservation(str(tmp_path / "t.json"), 4096, ModelsFileError)
+    assert caught.value.reason == f"Cannot write in {tmp_path}: No space left on device."
+    assert caught.value.hint == f"Free some space on the filesystem of {tmp_path}."
+    monkeypatch.undo()
+    assert _entries(tmp_path) == []  # the half-made claim is gone too
+
+
+def test_a_write_that_fails_inside_the_claim_keeps_nothing_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "t.json"
+    target.write_bytes(b"old")
+    claimed = Reservation(str(target), 64)
+
+    def broken(fd: int) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(reservation.os, "fsync", broken)
+    with pytest.raises(CommitFailed) as caught:
+        claimed.commit(b"new")
+    monkeypatch.undo()
+    assert caught.value.kept is None
+    assert isinstance(caught.value.cause, TokenFileError)
+    assert caught.value.cause.reason == f"Cannot write {target}: Input/output error."
+    assert str(caught.value) == str(caught.value.cause)
+    assert target.read_bytes() == b"old"
+    claimed.release()
+    assert _entries(tmp_path) == ["t.json"]
+
+
+@pytest.mark.parametrize("how", ["a symlink appeared", "the rename failed"])
+def test_data_a_failed_rename_could_not_place_stays_in_the_claim(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    target = tmp_path / "t.json"
+    claimed = Reservation(str(target), 64, ModelsFileError)
+    if how == "a symlink appeared":
+        target.symlink_to(tmp_path / "elsewhere")
+    else:
+
+        def refused(src: str, dst: str) -> None:
+            raise OSError(errno.EACCES, os.strerror(errno.EACCES))
+
+        monkeypatch.setattr(reservation.os, "replace", refused)
+    with pytest.raises(CommitFailed) as caught:
+        claimed.commit(b'{"rotated": 1}')
+    monkeypatch.undo()
+    assert caught.value.kept == claimed.path
+    assert Path(claimed.path).read_bytes() == b'{"rotated": 1}'
+    assert isinstance(caught.value.cause, ModelsFileError)
+    if how == "a symlink appeared":
+        assert caught.value.cause.reason == f"Refusing to use {target}: it is a symbolic link."
+    else:
+        assert caught.value.cause.reason == f"Cannot write {target}: Permission denied."
+        assert caught.value.cause.hint == (
+            f"Make {tmp_path} writable for you (chmod u+rwx {tmp_path})."
+        )
+    claimed.release()  # kept: leaving the block does not remove it
+    assert os.path.exists(claimed.path)
+
+
+def test_a_reservation_closes_its_file_once(tmp_path: Path) -> None:
+    before = set(os.listdir("/proc/self/fd"))
+    with Reservation(str(tmp_path / "t.json"), 64) as claimed:
+        claimed.commit(b"x")
+    claimed.release()
+    Reservation(str(tmp_path / "u.json"), 64).release()
+    assert set(os.listdir("/proc/self/fd")) == before
