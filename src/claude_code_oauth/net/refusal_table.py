@@ -141,6 +141,15 @@ _CODE_ANSWERS = {
 }
 
 
+def _carries(code: str) -> Callable[[Answer], bool]:
+    """An error answer with ``error.details.error_code`` ``code``."""
+
+    def matches(answer: Answer) -> bool:
+        return answer.code == code and answer.status >= 400
+
+    return matches
+
+
 def _coded_rows() -> list[Refusal]:
     rows = []
     for code, (cls, _says, _hint) in ERROR_CODES.items():
@@ -154,7 +163,7 @@ def _coded_rows() -> list[Refusal]:
                 answer=f"{status} `error_code: {code}` ({meaning})",
                 errors=f"`{cls.__name__}`",
                 client_does=does,
-                matches=lambda a, code=code: a.code == code and a.status >= 400,
+                matches=_carries(code),
                 error=coded,
                 example=Example(status, _envelope(kind, example, code, user_facing=user_facing)),
             )
