@@ -12,7 +12,7 @@ Each login death is classified:
 * **unavoidable window** — the grant that spent the replayed token issued a new
   one that was never presented, and a worker holding the token lock was killed
   between that grant and the replay: the server rotated, the process died before
-  saving (the window the README describes; no client can close it);
+  saving (the window docs/refresh-and-security.md describes; no client can close it);
 * **bug** — anything else (the new refresh token was lost without such a kill).
 
 After a death the benchmark signs in again (a fresh login written under the

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from claude_code_oauth.config import (
+from claude_code_oauth.config import Settings
+from claude_code_oauth.config_rules import (
     CLAUDE_CODE_OAUTH_CONFIG,
-    Settings,
     default_data_dir,
     env_name,
     is_loopback_host,

@@ -11,8 +11,9 @@ value raises :class:`~claude_code_oauth.errors.ConfigError` naming the key and
 the variable to fix.
 
 The rules a value must follow (profile names, endpoints, loopback hosts) live in
-:mod:`.config_rules` and are re-exported here. This module is on the ``token``
-fast path: it imports only ``os`` (and those rules).
+:mod:`.config_rules`, the layer below this one, which is where callers import them
+from: every name has one home. This module is on the ``token`` fast path: it imports
+only ``os`` (and those rules).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import os
 from .config_rules import (
     CLAUDE_CODE_OAUTH_CONFIG,
     DEFAULT_PROFILE,
-    ENV_PREFIX,
     EXTRA_USAGE_MODES,
     MAX_SECONDS,
     PROFILE_RULE,
@@ -30,31 +30,13 @@ from .config_rules import (
     check_endpoint,
     default_data_dir,
     env_name,
-    is_loopback_host,
     is_profile_name,
     masked_url,
-    require_profile_name,
     token_file_name,
 )
 from .errors import ConfigError
 
-__all__ = [
-    "CLAUDE_CODE_OAUTH_CONFIG",
-    "DEFAULT_PROFILE",
-    "ENV_PREFIX",
-    "EXTRA_USAGE_MODES",
-    "MAX_SECONDS",
-    "PROFILE_RULE",
-    "Settings",
-    "check_endpoint",
-    "default_data_dir",
-    "env_name",
-    "is_loopback_host",
-    "is_profile_name",
-    "load_settings",
-    "require_profile_name",
-    "token_file_name",
-]
+__all__ = ["Settings", "load_settings"]
 
 # Not `typing.TYPE_CHECKING`: importing typing costs start-up time on the token path.
 TYPE_CHECKING = False

@@ -24,7 +24,7 @@ ENV_PREFIX = "CLAUDE_CODE_OAUTH_"
 #: Every key with its default. Durations are seconds.
 CLAUDE_CODE_OAUTH_CONFIG: dict[str, Any] = {
     # Where Claude Code 2.1.220 (October 2026) sends the browser; before it,
-    # https://claude.ai/oauth/authorize. Keep overridable (see the README).
+    # https://claude.ai/oauth/authorize. Keep overridable (see docs/configuration.md).
     "auth_url": "https://claude.com/cai/oauth/authorize",
     # The Anthropic Console's sign-in (API-billed accounts): `login --console` opens it,
     # then creates an API key with the login's access token.

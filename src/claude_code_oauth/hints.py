@@ -14,7 +14,7 @@ reads arrives at its prompt), else :data:`ANYWHERE_HINTS`, which names both.
 
 from __future__ import annotations
 
-from .config import DEFAULT_PROFILE
+from .config_rules import DEFAULT_PROFILE
 
 
 def profile_option(profile: str) -> str:

@@ -19,7 +19,8 @@ import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from .config import DEFAULT_PROFILE, Settings
+from .config import Settings
+from .config_rules import DEFAULT_PROFILE
 from .errors import ClaudeOAuthError, ModelsFileError
 from .hints import hints_for
 from .tokens.api_key import ApiKeyRecord
@@ -382,7 +383,7 @@ def switch(settings: Settings, name: str, reporter: Reporter) -> str:
     """
     import time
 
-    from .config import env_name
+    from .config_rules import env_name
     from .errors import ProfileError
     from .profiles.active import write_active_profile
     from .profiles.listing import summarize

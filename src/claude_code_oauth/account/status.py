@@ -9,7 +9,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..config import DEFAULT_PROFILE, Settings
+from ..config import Settings
+from ..config_rules import DEFAULT_PROFILE
 from ..errors import ClaudeOAuthError
 from ..hints import CLI_HINTS, Hints
 from ..storage.secure_file import file_mode
@@ -53,7 +54,7 @@ def login_expiry_warning(record: token_store.TokenRecord, now: float) -> str | N
 def collect(
     settings: Settings, *, verify: bool = False, now: float | None = None
 ) -> dict[str, Any]:
-    """The status dict documented in the README (keys are stable)."""
+    """The status dict documented in docs/commands.md (keys are stable)."""
     now = time.time() if now is None else now
     path = settings.token_path
     mode = file_mode(path)

@@ -3,7 +3,7 @@ with the lines of :mod:`.usage_lines` and ``status``'s compact usage line.
 
 The report is built from local files only — the token file (who is signed in)
 and the usage file beside it (:mod:`.usage_snapshot`) — so it needs no network
-and no HTTP library. The JSON keys are a stable interface (README; keys are
+and no HTTP library. The JSON keys are a stable interface (docs/commands.md; keys are
 added, never renamed): ``plan`` {``name``, ``tier``, ``display_name``,
 ``extra_usage_enabled``}, ``windows`` {name: {``utilization`` (percent),
 ``resets_at`` (ISO 8601 with offset), ``status``, ``surpassed_threshold``,

@@ -27,16 +27,6 @@ are configuration, files, sign_in, host_stack, token_endpoint, authorize_endpoin
 profile, models, inference (only with --inference)."""
 
 
-def add_doctor_options(parser: argparse.ArgumentParser) -> None:
-    """The doctor's options (shared by ``doctor`` and ``/claude-code-doctor``)."""
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.add_argument(
-        "--inference",
-        action="store_true",
-        help="also send one minimal model request (max_tokens 1; counts against usage)",
-    )
-
-
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "doctor",
@@ -45,9 +35,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_doctor_options(parser)
-    from .profile_option import add_profile_option
+    from ..command_options import add_doctor_options, add_profile_option
 
+    add_doctor_options(parser)
     add_profile_option(parser)
     parser.set_defaults(func=run)
 

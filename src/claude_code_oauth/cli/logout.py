@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..command_options import add_profile_option
 from .output import PrintReporter, settings
-from .profile_option import add_profile_option
 
 HELP = "revoke a profile's login, remove its tokens (or Console API key) and its models"
 DESCRIPTION = (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..command_options import add_profile_option
 from .output import PrintReporter, StderrReporter, out, settings
-from .profile_option import add_profile_option
 
 HELP = "list the registered claude-code-* models"
 DESCRIPTION = (

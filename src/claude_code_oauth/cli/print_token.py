@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import sys
 
+from ..command_options import add_profile_option
 from .output import err, settings
-from .profile_option import add_profile_option
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -1,11 +1,11 @@
-"""``--profile NAME``: one definition for every command that acts on a sign-in.
+"""The settings of a command with ``--profile NAME``
+(:func:`~claude_code_oauth.command_options.add_profile_option`): :func:`settings_for`
+(``cli.output.settings(args)`` does the same), so the profile it names wins over
+``CLAUDE_CODE_OAUTH_PROFILE`` and the active-profile file. A bad name is a one-line
+usage error (exit 2).
 
-A command adds the option with :func:`add_profile_option` and builds its
-settings with :func:`settings_for` (``cli.output.settings(args)`` does the
-same), so the profile it names wins over ``CLAUDE_CODE_OAUTH_PROFILE`` and the
-active-profile file. A bad name is a one-line usage error (exit 2).
-
-On the ``token`` fast path: imports nothing beyond :mod:`..config` (no argparse).
+On the ``token`` fast path: imports nothing beyond :mod:`..config` and
+:mod:`..command_options` (no argparse).
 """
 
 from __future__ import annotations
@@ -17,29 +17,10 @@ if TYPE_CHECKING:
 
     from ..config import Settings
 
-PROFILE_HELP = (
-    "use sign-in profile NAME instead of the active one (see `claude-code-oauth profiles`; "
-    "default: CLAUDE_CODE_OAUTH_PROFILE, else the active profile, else 'default')"
-)
-
-
-def add_profile_option(parser: argparse.ArgumentParser) -> None:
-    """Add ``--profile NAME`` to ``parser`` (a command's, or a slash command's)."""
-    parser.add_argument("--profile", metavar="NAME", help=PROFILE_HELP)
-
-
-def profile_override(args: argparse.Namespace | SimpleNamespace | None) -> str | None:
-    """The profile ``args`` names (validated: UsageError), or ``None``."""
-    name = getattr(args, "profile", None)
-    if name is None:
-        return None
-    from ..config import require_profile_name
-
-    return require_profile_name(name)
-
 
 def settings_for(args: argparse.Namespace | SimpleNamespace | None = None) -> Settings:
     """The effective settings, with the profile ``args.profile`` names if any."""
+    from ..command_options import profile_override
     from ..config import load_settings
 
     name = profile_override(args)

@@ -24,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from ..config import env_name
+    from ..config_rules import env_name
     from ..profiles.listing import active_listing, describe
 
     config = settings()

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 
-from ..config import ENV_PREFIX
-from ..config_rules import masked_url
+from ..config_rules import ENV_PREFIX, masked_url
 from ..errors import ClaudeOAuthError
 from .output import err, out, settings
 
@@ -54,7 +53,7 @@ def _source(config: Settings, key: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..config import CLAUDE_CODE_OAUTH_CONFIG, env_name
+    from ..config_rules import CLAUDE_CODE_OAUTH_CONFIG, env_name
 
     config = settings()
     rows = []

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..command_options import add_profile_option
 from .output import out, settings
-from .profile_option import add_profile_option
 
 HELP = "show whether you are signed in (never shows a token)"
 DESCRIPTION = (

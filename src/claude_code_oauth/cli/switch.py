@@ -23,7 +23,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(args: argparse.Namespace) -> int:
     from .. import operations
-    from ..config import require_profile_name
+    from ..config_rules import require_profile_name
 
     name = require_profile_name(args.name, "switch")
     operations.switch(settings(), name, PrintReporter())

@@ -40,16 +40,6 @@ or null). Not signed in: the same keys with nulls, and exit status 1.
 """
 
 
-def add_options(parser: argparse.ArgumentParser) -> None:
-    """The options ``usage`` and ``/claude-code-usage`` share."""
-    parser.add_argument("--json", action="store_true", help="machine-readable output (stable keys)")
-    parser.add_argument(
-        "--refresh",
-        action="store_true",
-        help="ask Claude's usage endpoint and profile (at most once a minute)",
-    )
-
-
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     import argparse
 
@@ -59,9 +49,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_options(parser)
-    from .profile_option import add_profile_option
+    from ..command_options import add_profile_option, add_usage_options
 
+    add_usage_options(parser)
     add_profile_option(parser)
     parser.set_defaults(func=run)
 

@@ -8,7 +8,7 @@ is nothing to check; it imports nothing then.
 
 from __future__ import annotations
 
-from . import Check
+from .check import Check
 
 
 def host_stack() -> Check:

@@ -9,12 +9,13 @@ import os
 import stat
 import time
 
-from ..config import CLAUDE_CODE_OAUTH_CONFIG, DEFAULT_PROFILE, Settings
+from ..config import Settings
+from ..config_rules import CLAUDE_CODE_OAUTH_CONFIG, DEFAULT_PROFILE
 from ..errors import ClaudeOAuthError
 from ..hints import anywhere
 from ..tokens import store as token_store
 from ..tokens.store import ApiKeyRecord, TokenRecord
-from . import Check
+from .check import Check
 
 
 def sign_in_fix(settings: Settings | None = None) -> str:

@@ -24,8 +24,9 @@ from ..errors import (
     ThirdPartyRefused,
     UsageLimitReached,
 )
-from ..net.claude_answers import api_key_hint, error_for_response, host_of, third_party_hint
-from . import Check
+from ..net.claude_answers import error_for_response, host_of
+from ..net.refusal_lines import api_key_hint, third_party_hint
+from .check import Check
 from .local import sign_in_fix
 
 if TYPE_CHECKING:

@@ -1,4 +1,5 @@
-"""Arguments of a host's slash commands, parsed with the CLI's own option definitions.
+"""Arguments of a host's slash commands, parsed with the options every front end shares
+(:mod:`claude_code_oauth.command_options`).
 
 A slash command such as ``/claude-code-auth --timeout 60`` arrives as one string.
 :func:`parse` splits it like a shell would and parses it with a

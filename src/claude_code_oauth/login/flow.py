@@ -56,7 +56,7 @@ from ..errors import (
     PasteError,
     UnexpectedResponse,
 )
-from ..net.http_client import warm_up_in_background
+from ..net.http_client import shared_client
 from ..tokens import store as token_store
 from ..tokens.api_key import ApiKeyRecord
 from . import pkce
@@ -215,7 +215,7 @@ class LoginFlow:
                 start=receiver.start_address(browser, settings.redirect_host),
             )
             receiver.start()
-            warm_up_in_background()
+            _warm_up_in_background()
         except BaseException:
             self.close()
             raise
@@ -397,3 +397,16 @@ class LoginFlow:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _warm_up_in_background() -> None:
+    """Create the shared HTTP client and import what the code exchange needs, in a daemon
+    thread, while the user is in the browser (the exchange then starts at once)."""
+
+    def run() -> None:
+        shared_client()
+        import filelock  # noqa: F401 - the token lock needs it right after the exchange
+
+        from ..tokens import endpoint  # noqa: F401
+
+    threading.Thread(target=run, name="claude-code-oauth-warm-up", daemon=True).start()

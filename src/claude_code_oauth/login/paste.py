@@ -17,7 +17,7 @@ from __future__ import annotations
 import hmac
 from urllib.parse import parse_qsl, urlsplit
 
-from ..config import is_loopback_host
+from ..config_rules import is_loopback_host
 from ..errors import PasteError
 
 _STRIP = " \t\r\n\"'<>`"

@@ -29,7 +29,9 @@ def names(console: bool) -> tuple[str, str]:
 
 def moved_fix(variable: str) -> str:
     """What to do about an endpoint that moved."""
-    return f"If Claude moved it, set {variable} to the current URL (the README lists them)."
+    return (
+        f"If Claude moved it, set {variable} to the current URL (docs/configuration.md lists them)."
+    )
 
 
 def moved_line(what: str, response: httpx.Response) -> str | None:

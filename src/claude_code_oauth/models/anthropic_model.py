@@ -11,24 +11,18 @@ a request has no refresh, a 401 says the key was revoked
 (:class:`~claude_code_oauth.errors.ApiKeyRejected`), and the extra-usage guard
 does not apply (an API key has no plan windows).
 
-What a caller may rely on for Claude's answers (see
-:mod:`claude_code_oauth.net.claude_answers` for the lines):
+What a caller may rely on for Claude's answers:
 
 * Before each request the token provider is asked once: not signed in, a login
   that ended or a token endpoint that cannot be reached fails at once with its
   named error — no HTTP request, no SDK retry. Then the extra-usage guard, if
   any: with ``extra_usage = block`` and the plan's limit reached it fails with
   :class:`~claude_code_oauth.errors.ExtraUsageBlocked` and nothing is sent.
-* 401, or 403 "OAuth token has been revoked": one replacement token (another
-  process's rotation, or one refresh) and one retry, as Claude Code does; a second
-  refusal says "sign in again". Only a refresh answered ``invalid_grant`` ends the
-  login (the provider marks it, so every process says so without asking). The
-  organization's refusal of OAuth is never refreshed.
-* 429 with the unified headers of an exhausted window, or out of extra usage
-  (``credits_required``): the SDK is told not to retry (``x-should-retry:
-  false``); "Claude usage limit reached (…); resets at …" or the credits line.
-* 400 third-party refusal, other 4xx: no retry. 429 without unified headers,
-  529, 5xx: only the anthropic SDK's own retries, then one line.
+* Which answer is which named error, and whether anything is retried, is the
+  refusal table (:data:`claude_code_oauth.net.refusal_table.REFUSALS`): one
+  replacement token and one retry for a 401 or a revoked token's 403 (as Claude
+  Code does); a 429 of an exhausted window or ``credits_required`` tells the SDK
+  not to retry (``x-should-retry: false``); otherwise only the SDK's own retries.
 * Every failure goes through ``on_failure(named_error, original, can_reply)``,
   which returns the exception to raise or — only while nothing has been streamed
   yet (``can_reply``) — a line the model answers with instead, as
@@ -63,7 +57,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import USER_AGENT
 from ..account import unified_limits
-from ..config import Settings, check_endpoint
+from ..config import Settings
+from ..config_rules import check_endpoint
 from ..errors import ApiUnreachable, ClaudeOAuthError
 from ..net import bounded_decoding
 from ..net.api_key_auth import apply_api_key_headers

@@ -50,18 +50,6 @@ def shared_client() -> httpx.Client:
     return _client
 
 
-def warm_up_in_background() -> None:
-    """Create the client (and import what a code exchange needs) in a daemon thread."""
-
-    def run() -> None:
-        shared_client()
-        import filelock  # noqa: F401 - the token lock needs it right after the exchange
-
-        from ..tokens import endpoint  # noqa: F401
-
-    threading.Thread(target=run, name="claude-code-oauth-warm-up", daemon=True).start()
-
-
 def fetch(
     method: str,
     url: str,

@@ -28,7 +28,7 @@ _MAX_BYTES = 256
 
 def read_active_profile(path: str) -> str | None:
     """The profile named in ``path``; ``None`` when the file does not exist."""
-    from ..config import is_profile_name
+    from ..config_rules import is_profile_name
 
     raw = read_bytes(path, ProfileError, max_bytes=_MAX_BYTES, oversize_hint=_SWITCH_HINT)
     if raw is None:
@@ -86,6 +86,6 @@ class ActiveProfileWatch:
 def recorded_active_profile(settings: Settings) -> str:
     """The profile the active-profile file names, ``default`` without one (overrides
     such as ``--profile`` or ``CLAUDE_CODE_OAUTH_PROFILE`` are not considered)."""
-    from ..config import DEFAULT_PROFILE
+    from ..config_rules import DEFAULT_PROFILE
 
     return read_active_profile(settings.active_profile_path) or DEFAULT_PROFILE

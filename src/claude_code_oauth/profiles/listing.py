@@ -14,7 +14,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import DEFAULT_PROFILE, Settings, is_profile_name, token_file_name
+from ..config import Settings
+from ..config_rules import DEFAULT_PROFILE, is_profile_name, token_file_name
 from ..errors import ClaudeOAuthError
 from ..tokens import store as token_store
 
@@ -227,7 +228,7 @@ def active_listing(
     """Every profile with the active one first and marked, as ``profiles`` and
     ``/claude-code-switch`` show them, reading the active-profile file once; and the
     problem with that file, if it is damaged (then ``default`` comes first, unmarked)."""
-    from ..config import DEFAULT_PROFILE
+    from ..config_rules import DEFAULT_PROFILE
     from ..errors import ProfileError
     from .active import recorded_active_profile
 

@@ -30,7 +30,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import TypeVar
 
-from ..config import DEFAULT_PROFILE, Settings
+from ..config import Settings
+from ..config_rules import DEFAULT_PROFILE
 from ..errors import ClaudeOAuthError, NotSignedIn
 from ..hints import anywhere
 from ..tokens.credential import Credential

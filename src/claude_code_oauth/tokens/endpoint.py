@@ -36,7 +36,7 @@ from ..net.http_responses import anthropic_url, json_object_or_raise, looks_like
 WHAT = "The token endpoint"
 MOVED_HINT = (
     "If Claude moved it, set CLAUDE_CODE_OAUTH_TOKEN_URL to the current token URL "
-    "(the README says which one Claude Code uses)."
+    "(docs/configuration.md says which one Claude Code uses)."
 )
 
 

@@ -30,14 +30,14 @@ class SlashCommand:
 
 
 def _profile(args: argparse.Namespace) -> str | None:
-    from ...cli.profile_option import profile_override
+    from ...command_options import profile_override
 
     return profile_override(args)
 
 
 def _auth(args: argparse.Namespace) -> None:
     from ... import operations
-    from ...cli.login import check_login_options
+    from ...command_options import check_login_options
     from ...profiles.token_source import export_active_token
     from .ctrl_c import cancels
 
@@ -101,7 +101,7 @@ def _status(args: argparse.Namespace) -> None:
             mark = " (active)" if summary.active else ""
             emit.info(f"  {describe(summary, now)}{mark}")
     if bundled_present():
-        from .plugin import OWNER
+        from .owner import OWNER
 
         emit.info(
             "Code Puppy's bundled claude_code_oauth plugin is superseded by claude-code-oauth "
@@ -126,9 +126,9 @@ def _usage(args: argparse.Namespace) -> None:
 
 
 def _usage_options(parser: argparse.ArgumentParser) -> None:
-    from ...cli.usage import add_options
+    from ...command_options import add_usage_options
 
-    add_options(parser)
+    add_usage_options(parser)
 
 
 def _logout(args: argparse.Namespace) -> None:
@@ -162,7 +162,7 @@ def _selected_model() -> str | None:
 
 def _switch(args: argparse.Namespace) -> None:
     from ... import operations
-    from ...config import require_profile_name
+    from ...config_rules import require_profile_name
     from ...profiles.token_source import export_active_token
 
     emit = messages.Emit()
@@ -209,7 +209,7 @@ def _doctor(args: argparse.Namespace) -> None:
 
 
 def _doctor_options(parser: argparse.ArgumentParser) -> None:
-    from ...cli.doctor import add_doctor_options
+    from ...command_options import add_doctor_options
 
     add_doctor_options(parser)
 
@@ -261,13 +261,13 @@ def _fast_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _login_options(parser: argparse.ArgumentParser) -> None:
-    from ...cli.login import add_login_options
+    from ...command_options import add_login_options
 
     add_login_options(parser)
 
 
 def _profile_option(parser: argparse.ArgumentParser) -> None:
-    from ...cli.profile_option import add_profile_option
+    from ...command_options import add_profile_option
 
     add_profile_option(parser)
 

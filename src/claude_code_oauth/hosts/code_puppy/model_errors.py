@@ -2,7 +2,7 @@
 
 What Code Puppy does with an exception from a model (every release from 0.0.716,
 the first with entry-point plugins, to 0.0.946, as read in their source and seen
-in tests; the README's "Failures are the turn's answer" says the same):
+in tests; docs/code-puppy.md's "Failures are the turn's answer" says the same):
 
 * most types: "Unexpected error: <text>", then a full traceback (170–700 lines),
   after first re-running the turn for ~25–35 s if it thinks the error transient;

@@ -18,12 +18,9 @@ from typing import Any
 from code_puppy import callbacks
 
 from .messages import Emit
+from .owner import OWNER
 from .settings import host_settings
 from .supersede import supersede_bundled, supersede_when_loaded
-
-#: Our entry-point name (distinct from the bundled plugin's, so each can be disabled).
-ENTRY_POINT_NAME = "claude_code_oauth_pkce"
-OWNER = callbacks.get_loading_context() or ENTRY_POINT_NAME
 
 _registry_cache: tuple[tuple[int, int, int], dict[str, Any]] | None = None
 _warned_login_expiry = False
@@ -113,7 +110,7 @@ def _build_model(model_name: str, model_config: dict[str, Any], config: Any) -> 
         settings = host_settings()
         pinned = pinned_profile(model_config)
         if pinned is not None:
-            from ...config import require_profile_name
+            from ...config_rules import require_profile_name
 
             require_profile_name(pinned, "oauth_profile")
         else:

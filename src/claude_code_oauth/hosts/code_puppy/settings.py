@@ -15,7 +15,8 @@ def host_settings(profile: str | None = None) -> Settings:
     with ``profile`` (already validated) for that profile instead of the active one."""
     from code_puppy import config as cp_config
 
-    from ...config import Settings, env_name
+    from ...config import Settings
+    from ...config_rules import env_name
 
     overrides = {}
     if not os.environ.get(env_name("data_dir")):

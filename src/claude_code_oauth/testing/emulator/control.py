@@ -23,7 +23,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from ...config import CLAUDE_CODE_OAUTH_CONFIG
+from ...config_rules import CLAUDE_CODE_OAUTH_CONFIG
 from ..clock import WallClock
 from ..serve_loop import ServeLoop
 from .api import DEFAULT_MODELS

@@ -1,0 +1,49 @@
+"""The refusal table is one table: the code reads :data:`REFUSALS`, the documentation
+shows it rendered, and each row's example answer is decided by that row."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from claude_code_oauth.net.claude_answers import error_for_answer
+from claude_code_oauth.net.refusal_docs import END, START, example_answer, markdown_table
+from claude_code_oauth.net.refusal_table import REFUSALS, Refusal
+from claude_code_oauth.testing.emulator import refusals as emulated
+
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "refusals-and-usage.md"
+
+
+def test_the_page_shows_the_table_the_code_reads() -> None:
+    text = PAGE.read_text(encoding="utf-8")
+    shown = text[text.index(START) : text.index(END) + len(END)] + "\n"
+    assert shown == markdown_table(), "run: python -m claude_code_oauth.net.refusal_docs"
+
+
+@pytest.mark.parametrize("row", REFUSALS, ids=[row.answer[:40] for row in REFUSALS])
+def test_each_example_is_decided_by_its_own_row(row: Refusal) -> None:
+    answer = example_answer(row)
+    assert answer is not None
+    first = next(candidate for candidate in REFUSALS if candidate.matches(answer))
+    assert first is row
+    # The error class the row names first is the one its example gets.
+    named = re.findall(r"`(\w+)`", row.errors)[0]
+    assert type(row.error(answer)).__name__ == named
+
+
+@pytest.mark.parametrize("code", sorted(emulated.CODED))
+def test_each_coded_answer_of_the_emulator_has_its_row(code: str) -> None:
+    status, kind, error_code, message, user_facing = emulated.CODED[code]
+    details = {"error_code": error_code}
+    if user_facing:
+        details["error_visibility"] = "user_facing"
+    body = {"type": "error", "error": {"type": kind, "message": message, "details": details}}
+    error = error_for_answer(status, {}, body, host="h")
+    assert error is not None and error.error_code == error_code
+    assert any(f"`error_code: {error_code}`" in row.answer for row in REFUSALS)
+
+
+def test_a_successful_answer_is_no_refusal() -> None:
+    assert error_for_answer(200, {}, b'{"content": []}', host="h") is None
