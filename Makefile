@@ -88,7 +88,7 @@ test: $(STAMP) $(OLD_STAMP) $(MISMATCHED_STAMP) chromium keyring-daemon lint
 	set -o pipefail; CLAUDE_CODE_OAUTH_REQUIRE_CHROMIUM=1 \
 	  CLAUDE_CODE_OAUTH_TEST_CODE_PUPPY_VENVS=$(VENV):$(OLD_VENV) \
 	  CLAUDE_CODE_OAUTH_TEST_MISMATCHED_CODE_PUPPY_VENV=$(MISMATCHED_VENV) \
-	  $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal 2>&1 | tee .test-output.log
+	  $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=15 2>&1 | tee .test-output.log
 	@if grep -qE 'sk-ant-(o[ar]t01|api03)-[A-Za-z0-9_-]{6,}' .test-output.log; then \
 	  echo "SECRET SCAN: a token appeared in the test output (.test-output.log)"; exit 1; \
 	else echo "secret scan of the test output: clean"; fi
