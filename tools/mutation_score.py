@@ -35,7 +35,7 @@ DOC = Path("docs/mutation.md")
 def _statuses() -> dict[int | None, str]:
     from mutmut.stats import status_by_exit_code
 
-    return status_by_exit_code  # type: ignore[return-value]
+    return status_by_exit_code
 
 
 def _function_lines(source: str) -> dict[str, int]:

@@ -42,7 +42,7 @@ RESET = NOW + 72 * 60
 
 
 def _limits(**fields: object) -> UnifiedLimits:
-    return UnifiedLimits(**fields)  # type: ignore[arg-type]
+    return UnifiedLimits(**fields)
 
 
 FULL_5H = {"five_hour": Window("five_hour", 100.0, RESET, "rejected")}

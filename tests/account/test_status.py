@@ -361,7 +361,7 @@ def test_the_login_warning_word_for_word() -> None:
 # -- a Console sign-in, and the usage line, in this process --------------------------
 
 
-def _console_sign_in(emulator: ClaudeEmulator, settings):  # type: ignore[no-untyped-def]
+def _console_sign_in(emulator: ClaudeEmulator, settings):
     from claude_code_oauth.login.console_key import create_api_key
     from claude_code_oauth.tokens import store as token_store
 
@@ -513,7 +513,7 @@ def test_verify_blanks_a_token_of_any_shape_the_server_echoes(
     token_store.save(str(token_path), record)
     with HostileProxy(emulator.base_url) as proxy:
 
-        def echo(request) -> bytes:  # type: ignore[no-untyped-def]
+        def echo(request) -> bytes:
             message = f"Token {request.bearer} is not allowed here"
             return json_module.dumps(
                 {"type": "error", "error": {"type": "permission_error", "message": message}}

@@ -210,7 +210,7 @@ def test_the_binding_window_and_its_reset() -> None:
         NOW,
     )
     assert no_own is not None and no_own.binding_resets_at() == NOW + 60
-    assert parse([(PREFIX + "status", "allowed")], NOW).binding() is None  # type: ignore[union-attr]
+    assert parse([(PREFIX + "status", "allowed")], NOW).binding() is None
 
 
 def test_names_people_read() -> None:

@@ -266,7 +266,7 @@ def test_a_newer_snapshot_is_never_replaced_by_an_older_one() -> None:
 # -- the `usage` command's result, from local files ------------------------------------
 
 
-def _settings(tmp_path: Path, **env: str):  # type: ignore[no-untyped-def]
+def _settings(tmp_path: Path, **env: str):
     from claude_code_oauth.config import Settings
 
     return Settings(
@@ -274,7 +274,7 @@ def _settings(tmp_path: Path, **env: str):  # type: ignore[no-untyped-def]
     )
 
 
-def _signed_in(settings, account: str = "acct") -> None:  # type: ignore[no-untyped-def]
+def _signed_in(settings, account: str = "acct") -> None:
     from claude_code_oauth.tokens import store as token_store
     from claude_code_oauth.tokens.record import TokenRecord
 

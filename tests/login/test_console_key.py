@@ -15,7 +15,7 @@ CREATE = "/api/oauth/claude_cli/create_api_key"
 
 
 def _login(emulator: ClaudeEmulator, **kwargs: object) -> dict:
-    return emulator.issue_login(console=True, **kwargs)  # type: ignore[arg-type]
+    return emulator.issue_login(console=True, **kwargs)
 
 
 def test_a_console_login_creates_a_key_with_its_access_token(

@@ -218,7 +218,7 @@ def _get_in_thread(url: str, **kwargs: object) -> tuple[threading.Thread, list[h
 
     def run() -> None:
         with http() as client:
-            answers.append(client.get(url, **kwargs))  # type: ignore[arg-type]
+            answers.append(client.get(url, **kwargs))
 
     thread = threading.Thread(target=run)
     thread.start()
@@ -261,7 +261,7 @@ def test_other_paths_are_404_and_the_receiver_keeps_waiting() -> None:
 )
 def test_bad_state_gets_an_error_page_and_the_receiver_keeps_waiting(query: object) -> None:
     with receiver() as (recv, rec, state), http() as client:
-        pairs = query.items() if isinstance(query, dict) else query  # type: ignore[union-attr]
+        pairs = query.items() if isinstance(query, dict) else query
         pairs = [(k, state if v == "RIGHT" else v) for k, v in pairs]
         answer = client.get(f"http://localhost:{recv.port}/callback?" + urlencode(pairs))
         assert answer.status_code == 400

@@ -101,7 +101,7 @@ def test_a_revoked_key_is_one_named_line_and_no_retry(
     emulator.revoke_api_keys()
     with pytest.raises(ModelHTTPError) as caught:
         _ask(model)
-    assert isinstance(caught.value.claude_error, ApiKeyRejected)  # type: ignore[attr-defined]
+    assert isinstance(caught.value.claude_error, ApiKeyRejected)
     assert "rejected the API key of this Console sign-in (HTTP 401" in str(caught.value)
     assert "revoked or deleted in the Anthropic Console" in str(caught.value)
     assert key not in str(caught.value)

@@ -169,7 +169,7 @@ def test_an_unusable_model_raises_pydantic_ais_error_by_default(stream: bool) ->
     with pytest.raises(ModelAPIError) as raised:
         run(model, stream=stream)
     assert str(raised.value.message) == str(ERROR)
-    assert raised.value.claude_error is ERROR  # type: ignore[attr-defined]
+    assert raised.value.claude_error is ERROR
 
 
 def test_build_model_in_a_python_that_cannot_serve_sends_nothing(

@@ -190,7 +190,7 @@ def test_a_local_file_error_in_an_auth_flow_is_named_not_called_unreachable(serv
     from claude_code_oauth.errors import StorageError
 
     class LockedOut(httpx.Auth):
-        def auth_flow(self, request: httpx.Request):  # type: ignore[override]
+        def auth_flow(self, request: httpx.Request):
             raise OSError(errno.EROFS, "Read-only file system", "/data/claude_code_oauth.json.lock")
             yield request
 
@@ -211,7 +211,7 @@ def test_a_hung_name_lookup_cannot_hold_the_call_past_the_deadline(monkeypatch) 
     release = threading.Event()
     asked: list[str] = []
 
-    def hung_lookup(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def hung_lookup(host, *args, **kwargs):
         if host != "lookup-hangs.test":
             return real(host, *args, **kwargs)
         asked.append(host)

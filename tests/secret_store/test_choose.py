@@ -27,7 +27,7 @@ def test_auto_picks_the_store_of_the_system(platform: str, backend: str, name: s
     assert backend_for(platform) == backend
     store = open_secret_store(platform=platform, timeout=1.5)
     assert store.name == name
-    assert store.timeout == 1.5  # type: ignore[attr-defined]
+    assert store.timeout == 1.5
 
 
 def test_a_backend_can_be_named() -> None:

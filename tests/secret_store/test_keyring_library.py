@@ -222,7 +222,7 @@ def test_a_hung_backend_cannot_hold_a_call_past_its_deadline(
             call()
     assert backend.calls == calls
     hung.set()
-    store._stuck.join(30)  # type: ignore[union-attr]
+    store._stuck.join(30)
     backend.hang = None
     store.set("work", b"v")
     assert store.get("work") == b"v"

@@ -65,7 +65,7 @@ def test_no_room_is_one_line_before_anything_is_spent(
     real = getattr(os, call)
 
     def no_space(*args: object, **kwargs: object) -> object:
-        if call == "open" and not (args[1] & os.O_CREAT):  # type: ignore[operator]
+        if call == "open" and not (args[1] & os.O_CREAT):
             return real(*args, **kwargs)
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 

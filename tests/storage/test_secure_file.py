@@ -118,7 +118,7 @@ def test_atomic_write_never_exposes_a_wider_mode(tmp_path: Path) -> None:
     seen: list[int] = []
     real_open = os.open
 
-    def spying_open(path, flags, mode=0o777, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def spying_open(path, flags, mode=0o777, *args, **kwargs):
         fd = real_open(path, flags, mode, *args, **kwargs)
         if flags & os.O_CREAT:
             seen.append(stat.S_IMODE(os.fstat(fd).st_mode))
@@ -150,7 +150,7 @@ def test_failed_write_keeps_the_old_file_and_no_temporary(tmp_path: Path) -> Non
     target = tmp_path / "f"
     secure_file.atomic_write(str(target), b"old")
     with pytest.raises(TypeError):
-        secure_file.atomic_write(str(target), "not bytes")  # type: ignore[arg-type]
+        secure_file.atomic_write(str(target), "not bytes")
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["f"]
 

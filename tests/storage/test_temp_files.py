@@ -108,7 +108,7 @@ def test_a_short_stat_line_is_no_process(tmp_path: Path, monkeypatch: pytest.Mon
     fake.write_bytes(b"1 (x) S" + b" 0" * 18)  # 19 fields after the name: one too few
     real_open = open
 
-    def proc_open(path: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+    def proc_open(path: str, *args: object, **kwargs: object):
         return real_open(fake if path == "/proc/77/stat" else path, *args, **kwargs)
 
     monkeypatch.setattr("builtins.open", proc_open)

@@ -166,7 +166,7 @@ def test_each_bad_answer_is_one_named_line_and_never_retried(
     assert clean, "the message repeats the code or the verifier"
     assert len(token_requests(emulator)) == 1
     if fault == "429":
-        assert info.value.retry_after == params.get("retry_after")  # type: ignore[attr-defined]
+        assert info.value.retry_after == params.get("retry_after")
 
 
 def test_an_answer_slower_than_http_timeout(emulator: ClaudeEmulator, tmp_path: Path) -> None:

@@ -132,13 +132,13 @@ def _left_by_a_dead_writer(token_path: Path, content: bytes, suffix: str = "00ff
     return path
 
 
-def _kept_copy(record, replaces) -> bytes:  # type: ignore[no-untyped-def]
+def _kept_copy(record, replaces) -> bytes:
     from claude_code_oauth.tokens.stored_form import encode, identity
 
     return encode(record, identity(replaces))
 
 
-def _rotated(emulator: ClaudeEmulator, before, seconds_later: float = 60):  # type: ignore[no-untyped-def]
+def _rotated(emulator: ClaudeEmulator, before, seconds_later: float = 60):
     from claude_code_oauth.tokens.record import TokenRecord
 
     return TokenRecord.from_token_response(

@@ -167,7 +167,7 @@ def test_expires_in_must_be_a_sane_number_of_seconds(value: object, ok: bool) ->
     body = {"access_token": "x", "expires_in": value}
     if ok:
         record = TokenRecord.from_token_response(body, now=100.0)
-        assert record.expires_at == 100.0 + int(value)  # type: ignore[call-overload]
+        assert record.expires_at == 100.0 + int(value)
     else:
         with pytest.raises(ValueError, match="expires_in") as caught:
             TokenRecord.from_token_response(body, now=100.0)
@@ -424,7 +424,7 @@ def test_lock_excludes_threads_using_separate_lock_objects(data_dir: Path) -> No
 # -- a save into a claimed space that still fails, word for word ----------------------
 
 
-def _claimed(path: Path, size: int = token_store.RESERVE_BYTES):  # type: ignore[no-untyped-def]
+def _claimed(path: Path, size: int = token_store.RESERVE_BYTES):
     from claude_code_oauth.errors import StorageError
     from claude_code_oauth.storage.reservation import Reservation
 
@@ -459,12 +459,12 @@ def test_a_save_whose_rename_fails_keeps_the_tokens_beside_the_file(
         "that can write there takes them over."
     )
     assert caught.value.hint == f"Make {path.parent} writable for you (chmod u+rwx {path.parent})."
-    assert token_store.load(str(path)).access_token == old.access_token  # type: ignore[union-attr]
+    assert token_store.load(str(path)).access_token == old.access_token
     # The next run adopts them, under the lock.
     current = token_store.load(str(path))
     adopted = token_store.adopt_kept(str(path), current)
     assert adopted is not None and adopted.access_token == new.access_token
-    assert token_store.load(str(path)).access_token == new.access_token  # type: ignore[union-attr]
+    assert token_store.load(str(path)).access_token == new.access_token
     assert token_store.adopt_kept(str(path), adopted) is adopted  # nothing more kept
 
 

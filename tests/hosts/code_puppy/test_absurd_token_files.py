@@ -41,7 +41,7 @@ def test_status_in_code_puppy_is_one_clear_line_for_an_absurd_token_file(
     tmp_path: Path,
     emulator: ClaudeEmulator,
     change,
-    line: str,  # type: ignore[no-untyped-def]
+    line: str,
 ) -> None:
     home = Path(driver.make_home(str(tmp_path)))
     path = home / ".code_puppy" / "claude_code_oauth.json"
