@@ -49,34 +49,27 @@ one of our models.
 
 from __future__ import annotations
 
-import contextvars
 import functools
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from .. import USER_AGENT
-from ..account import unified_limits
 from ..config import Settings
 from ..config_rules import check_endpoint
-from ..errors import ApiUnreachable, ClaudeOAuthError
+from ..errors import ApiUnreachable
 from ..net import bounded_decoding
-from ..net.api_key_auth import apply_api_key_headers
 from ..net.bearer_auth import (
     ResponseObserver,
     TokenSource,
-    apply_oauth_headers,
     default_observers,
-    notify_observers,
 )
-from ..net.claude_answers import error_for_answer, host_of, needs_new_token
-from ..net.error_codes import error_details
-from ..tokens.credential import OAUTH, Credential
+from ..net.claude_answers import host_of
+from ..tokens.credential import Credential
 from .capabilities import HostChoices, fast_mode_profile, long_context, with_capabilities
 from .host_stack import mismatch, sdk_http, unusable_model
 from .long_context import LongContextFallback, fallback_for
 from .model_failures import (
-    ANSWER_NOTE,
     REPLY_PREFIX,
     OnFailure,
     detached,
@@ -85,6 +78,7 @@ from .model_failures import (
     reply_model,
     without_our_replies,
 )
+from .request_auth import PREFETCHED, credential_of, make_auth_class
 
 __all__ = ["REPLY_PREFIX", "OnFailure", "build_model", "explain", "pydantic_error"]
 
@@ -97,144 +91,6 @@ class UsageGuard(Protocol):
 
 #: What the SDK holds as its credential; the auth flow always replaces it.
 _PLACEHOLDER = "replaced-per-request-by-claude-code-oauth"
-
-#: The credential a request's pre-flight just fetched, for that request's auth flow
-#: (same task, so the same context): one thread hop per request instead of two. The
-#: auth flow takes it once; an SDK retry or a second request fetches anew.
-_PREFETCHED: contextvars.ContextVar[Credential | None] = contextvars.ContextVar(
-    "claude_code_oauth_prefetched_credential", default=None
-)
-
-
-def credential_of(provider: TokenSource) -> Credential:
-    """The provider's credential for the next request (``get_credential`` when it has one,
-    else its access token as an OAuth credential)."""
-    getter = getattr(provider, "get_credential", None)
-    if getter is not None:
-        credential: Credential = getter()
-        return credential
-    return Credential(OAUTH, provider.get_access_token())
-
-
-def _cannot_clear_soon(response: Any) -> bool:
-    """A 429 no retry cures soon: an exhausted plan window (the unified headers say
-    ``rejected``) or ``credits_required`` (out of extra usage). Body read."""
-    limits = unified_limits.parse(response.headers.multi_items())
-    if limits is not None and limits.limit_reached:
-        return True
-    import json
-
-    try:
-        data = json.loads(response.content)
-    except (ValueError, RecursionError):
-        return False
-    return error_details(data)[0] == "credits_required"
-
-
-@functools.cache  # built once, on first use (imports the SDK's HTTP library)
-def _make_auth_class() -> type:
-    import anyio.to_thread
-
-    if TYPE_CHECKING:
-        # The SDK's HTTP library is httpx or httpx2 (a copy of httpx): one Auth shape.
-        from httpx import Auth as SdkAuth
-    else:
-        SdkAuth = sdk_http().Auth
-
-    class _OAuthAuth(SdkAuth):
-        """Bearer from the provider; one retry with a replacement after a 401 or a
-        revoked token's 403; no SDK retry of an exhausted usage window or credits."""
-
-        def __init__(
-            self,
-            provider: TokenSource,
-            settings: Settings,
-            observers: tuple[ResponseObserver, ...] = (),
-            long_context: LongContextFallback | None = None,
-        ) -> None:
-            self._provider = provider
-            self._beta = settings.anthropic_beta
-            self._version = settings.anthropic_version
-            #: Told about every answer, success or error (usage capture, for one).
-            self._observers = observers
-            #: Claude's refusal of the 1M-token context: one retry without it.
-            self.long_context = long_context or LongContextFallback()
-
-        def _prepare(self, request: Any, token: str) -> None:
-            # pydantic-ai sets its own User-Agent per request; ours is the honest one.
-            apply_oauth_headers(
-                request.headers,
-                token,
-                version=self._version,
-                beta=self._beta,
-                user_agent=USER_AGENT,
-            )
-
-        async def async_auth_flow(self, request: Any) -> AsyncGenerator[Any, Any]:
-            credential = _PREFETCHED.get()
-            if credential is not None:
-                _PREFETCHED.set(None)  # one request's worth
-            else:
-                # The provider does blocking file and lock I/O (and maybe a refresh).
-                credential = await anyio.to_thread.run_sync(credential_of, self._provider)
-            if credential.is_api_key:
-                apply_api_key_headers(
-                    request.headers,
-                    credential.secret,
-                    version=self._version,
-                    oauth_beta=self._beta,
-                    user_agent=USER_AGENT,
-                )
-                response = yield request
-                notify_observers(self._observers, response)
-                if await self.long_context.retry_without(request, response):
-                    response = yield request
-                    notify_observers(self._observers, response)
-                if response.status_code == 401:
-                    # No refresh exists for a key: say it was revoked, not "sign in".
-                    await response.aread()
-                    response.extensions[ANSWER_NOTE] = error_for_answer(
-                        401,
-                        response.headers,
-                        response.content,
-                        host=host_of(str(request.url)),
-                        secrets=[credential.secret],
-                        api_key=True,
-                    )
-                return
-            token = credential.secret
-            self._prepare(request, token)
-            response = yield request
-            notify_observers(self._observers, response)
-            if await self.long_context.retry_without(request, response):
-                response = yield request
-                notify_observers(self._observers, response)
-            if response.status_code in (401, 403):
-                await response.aread()
-                if needs_new_token(response.status_code, response.content):
-                    try:
-                        token = await anyio.to_thread.run_sync(
-                            self._provider.replace_rejected, token
-                        )
-                    except ClaudeOAuthError as exc:
-                        # Why no retry was possible (a dead login, say): said instead.
-                        response.extensions[ANSWER_NOTE] = exc
-                        return
-                    self._prepare(request, token)
-                    response = yield request
-                    notify_observers(self._observers, response)
-                    response.extensions[ANSWER_NOTE] = "retried"
-            if response.status_code == 429:
-                await response.aread()
-                if _cannot_clear_soon(response):
-                    # A used-up plan window, or no extra usage left: retrying before
-                    # the reset cannot succeed.
-                    response.headers["x-should-retry"] = "false"
-
-        def sync_auth_flow(self, request: Any) -> Generator[Any, Any, None]:
-            raise RuntimeError("claude-code-oauth models use the async client only")
-
-    return _OAuthAuth
 
 
 @functools.cache  # built once, on first use (imports pydantic-ai)
@@ -277,7 +133,7 @@ def _model_class() -> type:
             # extra usage: say so now, before the SDK sends anything (and retries what
             # cannot succeed). Blocking file and lock I/O: off the event loop, in one hop;
             # the credential then serves this request's auth flow.
-            _PREFETCHED.set(await anyio.to_thread.run_sync(self._preflight_sync))
+            PREFETCHED.set(await anyio.to_thread.run_sync(self._preflight_sync))
 
         def _failure(self, exc: BaseException, *, can_reply: bool) -> BaseException | str | None:
             """What to do about ``exc``: an exception to raise, a line to answer with, or
@@ -312,7 +168,7 @@ def _model_class() -> type:
                 if outcome is None:
                     raise
             finally:
-                _PREFETCHED.set(None)  # unused if the request failed before sending
+                PREFETCHED.set(None)  # unused if the request failed before sending
             # Outside the handler: nothing implicit is chained to what is raised.
             if isinstance(outcome, str):
                 return await reply_model(outcome, self.model_name).request(*args, **kwargs)
@@ -326,12 +182,12 @@ def _model_class() -> type:
                 await self._preflight()
                 sent, options = self._capable(without_our_replies(args), kwargs, stream=True)
                 async with super().request_stream(*sent, **options) as s:
-                    _PREFETCHED.set(None)  # unused if the stream failed before sending
+                    PREFETCHED.set(None)  # unused if the stream failed before sending
                     started = True
                     yield s
                     return
             except Exception as exc:
-                _PREFETCHED.set(None)
+                PREFETCHED.set(None)
                 # Before the stream (an HTTP error, no token) or mid-stream (``event:
                 # error``, a dropped connection: only an exception can say that then).
                 outcome = self._failure(exc, can_reply=not started)
@@ -396,7 +252,7 @@ def build_model(
     if observers is None:
         observers = default_observers(settings)
     fallback = fallback_for(settings, model_key, on_warning)
-    auth = _make_auth_class()(provider, settings, observers, fallback)
+    auth = make_auth_class()(provider, settings, observers, fallback)
     http_client = http_lib.AsyncClient(
         auth=auth,
         timeout=http_lib.Timeout(600.0, connect=15.0),
