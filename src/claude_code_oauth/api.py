@@ -175,6 +175,6 @@ def usage(profile: str | None = None) -> dict[str, Any]:
     """The profile's usage as ``claude-code-oauth usage --json`` prints it (local files
     only: what the last answers said). Raises :class:`ClaudeOAuthError` for a damaged
     token file."""
-    from .account.usage_report import collect
+    from .app.usage import collect
 
     return collect(settings(profile)).report

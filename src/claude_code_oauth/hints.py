@@ -4,7 +4,7 @@ The core says "sign in again", "register the models again" or "switch to that
 profile" in many places; which command does that depends on where the user is —
 a shell (``claude-code-oauth login``) or Code Puppy's prompt (``/claude-code-auth``)
 — and on the profile (`` --profile work``). A
-:class:`~claude_code_oauth.operations.Reporter` may carry a :class:`Hints` as
+:class:`~claude_code_oauth.app.reporter.Reporter` may carry a :class:`Hints` as
 ``hints``; code that words a next step asks :func:`hints_for`. Errors raised deep
 in the core, where nobody knows who will show them, ask :func:`anywhere`: the
 host's wording when this process is a host that said so (:func:`set_host_hints`:

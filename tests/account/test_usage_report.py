@@ -291,7 +291,7 @@ def _signed_in(settings, account: str = "acct") -> None:
 
 
 def test_not_signed_in_is_the_empty_report_and_exit_1(tmp_path: Path) -> None:
-    from claude_code_oauth.account.usage_report import collect
+    from claude_code_oauth.app.usage import collect
 
     result = collect(_settings(tmp_path), now=NOW)
     assert (result.exit_code, result.signed_in, result.notes) == (1, False, [])
@@ -301,7 +301,8 @@ def test_not_signed_in_is_the_empty_report_and_exit_1(tmp_path: Path) -> None:
 
 
 def test_a_console_key_has_no_plan_windows(tmp_path: Path) -> None:
-    from claude_code_oauth.account.usage_report import API_KEY_LINES, collect
+    from claude_code_oauth.account.usage_report import API_KEY_LINES
+    from claude_code_oauth.app.usage import collect
     from claude_code_oauth.tokens import store as token_store
     from claude_code_oauth.tokens.api_key import ApiKeyRecord
 
@@ -321,7 +322,7 @@ def test_a_console_key_has_no_plan_windows(tmp_path: Path) -> None:
 
 def test_the_usage_of_a_sign_in_from_its_file(tmp_path: Path) -> None:
     from claude_code_oauth.account.usage_lines import render
-    from claude_code_oauth.account.usage_report import collect
+    from claude_code_oauth.app.usage import collect
 
     settings = _settings(tmp_path)
     _signed_in(settings)
@@ -340,7 +341,7 @@ def test_the_usage_of_a_sign_in_from_its_file(tmp_path: Path) -> None:
 
 
 def test_block_says_until_when_it_holds_requests_back(tmp_path: Path) -> None:
-    from claude_code_oauth.account.usage_report import collect
+    from claude_code_oauth.app.usage import collect
 
     settings = _settings(tmp_path, CLAUDE_CODE_OAUTH_EXTRA_USAGE="block")
     _signed_in(settings)
@@ -377,7 +378,7 @@ def test_block_says_until_when_it_holds_requests_back(tmp_path: Path) -> None:
 def test_usage_refresh_asks_the_endpoint_and_says_when_it_fails(
     emulator: ClaudeEmulator, client_env: dict[str, str]
 ) -> None:
-    from claude_code_oauth.account.usage_report import collect
+    from claude_code_oauth.app.usage import collect
     from helpers.tokens import seed, settings_for
 
     settings = settings_for(client_env)
@@ -416,7 +417,8 @@ def test_the_usage_shown_includes_this_process_newest_answer(tmp_path: Path) -> 
     newer snapshot is what `usage` and `status` show."""
     from claude_code_oauth.account.usage_capture import capture_for
     from claude_code_oauth.account.usage_lines import compact_line, render
-    from claude_code_oauth.account.usage_report import collect, status_line
+    from claude_code_oauth.account.usage_report import status_line
+    from claude_code_oauth.app.usage import collect
 
     settings = _settings(tmp_path)
     _signed_in(settings)
@@ -433,7 +435,7 @@ def test_the_usage_shown_includes_this_process_newest_answer(tmp_path: Path) -> 
 
 
 def test_another_accounts_file_shows_nothing_of_it(tmp_path: Path) -> None:
-    from claude_code_oauth.account.usage_report import collect
+    from claude_code_oauth.app.usage import collect
 
     settings = _settings(tmp_path, CLAUDE_CODE_OAUTH_EXTRA_USAGE="block")
     _signed_in(settings, account="someone-else")

@@ -43,18 +43,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..doctor import INFERENCE_NOTICE, all_ok, report_json, run_checks
+    from ..app.doctor import checkup
 
-    if args.inference:
-        err(INFERENCE_NOTICE)  # said before the request is sent; stdout stays JSON
-    checks = run_checks(settings(args), inference=args.inference)
-    ok = all_ok(checks)
+    # The notice goes to stderr, before the request is sent: stdout stays JSON.
+    result = checkup(settings(args), inference=args.inference, notice=err)
     if args.json:
-        import json
-
-        out(json.dumps(report_json(checks), indent=2))
+        out(result.json_text())
     else:
-        for check in checks:
-            for line in check.lines():
-                out(line)
-    return 0 if ok else 1
+        for line in result.lines():
+            out(line)
+    return 0 if result.ok else 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..command_options import add_login_options, check_login_options
+from ..command_options import add_login_options
 from .output import PrintReporter, settings
 
 HELP = "sign in with your browser (--console: create an API key) and register the models"
@@ -35,26 +35,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import operations
+    from ..app.sign_in import SignInOptions, sign_in
 
-    check_login_options(args)
-    config = settings(args)
-    reporter = PrintReporter()
-    if args.no_models:
-        operations.login(
-            config,
-            reporter,
-            open_browser=not args.no_browser,
-            timeout=args.timeout,
-            console=args.console,
-        )
-    else:
-        operations.login_and_register(
-            config,
-            reporter,
-            open_browser=not args.no_browser,
-            timeout=args.timeout,
-            pin=args.pin,
-            console=args.console,
-        )
+    options = SignInOptions.from_arguments(args)
+    sign_in(settings(args), PrintReporter(), options)
     return 0

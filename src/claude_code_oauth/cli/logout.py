@@ -30,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import operations
+    from ..app.sign_out import sign_out
 
-    operations.logout(settings(args), PrintReporter())
+    sign_out(settings(args), PrintReporter())
     return 0

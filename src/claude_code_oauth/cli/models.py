@@ -30,9 +30,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import operations
+    from ..app.models import refresh_models, registered_entries, registered_lines
     from ..errors import UsageError
-    from ..models.registry import pinned_profile, registered_models
 
     if args.pin and not args.refresh:
         raise UsageError("models: --pin only goes with --refresh.")
@@ -40,25 +39,14 @@ def run(args: argparse.Namespace) -> int:
     if args.refresh:
         # With --json, progress goes to stderr so stdout stays parseable.
         reporter = StderrReporter() if args.json else PrintReporter()
-        operations.refresh_models(config, reporter, pin=args.pin)
-    entries = registered_models(config)
+        refresh_models(config, reporter, pin=args.pin)
+    entries = registered_entries(config)
     if args.json:
         import json
 
         out(json.dumps(entries, indent=2, ensure_ascii=False))
         return 0
     if not args.refresh:
-        if not entries:
-            import os
-
-            if os.path.lexists(config.token_path):
-                out("No Claude models are registered. Run `claude-code-oauth models --refresh`.")
-            else:  # --refresh would only say "not signed in"
-                out("No Claude models are registered. Sign in with `claude-code-oauth login`.")
-        for key, entry in entries.items():
-            length = entry.get("context_length")
-            pinned = pinned_profile(entry)
-            served = f"profile {pinned}" if pinned else "the active profile"
-            name = entry.get("display_name", entry.get("name", ""))
-            out(f"{key}  ({name}, {length} tokens; {served})")
+        for line in registered_lines(config, entries):
+            out(line)
     return 0

@@ -1,6 +1,6 @@
 """Where the command's words go: results on stdout, warnings and errors on stderr.
 
-:class:`PrintReporter` is the CLI's :class:`~claude_code_oauth.operations.Reporter`;
+:class:`PrintReporter` is the CLI's :class:`~claude_code_oauth.app.reporter.Reporter`;
 :class:`StderrReporter` keeps stdout clean for machine-readable output.
 """
 

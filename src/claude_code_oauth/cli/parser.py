@@ -1,8 +1,10 @@
 """The argument parser: one sub-command per module of this package.
 
 A command module provides ``add_parser(subparsers)`` (which sets ``func``) and
-``run(args) -> int``. Adding a command is adding a module and a line to
-:data:`COMMANDS`.
+``run(args) -> int``, which runs its use case (:mod:`claude_code_oauth.app`) and
+prints the outcome. Adding a command is adding a module and a line to
+:data:`COMMANDS`. ``run`` imports its use case when it runs: building the parser
+imports every command module, and a command should pay only for its own work.
 """
 
 from __future__ import annotations

@@ -22,31 +22,24 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    import time
-
-    from ..config_rules import env_name
-    from ..profiles.listing import active_listing, describe
+    from ..app.profiles import environment_override, profile_list
 
     config = settings()
     if config.source("profile") != "default":
         config.profile  # noqa: B018 - a bad CLAUDE_CODE_OAUTH_PROFILE is an error here too
-    now = time.time()
-    summaries, problem = active_listing(config, now=now)
-    if problem is not None:
-        err(f"warning: {problem}")  # still list what is signed in
+    listing = profile_list(config)
+    if listing.problem is not None:
+        err(f"warning: {listing.problem}")  # still list what is signed in
     if args.json:
         import json
 
-        out(json.dumps([s.to_json(now) for s in summaries], indent=2, ensure_ascii=False))
+        out(json.dumps(listing.to_json(), indent=2, ensure_ascii=False))
     else:
-        if not any(s.signed_in for s in summaries):
+        if not listing.any_signed_in:
             out("No profile is signed in. Sign in with `claude-code-oauth login [--profile NAME]`.")
-        for summary in summaries:
-            out(("* " if summary.active else "  ") + describe(summary, now))
-    variable = env_name("profile")
-    if config.source("profile") == variable and str(config.raw("profile")).strip():
-        err(
-            f"note: {variable}={config.raw('profile')} overrides the active profile "
-            "in this environment."
-        )
+        for line in listing.lines():
+            out(line)
+    note = environment_override(config)
+    if note is not None:
+        err(f"note: {note}")
     return 0

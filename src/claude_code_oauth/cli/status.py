@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from ..command_options import add_profile_option
 from .output import out, settings
@@ -32,48 +31,31 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.set_defaults(func=run)
 
 
-def _usable(report: dict[str, Any]) -> bool:
-    return (
-        bool(report["signed_in"]) and not report["needs_login"] and report["verified"] is not False
-    )
-
-
 def run(args: argparse.Namespace) -> int:
-    from ..account import status
+    import json
+
+    from ..app.status import every_status, status
 
     config = settings(args)
     if not args.all:
-        report = status.collect(config, verify=args.verify)
+        one = status(config, verify=args.verify)
         if args.json:
-            import json
-
-            out(json.dumps(report, indent=2))
+            out(json.dumps(one.report, indent=2))
         else:
-            for line in status.render(report, status.usage_line(config, report)):
+            for line in one.lines:
                 out(line)
-        return 0 if _usable(report) else 1
+        return 0 if one.usable else 1
 
-    from ..profiles.active import recorded_active_profile
-    from ..profiles.listing import profile_names
-
-    current = config.profile
-    active = recorded_active_profile(config)
-    names = [current] + [n for n in profile_names(config) if n != current]
-    reports = [status.collect(config.with_profile(n), verify=args.verify) for n in names]
+    active, every = every_status(config, verify=args.verify)
     if args.json:
-        import json
-
+        reports = [each.report for each in every]
         out(json.dumps({"active_profile": active, "profiles": reports}, indent=2))
     else:
-        for index, report in enumerate(reports):
+        for index, each in enumerate(every):
             if index:
                 out()
-            mark = " (active)" if report["profile"] == active else ""
-            out(f"Profile {report['profile']}{mark}:")
-            for line in status.render(
-                report,
-                status.usage_line(config.with_profile(report["profile"]), report),
-                show_profile=False,
-            ):
+            name = each.report["profile"]
+            out(f"Profile {name}{' (active)' if name == active else ''}:")
+            for line in each.lines:
                 out(f"  {line}")
-    return 0 if _usable(reports[0]) else 1
+    return 0 if every[0].usable else 1

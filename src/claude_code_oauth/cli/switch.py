@@ -22,9 +22,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import operations
+    from ..app.switch import switch
     from ..config_rules import require_profile_name
 
     name = require_profile_name(args.name, "switch")
-    operations.switch(settings(), name, PrintReporter())
+    switch(settings(), name, PrintReporter())
     return 0

@@ -57,7 +57,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace | None = None, *, json_output: bool = False) -> int:
-    from ..account.usage_report import collect
+    from ..app.usage import collect
 
     if args is not None:
         json_output = args.json
@@ -65,9 +65,7 @@ def run(args: argparse.Namespace | None = None, *, json_output: bool = False) ->
     for note in result.notes:
         err(f"note: {note}")
     if json_output:
-        import json
-
-        out(json.dumps(result.report, indent=2))
+        out(result.json_text())
         if not result.signed_in:
             err("error: not signed in to Claude.")
     else:

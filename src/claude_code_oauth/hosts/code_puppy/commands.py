@@ -6,8 +6,12 @@ Each :class:`SlashCommand` names its description, the options it takes (the
 CLI's own definitions, so both accept the same arguments) and what it runs.
 Arguments are parsed by :mod:`claude_code_oauth.hosts.arguments`: ``--help``
 shows the command's help, an unknown option is one line ending with the usage.
-The work itself is the core's (:mod:`claude_code_oauth.operations`); output
-goes through Code Puppy's messaging (:mod:`.messages`).
+The work itself is the application layer's (:mod:`claude_code_oauth.app`, one module
+per use case, shared with the CLI); here only what is Code Puppy's own (its Ctrl-C,
+its model setting, the token variable its session reads, the bundled plugin) and the
+rendering through Code Puppy's messaging (:mod:`.messages`). Each command imports its
+use case when it runs: this module is imported for ``/help`` and for any slash command
+(to learn whether it is ours), which must not pay for every use case.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ...errors import ClaudeOAuthError
 from . import messages
 from .settings import host_settings
 
@@ -36,70 +39,29 @@ def _profile(args: argparse.Namespace) -> str | None:
 
 
 def _auth(args: argparse.Namespace) -> None:
-    from ... import operations
-    from ...command_options import check_login_options
+    from ...app.sign_in import SignInOptions, sign_in
     from ...profiles.token_source import export_active_token
     from .ctrl_c import cancels
 
-    check_login_options(args)
-    settings = host_settings(_profile(args))
+    options = SignInOptions.from_arguments(args)
     emit = messages.Emit()
-    open_browser = not args.no_browser
     # Ctrl-C cancels the wait (Code Puppy's own SIGINT guard would swallow it).
-    if args.no_models:
-        operations.login(
-            settings,
-            emit,
-            open_browser=open_browser,
-            timeout=args.timeout,
-            console=args.console,
-            cancel_scope=cancels,
-        )
-        change = None
-    else:
-        _, change = operations.login_and_register(
-            settings,
-            emit,
-            open_browser=open_browser,
-            timeout=args.timeout,
-            pin=args.pin,
-            console=args.console,
-            cancel_scope=cancels,
-        )
+    _, change = sign_in(host_settings(_profile(args)), emit, options, cancel_scope=cancels)
     export_active_token(host_settings())
     # From what was just registered: re-reading the file would report a registry
-    # problem a second time (login_and_register already warned about it).
+    # problem a second time (sign_in already warned about it).
     registered = change.registered if change else []
     if registered:
         emit.info(f"Select a model with: /set model {registered[0]}  (or /model to pick one)")
 
 
 def _status(args: argparse.Namespace) -> None:
-    import time
-
-    from ...account import status
-    from ...profiles.listing import describe, list_profiles
+    from ...app.reporter import report
+    from ...app.status import status_among_profiles
     from .supersede import bundled_present
 
     emit = messages.Emit()
-    settings = host_settings(_profile(args))
-    report = status.collect(settings)
-    others = []
-    now = time.time()
-    try:
-        others = list_profiles(settings, now=now)[1:]
-    except ClaudeOAuthError as exc:
-        emit.warning(str(exc))
-    usage = status.usage_line(settings, report)
-    for level, line in status.render_levels(
-        report, usage, show_profile=bool(others) or None, hints=emit.hints
-    ):
-        getattr(emit, level)(line)
-    if others:
-        emit.info("Other profiles (/claude-code-switch NAME makes one active):")
-        for summary in others:
-            mark = " (active)" if summary.active else ""
-            emit.info(f"  {describe(summary, now)}{mark}")
+    report(emit, status_among_profiles(host_settings(_profile(args)), hints=emit.hints))
     if bundled_present():
         from .owner import OWNER
 
@@ -110,16 +72,14 @@ def _status(args: argparse.Namespace) -> None:
 
 
 def _usage(args: argparse.Namespace) -> None:
-    from ...account.usage_report import collect
+    from ...app.usage import collect
 
     emit = messages.Emit()
     result = collect(host_settings(_profile(args)), refresh=args.refresh)
     for note in result.notes:
         emit.warning(note)
     if args.json:
-        import json
-
-        emit.info(json.dumps(result.report, indent=2))
+        emit.info(result.json_text())
     else:
         for line in result.lines:
             emit.info(line)
@@ -132,12 +92,12 @@ def _usage_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _logout(args: argparse.Namespace) -> None:
-    from ... import operations
+    from ...app.sign_out import sign_out
     from ...profiles.token_source import export_active_token
 
     emit = messages.Emit()
     selected = _selected_model()
-    _, removed = operations.logout(host_settings(_profile(args)), emit)
+    _, removed = sign_out(host_settings(_profile(args)), emit)
     # The variable follows the active profile: removed if that one is now signed out.
     export_active_token(host_settings())
     if selected is not None and selected in removed:
@@ -161,7 +121,7 @@ def _selected_model() -> str | None:
 
 
 def _switch(args: argparse.Namespace) -> None:
-    from ... import operations
+    from ...app.switch import switch
     from ...config_rules import require_profile_name
     from ...profiles.token_source import export_active_token
 
@@ -170,42 +130,34 @@ def _switch(args: argparse.Namespace) -> None:
         _list_profiles(emit)
         return
     name = require_profile_name(args.name, "/claude-code-switch")
-    operations.switch(host_settings(), name, emit)
+    switch(host_settings(), name, emit)
     export_active_token(host_settings())
 
 
 def _list_profiles(emit: messages.Emit) -> None:
-    import time
+    from ...app.profiles import profile_list
 
-    from ...profiles.listing import active_listing, describe
-
-    now = time.time()
-    summaries, problem = active_listing(host_settings(), now=now)
-    if problem is not None:
-        emit.warning(problem)
+    listing = profile_list(host_settings())
+    if listing.problem is not None:
+        emit.warning(listing.problem)
     emit.info("Claude profiles (* active):")
-    for summary in summaries:
-        emit.info(("* " if summary.active else "  ") + describe(summary, now))
+    for line in listing.lines():
+        emit.info(line)
     emit.info(
         "Switch with /claude-code-switch NAME; add one with /claude-code-auth --profile NAME."
     )
 
 
 def _doctor(args: argparse.Namespace) -> None:
-    from ...doctor import INFERENCE_NOTICE, all_ok, report_json, run_checks
+    from ...app.doctor import checkup
 
     emit = messages.Emit()
-    if args.inference:
-        emit.warning(INFERENCE_NOTICE)
-    checks = run_checks(host_settings(_profile(args)), inference=args.inference)
+    result = checkup(host_settings(_profile(args)), inference=args.inference, notice=emit.warning)
     if args.json:
-        import json
-
-        emit.info(json.dumps(report_json(checks), indent=2))
+        emit.info(result.json_text())
         return
     # One message: Code Puppy renders separate messages in no guaranteed order.
-    report = "\n".join(line for check in checks for line in check.lines())
-    (emit.success if all_ok(checks) else emit.warning)(report)
+    (emit.success if result.ok else emit.warning)("\n".join(result.lines()))
 
 
 def _doctor_options(parser: argparse.ArgumentParser) -> None:

@@ -3,7 +3,7 @@
 Code Puppy hands every ``emit_*`` call to a queue that two threads consume, so
 two separate calls can reach the terminal in either order. So while a command
 runs (:func:`command_output`), :class:`Emit` — the core's
-:class:`~claude_code_oauth.operations.Reporter` here — only *collects* lines;
+:class:`~claude_code_oauth.app.reporter.Reporter` here — only *collects* lines;
 they are emitted together as one message (a :class:`Block`) when the command
 ends, when it raises, and at natural points in between (:meth:`Emit.flush`: the
 login flushes before it waits, and every notice during the wait). Outside a
@@ -177,7 +177,7 @@ def command_output() -> Iterator[None]:
 
 
 class Emit:
-    """A :class:`claude_code_oauth.operations.Reporter` over Code Puppy's messaging.
+    """A :class:`claude_code_oauth.app.reporter.Reporter` over Code Puppy's messaging.
 
     Inside :func:`command_output` lines are collected (see the module
     docstring); elsewhere each call is one message. ``hints`` phrases next
