@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,13 +21,23 @@ import pytest
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.testing.hostile_proxy import HostileProxy
 from claude_code_oauth.tokens import store as token_store
-from helpers.cli import CLI, one_error_line, run_cli
-from helpers.machine_faults import AS_NOBODY, NOBODY, chown_tree, fill, remount, tmpfs
+from helpers.cli import one_error_line, run_cli
+from helpers.machine_faults import (
+    AS_NOBODY,
+    NOBODY,
+    chown_tree,
+    fill,
+    nobodys_python,
+    remount,
+    tmpfs,
+)
 from helpers.tokens import digest, seed, stored
 
 pytestmark = pytest.mark.machine
 
 TOKEN = "claude_code_oauth.json"
+#: How to run Python as nobody: (argv prefix, the environment it needs).
+Nobody = tuple[list[str], dict[str, str]]
 
 
 @pytest.fixture
@@ -121,10 +130,19 @@ def test_a_read_only_data_dir_is_one_line_in_every_command_and_the_login_survive
     assert _refreshes(emulator) == 1 and emulator.replays == 0
 
 
-def _as_nobody(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+@pytest.fixture(scope="module")
+def as_nobody() -> Iterator[Nobody]:
+    """How to run Python as nobody with this package importable: (argv prefix, the
+    environment it needs)."""
+    with nobodys_python() as (python, added):
+        yield [*AS_NOBODY, *python], added
+
+
+def _as_nobody(nobody: Nobody, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    prefix, added = nobody
     return subprocess.run(
-        [*AS_NOBODY, *CLI, *args],
-        env=env,
+        [*prefix, "-m", "claude_code_oauth", *args],
+        env={**env, **added},
         capture_output=True,
         text=True,
         timeout=120,
@@ -147,30 +165,36 @@ def _nobodys_login(emulator: ClaudeEmulator, disk: Path) -> Path:
 
 
 def test_a_directory_the_user_may_not_write_spends_nothing(
-    emulator: ClaudeEmulator, client_env: dict[str, str], nobodys_disk: Path
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    nobodys_disk: Path,
+    as_nobody: Nobody,
 ) -> None:
     data = nobodys_disk / "data"
     path = _nobodys_login(emulator, nobodys_disk)
     env = _env(client_env, data)
     data.chmod(0o500)
-    done = _as_nobody(env, "token")
+    done = _as_nobody(as_nobody, env, "token")
     assert done.returncode == 1
     line = one_error_line(done.stderr)
     assert "Not refreshing" in line and "Permission denied" in line and str(data) in line
     assert _refreshes(emulator) == 0
-    doctor = _as_nobody(env, "doctor")
+    doctor = _as_nobody(as_nobody, env, "doctor")
     (files,) = [ln for ln in doctor.stdout.splitlines() if "Data directory" in ln]
     assert files.startswith("✗") and "Permission denied" in files and "(mode 0500)" not in files
 
     data.chmod(0o700)
-    done = _as_nobody(env, "token")
+    done = _as_nobody(as_nobody, env, "token")
     assert done.returncode == 0, done.stderr
     assert digest(done.stdout.strip()) == digest(stored(path).access_token)
     assert _refreshes(emulator) == 1 and emulator.replays == 0
 
 
 def test_a_save_that_fails_after_the_server_rotated_keeps_the_login(
-    emulator: ClaudeEmulator, client_env: dict[str, str], nobodys_disk: Path
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    nobodys_disk: Path,
+    as_nobody: Nobody,
 ) -> None:
     data = nobodys_disk / "data"
     path = _nobodys_login(emulator, nobodys_disk)
@@ -180,7 +204,7 @@ def test_a_save_that_fails_after_the_server_rotated_keeps_the_login(
         # The server rotates; then, before its answer arrives, the directory turns
         # read-only for the user (the reservation taken before the call stays open).
         proxy.add_rule("/v1/oauth/token", before_answer=lambda: data.chmod(0o500))
-        done = _as_nobody(env, "token")
+        done = _as_nobody(as_nobody, env, "token")
         assert done.returncode == 0, done.stderr
         assert "Traceback" not in done.stderr
         (warning,) = [ln for ln in done.stderr.splitlines() if ln.startswith("warning: ")]
@@ -194,7 +218,7 @@ def test_a_save_that_fails_after_the_server_rotated_keeps_the_login(
 
         data.chmod(0o700)
         # The next run adopts the kept login (its writer is gone) before anything else.
-        done = _as_nobody(env, "token")
+        done = _as_nobody(as_nobody, env, "token")
         assert done.returncode == 0, done.stderr
         assert digest(done.stdout.strip()) == digest(printed)
         assert digest(stored(path).access_token) == digest(printed)
@@ -206,15 +230,17 @@ def test_a_save_that_fails_after_the_server_rotated_keeps_the_login(
         record.expires_at = time.time() - 10
         token_store.save(str(path), record)
         os.chown(path, NOBODY, NOBODY)
-        done = _as_nobody(env, "token")
+        done = _as_nobody(as_nobody, env, "token")
         assert done.returncode == 0, done.stderr
         assert _refreshes(emulator) == 2 and emulator.replays == 0
 
 
-def test_nobody_can_run_the_command_here() -> None:
+def test_nobody_can_run_the_command_here(as_nobody: Nobody) -> None:
     """The fixtures' premise: fail loudly if this machine cannot run the CLI as nobody."""
+    prefix, added = as_nobody
     done = subprocess.run(
-        [*AS_NOBODY, sys.executable, "-c", "import claude_code_oauth, os; print(os.getuid())"],
+        [*prefix, "-c", "import claude_code_oauth, httpx, filelock, os; print(os.getuid())"],
+        env={**os.environ, **added},
         capture_output=True,
         text=True,
         check=False,

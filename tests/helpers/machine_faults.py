@@ -74,3 +74,61 @@ def chown_tree(path: Path, uid: int) -> None:
         os.chown(root, uid, uid)
         for name in dirs + files:
             os.chown(os.path.join(root, name), uid, uid, follow_symlinks=False)
+
+
+#: The distributions the command needs at run time (their own requirements follow).
+_RUNTIME = ("httpx", "filelock")
+
+
+def _requirements(name: str, seen: set[str]) -> None:
+    """``name`` and every distribution it requires (no extras), into ``seen``."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    key = name.lower().replace("_", "-")
+    if key in seen:
+        return
+    seen.add(key)
+    for text in metadata.requires(name) or ():
+        requirement = Requirement(text)
+        if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+            _requirements(requirement.name, seen)
+
+
+@contextlib.contextmanager
+def nobodys_python() -> Iterator[tuple[list[str], dict[str, str]]]:
+    """A Python that ``nobody`` can run with this package importable, wherever the
+    checkout is (a clean clone under ``mktemp -d`` is 0700: nobody can read its venv):
+    this interpreter, with a world-readable copy of the package and of the libraries it
+    needs at run time on ``PYTHONPATH``. Yields (argv prefix, environment additions);
+    the copy is removed afterwards."""
+    import sys
+    from importlib import metadata
+
+    import claude_code_oauth
+
+    copy = Path(tempfile.mkdtemp(prefix="cco-nobody-python-", dir="/tmp"))
+    try:
+        copy.chmod(0o755)
+        shutil.copytree(Path(claude_code_oauth.__file__).parent, copy / "claude_code_oauth")
+        needed: set[str] = set()
+        for name in _RUNTIME:
+            _requirements(name, needed)
+        for name in sorted(needed):
+            dist = metadata.distribution(name)
+            for file in dist.files or ():
+                source = Path(str(dist.locate_file(file)))
+                if ".." in file.parts or not source.is_file():
+                    continue
+                target = copy / file
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target)
+        for root, dirs, files in os.walk(copy):
+            for name in dirs:
+                os.chmod(os.path.join(root, name), 0o755)
+            for name in files:
+                os.chmod(os.path.join(root, name), 0o644)
+        yield [sys.executable, "-s"], {"PYTHONPATH": str(copy)}
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)
