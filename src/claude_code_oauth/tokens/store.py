@@ -26,6 +26,12 @@ What a caller may rely on:
 * Temporary files a killed writer left behind are removed by the next command
   that starts (:func:`sweep`), or at the next save.
 * :func:`token_lock` is the cross-process lock every writer takes.
+* Secrets in the OS keyring (:mod:`.keyring_item`): ``save(…, secrets=KeyringTarget(…))``
+  writes the profile's keyring item first, then the file with no secret in it; a
+  later ``save`` without ``secrets`` keeps them wherever the file says; loading such
+  a file reads its item once. A keyring that fails is a one-line
+  :class:`~claude_code_oauth.errors.SecretStoreError` and the file is not touched.
+  ``secrets=None`` on a file that holds its own secrets is today's file, unchanged.
 
 This module is on the ``token`` fast path: only ``json``, ``os`` and ``time`` are
 imported at module level; filelock is imported when a lock is first needed.
@@ -51,6 +57,9 @@ from ..storage.secure_file import (
 
 # Re-exported ("as" names): the record's names are part of this module's API.
 from .api_key import ApiKeyRecord as ApiKeyRecord
+from .keyring_item import IN_FILE as IN_FILE
+from .keyring_item import KeyringTarget as KeyringTarget
+from .keyring_item import location_of, next_location, with_secrets, write_item
 from .record import FORMAT_VERSION as FORMAT_VERSION
 from .record import LOGIN_WARNING_SECONDS as LOGIN_WARNING_SECONDS
 from .record import MAX_EPOCH as MAX_EPOCH
@@ -58,7 +67,7 @@ from .record import MAX_LIFETIME as MAX_LIFETIME
 from .record import MAX_RETRY_AFTER as MAX_RETRY_AFTER
 from .record import TokenRecord as TokenRecord
 from .record import is_token as is_token
-from .stored_form import decode, encode, identity
+from .stored_form import encode, from_data, identity, item_bytes, parse
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -66,6 +75,7 @@ if TYPE_CHECKING:
 
     from ..config import Settings
     from ..storage.reservation import Reservation
+    from .keyring_item import Location, StoreOpener
 
 #: Temporary files of a killed writer older than this are removed by :func:`save`.
 STALE_TEMP_SECONDS = 60.0
@@ -97,10 +107,11 @@ API_KEY_HINT = (
 )
 
 
-def load(path: str) -> TokenRecord | None:
+def load(path: str, *, stores: StoreOpener | None = None) -> TokenRecord | None:
     """The stored OAuth login, ``None`` if there is no file. Symlinks and damage raise
-    :class:`TokenFileError`; a Console sign-in (an API key) raises :class:`ApiKeySignIn`."""
-    record = load_sign_in(path)
+    :class:`TokenFileError`; a Console sign-in (an API key) raises :class:`ApiKeySignIn`.
+    Secrets in the keyring are read as :func:`load_sign_in` reads them."""
+    record = load_sign_in(path, stores=stores)
     if isinstance(record, ApiKeyRecord):
         raise ApiKeySignIn(
             f"This profile is signed in with an Anthropic API key (Console), which has no "
@@ -110,14 +121,43 @@ def load(path: str) -> TokenRecord | None:
     return record
 
 
-def load_sign_in(path: str) -> TokenRecord | ApiKeyRecord | None:
+def load_sign_in(
+    path: str, *, stores: StoreOpener | None = None
+) -> TokenRecord | ApiKeyRecord | None:
     """The stored sign-in, whichever kind (``None`` if there is no file). Symlinks,
-    damage and a file over :data:`MAX_FILE_BYTES` raise :class:`TokenFileError`."""
+    damage and a file over :data:`MAX_FILE_BYTES` raise :class:`TokenFileError`.
+
+    A file whose secrets live in the keyring (:mod:`.keyring_item`) costs one read of
+    its item, through ``stores`` (the default deadline and environment when ``None``);
+    a missing or damaged item is :class:`SecretStoreDamaged`, and a keyring that
+    fails is its :class:`~claude_code_oauth.errors.SecretStoreError`, each one line."""
+    found = _load_file_form(path)
+    if found is None:
+        return None
+    return _record_of(path, *found, stores)
+
+
+def _record_of(
+    path: str, data: object, location: Location | None, stores: StoreOpener | None
+) -> TokenRecord | ApiKeyRecord:
+    if location is not None:
+        data = with_secrets(path, data, location, stores, _RESIGN_HINT)
+    try:
+        return from_data(data)
+    except ValueError as exc:
+        raise TokenFileError(
+            f"The token file {path} is not a usable token file ({exc}).", hint=_RESIGN_HINT
+        ) from None
+
+
+def _load_file_form(path: str) -> tuple[object, Location | None] | None:
+    """The parsed file and where its secrets live (``None``: in it); ``None`` if no file."""
     raw = read_bytes(path, max_bytes=MAX_FILE_BYTES, oversize_hint=_RESIGN_HINT)
     if raw is None:
         return None
     try:
-        return decode(raw)
+        data = parse(raw)
+        return data, location_of(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise _describe_damage(path, raw, exc) from None
     except RecursionError:
@@ -125,7 +165,12 @@ def load_sign_in(path: str) -> TokenRecord | ApiKeyRecord | None:
 
 
 def save(
-    path: str, record: TokenRecord | ApiKeyRecord, *, reservation: Reservation | None = None
+    path: str,
+    record: TokenRecord | ApiKeyRecord,
+    *,
+    reservation: Reservation | None = None,
+    secrets: KeyringTarget | str | None = None,
+    stores: StoreOpener | None = None,
 ) -> TokenRecord | ApiKeyRecord | None:
     """Write ``record`` (either kind of sign-in) atomically with mode 0600 and return
     the sign-in it replaced (``None``: none, or a damaged file, which is set aside).
@@ -135,18 +180,30 @@ def save(
     asked for) the record is written into the space claimed then. If it still
     cannot replace the file, :class:`RecordKept` says where it is kept (see
     :mod:`.recovery`) and carries the record for the caller to use now.
+
+    Where the secrets go: ``secrets=None`` keeps them where the file being replaced
+    keeps them (in it, or in its keyring item: a refresh changes nothing about
+    where); :data:`IN_FILE` puts them in the file; a :class:`KeyringTarget` in that
+    keyring item. With a keyring, the item is written first (its generation one
+    more than the file's), then the file without any secret. A keyring that fails
+    raises its one-line :class:`~claude_code_oauth.errors.SecretStoreError` and
+    nothing is written to the file: never a silent fall-back to plaintext.
     """
     ensure_private_dir(os.path.dirname(path))
-    replaced = _set_aside_if_damaged(path)
+    replaced, previous = _set_aside_if_damaged(path, stores)
     replaces = identity(replaced)
+    location = next_location(previous, secrets)
     try:
-        data = encode(record, replaces)
+        data = encode(record, replaces, location=location)
         if len(data) > MAX_FILE_BYTES:
-            data = encode(record, replaces, trimmed=True)
+            data = encode(record, replaces, trimmed=True, location=location)
+        item = None if location is None else item_bytes(record, location)
     except ValueError:
         raise TokenFileError(
             f"Refusing to write {path}: the record holds a number that is not finite."
         ) from None
+    if location is not None and item is not None:
+        write_item(location, item, secrets, stores)
     if reservation is None:
         atomic_write(path, data, mode=0o600)
     else:
@@ -240,20 +297,36 @@ def sweep(settings: Settings) -> None:
         log.debug("sweep failed", exc_info=True)  # pragma: no mutate
 
 
-def _set_aside_if_damaged(path: str) -> TokenRecord | ApiKeyRecord | None:
-    """The sign-in stored at ``path``; a damaged file is moved to
-    ``<path>.corrupt-<time>`` instead (and ``None`` returned)."""
+def _set_aside_if_damaged(
+    path: str, stores: StoreOpener | None = None
+) -> tuple[TokenRecord | ApiKeyRecord | None, Location | None]:
+    """The sign-in stored at ``path`` and where its secrets live; a damaged file is
+    moved to ``<path>.corrupt-<time>`` instead (and ``None, None`` returned). A
+    file whose keyring item is missing or damaged is replaced, not set aside (it
+    holds no secret); a keyring that does not answer stops the save."""
+    from ..errors import SecretStoreDamaged
+
     try:
-        return load_sign_in(path)
+        found = _load_file_form(path)
     except TokenFileError:
         if os.path.islink(path):
             raise
+    else:
+        if found is None:
+            return None, None
+        data, location = found
+        try:
+            return _record_of(path, data, location, stores), location
+        except SecretStoreDamaged:
+            return None, location
+        except TokenFileError:
+            pass  # a stored form that is no sign-in: damaged
     aside = f"{path}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     try:
         os.rename(path, aside)
     except OSError as exc:
         raise TokenFileError(f"Cannot move the damaged {path} aside: {exc.strerror}.") from None
-    return None
+    return None, None
 
 
 def delete(path: str) -> bool:
