@@ -73,6 +73,11 @@ class Settings:
 
     # -- raw access ---------------------------------------------------------
 
+    @property
+    def environ(self) -> Mapping[str, str]:
+        """The environment these settings read (what a keyring client connects with)."""
+        return self._environ
+
     def source(self, key: str) -> str:
         """Where ``key``'s value comes from: ``override``, the env var name, or ``default``."""
         if key in self._overrides:

@@ -28,6 +28,7 @@ from claude_code_oauth.errors import (
     ConfigError,
     LockTimeout,
     LoginCancelled,
+    RecordKept,
     ScopeNotGranted,
     ServerError,
     TokenFileError,
@@ -36,8 +37,9 @@ from claude_code_oauth.login.flow import LoginFlow
 from claude_code_oauth.storage import secure_file
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator, RecordedRequest
 from claude_code_oauth.testing.emulator.records import s256
+from claude_code_oauth.tokens.provider import TokenProvider
 from helpers.ports import released
-from helpers.tokens import start_worker, wait_for_line
+from helpers.tokens import assert_same_secret, files_containing, start_worker, wait_for_line
 
 AUTHORIZE_KEYS = {
     "code",
@@ -665,3 +667,52 @@ def test_an_answer_without_scope_was_granted_what_was_asked(
     with LoginFlow(settings, timeout=20) as flow:
         result, _ = browser_login(flow)
     assert result.record.scope == settings.scope == "org:create_api_key user:profile user:inference"
+
+
+# -- storage = keyring ------------------------------------------------------------------------
+
+
+def test_a_login_with_storage_keyring_keeps_no_token_in_any_file(
+    emulator: ClaudeEmulator,
+    data_dir: Path,
+    keyring_env: dict[str, str],
+    profile: str,
+    secret_service: Any,
+) -> None:
+    settings = make_settings(
+        emulator,
+        data_dir,
+        CLAUDE_CODE_OAUTH_STORAGE="keyring",
+        CLAUDE_CODE_OAUTH_PROFILE=profile,
+        DBUS_SESSION_BUS_ADDRESS=keyring_env["DBUS_SESSION_BUS_ADDRESS"],
+    )
+    with LoginFlow(settings, timeout=20) as login:
+        result, _ = browser_login(login)
+    record = result.record
+    for secret in (record.access_token, record.refresh_token):
+        assert files_containing([data_dir], secret, skip=set()) == [], "a token is in a file"
+    stored = json.loads(Path(settings.token_path).read_text())
+    assert stored["secrets"] == {"store": "secret-service", "item": profile, "generation": 1}
+    assert secret_service.get(profile) is not None
+    token = TokenProvider(settings).get_access_token()
+    assert_same_secret(token, record.access_token, "the access token")
+
+
+def test_a_login_whose_keyring_fails_writes_no_token_file(
+    emulator: ClaudeEmulator, data_dir: Path, tmp_path: Path
+) -> None:
+    """No Secret Service answers: the spent code's tokens are kept in the reserved file,
+    named in one line (the recovery path), and the token file is not written."""
+    settings = make_settings(
+        emulator,
+        data_dir,
+        CLAUDE_CODE_OAUTH_STORAGE="keyring",
+        DBUS_SESSION_BUS_ADDRESS=f"unix:path={tmp_path / 'no-bus'}",
+        XDG_RUNTIME_DIR=str(tmp_path / "no-runtime"),
+    )
+    with LoginFlow(settings, timeout=20) as login, pytest.raises(RecordKept) as info:
+        browser_login(login)
+    message = str(info.value)
+    assert "\n" not in message and "keyring" in message and "not lost" in message
+    assert not Path(settings.token_path).exists()
+    assert info.value.kept is not None and Path(info.value.kept).parent == data_dir

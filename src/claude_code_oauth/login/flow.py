@@ -334,6 +334,7 @@ class LoginFlow:
     def _complete(self, code: str, redirect_uri: str, arrived: float, via: str) -> LoginResult:
         from ..errors import RecordKept, StorageError
         from ..tokens.endpoint import exchange_code
+        from ..tokens.keyring_item import StoreOpener, target_for
 
         settings = self.settings
         path = settings.token_path
@@ -371,7 +372,13 @@ class LoginFlow:
                 record = create_api_key(settings, record.access_token, body)
             with token_store.held(token_store.token_lock(settings)):
                 try:
-                    previous = token_store.save(path, record, reservation=reservation)
+                    previous = token_store.save(
+                        path,
+                        record,
+                        reservation=reservation,
+                        secrets=target_for(settings),
+                        stores=StoreOpener(settings=settings),
+                    )
                 except RecordKept as exc:
                     raise RecordKept(
                         f"Signed in, but: {exc.reason}",

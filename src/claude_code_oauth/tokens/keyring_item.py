@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
+    from ..config import Settings
     from ..secret_store.interface import SecretStore
 
 #: The version of the item's JSON value.
@@ -174,11 +175,20 @@ def item_generation(raw_item: bytes, stored: Mapping[str, Any]) -> int:
 
 class StoreOpener:
     """Opens the store a :class:`Location` names, once per backend, with ``timeout``
-    seconds per call and ``environ`` (the process environment by default)."""
+    seconds per call and ``environ`` (the process environment by default) — or, with
+    ``settings``, its ``keyring_timeout`` and environment, read at the first open (so
+    a bad ``keyring_timeout`` troubles only a sign-in that uses the keyring)."""
 
-    def __init__(self, timeout: float | None = None, environ: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        timeout: float | None = None,
+        environ: Mapping[str, str] | None = None,
+        *,
+        settings: Settings | None = None,
+    ) -> None:
         self.timeout = timeout
         self.environ = environ
+        self._settings = settings
         self._open: dict[str, SecretStore] = {}
 
     def __call__(self, backend: str) -> SecretStore:
@@ -187,8 +197,11 @@ class StoreOpener:
             from ..secret_store.choose import open_secret_store
             from ..secret_store.interface import DEFAULT_TIMEOUT
 
-            timeout = DEFAULT_TIMEOUT if self.timeout is None else self.timeout
-            store = open_secret_store(backend, timeout=timeout, environ=self.environ)
+            timeout, environ = self.timeout, self.environ
+            if self._settings is not None:
+                timeout, environ = self._settings.keyring_timeout, self._settings.environ
+            timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+            store = open_secret_store(backend, timeout=timeout, environ=environ)
             self._open[backend] = store
         return store
 
@@ -210,6 +223,17 @@ class KeyringTarget:
         self.store = store
         self.item = item
         self.allow_prompt = allow_prompt
+
+
+def target_for(settings: Settings) -> KeyringTarget | str:
+    """Where a new sign-in's secrets go under the ``storage`` setting: the profile's
+    item in this system's keyring for ``keyring`` (the write may prompt to unlock),
+    else :data:`IN_FILE`. ``auto`` keeps the file until its probe exists (issue 22)."""
+    if settings.storage == "keyring":
+        from ..secret_store.choose import backend_for
+
+        return KeyringTarget(backend_for(), settings.profile, allow_prompt=True)
+    return IN_FILE
 
 
 def next_location(

@@ -61,6 +61,7 @@ from ..errors import (
 from . import exit_wait
 from . import store as token_store
 from .credential import API_KEY, OAUTH, Credential
+from .keyring_item import StoreOpener
 from .refresh_step import RefreshStep, login_hint, not_refreshing
 from .store import ApiKeyRecord, TokenRecord
 
@@ -111,12 +112,14 @@ class TokenProvider(RefreshStep):
         #: The new tokens' place on disk, claimed before a refresh spends anything
         #: (held by the one flight under the lock; see :meth:`_save`).
         self._reservation: Reservation | None = None
+        #: The keyring stores a sign-in's file may name (opened on first use).
+        self._stores = StoreOpener(settings=settings)
 
     # -- public API -----------------------------------------------------------
 
     def current(self) -> TokenRecord | None:
         """The stored record without any network or lock (``None``: not signed in)."""
-        return token_store.load(self.path)
+        return token_store.load(self.path, stores=self._stores)
 
     def get_access_token(self) -> str:
         """A usable access token, refreshing first if it is near expiry."""
@@ -125,7 +128,7 @@ class TokenProvider(RefreshStep):
     def get_credential(self) -> Credential:
         """What authenticates the next request: a Console sign-in's API key, or a
         usable access token (refreshed first if it is near expiry)."""
-        record = token_store.load_sign_in(self.path)
+        record = token_store.load_sign_in(self.path, stores=self._stores)
         profile = self.settings.profile
         if record is None:
             raise NotSignedIn("Not signed in to Claude.", hint=login_hint())

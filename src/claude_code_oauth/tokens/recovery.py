@@ -29,10 +29,18 @@ from __future__ import annotations
 import contextlib
 import os
 
+from ..errors import RecordKept
 from ..storage import temp_files
 from .api_key import ApiKeyRecord
 from .record import TokenRecord
-from .stored_form import REPLACES, decode, identity
+from .stored_form import REPLACES, decode, encode, identity
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
+
+    from ..errors import SecretStoreError
+    from ..storage.reservation import Reservation
 
 #: How long a temporary file whose writer cannot be told is left alone.
 UNKNOWN_WRITER_SECONDS = 3600.0
@@ -152,3 +160,34 @@ def _adopt_unlocked_target(path: str) -> None:
         pass  # a damaged token file: the next sign-in sets it aside
     finally:
         lock.release()
+
+
+def keep_refused(
+    record: TokenRecord | ApiKeyRecord,
+    reservation: Reservation,
+    replaces: str,
+    failed: SecretStoreError,
+) -> NoReturn:
+    """Raise :class:`RecordKept` for new tokens the keyring refused after they were
+    spent for (``failed``): ``record`` is kept whole, secrets included, in the reserved
+    file (0600, beside the token file) for :func:`adopt` to take over, and the message
+    says so — the announced recovery path, never a silent plaintext fall-back."""
+    from ..storage.reservation import CommitFailed
+
+    try:
+        kept: str | None = reservation.keep(encode(record, replaces))
+    except CommitFailed:
+        kept = None
+    where = (
+        f"they are kept in {kept} (secrets included), and the next claude-code-oauth run "
+        "takes them over into the token file"
+        if kept is not None
+        else "only this process holds them, until it ends"
+    )
+    raise RecordKept(
+        f"Could not save the new tokens to the keyring ({failed.reason.rstrip('.')}); the "
+        f"login is not lost: {where}.",
+        hint=failed.hint,
+        kept=kept,
+        record=record,
+    )

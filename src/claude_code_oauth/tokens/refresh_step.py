@@ -36,6 +36,7 @@ from .store import TokenRecord
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ..storage.reservation import Reservation
+    from .keyring_item import StoreOpener
 
 #: After a transient refresh failure, wait this long before trying again while
 #: the current token still works, so API calls don't hammer the token endpoint.
@@ -73,9 +74,10 @@ class RefreshStep:
     _backoff_until: float
     _last_failure: ClaudeOAuthError | None
     _reservation: Reservation | None
+    _stores: StoreOpener
 
     def _load_required(self) -> TokenRecord:
-        record = token_store.load(self.path)
+        record = token_store.load(self.path, stores=self._stores)
         if record is None:
             raise NotSignedIn("Not signed in to Claude.", hint=login_hint())
         return record
@@ -190,7 +192,7 @@ class RefreshStep:
         all the same, with a warning that says where they are and what to free."""
         reservation, self._reservation = self._reservation, None
         try:
-            token_store.save(self.path, record, reservation=reservation)
+            token_store.save(self.path, record, reservation=reservation, stores=self._stores)
         except RecordKept as exc:
             self._on_warning(str(exc))
         finally:

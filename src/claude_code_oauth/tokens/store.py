@@ -43,7 +43,14 @@ import json
 import os
 import time
 
-from ..errors import ApiKeySignIn, LockTimeout, RecordKept, StorageError, TokenFileError
+from ..errors import (
+    ApiKeySignIn,
+    LockTimeout,
+    RecordKept,
+    SecretStoreError,
+    StorageError,
+    TokenFileError,
+)
 from ..storage.file_lock import file_lock
 from ..storage.file_lock import held as _held
 from ..storage.file_lock import lock_timeout_error as _lock_timeout_error
@@ -203,7 +210,14 @@ def save(
             f"Refusing to write {path}: the record holds a number that is not finite."
         ) from None
     if location is not None and item is not None:
-        write_item(location, item, secrets, stores)
+        try:
+            write_item(location, item, secrets, stores)
+        except SecretStoreError as exc:
+            if reservation is None:
+                raise
+            from .recovery import keep_refused
+
+            keep_refused(record, reservation, replaces, exc)
     if reservation is None:
         atomic_write(path, data, mode=0o600)
     else:

@@ -1,0 +1,104 @@
+"""The token provider on a sign-in whose secrets are in a real gnome-keyring (private
+bus): a refresh writes the item, then the file, and the file never holds a token; a
+keyring that fails after the server rotated the refresh token loses nothing."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from claude_code_oauth.config import Settings
+from claude_code_oauth.errors import SecretStoreUnavailable
+from claude_code_oauth.secret_store.secret_service import SecretServiceStore
+from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from claude_code_oauth.tokens import store as token_store
+from claude_code_oauth.tokens.keyring_item import KeyringTarget, StoreOpener
+from claude_code_oauth.tokens.provider import TokenProvider
+from claude_code_oauth.tokens.record import TokenRecord
+from helpers.tokens import assert_same_secret, files_containing
+
+
+def _settings(emulator: ClaudeEmulator, data_dir: Path, profile: str, bus: str) -> Settings:
+    return Settings(
+        environ={
+            "HOME": str(data_dir.parent / "home"),
+            **emulator.env(),
+            "CLAUDE_CODE_OAUTH_DATA_DIR": str(data_dir),
+            "CLAUDE_CODE_OAUTH_PROFILE": profile,
+            "DBUS_SESSION_BUS_ADDRESS": bus,
+        }
+    )
+
+
+def _seed_expired(emulator: ClaudeEmulator, settings: Settings) -> TokenRecord:
+    """A login the emulator knows, its access token expired locally, in the keyring."""
+    record = TokenRecord.from_token_response(emulator.issue_login(), now=time.time())
+    record.expires_at = time.time() - 10
+    record.obtained_at = record.expires_at - 3600
+    token_store.save(
+        settings.token_path,
+        record,
+        secrets=KeyringTarget("secret-service", settings.profile),
+        stores=StoreOpener(settings=settings),
+    )
+    return record
+
+
+def test_a_refresh_writes_the_item_then_a_file_without_tokens(
+    emulator: ClaudeEmulator,
+    data_dir: Path,
+    keyring_env: dict[str, str],
+    profile: str,
+    secret_service: SecretServiceStore,
+) -> None:
+    settings = _settings(emulator, data_dir, profile, keyring_env["DBUS_SESSION_BUS_ADDRESS"])
+    old = _seed_expired(emulator, settings)
+    provider = TokenProvider(settings, on_warning=pytest.fail)
+    token = provider.get_access_token()
+    assert emulator.grants["refresh_token"] == 1
+    new = provider.current()
+    assert new is not None
+    assert_same_secret(token, new.access_token, "the access token")
+    assert new.refresh_token != old.refresh_token, "the emulator rotates refresh tokens"
+    for secret in (old.access_token, old.refresh_token, new.access_token, new.refresh_token):
+        assert secret and files_containing([data_dir], secret, skip=set()) == []
+    in_file = json.loads(Path(settings.token_path).read_text())["secrets"]["generation"]
+    raw = secret_service.get(profile)
+    assert raw is not None
+    assert (in_file, json.loads(raw)["generation"]) == (2, 2)
+    assert json.loads(raw)["expires_at"] == round(new.expires_at, 3) > time.time()
+
+
+def test_a_keyring_gone_after_the_rotation_keeps_the_new_tokens(
+    emulator: ClaudeEmulator,
+    data_dir: Path,
+    keyring_env: dict[str, str],
+    profile: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The keyring answers the read, then refuses the write of the rotated tokens (a
+    stand-in for a daemon that went away in between, in addition to the real-failure
+    tests of the store): the new tokens are used now and kept for the next run, with
+    one warning that says where."""
+    settings = _settings(emulator, data_dir, profile, keyring_env["DBUS_SESSION_BUS_ADDRESS"])
+    _seed_expired(emulator, settings)
+    warnings: list[str] = []
+    provider = TokenProvider(settings, on_warning=warnings.append)
+    store = provider._stores("secret-service")
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise SecretStoreUnavailable("The Secret Service is not on the session bus.")
+
+    monkeypatch.setattr(store, "set", refuse)
+    token = provider.get_access_token()
+    assert emulator.grants["refresh_token"] == 1
+    (warning,) = warnings
+    assert "keyring" in warning and "not lost" in warning and "\n" not in warning
+    kept = [p for p in data_dir.iterdir() if p.name.endswith(".tmp")]
+    assert len(kept) == 1 and str(kept[0]) in warning
+    assert kept[0].stat().st_mode & 0o777 == 0o600
+    assert_same_secret(json.loads(kept[0].read_text())["access_token"], token, "the kept token")
+    assert "secrets" in json.loads(Path(settings.token_path).read_text()), "file untouched"
