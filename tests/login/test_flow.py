@@ -710,8 +710,12 @@ def test_a_login_whose_keyring_fails_writes_no_token_file(
         DBUS_SESSION_BUS_ADDRESS=f"unix:path={tmp_path / 'no-bus'}",
         XDG_RUNTIME_DIR=str(tmp_path / "no-runtime"),
     )
-    with LoginFlow(settings, timeout=20) as login, pytest.raises(RecordKept) as info:
-        browser_login(login)
+    with LoginFlow(settings, timeout=20) as login:
+        thread, answers = deliver(approve(login.start().browser))
+        with pytest.raises(RecordKept) as info:
+            login.wait()
+    thread.join(10)
+    assert not thread.is_alive() and len(answers) == 1  # the tab got its answer
     message = str(info.value)
     assert "\n" not in message and "keyring" in message and "not lost" in message
     assert not Path(settings.token_path).exists()
