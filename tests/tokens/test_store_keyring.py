@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from claude_code_oauth.errors import SecretStoreDamaged, SecretStoreLocked
+from claude_code_oauth.errors import SecretStoreDamaged, SecretStoreError, SecretStoreLocked
 from claude_code_oauth.secret_store.secret_service import SecretServiceStore
 from claude_code_oauth.testing.private_keyring import PrivateKeyring
 from claude_code_oauth.tokens import store as token_store
@@ -204,3 +204,35 @@ def test_saving_in_the_file_puts_the_secrets_back_in_it(
     loaded = token_store.load(path)  # no keyring needed any more
     assert loaded is not None
     assert_same_secret(loaded.to_json(), back.to_json(), "the loaded record")
+
+
+def test_delete_removes_the_item_then_the_file(
+    path: str, profile: str, opener: StoreOpener, secret_service: SecretServiceStore
+) -> None:
+    token_store.save(
+        path, _login(), secrets=KeyringTarget("secret-service", profile), stores=opener
+    )
+    assert token_store.delete(path, stores=opener)
+    assert secret_service.get(profile) is None
+    assert not Path(path).exists()
+    assert not token_store.delete(path, stores=opener)
+
+
+def test_a_locked_keyring_stops_delete_and_keeps_the_file(
+    path: str, profile: str, opener: StoreOpener, private_keyring: PrivateKeyring
+) -> None:
+    """``delete`` may prompt to unlock; a prompt nobody can answer (no display in the
+    private keyring's daemon) is dismissed: the error, and the file still names its item."""
+    token_store.save(
+        path, _login(), secrets=KeyringTarget("secret-service", profile), stores=opener
+    )
+    before = Path(path).read_bytes()
+    private_keyring.lock()
+    try:
+        with pytest.raises(SecretStoreError) as info:
+            token_store.delete(path, stores=opener)
+    finally:
+        private_keyring.unlock()
+    assert "\n" not in str(info.value)
+    assert Path(path).read_bytes() == before
+    assert token_store.load(path, stores=opener) is not None

@@ -266,6 +266,13 @@ def write_item(
     store.set(location.item, item, allow_prompt=allow_prompt)
 
 
+def delete_item(location: Location, stores: StoreOpener | None) -> bool:
+    """Remove the item at ``location`` (the user may be asked to unlock the keyring);
+    ``True`` if there was one. A failure is the store's one-line error."""
+    store = (stores or StoreOpener())(location.store)
+    return store.delete(location.item, allow_prompt=True)
+
+
 def with_secrets(
     path: str, data: object, location: Location, stores: StoreOpener | None, hint: str
 ) -> dict[str, Any]:

@@ -66,7 +66,7 @@ from ..storage.secure_file import (
 from .api_key import ApiKeyRecord as ApiKeyRecord
 from .keyring_item import IN_FILE as IN_FILE
 from .keyring_item import KeyringTarget as KeyringTarget
-from .keyring_item import location_of, next_location, with_secrets, write_item
+from .keyring_item import delete_item, location_of, next_location, with_secrets, write_item
 from .record import FORMAT_VERSION as FORMAT_VERSION
 from .record import LOGIN_WARNING_SECONDS as LOGIN_WARNING_SECONDS
 from .record import MAX_EPOCH as MAX_EPOCH
@@ -343,11 +343,22 @@ def _set_aside_if_damaged(
     return None, None
 
 
-def delete(path: str) -> bool:
-    """Remove the token file; ``True`` if there was one. Hold :func:`token_lock`."""
+def delete(path: str, *, stores: StoreOpener | None = None) -> bool:
+    """Remove the token file; ``True`` if there was one. Hold :func:`token_lock`.
+
+    A file whose secrets are in the keyring has its item removed first (the user may
+    be asked to unlock the keyring); a keyring that fails raises its one-line
+    :class:`~claude_code_oauth.errors.SecretStoreError` and the file is kept, still
+    naming its item. A damaged file is removed (what it named cannot be read)."""
     from ..storage.secure_file import remove
 
     refuse_symlink(path)
+    try:
+        found = _load_file_form(path)
+    except TokenFileError:
+        found = None
+    if found is not None and found[1] is not None:
+        delete_item(found[1], stores)
     return remove(path)
 
 
