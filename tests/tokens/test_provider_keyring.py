@@ -5,6 +5,7 @@ keyring that fails after the server rotated the refresh token loses nothing."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from claude_code_oauth.config import Settings
 from claude_code_oauth.errors import SecretStoreUnavailable
 from claude_code_oauth.secret_store.secret_service import SecretServiceStore
+from claude_code_oauth.storage import file_lock
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.tokens import store as token_store
 from claude_code_oauth.tokens.keyring_item import KeyringTarget, StoreOpener
@@ -102,3 +104,50 @@ def test_a_keyring_gone_after_the_rotation_keeps_the_new_tokens(
     assert kept[0].stat().st_mode & 0o777 == 0o600
     assert_same_secret(json.loads(kept[0].read_text())["access_token"], token, "the kept token")
     assert "secrets" in json.loads(Path(settings.token_path).read_text()), "file untouched"
+
+
+def test_a_waiter_reads_the_item_only_when_the_file_was_replaced(
+    emulator: ClaudeEmulator,
+    data_dir: Path,
+    keyring_env: dict[str, str],
+    profile: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While another process holds the lock, a waiting provider polls the file; it reads
+    the keyring item again only when the file changed, not at every poll."""
+    settings = _settings(emulator, data_dir, profile, keyring_env["DBUS_SESSION_BUS_ADDRESS"])
+    old = _seed_expired(emulator, settings)
+    provider = TokenProvider(settings, on_warning=pytest.fail)
+    store = provider._stores("secret-service")
+    reads: list[str] = []
+    real_get = store.get
+
+    def counted_get(item: str) -> bytes | None:
+        reads.append(item)
+        return real_get(item)
+
+    monkeypatch.setattr(store, "get", counted_get)
+    polls = threading.Semaphore(0)
+    real_acquire = file_lock.acquire
+
+    def counted_acquire(*args: object, **kwargs: object) -> None:
+        try:
+            real_acquire(*args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            polls.release()
+
+    monkeypatch.setattr(file_lock, "acquire", counted_acquire)
+    result: list[str] = []
+    with token_store.held(token_store.token_lock(settings)):  # "another process"
+        waiter = threading.Thread(target=lambda: result.append(provider.get_access_token()))
+        waiter.start()
+        for _ in range(10):  # ten polls that found the lock held
+            assert polls.acquire(timeout=30), "the waiter stopped polling"
+        assert len(reads) == 3  # the first load, the flight's, and the first poll's
+        newer = TokenRecord.from_token_response(emulator.issue_login(), now=time.time())
+        token_store.save(settings.token_path, newer, stores=StoreOpener(settings=settings))
+        waiter.join(30)
+    assert not waiter.is_alive()
+    assert_same_secret(result, [newer.access_token], "the adopted token")
+    assert len(reads) == 4  # and one once the file was replaced (the save reads its own)
+    assert emulator.grants["refresh_token"] == 0 and old.refresh_token

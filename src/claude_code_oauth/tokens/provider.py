@@ -47,6 +47,7 @@ lock is held, is :mod:`.refresh_step`'s.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -215,6 +216,7 @@ class TokenProvider(RefreshStep):
 
         lock = token_store.token_lock(self.settings)
         deadline = time.monotonic() + self.settings.lock_timeout
+        seen: tuple[int, int, int] | None = None
         while True:
             wait = min(ADOPT_CHECK_INTERVAL, max(0.0, deadline - time.monotonic()))
             try:
@@ -222,9 +224,15 @@ class TokenProvider(RefreshStep):
             except StorageError as exc:
                 raise not_refreshing(exc) from None
             except Timeout:
-                record = self._load_required()
-                if self._adoptable(record, rejected, self._clock()):
-                    return record
+                # Read the sign-in again only once the file was replaced: a record that
+                # could not be adopted stays so as time passes, and a sign-in whose
+                # secrets are in the keyring costs a keyring read per load.
+                stamp = _stamp(self.path)
+                if stamp is None or stamp != seen:
+                    seen = stamp
+                    record = self._load_required()
+                    if self._adoptable(record, rejected, self._clock()):
+                        return record
                 if time.monotonic() >= deadline:
                     raise token_store.lock_timeout_error(lock) from None
                 continue
@@ -236,6 +244,16 @@ class TokenProvider(RefreshStep):
             finally:
                 self._release_reservation()
                 lock.release()
+
+
+def _stamp(path: str) -> tuple[int, int, int] | None:
+    """What changes when the token file is replaced (atomically: a new inode), or
+    ``None`` when it cannot be told."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_ino, info.st_mtime_ns, info.st_size
 
 
 _providers: dict[str, TokenProvider] = {}
