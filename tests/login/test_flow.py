@@ -28,8 +28,8 @@ from claude_code_oauth.errors import (
     ConfigError,
     LockTimeout,
     LoginCancelled,
-    RecordKept,
     ScopeNotGranted,
+    SecretStoreUnavailable,
     ServerError,
     TokenFileError,
 )
@@ -698,11 +698,12 @@ def test_a_login_with_storage_keyring_keeps_no_token_in_any_file(
     assert_same_secret(token, record.access_token, "the access token")
 
 
-def test_a_login_whose_keyring_fails_writes_no_token_file(
+def test_a_keyring_that_cannot_answer_is_one_line_before_the_browser_opens(
     emulator: ClaudeEmulator, data_dir: Path, tmp_path: Path
 ) -> None:
-    """No Secret Service answers: the spent code's tokens are kept in the reserved file,
-    named in one line (the recovery path), and the token file is not written."""
+    """No session bus: ``storage = keyring`` refuses before any code is asked for, and
+    nothing is written (the recovery path for a keyring failing after the exchange is
+    tests/tokens/test_provider_keyring.py's)."""
     settings = make_settings(
         emulator,
         data_dir,
@@ -710,13 +711,9 @@ def test_a_login_whose_keyring_fails_writes_no_token_file(
         DBUS_SESSION_BUS_ADDRESS=f"unix:path={tmp_path / 'no-bus'}",
         XDG_RUNTIME_DIR=str(tmp_path / "no-runtime"),
     )
-    with LoginFlow(settings, timeout=20) as login:
-        thread, answers = deliver(approve(login.start().browser))
-        with pytest.raises(RecordKept) as info:
-            login.wait()
-    thread.join(10)
-    assert not thread.is_alive() and len(answers) == 1  # the tab got its answer
-    message = str(info.value)
-    assert "\n" not in message and "keyring" in message and "not lost" in message
+    with LoginFlow(settings, timeout=20) as login, pytest.raises(SecretStoreUnavailable) as info:
+        login.start()
+    assert "\n" not in str(info.value) and "session bus" in str(info.value)
+    assert emulator.requests == []
     assert not Path(settings.token_path).exists()
-    assert info.value.kept is not None and Path(info.value.kept).parent == data_dir
+    assert [p.name for p in data_dir.iterdir() if not p.name.endswith(".lock")] == []

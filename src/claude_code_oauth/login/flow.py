@@ -59,6 +59,7 @@ from ..errors import (
 from ..net.http_client import shared_client
 from ..tokens import store as token_store
 from ..tokens.api_key import ApiKeyRecord
+from ..tokens.keyring_item import check_keyring
 from . import pkce
 from .grant import check_grant
 from .loopback import CallbackParams, LoopbackReceiver
@@ -180,6 +181,7 @@ class LoginFlow:
         if self.console:
             settings.console_auth_url  # noqa: B018 - checked before the port opens
         token_store.preflight(settings)
+        check_keyring(settings)
         manual_redirect = settings.manual_redirect_uri
         receiver = LoopbackReceiver(
             expected_state=self._state,

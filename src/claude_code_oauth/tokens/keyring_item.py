@@ -236,6 +236,22 @@ def target_for(settings: Settings) -> KeyringTarget | str:
     return IN_FILE
 
 
+def check_keyring(settings: Settings) -> None:
+    """Before a sign-in under ``storage = keyring``: raise the keyring's one-line
+    :class:`~claude_code_oauth.errors.SecretStoreError` now (no session bus, no
+    Secret Service, no answer in time) rather than after the code is spent. A locked
+    keyring passes: the save asks the user to unlock it."""
+    import contextlib
+
+    from ..errors import SecretStoreLocked
+
+    target = target_for(settings)
+    if not isinstance(target, KeyringTarget):
+        return
+    with contextlib.suppress(SecretStoreLocked):
+        StoreOpener(settings=settings)(target.store).probe()
+
+
 def next_location(
     previous: Location | None, secrets: KeyringTarget | str | None
 ) -> Location | None:
