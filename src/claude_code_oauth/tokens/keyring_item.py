@@ -24,8 +24,10 @@ What a caller may rely on:
   not what :func:`split` writes, raise ``ValueError`` naming what is wrong, never
   showing a secret.
 * :class:`StoreOpener` opens each store once with the configured deadline;
-  :func:`next_location`, :func:`write_item` and :func:`with_secrets` are what
-  :mod:`.store` does with an item (under the token lock, item before file).
+  :func:`next_location`, :func:`write_item`, :func:`with_secrets` and
+  :func:`delete_item` are what :mod:`.store` does with an item (under the token
+  lock, item before file); :func:`target_for` and :func:`check_keyring` are what a
+  login does with the ``storage`` setting (where to save; ask before the browser).
 
 On the ``token`` fast path: imports only ``json`` (the store is imported when an
 item is read).
