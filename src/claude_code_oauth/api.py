@@ -103,13 +103,16 @@ def auth(profile: str | None = None, *, http_library: Any = httpx) -> httpx.Auth
     """An auth that signs every request with the profile's sign-in (see the module's
     docstring). ``http_library``: ``httpx`` (default) or ``httpx2``, whichever the client
     it is given to comes from."""
+    return _auth_for(settings(profile), http_library)
+
+
+def _auth_for(config: Settings, http_library: Any) -> httpx.Auth:
     from .net.api_key_auth import ApiKeyAuth
     from .net.bearer_auth import OAuthBearerAuth
     from .tokens import store as token_store
     from .tokens.api_key import ApiKeyRecord
     from .tokens.provider import provider_for
 
-    config = settings(profile)
     record = token_store.load_sign_in(config.token_path)
     made: httpx.Auth
     if isinstance(record, ApiKeyRecord):
@@ -126,49 +129,44 @@ def auth(profile: str | None = None, *, http_library: Any = httpx) -> httpx.Auth
     return moved
 
 
-def _client_options(profile: str | None, http_client: Any, options: dict[str, Any]) -> Any:
+def _sdk_client(profile: str | None, options: dict[str, Any], *, asynchronous: bool) -> Any:
+    """The SDK's client (``AsyncAnthropic`` if ``asynchronous``) on an HTTP client of the
+    SDK's own library that signs every request as the profile."""
+    import anthropic
+
+    from .models.host_stack import sdk_http
+    from .net.bounded_decoding import ACCEPT
+
     config = settings(profile)
-    headers = {"User-Agent": USER_AGENT, **options.pop("default_headers", {})}
-    return {
-        "base_url": config.api_base_url,
-        "auth_token": _PLACEHOLDER,
-        "http_client": http_client,
-        "default_headers": headers,
+    http_library = sdk_http()
+    http_class = http_library.AsyncClient if asynchronous else http_library.Client
+    http_client = http_class(
+        auth=_auth_for(config, http_library),
+        follow_redirects=False,
+        headers={"Accept-Encoding": ACCEPT},
+        timeout=http_library.Timeout(600.0, connect=15.0),
+    )
+    sdk_class = anthropic.AsyncAnthropic if asynchronous else anthropic.Anthropic
+    return sdk_class(
+        base_url=config.api_base_url,
+        auth_token=_PLACEHOLDER,
+        http_client=http_client,
+        default_headers={"User-Agent": USER_AGENT, **options.pop("default_headers", {})},
         **options,
-    }
+    )
 
 
 def anthropic_client(profile: str | None = None, **options: Any) -> anthropic.Anthropic:
     """The anthropic SDK's client, signed in as the profile (see the module's docstring)."""
-    import anthropic
-
-    from .models.host_stack import sdk_http
-
-    http_library = sdk_http()
-    http_client = http_library.Client(
-        auth=auth(profile, http_library=http_library),
-        follow_redirects=False,
-        headers={"Accept-Encoding": "identity"},
-        timeout=http_library.Timeout(600.0, connect=15.0),
-    )
-    return anthropic.Anthropic(**_client_options(profile, http_client, options))
+    client: anthropic.Anthropic = _sdk_client(profile, options, asynchronous=False)
+    return client
 
 
 def async_anthropic_client(profile: str | None = None, **options: Any) -> anthropic.AsyncAnthropic:
     """The anthropic SDK's async client, signed in as the profile (token refreshes run
     off the event loop)."""
-    import anthropic
-
-    from .models.host_stack import sdk_http
-
-    http_library = sdk_http()
-    http_client = http_library.AsyncClient(
-        auth=auth(profile, http_library=http_library),
-        follow_redirects=False,
-        headers={"Accept-Encoding": "identity"},
-        timeout=http_library.Timeout(600.0, connect=15.0),
-    )
-    return anthropic.AsyncAnthropic(**_client_options(profile, http_client, options))
+    client: anthropic.AsyncAnthropic = _sdk_client(profile, options, asynchronous=True)
+    return client
 
 
 def usage(profile: str | None = None) -> dict[str, Any]:

@@ -51,13 +51,15 @@ class Login:
 
     The child gets the default SIGINT disposition back: a pytest started with
     SIGINT ignored (in the background, under nohup) would otherwise hand that on,
-    and Python would never turn the test's SIGINT into KeyboardInterrupt.
+    and Python would never turn the test's SIGINT into KeyboardInterrupt. It runs
+    with ``faulthandler`` on, so a child that does not exit in time is failed with
+    the stacks of all its threads (see :meth:`finish`).
     """
 
     def __init__(self, env: dict[str, str], *args: str) -> None:
         self.proc = subprocess.Popen(
             [*CLI, "login", *args],
-            env=env,
+            env={**env, "PYTHONFAULTHANDLER": "1"},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -109,7 +111,15 @@ class Login:
         assert self.proc.stdin is not None
         with contextlib.suppress(BrokenPipeError):
             self.proc.stdin.close()
-        code = self.proc.wait(timeout)
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
+            self.proc.wait(timeout)
+            for pump in self._pumps:
+                pump.join(timeout)
+            stacks = "".join(self.errors.queue)
+            pytest.fail(f"the login did not exit within {timeout:g} s; its threads:\n{stacks}")
         for pump in self._pumps:  # both end at EOF, once the process has exited
             pump.join(timeout)
         while not self.lines.empty():

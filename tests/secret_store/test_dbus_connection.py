@@ -96,7 +96,8 @@ def _peer(tmp_path: Path, after_auth: bytes, auth_reply: bytes = b"OK 1234\r\n")
             while b"\r\n" not in received:
                 received += conn.recv(4096)
             conn.sendall(auth_reply)
-            conn.sendall(after_auth)
+            if after_auth:  # a refused client may already have hung up
+                conn.sendall(after_auth)
             done.wait(30)
 
     thread = threading.Thread(target=serve, daemon=True)

@@ -56,7 +56,6 @@ from ..errors import (
     PasteError,
     UnexpectedResponse,
 )
-from ..net.http_client import shared_client
 from ..tokens import store as token_store
 from ..tokens.api_key import ApiKeyRecord
 from ..tokens.keyring_item import check_keyring
@@ -64,6 +63,7 @@ from . import pkce
 from .grant import check_grant
 from .loopback import CallbackParams, LoopbackReceiver
 from .paste import parse_paste
+from .warm_up import JOIN_SECONDS, start_warm_up
 
 
 class LoginUrls:
@@ -169,6 +169,7 @@ class LoginFlow:
         self._decide_lock = threading.Lock()
         self._receiver: LoopbackReceiver | None = None
         self._urls: LoginUrls | None = None
+        self._warm_up: threading.Thread | None = None
 
     # -- setup --------------------------------------------------------------------
 
@@ -217,7 +218,7 @@ class LoginFlow:
                 start=receiver.start_address(browser, settings.redirect_host),
             )
             receiver.start()
-            _warm_up_in_background()
+            self._warm_up = start_warm_up()
         except BaseException:
             self.close()
             raise
@@ -397,25 +398,22 @@ class LoginFlow:
     # -- teardown -----------------------------------------------------------------------
 
     def close(self) -> None:
-        """Release the loopback port (idempotent)."""
+        """Release the loopback port (idempotent), and let the warm-up finish.
+
+        A Ctrl-C right after :meth:`start` ends the process while the warm-up
+        thread may still be importing the HTTP stack; CPython's shutdown with a
+        daemon thread inside an import can wait forever on that import's lock.
+        The imports take a fraction of a second, so the wait is bounded by
+        :data:`WARM_UP_JOIN` and is normally over before anyone notices.
+        """
         if self._receiver is not None:
             self._receiver.close()
+        warm_up, self._warm_up = self._warm_up, None
+        if warm_up is not None:
+            warm_up.join(JOIN_SECONDS)
 
     def __enter__(self) -> LoginFlow:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _warm_up_in_background() -> None:
-    """Create the shared HTTP client and import what the code exchange needs, in a daemon
-    thread, while the user is in the browser (the exchange then starts at once)."""
-
-    def run() -> None:
-        shared_client()
-        import filelock  # noqa: F401 - the token lock needs it right after the exchange
-
-        from ..tokens import endpoint  # noqa: F401
-
-    threading.Thread(target=run, name="claude-code-oauth-warm-up", daemon=True).start()

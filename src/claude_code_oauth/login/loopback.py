@@ -45,6 +45,8 @@ from . import callback_pages
 
 # errnos meaning "this machine has no usable ::1", as opposed to "port taken".
 _NO_IPV6 = {errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.EPROTONOSUPPORT}
+# Seconds close() waits for the serving thread it has just woken (it ends at once).
+_SERVE_JOIN = 5.0
 
 
 class CallbackParams:
@@ -260,7 +262,7 @@ class LoopbackReceiver:
             with contextlib.suppress(OSError):
                 self._wake_w.send(b"x")
         if self._thread is not None:
-            self._thread.join()
+            self._thread.join(_SERVE_JOIN)  # woken above; bounded all the same
         for sock in self._sockets:
             sock.close()
         if self._selector is not None:
