@@ -15,10 +15,20 @@ from pathlib import Path
 
 import pytest
 
+from claude_code_oauth.config import Settings
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from claude_code_oauth.tokens.store import TokenRecord
 from helpers.cli import run_cli
 from helpers.tokens import STATUS_KEYS as KEYS
-from helpers.tokens import digest, seed, start_worker, stored, token_requests, wait_for_line
+from helpers.tokens import (
+    digest,
+    seed,
+    seed_in_keyring,
+    start_worker,
+    stored,
+    token_requests,
+    wait_for_line,
+)
 
 pytestmark = pytest.mark.subprocess
 
@@ -107,20 +117,90 @@ def test_token_fast_path(
 def test_token_fast_path_imports_no_http_library(
     emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
 ) -> None:
-    seed(emulator, token_path, expires_in=3600)
-    code = (
-        "import contextlib, io, json, sys\n"
-        "from claude_code_oauth import cli\n"
-        "with contextlib.redirect_stdout(io.StringIO()):\n"
-        "    rc = cli.main(['token'])\n"
-        "heavy = ['httpx', 'httpcore', 'h11', 'filelock', 'anyio', 'ssl', 'socket', 'logging']\n"
-        "print(json.dumps({'rc': rc, 'loaded': [m for m in heavy if m in sys.modules]}))\n"
-    )
+    record = seed(emulator, token_path, expires_in=3600)
     done = subprocess.run(
-        [sys.executable, "-c", code], env=client_env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", IMPORTS_AFTER_TOKEN, "token"],
+        env=client_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"rc": 0, "loaded": []}
+    assert json.loads(done.stdout) == {
+        "rc": 0,
+        "printed": len(record.access_token) + 1,
+        "loaded": [],
+    }
+
+
+#: What the ``token`` fast path must not import: HTTP libraries, the lock, what they pull
+#: in, and the ``keyring`` library (the Secret Service is spoken directly).
+HEAVY = ["httpx", "httpcore", "h11", "filelock", "anyio", "ssl", "socket", "logging", "keyring"]
+IMPORTS_AFTER_TOKEN = (
+    "import contextlib, io, json, sys\n"
+    "from claude_code_oauth import cli\n"
+    "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+    "    rc = cli.main(sys.argv[1:])\n"
+    f"heavy = {HEAVY!r}\n"
+    "print(json.dumps({'rc': rc, 'printed': len(out.getvalue()),\n"
+    "                  'loaded': [m for m in heavy if m in sys.modules]}))\n"
+)
+
+
+def _keyring_sign_in(
+    emulator: ClaudeEmulator, client_env: dict[str, str], keyring_env: dict[str, str], profile: str
+) -> tuple[dict[str, str], Path, TokenRecord]:
+    """``profile`` signed in as a login under ``storage = keyring`` leaves it: the item in
+    the private Secret Service, then a token file without secrets; and the environment
+    that reaches that keyring."""
+    env = {
+        **client_env,
+        "DBUS_SESSION_BUS_ADDRESS": keyring_env["DBUS_SESSION_BUS_ADDRESS"],
+        "CLAUDE_CODE_OAUTH_STORAGE": "keyring",
+    }
+    path = Path(Settings(environ=env).with_profile(profile).token_path)
+    record = seed_in_keyring(emulator, path, env, profile, expires_in=3600)
+    return env, path, record
+
+
+def test_token_reads_a_keyring_sign_in(
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    keyring_env: dict[str, str],
+    profile: str,
+) -> None:
+    env, path, record = _keyring_sign_in(emulator, client_env, keyring_env, profile)
+    in_file = record.access_token in path.read_text()
+    assert not in_file
+    done = run_cli(env, "token", "--profile", profile)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    exact = done.stdout == record.access_token + "\n"
+    assert exact
+    assert emulator.requests == []
+
+
+def test_token_from_the_keyring_imports_no_http_library_nor_keyring(
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    keyring_env: dict[str, str],
+    profile: str,
+) -> None:
+    env, _path, record = _keyring_sign_in(emulator, client_env, keyring_env, profile)
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORTS_AFTER_TOKEN, "token", "--profile", profile],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    # The token was printed (its length and a newline), so the item was read.
+    assert json.loads(done.stdout) == {
+        "rc": 0,
+        "printed": len(record.access_token) + 1,
+        "loaded": [],
+    }
 
 
 def test_token_refreshes_an_expired_token(
