@@ -137,7 +137,16 @@ class SecretServiceStore(SecretStore):
             )
         deadline = Deadline(self.timeout, self.name, what, self._clock)
         try:
-            with BusConnection(address, deadline) as bus:
+            connection = BusConnection(address, deadline)
+        except SecretStoreUnavailable as exc:
+            # The bus's own words say nothing of credentials: name the keyring first.
+            raise SecretStoreUnavailable(
+                f"The Secret Service (the keyring) is out of reach ({what}): "
+                f"{exc.reason[:1].lower()}{exc.reason[1:]}",
+                hint=exc.hint,
+            ) from None
+        try:
+            with connection as bus:
                 return work(bus)
         except DBusError as exc:
             raise _translate(exc, what) from None
