@@ -180,6 +180,28 @@ def test_token_reads_a_keyring_sign_in(
     assert emulator.requests == []
 
 
+def test_token_with_the_keyring_gone_is_one_line_naming_it(
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    keyring_env: dict[str, str],
+    profile: str,
+    tmp_path: Path,
+) -> None:
+    env, path, record = _keyring_sign_in(emulator, client_env, keyring_env, profile)
+    before = path.read_bytes()
+    gone = {**env, "DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path / 'no-bus'}"}
+    done = run_cli(gone, "token", "--profile", profile)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith(
+        "error: The Secret Service (the keyring) is out of reach "
+        f"(reading profile {profile}'s item): cannot reach the session bus ("
+    )
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert not _leaks(done, record.access_token, record.refresh_token)
+    assert path.read_bytes() == before
+    assert emulator.requests == []
+
+
 def test_token_from_the_keyring_imports_no_http_library_nor_keyring(
     emulator: ClaudeEmulator,
     client_env: dict[str, str],
