@@ -73,8 +73,8 @@ def test_a_keyring_sign_in_in_code_puppy_serves_requests_and_refreshes_into_the_
     scripted_browser: str,
     private_keyring: PrivateKeyring,
 ) -> None:
-    """The default profile's item of this test session's private keyring (each test that
-    writes it writes it whole)."""
+    """Uses the default profile's item in this test session's private keyring (a sign-in
+    replaces it whole, whatever an earlier test left there)."""
     bus = private_keyring.env["DBUS_SESSION_BUS_ADDRESS"]
     store = SecretServiceStore(environ={"DBUS_SESSION_BUS_ADDRESS": bus}, timeout=30)
     home = driver.make_home(str(tmp_path))
@@ -87,7 +87,8 @@ def test_a_keyring_sign_in_in_code_puppy_serves_requests_and_refreshes_into_the_
             seen[label] = {
                 "files": _files_holding_a_token(Path(home)),
                 "item": _item_hash(store, "default"),
-                "file": json.loads(token_file.read_text()),
+                # Only the member naming the item: never the file's other values.
+                "where": json.loads(token_file.read_text()).get("secrets"),
                 "refreshes": emulator.grants["refresh_token"],
             }
             if label == "expire":
@@ -117,7 +118,7 @@ def test_a_keyring_sign_in_in_code_puppy_serves_requests_and_refreshes_into_the_
     # Signed in: the secrets are in the item, the file names it and holds none.
     signed_in = seen["expire"]
     assert signed_in["item"] == first["hash"]
-    assert signed_in["file"]["secrets"] == {
+    assert signed_in["where"] == {
         "store": "secret-service",
         "item": "default",
         "generation": 1,
@@ -132,7 +133,7 @@ def test_a_keyring_sign_in_in_code_puppy_serves_requests_and_refreshes_into_the_
     second = t.data(6)
     assert second["equals_stored"] and second["hash"] != first["hash"]
     assert after["item"] == second["hash"]
-    assert after["file"]["secrets"]["generation"] == 2
+    assert after["where"] == {"store": "secret-service", "item": "default", "generation": 2}
     assert t.data(7).get("output") == REPLY_TEXT, t.data(7)
 
     # No token in any file, before or after the refresh.
