@@ -17,6 +17,7 @@ import pytest
 
 from claude_code_oauth.config import Settings
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from claude_code_oauth.testing.private_keyring import PrivateKeyring
 from claude_code_oauth.tokens.store import TokenRecord
 from helpers.cli import run_cli
 from helpers.tokens import STATUS_KEYS as KEYS
@@ -191,15 +192,40 @@ def test_token_with_the_keyring_gone_is_one_line_naming_it(
     before = path.read_bytes()
     gone = {**env, "DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path / 'no-bus'}"}
     done = run_cli(gone, "token", "--profile", profile)
-    assert done.returncode == 1 and done.stdout == ""
-    assert done.stderr.startswith(
+    printed_nothing = done.stdout == ""
+    assert done.returncode == 1 and printed_nothing
+    line = done.stderr
+    assert line.startswith(
         "error: The Secret Service (the keyring) is out of reach "
         f"(reading profile {profile}'s item): cannot reach the session bus ("
     )
-    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert line.count("\n") == 1 and "Traceback" not in line
     assert not _leaks(done, record.access_token, record.refresh_token)
     assert path.read_bytes() == before
     assert emulator.requests == []
+
+
+def test_token_reads_the_keyring_within_keyring_timeout(
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    keyring_env: dict[str, str],
+    private_keyring: PrivateKeyring,
+    profile: str,
+) -> None:
+    """A keyring daemon that answers nothing: ``token`` gives up after the configured
+    ``keyring_timeout``, which the line names (not the 2 s default)."""
+    env, path, record = _keyring_sign_in(emulator, client_env, keyring_env, profile)
+    env["CLAUDE_CODE_OAUTH_KEYRING_TIMEOUT"] = "0.7"
+    before = path.read_bytes()
+    with private_keyring.paused():
+        done = run_cli(env, "token", "--profile", profile)
+    assert path.read_bytes() == before
+    printed_nothing = done.stdout == ""
+    assert done.returncode == 1 and printed_nothing
+    line = done.stderr
+    assert line.startswith("error: The Secret Service did not answer within 0.7 s (")
+    assert line.count("\n") == 1
+    assert not _leaks(done, record.access_token, record.refresh_token)
 
 
 def test_token_from_the_keyring_imports_no_http_library_nor_keyring(
