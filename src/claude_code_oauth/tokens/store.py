@@ -69,6 +69,7 @@ from .api_key import ApiKeyRecord as ApiKeyRecord
 from .keyring_item import IN_FILE as IN_FILE
 from .keyring_item import KeyringTarget as KeyringTarget
 from .keyring_item import delete_item, location_of, next_location, with_secrets, write_item
+from .preflight import preflight as preflight
 from .record import FORMAT_VERSION as FORMAT_VERSION
 from .record import LOGIN_WARNING_SECONDS as LOGIN_WARNING_SECONDS
 from .record import MAX_EPOCH as MAX_EPOCH
@@ -391,44 +392,3 @@ def delete(path: str, *, stores: StoreOpener | None = None) -> bool:
     if found is not None and found[1] is not None:
         delete_item(found[1], stores)
     return remove(path)
-
-
-def preflight(settings: Settings) -> None:
-    """Raise now what would make saving tokens fail later (before a login starts).
-
-    The data directory is created (0700) or must not be writable by others; the
-    token path must not be a symlink or anything but a regular file; a save's
-    space must be claimable in the directory (:func:`reserve`); the lock beside
-    the file must be usable (held by another process is fine). Raises
-    :class:`TokenFileError` or :class:`StorageError` with one line.
-    """
-    import stat
-
-    path = settings.token_path
-    directory = os.path.dirname(path)
-    ensure_private_dir(directory)
-    refuse_symlink(path)
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        info = None
-    except OSError as exc:
-        raise TokenFileError(f"Cannot use {path}: {exc.strerror}.") from None
-    if info is not None and not stat.S_ISREG(info.st_mode):
-        raise TokenFileError(
-            f"Refusing to use {path}: it is not a regular file.",
-            hint="Move it away; the token file must be a regular file.",
-        )
-    # Actually write (and claim a save's space) rather than trust the mode bits: a
-    # read-only or full filesystem, or root-only permissions, show only this way.
-    reserve(path).release()
-    from filelock import Timeout
-
-    from ..storage.file_lock import acquire
-
-    lock = token_lock(settings, timeout=0)
-    try:
-        acquire(lock, 0)
-    except Timeout:
-        return  # another process holds it: the lock works
-    lock.release()
