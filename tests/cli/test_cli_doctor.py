@@ -23,6 +23,9 @@ pytestmark = pytest.mark.subprocess
 NAMES = [
     "configuration",
     "files",
+    "credential_store",
+    "keyring_item",
+    "stale_items",
     "sign_in",
     "host_stack",
     "token_endpoint",

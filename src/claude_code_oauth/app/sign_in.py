@@ -255,7 +255,10 @@ def _note_active_profile(settings: Settings, reporter: Reporter) -> None:
         return
     if active is not None:
         try:
-            loaded = token_store.load_sign_in(settings.with_profile(active).token_path)
+            from ..tokens.keyring_item import StoreOpener
+
+            other = settings.with_profile(active)
+            loaded = token_store.load_sign_in(other.token_path, stores=StoreOpener(settings=other))
             active_signed_in = loaded is not None
         except ClaudeOAuthError:
             active_signed_in = True  # a damaged token file is not ours to step over
