@@ -183,9 +183,11 @@ class ExtraUsageGuard:
 
     def _account(self) -> str | None:
         from ..tokens import store as token_store
+        from ..tokens.keyring_item import StoreOpener
         from ..tokens.record import account_uuid
 
-        return account_uuid(token_store.load(self._settings.token_path))
+        stores = StoreOpener(settings=self._settings)
+        return account_uuid(token_store.load(self._settings.token_path, stores=stores))
 
 
 _guards: dict[str, ExtraUsageGuard] = {}

@@ -62,6 +62,7 @@ class UsageCapture:
     ) -> None:
         self.path = usage_path(settings)
         self._token_path = settings.token_path
+        self._settings = settings
         self._lock_timeout = settings.lock_timeout
         self._min_interval = min_interval
         self._clock = clock
@@ -171,10 +172,12 @@ class UsageCapture:
 
     def _account(self) -> str | None:
         from ..tokens import store as token_store
+        from ..tokens.keyring_item import StoreOpener
         from ..tokens.record import account_uuid
 
         try:
-            return account_uuid(token_store.load(self._token_path))
+            stores = StoreOpener(settings=self._settings)
+            return account_uuid(token_store.load(self._token_path, stores=stores))
         except Exception:
             return None
 

@@ -58,7 +58,6 @@ from ..errors import (
 )
 from ..tokens import store as token_store
 from ..tokens.api_key import ApiKeyRecord
-from ..tokens.keyring_item import check_keyring
 from . import pkce
 from .grant import check_grant
 from .loopback import CallbackParams, LoopbackReceiver
@@ -91,9 +90,19 @@ class LoginResult:
     arrival (callback request or paste) to the token file being saved. ``record`` is
     the saved sign-in: OAuth tokens, or a Console sign-in's API key. ``replaced`` is
     the profile's previous Console API key when this sign-in replaced one (it still
-    exists in the Console)."""
+    exists in the Console). ``storage_notice`` is the line saying where ``storage =
+    auto`` put the secrets, when it is to be said (see :mod:`..tokens.storage_choice`);
+    ``keyring`` names the OS keyring holding the secrets (``None``: the file holds them)."""
 
-    __slots__ = ("callback_to_saved", "record", "replaced", "token_path", "via")
+    __slots__ = (
+        "callback_to_saved",
+        "keyring",
+        "record",
+        "replaced",
+        "storage_notice",
+        "token_path",
+        "via",
+    )
 
     def __init__(
         self,
@@ -108,6 +117,8 @@ class LoginResult:
         self.via = via
         self.callback_to_saved = callback_to_saved
         self.replaced = replaced
+        self.storage_notice: str | None = None
+        self.keyring: str | None = None
 
 
 def authorize_url(
@@ -182,7 +193,9 @@ class LoginFlow:
         if self.console:
             settings.console_auth_url  # noqa: B018 - checked before the port opens
         token_store.preflight(settings)
-        check_keyring(settings)
+        from ..tokens.storage_choice import choose
+
+        self._storage = choose(settings)  # the keyring asked now, not after the code
         manual_redirect = settings.manual_redirect_uri
         receiver = LoopbackReceiver(
             expected_state=self._state,
@@ -337,7 +350,7 @@ class LoginFlow:
     def _complete(self, code: str, redirect_uri: str, arrived: float, via: str) -> LoginResult:
         from ..errors import RecordKept, StorageError
         from ..tokens.endpoint import exchange_code
-        from ..tokens.keyring_item import StoreOpener, target_for
+        from ..tokens.keyring_item import StoreOpener
 
         settings = self.settings
         path = settings.token_path
@@ -379,7 +392,7 @@ class LoginFlow:
                         path,
                         record,
                         reservation=reservation,
-                        secrets=target_for(settings),
+                        secrets=self._storage.target,
                         stores=StoreOpener(settings=settings),
                     )
                 except RecordKept as exc:
@@ -393,7 +406,11 @@ class LoginFlow:
         replaced = previous if isinstance(previous, ApiKeyRecord) else None
         assert self._receiver is not None
         self._receiver.finish(True, _who(record))
-        return LoginResult(record, path, via, saved - arrived, replaced)
+        result = LoginResult(record, path, via, saved - arrived, replaced)
+        result.storage_notice = self._storage.notice
+        result.keyring = self._storage.label
+        self._storage.told()
+        return result
 
     # -- teardown -----------------------------------------------------------------------
 

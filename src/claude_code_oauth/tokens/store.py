@@ -152,6 +152,14 @@ def load_sign_in(
     return _record_of(path, *found, stores)
 
 
+def secrets_location(path: str) -> Location | None:
+    """Where the sign-in at ``path`` keeps its secrets, from the file alone (no keyring
+    call): its ``secrets`` member, or ``None`` for a file that holds them (or no file).
+    Damage raises :class:`TokenFileError` as :func:`load_sign_in` does."""
+    found = _load_file_form(path)
+    return None if found is None else found[1]
+
+
 def _record_of(
     path: str, data: object, location: Location | None, stores: StoreOpener | None
 ) -> TokenRecord | ApiKeyRecord:
