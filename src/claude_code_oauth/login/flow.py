@@ -54,12 +54,10 @@ from ..errors import (
     ConfigError,
     LoginCancelled,
     PasteError,
-    UnexpectedResponse,
 )
 from ..tokens import store as token_store
 from ..tokens.api_key import ApiKeyRecord
 from . import pkce
-from .grant import check_grant
 from .loopback import CallbackParams, LoopbackReceiver
 from .paste import parse_paste
 from .warm_up import JOIN_SECONDS, start_warm_up
@@ -348,60 +346,18 @@ class LoginFlow:
         return moved or "Run the login again (use --timeout to allow longer)."
 
     def _complete(self, code: str, redirect_uri: str, arrived: float, via: str) -> LoginResult:
-        from ..errors import RecordKept, StorageError
-        from ..tokens.endpoint import exchange_code
-        from ..tokens.keyring_item import StoreOpener
+        from .exchange import exchange_and_save
 
-        settings = self.settings
-        path = settings.token_path
-        # The code is single-use: spend it only once the tokens it brings have a place.
-        try:
-            reservation = token_store.reserve(path)
-        except StorageError as exc:
-            raise StorageError(
-                f"Not exchanging the sign-in code: {exc.reason} The tokens it brings could "
-                "not be kept; nothing was spent.",
-                hint=f"{exc.hint or ''} Then sign in again.".strip(),
-            ) from None
-        with reservation:
-            body = exchange_code(
-                settings,
-                code=code,
-                verifier=self._verifier,
-                redirect_uri=redirect_uri,
-                state=self._state,
-            )
-            record: token_store.TokenRecord | ApiKeyRecord
-            try:
-                record = token_store.TokenRecord.from_token_response(
-                    body, requested_scope=settings.scope
-                )
-            except ValueError as exc:
-                raise UnexpectedResponse(
-                    f"The token endpoint's answer is unusable: {exc}."
-                ) from None
-            check_grant(settings, record.scope, console=self.console)
-            if self.console:
-                from .console_key import create_api_key
-
-                # The login's tokens create the key and are dropped: only the key is kept.
-                record = create_api_key(settings, record.access_token, body)
-            with token_store.held(token_store.token_lock(settings)):
-                try:
-                    previous = token_store.save(
-                        path,
-                        record,
-                        reservation=reservation,
-                        secrets=self._storage.target,
-                        stores=StoreOpener(settings=settings),
-                    )
-                except RecordKept as exc:
-                    raise RecordKept(
-                        f"Signed in, but: {exc.reason}",
-                        hint=exc.hint,
-                        kept=exc.kept,
-                        record=exc.record,
-                    ) from None
+        path = self.settings.token_path
+        record, previous = exchange_and_save(
+            self.settings,
+            code=code,
+            verifier=self._verifier,
+            state=self._state,
+            redirect_uri=redirect_uri,
+            console=self.console,
+            secrets=self._storage.target,
+        )
         saved = time.monotonic()
         replaced = previous if isinstance(previous, ApiKeyRecord) else None
         assert self._receiver is not None
