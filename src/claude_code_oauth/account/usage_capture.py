@@ -62,7 +62,6 @@ class UsageCapture:
     ) -> None:
         self.path = usage_path(settings)
         self._token_path = settings.token_path
-        self._settings = settings
         self._lock_timeout = settings.lock_timeout
         self._min_interval = min_interval
         self._clock = clock
@@ -172,12 +171,10 @@ class UsageCapture:
 
     def _account(self) -> str | None:
         from ..tokens import store as token_store
-        from ..tokens.keyring_item import StoreOpener
-        from ..tokens.record import account_uuid
 
         try:
-            stores = StoreOpener(settings=self._settings)
-            return account_uuid(token_store.load(self._token_path, stores=stores))
+            # From the file alone: with the secrets in the keyring, no keyring call per answer.
+            return token_store.account_in_file(self._token_path)
         except Exception:
             return None
 

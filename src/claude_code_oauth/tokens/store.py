@@ -160,6 +160,16 @@ def secrets_location(path: str) -> Location | None:
     return None if found is None else found[1]
 
 
+def account_in_file(path: str) -> str | None:
+    """The uuid of the account the sign-in at ``path`` belongs to, from the file alone
+    (no keyring call: what is read on every API answer must not cost one); ``None``
+    when unknown or there is no file. Damage raises :class:`TokenFileError`."""
+    found = _load_file_form(path)
+    account = found[0].get("account") if found and isinstance(found[0], dict) else None
+    uuid = account.get("uuid") if isinstance(account, dict) else None
+    return uuid if isinstance(uuid, str) else None
+
+
 def _record_of(
     path: str, data: object, location: Location | None, stores: StoreOpener | None
 ) -> TokenRecord | ApiKeyRecord:
