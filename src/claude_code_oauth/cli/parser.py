@@ -27,6 +27,7 @@ COMMANDS = (
     "switch",
     "show_config",
     "doctor",
+    "storage",
 )
 
 DESCRIPTION = """\

@@ -144,6 +144,13 @@ def load_sign_in(
     return _record_of(path, *found, stores)
 
 
+def stored_location(path: str) -> tuple[bool, Location | None]:
+    """Whether ``path`` holds a sign-in, and where its secrets live (``None``: in the
+    file). Reads the file only, never the keyring; damage raises :class:`TokenFileError`."""
+    found = _load_file_form(path)
+    return (False, None) if found is None else (True, found[1])
+
+
 def _record_of(
     path: str, data: object, location: Location | None, stores: StoreOpener | None
 ) -> TokenRecord | ApiKeyRecord:
