@@ -157,7 +157,7 @@ def test_not_signed_in_is_one_line_and_writes_nothing(
     )
     done = run_cli(env, "storage", "--to", "keyring", "--profile", profile, "--all-profiles")
     assert done.returncode == 2 and "not allowed with argument" in done.stderr
-    assert list(data_dir.glob("claude_code_oauth*.json")) == []
+    assert list(data_dir.iterdir()) == []  # not even a lock file
 
 
 def test_a_keyring_that_is_not_there_changes_nothing(

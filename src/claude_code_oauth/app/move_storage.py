@@ -127,7 +127,11 @@ def move_storage(
     failures: list[ClaudeOAuthError] = []
     for name in names:
         try:
-            move(settings.with_profile(name), reporter, stores)
+            config = settings.with_profile(name)
+            if not token_store.stored_location(config.token_path)[0]:
+                # Before the lock: a profile that does not exist gets no lock file either.
+                raise ProfileError(f"Profile {name} is not signed in: there is nothing to move.")
+            move(config, reporter, stores)
         except ClaudeOAuthError as exc:
             if len(names) == 1:
                 raise
