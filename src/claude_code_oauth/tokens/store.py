@@ -152,12 +152,18 @@ def load_sign_in(
     return _record_of(path, *found, stores)
 
 
+def stored_location(path: str) -> tuple[bool, Location | None]:
+    """Whether ``path`` holds a sign-in, and where its secrets live (``None``: in the
+    file). Reads the file only, never the keyring; damage raises :class:`TokenFileError`."""
+    found = _load_file_form(path)
+    return (False, None) if found is None else (True, found[1])
+
+
 def secrets_location(path: str) -> Location | None:
     """Where the sign-in at ``path`` keeps its secrets, from the file alone (no keyring
     call): its ``secrets`` member, or ``None`` for a file that holds them (or no file).
     Damage raises :class:`TokenFileError` as :func:`load_sign_in` does."""
-    found = _load_file_form(path)
-    return None if found is None else found[1]
+    return stored_location(path)[1]
 
 
 def account_in_file(path: str) -> str | None:
