@@ -45,7 +45,6 @@ imported at module level; filelock is imported when a lock is first needed.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import time
 
@@ -59,16 +58,20 @@ from ..storage.file_lock import file_lock
 from ..storage.secure_file import (
     atomic_write,
     ensure_private_dir,
-    read_bytes,
     refuse_symlink,
     remove_stale_temp_files,
 )
 
 # Re-exported ("as" names): the record's names are part of this module's API.
 from .api_key import ApiKeyRecord as ApiKeyRecord
+from .file_form import MAX_FILE_BYTES as MAX_FILE_BYTES
+from .file_form import RESIGN_HINT, load_file_form
+from .file_form import account_in_file as account_in_file
+from .file_form import secrets_location as secrets_location
+from .file_form import stored_location as stored_location
 from .keyring_item import IN_FILE as IN_FILE
 from .keyring_item import KeyringTarget as KeyringTarget
-from .keyring_item import delete_item, location_of, next_location, with_secrets, write_item
+from .keyring_item import delete_item, next_location, with_secrets, write_item
 from .preflight import preflight as preflight
 from .record import FORMAT_VERSION as FORMAT_VERSION
 from .record import LOGIN_WARNING_SECONDS as LOGIN_WARNING_SECONDS
@@ -80,7 +83,7 @@ from .record import is_token as is_token
 from .reserved_save import RESERVE_BYTES as RESERVE_BYTES
 from .reserved_save import commit
 from .reserved_save import reserve as reserve
-from .stored_form import encode, from_data, identity, item_bytes, parse
+from .stored_form import encode, from_data, identity, item_bytes
 from .token_lock import held as held
 from .token_lock import lock_path as lock_path
 from .token_lock import lock_timeout_error as lock_timeout_error
@@ -94,25 +97,6 @@ if TYPE_CHECKING:
 
 #: Temporary files of a killed writer older than this are removed by :func:`save`.
 STALE_TEMP_SECONDS = 60.0
-#: A token file is a few KiB; a larger one is refused unread (by its size) and
-#: never written (the server's account details are trimmed to fit first).
-MAX_FILE_BYTES = 1 << 20
-
-
-def _describe_damage(path: str, raw: bytes, exc: Exception) -> TokenFileError:
-    if isinstance(exc, json.JSONDecodeError):
-        where = f"not valid JSON (line {exc.lineno}, column {exc.colno})"
-    elif isinstance(exc, UnicodeDecodeError):
-        where = "not UTF-8 text"
-    else:
-        where = f"not a usable token file ({exc})"
-    return TokenFileError(f"The token file {path} is {where}.", hint=_RESIGN_HINT)
-
-
-_RESIGN_HINT = (
-    "Run `claude-code-oauth login` (or /claude-code-auth) to sign in again; "
-    "the damaged file will be kept beside it as a .corrupt copy."
-)
 
 
 #: Why an OAuth-only caller cannot use a Console sign-in.
@@ -146,61 +130,23 @@ def load_sign_in(
     its item, through ``stores`` (the default deadline and environment when ``None``);
     a missing or damaged item is :class:`SecretStoreDamaged`, and a keyring that
     fails is its :class:`~claude_code_oauth.errors.SecretStoreError`, each one line."""
-    found = _load_file_form(path)
+    found = load_file_form(path)
     if found is None:
         return None
     return _record_of(path, *found, stores)
-
-
-def stored_location(path: str) -> tuple[bool, Location | None]:
-    """Whether ``path`` holds a sign-in, and where its secrets live (``None``: in the
-    file). Reads the file only, never the keyring; damage raises :class:`TokenFileError`."""
-    found = _load_file_form(path)
-    return (False, None) if found is None else (True, found[1])
-
-
-def secrets_location(path: str) -> Location | None:
-    """Where the sign-in at ``path`` keeps its secrets, from the file alone (no keyring
-    call): its ``secrets`` member, or ``None`` for a file that holds them (or no file).
-    Damage raises :class:`TokenFileError` as :func:`load_sign_in` does."""
-    return stored_location(path)[1]
-
-
-def account_in_file(path: str) -> str | None:
-    """The uuid of the account the sign-in at ``path`` belongs to, from the file alone
-    (no keyring call: what is read on every API answer must not cost one); ``None``
-    when unknown or there is no file. Damage raises :class:`TokenFileError`."""
-    found = _load_file_form(path)
-    account = found[0].get("account") if found and isinstance(found[0], dict) else None
-    uuid = account.get("uuid") if isinstance(account, dict) else None
-    return uuid if isinstance(uuid, str) else None
 
 
 def _record_of(
     path: str, data: object, location: Location | None, stores: StoreOpener | None
 ) -> TokenRecord | ApiKeyRecord:
     if location is not None:
-        data = with_secrets(path, data, location, stores, _RESIGN_HINT)
+        data = with_secrets(path, data, location, stores, RESIGN_HINT)
     try:
         return from_data(data)
     except ValueError as exc:
         raise TokenFileError(
-            f"The token file {path} is not a usable token file ({exc}).", hint=_RESIGN_HINT
+            f"The token file {path} is not a usable token file ({exc}).", hint=RESIGN_HINT
         ) from None
-
-
-def _load_file_form(path: str) -> tuple[object, Location | None] | None:
-    """The parsed file and where its secrets live (``None``: in it); ``None`` if no file."""
-    raw = read_bytes(path, max_bytes=MAX_FILE_BYTES, oversize_hint=_RESIGN_HINT)
-    if raw is None:
-        return None
-    try:
-        data = parse(raw)
-        return data, location_of(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _describe_damage(path, raw, exc) from None
-    except RecursionError:
-        raise _describe_damage(path, raw, ValueError("nested too deeply")) from None
 
 
 def save(
@@ -281,7 +227,7 @@ def _keep_if_spent(
     what it replaces is known; otherwise return, for the caller to raise ``failed``."""
     found = None
     with contextlib.suppress(TokenFileError):
-        found = _load_file_form(path)
+        found = load_file_form(path)
     if reservation is None or replaces is None or found is None or found[1] is None:
         return
     from .recovery import keep_refused
@@ -307,7 +253,7 @@ def adopt_kept(
             with contextlib.suppress(OSError):
                 os.replace(kept.path, path)
             where = kept.path if os.path.exists(kept.path) else path
-            found = _load_file_form(where)
+            found = load_file_form(where)
             return None if found is None else _record_of(where, *found, stores)
         if kept.keep_for is None:
             return recovery.move_over(path, kept)
@@ -377,7 +323,7 @@ def _set_aside_if_damaged(
     from ..errors import SecretStoreDamaged
 
     try:
-        found = _load_file_form(path)
+        found = load_file_form(path)
     except TokenFileError:
         if os.path.islink(path):
             raise
@@ -410,7 +356,7 @@ def delete(path: str, *, stores: StoreOpener | None = None) -> bool:
 
     refuse_symlink(path)
     try:
-        found = _load_file_form(path)
+        found = load_file_form(path)
     except TokenFileError:
         found = None
     if found is not None and found[1] is not None:
