@@ -60,7 +60,7 @@ def test_status_signed_in(
     human = run_cli(client_env, "status")
     assert human.returncode == 0, human.stderr
     assert "Signed in to Claude as emulated.user@example.com" in human.stdout
-    assert f"Token file: {token_path} (mode 0600)" in human.stdout
+    assert f"Credentials: file {token_path} (mode 0600)" in human.stdout
     assert "Scopes: org:create_api_key user:profile user:inference" in human.stdout
     assert human.stderr == ""
     as_json = run_cli(client_env, "status", "--json")

@@ -47,6 +47,7 @@ STATUS_KEYS = frozenset(
         "error",
         "credential",
         "api_key",
+        "credentials",
     }
 )
 

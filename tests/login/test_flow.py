@@ -717,3 +717,31 @@ def test_a_keyring_that_cannot_answer_is_one_line_before_the_browser_opens(
     assert emulator.requests == []
     assert not Path(settings.token_path).exists()
     assert [p.name for p in data_dir.iterdir() if not p.name.endswith(".lock")] == []
+
+
+def test_a_login_with_storage_auto_uses_the_keyring_that_answers_and_says_so_once(
+    emulator: ClaudeEmulator,
+    data_dir: Path,
+    keyring_env: dict[str, str],
+    profile: str,
+    secret_service: Any,
+) -> None:
+    settings = make_settings(
+        emulator,
+        data_dir,
+        CLAUDE_CODE_OAUTH_STORAGE="auto",
+        CLAUDE_CODE_OAUTH_PROFILE=profile,
+        DBUS_SESSION_BUS_ADDRESS=keyring_env["DBUS_SESSION_BUS_ADDRESS"],
+    )
+    with LoginFlow(settings, timeout=20) as login:
+        first, _ = browser_login(login)
+    assert first.keyring == "OS keyring (Secret Service)"
+    assert (
+        first.storage_notice and "kept in the OS keyring (Secret Service)" in first.storage_notice
+    )
+    stored = json.loads(Path(settings.token_path).read_text())
+    assert stored["secrets"]["store"] == "secret-service" and "refresh_token" not in stored
+    assert secret_service.get(profile) is not None
+    with LoginFlow(settings, timeout=20) as login:
+        again, _ = browser_login(login)
+    assert again.keyring == "OS keyring (Secret Service)" and again.storage_notice is None

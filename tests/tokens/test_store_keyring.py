@@ -236,3 +236,15 @@ def test_a_locked_keyring_stops_delete_and_keeps_the_file(
     assert "\n" not in str(info.value)
     assert Path(path).read_bytes() == before
     assert token_store.load(path, stores=opener) is not None
+
+
+def test_the_account_is_read_from_the_file_alone(
+    path: str, profile: str, opener: StoreOpener, private_keyring: PrivateKeyring
+) -> None:
+    # Read on every API answer (usage capture, extra-usage guard): never a keyring call.
+    token_store.save(
+        path, _login(), secrets=KeyringTarget("secret-service", profile), stores=opener
+    )
+    with private_keyring.paused():
+        assert token_store.account_in_file(path) == "acc-1"
+    assert token_store.account_in_file(path + ".missing") is None

@@ -230,7 +230,8 @@ class KeyringTarget:
 def target_for(settings: Settings) -> KeyringTarget | str:
     """Where a new sign-in's secrets go under the ``storage`` setting: the profile's
     item in this system's keyring for ``keyring`` (the write may prompt to unlock),
-    else :data:`IN_FILE`. ``auto`` keeps the file until its probe exists (issue 22)."""
+    else :data:`IN_FILE` (``auto`` too: its probe and choice are
+    :func:`.storage_choice.choose`'s, which a login uses instead of this)."""
     if settings.storage == "keyring":
         from ..secret_store.choose import backend_for
 
