@@ -44,7 +44,6 @@ imported at module level; filelock is imported when a lock is first needed.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 
@@ -225,6 +224,8 @@ def _keep_if_spent(
 ) -> None:
     """Keep ``record`` (see :func:`.recovery.keep_refused`) when it was spent for and
     what it replaces is known; otherwise return, for the caller to raise ``failed``."""
+    import contextlib  # not at module level: this is on the token fast path
+
     found = None
     with contextlib.suppress(TokenFileError):
         found = load_file_form(path)
@@ -246,6 +247,8 @@ def adopt_kept(
     without secrets (no prompt; while the keyring still refuses, it stays kept and is
     used from there); a kept file form whose item was already written is moved over
     the file and read with its item through ``stores``."""
+    import contextlib
+
     from . import recovery
 
     def place(kept: recovery.Kept) -> TokenRecord | ApiKeyRecord | None:
