@@ -71,7 +71,6 @@ from .file_form import stored_location as stored_location
 from .keyring_item import IN_FILE as IN_FILE
 from .keyring_item import KeyringTarget as KeyringTarget
 from .keyring_item import delete_item, next_location, with_secrets, write_item
-from .preflight import preflight as preflight
 from .record import FORMAT_VERSION as FORMAT_VERSION
 from .record import LOGIN_WARNING_SECONDS as LOGIN_WARNING_SECONDS
 from .record import MAX_EPOCH as MAX_EPOCH
@@ -79,20 +78,44 @@ from .record import MAX_LIFETIME as MAX_LIFETIME
 from .record import MAX_RETRY_AFTER as MAX_RETRY_AFTER
 from .record import TokenRecord as TokenRecord
 from .record import is_token as is_token
-from .reserved_save import RESERVE_BYTES as RESERVE_BYTES
-from .reserved_save import commit
-from .reserved_save import reserve as reserve
 from .stored_form import encode, from_data, identity, item_bytes
-from .token_lock import held as held
-from .token_lock import lock_path as lock_path
-from .token_lock import lock_timeout_error as lock_timeout_error
-from .token_lock import token_lock as token_lock
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ..config import Settings
     from ..storage.reservation import Reservation
     from .keyring_item import Location, StoreOpener
+    from .preflight import preflight as preflight
+    from .reserved_save import RESERVE_BYTES as RESERVE_BYTES
+    from .reserved_save import reserve as reserve
+    from .token_lock import held as held
+    from .token_lock import lock_path as lock_path
+    from .token_lock import lock_timeout_error as lock_timeout_error
+    from .token_lock import token_lock as token_lock
+
+#: Names this module re-exports from the module that defines them, imported on first
+#: use (PEP 562) so that the ``token`` fast path, which needs none, does not pay for them.
+_LAZY = {
+    "preflight": "preflight",
+    "RESERVE_BYTES": "reserved_save",
+    "reserve": "reserved_save",
+    "held": "token_lock",
+    "lock_path": "token_lock",
+    "lock_timeout_error": "token_lock",
+    "token_lock": "token_lock",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__package__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 #: Temporary files of a killed writer older than this are removed by :func:`save`.
 STALE_TEMP_SECONDS = 60.0
@@ -209,6 +232,8 @@ def save(
     if reservation is None:
         atomic_write(path, data, mode=0o600)
     else:
+        from .reserved_save import commit
+
         commit(path, record, reservation, data, replaces, location)
     # A writer killed mid-write leaves its temporary file (with tokens in it) behind.
     remove_stale_temp_files(path, STALE_TEMP_SECONDS)
@@ -302,6 +327,7 @@ def adopt_if_free(path: str, stores: StoreOpener) -> None:
 
     from ..errors import ClaudeOAuthError
     from ..storage.file_lock import acquire
+    from .token_lock import lock_path
 
     lock = file_lock(lock_path(path), 0)
     try:
