@@ -16,6 +16,7 @@ from claude_code_oauth.errors import SecretStoreUnavailable
 from claude_code_oauth.secret_store.secret_service import SecretServiceStore
 from claude_code_oauth.storage import file_lock
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from claude_code_oauth.testing.private_keyring import PrivateKeyring
 from claude_code_oauth.tokens import store as token_store
 from claude_code_oauth.tokens.keyring_item import KeyringTarget, StoreOpener
 from claude_code_oauth.tokens.provider import TokenProvider
@@ -151,3 +152,37 @@ def test_a_waiter_reads_the_item_only_when_the_file_was_replaced(
     assert_same_secret(result, [newer.access_token], "the adopted token")
     assert len(reads) == 4  # and one once the file was replaced (the save reads its own)
     assert emulator.grants["refresh_token"] == 0 and old.refresh_token
+
+
+def test_requests_read_the_item_once_per_save_and_survive_a_keyring_gone_quiet(
+    emulator: ClaudeEmulator,
+    data_dir: Path,
+    keyring_env: dict[str, str],
+    profile: str,
+    private_keyring: PrivateKeyring,
+) -> None:
+    """Before every request a long-lived provider reads the sign-in; with the secrets in
+    the keyring that costs a keyring call only when the token file changed, so a
+    keyring that stops answering does not stop a token that is still good."""
+    settings = Settings(
+        environ={
+            **_settings(
+                emulator, data_dir, profile, keyring_env["DBUS_SESSION_BUS_ADDRESS"]
+            ).environ,
+            "CLAUDE_CODE_OAUTH_KEYRING_TIMEOUT": "0.5",  # how long a wrong read would wait
+        }
+    )
+    record = TokenRecord.from_token_response(emulator.issue_login(), now=time.time())
+    target = KeyringTarget("secret-service", profile)
+    calm = StoreOpener(timeout=30, environ=keyring_env)
+    token_store.save(settings.token_path, record, secrets=target, stores=calm)
+    provider = TokenProvider(settings, on_warning=pytest.fail)
+    first = provider.get_credential()
+    assert_same_secret(first.secret, record.access_token, "the token")
+    with private_keyring.paused():  # a keyring call now would run out of time
+        again = provider.get_credential()
+    assert_same_secret(again.secret, record.access_token, "the token, from memory")
+
+    newer = TokenRecord.from_token_response(emulator.issue_login(), now=time.time())
+    token_store.save(settings.token_path, newer, stores=calm)  # "another process" refreshed
+    assert_same_secret(provider.get_credential().secret, newer.access_token, "the new token")

@@ -179,7 +179,15 @@ class StoreOpener:
     """Opens the store a :class:`Location` names, once per backend, with ``timeout``
     seconds per call and ``environ`` (the process environment by default) — or, with
     ``settings``, its ``keyring_timeout`` and environment, read at the first open (so
-    a bad ``keyring_timeout`` troubles only a sign-in that uses the keyring)."""
+    a bad ``keyring_timeout`` troubles only a sign-in that uses the keyring).
+
+    With ``remember``, :meth:`read_item` keeps the last item it read and hands it out
+    again, with no keyring call, while the token file naming it is the same file
+    (inode, modification time, size) at the same generation: what a long-lived
+    process reads before every request (a model request in Code Puppy) then costs no
+    keyring call, and a keyring that went away does not stop a token that is still
+    good. Any save replaces the file, so the next read asks the keyring again. Only
+    for reads outside the token lock: a refresh reads the item afresh."""
 
     def __init__(
         self,
@@ -187,11 +195,36 @@ class StoreOpener:
         environ: Mapping[str, str] | None = None,
         *,
         settings: Settings | None = None,
+        remember: bool = False,
     ) -> None:
         self.timeout = timeout
         self.environ = environ
         self._settings = settings
         self._open: dict[str, SecretStore] = {}
+        self._remember = remember
+        self._remembered: tuple[tuple[object, ...], bytes] | None = None
+
+    def read_item(self, path: str, location: Location) -> bytes | None:
+        """The raw item ``location`` names (``None``: missing) for the token file at
+        ``path``; remembered as the class says when asked to."""
+        key: tuple[object, ...] | None = None
+        if self._remember:
+            import os
+
+            try:
+                info = os.stat(path)
+            except OSError:
+                pass
+            else:
+                key = (location.store, location.item, location.generation, info.st_ino)
+                key += (info.st_mtime_ns, info.st_size)
+                remembered = self._remembered
+                if remembered is not None and remembered[0] == key:
+                    return remembered[1]
+        raw = self(location.store).get(location.item)
+        if key is not None and raw is not None:
+            self._remembered = (key, raw)
+        return raw
 
     def __call__(self, backend: str) -> SecretStore:
         store = self._open.get(backend)
@@ -303,8 +336,9 @@ def with_secrets(
     the item's."""
     from ..errors import SecretStoreDamaged
 
-    store = (stores or StoreOpener())(location.store)
-    raw_item = store.get(location.item)
+    opener = stores or StoreOpener()
+    store = opener(location.store)
+    raw_item = opener.read_item(path, location)
     assert isinstance(data, dict)  # location_of found a member in it
     if raw_item is None:
         raise SecretStoreDamaged(

@@ -113,8 +113,11 @@ class TokenProvider(RefreshStep):
         #: The new tokens' place on disk, claimed before a refresh spends anything
         #: (held by the one flight under the lock; see :meth:`_save`).
         self._reservation: Reservation | None = None
-        #: The keyring stores a sign-in's file may name (opened on first use).
+        #: The keyring stores a sign-in's file may name (opened on first use); the
+        #: second remembers the item for the reads before each request, outside the
+        #: lock (a refresh, under the lock, reads it afresh through the first).
         self._stores = StoreOpener(settings=settings)
+        self._request_stores = StoreOpener(settings=settings, remember=True)
 
     # -- public API -----------------------------------------------------------
 
@@ -129,7 +132,7 @@ class TokenProvider(RefreshStep):
     def get_credential(self) -> Credential:
         """What authenticates the next request: a Console sign-in's API key, or a
         usable access token (refreshed first if it is near expiry)."""
-        record = token_store.load_sign_in(self.path, stores=self._stores)
+        record = token_store.load_sign_in(self.path, stores=self._request_stores)
         profile = self.settings.profile
         if record is None:
             raise NotSignedIn("Not signed in to Claude.", hint=login_hint())
