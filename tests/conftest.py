@@ -28,6 +28,7 @@ see :func:`local_time`).
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import sys
@@ -38,8 +39,10 @@ from pathlib import Path
 import pytest
 
 from claude_code_oauth.config import Settings
+from claude_code_oauth.secret_store.secret_service import SecretServiceStore
 from claude_code_oauth.testing.emulator.control import ISSUED_SECRETS, ClaudeEmulator
 from claude_code_oauth.testing.hostile_proxy import HostileProxy
+from claude_code_oauth.testing.private_keyring import PrivateKeyring
 from helpers.local_time import zone_with_local_time
 
 #: OAuth access and refresh tokens, and the API keys a Console sign-in creates.
@@ -210,3 +213,36 @@ def settings(emulator: ClaudeEmulator, data_dir: Path) -> Settings:
 def scripted_browser() -> str:
     """A BROWSER value that approves on the emulator's consent page."""
     return f"{sys.executable} -m claude_code_oauth.testing.scripted_browser %s"
+
+
+# -- a real gnome-keyring on a private session bus, once per test session ------------------
+# The fixture fails loudly when the daemon cannot be started (never skips): `make test`
+# installs dbus-daemon and gnome-keyring when they are missing.
+
+#: Deadline for keyring calls that are expected to succeed: generous, so a loaded machine
+#: does not fail them; the tests about deadlines set their own short ones.
+CALM_TIMEOUT = 30.0
+
+_keyring_profiles = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def private_keyring() -> Iterator[PrivateKeyring]:
+    with PrivateKeyring() as keyring:
+        yield keyring
+
+
+@pytest.fixture
+def keyring_env(private_keyring: PrivateKeyring) -> dict[str, str]:
+    return dict(private_keyring.env)
+
+
+@pytest.fixture
+def secret_service(keyring_env: dict[str, str]) -> SecretServiceStore:
+    return SecretServiceStore(environ=keyring_env, timeout=CALM_TIMEOUT)
+
+
+@pytest.fixture
+def profile() -> str:
+    """A profile name no other test in this session uses (its keyring item is its own)."""
+    return f"test-{next(_keyring_profiles)}"

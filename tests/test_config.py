@@ -36,6 +36,8 @@ EXPECTED_DEFAULTS = {
     "default_context_length": 200000,
     "api_key_env_var": "CLAUDE_CODE_ACCESS_TOKEN",
     "extra_usage": "warn",
+    "storage": "file",
+    "keyring_timeout": 2.0,
 }
 
 #: key -> (an override, what the property returns for it)
@@ -66,6 +68,8 @@ OVERRIDES = {
     "anthropic_version": ("2099-01-01", "2099-01-01"),
     "anthropic_beta": ("b-1", "b-1"),
     "extra_usage": (" Block ", "block"),
+    "storage": (" Keyring ", "keyring"),
+    "keyring_timeout": ("0.5", 0.5),
     "data_dir": (None, None),
 }
 
@@ -178,7 +182,9 @@ def test_good_port_ranges(value: str) -> None:
     assert str(low) in value
 
 
-@pytest.mark.parametrize("key", ["callback_timeout", "http_timeout", "lock_timeout"])
+@pytest.mark.parametrize(
+    "key", ["callback_timeout", "http_timeout", "lock_timeout", "keyring_timeout"]
+)
 @pytest.mark.parametrize("value", ["0", "-1", "abc", "nan", "inf", "", "86401", "1e300"])
 def test_bad_timeouts(key: str, value: str) -> None:
     settings = Settings(environ={env_name(key): value})
@@ -204,6 +210,9 @@ def test_bad_timeouts(key: str, value: str) -> None:
         ("api_key_env_var", "1BAD"),
         ("client_id", "   "),
         ("extra_usage", "sometimes"),
+        ("storage", "keychain"),
+        ("storage", ""),
+        ("keyring_timeout", "61"),
         ("token_url", "https://a..b/v1/oauth/token"),
         ("api_base_url", "https://" + "x" * 64 + ".example"),
     ],

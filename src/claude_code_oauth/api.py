@@ -111,9 +111,10 @@ def _auth_for(config: Settings, http_library: Any) -> httpx.Auth:
     from .net.bearer_auth import OAuthBearerAuth
     from .tokens import store as token_store
     from .tokens.api_key import ApiKeyRecord
+    from .tokens.keyring_item import StoreOpener
     from .tokens.provider import provider_for
 
-    record = token_store.load_sign_in(config.token_path)
+    record = token_store.load_sign_in(config.token_path, stores=StoreOpener(settings=config))
     made: httpx.Auth
     if isinstance(record, ApiKeyRecord):
         made = ApiKeyAuth(record.api_key, config)

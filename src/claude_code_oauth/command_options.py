@@ -94,3 +94,16 @@ def add_doctor_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also send one minimal model request (max_tokens 1; counts against usage)",
     )
+
+
+def add_storage_options(parser: argparse.ArgumentParser) -> None:
+    """Which profiles ``storage`` and ``/claude-code-storage`` look at or move:
+    ``--profile NAME`` or ``--all-profiles`` (not both)."""
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--profile", metavar="NAME", help=PROFILE_HELP)
+    which.add_argument(
+        "--all-profiles",
+        action="store_true",
+        help="move every signed-in profile, one after the other (a profile that fails "
+        "is named and the others still move)",
+    )

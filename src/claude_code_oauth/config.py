@@ -24,9 +24,11 @@ from .config_rules import (
     CLAUDE_CODE_OAUTH_CONFIG,
     DEFAULT_PROFILE,
     EXTRA_USAGE_MODES,
+    MAX_KEYRING_SECONDS,
     MAX_SECONDS,
     PROFILE_RULE,
     RECEIVER_HOSTS,
+    STORAGE_MODES,
     check_endpoint,
     default_data_dir,
     env_name,
@@ -70,6 +72,11 @@ class Settings:
             raise ConfigError(f"Unknown configuration key(s): {', '.join(sorted(unknown))}.")
 
     # -- raw access ---------------------------------------------------------
+
+    @property
+    def environ(self) -> Mapping[str, str]:
+        """The environment these settings read (what a keyring client connects with)."""
+        return self._environ
 
     def source(self, key: str) -> str:
         """Where ``key``'s value comes from: ``override``, the env var name, or ``default``."""
@@ -380,6 +387,28 @@ class Settings:
                 "extra_usage", f"{value!r} is not one of {', '.join(EXTRA_USAGE_MODES)}"
             )
         return value
+
+    # -- where the secrets live ---------------------------------------------
+
+    @property
+    def storage(self) -> str:
+        """``file`` (default), ``keyring`` or ``auto``: where a new sign-in's secrets go.
+        A sign-in already saved stays where its file says its secrets are."""
+        value = str(self.raw("storage")).strip().lower()
+        if value not in STORAGE_MODES:
+            raise self._bad("storage", f"{value!r} is not one of {', '.join(STORAGE_MODES)}")
+        return value
+
+    @property
+    def keyring_timeout(self) -> float:
+        """Seconds one OS keyring call may take (more than 0, at most 60)."""
+        number = self._seconds("keyring_timeout")
+        if number > MAX_KEYRING_SECONDS:
+            value = self.raw("keyring_timeout")
+            raise self._bad(
+                "keyring_timeout", f"{value!r} is more than {MAX_KEYRING_SECONDS} seconds"
+            )
+        return number
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:

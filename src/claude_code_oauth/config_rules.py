@@ -57,10 +57,22 @@ CLAUDE_CODE_OAUTH_CONFIG: dict[str, Any] = {
     "anthropic_beta": "oauth-2025-04-20",
     # What our Code Puppy models do about answers billed as extra usage: warn | block | allow.
     "extra_usage": "warn",
+    # Where a new sign-in's secrets go: file (the 0600 token file) | keyring | auto.
+    "storage": "file",
+    # Seconds one OS keyring call may take before it is abandoned.
+    "keyring_timeout": 2.0,
 }
 
 #: The values of ``extra_usage``.
 EXTRA_USAGE_MODES = ("warn", "block", "allow")
+
+#: The values of ``storage``: the token file only; the OS keyring (an error when it
+#: fails, never a silent fall-back to the file); the keyring when one answers, else
+#: the file.
+STORAGE_MODES = ("file", "keyring", "auto")
+
+#: The longest deadline a keyring call may have (a longer one is a hang in all but name).
+MAX_KEYRING_SECONDS = 60
 
 #: The longest duration a setting may hold (callback, HTTP and lock timeouts).
 MAX_SECONDS = 86400

@@ -234,6 +234,11 @@ class SecretTooLarge(SecretStoreError):
     """A value is larger than a store of credentials accepts (on write or on read)."""
 
 
+class MoveFailed(ClaudeOAuthError):
+    """``storage --to`` could not move a sign-in's credentials; the message says what
+    happened, and that the sign-in still works from where it was (nothing was lost)."""
+
+
 # --- models ------------------------------------------------------------------
 
 

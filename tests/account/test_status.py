@@ -65,7 +65,7 @@ def test_signed_in(emulator: ClaudeEmulator, client_env: dict[str, str], token_p
     lines = status.render(report)
     assert lines[0] == "Signed in to Claude as emulated.user@example.com (Emulated Organization)."
     assert any("Access token: valid" in line and "(in 2h 0m)" in line for line in lines)
-    assert lines[-1] == f"Token file: {token_path} (mode 0600)"
+    assert lines[-1] == f"Credentials: file {token_path} (mode 0600)"
     clean = _no_secret(report, record.access_token, record.refresh_token)
     assert clean
 
@@ -245,7 +245,7 @@ def test_every_line_of_a_signed_in_report_and_its_level() -> None:
         ("warning", "Last refresh problem: The token endpoint answered HTTP 500."),
         ("info", "Server check: token accepted."),
         ("info", "Usage: 5 h 42 %"),
-        ("info", "Token file: /data/claude_code_oauth.json (mode 0600)"),
+        ("info", "Credentials: file /data/claude_code_oauth.json (mode 0600)"),
     ]
     assert (
         status.render(report, show_profile=False)[0]
@@ -267,7 +267,7 @@ def test_the_lines_of_a_login_that_needs_renewal() -> None:
         ("info", "Access token: expired 2026-09-21T16:13:20+02:00 (2m 5s ago)."),
         ("warning", "A new login is needed: run `claude-code-oauth login`."),
         ("warning", "Server check: failed. It was revoked."),
-        ("info", "Token file: /data/claude_code_oauth.json (mode 0600)"),
+        ("info", "Credentials: file /data/claude_code_oauth.json (mode 0600)"),
     ]
     unknown = _report(access_token_expires_at=None, access_token_expires_in=0, error="Odd.")
     assert status.render_levels(unknown)[1:3] == [
@@ -312,7 +312,7 @@ def test_the_lines_of_a_console_key() -> None:
         ),
         ("info", "Server check: API key accepted."),
         ("info", "Usage: none"),
-        ("info", "Key file: /data/claude_code_oauth.json (mode 0600)"),
+        ("info", "Credentials: file /data/claude_code_oauth.json (mode 0600)"),
     ]
     bare = _report(
         credential="api_key",
@@ -458,7 +458,7 @@ def test_the_access_token_line_at_its_edge(expires_in: int, line: str) -> None:
 def test_render_shows_the_usage_line_it_is_given() -> None:
     assert status.render(_report(), "Usage: 5 h 1 %")[-2:] == [
         "Usage: 5 h 1 %",
-        "Token file: /data/claude_code_oauth.json (mode 0600)",
+        "Credentials: file /data/claude_code_oauth.json (mode 0600)",
     ]
 
 

@@ -17,6 +17,7 @@ CLI_USE_CASES = {
     "doctor": "doctor",
     "profiles": "profiles",
     "models": "models",
+    "storage": "move_storage",
 }
 #: What a command module may import besides its use case: argument definitions and checks.
 ARGUMENTS = {f"{PACKAGE}.{name}" for name in ("command_options", "config_rules", "errors")}

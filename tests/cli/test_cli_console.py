@@ -154,6 +154,9 @@ def test_console_login_by_browser_keeps_only_the_key_and_every_command_knows_it(
     assert list(checks) == [
         "configuration",
         "files",
+        "credential_store",
+        "keyring_item",
+        "stale_items",
         "sign_in",
         "host_stack",
         "authorize_endpoint",

@@ -23,6 +23,9 @@ pytestmark = pytest.mark.subprocess
 NAMES = [
     "configuration",
     "files",
+    "credential_store",
+    "keyring_item",
+    "stale_items",
     "sign_in",
     "host_stack",
     "token_endpoint",
@@ -88,10 +91,11 @@ def test_human_output_marks_each_line(
     lines = done.stdout.splitlines()
     assert done.returncode == 0 and len(lines) == len(NAMES)
     assert all(line.startswith("✓ ") for line in lines)
-    assert lines[2].startswith("✓ Sign-in: Signed in as emulated.user@example.com")
+    assert lines[2] == f"✓ Credential store: file {token_path} (its own 0600 file)"
+    assert lines[5].startswith("✓ Sign-in: Signed in as emulated.user@example.com")
     # This environment has Code Puppy's libraries: they were checked, and work together.
-    assert lines[3].startswith("✓ Anthropic SDK and pydantic-ai: anthropic ")
-    assert lines[3].endswith("they work together (a request built and read back in memory)")
+    assert lines[6].startswith("✓ Anthropic SDK and pydantic-ai: anthropic ")
+    assert lines[6].endswith("they work together (a request built and read back in memory)")
 
 
 def test_without_code_puppy_the_library_check_passes_with_nothing_to_check(

@@ -13,8 +13,11 @@ import pytest
 
 from claude_code_oauth import USER_AGENT
 from claude_code_oauth.config import Settings
+from claude_code_oauth.secret_store.secret_service import SecretServiceStore
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.testing.hostile_proxy import HostileProxy
+from claude_code_oauth.tokens import store as token_store
+from claude_code_oauth.tokens.keyring_item import KeyringTarget, StoreOpener
 from helpers.cli import run_cli
 from helpers.tokens import digest, seed
 
@@ -182,3 +185,31 @@ def test_a_token_url_the_settings_refuse_still_lets_logout_remove_the_login(
     line = _warning(done)
     assert line.startswith("warning: Could not reach Anthropic to revoke the login (token_url: ")
     assert "CLAUDE_CODE_OAUTH_TOKEN_URL" in line
+
+
+def test_logout_of_a_keyring_sign_in_revokes_it_and_removes_its_item(
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    token_path: Path,
+    keyring_env: dict[str, str],
+    secret_service: SecretServiceStore,
+) -> None:
+    """The default profile's item: the private keyring belongs to this test session and
+    no other test here writes that item."""
+    env = {**client_env, "DBUS_SESSION_BUS_ADDRESS": keyring_env["DBUS_SESSION_BUS_ADDRESS"]}
+    record = seed(emulator, token_path, expires_in=3600)
+    moved = token_store.load(str(token_path))
+    assert moved is not None
+    stores = StoreOpener(environ=env)
+    token_store.save(
+        str(token_path), moved, secrets=KeyringTarget("secret-service", "default"), stores=stores
+    )
+    assert "secrets" in token_path.read_text()
+    done = run_cli(env, "logout")
+    assert done.returncode == 0, done.stderr
+    assert not _leaks(done, record.access_token, record.refresh_token)
+    assert "Anthropic confirmed the revocation" in done.stdout
+    (revoked,) = emulator.revocations
+    assert revoked.token == digest(record.refresh_token)
+    assert secret_service.get("default") is None
+    assert not token_path.exists()

@@ -15,10 +15,21 @@ from pathlib import Path
 
 import pytest
 
+from claude_code_oauth.config import Settings
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from claude_code_oauth.testing.private_keyring import PrivateKeyring
+from claude_code_oauth.tokens.store import TokenRecord
 from helpers.cli import run_cli
 from helpers.tokens import STATUS_KEYS as KEYS
-from helpers.tokens import digest, seed, start_worker, stored, token_requests, wait_for_line
+from helpers.tokens import (
+    digest,
+    seed,
+    seed_in_keyring,
+    start_worker,
+    stored,
+    token_requests,
+    wait_for_line,
+)
 
 pytestmark = pytest.mark.subprocess
 
@@ -49,7 +60,7 @@ def test_status_signed_in(
     human = run_cli(client_env, "status")
     assert human.returncode == 0, human.stderr
     assert "Signed in to Claude as emulated.user@example.com" in human.stdout
-    assert f"Token file: {token_path} (mode 0600)" in human.stdout
+    assert f"Credentials: file {token_path} (mode 0600)" in human.stdout
     assert "Scopes: org:create_api_key user:profile user:inference" in human.stdout
     assert human.stderr == ""
     as_json = run_cli(client_env, "status", "--json")
@@ -107,20 +118,137 @@ def test_token_fast_path(
 def test_token_fast_path_imports_no_http_library(
     emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
 ) -> None:
-    seed(emulator, token_path, expires_in=3600)
-    code = (
-        "import contextlib, io, json, sys\n"
-        "from claude_code_oauth import cli\n"
-        "with contextlib.redirect_stdout(io.StringIO()):\n"
-        "    rc = cli.main(['token'])\n"
-        "heavy = ['httpx', 'httpcore', 'h11', 'filelock', 'anyio', 'ssl', 'socket', 'logging']\n"
-        "print(json.dumps({'rc': rc, 'loaded': [m for m in heavy if m in sys.modules]}))\n"
-    )
+    record = seed(emulator, token_path, expires_in=3600)
     done = subprocess.run(
-        [sys.executable, "-c", code], env=client_env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", IMPORTS_AFTER_TOKEN, "token"],
+        env=client_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"rc": 0, "loaded": []}
+    assert json.loads(done.stdout) == {
+        "rc": 0,
+        "printed": len(record.access_token) + 1,
+        "loaded": [],
+    }
+
+
+#: What the ``token`` fast path must not import: HTTP libraries, the lock, what they pull
+#: in, and the ``keyring`` library (the Secret Service is spoken directly).
+HEAVY = ["httpx", "httpcore", "h11", "filelock", "anyio", "ssl", "socket", "logging", "keyring"]
+IMPORTS_AFTER_TOKEN = (
+    "import contextlib, io, json, sys\n"
+    "from claude_code_oauth import cli\n"
+    "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+    "    rc = cli.main(sys.argv[1:])\n"
+    f"heavy = {HEAVY!r}\n"
+    "print(json.dumps({'rc': rc, 'printed': len(out.getvalue()),\n"
+    "                  'loaded': [m for m in heavy if m in sys.modules]}))\n"
+)
+
+
+def _keyring_sign_in(
+    emulator: ClaudeEmulator, client_env: dict[str, str], keyring_env: dict[str, str], profile: str
+) -> tuple[dict[str, str], Path, TokenRecord]:
+    """``profile`` signed in as a login under ``storage = keyring`` leaves it: the item in
+    the private Secret Service, then a token file without secrets; and the environment
+    that reaches that keyring."""
+    env = {
+        **client_env,
+        "DBUS_SESSION_BUS_ADDRESS": keyring_env["DBUS_SESSION_BUS_ADDRESS"],
+        "CLAUDE_CODE_OAUTH_STORAGE": "keyring",
+    }
+    path = Path(Settings(environ=env).with_profile(profile).token_path)
+    record = seed_in_keyring(emulator, path, env, profile, expires_in=3600)
+    return env, path, record
+
+
+def test_token_reads_a_keyring_sign_in(
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    keyring_env: dict[str, str],
+    profile: str,
+) -> None:
+    env, path, record = _keyring_sign_in(emulator, client_env, keyring_env, profile)
+    in_file = record.access_token in path.read_text()
+    assert not in_file
+    done = run_cli(env, "token", "--profile", profile)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    exact = done.stdout == record.access_token + "\n"
+    assert exact
+    assert emulator.requests == []
+
+
+def test_token_with_the_keyring_gone_is_one_line_naming_it(
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    keyring_env: dict[str, str],
+    profile: str,
+    tmp_path: Path,
+) -> None:
+    env, path, record = _keyring_sign_in(emulator, client_env, keyring_env, profile)
+    before = path.read_bytes()
+    gone = {**env, "DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path / 'no-bus'}"}
+    done = run_cli(gone, "token", "--profile", profile)
+    printed_nothing = done.stdout == ""
+    assert done.returncode == 1 and printed_nothing
+    line = done.stderr
+    assert line.startswith(
+        "error: The Secret Service (the keyring) is out of reach "
+        f"(reading profile {profile}'s item): cannot reach the session bus ("
+    )
+    assert line.count("\n") == 1 and "Traceback" not in line
+    assert not _leaks(done, record.access_token, record.refresh_token)
+    assert path.read_bytes() == before
+    assert emulator.requests == []
+
+
+def test_token_reads_the_keyring_within_keyring_timeout(
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    keyring_env: dict[str, str],
+    private_keyring: PrivateKeyring,
+    profile: str,
+) -> None:
+    """A keyring daemon that answers nothing: ``token`` gives up after the configured
+    ``keyring_timeout``, which the line names (not the 2 s default)."""
+    env, path, record = _keyring_sign_in(emulator, client_env, keyring_env, profile)
+    env["CLAUDE_CODE_OAUTH_KEYRING_TIMEOUT"] = "0.7"
+    before = path.read_bytes()
+    with private_keyring.paused():
+        done = run_cli(env, "token", "--profile", profile)
+    assert path.read_bytes() == before
+    printed_nothing = done.stdout == ""
+    assert done.returncode == 1 and printed_nothing
+    line = done.stderr
+    assert line.startswith("error: The Secret Service did not answer within 0.7 s (")
+    assert line.count("\n") == 1
+    assert not _leaks(done, record.access_token, record.refresh_token)
+
+
+def test_token_from_the_keyring_imports_no_http_library_nor_keyring(
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    keyring_env: dict[str, str],
+    profile: str,
+) -> None:
+    env, _path, record = _keyring_sign_in(emulator, client_env, keyring_env, profile)
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORTS_AFTER_TOKEN, "token", "--profile", profile],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    # The token was printed (its length and a newline), so the item was read.
+    assert json.loads(done.stdout) == {
+        "rc": 0,
+        "printed": len(record.access_token) + 1,
+        "loaded": [],
+    }
 
 
 def test_token_refreshes_an_expired_token(

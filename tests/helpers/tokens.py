@@ -47,8 +47,33 @@ STATUS_KEYS = frozenset(
         "error",
         "credential",
         "api_key",
+        "credentials",
     }
 )
+
+#: Deadline of the keyring calls a test makes to set itself up (generous: a loaded
+#: machine must not fail them; the tests about deadlines set their own).
+KEYRING_SETUP_TIMEOUT = 30.0
+
+
+def seed_in_keyring(
+    emulator: ClaudeEmulator,
+    path: str | os.PathLike[str],
+    bus_env: Mapping[str, str],
+    item: str,
+    *,
+    expires_in: float,
+) -> TokenRecord:
+    """:func:`seed`, then the login moved as a sign-in under ``storage = keyring`` saves
+    it: its secrets in item ``item`` of the Secret Service ``bus_env`` reaches (its
+    ``DBUS_SESSION_BUS_ADDRESS``), then the token file at ``path`` without them."""
+    from claude_code_oauth.tokens.keyring_item import KeyringTarget, StoreOpener
+
+    record = seed(emulator, path, expires_in=expires_in)
+    stores = StoreOpener(KEYRING_SETUP_TIMEOUT, bus_env)
+    target = KeyringTarget("secret-service", item)
+    token_store.save(os.fspath(path), record, secrets=target, stores=stores)
+    return record
 
 
 def digest(token: str | None) -> str:

@@ -29,6 +29,7 @@ from claude_code_oauth.errors import (
     LockTimeout,
     LoginCancelled,
     ScopeNotGranted,
+    SecretStoreUnavailable,
     ServerError,
     TokenFileError,
 )
@@ -36,8 +37,9 @@ from claude_code_oauth.login.flow import LoginFlow
 from claude_code_oauth.storage import secure_file
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator, RecordedRequest
 from claude_code_oauth.testing.emulator.records import s256
+from claude_code_oauth.tokens.provider import TokenProvider
 from helpers.ports import released
-from helpers.tokens import start_worker, wait_for_line
+from helpers.tokens import assert_same_secret, files_containing, start_worker, wait_for_line
 
 AUTHORIZE_KEYS = {
     "code",
@@ -665,3 +667,81 @@ def test_an_answer_without_scope_was_granted_what_was_asked(
     with LoginFlow(settings, timeout=20) as flow:
         result, _ = browser_login(flow)
     assert result.record.scope == settings.scope == "org:create_api_key user:profile user:inference"
+
+
+# -- storage = keyring ------------------------------------------------------------------------
+
+
+def test_a_login_with_storage_keyring_keeps_no_token_in_any_file(
+    emulator: ClaudeEmulator,
+    data_dir: Path,
+    keyring_env: dict[str, str],
+    profile: str,
+    secret_service: Any,
+) -> None:
+    settings = make_settings(
+        emulator,
+        data_dir,
+        CLAUDE_CODE_OAUTH_STORAGE="keyring",
+        CLAUDE_CODE_OAUTH_PROFILE=profile,
+        DBUS_SESSION_BUS_ADDRESS=keyring_env["DBUS_SESSION_BUS_ADDRESS"],
+    )
+    with LoginFlow(settings, timeout=20) as login:
+        result, _ = browser_login(login)
+    record = result.record
+    for secret in (record.access_token, record.refresh_token):
+        assert files_containing([data_dir], secret, skip=set()) == [], "a token is in a file"
+    stored = json.loads(Path(settings.token_path).read_text())
+    assert stored["secrets"] == {"store": "secret-service", "item": profile, "generation": 1}
+    assert secret_service.get(profile) is not None
+    token = TokenProvider(settings).get_access_token()
+    assert_same_secret(token, record.access_token, "the access token")
+
+
+def test_a_keyring_that_cannot_answer_is_one_line_before_the_browser_opens(
+    emulator: ClaudeEmulator, data_dir: Path, tmp_path: Path
+) -> None:
+    """No session bus: ``storage = keyring`` refuses before any code is asked for, and
+    nothing is written (the recovery path for a keyring failing after the exchange is
+    tests/tokens/test_provider_keyring.py's)."""
+    settings = make_settings(
+        emulator,
+        data_dir,
+        CLAUDE_CODE_OAUTH_STORAGE="keyring",
+        DBUS_SESSION_BUS_ADDRESS=f"unix:path={tmp_path / 'no-bus'}",
+        XDG_RUNTIME_DIR=str(tmp_path / "no-runtime"),
+    )
+    with LoginFlow(settings, timeout=20) as login, pytest.raises(SecretStoreUnavailable) as info:
+        login.start()
+    assert "\n" not in str(info.value) and "session bus" in str(info.value)
+    assert emulator.requests == []
+    assert not Path(settings.token_path).exists()
+    assert [p.name for p in data_dir.iterdir() if not p.name.endswith(".lock")] == []
+
+
+def test_a_login_with_storage_auto_uses_the_keyring_that_answers_and_says_so_once(
+    emulator: ClaudeEmulator,
+    data_dir: Path,
+    keyring_env: dict[str, str],
+    profile: str,
+    secret_service: Any,
+) -> None:
+    settings = make_settings(
+        emulator,
+        data_dir,
+        CLAUDE_CODE_OAUTH_STORAGE="auto",
+        CLAUDE_CODE_OAUTH_PROFILE=profile,
+        DBUS_SESSION_BUS_ADDRESS=keyring_env["DBUS_SESSION_BUS_ADDRESS"],
+    )
+    with LoginFlow(settings, timeout=20) as login:
+        first, _ = browser_login(login)
+    assert first.keyring == "OS keyring (Secret Service)"
+    assert (
+        first.storage_notice and "kept in the OS keyring (Secret Service)" in first.storage_notice
+    )
+    stored = json.loads(Path(settings.token_path).read_text())
+    assert stored["secrets"]["store"] == "secret-service" and "refresh_token" not in stored
+    assert secret_service.get(profile) is not None
+    with LoginFlow(settings, timeout=20) as login:
+        again, _ = browser_login(login)
+    assert again.keyring == "OS keyring (Secret Service)" and again.storage_notice is None

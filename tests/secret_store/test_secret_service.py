@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -165,6 +166,21 @@ def test_without_a_bus_nothing_is_tried(monkeypatch: pytest.MonkeyPatch, profile
         with pytest.raises(SecretStoreUnavailable, match="no session bus") as caught:
             call()
         assert "DBUS_SESSION_BUS_ADDRESS" in _one_line(caught.value), name
+
+
+def test_a_bus_that_is_gone_is_named_as_the_keyring(tmp_path: Path, profile: str) -> None:
+    """The bus's socket no longer exists (the session ended): the line says which store
+    and what it was doing before the bus's own words."""
+    gone = f"unix:path={tmp_path / 'bus'}"
+    store = SecretServiceStore(environ={"DBUS_SESSION_BUS_ADDRESS": gone})
+    for name, call in _every_call(store, profile).items():
+        with pytest.raises(SecretStoreUnavailable) as caught:
+            call()
+        line = _one_line(caught.value)
+        assert line.startswith("The Secret Service (the keyring) is out of reach ("), name
+        assert "cannot reach the session bus (" in line and str(tmp_path) in line, name
+    with pytest.raises(SecretStoreUnavailable, match=f"reading profile {profile}'s item"):
+        store.get(profile)
 
 
 @pytest.mark.keyring

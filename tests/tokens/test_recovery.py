@@ -21,6 +21,13 @@ from helpers.tokens import digest, seed, stored
 _real_replace = os.replace
 
 
+def _adopt_if_free(path: str) -> None:
+    """What :func:`token_store.sweep` hands the recovery sweep (no keyring involved)."""
+    from claude_code_oauth.tokens.keyring_item import StoreOpener
+
+    token_store.adopt_if_free(path, StoreOpener())
+
+
 def _temps(directory: Path) -> list[str]:
     return [p.name for p in directory.iterdir() if p.name.endswith(".tmp")]
 
@@ -151,14 +158,14 @@ def test_sweep_adopts_the_newest_kept_copy_and_removes_the_rest(
 ) -> None:
     from claude_code_oauth.tokens import recovery
 
-    recovery.sweep(str(data_dir))  # nothing there: nothing happens
+    recovery.sweep(str(data_dir), _adopt_if_free)  # nothing there: nothing happens
     before = seed(emulator, token_path, expires_in=3600)
     newer = _rotated(emulator, before, 120)
     older = _rotated(emulator, before, 60)
     _left_by_a_dead_writer(token_path, _kept_copy(older, before), "0000000a")
     _left_by_a_dead_writer(token_path, _kept_copy(newer, before), "0000000b")
     half = _left_by_a_dead_writer(token_path, bytes(4096), "0000000c")  # a claim, unwritten
-    recovery.sweep(str(data_dir))
+    recovery.sweep(str(data_dir), _adopt_if_free)
     assert digest(stored(token_path).refresh_token) == digest(newer.refresh_token)
     assert _temps(data_dir) == [] and not half.exists()
 
@@ -174,7 +181,7 @@ def test_a_kept_copy_of_another_login_or_an_older_one_is_removed_not_adopted(
     stale = _rotated(emulator, before, -60)  # older than the file's login
     _left_by_a_dead_writer(token_path, _kept_copy(stale, before), "0000000b")
     _left_by_a_dead_writer(token_path, b'{"no": "replaces"}', "0000000c")
-    recovery.sweep(str(data_dir))
+    recovery.sweep(str(data_dir), _adopt_if_free)
     assert digest(stored(token_path).refresh_token) == digest(before.refresh_token)
     assert _temps(data_dir) == []
 
@@ -194,16 +201,16 @@ def test_files_of_a_running_or_an_unknown_writer_are_left_until_stale(
     foreign.write_bytes(bytes(16))
     old_naming = data_dir / f".{token_path.name}.0123456789ab.tmp"
     old_naming.write_bytes(bytes(16))
-    recovery.sweep(str(data_dir))
+    recovery.sweep(str(data_dir), _adopt_if_free)
     assert mine.exists() and foreign.exists() and old_naming.exists()
     minute_ago = time.time() - 61
     os.utime(old_naming, (minute_ago, minute_ago))
     os.utime(foreign, (minute_ago, minute_ago))  # an unknown writer gets an hour
-    recovery.sweep(str(data_dir))
+    recovery.sweep(str(data_dir), _adopt_if_free)
     assert not old_naming.exists() and foreign.exists() and mine.exists()
     hour_ago = time.time() - 3601
     os.utime(foreign, (hour_ago, hour_ago))
-    recovery.sweep(str(data_dir))
+    recovery.sweep(str(data_dir), _adopt_if_free)
     assert not foreign.exists() and mine.exists()
 
 
@@ -219,11 +226,11 @@ def test_sweep_leaves_a_kept_copy_while_the_token_lock_is_held(
     holder = file_lock(str(token_path) + ".lock", 5)
     holder.acquire()
     try:
-        recovery.sweep(str(data_dir))
+        recovery.sweep(str(data_dir), _adopt_if_free)
     finally:
         holder.release()
     assert kept.exists()  # the lock holder (a refresh) adopts it, under the lock
     assert digest(stored(token_path).refresh_token) == digest(before.refresh_token)
     token_path.write_bytes(b"{damaged")
-    recovery.sweep(str(data_dir))  # a damaged token file: nothing adopted, no error
+    recovery.sweep(str(data_dir), _adopt_if_free)  # a damaged token file: nothing adopted, no error
     assert kept.exists()

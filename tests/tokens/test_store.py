@@ -564,14 +564,14 @@ def test_the_sweep_at_every_start_never_stops_a_command(
 
     settings = Settings(environ={"CLAUDE_CODE_OAUTH_DATA_DIR": str(data_dir)})
     swept: list[str] = []
-    monkeypatch.setattr(recovery, "sweep", swept.append)
+    monkeypatch.setattr(recovery, "sweep", lambda directory, adopt: swept.append(directory))
     token_store.sweep(settings)
     assert swept == []  # nothing left behind: not even looked at further
     (data_dir / ".claude_code_oauth.json.0123456789ab.tmp").write_bytes(b"x")
     token_store.sweep(settings)
     assert swept == [str(data_dir)]
 
-    def broken(directory: str) -> None:
+    def broken(directory: str, adopt: object) -> None:
         raise RuntimeError("boom")
 
     monkeypatch.setattr(recovery, "sweep", broken)

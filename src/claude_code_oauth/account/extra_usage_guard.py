@@ -183,9 +183,9 @@ class ExtraUsageGuard:
 
     def _account(self) -> str | None:
         from ..tokens import store as token_store
-        from ..tokens.record import account_uuid
 
-        return account_uuid(token_store.load(self._settings.token_path))
+        # From the file alone: with the secrets in the keyring, no keyring call per answer.
+        return token_store.account_in_file(self._settings.token_path)
 
 
 _guards: dict[str, ExtraUsageGuard] = {}

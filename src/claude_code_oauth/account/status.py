@@ -11,7 +11,7 @@ from typing import Any
 
 from ..config import Settings
 from ..config_rules import DEFAULT_PROFILE
-from ..errors import ClaudeOAuthError
+from ..errors import ClaudeOAuthError, SecretStoreDamaged, SecretStoreError
 from ..hints import CLI_HINTS, Hints
 from ..storage.secure_file import file_mode
 from ..tokens import store as token_store
@@ -78,9 +78,16 @@ def collect(
         "error": None,
         "credential": None,
         "api_key": None,
+        "credentials": {"store": "file", "name": "file", "item": None, "problem": None},
     }
     try:
-        record = token_store.load_sign_in(path)
+        record = _load(settings, path, report["credentials"])
+    except SecretStoreError as exc:
+        # The file names a keyring item that cannot be read: one line; only a missing
+        # or damaged item needs a new sign-in (a locked keyring needs unlocking).
+        report["credentials"]["problem"] = report["error"] = str(exc)
+        report["needs_login"] = isinstance(exc, SecretStoreDamaged)
+        return report
     except ClaudeOAuthError as exc:
         report["error"] = str(exc)
         report["needs_login"] = True
@@ -122,6 +129,22 @@ def collect(
     if verify:
         report["verified"], report["error"] = _verify(settings)
     return report
+
+
+def _load(
+    settings: Settings, path: str, where: dict[str, Any]
+) -> token_store.TokenRecord | ApiKeyRecord | None:
+    """The sign-in at ``path``, ``where`` (the report's ``credentials``) filled in from
+    the file's ``secrets`` member first: a keyring item is read once, within
+    ``keyring_timeout``, so a missing or damaged one is named here."""
+    location = token_store.secrets_location(path)
+    if location is None:
+        return token_store.load_sign_in(path)
+    from ..secret_store.choose import describe
+    from ..tokens.keyring_item import StoreOpener
+
+    where.update(store="keyring", name=describe(location.store), item=location.item)
+    return token_store.load_sign_in(path, stores=StoreOpener(settings=settings))
 
 
 def _who(record: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
@@ -253,6 +276,17 @@ def render_levels(
         show_profile = profile != DEFAULT_PROFILE
     if not report["signed_in"]:
         named = f" (profile {profile})" if show_profile else ""
+        where = report.get("credentials") or {}
+        if where.get("problem"):
+            return [
+                ("warning", f"The sign-in{named} cannot be used: {where['problem']}"),
+                ("info", _credentials_line(report)),
+                *(
+                    [("info", f"Sign in with {hints.login(profile)}.")]
+                    if report["needs_login"]
+                    else []
+                ),
+            ]
         lines.append(("warning", f"Not signed in to Claude{named}."))
         if report["error"]:
             lines.append(("warning", f"Problem: {report['error']}"))
@@ -294,7 +328,7 @@ def render_levels(
         lines.append(("warning", f"Last refresh problem: {report['last_error']}"))
     if report["error"] and report["verified"] is None:
         lines.append(("warning", f"Note: {report['error']}"))
-    return lines + _closing_lines(report, usage, "token", "Token file")
+    return lines + _closing_lines(report, usage, "token")
 
 
 def _render_api_key(
@@ -319,11 +353,24 @@ def _render_api_key(
     else:
         when = "creation time unknown"
     lines.append(("info", f"API key: {name}…{key['last4']}, {when}; it does not expire."))
-    return lines + _closing_lines(report, usage, "API key", "Key file")
+    return lines + _closing_lines(report, usage, "API key")
+
+
+def _credentials_line(report: dict[str, Any]) -> str:
+    """Where the credentials live: ``Credentials: file PATH (mode 0600)``, or the keyring
+    and its item, with the token file that keeps the rest."""
+    where = report.get("credentials") or {}
+    mode = report["token_file_mode"]
+    if where.get("store") == "keyring":
+        return (
+            f"Credentials: {where['name']}, item of profile {where['item']}; "
+            f"the rest in {report['token_file']} (mode {mode})"
+        )
+    return f"Credentials: file {report['token_file']} (mode {mode})"
 
 
 def _closing_lines(
-    report: dict[str, Any], usage: str | None, credential: str, file_label: str
+    report: dict[str, Any], usage: str | None, credential: str
 ) -> list[tuple[str, str]]:
     """The server check, the usage line and where the credential is kept."""
     lines = []
@@ -333,6 +380,5 @@ def _closing_lines(
         lines.append(("warning", f"Server check: failed. {report['error']}"))
     if usage:
         lines.append(("info", usage))
-    mode = report["token_file_mode"]
-    lines.append(("info", f"{file_label}: {report['token_file']} (mode {mode})"))
+    lines.append(("info", _credentials_line(report)))
     return lines

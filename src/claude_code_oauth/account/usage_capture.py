@@ -171,10 +171,10 @@ class UsageCapture:
 
     def _account(self) -> str | None:
         from ..tokens import store as token_store
-        from ..tokens.record import account_uuid
 
         try:
-            return account_uuid(token_store.load(self._token_path))
+            # From the file alone: with the secrets in the keyring, no keyring call per answer.
+            return token_store.account_in_file(self._token_path)
         except Exception:
             return None
 

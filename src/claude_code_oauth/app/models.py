@@ -32,9 +32,10 @@ def refresh_models(settings: Settings, reporter: Reporter, *, pin: bool = False)
     from ..models.discovery import discover_models
     from ..models.registry import register_models
     from ..tokens import store as token_store
+    from ..tokens.keyring_item import StoreOpener
     from ..tokens.provider import provider_for
 
-    record = token_store.load_sign_in(settings.token_path)
+    record = token_store.load_sign_in(settings.token_path, stores=StoreOpener(settings=settings))
     api_key = isinstance(record, ApiKeyRecord)
     if isinstance(record, ApiKeyRecord):
         models = discover_models(settings, api_key=record.api_key)

@@ -175,8 +175,16 @@ def login(
         _report_api_key(result, reporter, f"{f' as {email}' if email else ''}{where}")
     else:
         reporter.success(f"Signed in{f' as {email}' if email else ''}{where} (via {result.via}).")
-        reporter.info(f"Tokens saved to {result.token_path} (mode 0600).")
+        if result.keyring:
+            reporter.info(
+                f"Tokens saved in the {result.keyring}; {result.token_path} (mode 0600) "
+                "keeps the rest."
+            )
+        else:
+            reporter.info(f"Tokens saved to {result.token_path} (mode 0600).")
         _remember_plan(settings, result, reporter)
+    if result.storage_notice:
+        reporter.info(result.storage_notice)
     if result.replaced is not None:
         reporter.warning(
             f"This replaced the profile's previous Anthropic API key {result.replaced.label} "
@@ -220,10 +228,14 @@ def _report_api_key(result: LoginResult, reporter: Reporter, who: str) -> None:
         f"Signed in to the Anthropic Console{who} (via {result.via}): created the API key "
         f"{record.label}" + (f" for {org}." if org else ".")
     )
+    where = (
+        f"in the {result.keyring}; {result.token_path} (mode 0600) keeps the rest"
+        if result.keyring
+        else f"to {result.token_path} (mode 0600)"
+    )
     reporter.info(
-        f"API key saved to {result.token_path} (mode 0600). The sign-in's OAuth tokens were "
-        "used only to create it and were not kept. Requests with it are billed to the "
-        "organization by the Console."
+        f"API key saved {where}. The sign-in's OAuth tokens were used only to create it "
+        "and were not kept. Requests with it are billed to the organization by the Console."
     )
 
 
@@ -243,7 +255,10 @@ def _note_active_profile(settings: Settings, reporter: Reporter) -> None:
         return
     if active is not None:
         try:
-            loaded = token_store.load_sign_in(settings.with_profile(active).token_path)
+            from ..tokens.keyring_item import StoreOpener
+
+            other = settings.with_profile(active)
+            loaded = token_store.load_sign_in(other.token_path, stores=StoreOpener(settings=other))
             active_signed_in = loaded is not None
         except ClaudeOAuthError:
             active_signed_in = True  # a damaged token file is not ours to step over

@@ -32,21 +32,25 @@ def sign_out(settings: Settings, reporter: Reporter) -> tuple[bool, tuple[str, .
     from ..profiles.active import recorded_active_profile
     from ..profiles.listing import profile_names
     from ..tokens import store as token_store
+    from ..tokens.keyring_item import StoreOpener
     from ..tokens.revoke import revoke_login
     from .sign_in import console_keys_url
 
     path = settings.token_path
     profile = settings.profile
     revocation = None
+    stores = StoreOpener(settings=settings)
     with token_store.held(token_store.token_lock(settings)):
         try:
-            stored = token_store.load_sign_in(path)
+            stored = token_store.load_sign_in(path, stores=stores)
         except ClaudeOAuthError:
             stored = None  # damaged: removed all the same
         if isinstance(stored, TokenRecord) and stored.refresh_token:
             # Under the lock: no other process can rotate the token being revoked.
             revocation = revoke_login(settings, stored.refresh_token)
-        removed = token_store.delete(path)
+        # The keyring item first: if the keyring fails, that is the error, and the
+        # file (which names the item) stays for a later logout.
+        removed = token_store.delete(path, stores=stores)
     named = "" if profile == DEFAULT_PROFILE else f" of profile {profile}"
     if removed and isinstance(stored, ApiKeyRecord):
         org = stored.organization_name

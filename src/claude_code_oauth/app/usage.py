@@ -63,7 +63,9 @@ def collect(settings: Settings, *, refresh: bool = False, now: float | None = No
 
     fixed_now = now
     now = time.time() if now is None else now
-    record = token_store.load_sign_in(settings.token_path)
+    from ..tokens.keyring_item import StoreOpener
+
+    record = token_store.load_sign_in(settings.token_path, stores=StoreOpener(settings=settings))
     if isinstance(record, token_store.ApiKeyRecord):
         report = empty_report()
         report["plan"] = {"name": "API", "tier": None}

@@ -1,7 +1,7 @@
 """The ``claude-code-oauth`` command.
 
 Subcommands (one module each, see :mod:`.parser`): login, status, token,
-usage, logout, models, profiles, switch, config, doctor. Errors are one line on stderr
+usage, logout, models, profiles, switch, config, doctor, storage. Errors are one line on stderr
 with a non-zero exit
 status, never a traceback. Only ``token`` prints a token, on purpose. Heavy
 modules (httpx, filelock) are imported by the subcommands that need them, and

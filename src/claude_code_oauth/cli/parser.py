@@ -27,6 +27,7 @@ COMMANDS = (
     "switch",
     "show_config",
     "doctor",
+    "storage",
 )
 
 DESCRIPTION = """\
@@ -36,7 +37,8 @@ keep the tokens fresh, and register the account's models for Code Puppy.
 instead and keeps only the API key that sign-in creates.
 
 Tokens live in <data dir>/claude_code_oauth.json (mode 0600); the data dir is
-$XDG_DATA_HOME/code_puppy if set, else ~/.code_puppy. Several accounts can be
+$XDG_DATA_HOME/code_puppy if set, else ~/.code_puppy. `storage --to keyring`
+moves them into the OS keyring (and `--to file` back). Several accounts can be
 signed in side by side as profiles (login --profile NAME, stored in
 claude_code_oauth.NAME.json); `switch NAME` makes one active, and --profile or
 CLAUDE_CODE_OAUTH_PROFILE overrides it for one command. Every setting can be

@@ -4,7 +4,9 @@ For an OAuth sign-in that is a valid access token (refreshed first when due);
 for a Console sign-in, its Anthropic API key. On the fast path (a fresh token,
 or any API key) this reads one file and imports only ``json`` beyond the
 interpreter's own start-up: no argument parser, no lock, no HTTP library, no
-thread. Scripts call it on every request.
+thread. Scripts call it on every request. A sign-in whose secrets are in the OS
+keyring costs one read of its item more, within ``keyring_timeout``: the Secret
+Service is spoken directly (standard library only), never through ``keyring``.
 """
 
 from __future__ import annotations
@@ -60,13 +62,16 @@ def run(
     import time
 
     from ..tokens import store as token_store
+    from ..tokens.keyring_item import StoreOpener  # imported by the store already
 
     if args is None:
         from types import SimpleNamespace  # not argparse: the fast path skips it
 
         args = SimpleNamespace(profile=profile)
     config = settings(args)
-    record = token_store.load_sign_in(config.token_path)
+    # A keyring sign-in's item is read with keyring_timeout (read only then).
+    stores = StoreOpener(settings=config)
+    record = token_store.load_sign_in(config.token_path, stores=stores)
     now = time.time()
     if isinstance(record, token_store.ApiKeyRecord):
         # A Console sign-in: the key itself (it has no expiry and no refresh).
@@ -89,7 +94,7 @@ def run(
         # One call per process: a provider of its own, whose warnings go to stderr.
         provider = TokenProvider(config, on_warning=lambda text: err(f"warning: {text}"))
         token = provider.get_access_token()
-        record = token_store.load_sign_in(config.token_path)
+        record = token_store.load_sign_in(config.token_path, stores=stores)
     if isinstance(record, token_store.TokenRecord):
         warn_login_expiry(record, now, config.profile)
     if sys.stdout is None:  # started with stdout closed

@@ -10,13 +10,15 @@ from .output import out, settings
 HELP = "show whether you are signed in (never shows a token)"
 DESCRIPTION = (
     "Show the account, token and login expiry, scopes, one line of usage (from the "
-    "last answer Claude sent; `claude-code-oauth usage` has the details), and the token "
-    "file of the profile in use (or --profile NAME); --all shows every profile, the one "
-    "in use first. No network access unless --verify. For a Console sign-in: the "
+    "last answer Claude sent; `claude-code-oauth usage` has the details), and where the "
+    "credentials of the profile in use (or --profile NAME) live: the token file, or the OS "
+    "keyring (whose item is read once, so a missing or damaged one is named); --all "
+    "shows every profile, the one in use first. No network access unless --verify. "
+    "For a Console sign-in: the "
     "organization, the API key's name, when it was created and its last 4 characters "
     "(--verify asks the models endpoint whether it accepts the key); --json adds "
-    "'credential' (oauth, api_key or null) and 'api_key'. Exit status 0 when the profile in "
-    "use is signed in and usable."
+    "'credential' (oauth, api_key or null), 'api_key' and 'credentials'. Exit status 0 "
+    "when the profile in use is signed in and usable."
 )
 
 

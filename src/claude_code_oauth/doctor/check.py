@@ -10,6 +10,9 @@ from typing import Any
 NAMES = (
     "configuration",
     "files",
+    "credential_store",
+    "keyring_item",
+    "stale_items",
     "sign_in",
     "host_stack",
     "token_endpoint",
@@ -22,6 +25,9 @@ NAMES = (
 TITLES = {
     "configuration": "Configuration",
     "files": "Data directory and token file",
+    "credential_store": "Credential store",
+    "keyring_item": "Keyring item",
+    "stale_items": "Stale keyring items",
     "sign_in": "Sign-in",
     "host_stack": "Anthropic SDK and pydantic-ai",
     "token_endpoint": "Token endpoint",

@@ -15,10 +15,15 @@ def run_checks(settings: Settings, *, inference: bool = False) -> list[Check]:
     """Every check, in :data:`NAMES` order (``inference`` only when asked; for a Console
     sign-in without ``token_endpoint`` and ``profile``)."""
     from ..tokens.api_key import ApiKeyRecord
-    from . import local, remote
+    from . import credential_store, local, remote
     from .host_stack import host_stack
 
     checks = [local.configuration(settings), local.files(settings)]
+    checks += [
+        credential_store.credential_store(settings),
+        credential_store.keyring_item(settings),
+        credential_store.stale_items(settings),
+    ]
     sign_in, record = local.sign_in(settings)
     checks += [sign_in, host_stack()]
     # A Console sign-in (always usable once read) has no token endpoint and no profile.

@@ -115,7 +115,10 @@ def sign_in(
     now = time.time() if now is None else now
     fix = sign_in_fix(settings)
     try:
-        record = token_store.load_sign_in(settings.token_path)
+        from ..tokens.keyring_item import StoreOpener
+
+        stores = StoreOpener(settings=settings)
+        record = token_store.load_sign_in(settings.token_path, stores=stores)
     except ClaudeOAuthError as exc:
         return Check("sign_in", False, exc.reason, exc.hint or fix), None
     if record is None:

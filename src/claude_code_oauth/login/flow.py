@@ -54,12 +54,10 @@ from ..errors import (
     ConfigError,
     LoginCancelled,
     PasteError,
-    UnexpectedResponse,
 )
 from ..tokens import store as token_store
 from ..tokens.api_key import ApiKeyRecord
 from . import pkce
-from .grant import check_grant
 from .loopback import CallbackParams, LoopbackReceiver
 from .paste import parse_paste
 from .warm_up import JOIN_SECONDS, start_warm_up
@@ -90,9 +88,19 @@ class LoginResult:
     arrival (callback request or paste) to the token file being saved. ``record`` is
     the saved sign-in: OAuth tokens, or a Console sign-in's API key. ``replaced`` is
     the profile's previous Console API key when this sign-in replaced one (it still
-    exists in the Console)."""
+    exists in the Console). ``storage_notice`` is the line saying where ``storage =
+    auto`` put the secrets, when it is to be said (see :mod:`..tokens.storage_choice`);
+    ``keyring`` names the OS keyring holding the secrets (``None``: the file holds them)."""
 
-    __slots__ = ("callback_to_saved", "record", "replaced", "token_path", "via")
+    __slots__ = (
+        "callback_to_saved",
+        "keyring",
+        "record",
+        "replaced",
+        "storage_notice",
+        "token_path",
+        "via",
+    )
 
     def __init__(
         self,
@@ -107,6 +115,8 @@ class LoginResult:
         self.via = via
         self.callback_to_saved = callback_to_saved
         self.replaced = replaced
+        self.storage_notice: str | None = None
+        self.keyring: str | None = None
 
 
 def authorize_url(
@@ -181,6 +191,9 @@ class LoginFlow:
         if self.console:
             settings.console_auth_url  # noqa: B018 - checked before the port opens
         token_store.preflight(settings)
+        from ..tokens.storage_choice import choose
+
+        self._storage = choose(settings)  # the keyring asked now, not after the code
         manual_redirect = settings.manual_redirect_uri
         receiver = LoopbackReceiver(
             expected_state=self._state,
@@ -333,58 +346,27 @@ class LoginFlow:
         return moved or "Run the login again (use --timeout to allow longer)."
 
     def _complete(self, code: str, redirect_uri: str, arrived: float, via: str) -> LoginResult:
-        from ..errors import RecordKept, StorageError
-        from ..tokens.endpoint import exchange_code
+        from .exchange import exchange_and_save
 
-        settings = self.settings
-        path = settings.token_path
-        # The code is single-use: spend it only once the tokens it brings have a place.
-        try:
-            reservation = token_store.reserve(path)
-        except StorageError as exc:
-            raise StorageError(
-                f"Not exchanging the sign-in code: {exc.reason} The tokens it brings could "
-                "not be kept; nothing was spent.",
-                hint=f"{exc.hint or ''} Then sign in again.".strip(),
-            ) from None
-        with reservation:
-            body = exchange_code(
-                settings,
-                code=code,
-                verifier=self._verifier,
-                redirect_uri=redirect_uri,
-                state=self._state,
-            )
-            record: token_store.TokenRecord | ApiKeyRecord
-            try:
-                record = token_store.TokenRecord.from_token_response(
-                    body, requested_scope=settings.scope
-                )
-            except ValueError as exc:
-                raise UnexpectedResponse(
-                    f"The token endpoint's answer is unusable: {exc}."
-                ) from None
-            check_grant(settings, record.scope, console=self.console)
-            if self.console:
-                from .console_key import create_api_key
-
-                # The login's tokens create the key and are dropped: only the key is kept.
-                record = create_api_key(settings, record.access_token, body)
-            with token_store.held(token_store.token_lock(settings)):
-                try:
-                    previous = token_store.save(path, record, reservation=reservation)
-                except RecordKept as exc:
-                    raise RecordKept(
-                        f"Signed in, but: {exc.reason}",
-                        hint=exc.hint,
-                        kept=exc.kept,
-                        record=exc.record,
-                    ) from None
+        path = self.settings.token_path
+        record, previous = exchange_and_save(
+            self.settings,
+            code=code,
+            verifier=self._verifier,
+            state=self._state,
+            redirect_uri=redirect_uri,
+            console=self.console,
+            secrets=self._storage.target,
+        )
         saved = time.monotonic()
         replaced = previous if isinstance(previous, ApiKeyRecord) else None
         assert self._receiver is not None
         self._receiver.finish(True, _who(record))
-        return LoginResult(record, path, via, saved - arrived, replaced)
+        result = LoginResult(record, path, via, saved - arrived, replaced)
+        result.storage_notice = self._storage.notice
+        result.keyring = self._storage.label
+        self._storage.told()
+        return result
 
     # -- teardown -----------------------------------------------------------------------
 

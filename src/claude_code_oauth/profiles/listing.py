@@ -155,9 +155,13 @@ class ProfileSummary:
 
 def summarize(settings: Settings, name: str, *, active: bool, now: float) -> ProfileSummary:
     """``name``'s summary from its token file (a damaged file is reported, not raised)."""
-    path = settings.with_profile(name).token_path
+    profile_settings = settings.with_profile(name)
+    path = profile_settings.token_path
     try:
-        record = token_store.load_sign_in(path)
+        from ..tokens.keyring_item import StoreOpener
+
+        stores = StoreOpener(settings=profile_settings)
+        record = token_store.load_sign_in(path, stores=stores)
     except ClaudeOAuthError as exc:
         return ProfileSummary(name, active, path, signed_in=True, needs_login=True, error=str(exc))
     if record is None:

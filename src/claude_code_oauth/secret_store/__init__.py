@@ -8,6 +8,7 @@ Windows Credential Manager through the ``keyring`` library (:mod:`.keyring_libra
 values split by :mod:`.chunking`). Failures are the named
 :class:`~claude_code_oauth.errors.SecretStoreError` subclasses.
 
-Not yet used by the token store: the ``storage`` setting that chooses it comes later.
+The token store reaches it through :mod:`claude_code_oauth.tokens.keyring_item` when a
+sign-in's secrets live in the keyring (the ``storage`` setting).
 Importing this package imports nothing beyond itself.
 """

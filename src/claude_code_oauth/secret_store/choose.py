@@ -36,6 +36,25 @@ def backend_for(platform: str | None = None) -> str:
     return "secret-service"
 
 
+#: What the user is told each backend is (``status``, ``doctor``, the login).
+_LABELS = {
+    "darwin": "OS keyring (macOS Keychain)",
+    "win": "OS keyring (Windows Credential Manager)",
+}
+
+
+def describe(backend: str, platform: str | None = None) -> str:
+    """``OS keyring (Secret Service)`` and the like: the store ``backend`` names, for
+    people (no connection made, nothing imported)."""
+    if backend == "auto":
+        backend = backend_for(platform)
+    if backend == "secret-service":
+        return "OS keyring (Secret Service)"
+    platform = sys.platform if platform is None else platform
+    key = "win" if platform.startswith("win") else platform
+    return _LABELS.get(key, "OS keyring (keyring library)")
+
+
 def open_secret_store(
     backend: str = "auto",
     *,

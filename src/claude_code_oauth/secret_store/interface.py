@@ -13,6 +13,9 @@ whichever store :func:`~.choose.open_secret_store` returns:
   :class:`~claude_code_oauth.errors.SecretStoreLocked`.
 * :meth:`SecretStore.probe` answers whether the store is usable here, in time, with a
   one-line description of it, without reading or writing any item.
+* :meth:`SecretStore.profiles` names the profiles that have an item in this store
+  (locked ones included, never reading a secret), or ``None`` when the store cannot
+  list its items (the ``keyring`` library cannot); it never prompts.
 * Every call returns or raises within its deadline (``timeout`` seconds, 2 by default;
   ``prompt_timeout`` while a prompt the caller allowed is on screen). Every failure is a
   :class:`~claude_code_oauth.errors.SecretStoreError` subclass with a one-line message
@@ -59,6 +62,9 @@ class SecretStore:
 
     def probe(self) -> str:
         raise NotImplementedError
+
+    def profiles(self) -> list[str] | None:
+        return None
 
 
 def check_size(secret: bytes, store: str) -> None:

@@ -123,6 +123,11 @@ class SecretServiceStore(SecretStore):
     def probe(self) -> str:
         return self._with_bus("answering whether it works", _probe)
 
+    def profiles(self) -> list[str]:
+        """The profiles with an item of this service, sorted (attributes only: no
+        secret is read, a locked collection is listed too)."""
+        return self._with_bus("listing its items", _profiles)
+
     # -- the connection, writes, prompts ------------------------------------------------
 
     def _with_bus(self, what: str, work: Callable[[BusConnection], T]) -> T:
@@ -137,7 +142,16 @@ class SecretServiceStore(SecretStore):
             )
         deadline = Deadline(self.timeout, self.name, what, self._clock)
         try:
-            with BusConnection(address, deadline) as bus:
+            connection = BusConnection(address, deadline)
+        except SecretStoreUnavailable as exc:
+            # The bus's own words say nothing of credentials: name the keyring first.
+            raise SecretStoreUnavailable(
+                f"The Secret Service (the keyring) is out of reach ({what}): "
+                f"{exc.reason[:1].lower()}{exc.reason[1:]}",
+                hint=exc.hint,
+            ) from None
+        try:
+            with connection as bus:
                 return work(bus)
         except DBusError as exc:
             raise _translate(exc, what) from None
@@ -268,6 +282,19 @@ def _probe(bus: BusConnection) -> str:
             f"The Secret Service's default keyring ({name!r}) is locked.", hint=_LOCKED_HINT
         )
     return f"the Secret Service on the session bus (default keyring {name!r}, unlocked)"
+
+
+def _profiles(bus: BusConnection) -> list[str]:
+    unlocked, locked = bus.call(
+        SECRETS, SERVICE_PATH, SERVICE_IFACE, "SearchItems", "a{ss}", ({"service": SERVICE},)
+    )
+    names = set()
+    for path in [*unlocked, *locked]:
+        found = _property(bus, path, ITEM_IFACE, "Attributes")
+        name = found.get("profile") if isinstance(found, dict) else None
+        if isinstance(name, str) and found.get("service") == SERVICE:
+            names.add(name)
+    return sorted(names)
 
 
 def label(profile: str) -> str:

@@ -99,6 +99,21 @@ class Reservation:
         self._close()
         fsync_dir(os.path.dirname(os.path.abspath(self.target)))
 
+    def keep(self, data: bytes) -> str:
+        """Write ``data`` into the claimed space and keep it there, without touching the
+        target (for :mod:`..tokens.recovery` to adopt later); returns the kept file's
+        path. Raises :class:`CommitFailed` (``kept`` ``None``) when it cannot."""
+        if self._done:
+            raise RuntimeError("this reservation was already used")
+        try:
+            write_all(self._fd, data, 0)
+            os.ftruncate(self._fd, len(data))
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise CommitFailed(write_error(self.target, exc, self._error_cls), None) from None
+        self._keep()
+        return self.path
+
     def _keep(self) -> None:
         self._done = True
         self._close()

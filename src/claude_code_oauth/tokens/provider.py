@@ -47,6 +47,7 @@ lock is held, is :mod:`.refresh_step`'s.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -61,6 +62,7 @@ from ..errors import (
 from . import exit_wait
 from . import store as token_store
 from .credential import API_KEY, OAUTH, Credential
+from .keyring_item import StoreOpener
 from .refresh_step import RefreshStep, login_hint, not_refreshing
 from .store import ApiKeyRecord, TokenRecord
 
@@ -111,12 +113,17 @@ class TokenProvider(RefreshStep):
         #: The new tokens' place on disk, claimed before a refresh spends anything
         #: (held by the one flight under the lock; see :meth:`_save`).
         self._reservation: Reservation | None = None
+        #: The keyring stores a sign-in's file may name (opened on first use); the
+        #: second remembers the item for the reads before each request, outside the
+        #: lock (a refresh, under the lock, reads it afresh through the first).
+        self._stores = StoreOpener(settings=settings)
+        self._request_stores = StoreOpener(settings=settings, remember=True)
 
     # -- public API -----------------------------------------------------------
 
     def current(self) -> TokenRecord | None:
         """The stored record without any network or lock (``None``: not signed in)."""
-        return token_store.load(self.path)
+        return token_store.load(self.path, stores=self._stores)
 
     def get_access_token(self) -> str:
         """A usable access token, refreshing first if it is near expiry."""
@@ -125,7 +132,7 @@ class TokenProvider(RefreshStep):
     def get_credential(self) -> Credential:
         """What authenticates the next request: a Console sign-in's API key, or a
         usable access token (refreshed first if it is near expiry)."""
-        record = token_store.load_sign_in(self.path)
+        record = token_store.load_sign_in(self.path, stores=self._request_stores)
         profile = self.settings.profile
         if record is None:
             raise NotSignedIn("Not signed in to Claude.", hint=login_hint())
@@ -212,6 +219,7 @@ class TokenProvider(RefreshStep):
 
         lock = token_store.token_lock(self.settings)
         deadline = time.monotonic() + self.settings.lock_timeout
+        seen: tuple[int, int, int] | None = None
         while True:
             wait = min(ADOPT_CHECK_INTERVAL, max(0.0, deadline - time.monotonic()))
             try:
@@ -219,9 +227,15 @@ class TokenProvider(RefreshStep):
             except StorageError as exc:
                 raise not_refreshing(exc) from None
             except Timeout:
-                record = self._load_required()
-                if self._adoptable(record, rejected, self._clock()):
-                    return record
+                # Read the sign-in again only once the file was replaced: a record that
+                # could not be adopted stays so as time passes, and a sign-in whose
+                # secrets are in the keyring costs a keyring read per load.
+                stamp = _stamp(self.path)
+                if stamp is None or stamp != seen:
+                    seen = stamp
+                    record = self._load_required()
+                    if self._adoptable(record, rejected, self._clock()):
+                        return record
                 if time.monotonic() >= deadline:
                     raise token_store.lock_timeout_error(lock) from None
                 continue
@@ -233,6 +247,16 @@ class TokenProvider(RefreshStep):
             finally:
                 self._release_reservation()
                 lock.release()
+
+
+def _stamp(path: str) -> tuple[int, int, int] | None:
+    """What changes when the token file is replaced (atomically: a new inode), or
+    ``None`` when it cannot be told."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_ino, info.st_mtime_ns, info.st_size
 
 
 _providers: dict[str, TokenProvider] = {}

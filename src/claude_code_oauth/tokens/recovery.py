@@ -22,6 +22,12 @@ What a caller may rely on:
   next refresh adopts it). Files whose writer cannot be told (another machine or
   PID namespace, an older version) are removed once stale (60 s for the older
   naming, an hour otherwise). Files of a running writer are left alone.
+* With the secrets in the OS keyring a kept file is one of two things (see
+  :class:`Kept`): the token file's new form without secrets, whose keyring item
+  was already written (a full disk stopped only the file), or a whole sign-in the
+  keyring refused, marked with the item it was meant for (:func:`keep_refused`).
+  How each is put in place is the caller's ``place`` (:func:`..store.adopt_kept`
+  writes the second to its item first, so the secrets leave the file).
 """
 
 from __future__ import annotations
@@ -29,10 +35,21 @@ from __future__ import annotations
 import contextlib
 import os
 
+from ..errors import RecordKept
 from ..storage import temp_files
 from .api_key import ApiKeyRecord
+from .keyring_item import location_of
 from .record import TokenRecord
-from .stored_form import REPLACES, decode, identity
+from .stored_form import REPLACES, encode, from_data, identity, parse
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import NoReturn
+
+    from ..errors import SecretStoreError
+    from ..storage.reservation import Reservation
+    from .keyring_item import Location
 
 #: How long a temporary file whose writer cannot be told is left alone.
 UNKNOWN_WRITER_SECONDS = 3600.0
@@ -42,11 +59,39 @@ OLD_NAMING_SECONDS = 60.0
 _MAX_BYTES = 1 << 20
 
 Record = TokenRecord | ApiKeyRecord
+#: The member of a kept whole sign-in naming the keyring item it was meant for.
+KEEP_FOR = "keep_for"
 
 
-def _kept(path: str) -> tuple[Record, str] | None:
-    """The sign-in in the temporary file ``path`` and what it replaces, if it holds a
-    complete one (a reservation not yet written holds zeros)."""
+class Kept:
+    """A complete save kept in the temporary file ``path``.
+
+    ``record`` is the whole sign-in, or ``None`` for a token file's form without
+    secrets (``location`` names its keyring item, already written). ``keep_for``
+    is the keyring item a whole sign-in was meant for (``None``: the file)."""
+
+    __slots__ = ("keep_for", "location", "obtained_at", "path", "record", "replaces")
+
+    def __init__(
+        self,
+        path: str,
+        replaces: str,
+        obtained_at: float,
+        record: Record | None,
+        location: Location | None = None,
+        keep_for: Location | None = None,
+    ) -> None:
+        self.path = path
+        self.replaces = replaces
+        self.obtained_at = obtained_at
+        self.record = record
+        self.location = location
+        self.keep_for = keep_for
+
+
+def _kept(path: str) -> Kept | None:
+    """What the temporary file ``path`` keeps, if it holds a complete save (a
+    reservation not yet written holds zeros)."""
     from ..errors import ClaudeOAuthError
     from ..storage.secure_file import read_bytes
 
@@ -54,12 +99,19 @@ def _kept(path: str) -> tuple[Record, str] | None:
         raw = read_bytes(path, max_bytes=_MAX_BYTES)
         if not raw or raw[:1] != b"{":
             return None
-        import json
-
-        replaces = json.loads(raw).get(REPLACES)
-        if not isinstance(replaces, str):
+        data = parse(raw)
+        if not isinstance(data, dict) or not isinstance(data.get(REPLACES), str):
             return None
-        return decode(raw), replaces
+        replaces: str = data[REPLACES]
+        location = location_of(data)
+        if location is not None:
+            obtained = data.get("obtained_at")
+            if isinstance(obtained, bool) or not isinstance(obtained, (int, float)):
+                return None
+            return Kept(path, replaces, float(obtained), None, location=location)
+        keep_for = location_of({"secrets": data[KEEP_FOR]}) if KEEP_FOR in data else None
+        record = from_data({k: v for k, v in data.items() if k != KEEP_FOR})
+        return Kept(path, replaces, record.obtained_at, record, keep_for=keep_for)
     except (ClaudeOAuthError, ValueError, RecursionError, AttributeError):
         return None
 
@@ -69,12 +121,18 @@ def _unlink(path: str) -> None:
         os.unlink(path)
 
 
-def adopt(path: str, current: Record | None) -> Record | None:
-    """The kept sign-in that follows ``current`` (the token file's sign-in), moved over
-    ``path`` when possible; ``None`` when there is none. Hold the token lock."""
+def adopt(
+    path: str,
+    current: Record | None,
+    place: Callable[[Kept], Record | None] | None = None,
+) -> Record | None:
+    """The kept sign-in that follows ``current`` (the token file's sign-in), put in
+    place by ``place`` (default: moved over ``path`` when possible, the kept copy
+    staying otherwise) and returned as ``place`` returns it; ``None`` when there is
+    none. Hold the token lock."""
     directory, name = os.path.split(os.path.abspath(path))
     here = identity(current)
-    best: tuple[Record, str] | None = None
+    best: Kept | None = None
     for temp in temp_files.scan(directory):
         if temp.target_name != name:
             continue
@@ -84,29 +142,34 @@ def adopt(path: str, current: Record | None) -> Record | None:
             if temp_files.writer_gone(temp):
                 _unlink(temp.path)
             continue
-        record, replaces = kept
-        follows = replaces == here and (
-            current is None or record.obtained_at >= current.obtained_at
+        follows = kept.replaces == here and (
+            current is None or kept.obtained_at >= current.obtained_at
         )
         if not follows:
             _unlink(temp.path)  # the file moved on: never adopted
-        elif best is None or record.obtained_at > best[0].obtained_at:
+        elif best is None or kept.obtained_at > best.obtained_at:
             if best is not None:
-                _unlink(best[1])
-            best = (record, temp.path)
+                _unlink(best.path)
+            best = kept
         else:
             _unlink(temp.path)
     if best is None:
         return None
-    record, kept_path = best
-    # If it still cannot be written there, this call uses the kept copy, which stays.
+    return move_over(path, best) if place is None else place(best)
+
+
+def move_over(path: str, kept: Kept) -> Record | None:
+    """Move ``kept`` over ``path``; if it cannot be written there, the kept copy stays
+    and its record is returned all the same for this call to use."""
     with contextlib.suppress(OSError):
-        os.replace(kept_path, path)
-    return record
+        os.replace(kept.path, path)
+    return kept.record
 
 
-def sweep(directory: str) -> None:
-    """Remove (or adopt, see :func:`adopt`) what killed writers left in ``directory``."""
+def sweep(directory: str, adopt_target: Callable[[str], None]) -> None:
+    """Remove what killed writers left in ``directory``; for a complete save among
+    them, ``adopt_target(token_path)`` adopts it (see :func:`adopt`) if that file's
+    lock is free (else the next refresh does, under the lock)."""
     temps = temp_files.scan(directory)
     if not temps:
         return
@@ -125,30 +188,44 @@ def sweep(directory: str) -> None:
             except OSError:
                 continue
         if _kept(temp.path) is not None:
-            _adopt_unlocked_target(os.path.join(directory, temp.target_name))
+            adopt_target(os.path.join(directory, temp.target_name))
         else:
             _unlink(temp.path)
 
 
-def _adopt_unlocked_target(path: str) -> None:
-    """:func:`adopt` for ``path`` if its lock is free right now (else a later refresh
-    adopts it, under the lock)."""
-    from filelock import Timeout
+def keep_refused(
+    record: TokenRecord | ApiKeyRecord,
+    reservation: Reservation,
+    replaces: str,
+    failed: SecretStoreError,
+    meant_for: Location,
+) -> NoReturn:
+    """Raise :class:`RecordKept` for new tokens the keyring refused after they were
+    spent for (``failed``): ``record`` is kept whole, secrets included, in the reserved
+    file (0600, beside the token file), marked with the item it was ``meant_for``, for
+    :func:`adopt` to take over — into that item when the keyring answers again — and
+    the message says so: the announced recovery path, never a silent plaintext
+    fall-back."""
+    import json
 
-    from ..errors import ClaudeOAuthError
-    from ..storage.file_lock import acquire, file_lock
-    from ..storage.secure_file import read_bytes
+    from ..storage.reservation import CommitFailed
 
-    lock = file_lock(path + ".lock", 0)
+    form = json.loads(encode(record, replaces))
+    form[KEEP_FOR] = meant_for.to_json()
     try:
-        acquire(lock, 0)
-    except (Timeout, ClaudeOAuthError):
-        return
-    try:
-        raw = read_bytes(path, max_bytes=_MAX_BYTES)
-        current = None if raw is None else decode(raw)
-        adopt(path, current)
-    except (ClaudeOAuthError, ValueError, RecursionError):
-        pass  # a damaged token file: the next sign-in sets it aside
-    finally:
-        lock.release()
+        kept: str | None = reservation.keep(json.dumps(form, allow_nan=False).encode())
+    except CommitFailed:
+        kept = None
+    where = (
+        f"they are kept in {kept} (secrets included), and the next claude-code-oauth run "
+        "moves them into the keyring (or, while it still refuses, uses them from there)"
+        if kept is not None
+        else "only this process holds them, until it ends"
+    )
+    raise RecordKept(
+        f"Could not save the new tokens to the keyring ({failed.reason.rstrip('.')}); the "
+        f"login is not lost: {where}.",
+        hint=failed.hint,
+        kept=kept,
+        record=record,
+    )

@@ -32,10 +32,12 @@ from ..errors import (
 )
 from . import store as token_store
 from .store import TokenRecord
+from .stored_form import identity
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ..storage.reservation import Reservation
+    from .keyring_item import StoreOpener
 
 #: After a transient refresh failure, wait this long before trying again while
 #: the current token still works, so API calls don't hammer the token endpoint.
@@ -73,9 +75,12 @@ class RefreshStep:
     _backoff_until: float
     _last_failure: ClaudeOAuthError | None
     _reservation: Reservation | None
+    #: The fingerprint of the sign-in the refresh in progress replaces.
+    _replaces: str | None = None
+    _stores: StoreOpener
 
     def _load_required(self) -> TokenRecord:
-        record = token_store.load(self.path)
+        record = token_store.load(self.path, stores=self._stores)
         if record is None:
             raise NotSignedIn("Not signed in to Claude.", hint=login_hint())
         return record
@@ -106,7 +111,7 @@ class RefreshStep:
     def _refresh_locked(self, rejected: str | None) -> TokenRecord:
         # New tokens a failed save kept beside the file come first: presenting the
         # refresh token they replaced would be a replay.
-        record = token_store.adopt_kept(self.path, self._load_required())
+        record = token_store.adopt_kept(self.path, self._load_required(), stores=self._stores)
         if not isinstance(record, TokenRecord):
             return self._load_required()  # a Console key took the file's place: says so
         now = self._clock()
@@ -138,6 +143,7 @@ class RefreshStep:
             self._reservation = token_store.reserve(self.path)
         except StorageError as exc:
             return self._fallback(record, rejected, not_refreshing(exc))
+        self._replaces = identity(record)  # what every save of this refresh replaces
         try:
             body = self._refresh_grant(record)
         except AccountOnHold as exc:
@@ -190,7 +196,13 @@ class RefreshStep:
         all the same, with a warning that says where they are and what to free."""
         reservation, self._reservation = self._reservation, None
         try:
-            token_store.save(self.path, record, reservation=reservation)
+            token_store.save(
+                self.path,
+                record,
+                reservation=reservation,
+                stores=self._stores,
+                replaces=self._replaces,
+            )
         except RecordKept as exc:
             self._on_warning(str(exc))
         finally:

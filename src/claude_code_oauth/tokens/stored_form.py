@@ -17,6 +17,10 @@ from .api_key import KIND as API_KEY_KIND
 from .api_key import ApiKeyRecord
 from .record import TokenRecord
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .keyring_item import Location
+
 #: The member naming (by fingerprint) the sign-in a write replaced.
 REPLACES = "replaces"
 #: The fingerprint of "no sign-in" (no file).
@@ -26,9 +30,19 @@ NOTHING = "none"
 def decode(raw: bytes) -> TokenRecord | ApiKeyRecord:
     """The sign-in in ``raw``; raises ``ValueError``, ``UnicodeDecodeError`` or
     ``RecursionError`` for anything that is not one."""
-    data = json.loads(raw.decode("utf-8"), parse_constant=_not_a_number, parse_float=_finite)
+    return from_data(parse(raw))
+
+
+def parse(raw: bytes) -> object:
+    """The JSON in ``raw``, numbers that are not finite read as unknown (``None``);
+    raises ``ValueError``, ``UnicodeDecodeError`` or ``RecursionError``."""
+    return json.loads(raw.decode("utf-8"), parse_constant=_not_a_number, parse_float=_finite)
+
+
+def from_data(data: object) -> TokenRecord | ApiKeyRecord:
+    """The sign-in in parsed stored form ``data`` (``ValueError`` for anything else)."""
     if isinstance(data, dict):
-        data.pop(REPLACES, None)  # bookkeeping of the write, not part of the sign-in
+        data = {k: v for k, v in data.items() if k != REPLACES}  # bookkeeping of the write
     if isinstance(data, dict) and data.get("kind") == API_KEY_KIND:
         return ApiKeyRecord.from_json(data)
     return TokenRecord.from_json(data)
@@ -60,12 +74,25 @@ def identity(record: TokenRecord | ApiKeyRecord | None) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()[:16]
 
 
-def encode(record: TokenRecord | ApiKeyRecord, replaces: str, *, trimmed: bool = False) -> bytes:
+def encode(
+    record: TokenRecord | ApiKeyRecord,
+    replaces: str,
+    *,
+    trimmed: bool = False,
+    location: Location | None = None,
+) -> bytes:
     """The file's bytes for ``record``. ``trimmed`` keeps only what the tokens need:
     the account's and organization's uuid, email and name, nothing unknown (a form
     a few KiB long whatever the server sent). Raises ``ValueError`` for a number
-    that is not finite (NaN and Infinity are not JSON, and a later read would choke)."""
+    that is not finite (NaN and Infinity are not JSON, and a later read would choke).
+
+    With ``location`` the secrets are left out and the file names where they live
+    (:mod:`.keyring_item`; :func:`item_bytes` gives the item's value)."""
     data = record.to_json()
+    if location is not None:
+        from .keyring_item import split
+
+        data = split(data, location)[0]
     if trimmed:
         for key in ("account", "organization"):
             value = data.get(key)
@@ -75,7 +102,15 @@ def encode(record: TokenRecord | ApiKeyRecord, replaces: str, *, trimmed: bool =
                     for k, v in value.items()
                     if k in ("uuid", "email_address", "email", "name")
                 }
-        known = set(type(record).__slots__) | {"version", "kind", "key_name", "key_id"}
+        known = set(type(record).__slots__) | {"version", "kind", "key_name", "key_id", "secrets"}
         data = {k: v for k, v in data.items() if k in known}
     data[REPLACES] = replaces
     return (json.dumps(data, indent=2, allow_nan=False) + "\n").encode("utf-8")
+
+
+def item_bytes(record: TokenRecord | ApiKeyRecord, location: Location) -> bytes:
+    """The keyring item's value for ``record`` at ``location`` (see :mod:`.keyring_item`).
+    Raises ``ValueError`` for a number that is not finite."""
+    from .keyring_item import split
+
+    return split(record.to_json(), location)[1]

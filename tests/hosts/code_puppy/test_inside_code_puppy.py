@@ -133,7 +133,7 @@ def test_each_command_is_one_message_in_the_order_written(
     status_texts = [text for _, text in t.messages(2)]
     assert status_texts[0].startswith("Signed in to Claude as")
     assert status_texts.index(next(x for x in status_texts if x.startswith("Scopes:"))) < (
-        status_texts.index(next(x for x in status_texts if x.startswith("Token file:")))
+        status_texts.index(next(x for x in status_texts if x.startswith("Credentials: file ")))
     )
     assert len(t.message_numbers(3)) == 1
     assert t.texts(3).startswith("Removed the tokens")

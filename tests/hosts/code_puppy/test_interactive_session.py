@@ -124,9 +124,14 @@ def test_a_session_in_the_interactive_code_puppy(
         # ...and Code Puppy answers: the first sign-in is untouched.
         mark = term.output_length()
         term.type_line("/claude-code-status")
-        term.wait_for(r"Token file: ", 30, since=mark)
+        term.wait_for(r"Credentials: file ", 30, since=mark)
         status = term.output_since(mark)
-        _in_order(status, "Signed in to Claude as emulated.user@example.com", "Scopes:", "Token")
+        _in_order(
+            status,
+            "Signed in to Claude as emulated.user@example.com",
+            "Scopes:",
+            "Credentials: file",
+        )
         # Nothing reached the authorization server for the cancelled sign-in.
         assert len([r for r in emulator.requests if r.path == "/oauth/authorize"]) == 1
         assert emulator.grants["authorization_code"] == 1

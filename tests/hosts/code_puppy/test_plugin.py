@@ -26,10 +26,16 @@ from helpers.puppy_hosts import PuppyHost
 OURS = "claude_code_oauth_pkce"
 OUR_TYPE = "claude_code_oauth_pkce"
 OUR_MARK = "claude-code-plugin"
-#: The commands the bundled plugin has too; /claude-code-switch, /claude-code-usage and
-#: /claude-code-doctor are ours alone.
+#: The commands the bundled plugin has too; /claude-code-switch, /claude-code-usage,
+#: /claude-code-doctor and /claude-code-storage are ours alone.
 COMMANDS = ("claude-code-auth", "claude-code-status", "claude-code-logout", "claude-code-fast")
-ALL_OURS = (*COMMANDS, "claude-code-switch", "claude-code-usage", "claude-code-doctor")
+ALL_OURS = (
+    *COMMANDS,
+    "claude-code-switch",
+    "claude-code-usage",
+    "claude-code-doctor",
+    "claude-code-storage",
+)
 OUR_COMMANDS = ALL_OURS
 SONNET = "claude-code-claude-sonnet-4-5-20250929"
 OUR_KEYS = ["claude-code-" + m["id"] for m in DEFAULT_MODELS]

@@ -1,6 +1,6 @@
 """The slash commands: ``/claude-code-auth``, ``/claude-code-status``,
 ``/claude-code-usage``, ``/claude-code-logout``, ``/claude-code-switch``,
-``/claude-code-fast``, ``/claude-code-doctor``.
+``/claude-code-fast``, ``/claude-code-doctor``, ``/claude-code-storage``.
 
 Each :class:`SlashCommand` names its description, the options it takes (the
 CLI's own definitions, so both accept the same arguments) and what it runs.
@@ -166,6 +166,32 @@ def _doctor_options(parser: argparse.ArgumentParser) -> None:
     add_doctor_options(parser)
 
 
+def _storage(args: argparse.Namespace) -> None:
+    from ...app.move_storage import move_storage, where_stored
+    from ...app.reporter import report
+
+    emit = messages.Emit()
+    config = host_settings(_profile(args))
+    if args.to is None:
+        report(emit, where_stored(config, only=config.profile if args.profile else None))
+        emit.info("Move them with /claude-code-storage keyring (or file).")
+        return
+    move_storage(config, args.to, emit, every_profile=args.all_profiles)
+
+
+def _storage_options(parser: argparse.ArgumentParser) -> None:
+    from ...command_options import add_storage_options
+
+    parser.add_argument(
+        "to",
+        nargs="?",
+        choices=("keyring", "file"),
+        help="move the credentials to the OS keyring, or back into the token file "
+        "(none: say where each profile's live)",
+    )
+    add_storage_options(parser)
+
+
 def _fast(args: argparse.Namespace) -> None:
     from ...models.capabilities import fast_mode_supported
     from .model_choices import FAST_COST, toggle_fast
@@ -274,6 +300,12 @@ COMMANDS: dict[str, SlashCommand] = {
             "Check the Claude setup: config, files, sign-in, endpoints (no secrets)",
             _doctor,
             (_doctor_options, _profile_option),
+        ),
+        SlashCommand(
+            "claude-code-storage",
+            "Where the Claude credentials live; move them: /claude-code-storage keyring|file",
+            _storage,
+            (_storage_options,),
         ),
     )
 }
