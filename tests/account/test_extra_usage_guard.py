@@ -530,3 +530,34 @@ def test_without_a_host_the_warning_goes_to_the_projects_logger(
     assert [(r.name, r.levelname, r.getMessage()) for r in caplog.records] == [
         ("claude_code_oauth", "WARNING", WARNING)
     ]
+
+
+def test_on_a_tie_this_process_figures_win_over_the_file(guard_settings: Settings) -> None:
+    """The file's snapshot is believed only when it is *newer* than this process's own:
+    at the same instant (normally this process's own answer, written back) the guard
+    keeps what it saw, without reading whose the file is."""
+    guard, _ = _guard(guard_settings, "block")
+    guard.capture.record(UsageSnapshot(BILLED_PAST_LIMIT, NOW, "headers"))
+    assert guard.capture.flush(10)
+    token_store.save(
+        guard_settings.token_path,
+        TokenRecord.from_token_response(
+            {
+                "access_token": "access-for-the-guard-test",
+                "refresh_token": "refresh-for-the-guard-test",
+                "expires_in": 3600,
+                "account": {"uuid": "account-a", "email_address": "a@example.com"},
+            },
+            now=time.time(),
+        ),
+    )
+    fine = _limits(status="allowed", overage_status="allowed", overage_in_use=False)
+    path = usage_snapshot.usage_path(guard_settings)
+    same_instant = UsageSnapshot(fine, NOW, "headers")
+    usage_snapshot.save(path, UsageFile(account="account-a", snapshot=same_instant))
+    with pytest.raises(ExtraUsageBlocked):
+        guard.check()
+    # One second later the file is newer, and it is this account's: it wins.
+    later = UsageSnapshot(fine, NOW + 1, "headers")
+    usage_snapshot.save(path, UsageFile(account="account-a", snapshot=later))
+    guard.check()
