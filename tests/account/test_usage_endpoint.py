@@ -310,3 +310,124 @@ def test_a_plan_that_cannot_be_read_is_a_note_beside_the_figures(
     assert late.note is not None and late.note.startswith(
         f"The plan could not be read: The profile endpoint ({host}) did not answer within 0.5 s"
     )
+
+
+# -- what a user would see if the endpoint's rules drifted (docs/mutation.md) --------
+
+
+def test_the_endpoint_is_asked_with_our_user_agent_for_json(
+    emulator: ClaudeEmulator, signed_in: Settings
+) -> None:
+    from claude_code_oauth import USER_AGENT
+
+    assert refresh(signed_in, emulator.account_uuid).asked
+    calls = [r for r in emulator.requests if r.path == "/api/oauth/usage"]
+    assert [(r.method, r.headers["user-agent"], r.headers["accept"]) for r in calls] == [
+        ("GET", USER_AGENT, "application/json")
+    ]
+
+
+def test_an_unreachable_endpoint_keeps_the_last_values_word_for_word(
+    emulator: ClaudeEmulator, signed_in: Settings, unused_port: int
+) -> None:
+    first = refresh(signed_in, emulator.account_uuid, now=NOW)
+    assert first.usage.snapshot is not None
+    env = dict(signed_in._environ, CLAUDE_CODE_OAUTH_API_BASE_URL=f"http://127.0.0.1:{unused_port}")
+    broken = refresh(Settings(environ=env), emulator.account_uuid, now=NOW + MIN_INTERVAL)
+    assert broken.asked and broken.failed
+    assert broken.note == (
+        "The usage endpoint could not be reached (ConnectError). Showing the last values."
+    )
+    assert broken.usage.snapshot == first.usage.snapshot
+
+
+NOW = 1_790_000_000.0
+
+
+def _checked_at(settings: Settings, when: float) -> None:
+    path = usage_snapshot.usage_path(settings)
+    usage_snapshot.save(path, usage_snapshot.UsageFile(endpoint_checked_at=when))
+
+
+def test_once_a_minute_means_a_minute_to_the_second(
+    emulator: ClaudeEmulator, signed_in: Settings
+) -> None:
+    assert refresh(signed_in, emulator.account_uuid, now=NOW).asked
+    again = refresh(signed_in, emulator.account_uuid, now=NOW)
+    assert again.asked is False and again.note == (
+        "The usage endpoint was asked 0 s ago (at most once a minute); showing the last values."
+    )
+    assert refresh(signed_in, emulator.account_uuid, now=NOW + MIN_INTERVAL).asked
+    # A last call a minute or more *ahead* means the clock was set back: not recent.
+    _checked_at(signed_in, NOW + MIN_INTERVAL)
+    assert refresh(signed_in, emulator.account_uuid, now=NOW).asked
+    _checked_at(signed_in, NOW + MIN_INTERVAL - 1)
+    assert not refresh(signed_in, emulator.account_uuid, now=NOW).asked
+    assert _usage_calls(emulator) == 3
+
+
+def test_a_retry_after_ends_on_time_and_is_forgotten_after_an_answer(
+    emulator: ClaudeEmulator, signed_in: Settings
+) -> None:
+    from claude_code_oauth.testing.hostile_proxy import HostileProxy
+
+    with HostileProxy(emulator.base_url) as proxy:
+        settings = Settings(environ=proxy.env(dict(signed_in._environ)))
+        proxy.add_rule(
+            "/api/oauth/usage",
+            times=1,
+            forward=False,
+            status=429,
+            headers={"Retry-After": "90"},
+            body=b"{}",
+        )
+        assert refresh(settings, emulator.account_uuid, now=NOW).usage.endpoint_retry_until == (
+            NOW + 90
+        )
+        waiting = refresh(settings, emulator.account_uuid, now=NOW + 61)
+        assert waiting.note == (
+            "The usage endpoint asked to wait 29 s more; showing the last values."
+        )
+        answered = refresh(settings, emulator.account_uuid, now=NOW + 90)
+        assert answered.asked and answered.note is None
+        assert answered.usage.endpoint_retry_until is None
+        # A clock set back later does not bring the wait that ended back.
+        assert refresh(settings, emulator.account_uuid, now=NOW - 100).asked
+
+
+def test_a_server_error_names_the_usage_endpoint(
+    emulator: ClaudeEmulator, signed_in: Settings
+) -> None:
+    from claude_code_oauth.testing.hostile_proxy import HostileProxy
+
+    with HostileProxy(emulator.base_url) as proxy:
+        settings = Settings(environ=proxy.env(dict(signed_in._environ)))
+        proxy.add_rule("/api/oauth/usage", times=1, forward=False, status=500, body=b"{}")
+        failed = refresh(settings, emulator.account_uuid, now=NOW)
+    assert failed.failed and failed.note == (
+        "The usage endpoint failed with HTTP 500; try again shortly. Showing the last values."
+    )
+
+
+def test_the_endpoint_answer_is_not_taken_for_a_model_answer(
+    emulator: ClaudeEmulator, signed_in: Settings
+) -> None:
+    """Were the usage endpoint's answer to carry unified headers (a proxy's, or Claude's
+    tomorrow), they describe no request sent: the capture (and so the extra-usage
+    guard) never sees them; only the endpoint's own figures are kept."""
+    from claude_code_oauth.account.usage_capture import capture_for
+    from claude_code_oauth.account.unified_limits import PREFIX
+    from claude_code_oauth.testing.hostile_proxy import HostileProxy
+
+    with HostileProxy(emulator.base_url) as proxy:
+        settings = Settings(environ=proxy.env(dict(signed_in._environ)))
+        billed = {PREFIX + "status": "rejected", PREFIX + "overage-in-use": "true"}
+        proxy.add_rule(
+            "/api/oauth/usage", times=1, forward=False, status=200, headers=billed, body=b"{}"
+        )
+        outcome = refresh(settings, emulator.account_uuid, now=NOW)
+    capture = capture_for(settings)
+    assert capture.flush(10)
+    assert capture.latest is None
+    assert outcome.usage.snapshot is not None
+    assert outcome.usage.snapshot.source == "usage_endpoint"
