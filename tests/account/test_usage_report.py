@@ -479,3 +479,39 @@ def test_the_json_rounds_to_two_decimals_and_names_every_offer() -> None:
         "five_hour_utilization": round(1.005, 2),
         "seven_day_utilization": 2.0,
     }
+
+
+def test_a_file_that_lags_this_process_shows_the_newer_answer(tmp_path: Path) -> None:
+    """The file holds an older answer than this process saw (its write came later, or
+    another process wrote an older one since): `usage` and `status` show the newer one —
+    and when the file is another account's, this sign-in's answer, not theirs."""
+    from claude_code_oauth.account.usage_capture import capture_for
+    from claude_code_oauth.account.usage_lines import compact_line, render
+    from claude_code_oauth.account.usage_report import status_line
+    from claude_code_oauth.app.usage import collect
+
+    settings = _settings(tmp_path)
+    _signed_in(settings)
+    path = usage_snapshot.usage_path(settings)
+    newer = UsageSnapshot(LIMITS._replace(overage_status="allowed"), NOW, "headers")
+    capture = capture_for(settings)
+    capture.record(newer)
+    assert capture.flush(10)
+    usage_snapshot.save(path, USAGE)  # the file now lags: its snapshot is a minute older
+    shown = USAGE._replace(snapshot=newer)
+    assert status_line(settings, "acct", NOW) == compact_line(shown, "acct", NOW)
+    assert collect(settings, now=NOW).lines == render(shown, "acct", NOW)
+    theirs = USAGE._replace(account="someone-else")
+    usage_snapshot.save(path, theirs)
+    mine = UsageFile(account="acct", snapshot=newer)
+    assert status_line(settings, "acct", NOW) == compact_line(mine, "acct", NOW)
+    assert "none recorded" not in (status_line(settings, "acct", NOW) or "")
+
+
+def test_the_status_line_shows_nothing_of_another_accounts_file(tmp_path: Path) -> None:
+    from claude_code_oauth.account.usage_report import status_line
+
+    settings = _settings(tmp_path)
+    usage_snapshot.save(usage_snapshot.usage_path(settings), USAGE._replace(account="other"))
+    line = status_line(settings, "acct", NOW)
+    assert line is not None and line.startswith("Usage: none recorded yet")
