@@ -296,3 +296,67 @@ def test_the_window_forms_statuses_names_and_times() -> None:
     seven = limits.windows["seven_day"]
     assert seven.status is None and seven.resets_at is None  # no zone: not believed
     assert limits.status == "allowed"
+
+
+# -- what a user would see if the reading drifted (docs/mutation.md) ----------------
+
+
+def test_a_row_of_another_shape_does_not_hide_the_rows_after_it() -> None:
+    limits = normalize({"limits": ["a row of a new shape", None, _row("session", 42.0)]})
+    assert set(limits.windows) == {"five_hour"}
+    assert limits.windows["five_hour"].utilization == 42.0
+
+
+def test_the_edges_of_a_percentage_are_believed() -> None:
+    """0 % is a figure (not "?"), and so is the largest believed (10 000 %)."""
+    limits = normalize(
+        {
+            "five_hour": {"utilization": 0, "resets_at": None},
+            "seven_day": {"utilization": 10_000, "resets_at": None},
+            "seven_day_opus": {"utilization": 10_000.5, "resets_at": None},
+        }
+    )
+    assert limits.windows["five_hour"].utilization == 0.0
+    assert limits.windows["seven_day"].utilization == 10_000.0
+    assert limits.windows["seven_day_opus"].utilization is None
+
+
+def test_the_binding_window_is_the_fullest_and_brings_its_reset() -> None:
+    """Not the last by name, and a window at 0 % is the emptiest: the reset a blocked
+    request waits for is the fullest window's."""
+    limits = normalize(
+        {
+            "five_hour": {"utilization": 80.0, "resets_at": "2026-01-02T20:00:00Z"},
+            "seven_day": {"utilization": 20.0, "resets_at": "2026-01-08T07:00:00Z"},
+        }
+    )
+    assert limits.binding_window == "five_hour"
+    assert limits.resets_at == 1767384000.0
+    quiet = normalize(
+        {
+            "five_hour": {"utilization": 0.0, "resets_at": "2026-01-02T20:00:00Z"},
+            "seven_day": {"utilization": 0.5, "resets_at": "2026-01-08T07:00:00Z"},
+        }
+    )
+    assert quiet.binding_window == "seven_day" and quiet.resets_at == 1767855600.0
+
+
+def test_an_answer_that_says_nothing_of_extra_usage_leaves_it_unknown() -> None:
+    limits = normalize({"five_hour": {"utilization": 1.0, "resets_at": None}})
+    assert limits.overage_status is None  # unknown, not "off"
+    assert normalize({"extra_usage": {"is_enabled": True}}).overage_status == "allowed"
+    assert normalize({"extra_usage": {"is_enabled": False}}).overage_status == "rejected"
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [
+        ("claude_enterprise_sso", "Enterprise"),
+        ("claude_team_standard", "Team"),
+        ("claude_max_5x", "Max"),
+        ("claude_pro_trial", "Pro"),
+    ],
+)
+def test_a_variant_of_a_known_organization_type_is_named_by_it(kind: str, name: str) -> None:
+    profile = {"account": {}, "organization": {"organization_type": kind}}
+    assert plan_from_profile(profile) == (name, None)
