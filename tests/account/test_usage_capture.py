@@ -176,3 +176,32 @@ def test_the_model_path_captures_and_survives_capture_failures(
     snapshot = usage_snapshot.load(usage_snapshot.usage_path(signed_in)).snapshot
     assert snapshot is not None
     assert snapshot.limits.windows["five_hour"].utilization == pytest.approx(10.0)
+
+
+def test_the_writer_never_keeps_the_host_from_exiting(settings: Settings) -> None:
+    """The background writer is a daemon thread (Code Puppy exits without waiting for
+    it; pending changes are flushed at exit instead), named for a thread dump."""
+    import threading
+
+    from claude_code_oauth.account.unified_limits import UnifiedLimits
+
+    capture = UsageCapture(settings, clock=lambda: 1_790_000_000.0)
+    capture.record(usage_snapshot.UsageSnapshot(UnifiedLimits(status="allowed"), 1.0, "headers"))
+    assert capture.flush(10)
+    writers = [t for t in threading.enumerate() if t.name == "claude-code-oauth-usage"]
+    assert writers and all(t.daemon for t in writers)
+
+
+def test_flush_writes_at_once_without_waiting_for_the_next_turn(settings: Settings) -> None:
+    """Writes are at most one per ``min_interval``, but ``flush`` (and interpreter
+    exit) does not wait for the next turn: the latest answer is on disk now."""
+    from claude_code_oauth.account.unified_limits import UnifiedLimits
+
+    capture = UsageCapture(settings, min_interval=3600.0)
+    first = usage_snapshot.UsageSnapshot(UnifiedLimits(status="allowed"), 1.0, "headers")
+    capture.record(first)
+    assert capture.flush(10)
+    second = usage_snapshot.UsageSnapshot(UnifiedLimits(status="rejected"), 2.0, "headers")
+    capture.record(second)
+    assert capture.flush(2)  # not an hour
+    assert usage_snapshot.load(capture.path).snapshot == second
