@@ -515,3 +515,17 @@ def test_the_status_line_shows_nothing_of_another_accounts_file(tmp_path: Path) 
     usage_snapshot.save(usage_snapshot.usage_path(settings), USAGE._replace(account="other"))
     line = status_line(settings, "acct", NOW)
     assert line is not None and line.startswith("Usage: none recorded yet")
+
+
+def test_without_the_capture_loaded_the_file_is_shown_as_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`status` and `usage` in the CLI never import the capture (start-up cost): then
+    there is no newer answer in this process, and the file is what they show."""
+    import sys
+
+    from claude_code_oauth.account.usage_report import with_live_snapshot
+
+    monkeypatch.delitem(sys.modules, "claude_code_oauth.account.usage_capture")
+    path = usage_snapshot.usage_path(_settings(tmp_path))
+    assert with_live_snapshot(USAGE, path, "acct") == USAGE
