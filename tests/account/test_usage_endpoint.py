@@ -27,6 +27,7 @@ from helpers.cli import CLI
 from helpers.tokens import seed
 
 SONNET = "claude-sonnet-4-5-20250929"
+NOW = 1_790_000_000.0
 
 
 # -- against the emulator ----------------------------------------------------------
@@ -341,9 +342,6 @@ def test_an_unreachable_endpoint_keeps_the_last_values_word_for_word(
     assert broken.usage.snapshot == first.usage.snapshot
 
 
-NOW = 1_790_000_000.0
-
-
 def _checked_at(settings: Settings, when: float) -> None:
     path = usage_snapshot.usage_path(settings)
     usage_snapshot.save(path, usage_snapshot.UsageFile(endpoint_checked_at=when))
@@ -415,8 +413,8 @@ def test_the_endpoint_answer_is_not_taken_for_a_model_answer(
     """Were the usage endpoint's answer to carry unified headers (a proxy's, or Claude's
     tomorrow), they describe no request sent: the capture (and so the extra-usage
     guard) never sees them; only the endpoint's own figures are kept."""
-    from claude_code_oauth.account.usage_capture import capture_for
     from claude_code_oauth.account.unified_limits import PREFIX
+    from claude_code_oauth.account.usage_capture import capture_for
     from claude_code_oauth.testing.hostile_proxy import HostileProxy
 
     with HostileProxy(emulator.base_url) as proxy:
