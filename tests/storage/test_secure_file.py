@@ -531,3 +531,26 @@ def test_stale_temporaries_are_judged_one_by_one(
         "other-target",
         "unknown-exactly-60s",
     ]
+
+
+def test_a_symlink_planted_during_the_write_is_refused_in_the_callers_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Checked again just before the rename: a link that appears while the data is being
+    # written is neither followed nor replaced, and the temporary is removed.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_bytes(b"not ours")
+    target = tmp_path / "extra_models.json"
+    real_fsync = os.fsync
+
+    def plant(fd: int) -> None:
+        real_fsync(fd)
+        if not target.is_symlink():
+            target.symlink_to(elsewhere)
+
+    monkeypatch.setattr(secure_file.os, "fsync", plant)
+    with pytest.raises(ModelsFileError) as caught:
+        secure_file.atomic_write(str(target), b"new", error_cls=ModelsFileError)
+    assert caught.value.reason == f"Refusing to use {target}: it is a symbolic link."
+    assert elsewhere.read_bytes() == b"not ours" and target.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere", "extra_models.json"]
