@@ -168,3 +168,38 @@ def test_a_reservation_closes_its_file_once(
         for fd in os.listdir("/proc/self/fd")
         if os.path.realpath(f"/proc/self/fd/{fd}").startswith(str(tmp_path))
     ]
+
+
+def test_keep_puts_the_data_in_the_claim_and_leaves_the_target_alone(tmp_path: Path) -> None:
+    # For recovery to adopt later: the rotated tokens are on disk, exactly, in the claim.
+    target = tmp_path / "t.json"
+    target.write_bytes(b"old")
+    claimed = Reservation(str(target), 64)
+    assert claimed.keep(b'{"rotated": 1}') == claimed.path
+    assert Path(claimed.path).read_bytes() == b'{"rotated": 1}'  # cut to the data
+    assert target.read_bytes() == b"old"
+    claimed.release()
+    assert os.path.exists(claimed.path)
+    for again in (claimed.keep, claimed.commit):
+        with pytest.raises(RuntimeError, match=r"^this reservation was already used$"):
+            again(b"x")
+
+
+def test_keep_that_cannot_write_says_so_in_the_callers_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "t.json"
+    claimed = Reservation(str(target), 64, ModelsFileError)
+
+    def broken(fd: int) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(reservation.os, "fsync", broken)
+    with pytest.raises(CommitFailed) as caught:
+        claimed.keep(b"new")
+    monkeypatch.undo()
+    assert caught.value.kept is None
+    assert isinstance(caught.value.cause, ModelsFileError)
+    assert caught.value.cause.reason == f"Cannot write {target}: Input/output error."
+    claimed.release()
+    assert _entries(tmp_path) == []
