@@ -203,3 +203,72 @@ def test_keep_that_cannot_write_says_so_in_the_callers_words(
     assert caught.value.cause.reason == f"Cannot write {target}: Input/output error."
     claimed.release()
     assert _entries(tmp_path) == []
+
+
+def test_the_claim_is_private_from_its_creation_and_not_inherited_by_programs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Code Puppy may start a program on another thread while a refresh holds a claim: the
+    # descriptor is close-on-exec, and the file is 0600 before its mode is even set.
+    import fcntl
+
+    seen: list[int] = []
+    real_fchmod = os.fchmod
+
+    def looking(fd: int, mode: int) -> None:
+        seen.append(stat.S_IMODE(os.fstat(fd).st_mode))
+        real_fchmod(fd, mode)
+
+    monkeypatch.setattr(reservation.os, "fchmod", looking)
+    old = os.umask(0)
+    try:
+        claimed = Reservation(str(tmp_path / "t.json"), 64)
+    finally:
+        os.umask(old)
+    monkeypatch.undo()
+    try:
+        assert seen == [0o600]
+        fds = [
+            int(fd)
+            for fd in os.listdir("/proc/self/fd")
+            if os.path.realpath(f"/proc/self/fd/{fd}") == os.path.realpath(claimed.path)
+        ]
+        assert len(fds) == 1
+        assert fcntl.fcntl(fds[0], fcntl.F_GETFD) & fcntl.FD_CLOEXEC
+    finally:
+        claimed.release()
+
+
+def test_a_released_claim_cannot_be_used_and_a_failed_removal_is_quiet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "t.json"
+    claimed = Reservation(str(target), 64)
+    real_unlink = os.unlink
+
+    def read_only(path: str) -> None:
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(reservation.os, "unlink", read_only)
+    claimed.release()  # the filesystem went read-only: leaving says nothing
+    monkeypatch.undo()
+    with pytest.raises(RuntimeError, match=r"^this reservation was already used$"):
+        claimed.commit(b"x")
+    real_unlink(claimed.path)
+
+
+def test_a_commit_that_cannot_write_says_so_in_the_callers_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "extra_models.json"
+    claimed = Reservation(str(target), 64, ModelsFileError)
+
+    def broken(fd: int) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(reservation.os, "fsync", broken)
+    with pytest.raises(CommitFailed) as caught:
+        claimed.commit(b"new")
+    monkeypatch.undo()
+    assert isinstance(caught.value.cause, ModelsFileError)
+    claimed.release()
