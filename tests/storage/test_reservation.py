@@ -272,3 +272,27 @@ def test_a_commit_that_cannot_write_says_so_in_the_callers_words(
     monkeypatch.undo()
     assert isinstance(caught.value.cause, ModelsFileError)
     claimed.release()
+
+
+@pytest.mark.parametrize("then", ["commit", "keep"])
+def test_after_a_failed_write_a_second_try_puts_exactly_its_data_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, then: str
+) -> None:
+    # A commit whose sync failed leaves the space claimed "for a smaller try": the next
+    # try writes from the start of the file, not after what the failed one wrote.
+    target = tmp_path / "t.json"
+    claimed = Reservation(str(target), 64)
+
+    def broken(fd: int) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(reservation.os, "fsync", broken)
+    with pytest.raises(CommitFailed):
+        claimed.commit(b'{"first": "try, longer"}')
+    monkeypatch.undo()
+    if then == "commit":
+        claimed.commit(b'{"second": 2}')
+        assert target.read_bytes() == b'{"second": 2}'
+    else:
+        assert Path(claimed.keep(b'{"second": 2}')).read_bytes() == b'{"second": 2}'
+    claimed.release()
