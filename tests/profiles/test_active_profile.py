@@ -176,3 +176,57 @@ def test_the_watch_sees_each_switch_at_once(data_dir: Path) -> None:
     Path(settings.active_profile_path).write_text("B@d\n")
     with pytest.raises(ProfileError):
         watch.current()
+
+
+def test_an_oversized_file_is_refused_unread_saying_how_to_fix_it(data_dir: Path) -> None:
+    path = data_dir / "claude_code_oauth.active_profile"
+    path.write_bytes(b"work" + b" " * 296)  # a name, padded past the 256-byte cap
+    with pytest.raises(ProfileError) as caught:
+        read_active_profile(str(path))
+    assert caught.value.reason == (
+        f"Refusing to read {path}: it is larger (300 bytes) than the 256 bytes such a file "
+        "can hold; it was not read."
+    )
+    assert caught.value.hint == (
+        "Choose one with `claude-code-oauth switch NAME` (or /claude-code-switch NAME)."
+    )
+
+
+def test_a_data_dir_that_is_a_file_is_a_profile_error(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.write_bytes(b"not a directory")
+    with pytest.raises(ProfileError) as caught:
+        write_active_profile(_settings(data_dir), "work")
+    assert caught.value.reason == f"{data_dir} exists and is not a directory."
+
+
+def test_the_watch_says_in_one_line_why_the_file_cannot_be_looked_at(tmp_path: Path) -> None:
+    blocker = tmp_path / "data"
+    blocker.write_bytes(b"a file where the data directory should be")
+    watch = ActiveProfileWatch(str(blocker / "claude_code_oauth.active_profile"))
+    with pytest.raises(ProfileError) as caught:
+        watch.current()
+    assert caught.value.reason == (
+        f"Cannot read {blocker / 'claude_code_oauth.active_profile'}: Not a directory."
+    )
+
+
+def test_the_watch_reads_the_file_only_when_it_changed(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from claude_code_oauth.profiles import active
+
+    settings = _settings(data_dir)
+    write_active_profile(settings, "work")
+    watch = ActiveProfileWatch(settings.active_profile_path)
+    reads: list[str] = []
+
+    def counted(path: str) -> str | None:
+        reads.append(path)
+        return read_active_profile(path)
+
+    monkeypatch.setattr(active, "read_active_profile", counted)
+    assert [watch.current() for _ in range(3)] == ["work"] * 3
+    assert len(reads) == 1  # one read, then one stat a call
+    write_active_profile(settings, "home")
+    assert watch.current() == "home" and len(reads) == 2

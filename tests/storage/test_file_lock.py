@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,43 @@ def test_a_lock_file_that_cannot_be_created_is_a_storage_error(
     error = lock_unusable(str(path), OSError("no details"))
     assert error.reason == f"Cannot use the lock file {path}: no details."
     assert error.hint == f"Check {tmp_path} and the filesystem it is on."
+
+
+class _RecordingLock:
+    """Records how ``acquire`` asked filelock to wait (in addition to the real locks above)."""
+
+    lock_file = "recorded.lock"
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, object]] = []
+
+    def acquire(self, **kwargs: object) -> None:
+        self.calls.append(kwargs)
+
+
+def test_a_waiter_polls_the_lock_every_50_ms_unless_told_otherwise() -> None:
+    # A process waiting for the token file gets it within 50 ms of its release, not a
+    # second later: filelock's own default poll is 0.05 s too, so it must be passed on.
+    lock = _RecordingLock()
+    acquire(lock, 3)  # type: ignore[arg-type]
+    acquire(lock, 1, poll_interval=0.01)  # type: ignore[arg-type]
+    assert lock.calls == [
+        {"timeout": 3, "poll_interval": 0.05},
+        {"timeout": 1, "poll_interval": 0.01},
+    ]
+
+
+def test_a_lock_taken_on_one_thread_is_released_from_another(tmp_path: Path) -> None:
+    # Not thread-local: a lock taken on a worker thread is held for every thread and is
+    # released by whichever thread finishes the work, freeing the file for the next process.
+    path = str(tmp_path / "claude_code_oauth.json.lock")
+    lock = file_lock(path, 0)
+    worker = threading.Thread(target=lock.acquire)
+    worker.start()
+    worker.join()
+    assert lock.is_locked
+    lock.release()
+    assert not lock.is_locked
+    after = file_lock(path, 0)
+    after.acquire()  # a Timeout here: the worker's hold was never released
+    after.release()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -132,10 +133,166 @@ def test_data_a_failed_rename_could_not_place_stays_in_the_claim(
     assert os.path.exists(claimed.path)
 
 
-def test_a_reservation_closes_its_file_once(tmp_path: Path) -> None:
-    before = set(os.listdir("/proc/self/fd"))
+def test_a_reservation_closes_its_file_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each descriptor this thread opens is closed exactly once (a second close could close
+    # a descriptor another thread has just been given). Counted in this thread only: other
+    # threads of the test run (a usage writer finishing) open and close files meanwhile.
+    me = threading.get_ident()
+    real_open, real_close = os.open, os.close
+    opened: list[int] = []
+    closed: list[int] = []
+
+    def counted_open(path: str, flags: int, mode: int = 0o777, **kwargs: object) -> int:
+        fd = real_open(path, flags, mode, **kwargs)  # type: ignore[arg-type]
+        if threading.get_ident() == me:
+            opened.append(fd)
+        return fd
+
+    def counted_close(fd: int) -> None:
+        if threading.get_ident() == me:
+            closed.append(fd)
+        real_close(fd)
+
+    monkeypatch.setattr(os, "open", counted_open)
+    monkeypatch.setattr(os, "close", counted_close)
     with Reservation(str(tmp_path / "t.json"), 64) as claimed:
         claimed.commit(b"x")
     claimed.release()
     Reservation(str(tmp_path / "u.json"), 64).release()
-    assert set(os.listdir("/proc/self/fd")) == before
+    monkeypatch.undo()
+    assert opened and closed == opened
+    assert not [
+        fd
+        for fd in os.listdir("/proc/self/fd")
+        if os.path.realpath(f"/proc/self/fd/{fd}").startswith(str(tmp_path))
+    ]
+
+
+def test_keep_puts_the_data_in_the_claim_and_leaves_the_target_alone(tmp_path: Path) -> None:
+    # For recovery to adopt later: the rotated tokens are on disk, exactly, in the claim.
+    target = tmp_path / "t.json"
+    target.write_bytes(b"old")
+    claimed = Reservation(str(target), 64)
+    assert claimed.keep(b'{"rotated": 1}') == claimed.path
+    assert Path(claimed.path).read_bytes() == b'{"rotated": 1}'  # cut to the data
+    assert target.read_bytes() == b"old"
+    claimed.release()
+    assert os.path.exists(claimed.path)
+    for again in (claimed.keep, claimed.commit):
+        with pytest.raises(RuntimeError, match=r"^this reservation was already used$"):
+            again(b"x")
+
+
+def test_keep_that_cannot_write_says_so_in_the_callers_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "t.json"
+    claimed = Reservation(str(target), 64, ModelsFileError)
+
+    def broken(fd: int) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(reservation.os, "fsync", broken)
+    with pytest.raises(CommitFailed) as caught:
+        claimed.keep(b"new")
+    monkeypatch.undo()
+    assert caught.value.kept is None
+    assert isinstance(caught.value.cause, ModelsFileError)
+    assert caught.value.cause.reason == f"Cannot write {target}: Input/output error."
+    claimed.release()
+    assert _entries(tmp_path) == []
+
+
+def test_the_claim_is_private_from_its_creation_and_not_inherited_by_programs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Code Puppy may start a program on another thread while a refresh holds a claim: the
+    # descriptor is close-on-exec, and the file is 0600 before its mode is even set.
+    import fcntl
+
+    seen: list[int] = []
+    real_fchmod = os.fchmod
+
+    def looking(fd: int, mode: int) -> None:
+        seen.append(stat.S_IMODE(os.fstat(fd).st_mode))
+        real_fchmod(fd, mode)
+
+    monkeypatch.setattr(reservation.os, "fchmod", looking)
+    old = os.umask(0)
+    try:
+        claimed = Reservation(str(tmp_path / "t.json"), 64)
+    finally:
+        os.umask(old)
+    monkeypatch.undo()
+    try:
+        assert seen == [0o600]
+        fds = [
+            int(fd)
+            for fd in os.listdir("/proc/self/fd")
+            if os.path.realpath(f"/proc/self/fd/{fd}") == os.path.realpath(claimed.path)
+        ]
+        assert len(fds) == 1
+        assert fcntl.fcntl(fds[0], fcntl.F_GETFD) & fcntl.FD_CLOEXEC
+    finally:
+        claimed.release()
+
+
+def test_a_released_claim_cannot_be_used_and_a_failed_removal_is_quiet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "t.json"
+    claimed = Reservation(str(target), 64)
+    real_unlink = os.unlink
+
+    def read_only(path: str) -> None:
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(reservation.os, "unlink", read_only)
+    claimed.release()  # the filesystem went read-only: leaving says nothing
+    monkeypatch.undo()
+    with pytest.raises(RuntimeError, match=r"^this reservation was already used$"):
+        claimed.commit(b"x")
+    real_unlink(claimed.path)
+
+
+def test_a_commit_that_cannot_write_says_so_in_the_callers_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "extra_models.json"
+    claimed = Reservation(str(target), 64, ModelsFileError)
+
+    def broken(fd: int) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(reservation.os, "fsync", broken)
+    with pytest.raises(CommitFailed) as caught:
+        claimed.commit(b"new")
+    monkeypatch.undo()
+    assert isinstance(caught.value.cause, ModelsFileError)
+    claimed.release()
+
+
+@pytest.mark.parametrize("then", ["commit", "keep"])
+def test_after_a_failed_write_a_second_try_puts_exactly_its_data_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, then: str
+) -> None:
+    # A commit whose sync failed leaves the space claimed "for a smaller try": the next
+    # try writes from the start of the file, not after what the failed one wrote.
+    target = tmp_path / "t.json"
+    claimed = Reservation(str(target), 64)
+
+    def broken(fd: int) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(reservation.os, "fsync", broken)
+    with pytest.raises(CommitFailed):
+        claimed.commit(b'{"first": "try, longer"}')
+    monkeypatch.undo()
+    if then == "commit":
+        claimed.commit(b'{"second": 2}')
+        assert target.read_bytes() == b'{"second": 2}'
+    else:
+        assert Path(claimed.keep(b'{"second": 2}')).read_bytes() == b'{"second": 2}'
+    claimed.release()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from claude_code_oauth.errors import ModelsFileError, TokenFileError
-from claude_code_oauth.storage import secure_file
+from claude_code_oauth.storage import secure_file, temp_files
 
 
 def _mode(path: Path) -> str:
@@ -398,3 +398,159 @@ def test_remove_says_why_it_could_not(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.undo()
     assert secure_file.remove(str(path)) is True and not path.exists()
     assert secure_file.remove(str(path)) is False
+
+
+# -- what mutation testing found unchecked (docs/mutation.md) ---------------------------
+
+
+def test_a_symlink_is_refused_in_the_callers_words(tmp_path: Path) -> None:
+    target = tmp_path / "target"
+    target.write_bytes(b"original")
+    link = tmp_path / "extra_models.json"
+    link.symlink_to(target)
+    with pytest.raises(ModelsFileError) as caught:
+        secure_file.atomic_write(str(link), b"replacement", error_cls=ModelsFileError)
+    assert caught.value.reason == f"Refusing to use {link}: it is a symbolic link."
+    assert target.read_bytes() == b"original"
+
+
+def test_a_write_that_fails_on_a_filesystem_gone_read_only_still_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The sync fails, then the temporary cannot even be removed: the error is the
+    # write's, one line, not the clean-up's.
+    target = tmp_path / "claude_code_oauth.json"
+    target.write_bytes(b"old")
+    _failing(monkeypatch, "fsync", errno.EIO)
+    _failing(monkeypatch, "unlink", errno.EROFS)
+    with pytest.raises(TokenFileError) as caught:
+        secure_file.atomic_write(str(target), b"new")
+    assert caught.value.reason == f"Cannot write {target}: Input/output error."
+    monkeypatch.undo()
+    assert target.read_bytes() == b"old"
+
+
+def test_remove_names_the_directory_to_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "t.json"
+    path.write_bytes(b"x")
+    _failing(monkeypatch, "unlink", errno.EACCES)
+    with pytest.raises(TokenFileError) as caught:
+        secure_file.remove(str(path))
+    assert caught.value.hint == f"Make {tmp_path} writable for you (chmod u+rwx {tmp_path})."
+
+
+def test_a_file_growing_under_short_reads_is_refused_after_at_most_the_cap_plus_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "At most max_bytes + 1 bytes are ever read", even when each read returns less than
+    # asked (a network filesystem): a file growing to 2 GB costs no memory.
+    path = tmp_path / "growing.json"
+    path.write_bytes(b"x" * 10)
+    real_fstat, real_read = os.fstat, os.read
+    read: list[int] = []
+
+    def small(fd: int) -> os.stat_result:  # the size when it was opened
+        info = real_fstat(fd)
+        path.write_bytes(b"x" * 5000)  # then it grows
+        return info
+
+    def short(fd: int, count: int) -> bytes:
+        chunk = real_read(fd, min(count, 7))
+        read.append(len(chunk))
+        return chunk
+
+    monkeypatch.setattr(secure_file.os, "fstat", small)
+    monkeypatch.setattr(secure_file.os, "read", short)
+    with pytest.raises(TokenFileError) as caught:
+        secure_file.read_bytes(str(path), max_bytes=100, oversize_hint="Delete it.")
+    assert caught.value.reason == (
+        f"Refusing to read {path}: it is larger than the 100 bytes such a file can hold; it "
+        "was not read."
+    )
+    assert caught.value.hint == "Delete it."
+    assert sum(read) == 101
+    path.write_bytes(b"y" * 10)
+    monkeypatch.setattr(secure_file.os, "fstat", real_fstat)
+    assert secure_file.read_bytes(str(path), max_bytes=100) == b"y" * 10
+
+
+@pytest.mark.parametrize("offset", [None, 0])
+def test_short_writes_are_continued_until_everything_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, offset: int | None
+) -> None:
+    # A write may take fewer bytes than given (a signal, a nearly full disk): the rest
+    # follows, at the right place, until the file holds all of it.
+    real_write, real_pwrite = os.write, os.pwrite
+    monkeypatch.setattr(secure_file.os, "write", lambda fd, data: real_write(fd, data[:3]))
+    monkeypatch.setattr(
+        secure_file.os, "pwrite", lambda fd, data, at: real_pwrite(fd, data[:3], at)
+    )
+    path = tmp_path / "t.json"
+    data = b'{"refresh_token": "kept whole"}'
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        secure_file.write_all(fd, data, offset)
+    finally:
+        os.close(fd)
+    assert path.read_bytes() == data
+
+
+def test_stale_temporaries_are_judged_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each temporary on its own: one that is not ours to remove (another target, a live
+    # writer, one that vanished meanwhile) never stops the sweep of those after it. The
+    # scan's order and each writer's fate are injected; the clock too.
+    now = 1_000_000.0
+    monkeypatch.setattr(time, "time", lambda: now)
+    target = tmp_path / "tokens.json"
+    fates: dict[str, bool | None] = {}
+
+    def temp(name: str, target_name: str, age: int, gone: bool | None) -> temp_files.TempFile:
+        path = tmp_path / name
+        if age >= 0:
+            path.write_bytes(b"x")
+            os.utime(path, ns=(int((now - age) * 1e9),) * 2)
+        fates[str(path)] = gone
+        return temp_files.TempFile(str(path), target_name, "h", "1", "1")
+
+    temps = [
+        temp("other-target", "models.json", 600, True),
+        temp("live-writer", "tokens.json", 600, False),
+        temp("vanished", "tokens.json", -1, True),
+        temp("writer-gone-fresh", "tokens.json", 0, True),
+        temp("unknown-exactly-60s", "tokens.json", 60, None),
+        temp("unknown-61s", "tokens.json", 61, None),
+    ]
+    monkeypatch.setattr(temp_files, "scan", lambda directory: temps)
+    monkeypatch.setattr(temp_files, "writer_gone", lambda t: fates[t.path])
+    removed = secure_file.remove_stale_temp_files(str(target), older_than=60)
+    assert [Path(p).name for p in removed] == ["writer-gone-fresh", "unknown-61s"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "live-writer",
+        "other-target",
+        "unknown-exactly-60s",
+    ]
+
+
+def test_a_symlink_planted_during_the_write_is_refused_in_the_callers_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Checked again just before the rename: a link that appears while the data is being
+    # written is neither followed nor replaced, and the temporary is removed.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_bytes(b"not ours")
+    target = tmp_path / "extra_models.json"
+    real_fsync = os.fsync
+
+    def plant(fd: int) -> None:
+        real_fsync(fd)
+        if not target.is_symlink():
+            target.symlink_to(elsewhere)
+
+    monkeypatch.setattr(secure_file.os, "fsync", plant)
+    with pytest.raises(ModelsFileError) as caught:
+        secure_file.atomic_write(str(target), b"new", error_cls=ModelsFileError)
+    assert caught.value.reason == f"Refusing to use {target}: it is a symbolic link."
+    assert elsewhere.read_bytes() == b"not ours" and target.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere", "extra_models.json"]

@@ -57,3 +57,15 @@ def test_outside_the_main_thread_nothing_changes(terms: list[int]) -> None:
     thread.start()
     thread.join()
     assert seen == [signal.getsignal(signal.SIGTERM)]
+
+
+def test_a_held_sigterm_is_delivered_once_even_if_the_block_is_left_twice(
+    terms: list[int],
+) -> None:
+    # A reservation leaves its guard when it is closed; a second exit (a clean-up path
+    # run again) must not deliver the same SIGTERM a second time.
+    guard = deferred_sigterm().__enter__()
+    signal.raise_signal(signal.SIGTERM)
+    guard.__exit__(None, None, None)
+    guard.__exit__(None, None, None)
+    assert terms == [signal.SIGTERM]
