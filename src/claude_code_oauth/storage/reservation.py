@@ -77,15 +77,7 @@ class Reservation:
 
     def commit(self, data: bytes) -> None:
         """Make ``data`` the target's content, atomically; raises :class:`CommitFailed`."""
-        if self._done:
-            raise RuntimeError("this reservation was already used")
-        try:
-            write_all(self._fd, data, 0)
-            os.ftruncate(self._fd, len(data))
-            os.fsync(self._fd)
-        except OSError as exc:
-            # Nothing usable is on disk; the space stays claimed for a smaller try.
-            raise CommitFailed(write_error(self.target, exc, self._error_cls), None) from None
+        self._write(data)
         try:
             refuse_symlink(self.target, self._error_cls)
             os.replace(self.path, self.target)
@@ -103,6 +95,13 @@ class Reservation:
         """Write ``data`` into the claimed space and keep it there, without touching the
         target (for :mod:`..tokens.recovery` to adopt later); returns the kept file's
         path. Raises :class:`CommitFailed` (``kept`` ``None``) when it cannot."""
+        self._write(data)
+        self._keep()
+        return self.path
+
+    def _write(self, data: bytes) -> None:
+        """Put exactly ``data`` in the claimed space, on disk; :class:`CommitFailed`
+        (``kept`` ``None``) when it cannot."""
         if self._done:
             raise RuntimeError("this reservation was already used")
         try:
@@ -110,9 +109,8 @@ class Reservation:
             os.ftruncate(self._fd, len(data))
             os.fsync(self._fd)
         except OSError as exc:
+            # Nothing usable is on disk; the space stays claimed for a smaller try.
             raise CommitFailed(write_error(self.target, exc, self._error_cls), None) from None
-        self._keep()
-        return self.path
 
     def _keep(self) -> None:
         self._done = True
