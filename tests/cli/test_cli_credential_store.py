@@ -12,6 +12,7 @@ import pytest
 from claude_code_oauth.config import Settings
 from claude_code_oauth.secret_store.secret_service import SecretServiceStore
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from claude_code_oauth.testing.private_keyring import PrivateKeyring
 from claude_code_oauth.tokens import store as token_store
 from claude_code_oauth.tokens.keyring_item import KeyringTarget, StoreOpener
 from claude_code_oauth.tokens.record import TokenRecord
@@ -131,16 +132,16 @@ def test_a_locked_keyring_is_named_and_needs_no_new_login(
     client_env: dict[str, str],
     keyring_env: dict[str, str],
     profile: str,
-    private_keyring: object,
+    private_keyring: PrivateKeyring,
 ) -> None:
     env = _env(client_env, keyring_env, profile)
     _path, record = _keyring_sign_in(emulator, env)
-    private_keyring.lock()  # type: ignore[attr-defined]
+    private_keyring.lock()
     try:
         report = json.loads(run_cli(env, "status", "--json").stdout)
         doctor = run_cli(env, "doctor", "--json")
     finally:
-        private_keyring.unlock()  # type: ignore[attr-defined]
+        private_keyring.unlock()
     assert report["needs_login"] is False and "locked" in report["credentials"]["problem"]
     store = _check(doctor, "credential_store")
     assert store["ok"] is False and "locked" in str(store["detail"])

@@ -80,8 +80,8 @@ def test_a_waiter_polls_the_lock_every_50_ms_unless_told_otherwise() -> None:
     # A process waiting for the token file gets it within 50 ms of its release, not a
     # second later: filelock's own default poll is 0.05 s too, so it must be passed on.
     lock = _RecordingLock()
-    acquire(lock, 3)  # type: ignore[arg-type]
-    acquire(lock, 1, poll_interval=0.01)  # type: ignore[arg-type]
+    acquire(lock, 3)  # type: ignore[arg-type]  # a recorder standing in for a filelock
+    acquire(lock, 1, poll_interval=0.01)  # type: ignore[arg-type]  # the same recorder
     assert lock.calls == [
         {"timeout": 3, "poll_interval": 0.05},
         {"timeout": 1, "poll_interval": 0.01},

@@ -145,7 +145,7 @@ def test_a_reservation_closes_its_file_once(
     closed: list[int] = []
 
     def counted_open(path: str, flags: int, mode: int = 0o777, **kwargs: object) -> int:
-        fd = real_open(path, flags, mode, **kwargs)  # type: ignore[arg-type]
+        fd = real_open(path, flags, mode, **kwargs)  # type: ignore[arg-type]  # os.open's own keywords, passed on
         if threading.get_ident() == me:
             opened.append(fd)
         return fd

@@ -4,6 +4,7 @@ the file keeps (nothing secret), what the item keeps, and which wins when they d
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 
@@ -49,7 +50,9 @@ def _no_secret_in(text: str) -> None:
 
 
 @pytest.mark.parametrize("make", [_login, _console], ids=["oauth", "api_key"])
-def test_split_keeps_no_secret_in_the_file_and_merge_gives_the_record_back(make) -> None:  # type: ignore[no-untyped-def]
+def test_split_keeps_no_secret_in_the_file_and_merge_gives_the_record_back(
+    make: Callable[[], TokenRecord | ApiKeyRecord],
+) -> None:
     record = make()
     file_form, item = split(record.to_json(), HERE)
     _no_secret_in(json.dumps(file_form))

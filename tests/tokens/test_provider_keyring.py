@@ -133,7 +133,7 @@ def test_a_waiter_reads_the_item_only_when_the_file_was_replaced(
 
     def counted_acquire(*args: object, **kwargs: object) -> None:
         try:
-            real_acquire(*args, **kwargs)  # type: ignore[arg-type]
+            real_acquire(*args, **kwargs)  # type: ignore[arg-type]  # passed through as received
         finally:
             polls.release()
 
