@@ -366,6 +366,45 @@ def test_delete_is_idempotent(path: Path) -> None:
     assert token_store.delete(str(path)) is False
 
 
+def test_delete_removes_a_damaged_file(path: Path) -> None:
+    # What a damaged file named cannot be read, so there is nothing else to remove.
+    path.write_bytes(b'{"secrets": {"store": "secret-service", "item": ')
+    assert token_store.delete(str(path)) is True
+    assert not path.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "module"),
+    [
+        ("preflight", "preflight"),
+        ("RESERVE_BYTES", "reserved_save"),
+        ("reserve", "reserved_save"),
+        ("held", "token_lock"),
+        ("lock_path", "token_lock"),
+        ("lock_timeout_error", "token_lock"),
+        ("token_lock", "token_lock"),
+    ],
+)
+def test_the_lazily_re_exported_names_are_the_defining_modules_own(
+    name: str, module: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from importlib import import_module
+
+    # As on the first use in a fresh process: not yet looked up.
+    monkeypatch.delitem(vars(token_store), name, raising=False)
+    defined = getattr(import_module(f"claude_code_oauth.tokens.{module}"), name)
+    assert getattr(token_store, name) is defined
+    assert getattr(token_store, name) is defined  # and again, from where it was kept
+
+
+def test_a_name_the_store_does_not_have_is_an_attribute_error_naming_it() -> None:
+    with pytest.raises(AttributeError) as caught:
+        token_store.no_such_name  # noqa: B018
+    assert str(caught.value) == (
+        "module 'claude_code_oauth.tokens.store' has no attribute 'no_such_name'"
+    )
+
+
 # -- the lock -------------------------------------------------------------------------
 
 

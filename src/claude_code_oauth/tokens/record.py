@@ -23,6 +23,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from .api_key import ApiKeyRecord
+
 FORMAT_VERSION = 1
 
 #: Warn when the login itself (not the access token) ends sooner than this.
@@ -73,9 +75,9 @@ def plain_json(value: object, depth: int = 0) -> Any:
     return value
 
 
-def account_uuid(record: object) -> str | None:
+def account_uuid(record: TokenRecord | ApiKeyRecord) -> str | None:
     """The uuid of the account a sign-in (token or API-key record) belongs to, if known."""
-    account = getattr(record, "account", None)
+    account = record.account
     uuid = account.get("uuid") if isinstance(account, dict) else None
     return uuid if isinstance(uuid, str) else None
 

@@ -4,9 +4,10 @@
 ``replaces``: a fingerprint (:func:`identity`) of the sign-in the write replaced.
 A copy kept after a failed save is adopted only while the file still holds that
 sign-in (:mod:`.recovery`), so a kept copy never resurrects a login that was
-signed out of or replaced meanwhile. :func:`decode` reads either kind of sign-in.
+signed out of or replaced meanwhile. :func:`parse` reads the file's bytes and
+:func:`from_data` the sign-in in them, either kind.
 
-On the ``token`` fast path (:func:`decode`): imports only ``json``.
+On the ``token`` fast path (:func:`parse`, :func:`from_data`): imports only ``json``.
 """
 
 from __future__ import annotations
@@ -25,12 +26,6 @@ if TYPE_CHECKING:
 REPLACES = "replaces"
 #: The fingerprint of "no sign-in" (no file).
 NOTHING = "none"
-
-
-def decode(raw: bytes) -> TokenRecord | ApiKeyRecord:
-    """The sign-in in ``raw``; raises ``ValueError``, ``UnicodeDecodeError`` or
-    ``RecursionError`` for anything that is not one."""
-    return from_data(parse(raw))
 
 
 def parse(raw: bytes) -> object:

@@ -1,0 +1,221 @@
+"""The token store with its secrets in a keyring, in the unit tier: the in-memory Secret
+Service of :mod:`helpers.memory_keyring` behind the real store code (the same paths
+run against a real gnome-keyring in ``test_store_keyring.py`` and
+``test_recovery_keyring.py``). A delete removes the item; new tokens a refused keyring
+could not take are kept whole and go into it once it answers, by the next refresh or
+by the sweep every command starts with, through the profile's own keyring settings."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from claude_code_oauth.config import Settings
+from claude_code_oauth.errors import RecordKept, SecretStoreLocked
+from claude_code_oauth.tokens import store as token_store
+from claude_code_oauth.tokens.keyring_item import StoreOpener
+from claude_code_oauth.tokens.record import TokenRecord
+from claude_code_oauth.tokens.recovery import KEEP_FOR
+from claude_code_oauth.tokens.store import KeyringTarget
+from claude_code_oauth.tokens.stored_form import identity
+from helpers import memory_keyring
+from helpers.memory_keyring import MemoryKeyring
+from helpers.tokens import assert_same_secret
+
+ITEM = "work"
+LOCKED = SecretStoreLocked("The memory keyring is locked.", hint="Unlock it.")
+
+
+def _login(n: int) -> TokenRecord:
+    return TokenRecord(
+        access_token="sk-ant-oat01-" + f"memory-keyring-access-{n}-" + "a" * 40,
+        refresh_token="sk-ant-ort01-" + f"memory-keyring-refresh-{n}-" + "r" * 40,
+        expires_at=2_000_003_600.0 + n,
+        obtained_at=2_000_000_000.0 + n,
+        scope="user:inference user:profile",
+        account={"uuid": "acc-1", "email_address": "dev@example.com"},
+    )
+
+
+@pytest.fixture
+def keyring(monkeypatch: pytest.MonkeyPatch) -> MemoryKeyring:
+    return memory_keyring.install(monkeypatch)
+
+
+@pytest.fixture
+def opener() -> StoreOpener:
+    return StoreOpener(timeout=30.0, environ=memory_keyring.ENV)
+
+
+def _signed_in(path: Path, opener: StoreOpener) -> TokenRecord:
+    token_store.save(
+        str(path), _login(1), secrets=KeyringTarget("secret-service", ITEM), stores=opener
+    )
+    current = token_store.load(str(path), stores=opener)
+    assert current is not None
+    return current
+
+
+def _no_secret_in_any_file(directory: Path, record: TokenRecord) -> None:
+    for entry in directory.iterdir():
+        text = entry.read_bytes()
+        for secret in (record.access_token, record.refresh_token):
+            assert secret.encode() not in text, f"a secret is in {entry.name}"
+
+
+def _temps(directory: Path) -> list[str]:
+    return [p.name for p in directory.iterdir() if p.name.endswith(".tmp")]
+
+
+def _refused_then_left_by_a_dead_writer(
+    token_path: Path, keyring: MemoryKeyring, opener: StoreOpener
+) -> TokenRecord:
+    """Sign in, then a refresh whose save the keyring refused, in a process since gone:
+    its kept copy is named for a writer that no longer runs. The rotated record."""
+    from claude_code_oauth.storage.temp_files import identity as writer_identity
+
+    current = _signed_in(token_path, opener)
+    rotated = _login(2)
+    keyring.failure = LOCKED
+    with token_store.reserve(str(token_path)) as reservation, pytest.raises(RecordKept) as caught:
+        token_store.save(
+            str(token_path),
+            rotated,
+            reservation=reservation,
+            stores=opener,
+            replaces=identity(current),
+        )
+    kept = caught.value.kept
+    assert kept is not None
+    dead_pid = 4_194_304 + 7  # above any PID Linux hands out: its writer is gone
+    name = f".{token_path.name}.{writer_identity()[0]}-{dead_pid}-1.0000000a.tmp"
+    os.rename(kept, token_path.parent / name)
+    return rotated
+
+
+def test_delete_removes_the_item_through_the_given_keyring_then_the_file(
+    token_path: Path, keyring: MemoryKeyring, opener: StoreOpener
+) -> None:
+    _signed_in(token_path, opener)
+    assert list(keyring.items) == [ITEM]
+    assert token_store.delete(str(token_path), stores=opener) is True
+    assert keyring.items == {} and not token_path.exists()
+
+
+def test_a_keyring_that_fails_stops_delete_and_keeps_the_file(
+    token_path: Path, keyring: MemoryKeyring, opener: StoreOpener
+) -> None:
+    _signed_in(token_path, opener)
+    before = token_path.read_bytes()
+    keyring.failure = LOCKED
+    with pytest.raises(SecretStoreLocked):
+        token_store.delete(str(token_path), stores=opener)
+    assert token_path.read_bytes() == before and list(keyring.items) == [ITEM]
+
+
+def test_new_tokens_a_silent_keyring_cannot_take_are_kept_whole_for_it(
+    token_path: Path, data_dir: Path, keyring: MemoryKeyring, opener: StoreOpener
+) -> None:
+    # The keyring stops answering between the refresh and its save (the save reads the
+    # sign-in it replaces first): the new tokens, their predecessor spent, are kept.
+    current = _signed_in(token_path, opener)
+    before = token_path.read_bytes()
+    rotated = _login(2)
+    keyring.failure = LOCKED
+    with token_store.reserve(str(token_path)) as reservation, pytest.raises(RecordKept) as caught:
+        token_store.save(
+            str(token_path),
+            rotated,
+            reservation=reservation,
+            stores=opener,
+            replaces=identity(current),
+        )
+    kept = caught.value.kept
+    assert kept is not None and caught.value.record is rotated
+    assert caught.value.reason == (
+        "Could not save the new tokens to the keyring (The memory keyring is locked); the "
+        f"login is not lost: they are kept in {kept} (secrets included), and the next "
+        "claude-code-oauth run moves them into the keyring (or, while it still refuses, "
+        "uses them from there)."
+    )
+    assert caught.value.hint == "Unlock it."
+    assert token_path.read_bytes() == before
+    form = json.loads(Path(kept).read_bytes())
+    assert form[KEEP_FOR] == {"store": "secret-service", "item": ITEM, "generation": 2}
+    assert form["replaces"] == identity(current)
+    assert_same_secret(
+        (form["access_token"], form["refresh_token"]),
+        (rotated.access_token, rotated.refresh_token),
+        "the kept tokens",
+    )
+
+    # The next refresh, under the lock, once the keyring answers: into the item.
+    keyring.failure = None
+    adopted = token_store.adopt_kept(str(token_path), current, stores=opener)
+    assert adopted is not None
+    assert_same_secret(adopted.refresh_token, rotated.refresh_token, "the adopted token")
+    assert _temps(data_dir) == []
+    loaded = token_store.load(str(token_path), stores=opener)
+    assert loaded is not None
+    assert_same_secret(loaded.refresh_token, rotated.refresh_token, "the stored token")
+    _no_secret_in_any_file(data_dir, rotated)
+
+
+@pytest.mark.parametrize("spent", [False, True])
+def test_without_a_reservation_or_what_it_replaces_a_silent_keyring_is_the_error(
+    token_path: Path, keyring: MemoryKeyring, opener: StoreOpener, spent: bool
+) -> None:
+    # Nothing spent for (no reservation), or no known predecessor: the error, nothing kept.
+    _signed_in(token_path, opener)
+    before = token_path.read_bytes()
+    keyring.failure = LOCKED
+    with token_store.reserve(str(token_path)) as reservation, pytest.raises(SecretStoreLocked):
+        token_store.save(
+            str(token_path),
+            _login(2),
+            reservation=reservation if spent else None,
+            stores=opener,
+            replaces=None if spent else identity(_login(1)),
+        )
+    assert token_path.read_bytes() == before
+    assert _temps(token_path.parent) == []
+
+
+def test_the_sweep_moves_refused_tokens_into_the_keyring_the_settings_reach(
+    token_path: Path, data_dir: Path, keyring: MemoryKeyring, opener: StoreOpener
+) -> None:
+    rotated = _refused_then_left_by_a_dead_writer(token_path, keyring, opener)
+    assert len(_temps(data_dir)) == 1
+    keyring.failure = None
+    keyring.opened.clear()
+    # The next command starts: its settings (not the process's environment) reach the
+    # keyring, with the profile's keyring_timeout.
+    settings = Settings(
+        environ={
+            **memory_keyring.ENV,
+            "CLAUDE_CODE_OAUTH_DATA_DIR": str(data_dir),
+            "CLAUDE_CODE_OAUTH_KEYRING_TIMEOUT": "7",
+        }
+    )
+    token_store.sweep(settings)
+    assert keyring.opened == [(7.0, True)]  # one store, opened once, for the whole sweep
+    assert _temps(data_dir) == []
+    loaded = token_store.load(str(token_path), stores=opener)
+    assert loaded is not None
+    assert_same_secret(loaded.refresh_token, rotated.refresh_token, "the stored token")
+    _no_secret_in_any_file(data_dir, rotated)
+
+
+def test_the_sweep_leaves_kept_tokens_while_the_keyring_still_refuses(
+    token_path: Path, data_dir: Path, keyring: MemoryKeyring, opener: StoreOpener
+) -> None:
+    _refused_then_left_by_a_dead_writer(token_path, keyring, opener)
+    kept = _temps(data_dir)
+    assert len(kept) == 1
+    settings = Settings(environ={**memory_keyring.ENV, "CLAUDE_CODE_OAUTH_DATA_DIR": str(data_dir)})
+    token_store.sweep(settings)  # never raises: the kept copy waits for a later run
+    assert _temps(data_dir) == kept
+    assert os.path.exists(token_path)
