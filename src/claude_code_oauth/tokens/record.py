@@ -47,8 +47,8 @@ _PROFILE_FIELDS = ("account", "organization")
 def finite_number(value: object) -> float | None:
     """``value`` as a finite float if it is a JSON number (not a bool), else ``None``.
 
-    Integers too large for a float (400 digits) and ``NaN``/``Infinity`` give
-    ``None``; nothing here raises.
+    Integers beyond ±2**53 (past what a float holds exactly: 400 digits, say) and
+    ``NaN``/``Infinity`` give ``None``; nothing here raises.
     """
     if isinstance(value, bool):
         return None
@@ -302,8 +302,10 @@ class TokenRecord:
         return data
 
     @classmethod
-    def from_json(cls, data: object) -> TokenRecord:
-        """Parse the stored form; raise ValueError naming what is wrong."""
+    def from_json(cls, data: object, *, now: float | None = None) -> TokenRecord:
+        """Parse the stored form; raise ValueError naming what is wrong. A
+        ``refresh_not_before`` more than :data:`MAX_RETRY_AFTER` after ``now`` (the
+        clock when ``None``) is not believed."""
         if not isinstance(data, dict):
             raise ValueError("the top level is not a JSON object")
         access = data.get("access_token")
@@ -346,7 +348,8 @@ class TokenRecord:
             if value is not None and optional[key] is None:
                 repaired.append(key)
         not_before = optional["refresh_not_before"]
-        if not_before is not None and not_before > time.time() + MAX_RETRY_AFTER:
+        now = time.time() if now is None else now
+        if not_before is not None and not_before > now + MAX_RETRY_AFTER:
             optional["refresh_not_before"] = None
             repaired.append("refresh_not_before")
         known = {
