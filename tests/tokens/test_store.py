@@ -240,9 +240,41 @@ def test_a_deeply_nested_file_is_damage_not_a_crash(path: Path) -> None:
 def test_save_never_writes_a_number_that_is_not_finite(path: Path) -> None:
     token_store.save(str(path), _record())
     before = path.read_bytes()
-    with pytest.raises(TokenFileError, match="not finite"):
+    with pytest.raises(TokenFileError) as caught:
         token_store.save(str(path), _record(expires_at=float("nan")))
+    assert caught.value.reason == (
+        f"Refusing to write {path}: the record holds a number that is not finite."
+    )
     assert path.read_bytes() == before
+
+
+def test_save_returns_the_sign_in_it_replaced(path: Path) -> None:
+    first, second = _record(), _record(access_token="second-access-value")
+    assert token_store.save(str(path), first) is None
+    replaced = token_store.save(str(path), second)
+    assert replaced is not None and replaced.to_json() == first.to_json()
+
+
+def _padded_to(size: int) -> TokenRecord:
+    """A record whose file (the first save's) is exactly ``size`` bytes."""
+    from claude_code_oauth.tokens.stored_form import NOTHING, encode
+
+    record = _record(extra={"pad": ""})
+    record.extra = {"pad": "x" * (size - len(encode(record, NOTHING)))}
+    assert len(encode(record, NOTHING)) == size
+    return record
+
+
+def test_a_file_of_exactly_1_mib_is_written_whole_and_a_byte_more_trimmed(path: Path) -> None:
+    token_store.save(str(path), _padded_to(token_store.MAX_FILE_BYTES))
+    assert path.stat().st_size == token_store.MAX_FILE_BYTES
+    loaded = token_store.load(str(path))
+    assert loaded is not None and "pad" in loaded.extra
+    path.unlink()
+    token_store.save(str(path), _padded_to(token_store.MAX_FILE_BYTES + 1))
+    loaded = token_store.load(str(path))
+    assert loaded is not None and loaded.extra == {}  # the tokens and the known members
+    assert loaded.refresh_token == BODY["refresh_token"]
 
 
 def test_repr_shows_no_token() -> None:
@@ -308,11 +340,33 @@ def test_damaged_file_is_named_and_left_alone(path: Path, content: bytes, words:
 
 
 def test_save_moves_a_damaged_file_aside(path: Path) -> None:
+    import re
+
     path.write_bytes(b"{broken")
-    token_store.save(str(path), _record())
-    aside = [p for p in path.parent.iterdir() if p.name.startswith(path.name + ".corrupt-")]
+    assert token_store.save(str(path), _record()) is None
+    aside = [p for p in path.parent.iterdir() if p.name != path.name]
     assert len(aside) == 1 and aside[0].read_bytes() == b"{broken"
+    # <name>.corrupt-<date>-<time>-<pid>: when, and by which process.
+    pattern = re.escape(path.name) + r"\.corrupt-\d{8}-\d{6}-" + str(os.getpid())
+    assert re.fullmatch(pattern, aside[0].name)
     assert token_store.load(str(path)) is not None
+
+
+def test_a_damaged_file_that_cannot_be_moved_aside_stops_the_save(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    path.write_bytes(b"{broken")
+
+    def refused(src: str, dst: str) -> None:
+        raise OSError(errno.EACCES, os.strerror(errno.EACCES))
+
+    monkeypatch.setattr(token_store.os, "rename", refused)
+    with pytest.raises(TokenFileError) as caught:
+        token_store.save(str(path), _record())
+    assert caught.value.reason == f"Cannot move the damaged {path} aside: Permission denied."
+    assert path.read_bytes() == b"{broken"
 
 
 @pytest.mark.parametrize("dangling", [False, True])

@@ -72,9 +72,10 @@ def _temps(directory: Path) -> list[str]:
 
 def _refused_then_left_by_a_dead_writer(
     token_path: Path, keyring: MemoryKeyring, opener: StoreOpener
-) -> TokenRecord:
+) -> tuple[TokenRecord, TokenRecord]:
     """Sign in, then a refresh whose save the keyring refused, in a process since gone:
-    its kept copy is named for a writer that no longer runs. The rotated record."""
+    its kept copy is named for a writer that no longer runs. The sign-in in the file,
+    and the rotated one kept."""
     from claude_code_oauth.storage.temp_files import identity as writer_identity
 
     current = _signed_in(token_path, opener)
@@ -93,7 +94,7 @@ def _refused_then_left_by_a_dead_writer(
     dead_pid = 4_194_304 + 7  # above any PID Linux hands out: its writer is gone
     name = f".{token_path.name}.{writer_identity()[0]}-{dead_pid}-1.0000000a.tmp"
     os.rename(kept, token_path.parent / name)
-    return rotated
+    return current, rotated
 
 
 def test_delete_removes_the_item_through_the_given_keyring_then_the_file(
@@ -187,7 +188,7 @@ def test_without_a_reservation_or_what_it_replaces_a_silent_keyring_is_the_error
 def test_the_sweep_moves_refused_tokens_into_the_keyring_the_settings_reach(
     token_path: Path, data_dir: Path, keyring: MemoryKeyring, opener: StoreOpener
 ) -> None:
-    rotated = _refused_then_left_by_a_dead_writer(token_path, keyring, opener)
+    _, rotated = _refused_then_left_by_a_dead_writer(token_path, keyring, opener)
     assert len(_temps(data_dir)) == 1
     keyring.failure = None
     keyring.opened.clear()
@@ -219,3 +220,103 @@ def test_the_sweep_leaves_kept_tokens_while_the_keyring_still_refuses(
     token_store.sweep(settings)  # never raises: the kept copy waits for a later run
     assert _temps(data_dir) == kept
     assert os.path.exists(token_path)
+
+
+def test_a_first_sign_in_the_keyring_refuses_after_the_code_was_spent_is_kept(
+    token_path: Path, data_dir: Path, keyring: MemoryKeyring, opener: StoreOpener
+) -> None:
+    login = _login(1)
+    keyring.failure = LOCKED
+    target = KeyringTarget("secret-service", ITEM)
+    with token_store.reserve(str(token_path)) as reservation, pytest.raises(RecordKept) as caught:
+        token_store.save(
+            str(token_path), login, secrets=target, reservation=reservation, stores=opener
+        )
+    kept = caught.value.kept
+    assert kept is not None and caught.value.record is login
+    assert not token_path.exists()
+    form = json.loads(Path(kept).read_bytes())
+    assert form[KEEP_FOR] == {"store": "secret-service", "item": ITEM, "generation": 1}
+    assert form["replaces"] == identity(None)
+    keyring.failure = None
+    adopted = token_store.adopt_kept(str(token_path), None, stores=opener)
+    assert adopted is not None
+    assert_same_secret(adopted.refresh_token, login.refresh_token, "the adopted token")
+    assert list(keyring.items) == [ITEM] and _temps(data_dir) == []
+    _no_secret_in_any_file(data_dir, login)
+
+
+def test_kept_tokens_are_used_from_where_they_are_while_the_keyring_still_refuses(
+    token_path: Path, data_dir: Path, keyring: MemoryKeyring, opener: StoreOpener
+) -> None:
+    current, rotated = _refused_then_left_by_a_dead_writer(token_path, keyring, opener)
+    kept = _temps(data_dir)
+    used = token_store.adopt_kept(str(token_path), current, stores=opener)
+    assert used is not None
+    assert_same_secret(used.refresh_token, rotated.refresh_token, "the token in use")
+    assert _temps(data_dir) == kept  # still kept, for a later run
+
+
+def test_a_refresh_over_a_missing_item_puts_the_new_tokens_in_the_item_not_the_file(
+    token_path: Path, data_dir: Path, keyring: MemoryKeyring, opener: StoreOpener
+) -> None:
+    _signed_in(token_path, opener)
+    keyring.items.clear()  # the item went missing (removed by hand, another tool)
+    fresh = _login(2)
+    assert token_store.save(str(token_path), fresh, stores=opener) is None
+    assert json.loads(token_path.read_bytes())["secrets"]["generation"] == 2
+    assert list(keyring.items) == [ITEM]
+    _no_secret_in_any_file(data_dir, fresh)
+    loaded = token_store.load(str(token_path), stores=opener)
+    assert loaded is not None
+    assert_same_secret(loaded.refresh_token, fresh.refresh_token, "the stored token")
+
+
+def test_a_file_too_large_is_trimmed_and_still_holds_no_secret(
+    token_path: Path, data_dir: Path, keyring: MemoryKeyring, opener: StoreOpener
+) -> None:
+    record = _login(1)
+    record.organization = {"uuid": "org-1", "name": "Org", "notes": "n" * (1 << 20)}
+    target = KeyringTarget("secret-service", ITEM)
+    token_store.save(str(token_path), record, secrets=target, stores=opener)
+    assert token_path.stat().st_size < 4096
+    _no_secret_in_any_file(data_dir, record)
+    loaded = token_store.load(str(token_path), stores=opener)
+    assert loaded is not None and loaded.organization == {"uuid": "org-1", "name": "Org"}
+    assert_same_secret(loaded.refresh_token, record.refresh_token, "the stored token")
+
+
+def test_a_file_that_could_not_follow_its_item_is_put_in_place_by_the_next_run(
+    token_path: Path,
+    data_dir: Path,
+    keyring: MemoryKeyring,
+    opener: StoreOpener,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_replace = os.replace
+
+    def no_rename_over_the_file(src: str, dst: str) -> None:
+        if os.fspath(dst) == str(token_path):
+            raise PermissionError(13, "Permission denied")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", no_rename_over_the_file)
+    login = _login(1)
+    target = KeyringTarget("secret-service", ITEM)
+    with token_store.reserve(str(token_path)) as reservation, pytest.raises(RecordKept) as caught:
+        token_store.save(
+            str(token_path), login, secrets=target, reservation=reservation, stores=opener
+        )
+    kept = caught.value.kept
+    assert kept is not None and not token_path.exists()
+    # Still not writable: the sign-in is read from the kept form and its item.
+    used = token_store.adopt_kept(str(token_path), None, stores=opener)
+    assert used is not None
+    assert_same_secret(used.refresh_token, login.refresh_token, "the token in use")
+    assert os.path.exists(kept)
+    monkeypatch.undo()
+    adopted = token_store.adopt_kept(str(token_path), None, stores=opener)
+    assert adopted is not None
+    assert_same_secret(adopted.refresh_token, login.refresh_token, "the adopted token")
+    assert token_path.exists() and not os.path.exists(kept)
+    _no_secret_in_any_file(data_dir, login)
