@@ -320,3 +320,16 @@ def test_a_file_that_could_not_follow_its_item_is_put_in_place_by_the_next_run(
     assert_same_secret(adopted.refresh_token, login.refresh_token, "the adopted token")
     assert token_path.exists() and not os.path.exists(kept)
     _no_secret_in_any_file(data_dir, login)
+
+
+def test_a_record_with_a_number_that_is_not_finite_is_written_nowhere(
+    token_path: Path, keyring: MemoryKeyring, opener: StoreOpener
+) -> None:
+    from claude_code_oauth.errors import TokenFileError
+
+    record = _login(1)
+    record.expires_at = float("inf")
+    target = KeyringTarget("secret-service", ITEM)
+    with pytest.raises(TokenFileError, match="not finite"):
+        token_store.save(str(token_path), record, secrets=target, stores=opener)
+    assert keyring.items == {} and not token_path.exists()

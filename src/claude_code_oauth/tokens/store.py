@@ -215,14 +215,14 @@ def save(
         data = encode(record, replaces, location=location)
         if len(data) > MAX_FILE_BYTES:
             data = encode(record, replaces, trimmed=True, location=location)
-        item = None if location is None else item_bytes(record, location)
     except ValueError:
         raise TokenFileError(
             f"Refusing to write {path}: the record holds a number that is not finite."
         ) from None
-    if location is not None and item is not None:
+    if location is not None:
         try:
-            write_item(location, item, secrets, stores)
+            # The item's numbers are the file's: encode checked them all.
+            write_item(location, item_bytes(record, location), secrets, stores)
         except SecretStoreError as exc:
             if reservation is None:
                 raise
