@@ -206,9 +206,12 @@ def save(
     ensure_private_dir(os.path.dirname(path))
     try:
         replaced, previous = _set_aside_if_damaged(path, stores)
-    except SecretStoreError as exc:
-        _keep_if_spent(path, record, reservation, replaces, exc)
-        raise
+    except _NoAnswer as silent:
+        if reservation is not None and replaces is not None:  # spent for, and known
+            from .recovery import keep_refused
+
+            keep_refused(record, reservation, replaces, silent.error, silent.location.next())
+        raise silent.error from None
     replaces = identity(replaced)
     location = next_location(previous, secrets)
     try:
@@ -238,27 +241,6 @@ def save(
     # A writer killed mid-write leaves its temporary file (with tokens in it) behind.
     remove_stale_temp_files(path, STALE_TEMP_SECONDS)
     return replaced
-
-
-def _keep_if_spent(
-    path: str,
-    record: TokenRecord | ApiKeyRecord,
-    reservation: Reservation | None,
-    replaces: str | None,
-    failed: SecretStoreError,
-) -> None:
-    """Keep ``record`` (see :func:`.recovery.keep_refused`) when it was spent for and
-    what it replaces is known; otherwise return, for the caller to raise ``failed``."""
-    import contextlib  # not at module level: this is on the token fast path
-
-    found = None
-    with contextlib.suppress(TokenFileError):
-        found = load_file_form(path)
-    if reservation is None or replaces is None or found is None or found[1] is None:
-        return
-    from .recovery import keep_refused
-
-    keep_refused(record, reservation, replaces, failed, found[1].next())
 
 
 def adopt_kept(
@@ -342,13 +324,23 @@ def adopt_if_free(path: str, stores: StoreOpener) -> None:
         lock.release()
 
 
+class _NoAnswer(Exception):
+    """The keyring did not answer (``error``) for the sign-in a save replaces, whose
+    secrets are at ``location``."""
+
+    def __init__(self, error: SecretStoreError, location: Location) -> None:
+        super().__init__(error)
+        self.error = error
+        self.location = location
+
+
 def _set_aside_if_damaged(
     path: str, stores: StoreOpener | None = None
 ) -> tuple[TokenRecord | ApiKeyRecord | None, Location | None]:
     """The sign-in stored at ``path`` and where its secrets live; a damaged file is
     moved to ``<path>.corrupt-<time>`` instead (and ``None, None`` returned). A
     file whose keyring item is missing or damaged is replaced, not set aside (it
-    holds no secret); a keyring that does not answer stops the save."""
+    holds no secret); a keyring that does not answer stops the save (:class:`_NoAnswer`)."""
     from ..errors import SecretStoreDamaged
 
     try:
@@ -364,6 +356,9 @@ def _set_aside_if_damaged(
             return _record_of(path, data, location, stores), location
         except SecretStoreDamaged:
             return None, location
+        except SecretStoreError as exc:
+            assert location is not None  # only a file naming an item asks a keyring
+            raise _NoAnswer(exc, location) from None
         except TokenFileError:
             pass  # a stored form that is no sign-in: damaged
     aside = f"{path}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
