@@ -673,6 +673,31 @@ def test_the_sweep_at_every_start_never_stops_a_command(
     assert [r.getMessage() for r in caplog.records] == ["sweep failed"]
 
 
+def test_the_sweep_never_waits_for_a_token_lock_another_process_holds(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every command starts with the sweep: a held lock (a refresh running elsewhere, which
+    # adopts under it) must not stall it for even one poll of the lock.
+    from claude_code_oauth.storage.file_lock import file_lock
+    from claude_code_oauth.tokens.keyring_item import StoreOpener
+
+    token_store.save(str(path), _record())
+    before = path.read_bytes()
+    holder = file_lock(token_store.lock_path(str(path)), 5)
+    holder.acquire()
+
+    def waited(seconds: float) -> None:
+        raise AssertionError(f"the sweep waited {seconds} s for the lock")
+
+    try:
+        monkeypatch.setattr(time, "sleep", waited)
+        token_store.adopt_if_free(str(path), StoreOpener())
+    finally:
+        monkeypatch.undo()
+        holder.release()
+    assert path.read_bytes() == before
+
+
 def test_the_token_locks_timeout_names_the_token_file(data_dir: Path) -> None:
     settings = Settings(environ={"CLAUDE_CODE_OAUTH_DATA_DIR": str(data_dir)})
     lock = token_store.token_lock(settings, timeout=1.5)
