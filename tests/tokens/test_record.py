@@ -178,6 +178,7 @@ def test_repr_shows_when_it_expires_and_whether_it_needs_a_login() -> None:
     ("body", "message"),
     [
         ({"access_token": None}, "the answer has no access_token"),
+        ({"access_token": ""}, "the answer has no access_token"),
         ({"access_token": 5}, "the answer has no access_token"),
         ({"access_token": "a b"}, "the access_token is not a plausible token"),
         ({"refresh_token": "r\n"}, "the refresh_token is not a plausible token"),

@@ -262,9 +262,7 @@ def adopt_kept(
         if kept.record is None:  # the item holds the secrets: the form goes over the file
             with contextlib.suppress(OSError):
                 os.replace(kept.path, path)
-            where = kept.path if os.path.exists(kept.path) else path
-            found = load_file_form(where)
-            return None if found is None else _record_of(where, *found, stores)
+            return load_sign_in(kept.path if os.path.exists(kept.path) else path, stores=stores)
         if kept.keep_for is None:
             return recovery.move_over(path, kept)
         target = KeyringTarget(kept.keep_for.store, kept.keep_for.item)
@@ -329,7 +327,6 @@ class _NoAnswer(Exception):
     secrets are at ``location``."""
 
     def __init__(self, error: SecretStoreError, location: Location) -> None:
-        super().__init__(error)
         self.error = error
         self.location = location
 
