@@ -332,3 +332,15 @@ def test_an_unusable_optional_time_is_set_aside_and_named() -> None:
     )
     assert record.refresh_token_expires_at is None and record.refresh_not_before is None
     assert record.repaired == ("refresh_token_expires_at", "refresh_not_before")
+
+
+def test_without_a_time_given_the_record_reads_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setattr(time, "time", lambda: 50_000.0)
+    record = TokenRecord.from_token_response({"access_token": "x", "expires_in": 60})
+    assert (record.obtained_at, record.expires_at) == (50_000.0, 50_060.0)
+    stored = _stored(refresh_not_before=50_000.0 + MAX_RETRY_AFTER + 1)
+    assert TokenRecord.from_json(stored).refresh_not_before is None
+    stored = _stored(refresh_not_before=50_000.0 + MAX_RETRY_AFTER)
+    assert TokenRecord.from_json(stored).refresh_not_before == 50_000.0 + MAX_RETRY_AFTER

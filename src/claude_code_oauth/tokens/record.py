@@ -245,7 +245,7 @@ class TokenRecord:
         expires_in = body.get("expires_in")
         expires_in = lifetime_seconds(3600 if expires_in is None else expires_in, "expires_in")
         before = previous.scope if previous else requested_scope
-        scope = body.get("scope", before)
+        scope = body.get("scope")
         if isinstance(scope, list):
             scope = " ".join(str(s) for s in scope)
         elif not isinstance(scope, str):
