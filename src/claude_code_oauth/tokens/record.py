@@ -110,14 +110,20 @@ def is_token(value: object) -> bool:
     )
 
 
-def lifetime_seconds(value: object, name: str, *, low: int = 1) -> int:
-    """A lifetime from a server: a number of seconds in [low, 400 days]; else ValueError."""
+def lifetime(value: object, *, low: int = 1) -> int | None:
+    """A lifetime from a server: a number of seconds in [low, 400 days], else ``None``."""
     number = finite_number(value)
-    if number is None or not low <= number <= MAX_LIFETIME:
+    return int(number) if number is not None and low <= number <= MAX_LIFETIME else None
+
+
+def lifetime_seconds(value: object, name: str) -> int:
+    """:func:`lifetime` of at least a second, or ``ValueError`` naming ``name``."""
+    seconds = lifetime(value)
+    if seconds is None:
         raise ValueError(
-            f"{name} {_shown(value)} is not a number of seconds between {low} and {MAX_LIFETIME}"
+            f"{name} {_shown(value)} is not a number of seconds between 1 and {MAX_LIFETIME}"
         )
-    return int(number)
+    return seconds
 
 
 def stored_time(value: object) -> float | None:
@@ -250,13 +256,8 @@ class TokenRecord:
             scope = " ".join(str(s) for s in scope)
         elif not isinstance(scope, str):
             scope = before
-        try:
-            # Optional: an unusable value is ignored, as if it had not been sent.
-            login_left: int | None = lifetime_seconds(
-                body.get("refresh_token_expires_in"), "refresh_token_expires_in", low=0
-            )
-        except ValueError:
-            login_left = None
+        # Optional: an unusable value is ignored, as if it had not been sent.
+        login_left = lifetime(body.get("refresh_token_expires_in"), low=0)
         login_deadline: float | None
         if previous is None:
             login_deadline = now + (DEFAULT_LOGIN_LIFETIME if login_left is None else login_left)
