@@ -276,7 +276,6 @@ class TokenRecord:
             refresh_token=refresh,
             expires_at=now + expires_in,
             obtained_at=now,
-            token_type="Bearer",
             scope=str(scope or ""),
             account=profile["account"],
             organization=profile["organization"],
