@@ -249,6 +249,40 @@ def test_a_new_record_is_stored_with_every_member() -> None:
     }
 
 
+def test_every_member_of_a_record_is_stored() -> None:
+    record = TokenRecord(
+        access_token="a",
+        refresh_token="r",
+        expires_at=3600.25,
+        obtained_at=1.25,
+        token_type="Bearer",
+        scope="user:inference",
+        account={"uuid": "acc-1"},
+        organization={"uuid": "org-1"},
+        refresh_token_expires_at=90_000.5,
+        needs_login=True,
+        refresh_not_before=700.5,
+        last_error="The login expired.",
+        extra={"from_a_newer_version": [1]},
+    )
+    assert record.to_json() == {
+        "from_a_newer_version": [1],
+        "version": 1,
+        "access_token": "a",
+        "refresh_token": "r",
+        "token_type": "Bearer",
+        "expires_at": 3600.25,
+        "obtained_at": 1.25,
+        "scope": "user:inference",
+        "account": {"uuid": "acc-1"},
+        "organization": {"uuid": "org-1"},
+        "refresh_token_expires_at": 90_000.5,
+        "needs_login": True,
+        "refresh_not_before": 700.5,
+        "last_error": "The login expired.",
+    }
+
+
 def _stored(**members: object) -> dict[str, object]:
     data: dict[str, object] = {"access_token": "a", "expires_at": 2000.0, "obtained_at": 1000.0}
     data.update(members)

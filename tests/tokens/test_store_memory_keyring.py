@@ -333,3 +333,20 @@ def test_a_record_with_a_number_that_is_not_finite_is_written_nowhere(
     with pytest.raises(TokenFileError, match="not finite"):
         token_store.save(str(token_path), record, secrets=target, stores=opener)
     assert keyring.items == {} and not token_path.exists()
+
+
+def test_a_missing_item_is_named_with_the_file_that_names_it(
+    token_path: Path, keyring: MemoryKeyring, opener: StoreOpener
+) -> None:
+    from claude_code_oauth.errors import SecretStoreDamaged
+    from claude_code_oauth.tokens.file_form import RESIGN_HINT
+
+    _signed_in(token_path, opener)
+    keyring.items.clear()
+    with pytest.raises(SecretStoreDamaged) as caught:
+        token_store.load(str(token_path), stores=opener)
+    assert caught.value.reason == (
+        f"The keyring item of profile {ITEM} that {token_path} names is missing from "
+        "the memory keyring."
+    )
+    assert caught.value.hint == RESIGN_HINT
