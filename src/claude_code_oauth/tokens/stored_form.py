@@ -97,7 +97,7 @@ def encode(
                     for k, v in value.items()
                     if k in ("uuid", "email_address", "email", "name")
                 }
-        known = set(type(record).__slots__) | {"version", "kind", "key_name", "key_id", "secrets"}
+        known = set(type(record).__slots__) | {"version", "kind", "secrets"}
         data = {k: v for k, v in data.items() if k in known}
     data[REPLACES] = replaces
     return (json.dumps(data, indent=2, allow_nan=False) + "\n").encode("utf-8")
