@@ -29,7 +29,8 @@ ENV = {"DBUS_SESSION_BUS_ADDRESS": BUS}
 
 class MemoryKeyring(SecretStore):
     """One value per profile in a dict. ``failure``, while set, is raised by every call
-    (a locked keyring, one that does not answer)."""
+    (a locked keyring, one that does not answer); ``prompts`` records whether each
+    write and delete was allowed to ask the user to unlock it."""
 
     name = "the memory keyring"
 
@@ -37,6 +38,8 @@ class MemoryKeyring(SecretStore):
         self.items: dict[str, bytes] = {}
         self.failure: SecretStoreError | None = None
         self.opened: list[tuple[float, bool]] = []
+        #: ``allow_prompt`` of every write and delete, in order.
+        self.prompts: list[bool] = []
 
     def _answer(self) -> None:
         if self.failure is not None:
@@ -47,10 +50,12 @@ class MemoryKeyring(SecretStore):
         return self.items.get(profile)
 
     def set(self, profile: str, secret: bytes, *, allow_prompt: bool = False) -> None:
+        self.prompts.append(allow_prompt)
         self._answer()
         self.items[profile] = bytes(secret)
 
     def delete(self, profile: str, *, allow_prompt: bool = False) -> bool:
+        self.prompts.append(allow_prompt)
         self._answer()
         return self.items.pop(profile, None) is not None
 

@@ -83,3 +83,14 @@ def test_the_account_is_its_uuid_string_from_the_file_alone(
 def test_no_file_has_no_account(token_path: Path) -> None:
     assert file_form.account_in_file(str(token_path)) is None
     assert file_form.load_file_form(str(token_path)) is None
+
+
+def test_a_file_over_1_mib_is_refused_by_its_size_unread(token_path: Path) -> None:
+    token_path.write_bytes(b" " * (file_form.MAX_FILE_BYTES + 1))
+    with pytest.raises(TokenFileError) as caught:
+        file_form.load_file_form(str(token_path))
+    assert caught.value.reason == (
+        f"Refusing to read {token_path}: it is larger (1.0 MiB) than the 1 MiB such a file "
+        "can hold; it was not read."
+    )
+    assert caught.value.hint == RESIGN

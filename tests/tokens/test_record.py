@@ -327,6 +327,16 @@ def test_a_stored_error_is_kept_to_300_characters() -> None:
     assert record.last_error == "e" * 300
 
 
+def test_a_stored_token_type_is_kept_as_written() -> None:
+    assert TokenRecord.from_json(_stored(token_type="bearer")).token_type == "bearer"
+
+
+def test_a_file_that_lost_its_expiry_counts_as_expired_when_obtained() -> None:
+    record = TokenRecord.from_json(_stored(expires_at=None, obtained_at=1000.0))
+    assert (record.obtained_at, record.expires_at) == (1000.0, 1000.0)
+    assert record.repaired == ("expires_at",)
+
+
 def test_a_file_that_knows_neither_time_counts_as_expired_in_1970() -> None:
     record = TokenRecord.from_json(_stored(expires_at=None, obtained_at=None))
     assert (record.obtained_at, record.expires_at) == (0.0, 0.0)

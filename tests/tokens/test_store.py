@@ -275,6 +275,7 @@ def test_a_file_of_exactly_1_mib_is_written_whole_and_a_byte_more_trimmed(path: 
     loaded = token_store.load(str(path))
     assert loaded is not None and loaded.extra == {}  # the tokens and the known members
     assert loaded.refresh_token == BODY["refresh_token"]
+    assert json.loads(path.read_bytes())["replaces"] == "none"  # what it replaced: nothing
 
 
 def test_repr_shows_no_token() -> None:
@@ -616,6 +617,7 @@ def test_a_trimmed_save_fits_a_full_disks_claim(
     loaded = token_store.load(str(path))
     assert loaded is not None and loaded.organization == {"uuid": "org-1", "name": "Org"}
     assert loaded.refresh_token == record.refresh_token
+    assert json.loads(path.read_bytes())["replaces"] == "none"  # what it replaced: nothing
 
 
 def test_preflight_says_what_would_stop_a_save(

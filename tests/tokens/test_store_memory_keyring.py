@@ -309,6 +309,12 @@ def test_a_file_that_could_not_follow_its_item_is_put_in_place_by_the_next_run(
         )
     kept = caught.value.kept
     assert kept is not None and not token_path.exists()
+    assert caught.value.reason == (
+        f"The new tokens are saved in the keyring item of profile {ITEM}, but {token_path} "
+        "could not be written (Cannot write "
+        f"{token_path}: Permission denied); the file's new form (no secret in it) is kept in "
+        f"{kept}, and the next claude-code-oauth run that can write there takes it over."
+    )
     # Still not writable: the sign-in is read from the kept form and its item.
     used = token_store.adopt_kept(str(token_path), None, stores=opener)
     assert used is not None
@@ -350,3 +356,13 @@ def test_a_missing_item_is_named_with_the_file_that_names_it(
         "the memory keyring."
     )
     assert caught.value.hint == RESIGN_HINT
+
+
+def test_only_a_sign_in_that_allows_it_may_prompt_to_unlock_the_keyring(
+    token_path: Path, keyring: MemoryKeyring, opener: StoreOpener
+) -> None:
+    target = KeyringTarget("secret-service", ITEM, allow_prompt=True)
+    token_store.save(str(token_path), _login(1), secrets=target, stores=opener)
+    token_store.save(str(token_path), _login(2), stores=opener)  # a refresh: never asks
+    token_store.delete(str(token_path), stores=opener)  # signing out may ask
+    assert keyring.prompts == [True, False, True]

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 MAX_FILE_BYTES = 1 << 20
 
 
-def _describe_damage(path: str, raw: bytes, exc: Exception) -> TokenFileError:
+def _describe_damage(path: str, exc: Exception) -> TokenFileError:
     if isinstance(exc, json.JSONDecodeError):
         where = f"not valid JSON (line {exc.lineno}, column {exc.colno})"
     elif isinstance(exc, UnicodeDecodeError):
@@ -54,9 +54,9 @@ def load_file_form(path: str) -> tuple[object, Location | None] | None:
         data = parse(raw)
         return data, location_of(data)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise _describe_damage(path, raw, exc) from None
+        raise _describe_damage(path, exc) from None
     except RecursionError:
-        raise _describe_damage(path, raw, ValueError("nested too deeply")) from None
+        raise _describe_damage(path, ValueError("nested too deeply")) from None
 
 
 def stored_location(path: str) -> tuple[bool, Location | None]:

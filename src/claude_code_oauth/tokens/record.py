@@ -339,8 +339,7 @@ class TokenRecord:
         if expires - obtained > MAX_LIFETIME:
             expires = obtained + MAX_LIFETIME
             repaired.append("expires_at")
-        if obtained > expires:
-            obtained = expires
+        obtained = min(obtained, expires)
         optional: dict[str, float | None] = {}
         for key in ("refresh_token_expires_at", "refresh_not_before"):
             value = data.get(key)

@@ -233,7 +233,7 @@ def save(
 
             keep_refused(record, reservation, replaces, exc, location)
     if reservation is None:
-        atomic_write(path, data, mode=0o600)
+        atomic_write(path, data)  # 0600, atomic_write's mode for a file of secrets
     else:
         from .reserved_save import commit
 
