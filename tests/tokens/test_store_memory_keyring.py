@@ -1,5 +1,5 @@
 """The token store with its secrets in a keyring, in the unit tier: the in-memory Secret
-Service of :mod:`helpers.memory_keyring` behind the real store code (the same paths
+Service of :mod:`helpers.memory_secret_service` behind the real store code (the same paths
 run against a real gnome-keyring in ``test_store_keyring.py`` and
 ``test_recovery_keyring.py``). A delete removes the item; new tokens a refused keyring
 could not take are kept whole and go into it once it answers, by the next refresh or
@@ -21,8 +21,8 @@ from claude_code_oauth.tokens.record import TokenRecord
 from claude_code_oauth.tokens.recovery import KEEP_FOR
 from claude_code_oauth.tokens.store import KeyringTarget
 from claude_code_oauth.tokens.stored_form import identity
-from helpers import memory_keyring
-from helpers.memory_keyring import MemoryKeyring
+from helpers import memory_secret_service
+from helpers.memory_secret_service import MemorySecretService
 from helpers.tokens import assert_same_secret
 
 ITEM = "work"
@@ -41,13 +41,13 @@ def _login(n: int) -> TokenRecord:
 
 
 @pytest.fixture
-def keyring(monkeypatch: pytest.MonkeyPatch) -> MemoryKeyring:
-    return memory_keyring.install(monkeypatch)
+def keyring(monkeypatch: pytest.MonkeyPatch) -> MemorySecretService:
+    return memory_secret_service.install(monkeypatch)
 
 
 @pytest.fixture
 def opener() -> StoreOpener:
-    return StoreOpener(timeout=30.0, environ=memory_keyring.ENV)
+    return StoreOpener(timeout=30.0, environ=memory_secret_service.ENV)
 
 
 def _signed_in(path: Path, opener: StoreOpener) -> TokenRecord:
@@ -71,7 +71,7 @@ def _temps(directory: Path) -> list[str]:
 
 
 def _refused_then_left_by_a_dead_writer(
-    token_path: Path, keyring: MemoryKeyring, opener: StoreOpener
+    token_path: Path, keyring: MemorySecretService, opener: StoreOpener
 ) -> tuple[TokenRecord, TokenRecord]:
     """Sign in, then a refresh whose save the keyring refused, in a process since gone:
     its kept copy is named for a writer that no longer runs. The sign-in in the file,
@@ -98,7 +98,7 @@ def _refused_then_left_by_a_dead_writer(
 
 
 def test_delete_removes_the_item_through_the_given_keyring_then_the_file(
-    token_path: Path, keyring: MemoryKeyring, opener: StoreOpener
+    token_path: Path, keyring: MemorySecretService, opener: StoreOpener
 ) -> None:
     _signed_in(token_path, opener)
     assert list(keyring.items) == [ITEM]
@@ -107,7 +107,7 @@ def test_delete_removes_the_item_through_the_given_keyring_then_the_file(
 
 
 def test_a_keyring_that_fails_stops_delete_and_keeps_the_file(
-    token_path: Path, keyring: MemoryKeyring, opener: StoreOpener
+    token_path: Path, keyring: MemorySecretService, opener: StoreOpener
 ) -> None:
     _signed_in(token_path, opener)
     before = token_path.read_bytes()
@@ -118,7 +118,7 @@ def test_a_keyring_that_fails_stops_delete_and_keeps_the_file(
 
 
 def test_new_tokens_a_silent_keyring_cannot_take_are_kept_whole_for_it(
-    token_path: Path, data_dir: Path, keyring: MemoryKeyring, opener: StoreOpener
+    token_path: Path, data_dir: Path, keyring: MemorySecretService, opener: StoreOpener
 ) -> None:
     # The keyring stops answering between the refresh and its save (the save reads the
     # sign-in it replaces first): the new tokens, their predecessor spent, are kept.
@@ -167,7 +167,7 @@ def test_new_tokens_a_silent_keyring_cannot_take_are_kept_whole_for_it(
 
 @pytest.mark.parametrize("spent", [False, True])
 def test_without_a_reservation_or_what_it_replaces_a_silent_keyring_is_the_error(
-    token_path: Path, keyring: MemoryKeyring, opener: StoreOpener, spent: bool
+    token_path: Path, keyring: MemorySecretService, opener: StoreOpener, spent: bool
 ) -> None:
     # Nothing spent for (no reservation), or no known predecessor: the error, nothing kept.
     _signed_in(token_path, opener)
@@ -186,7 +186,7 @@ def test_without_a_reservation_or_what_it_replaces_a_silent_keyring_is_the_error
 
 
 def test_the_sweep_moves_refused_tokens_into_the_keyring_the_settings_reach(
-    token_path: Path, data_dir: Path, keyring: MemoryKeyring, opener: StoreOpener
+    token_path: Path, data_dir: Path, keyring: MemorySecretService, opener: StoreOpener
 ) -> None:
     _, rotated = _refused_then_left_by_a_dead_writer(token_path, keyring, opener)
     assert len(_temps(data_dir)) == 1
@@ -196,7 +196,7 @@ def test_the_sweep_moves_refused_tokens_into_the_keyring_the_settings_reach(
     # keyring, with the profile's keyring_timeout.
     settings = Settings(
         environ={
-            **memory_keyring.ENV,
+            **memory_secret_service.ENV,
             "CLAUDE_CODE_OAUTH_DATA_DIR": str(data_dir),
             "CLAUDE_CODE_OAUTH_KEYRING_TIMEOUT": "7",
         }
@@ -211,19 +211,21 @@ def test_the_sweep_moves_refused_tokens_into_the_keyring_the_settings_reach(
 
 
 def test_the_sweep_leaves_kept_tokens_while_the_keyring_still_refuses(
-    token_path: Path, data_dir: Path, keyring: MemoryKeyring, opener: StoreOpener
+    token_path: Path, data_dir: Path, keyring: MemorySecretService, opener: StoreOpener
 ) -> None:
     _refused_then_left_by_a_dead_writer(token_path, keyring, opener)
     kept = _temps(data_dir)
     assert len(kept) == 1
-    settings = Settings(environ={**memory_keyring.ENV, "CLAUDE_CODE_OAUTH_DATA_DIR": str(data_dir)})
+    settings = Settings(
+        environ={**memory_secret_service.ENV, "CLAUDE_CODE_OAUTH_DATA_DIR": str(data_dir)}
+    )
     token_store.sweep(settings)  # never raises: the kept copy waits for a later run
     assert _temps(data_dir) == kept
     assert os.path.exists(token_path)
 
 
 def test_a_first_sign_in_the_keyring_refuses_after_the_code_was_spent_is_kept(
-    token_path: Path, data_dir: Path, keyring: MemoryKeyring, opener: StoreOpener
+    token_path: Path, data_dir: Path, keyring: MemorySecretService, opener: StoreOpener
 ) -> None:
     login = _login(1)
     keyring.failure = LOCKED
@@ -247,7 +249,7 @@ def test_a_first_sign_in_the_keyring_refuses_after_the_code_was_spent_is_kept(
 
 
 def test_kept_tokens_are_used_from_where_they_are_while_the_keyring_still_refuses(
-    token_path: Path, data_dir: Path, keyring: MemoryKeyring, opener: StoreOpener
+    token_path: Path, data_dir: Path, keyring: MemorySecretService, opener: StoreOpener
 ) -> None:
     current, rotated = _refused_then_left_by_a_dead_writer(token_path, keyring, opener)
     kept = _temps(data_dir)
@@ -258,7 +260,7 @@ def test_kept_tokens_are_used_from_where_they_are_while_the_keyring_still_refuse
 
 
 def test_a_refresh_over_a_missing_item_puts_the_new_tokens_in_the_item_not_the_file(
-    token_path: Path, data_dir: Path, keyring: MemoryKeyring, opener: StoreOpener
+    token_path: Path, data_dir: Path, keyring: MemorySecretService, opener: StoreOpener
 ) -> None:
     _signed_in(token_path, opener)
     keyring.items.clear()  # the item went missing (removed by hand, another tool)
@@ -273,7 +275,7 @@ def test_a_refresh_over_a_missing_item_puts_the_new_tokens_in_the_item_not_the_f
 
 
 def test_a_file_too_large_is_trimmed_and_still_holds_no_secret(
-    token_path: Path, data_dir: Path, keyring: MemoryKeyring, opener: StoreOpener
+    token_path: Path, data_dir: Path, keyring: MemorySecretService, opener: StoreOpener
 ) -> None:
     record = _login(1)
     record.organization = {"uuid": "org-1", "name": "Org", "notes": "n" * (1 << 20)}
@@ -289,7 +291,7 @@ def test_a_file_too_large_is_trimmed_and_still_holds_no_secret(
 def test_a_file_that_could_not_follow_its_item_is_put_in_place_by_the_next_run(
     token_path: Path,
     data_dir: Path,
-    keyring: MemoryKeyring,
+    keyring: MemorySecretService,
     opener: StoreOpener,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -329,7 +331,7 @@ def test_a_file_that_could_not_follow_its_item_is_put_in_place_by_the_next_run(
 
 
 def test_a_record_with_a_number_that_is_not_finite_is_written_nowhere(
-    token_path: Path, keyring: MemoryKeyring, opener: StoreOpener
+    token_path: Path, keyring: MemorySecretService, opener: StoreOpener
 ) -> None:
     from claude_code_oauth.errors import TokenFileError
 
@@ -342,7 +344,7 @@ def test_a_record_with_a_number_that_is_not_finite_is_written_nowhere(
 
 
 def test_a_missing_item_is_named_with_the_file_that_names_it(
-    token_path: Path, keyring: MemoryKeyring, opener: StoreOpener
+    token_path: Path, keyring: MemorySecretService, opener: StoreOpener
 ) -> None:
     from claude_code_oauth.errors import SecretStoreDamaged
     from claude_code_oauth.tokens.file_form import RESIGN_HINT
@@ -353,13 +355,13 @@ def test_a_missing_item_is_named_with_the_file_that_names_it(
         token_store.load(str(token_path), stores=opener)
     assert caught.value.reason == (
         f"The keyring item of profile {ITEM} that {token_path} names is missing from "
-        "the memory keyring."
+        "the memory Secret Service."
     )
     assert caught.value.hint == RESIGN_HINT
 
 
 def test_only_a_sign_in_that_allows_it_may_prompt_to_unlock_the_keyring(
-    token_path: Path, keyring: MemoryKeyring, opener: StoreOpener
+    token_path: Path, keyring: MemorySecretService, opener: StoreOpener
 ) -> None:
     target = KeyringTarget("secret-service", ITEM, allow_prompt=True)
     token_store.save(str(token_path), _login(1), secrets=target, stores=opener)

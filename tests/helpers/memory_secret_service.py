@@ -2,7 +2,7 @@
 of the ``keyring`` tier: the store code runs unchanged, only the store it opens is this.
 
 :func:`install` makes :func:`claude_code_oauth.secret_store.choose.open_secret_store`
-hand out one :class:`MemoryKeyring` for the ``secret-service`` backend, reachable only
+hand out one :class:`MemorySecretService` for the ``secret-service`` backend, reachable only
 through an environment whose ``DBUS_SESSION_BUS_ADDRESS`` is :data:`BUS` (as a real one
 is reachable only through its bus): code that opens the store with another
 environment (the process's own, say) gets the one-line
@@ -21,18 +21,18 @@ from claude_code_oauth.errors import SecretStoreError, SecretStoreUnavailable
 from claude_code_oauth.secret_store import choose
 from claude_code_oauth.secret_store.interface import SecretStore
 
-#: The session bus address under which the memory keyring answers.
+#: The session bus address under which the memory Secret Service answers.
 BUS = "unix:path=/nonexistent/memory-keyring-bus"
 #: An environment that reaches it.
 ENV = {"DBUS_SESSION_BUS_ADDRESS": BUS}
 
 
-class MemoryKeyring(SecretStore):
+class MemorySecretService(SecretStore):
     """One value per profile in a dict. ``failure``, while set, is raised by every call
     (a locked keyring, one that does not answer); ``prompts`` records whether each
     write and delete was allowed to ask the user to unlock it."""
 
-    name = "the memory keyring"
+    name = "the memory Secret Service"
 
     def __init__(self) -> None:
         self.items: dict[str, bytes] = {}
@@ -64,9 +64,9 @@ class MemoryKeyring(SecretStore):
         return self.name
 
 
-def install(monkeypatch: pytest.MonkeyPatch) -> MemoryKeyring:
-    """Put a fresh :class:`MemoryKeyring` behind ``open_secret_store`` for this test."""
-    keyring = MemoryKeyring()
+def install(monkeypatch: pytest.MonkeyPatch) -> MemorySecretService:
+    """Put a fresh :class:`MemorySecretService` behind ``open_secret_store`` for this test."""
+    keyring = MemorySecretService()
 
     def open_secret_store(
         backend: str = "auto",
