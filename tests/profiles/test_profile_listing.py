@@ -273,9 +273,7 @@ def test_describe_word_for_word() -> None:
     assert describe(_summary(access_token_expires_at=NOW - 90), NOW) == (
         f"work: {WORK} — token expired, expires 1m 30s ago"
     )
-    console = _summary(
-        organization="Acme", plan="API", credential="api_key", api_key_last4="WXYZ"
-    )
+    console = _summary(organization="Acme", plan="API", credential="api_key", api_key_last4="WXYZ")
     assert describe(console, NOW) == f"work: {WORK} (Acme, API) — Anthropic API key (Console) …WXYZ"
     created = _summary(credential="api_key", api_key_last4="WXYZ", api_key_created_at=NOW - 7200)
     assert describe(created, NOW) == (
