@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -244,15 +245,16 @@ def test_the_plan_the_sign_in_read_when_the_stored_details_name_none(
 NOW = 1_800_000_000.0
 
 
-def _summary(**fields: object) -> ProfileSummary:
-    base: dict[str, object] = {
+def _summary(**fields: Any) -> ProfileSummary:
+    """A summary of profile ``work`` signed in as WORK, with ``fields`` changed."""
+    base: dict[str, Any] = {
         "name": "work",
         "active": True,
         "token_path": "/data/claude_code_oauth.work.json",
         "signed_in": True,
         "email": WORK,
     }
-    return ProfileSummary(**{**base, **fields})  # type: ignore[arg-type]  # test values
+    return ProfileSummary(**{**base, **fields})
 
 
 def test_describe_word_for_word() -> None:

@@ -134,3 +134,51 @@ def test_the_exported_variable_holds_only_the_active_profiles_token(
     write_active_profile(base, "ghost")
     assert export_active_token(base) == "ghost"
     assert VARIABLE not in os.environ
+
+
+def test_not_signed_in_word_for_word_whichever_call_asks(two: Settings) -> None:
+    login = (
+        "Sign in with `claude-code-oauth login --profile gone` "
+        "(or /claude-code-auth --profile gone in Code Puppy)"
+    )
+    write_active_profile(two, "gone")
+    following = ProfileTokenSource(two)
+    pinned = ProfileTokenSource(two, "gone")
+    for call in (following.get_credential, lambda: following.replace_rejected("never-issued")):
+        with pytest.raises(NotSignedIn) as raised:
+            call()
+        assert str(raised.value) == (
+            f"Not signed in to Claude (profile gone). {login}, or make another profile "
+            "active with `claude-code-oauth switch NAME` (or /claude-code-switch NAME in Code "
+            "Puppy)."
+        )
+    for call in (pinned.get_credential, lambda: pinned.replace_rejected("never-issued")):
+        with pytest.raises(NotSignedIn) as raised:
+            call()
+        assert str(raised.value) == f"Not signed in to Claude (profile gone). {login}."
+
+
+def test_the_last_16_tokens_handed_out_are_remembered(
+    emulator: ClaudeEmulator, two: Settings
+) -> None:
+    source = ProfileTokenSource(two, "work")
+    handed = []
+    for _ in range(17):
+        handed.append(source.get_access_token())
+        source.replace_rejected(handed[-1])  # a new token for the next request
+    assert len({digest(token) for token in handed}) == 17
+    issuers = [source.settings_for_token(token) for token in handed]
+    assert [None if s is None else s.profile for s in issuers] == [None] + ["work"] * 16
+
+
+def test_exporting_a_profile_without_a_sign_in_leaves_the_variable_unset(
+    emulator: ClaudeEmulator, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(VARIABLE, raising=False)
+    base = Settings(
+        {"api_key_env_var": VARIABLE},
+        environ={"CLAUDE_CODE_OAUTH_DATA_DIR": str(data_dir), **emulator.env()},
+    )
+    write_active_profile(base, "ghost")
+    assert export_active_token(base) == "ghost"
+    assert VARIABLE not in os.environ
