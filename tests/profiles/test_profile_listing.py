@@ -406,6 +406,7 @@ def test_a_login_ends_at_its_deadline_even_with_a_refresh_token(
     at = summarize(settings, "work", active=False, now=deadline)
     assert (before.needs_login, at.needs_login) == (False, True)
     assert at.login_expires_at == deadline and not at.usable
+    assert at.token_path == settings.with_profile("work").token_path
 
 
 def test_an_unusable_stored_expiry_is_shown_as_unknown(
@@ -477,6 +478,21 @@ def test_the_active_listing_puts_the_active_profile_first_and_marks_it(
     assert deadline is not None
     summaries, _ = active_listing(settings, now=deadline)
     assert [(s.name, s.needs_login) for s in summaries] == [("work", True), ("default", True)]
+
+
+def test_the_active_listing_shows_the_active_profile_whatever_the_environment_says(
+    emulator: ClaudeEmulator, data_dir: Path, settings: Settings
+) -> None:
+    """``CLAUDE_CODE_OAUTH_PROFILE`` picks the profile of one command; the listing still
+    shows the profile the active-profile file names first and marked."""
+    seed(emulator, data_dir / "claude_code_oauth.json", expires_in=3600)
+    seed(emulator, settings.with_profile("work").token_path, expires_in=3600)
+    write_active_profile(settings, "work")
+    pinned = Settings(environ={**settings.environ, "CLAUDE_CODE_OAUTH_PROFILE": "default"})
+    assert pinned.profile == "default"
+    summaries, problem = active_listing(pinned)
+    assert problem is None
+    assert [(s.name, s.active) for s in summaries] == [("work", True), ("default", False)]
 
 
 def test_a_damaged_active_profile_file_lists_default_first_unmarked_with_the_problem(
