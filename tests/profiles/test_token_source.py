@@ -182,3 +182,44 @@ def test_exporting_a_profile_without_a_sign_in_leaves_the_variable_unset(
     write_active_profile(base, "ghost")
     assert export_active_token(base) == "ghost"
     assert VARIABLE not in os.environ
+
+
+def test_a_profile_override_in_the_base_settings_fixes_the_source(
+    emulator: ClaudeEmulator, two: Settings
+) -> None:
+    fixed = ProfileTokenSource(two.with_profile("work"))
+    assert not fixed.following
+    write_active_profile(two, "default")
+    assert emulator.account_for_token(fixed.get_access_token()) == WORK
+
+
+def test_an_empty_environment_profile_still_follows_the_active_one(
+    emulator: ClaudeEmulator, two: Settings
+) -> None:
+    source = ProfileTokenSource(Settings(environ={**two.environ, "CLAUDE_CODE_OAUTH_PROFILE": " "}))
+    assert source.following
+    write_active_profile(two, "work")
+    assert emulator.account_for_token(source.get_access_token()) == WORK
+
+
+def test_the_credential_handed_out_is_remembered_unless_it_is_an_api_key(
+    emulator: ClaudeEmulator, two: Settings
+) -> None:
+    from claude_code_oauth.tokens import store as token_store
+    from claude_code_oauth.tokens.api_key import ApiKeyRecord
+
+    source = ProfileTokenSource(two)
+    write_active_profile(two, "work")
+    oauth = source.get_credential()
+    assert not oauth.is_api_key and emulator.account_for_token(oauth.secret) == WORK
+    issuer = source.settings_for_token(oauth.secret)
+    assert issuer is not None and issuer.profile == "work"
+    console = "sk-ant-api03-" + "k" * 80 + "WXYZ"
+    token_store.save(
+        two.with_profile("console").token_path, ApiKeyRecord(api_key=console, obtained_at=1.0)
+    )
+    write_active_profile(two, "console")
+    key = source.get_credential()
+    assert key.is_api_key
+    assert_same_secret(key.secret, console, "the Console key")
+    assert source.settings_for_token(console) is None

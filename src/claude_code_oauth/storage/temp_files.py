@@ -119,11 +119,9 @@ def scan(directory: str) -> list[TempFile]:
     try:
         with os.scandir(directory) as entries:
             for entry in entries:
-                name = entry.name
-                if name[:1] == "." and name.endswith(TEMP_SUFFIX):
-                    temp = parse(directory, name)
-                    if temp is not None:
-                        found.append(temp)
+                temp = parse(directory, entry.name)
+                if temp is not None:
+                    found.append(temp)
     except OSError:
         return []
     return found
