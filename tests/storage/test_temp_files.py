@@ -193,3 +193,25 @@ def test_without_the_boot_id_no_writer_is_judged(
     assert name.startswith(f".t.json.nohost-{pid}-{start}.")
     assert writer_gone(TempFile("p", "t.json", "nohost", pid, start)) is None
     assert writer_gone(TempFile("p", "t.json", "nohost", "77", "1")) is None
+
+
+def test_without_its_own_stat_a_process_names_its_files_with_start_0(
+    fake_proc: dict[str, bytes | None], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(temp_files, "_identity", None)
+    fake_proc["/proc/self/stat"] = None
+    name = Path(temp_files.temp_path(str(tmp_path / "t.json"))).name
+    assert name.startswith(f".t.json.{temp_files._host_tag()}-{os.getpid()}-0.")
+
+
+def test_the_identity_is_computed_once_per_process(
+    fake_proc: dict[str, bytes | None], tmp_path: Path
+) -> None:
+    """What a process named its first file after is what it names every later one after,
+    and what it judges its own files by (nothing in /proc is read again)."""
+    before = identity()
+    fake_proc["/proc/sys/kernel/random/boot_id"] = None
+    fake_proc["/proc/self/stat"] = None
+    assert identity() == before
+    name = Path(temp_files.temp_path(str(tmp_path / "t.json"))).name
+    assert name.startswith(f".t.json.{before[0]}-{before[1]}.")
