@@ -60,9 +60,7 @@ class ProfileTokenSource:
     def __init__(self, base: Settings, pinned: str | None = None) -> None:
         self._base = base
         fixed = pinned
-        if fixed is None and (
-            base.source("profile") != "default" and str(base.raw("profile") or "").strip()
-        ):
+        if fixed is None and str(base.raw("profile") or "").strip():
             fixed = base.profile  # an override or CLAUDE_CODE_OAUTH_PROFILE wins
         self._fixed = fixed
         self._watch = None if fixed is not None else ActiveProfileWatch(base.active_profile_path)
