@@ -83,6 +83,22 @@ def test_replace_rejected_goes_to_the_profile_that_issued_the_token(
     assert emulator.account_for_token(fresh) == WORK
 
 
+def test_a_replacement_belongs_to_the_profile_whose_token_it_replaced(
+    emulator: ClaudeEmulator, two: Settings
+) -> None:
+    source = ProfileTokenSource(two)
+    first_token = source.get_access_token()
+    write_active_profile(two, "work")  # switched while the request was under way
+    replacement = source.replace_rejected(first_token)
+    # The retry's answer is filed under the profile that served it, not the active one…
+    issuer = source.settings_for_token(replacement)
+    assert issuer is not None and issuer.profile == "default"
+    # …and a second 401 on the retry refreshes that profile again, not "work".
+    again = source.replace_rejected(replacement)
+    assert emulator.account_for_token(again) == FIRST
+    assert emulator.grants["refresh_token"] == 2
+
+
 def test_an_expired_token_refreshes_only_its_own_profile(
     emulator: ClaudeEmulator, two: Settings
 ) -> None:
@@ -167,8 +183,9 @@ def test_the_last_16_tokens_handed_out_are_remembered(
         handed.append(source.get_access_token())
         source.replace_rejected(handed[-1])  # a new token for the next request
     assert len({digest(token) for token in handed}) == 17
+    # 18 tokens went out (the 17 and the last replacement): the first two are forgotten.
     issuers = [source.settings_for_token(token) for token in handed]
-    assert [None if s is None else s.profile for s in issuers] == [None] + ["work"] * 16
+    assert [None if s is None else s.profile for s in issuers] == [None] * 2 + ["work"] * 15
 
 
 def test_exporting_a_profile_without_a_sign_in_leaves_the_variable_unset(
