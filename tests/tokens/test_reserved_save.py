@@ -6,6 +6,7 @@ the file behind."""
 from __future__ import annotations
 
 import errno
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -111,6 +112,25 @@ def test_a_record_larger_than_the_claimed_space_on_a_full_disk_is_saved_trimmed(
     with reserve(path) as reservation:
         token_store.save(path, record, reservation=reservation)
     monkeypatch.undo()
+    loaded = token_store.load(path)
+    assert loaded is not None and loaded.organization == {"uuid": "org-1", "name": "Org"}
+    assert_same_secret(loaded.refresh_token, record.refresh_token, "the refresh token")
+
+
+def test_a_trimmed_save_still_keeps_the_secrets_in_the_keyring(
+    memory: MemoryKeyring, token_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = str(token_path)
+    record = _login(notes="x" * (2 * RESERVE_BYTES))
+    _disk_full(monkeypatch, room=RESERVE_BYTES)
+    with reserve(path) as reservation:
+        token_store.save(
+            path, record, secrets=KeyringTarget(STORE, "work"), reservation=reservation
+        )
+    monkeypatch.undo()
+    text = token_path.read_text()
+    assert record.refresh_token not in text and record.access_token not in text
+    assert json.loads(text)["secrets"] == {"store": STORE, "item": "work", "generation": 1}
     loaded = token_store.load(path)
     assert loaded is not None and loaded.organization == {"uuid": "org-1", "name": "Org"}
     assert_same_secret(loaded.refresh_token, record.refresh_token, "the refresh token")
