@@ -225,9 +225,11 @@ def test_files_of_a_running_or_an_unknown_writer_are_left_until_stale(
     assert not foreign.exists() and mine.exists()
 
 
-def test_sweep_goes_on_past_the_files_of_a_running_writer(
-    emulator: ClaudeEmulator, token_path: Path, data_dir: Path
+def test_sweep_goes_on_past_the_files_it_leaves(
+    emulator: ClaudeEmulator, token_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A running writer's file, an unknown writer's not yet stale, and one that another
+    sweep removed meanwhile are left: the files after them are still swept."""
     from claude_code_oauth.storage import temp_files
     from claude_code_oauth.tokens import recovery
 
@@ -235,19 +237,31 @@ def test_sweep_goes_on_past_the_files_of_a_running_writer(
     running = Path(temp_files.temp_path(str(token_path)))
     running.write_bytes(bytes(16))
     unknown = data_dir / f".{token_path.name}.0123abcd4026531836-12-34.00ff00ff.tmp"
-    unknown.write_bytes(bytes(16))  # an unknown writer's, not yet stale
+    unknown.write_bytes(bytes(16))
+    vanishing = data_dir / f".{token_path.name}.0123abcd4026531836-56-78.00ff00ff.tmp"
+    vanishing.write_bytes(bytes(16))
+    skipped = (running, unknown, vanishing)
     dead: list[Path] = []
     # The directory's order is the file system's: add files of a dead writer until one
-    # comes after both skipped files, so a sweep that stopped at either would miss it.
+    # comes after every skipped file, so a sweep that stopped at any would miss it.
     for n in range(64):
         dead.append(_left_by_a_dead_writer(token_path, bytes(16), f"{n:08x}"))
         order = [Path(t.path) for t in temp_files.scan(str(data_dir))]
-        last_skipped = max(order.index(running), order.index(unknown))
+        last_skipped = max(order.index(path) for path in skipped)
         if any(order.index(d) > last_skipped for d in dead):
             break
     else:
         pytest.fail("no file of a dead writer came after the skipped ones in 64 tries")
+    real_lstat = os.lstat
+
+    def removed_meanwhile(path: str, *args: object, **kwargs: object) -> os.stat_result:
+        if os.fspath(path) == str(vanishing):
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory")
+        return real_lstat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "lstat", removed_meanwhile)
     recovery.sweep(str(data_dir), _adopt_if_free)
+    monkeypatch.undo()
     assert running.exists() and unknown.exists()
     assert not any(d.exists() for d in dead)
 

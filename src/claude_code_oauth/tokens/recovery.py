@@ -212,7 +212,8 @@ def keep_refused(
     form = json.loads(encode(record, replaces))
     form[KEEP_FOR] = meant_for.to_json()
     try:
-        kept: str | None = reservation.keep(json.dumps(form, allow_nan=False).encode())
+        # ``form`` was read from JSON ``encode`` wrote: nothing in it that is not JSON.
+        kept: str | None = reservation.keep(json.dumps(form).encode())
     except CommitFailed:
         kept = None
     where = (

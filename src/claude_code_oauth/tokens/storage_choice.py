@@ -135,7 +135,7 @@ def _told(path: str) -> object:
     """The choice last told, from ``path`` (``None``: none, or unreadable; compared
     with a choice's key, so any value that is not one means "not told")."""
     try:
-        with open(path, encoding="utf-8") as handle:
+        with open(path, "rb") as handle:
             data = json.loads(handle.read(4096))
     except (OSError, ValueError):
         return None
