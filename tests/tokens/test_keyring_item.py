@@ -422,6 +422,19 @@ def test_a_remembering_opener_reads_the_keyring_once_while_the_file_is_the_same(
     assert again is not None and json.loads(again)["generation"] == 2
 
 
+def test_loads_through_a_remembering_opener_ask_the_keyring_once_per_save(
+    memory: MemoryKeyring, path: str, saved: Location
+) -> None:
+    """What Code Puppy's provider does before every model request."""
+    opener = StoreOpener(CALM_TIMEOUT, remember=True)
+    first = token_store.load(path, stores=opener)
+    calls = memory.calls
+    again = token_store.load(path, stores=opener)
+    assert memory.calls == calls, "the keyring was asked again for the same file"
+    assert first is not None and again is not None
+    assert_same_secret(again.to_json(), first.to_json(), "the remembered record")
+
+
 def test_a_plain_opener_reads_the_keyring_every_time(
     memory: MemoryKeyring, path: str, saved: Location
 ) -> None:
