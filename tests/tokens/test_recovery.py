@@ -8,7 +8,7 @@ from __future__ import annotations
 import errno
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import keyring
@@ -449,3 +449,74 @@ def test_a_kept_copy_over_the_token_file_limit_is_not_read(
     left = _left_by_a_dead_writer(token_path, json.dumps(form).encode())
     recovery.sweep(str(data_dir), _adopt_if_free)
     assert not left.exists() and not token_path.exists()
+
+
+def _after_every_skipped(
+    data_dir: Path, make: Callable[[int], tuple[list[Path], Path]], tries: int = 64
+) -> tuple[list[Path], Path]:
+    """The files ``make(n)`` creates (files adopt passes over, and the one it must reach),
+    made again under new names until the one to reach comes after every skipped one in
+    the directory's order (the file system's), so an adopt that stopped early misses it."""
+    from claude_code_oauth.storage import temp_files
+
+    for n in range(tries):
+        skipped, target = make(n)
+        order = [Path(t.path) for t in temp_files.scan(str(data_dir))]
+        if all(order.index(target) > order.index(path) for path in skipped):
+            return skipped, target
+        for path in (*skipped, target):
+            path.unlink()
+    pytest.fail(f"the file to reach never came after the skipped ones in {tries} tries")
+
+
+def test_adopt_passes_over_other_files_and_unwritten_claims_to_the_kept_copy(
+    emulator: ClaudeEmulator, token_path: Path, data_dir: Path
+) -> None:
+    from claude_code_oauth.storage.temp_files import temp_path
+    from claude_code_oauth.tokens import recovery
+
+    before = seed(emulator, token_path, expires_in=3600)
+    rotated = _rotated(emulator, before)
+    other = data_dir / "claude_code_oauth.work.json"
+
+    def make(n: int) -> tuple[list[Path], Path]:
+        of_another_file = _left_by_a_dead_writer(other, b"{}", f"a{n:07x}")
+        claimed_by_the_dead = _left_by_a_dead_writer(token_path, bytes(64), f"b{n:07x}")
+        claimed_by_me = Path(temp_path(str(token_path)))  # this process: running
+        claimed_by_me.write_bytes(bytes(64))
+        kept = _left_by_a_dead_writer(token_path, _kept_copy(rotated, before), f"c{n:07x}")
+        return [of_another_file, claimed_by_the_dead, claimed_by_me], kept
+
+    (of_another_file, claimed_by_the_dead, claimed_by_me), kept = _after_every_skipped(
+        data_dir, make
+    )
+    adopted = recovery.adopt(
+        str(token_path), before, lambda k: recovery.move_over(str(token_path), k)
+    )
+    assert adopted is not None
+    assert digest(adopted.refresh_token) == digest(rotated.refresh_token)
+    assert digest(stored(token_path).refresh_token) == digest(rotated.refresh_token)
+    assert not kept.exists() and not claimed_by_the_dead.exists()
+    assert of_another_file.exists() and claimed_by_me.exists()
+
+
+def test_adopt_takes_the_newest_kept_copy_whichever_comes_first(
+    emulator: ClaudeEmulator, token_path: Path, data_dir: Path
+) -> None:
+    from claude_code_oauth.tokens import recovery
+
+    before = seed(emulator, token_path, expires_in=3600)
+    older, newer = _rotated(emulator, before, 60), _rotated(emulator, before, 120)
+
+    def make(n: int) -> tuple[list[Path], Path]:
+        first = _left_by_a_dead_writer(token_path, _kept_copy(older, before), f"a{n:07x}")
+        second = _left_by_a_dead_writer(token_path, _kept_copy(newer, before), f"b{n:07x}")
+        return [first], second
+
+    (first,), second = _after_every_skipped(data_dir, make)
+    adopted = recovery.adopt(
+        str(token_path), before, lambda k: recovery.move_over(str(token_path), k)
+    )
+    assert adopted is not None
+    assert digest(adopted.refresh_token) == digest(newer.refresh_token)
+    assert not first.exists() and not second.exists()

@@ -14,7 +14,7 @@ from claude_code_oauth.errors import SecretStoreUnavailable
 from claude_code_oauth.testing.private_keyring import PrivateKeyring
 from claude_code_oauth.tokens.keyring_item import IN_FILE, KeyringTarget
 from claude_code_oauth.tokens.storage_choice import choose
-from helpers.memory_keyring import STORE, MemoryKeyring, memory_keyring
+from helpers.memory_keyring import STORE, MemoryKeyring, memory_keyring, unlocking_store
 
 
 def _settings(data_dir: Path, tmp_path: Path, **env: str) -> Settings:
@@ -255,3 +255,26 @@ def test_a_memo_that_cannot_be_written_only_means_the_line_is_said_again(
     (data_dir / "claude_code_oauth.default.storage-auto.json").mkdir()  # in the way
     chosen.told()
     assert choose(settings).notice == chosen.notice
+
+
+def test_storage_keyring_on_linux_is_the_secret_service_locked_or_not(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    settings = _settings(data_dir, tmp_path, CLAUDE_CODE_OAUTH_STORAGE="keyring")
+    with unlocking_store():  # locked: the save will ask to unlock it
+        chosen = choose(settings)
+    assert isinstance(chosen.target, KeyringTarget)
+    assert chosen.target.store == "secret-service"
+    assert chosen.label == "OS keyring (Secret Service)" and chosen.notice is None
+
+
+def test_the_memo_is_one_per_data_directory_whichever_profile_is_active(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    from claude_code_oauth.profiles.active import write_active_profile
+
+    settings = _settings(data_dir, tmp_path, CLAUDE_CODE_OAUTH_STORAGE="auto")
+    write_active_profile(settings, "work")
+    choose(_settings(data_dir, tmp_path, CLAUDE_CODE_OAUTH_STORAGE="auto")).told()
+    memo = data_dir / "claude_code_oauth.default.storage-auto.json"
+    assert memo.read_text() == '{"told": "file"}\n'

@@ -120,14 +120,12 @@ def _unlink(path: str) -> None:
 
 
 def adopt(
-    path: str,
-    current: Record | None,
-    place: Callable[[Kept], Record | None] | None = None,
+    path: str, current: Record | None, place: Callable[[Kept], Record | None]
 ) -> Record | None:
     """The kept sign-in that follows ``current`` (the token file's sign-in), put in
-    place by ``place`` (default: moved over ``path`` when possible, the kept copy
-    staying otherwise) and returned as ``place`` returns it; ``None`` when there is
-    none. Hold the token lock."""
+    place by ``place`` (:func:`move_over` for a whole sign-in kept for the file) and
+    returned as ``place`` returns it; ``None`` when there is none. Hold the token
+    lock."""
     directory, name = os.path.split(os.path.abspath(path))
     here = identity(current)
     best: Kept | None = None
@@ -153,7 +151,7 @@ def adopt(
             _unlink(temp.path)
     if best is None:
         return None
-    return move_over(path, best) if place is None else place(best)
+    return place(best)
 
 
 def move_over(path: str, kept: Kept) -> Record | None:

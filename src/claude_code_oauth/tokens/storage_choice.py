@@ -78,7 +78,7 @@ class StorageChoice:
 
         data = (json.dumps({"told": self.key}) + "\n").encode("utf-8")
         try:
-            atomic_write(self._memo, data, mode=0o600)
+            atomic_write(self._memo, data)  # mode 0600
         except Exception:  # best effort: the line is said again next time
             return
 
