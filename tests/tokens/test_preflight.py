@@ -72,3 +72,18 @@ def test_an_existing_token_file_passes(data_dir: Path) -> None:
     Path(settings.token_path).chmod(0o600)
     preflight(settings)
     assert Path(settings.token_path).read_text() == "{}"
+
+
+def test_a_lock_held_elsewhere_passes_at_once_whatever_the_lock_timeout(data_dir: Path) -> None:
+    settings = Settings(
+        environ={
+            "CLAUDE_CODE_OAUTH_DATA_DIR": str(data_dir),
+            "CLAUDE_CODE_OAUTH_LOCK_TIMEOUT": "300",
+        }
+    )
+    holder = token_lock(settings)
+    holder.acquire()
+    try:
+        preflight(settings)  # held: the lock works (waiting 300 s would hit the test timeout)
+    finally:
+        holder.release()

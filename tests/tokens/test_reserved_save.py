@@ -206,3 +206,17 @@ def test_reserve_creates_the_private_data_directory(tmp_path: Path) -> None:
         assert reservation.size == RESERVE_BYTES
         assert os.path.getsize(reservation.path) == RESERVE_BYTES
     assert (directory.stat().st_mode & 0o777) == 0o700
+
+
+def test_a_large_record_the_file_could_not_take_is_kept_whole(
+    token_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept beside the file, nothing is tried again: the trimmed retry is for a full disk."""
+    path = str(token_path)
+    record = _login(notes="x" * (2 * RESERVE_BYTES))
+    _no_rename_over(token_path, monkeypatch)
+    kept = _save(path, record)
+    assert kept.kept is not None
+    assert json.loads(Path(kept.kept).read_bytes())["organization"]["notes"] == "x" * (
+        2 * RESERVE_BYTES
+    )
