@@ -220,3 +220,22 @@ def test_a_large_record_the_file_could_not_take_is_kept_whole(
     assert json.loads(Path(kept.kept).read_bytes())["organization"]["notes"] == "x" * (
         2 * RESERVE_BYTES
     )
+
+
+def test_a_trimmed_save_the_file_could_not_take_is_kept_for_the_next_run(
+    token_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk, then no rename either: the trimmed tokens are kept, and adoptable."""
+    path = str(token_path)
+    record = _login(notes="x" * (2 * RESERVE_BYTES))
+    _disk_full(monkeypatch, room=RESERVE_BYTES)
+    _no_rename_over(token_path, monkeypatch)
+    kept = _save(path, record)
+    assert kept.kept is not None
+    monkeypatch.undo()
+    adopted = token_store.adopt_kept(path, None)
+    assert adopted is not None
+    assert_same_secret(adopted.refresh_token, record.refresh_token, "the refresh token")
+    assert not Path(kept.kept).exists()
+    loaded = token_store.load(path)
+    assert loaded is not None and loaded.organization == {"uuid": "org-1", "name": "Org"}

@@ -237,13 +237,15 @@ def test_a_memo_that_says_no_choice_is_told_again(
 
 
 def test_a_memo_over_4_kib_is_not_read(data_dir: Path, tmp_path: Path) -> None:
+    """4 KiB of bytes, not of characters (the padding is two bytes a character)."""
     settings = _settings(data_dir, tmp_path, CLAUDE_CODE_OAUTH_STORAGE="auto")
     memo = data_dir / "claude_code_oauth.default.storage-auto.json"
-    head = '{"told": "file", "pad": "'
-    memo.write_text(head + "x" * (4097 - len(head) - 2) + '"}')
+    head, tail = '{"told": "file", "pad": "', '"}'
+    memo.write_text(head + "é" * ((4097 - len(head) - len(tail)) // 2) + tail, encoding="utf-8")
     assert memo.stat().st_size == 4097
     assert choose(settings).notice is not None
-    memo.write_text(head + "x" * (4096 - len(head) - 2) + '"}')
+    memo.write_text(head + "x" + "é" * 2034 + tail, encoding="utf-8")
+    assert memo.stat().st_size == 4096
     assert choose(settings).notice is None
 
 
