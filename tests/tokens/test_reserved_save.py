@@ -239,3 +239,13 @@ def test_a_trimmed_save_the_file_could_not_take_is_kept_for_the_next_run(
     assert not Path(kept.kept).exists()
     loaded = token_store.load(path)
     assert loaded is not None and loaded.organization == {"uuid": "org-1", "name": "Org"}
+
+
+def test_reserve_in_a_directory_others_may_write_is_a_storage_error(data_dir: Path) -> None:
+    """What a refresh catches to say it is not refreshing: a storage error, like a full disk."""
+    data_dir.chmod(0o777)
+    with pytest.raises(StorageError) as caught:
+        reserve(str(data_dir / "claude_code_oauth.json"))
+    assert caught.value.reason == (
+        f"The directory {data_dir} is writable by other users, so files in it cannot be kept safe."
+    )
