@@ -234,24 +234,20 @@ def test_sweep_goes_on_past_the_files_it_leaves(
     from claude_code_oauth.tokens import recovery
 
     seed(emulator, token_path, expires_in=3600)
-    running = Path(temp_files.temp_path(str(token_path)))
-    running.write_bytes(bytes(16))
-    unknown = data_dir / f".{token_path.name}.0123abcd4026531836-12-34.00ff00ff.tmp"
-    unknown.write_bytes(bytes(16))
-    vanishing = data_dir / f".{token_path.name}.0123abcd4026531836-56-78.00ff00ff.tmp"
-    vanishing.write_bytes(bytes(16))
-    skipped = (running, unknown, vanishing)
-    dead: list[Path] = []
-    # The directory's order is the file system's: add files of a dead writer until one
-    # comes after every skipped file, so a sweep that stopped at any would miss it.
-    for n in range(64):
-        dead.append(_left_by_a_dead_writer(token_path, bytes(16), f"{n:08x}"))
-        order = [Path(t.path) for t in temp_files.scan(str(data_dir))]
-        last_skipped = max(order.index(path) for path in skipped)
-        if any(order.index(d) > last_skipped for d in dead):
-            break
-    else:
-        pytest.fail("no file of a dead writer came after the skipped ones in 64 tries")
+    foreign = f".{token_path.name}.0123abcd4026531836"
+
+    def skipped(n: int) -> list[Path]:
+        running = Path(temp_files.temp_path(str(token_path)))
+        unknown = data_dir / f"{foreign}-12-{n}.00ff00ff.tmp"  # not yet stale
+        vanishing = data_dir / f"{foreign}-56-{n}.00ff00ff.tmp"
+        for path in (running, unknown, vanishing):
+            path.write_bytes(bytes(16))
+        return [running, unknown, vanishing]
+
+    def dead(n: int) -> Path:
+        return _left_by_a_dead_writer(token_path, bytes(16), f"{n:08x}")
+
+    (running, unknown, vanishing), left = _after_every_skipped(data_dir, skipped, dead)
     real_lstat = os.lstat
 
     def removed_meanwhile(path: str, *args: object, **kwargs: object) -> os.stat_result:
@@ -263,7 +259,7 @@ def test_sweep_goes_on_past_the_files_it_leaves(
     recovery.sweep(str(data_dir), _adopt_if_free)
     monkeypatch.undo()
     assert running.exists() and unknown.exists()
-    assert not any(d.exists() for d in dead)
+    assert not left.exists()
 
 
 def test_sweep_leaves_a_kept_copy_while_the_token_lock_is_held(
@@ -452,15 +448,25 @@ def test_a_kept_copy_over_the_token_file_limit_is_not_read(
 
 
 def _after_every_skipped(
-    data_dir: Path, make: Callable[[int], tuple[list[Path], Path]], tries: int = 64
+    data_dir: Path,
+    make_skipped: Callable[[int], list[Path]],
+    make_target: Callable[[int], Path],
+    tries: int = 64,
 ) -> tuple[list[Path], Path]:
-    """The files ``make(n)`` creates (files adopt passes over, and the one it must reach),
-    made again under new names until the one to reach comes after every skipped one in
-    the directory's order (the file system's), so an adopt that stopped early misses it."""
+    """Files a sweep or an adopt passes over (``make_skipped(n)``) and the one it must
+    reach (``make_target(n)``), made again under new names, in either order of creation,
+    until the one to reach comes after every skipped one in the directory's order (the
+    file system's: by name hash, by creation, or the reverse), so a loop that stopped at
+    a skipped file would miss it."""
     from claude_code_oauth.storage import temp_files
 
     for n in range(tries):
-        skipped, target = make(n)
+        if n % 2:
+            target = make_target(n)
+            skipped = make_skipped(n)
+        else:
+            skipped = make_skipped(n)
+            target = make_target(n)
         order = [Path(t.path) for t in temp_files.scan(str(data_dir))]
         if all(order.index(target) > order.index(path) for path in skipped):
             return skipped, target
@@ -479,16 +485,18 @@ def test_adopt_passes_over_other_files_and_unwritten_claims_to_the_kept_copy(
     rotated = _rotated(emulator, before)
     other = data_dir / "claude_code_oauth.work.json"
 
-    def make(n: int) -> tuple[list[Path], Path]:
+    def skipped(n: int) -> list[Path]:
         of_another_file = _left_by_a_dead_writer(other, b"{}", f"a{n:07x}")
         claimed_by_the_dead = _left_by_a_dead_writer(token_path, bytes(64), f"b{n:07x}")
         claimed_by_me = Path(temp_path(str(token_path)))  # this process: running
         claimed_by_me.write_bytes(bytes(64))
-        kept = _left_by_a_dead_writer(token_path, _kept_copy(rotated, before), f"c{n:07x}")
-        return [of_another_file, claimed_by_the_dead, claimed_by_me], kept
+        return [of_another_file, claimed_by_the_dead, claimed_by_me]
+
+    def kept_copy(n: int) -> Path:
+        return _left_by_a_dead_writer(token_path, _kept_copy(rotated, before), f"c{n:07x}")
 
     (of_another_file, claimed_by_the_dead, claimed_by_me), kept = _after_every_skipped(
-        data_dir, make
+        data_dir, skipped, kept_copy
     )
     adopted = recovery.adopt(
         str(token_path), before, lambda k: recovery.move_over(str(token_path), k)
@@ -508,12 +516,13 @@ def test_adopt_takes_the_newest_kept_copy_whichever_comes_first(
     before = seed(emulator, token_path, expires_in=3600)
     older, newer = _rotated(emulator, before, 60), _rotated(emulator, before, 120)
 
-    def make(n: int) -> tuple[list[Path], Path]:
-        first = _left_by_a_dead_writer(token_path, _kept_copy(older, before), f"a{n:07x}")
-        second = _left_by_a_dead_writer(token_path, _kept_copy(newer, before), f"b{n:07x}")
-        return [first], second
+    def older_copy(n: int) -> list[Path]:
+        return [_left_by_a_dead_writer(token_path, _kept_copy(older, before), f"a{n:07x}")]
 
-    (first,), second = _after_every_skipped(data_dir, make)
+    def newer_copy(n: int) -> Path:
+        return _left_by_a_dead_writer(token_path, _kept_copy(newer, before), f"b{n:07x}")
+
+    (first,), second = _after_every_skipped(data_dir, older_copy, newer_copy)
     adopted = recovery.adopt(
         str(token_path), before, lambda k: recovery.move_over(str(token_path), k)
     )
