@@ -104,8 +104,8 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 # Mutation testing, not part of `make test` (docs/mutation.md): mutmut mutates account/,
-# tokens/, net/, profiles/ and storage/ ([tool.mutmut] in pyproject.toml), runs the fast
-# unit tests that reach each mutated function, then tools/mutation_score.py prints the
+# tokens/, net/, profiles/ and storage/ ([tool.mutmut] in pyproject.toml), runs the tests
+# of the unit tier that reach each mutated function, then tools/mutation_score.py prints the
 # score per module and fails below 95 % or on a survivor docs/mutation.md does not
 # explain. A whole run starts afresh; `make mutate MUTATE=account.unified_limits` reruns
 # one module's mutants and keeps the other results. At most MUTATE_WORKERS at once.

@@ -83,6 +83,22 @@ def test_replace_rejected_goes_to_the_profile_that_issued_the_token(
     assert emulator.account_for_token(fresh) == WORK
 
 
+def test_a_replacement_belongs_to_the_profile_whose_token_it_replaced(
+    emulator: ClaudeEmulator, two: Settings
+) -> None:
+    source = ProfileTokenSource(two)
+    first_token = source.get_access_token()
+    write_active_profile(two, "work")  # switched while the request was under way
+    replacement = source.replace_rejected(first_token)
+    # The retry's answer is filed under the profile that served it, not the active one…
+    issuer = source.settings_for_token(replacement)
+    assert issuer is not None and issuer.profile == "default"
+    # …and a second 401 on the retry refreshes that profile again, not "work".
+    again = source.replace_rejected(replacement)
+    assert emulator.account_for_token(again) == FIRST
+    assert emulator.grants["refresh_token"] == 2
+
+
 def test_an_expired_token_refreshes_only_its_own_profile(
     emulator: ClaudeEmulator, two: Settings
 ) -> None:
@@ -134,3 +150,93 @@ def test_the_exported_variable_holds_only_the_active_profiles_token(
     write_active_profile(base, "ghost")
     assert export_active_token(base) == "ghost"
     assert VARIABLE not in os.environ
+
+
+def test_not_signed_in_word_for_word_whichever_call_asks(two: Settings) -> None:
+    login = (
+        "Sign in with `claude-code-oauth login --profile gone` "
+        "(or /claude-code-auth --profile gone in Code Puppy)"
+    )
+    write_active_profile(two, "gone")
+    following = ProfileTokenSource(two)
+    pinned = ProfileTokenSource(two, "gone")
+    for call in (following.get_credential, lambda: following.replace_rejected("never-issued")):
+        with pytest.raises(NotSignedIn) as raised:
+            call()
+        assert str(raised.value) == (
+            f"Not signed in to Claude (profile gone). {login}, or make another profile "
+            "active with `claude-code-oauth switch NAME` (or /claude-code-switch NAME in Code "
+            "Puppy)."
+        )
+    for call in (pinned.get_credential, lambda: pinned.replace_rejected("never-issued")):
+        with pytest.raises(NotSignedIn) as raised:
+            call()
+        assert str(raised.value) == f"Not signed in to Claude (profile gone). {login}."
+
+
+def test_the_last_16_tokens_handed_out_are_remembered(
+    emulator: ClaudeEmulator, two: Settings
+) -> None:
+    source = ProfileTokenSource(two, "work")
+    handed = []
+    for _ in range(17):
+        handed.append(source.get_access_token())
+        source.replace_rejected(handed[-1])  # a new token for the next request
+    assert len({digest(token) for token in handed}) == 17
+    # 18 tokens went out (the 17 and the last replacement): the first two are forgotten.
+    issuers = [source.settings_for_token(token) for token in handed]
+    assert [None if s is None else s.profile for s in issuers] == [None] * 2 + ["work"] * 15
+
+
+def test_exporting_a_profile_without_a_sign_in_leaves_the_variable_unset(
+    emulator: ClaudeEmulator, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(VARIABLE, raising=False)
+    base = Settings(
+        {"api_key_env_var": VARIABLE},
+        environ={"CLAUDE_CODE_OAUTH_DATA_DIR": str(data_dir), **emulator.env()},
+    )
+    write_active_profile(base, "ghost")
+    assert export_active_token(base) == "ghost"
+    assert VARIABLE not in os.environ
+
+
+def test_a_profile_override_in_the_base_settings_fixes_the_source(
+    emulator: ClaudeEmulator, two: Settings
+) -> None:
+    fixed = ProfileTokenSource(two.with_profile("work"))
+    assert not fixed.following
+    write_active_profile(two, "default")
+    assert emulator.account_for_token(fixed.get_access_token()) == WORK
+
+
+def test_an_empty_environment_profile_still_follows_the_active_one(
+    emulator: ClaudeEmulator, two: Settings
+) -> None:
+    source = ProfileTokenSource(Settings(environ={**two.environ, "CLAUDE_CODE_OAUTH_PROFILE": " "}))
+    assert source.following
+    write_active_profile(two, "work")
+    assert emulator.account_for_token(source.get_access_token()) == WORK
+
+
+def test_the_credential_handed_out_is_remembered_unless_it_is_an_api_key(
+    emulator: ClaudeEmulator, two: Settings
+) -> None:
+    from claude_code_oauth.tokens import store as token_store
+    from claude_code_oauth.tokens.api_key import ApiKeyRecord
+
+    source = ProfileTokenSource(two)
+    write_active_profile(two, "work")
+    oauth = source.get_credential()
+    assert not oauth.is_api_key and emulator.account_for_token(oauth.secret) == WORK
+    issuer = source.settings_for_token(oauth.secret)
+    assert issuer is not None and issuer.profile == "work"
+    console = "sk-ant-api03-" + "k" * 80 + "WXYZ"
+    token_store.save(
+        two.with_profile("console").token_path, ApiKeyRecord(api_key=console, obtained_at=1.0)
+    )
+    write_active_profile(two, "console")
+    key = source.get_credential()
+    assert key.is_api_key
+    assert_same_secret(key.secret, console, "the Console key")
+    assert source.settings_for_token(console) is None

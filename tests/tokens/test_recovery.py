@@ -6,17 +6,26 @@ and a refresh is never even tried where its result could not be kept."""
 from __future__ import annotations
 
 import errno
+import json
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import keyring
 import pytest
+from keyring.backends import fail
 
 from claude_code_oauth.config import Settings
-from claude_code_oauth.errors import StorageError
+from claude_code_oauth.errors import RecordKept, StorageError
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.tokens import store as token_store
+from claude_code_oauth.tokens.keyring_item import KeyringTarget, Location, StoreOpener
 from claude_code_oauth.tokens.provider import TokenProvider
-from helpers.tokens import digest, seed, stored
+from claude_code_oauth.tokens.record import TokenRecord
+from claude_code_oauth.tokens.recovery import KEEP_FOR
+from claude_code_oauth.tokens.stored_form import REPLACES, encode, identity
+from helpers.memory_keyring import STORE, MemoryKeyring, memory_keyring
+from helpers.tokens import assert_same_secret, digest, seed, stored
 
 _real_replace = os.replace
 
@@ -189,8 +198,6 @@ def test_a_kept_copy_of_another_login_or_an_older_one_is_removed_not_adopted(
 def test_files_of_a_running_or_an_unknown_writer_are_left_until_stale(
     emulator: ClaudeEmulator, token_path: Path, data_dir: Path
 ) -> None:
-    import time
-
     from claude_code_oauth.storage.temp_files import temp_path
     from claude_code_oauth.tokens import recovery
 
@@ -201,17 +208,58 @@ def test_files_of_a_running_or_an_unknown_writer_are_left_until_stale(
     foreign.write_bytes(bytes(16))
     old_naming = data_dir / f".{token_path.name}.0123456789ab.tmp"
     old_naming.write_bytes(bytes(16))
-    recovery.sweep(str(data_dir), _adopt_if_free)
+    written = 2_000_000_000  # whole seconds: the modification times hold it exactly
+    for path in (mine, foreign, old_naming):
+        os.utime(path, (written, written))
+
+    def sweep_at(seconds_later: float) -> None:
+        recovery.sweep(str(data_dir), _adopt_if_free, clock=lambda: written + seconds_later)
+
+    sweep_at(59)
     assert mine.exists() and foreign.exists() and old_naming.exists()
-    minute_ago = time.time() - 61
-    os.utime(old_naming, (minute_ago, minute_ago))
-    os.utime(foreign, (minute_ago, minute_ago))  # an unknown writer gets an hour
-    recovery.sweep(str(data_dir), _adopt_if_free)
+    sweep_at(60)  # the older naming's writers saved within seconds: a minute is stale
     assert not old_naming.exists() and foreign.exists() and mine.exists()
-    hour_ago = time.time() - 3601
-    os.utime(foreign, (hour_ago, hour_ago))
-    recovery.sweep(str(data_dir), _adopt_if_free)
+    sweep_at(3599)  # an unknown writer gets an hour
+    assert foreign.exists()
+    sweep_at(3600)
     assert not foreign.exists() and mine.exists()
+
+
+def test_sweep_goes_on_past_the_files_it_leaves(
+    emulator: ClaudeEmulator, token_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A running writer's file, an unknown writer's not yet stale, and one that another
+    sweep removed meanwhile are left: the files after them are still swept."""
+    from claude_code_oauth.storage import temp_files
+    from claude_code_oauth.tokens import recovery
+
+    seed(emulator, token_path, expires_in=3600)
+    foreign = f".{token_path.name}.0123abcd4026531836"
+
+    def skipped(n: int) -> list[Path]:
+        running = Path(temp_files.temp_path(str(token_path)))
+        unknown = data_dir / f"{foreign}-12-{n}.00ff00ff.tmp"  # not yet stale
+        vanishing = data_dir / f"{foreign}-56-{n}.00ff00ff.tmp"
+        for path in (running, unknown, vanishing):
+            path.write_bytes(bytes(16))
+        return [running, unknown, vanishing]
+
+    def dead(n: int) -> Path:
+        return _left_by_a_dead_writer(token_path, bytes(16), f"{n:08x}")
+
+    (running, unknown, vanishing), left = _after_every_skipped(data_dir, skipped, dead)
+    real_lstat = os.lstat
+
+    def removed_meanwhile(path: str, *args: object, **kwargs: object) -> os.stat_result:
+        if os.fspath(path) == str(vanishing):
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory")
+        return real_lstat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "lstat", removed_meanwhile)
+    recovery.sweep(str(data_dir), _adopt_if_free)
+    monkeypatch.undo()
+    assert running.exists() and unknown.exists()
+    assert not left.exists()
 
 
 def test_sweep_leaves_a_kept_copy_while_the_token_lock_is_held(
@@ -234,3 +282,250 @@ def test_sweep_leaves_a_kept_copy_while_the_token_lock_is_held(
     token_path.write_bytes(b"{damaged")
     recovery.sweep(str(data_dir), _adopt_if_free)  # a damaged token file: nothing adopted, no error
     assert kept.exists()
+
+
+# -- with the secrets in the keyring (the keyring library on an in-memory backend) ----------
+# In-process counterparts of tests/tokens/test_recovery_keyring.py (the private gnome-keyring).
+
+KEYRING_NAME = "the system keyring (keyring library)"
+
+
+@pytest.fixture
+def memory() -> Iterator[MemoryKeyring]:
+    with memory_keyring() as backend:
+        yield backend
+
+
+def _login(n: int) -> TokenRecord:
+    return TokenRecord(
+        access_token="sk-ant-oat01-" + f"recovery-memory-access-{n}-" + "a" * 40,
+        refresh_token="sk-ant-ort01-" + f"recovery-memory-refresh-{n}-" + "r" * 40,
+        expires_at=2_000_003_600.0 + n,
+        obtained_at=2_000_000_000.0 + n,
+        scope="user:inference user:profile",
+        account={"uuid": "acc-1", "email_address": "dev@example.com"},
+    )
+
+
+def _no_secret_in_any_file(directory: Path, *records: TokenRecord) -> None:
+    for path in directory.iterdir():
+        text = path.read_bytes()
+        for record in records:
+            for secret in (record.access_token, record.refresh_token):
+                assert secret.encode() not in text, f"a secret is in {path.name}"
+
+
+def _signed_in(path: str) -> TokenRecord:
+    token_store.save(path, _login(1), secrets=KeyringTarget(STORE, "work"))
+    current = token_store.load(path)
+    assert current is not None
+    return current
+
+
+def test_tokens_the_keyring_refused_are_kept_announced_and_go_into_it_once_it_answers(
+    memory: MemoryKeyring, token_path: Path, data_dir: Path
+) -> None:
+    path = str(token_path)
+    current = _signed_in(path)
+    rotated = _login(2)
+    keyring.set_keyring(fail.Keyring())  # no usable keyring any more
+    with token_store.reserve(path) as reservation, pytest.raises(RecordKept) as caught:
+        token_store.save(path, rotated, reservation=reservation, replaces=identity(current))
+    kept = caught.value.kept
+    assert kept is not None and Path(kept).parent == data_dir
+    assert caught.value.reason == (
+        "Could not save the new tokens to the keyring (The keyring library found no usable "
+        f"keyring on this system); the login is not lost: they are kept in {kept} (secrets "
+        "included), and the next claude-code-oauth run moves them into the keyring (or, "
+        "while it still refuses, uses them from there)."
+    )
+    assert caught.value.hint == "Keep the credentials in the file."
+    assert caught.value.record is rotated
+    form = json.loads(Path(kept).read_bytes())
+    assert form[KEEP_FOR] == {"store": STORE, "item": "work", "generation": 2}
+    assert form[REPLACES] == identity(current)
+
+    used = token_store.adopt_kept(path, current)  # still refused: used from the kept copy
+    assert used is not None
+    assert_same_secret(used.refresh_token, rotated.refresh_token, "the refresh token")
+    assert Path(kept).exists()
+
+    keyring.set_keyring(memory)
+    adopted = token_store.adopt_kept(path, current)
+    assert adopted is not None
+    assert_same_secret(adopted.refresh_token, rotated.refresh_token, "the refresh token")
+    assert not Path(kept).exists()
+    loaded = token_store.load(path)
+    assert loaded is not None
+    assert_same_secret(loaded.refresh_token, rotated.refresh_token, "the refresh token")
+    assert json.loads(token_path.read_text())["secrets"]["generation"] == 2
+    _no_secret_in_any_file(data_dir, rotated)
+
+
+def test_refused_tokens_that_cannot_even_be_kept_are_said_to_live_in_this_process_only(
+    memory: MemoryKeyring, token_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from claude_code_oauth.storage import reservation as reservation_module
+
+    path = str(token_path)
+    current = _signed_in(path)
+    rotated = _login(2)
+    keyring.set_keyring(fail.Keyring())
+
+    def disk_full(fd: int, data: bytes, offset: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with token_store.reserve(path) as reservation, pytest.raises(RecordKept) as caught:
+        monkeypatch.setattr(reservation_module, "write_all", disk_full)
+        token_store.save(path, rotated, reservation=reservation, replaces=identity(current))
+    assert caught.value.kept is None and caught.value.record is rotated
+    assert caught.value.reason == (
+        "Could not save the new tokens to the keyring (The keyring library found no usable "
+        "keyring on this system); the login is not lost: only this process holds them, "
+        "until it ends."
+    )
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["first sign-in", "refresh"])
+def test_a_file_that_could_not_follow_its_item_is_taken_over(
+    memory: MemoryKeyring,
+    token_path: Path,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    first: bool,
+) -> None:
+    path = str(token_path)
+    current = None if first else _signed_in(path)
+    login = _login(3)
+    _break_renames_over(token_path, monkeypatch)
+    with token_store.reserve(path) as reservation, pytest.raises(RecordKept) as caught:
+        token_store.save(path, login, secrets=KeyringTarget(STORE, "work"), reservation=reservation)
+    kept = caught.value.kept
+    assert kept is not None and caught.value.record is login
+    generation = 1 if first else 2
+    item = StoreOpener()(STORE).get("work")  # written before the file
+    assert item is not None and json.loads(item)["generation"] == generation
+    _no_secret_in_any_file(data_dir, login)
+
+    monkeypatch.undo()
+    adopted = token_store.adopt_kept(path, current)
+    assert adopted is not None
+    assert_same_secret(adopted.access_token, login.access_token, "the access token")
+    assert not Path(kept).exists()
+    assert json.loads(token_path.read_text())["secrets"]["generation"] == generation
+    _no_secret_in_any_file(data_dir, login)
+
+
+@pytest.mark.parametrize(
+    "member",
+    [{"obtained_at": True}, {"obtained_at": "2000000000"}, {"obtained_at": None}],
+    ids=["a boolean", "a string", "none"],
+)
+def test_a_kept_file_form_without_a_time_is_no_save_and_is_removed(
+    memory: MemoryKeyring, token_path: Path, data_dir: Path, member: dict[str, object]
+) -> None:
+    from claude_code_oauth.tokens import recovery
+
+    login = _login(1)
+    form = json.loads(encode(login, identity(None), location=Location(STORE, "work", 1)))
+    form.update(member)
+    left = _left_by_a_dead_writer(token_path, json.dumps(form).encode())
+    recovery.sweep(str(data_dir), _adopt_if_free)
+    assert not left.exists() and not token_path.exists()
+
+
+def test_a_kept_copy_over_the_token_file_limit_is_not_read(
+    token_path: Path, data_dir: Path
+) -> None:
+    from claude_code_oauth.tokens import recovery
+
+    login = _login(1)
+    form = json.loads(encode(login, identity(None)))
+    form["padding"] = "x" * (1 << 20)
+    left = _left_by_a_dead_writer(token_path, json.dumps(form).encode())
+    recovery.sweep(str(data_dir), _adopt_if_free)
+    assert not left.exists() and not token_path.exists()
+
+
+def _after_every_skipped(
+    data_dir: Path,
+    make_skipped: Callable[[int], list[Path]],
+    make_target: Callable[[int], Path],
+    tries: int = 64,
+) -> tuple[list[Path], Path]:
+    """Files a sweep or an adopt passes over (``make_skipped(n)``) and the one it must
+    reach (``make_target(n)``), made again under new names, in either order of creation,
+    until the one to reach comes after every skipped one in the directory's order (the
+    file system's: by name hash, by creation, or the reverse), so a loop that stopped at
+    a skipped file would miss it."""
+    from claude_code_oauth.storage import temp_files
+
+    for n in range(tries):
+        if n % 2:
+            target = make_target(n)
+            skipped = make_skipped(n)
+        else:
+            skipped = make_skipped(n)
+            target = make_target(n)
+        order = [Path(t.path) for t in temp_files.scan(str(data_dir))]
+        if all(order.index(target) > order.index(path) for path in skipped):
+            return skipped, target
+        for path in (*skipped, target):
+            path.unlink()
+    pytest.fail(f"the file to reach never came after the skipped ones in {tries} tries")
+
+
+def test_adopt_passes_over_other_files_and_unwritten_claims_to_the_kept_copy(
+    emulator: ClaudeEmulator, token_path: Path, data_dir: Path
+) -> None:
+    from claude_code_oauth.storage.temp_files import temp_path
+    from claude_code_oauth.tokens import recovery
+
+    before = seed(emulator, token_path, expires_in=3600)
+    rotated = _rotated(emulator, before)
+    other = data_dir / "claude_code_oauth.work.json"
+
+    def skipped(n: int) -> list[Path]:
+        of_another_file = _left_by_a_dead_writer(other, b"{}", f"a{n:07x}")
+        claimed_by_the_dead = _left_by_a_dead_writer(token_path, bytes(64), f"b{n:07x}")
+        claimed_by_me = Path(temp_path(str(token_path)))  # this process: running
+        claimed_by_me.write_bytes(bytes(64))
+        return [of_another_file, claimed_by_the_dead, claimed_by_me]
+
+    def kept_copy(n: int) -> Path:
+        return _left_by_a_dead_writer(token_path, _kept_copy(rotated, before), f"c{n:07x}")
+
+    (of_another_file, claimed_by_the_dead, claimed_by_me), kept = _after_every_skipped(
+        data_dir, skipped, kept_copy
+    )
+    adopted = recovery.adopt(
+        str(token_path), before, lambda k: recovery.move_over(str(token_path), k)
+    )
+    assert adopted is not None
+    assert digest(adopted.refresh_token) == digest(rotated.refresh_token)
+    assert digest(stored(token_path).refresh_token) == digest(rotated.refresh_token)
+    assert not kept.exists() and not claimed_by_the_dead.exists()
+    assert of_another_file.exists() and claimed_by_me.exists()
+
+
+def test_adopt_takes_the_newest_kept_copy_whichever_comes_first(
+    emulator: ClaudeEmulator, token_path: Path, data_dir: Path
+) -> None:
+    from claude_code_oauth.tokens import recovery
+
+    before = seed(emulator, token_path, expires_in=3600)
+    older, newer = _rotated(emulator, before, 60), _rotated(emulator, before, 120)
+
+    def older_copy(n: int) -> list[Path]:
+        return [_left_by_a_dead_writer(token_path, _kept_copy(older, before), f"a{n:07x}")]
+
+    def newer_copy(n: int) -> Path:
+        return _left_by_a_dead_writer(token_path, _kept_copy(newer, before), f"b{n:07x}")
+
+    (first,), second = _after_every_skipped(data_dir, older_copy, newer_copy)
+    adopted = recovery.adopt(
+        str(token_path), before, lambda k: recovery.move_over(str(token_path), k)
+    )
+    assert adopted is not None
+    assert digest(adopted.refresh_token) == digest(newer.refresh_token)
+    assert not first.exists() and not second.exists()

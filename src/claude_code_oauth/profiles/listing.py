@@ -45,8 +45,8 @@ def profile_names(settings: Settings) -> list[str]:
         if entry == token_file:
             names.add(DEFAULT_PROFILE)
             continue
-        if not (entry.startswith(prefix) and entry.endswith(suffix)):
-            continue
+        # The name between prefix and suffix, if ``entry`` is that profile's token file
+        # (the last test decides: whatever the cut finds in another entry, it fails).
         middle = entry[len(prefix) : len(entry) - len(suffix)]
         if (
             middle != DEFAULT_PROFILE
@@ -280,7 +280,8 @@ def other_profiles_hint(settings: Settings) -> str | None:
 
 
 def describe(summary: ProfileSummary, now: float) -> str:
-    """One line for people: ``work — you@work.example (Acme, Max): token valid 7h 59m, ...``."""
+    """One line for people: ``work: you@work.example (Acme, Max) — token valid, expires in
+    7h 59m; login ends in 29d 23h``."""
     from ..account.status import countdown
 
     if not summary.signed_in:
@@ -305,4 +306,4 @@ def describe(summary: ProfileSummary, now: float) -> str:
         parts.append("token expiry unknown (refreshed on next use)")
     if summary.login_expires_at is not None:
         parts.append(f"login ends {countdown(summary.login_expires_at - now)}")
-    return line + (" — " + "; ".join(parts) if parts else "")
+    return line + " — " + "; ".join(parts)

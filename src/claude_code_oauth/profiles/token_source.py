@@ -16,7 +16,8 @@ What a caller may rely on:
   with no re-registration and no new model. ``CLAUDE_CODE_OAUTH_PROFILE`` (or a
   ``profile`` override in the base settings) fixes the profile instead.
 * ``replace_rejected(token)`` goes to the provider that handed ``token`` out,
-  even if the active profile changed in between (that request began there).
+  even if the active profile changed in between (that request began there); the
+  replacement it returns counts as handed out by that provider too.
 * Not signed in: :class:`~claude_code_oauth.errors.NotSignedIn` naming the
   profile ("Not signed in to Claude (profile work).") and how to sign in.
 * Never switches profiles itself.
@@ -60,9 +61,7 @@ class ProfileTokenSource:
     def __init__(self, base: Settings, pinned: str | None = None) -> None:
         self._base = base
         fixed = pinned
-        if fixed is None and (
-            base.source("profile") != "default" and str(base.raw("profile") or "").strip()
-        ):
+        if fixed is None and str(base.raw("profile") or "").strip():
             fixed = base.profile  # an override or CLAUDE_CODE_OAUTH_PROFILE wins
         self._fixed = fixed
         self._watch = None if fixed is not None else ActiveProfileWatch(base.active_profile_path)
@@ -126,9 +125,13 @@ class ProfileTokenSource:
             provider = self._issued.get(rejected)
         if provider is None:
             provider = self.provider()
-        return self._not_signed_in_names_profile(
+        replacement = self._not_signed_in_names_profile(
             provider, lambda: provider.replace_rejected(rejected)
         )
+        # The retry carries the replacement: its answer (usage, another 401) belongs to
+        # the same profile, whatever is active by then.
+        self._remember(replacement, provider)
+        return replacement
 
     def settings_for_token(self, token: str) -> Settings | None:
         """Settings of the profile that issued ``token`` (one this source handed out

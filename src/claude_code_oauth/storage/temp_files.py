@@ -35,21 +35,22 @@ def _proc_start(pid: str) -> tuple[str, str] | None:
     """``(state, start time)`` of process ``pid`` from ``/proc``; ``None`` if there is none."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
-            text = stat.read(4096)
+            text = stat.read()  # one short line: the kernel bounds every field
     except OSError:
         return None
     # The command name (field 2) may hold spaces and parentheses: split after the last ')'.
     fields = text[text.rfind(b")") + 2 :].split()
     if len(fields) < 20:
         return None
-    return fields[0].decode("ascii", "replace"), fields[19].decode("ascii", "replace")
+    # A letter and a number; latin-1 turns any byte into one character and never fails.
+    return fields[0].decode("latin-1"), fields[19].decode("latin-1")
 
 
 def _host_tag() -> str:
     """This boot of this machine, and this PID namespace: where a PID means something."""
     try:
         with open("/proc/sys/kernel/random/boot_id", "rb") as boot:
-            boot_id = boot.read(64).decode("ascii", "replace").replace("-", "")[:8]
+            boot_id = boot.read(8).decode("latin-1")  # a UUID's first 8 hex digits
         namespace = os.stat("/proc/self/ns/pid").st_ino
     except OSError:
         return "nohost"
@@ -118,11 +119,9 @@ def scan(directory: str) -> list[TempFile]:
     try:
         with os.scandir(directory) as entries:
             for entry in entries:
-                name = entry.name
-                if name[:1] == "." and name.endswith(TEMP_SUFFIX):
-                    temp = parse(directory, name)
-                    if temp is not None:
-                        found.append(temp)
+                temp = parse(directory, entry.name)
+                if temp is not None:
+                    found.append(temp)
     except OSError:
         return []
     return found

@@ -89,8 +89,8 @@ class Location:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Location) and self.to_json() == other.to_json()
 
-    def __hash__(self) -> int:
-        return hash((self.store, self.item, self.generation))
+    # Unhashable (no caller keys anything by a location): defining __eq__ without
+    # __hash__ sets __hash__ to None.
 
     def __repr__(self) -> str:
         return f"<Location {self.store} item={self.item} generation={self.generation}>"

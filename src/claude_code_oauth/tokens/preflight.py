@@ -54,9 +54,9 @@ def preflight(settings: Settings) -> None:
 
     from ..storage.file_lock import acquire
 
-    lock = token_lock(settings, timeout=0)
+    lock = token_lock(settings)
     try:
-        acquire(lock, 0)
+        acquire(lock, 0)  # no wait, whatever the lock's own timeout
     except Timeout:
         return  # another process holds it: the lock works
     lock.release()

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 
 from ..errors import RecordKept
 from ..storage import temp_files
@@ -67,10 +68,10 @@ class Kept:
     """A complete save kept in the temporary file ``path``.
 
     ``record`` is the whole sign-in, or ``None`` for a token file's form without
-    secrets (``location`` names its keyring item, already written). ``keep_for``
-    is the keyring item a whole sign-in was meant for (``None``: the file)."""
+    secrets (the keyring item it names is already written). ``keep_for`` is the
+    keyring item a whole sign-in was meant for (``None``: the file)."""
 
-    __slots__ = ("keep_for", "location", "obtained_at", "path", "record", "replaces")
+    __slots__ = ("keep_for", "obtained_at", "path", "record", "replaces")
 
     def __init__(
         self,
@@ -78,14 +79,12 @@ class Kept:
         replaces: str,
         obtained_at: float,
         record: Record | None,
-        location: Location | None = None,
         keep_for: Location | None = None,
     ) -> None:
         self.path = path
         self.replaces = replaces
         self.obtained_at = obtained_at
         self.record = record
-        self.location = location
         self.keep_for = keep_for
 
 
@@ -103,12 +102,11 @@ def _kept(path: str) -> Kept | None:
         if not isinstance(data, dict) or not isinstance(data.get(REPLACES), str):
             return None
         replaces: str = data[REPLACES]
-        location = location_of(data)
-        if location is not None:
+        if location_of(data) is not None:  # a file form (a malformed member: no save)
             obtained = data.get("obtained_at")
             if isinstance(obtained, bool) or not isinstance(obtained, (int, float)):
                 return None
-            return Kept(path, replaces, float(obtained), None, location=location)
+            return Kept(path, replaces, float(obtained), None)
         keep_for = location_of({"secrets": data[KEEP_FOR]}) if KEEP_FOR in data else None
         record = from_data({k: v for k, v in data.items() if k != KEEP_FOR})
         return Kept(path, replaces, record.obtained_at, record, keep_for=keep_for)
@@ -122,14 +120,12 @@ def _unlink(path: str) -> None:
 
 
 def adopt(
-    path: str,
-    current: Record | None,
-    place: Callable[[Kept], Record | None] | None = None,
+    path: str, current: Record | None, place: Callable[[Kept], Record | None]
 ) -> Record | None:
     """The kept sign-in that follows ``current`` (the token file's sign-in), put in
-    place by ``place`` (default: moved over ``path`` when possible, the kept copy
-    staying otherwise) and returned as ``place`` returns it; ``None`` when there is
-    none. Hold the token lock."""
+    place by ``place`` (:func:`move_over` for a whole sign-in kept for the file) and
+    returned as ``place`` returns it; ``None`` when there is none. Hold the token
+    lock."""
     directory, name = os.path.split(os.path.abspath(path))
     here = identity(current)
     best: Kept | None = None
@@ -155,7 +151,7 @@ def adopt(
             _unlink(temp.path)
     if best is None:
         return None
-    return move_over(path, best) if place is None else place(best)
+    return place(best)
 
 
 def move_over(path: str, kept: Kept) -> Record | None:
@@ -166,16 +162,17 @@ def move_over(path: str, kept: Kept) -> Record | None:
     return kept.record
 
 
-def sweep(directory: str, adopt_target: Callable[[str], None]) -> None:
+def sweep(
+    directory: str, adopt_target: Callable[[str], None], clock: Callable[[], float] = time.time
+) -> None:
     """Remove what killed writers left in ``directory``; for a complete save among
     them, ``adopt_target(token_path)`` adopts it (see :func:`adopt`) if that file's
-    lock is free (else the next refresh does, under the lock)."""
+    lock is free (else the next refresh does, under the lock). ``clock`` is the time
+    of day the files' modification times are compared with."""
     temps = temp_files.scan(directory)
     if not temps:
         return
-    import time
-
-    now = time.time()
+    now = clock()
     for temp in temps:
         gone = temp_files.writer_gone(temp)
         if gone is False:
@@ -213,7 +210,8 @@ def keep_refused(
     form = json.loads(encode(record, replaces))
     form[KEEP_FOR] = meant_for.to_json()
     try:
-        kept: str | None = reservation.keep(json.dumps(form, allow_nan=False).encode())
+        # ``form`` was read from JSON ``encode`` wrote: nothing in it that is not JSON.
+        kept: str | None = reservation.keep(json.dumps(form).encode())
     except CommitFailed:
         kept = None
     where = (

@@ -78,7 +78,7 @@ class StorageChoice:
 
         data = (json.dumps({"told": self.key}) + "\n").encode("utf-8")
         try:
-            atomic_write(self._memo, data, mode=0o600)
+            atomic_write(self._memo, data)  # mode 0600
         except Exception:  # best effort: the line is said again next time
             return
 
@@ -131,12 +131,12 @@ def _unusable(settings: Settings, backend: str) -> str | None:
     return None
 
 
-def _told(path: str) -> str | None:
-    """The choice last told, from ``path`` (``None``: none, or unreadable)."""
+def _told(path: str) -> object:
+    """The choice last told, from ``path`` (``None``: none, or unreadable; compared
+    with a choice's key, so any value that is not one means "not told")."""
     try:
-        with open(path, encoding="utf-8") as handle:
+        with open(path, "rb") as handle:
             data = json.loads(handle.read(4096))
     except (OSError, ValueError):
         return None
-    told = data.get("told") if isinstance(data, dict) else None
-    return told if isinstance(told, str) else None
+    return data.get("told") if isinstance(data, dict) else None
