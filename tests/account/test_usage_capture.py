@@ -205,3 +205,26 @@ def test_flush_writes_at_once_without_waiting_for_the_next_turn(settings: Settin
     capture.record(second)
     assert capture.flush(2)  # not an hour
     assert usage_snapshot.load(capture.path).snapshot == second
+
+
+def test_an_answer_is_read_at_the_captures_clock(settings: Settings) -> None:
+    """Reset times are judged against the injected clock, and the snapshot is stamped
+    with it: a clock far from the wall clock keeps a reset an hour after it."""
+    now = 1_000_000_000.0  # 2001: far outside any reset distance of the wall clock
+    capture = UsageCapture(settings, clock=lambda: now)
+
+    class Answer:
+        headers = httpx.Headers(
+            {
+                "anthropic-ratelimit-unified-status": "allowed",
+                "anthropic-ratelimit-unified-5h-utilization": "0.25",
+                "anthropic-ratelimit-unified-5h-reset": str(int(now) + 3600),
+            }
+        )
+
+    capture(Answer())
+    assert capture.flush(10)
+    latest = capture.latest
+    assert latest is not None and latest.as_of == now and latest.source == "headers"
+    assert latest.limits.windows["five_hour"].resets_at == now + 3600
+    assert usage_snapshot.load(capture.path).snapshot == latest
