@@ -245,3 +245,40 @@ def test_a_save_that_cannot_be_made_is_a_usage_file_error(tmp_path: Path) -> Non
         f"Cannot write {tmp_path / 'usage.json'}: Is a directory. Check {tmp_path} and the "
         "filesystem it is on."
     )
+
+
+def test_update_waits_for_the_lock_at_most_its_timeout_and_says_whose_lock(
+    tmp_path: Path,
+) -> None:
+    from claude_code_oauth.errors import LockTimeout
+    from claude_code_oauth.storage.file_lock import file_lock
+
+    path = str(tmp_path / "claude_code_oauth.default.usage.json")
+    changes: list[UsageFile] = []
+    # Another writer holds the lock.
+    with file_lock(path + ".lock", 5), pytest.raises(LockTimeout) as caught:
+        update(path, lambda usage: changes.append(usage) or FULL, lock_timeout=0.2)
+    assert str(caught.value) == (
+        f"Another claude-code-oauth process has held the lock on the usage snapshot for more "
+        f"than 0.2 s ({path}.lock). Retry in a moment; if it persists, look for a hung "
+        "claude-code-oauth or Code Puppy process."
+    )
+    assert changes == [] and not os.path.exists(path)
+
+
+def test_update_leaves_a_fifo_or_a_directory_in_place_of_the_file_alone(tmp_path: Path) -> None:
+    """Only a damaged regular file is replaced: anything else there is not ours."""
+    fifo = tmp_path / "fifo.usage.json"
+    os.mkfifo(fifo)
+    folder = tmp_path / "folder.usage.json"
+    folder.mkdir()
+    changes: list[UsageFile] = []
+    for path in (fifo, folder):
+        with pytest.raises(UsageFileError) as caught:
+            update(str(path), lambda usage: changes.append(usage) or FULL, lock_timeout=5)
+        assert str(caught.value) == (
+            f"Refusing to use {path}: it is not a regular file. Move it away; the file must "
+            "be a regular file."
+        )
+    assert changes == []
+    assert fifo.is_fifo() and folder.is_dir() and list(folder.iterdir()) == []
