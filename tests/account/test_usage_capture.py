@@ -228,3 +228,49 @@ def test_an_answer_is_read_at_the_captures_clock(settings: Settings) -> None:
     assert latest is not None and latest.as_of == now and latest.source == "headers"
     assert latest.limits.windows["five_hour"].resets_at == now + 3600
     assert usage_snapshot.load(capture.path).snapshot == latest
+
+
+def test_flush_gives_up_after_its_timeout_while_the_write_waits_for_the_lock(
+    settings: Settings,
+) -> None:
+    """A write stuck behind another writer's lock makes ``flush`` answer ``False`` after
+    its timeout (interpreter exit waits no longer); the write lands once the lock is free."""
+    from claude_code_oauth.account.unified_limits import UnifiedLimits
+    from claude_code_oauth.storage.file_lock import file_lock
+
+    # The writer waits for the lock up to 20 s: far longer than the flush below.
+    capture = UsageCapture(Settings({"lock_timeout": 20}, environ=settings.environ))
+    snapshot = usage_snapshot.UsageSnapshot(UnifiedLimits(status="allowed"), 1.0, "headers")
+    with file_lock(capture.path + ".lock", 5):  # another process is writing the file
+        capture.record(snapshot)
+        assert capture.flush(0.2) is False
+    assert capture.flush(20) is True
+    assert usage_snapshot.load(capture.path).snapshot == snapshot
+    assert capture.writes == 1 and capture.failures == 0
+
+
+def test_an_answer_after_a_quiet_spell_is_written_without_a_flush(settings: Settings) -> None:
+    """The writer waits for work when there is none, and is woken by the next answer."""
+    from claude_code_oauth.account.unified_limits import UnifiedLimits
+    from helpers.polling import wait_for
+
+    capture = UsageCapture(settings, min_interval=0.01)
+    first = usage_snapshot.UsageSnapshot(UnifiedLimits(status="allowed"), 1.0, "headers")
+    capture.record(first)
+    wait_for(lambda: capture.writes == 1)
+    second = usage_snapshot.UsageSnapshot(UnifiedLimits(status="rejected"), 2.0, "headers")
+    capture.record(second)
+    wait_for(lambda: capture.writes == 2)
+    assert usage_snapshot.load(capture.path).snapshot == second
+
+
+def test_each_failed_write_is_counted(settings: Settings) -> None:
+    from claude_code_oauth.account.unified_limits import UnifiedLimits
+
+    os.mkdir(usage_snapshot.usage_path(settings))  # every write fails
+    capture = UsageCapture(settings)
+    for as_of in (1.0, 2.0):
+        limits = UnifiedLimits(status="allowed")
+        capture.record(usage_snapshot.UsageSnapshot(limits, as_of, "headers"))
+        assert capture.flush(10)
+    assert capture.failures == 2 and capture.writes == 0
