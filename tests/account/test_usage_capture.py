@@ -274,3 +274,38 @@ def test_each_failed_write_is_counted(settings: Settings) -> None:
         capture.record(usage_snapshot.UsageSnapshot(limits, as_of, "headers"))
         assert capture.flush(10)
     assert capture.failures == 2 and capture.writes == 0
+
+
+def test_interpreter_exit_writes_what_is_pending_and_waits_for_a_stuck_write_two_seconds(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the capture registers with ``atexit`` (collected here, then run as the
+    interpreter runs it at exit): the answer still waiting for its turn is written; a
+    write stuck behind another writer's lock holds the exit up ``EXIT_FLUSH_TIMEOUT``
+    seconds, not until the lock's own timeout."""
+    import atexit
+
+    from claude_code_oauth.account.unified_limits import UnifiedLimits
+    from claude_code_oauth.storage.file_lock import file_lock
+
+    at_exit: list[tuple[Any, tuple[Any, ...]]] = []
+    monkeypatch.setattr(atexit, "register", lambda hook, *args: at_exit.append((hook, args)))
+    capture = UsageCapture(
+        Settings({"lock_timeout": 20}, environ=settings.environ), min_interval=3600.0
+    )
+
+    def answer(as_of: float) -> usage_snapshot.UsageSnapshot:
+        snapshot = usage_snapshot.UsageSnapshot(UnifiedLimits(status="allowed"), as_of, "headers")
+        capture.record(snapshot)
+        return snapshot
+
+    answer(1.0)
+    assert capture.flush(10)
+    waiting = answer(2.0)  # its turn is an hour away
+    # Registered once, with the first answer (other parts may register their own).
+    ((hook, args),) = [(h, a) for h, a in at_exit if getattr(h, "__self__", None) is capture]
+    assert hook(*args) is True
+    assert usage_snapshot.load(capture.path).snapshot == waiting
+    with file_lock(capture.path + ".lock", 5):  # another process is writing the file
+        answer(3.0)
+        assert hook(*args) is False
