@@ -650,7 +650,7 @@ def test_unusable_stored_times_are_named_and_the_expiry_counts_as_unknown(
     data["expires_at"] = 5e9  # 2128: past any time a token file may hold
     data["refresh_token_expires_at"] = 6e9
     token_path.write_text(json.dumps(data))
-    report = status.collect(settings_for(client_env), now=NOW)
+    report = status.collect(settings_for(client_env), now=NOW + 600)
     assert report["signed_in"] is True
     assert report["access_token_expires_at"] is None and report["access_token_expires_in"] == 0
     assert report["error"] == (
@@ -773,6 +773,23 @@ def test_a_sign_in_kept_in_the_file_says_so(
     seed(emulator, token_path, expires_in=3600)
     report = status.collect(settings_for(client_env))
     assert report["credentials"] == {"store": "file", "name": "file", "item": None, "problem": None}
+
+
+def test_a_sign_in_in_the_secret_service_names_it_even_when_it_cannot_be_reached(
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    token_path: Path,
+    memory_keyring: _MemoryKeyring,
+) -> None:
+    _sign_in_in_keyring(emulator, token_path, "default")
+    data = json.loads(token_path.read_text())
+    data["secrets"]["store"] = "secret-service"  # as a sign-in on Linux saves it
+    token_path.write_text(json.dumps(data))
+    env = {k: v for k, v in client_env.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
+    report = status.collect(settings_for(env))
+    assert report["signed_in"] is False and report["error"] is not None
+    assert report["credentials"]["name"] == "OS keyring (Secret Service)"
+    assert report["credentials"]["problem"] == report["error"]
 
 
 def test_a_missing_keyring_item_needs_a_new_sign_in(
