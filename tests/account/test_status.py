@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -374,6 +376,10 @@ def _console_sign_in(emulator: ClaudeEmulator, settings):
 def test_a_console_sign_in_reports_its_key_never_the_key(
     emulator: ClaudeEmulator, client_env: dict[str, str]
 ) -> None:
+    from urllib.parse import urlsplit
+
+    from claude_code_oauth import USER_AGENT
+
     settings = settings_for(client_env)
     record = _console_sign_in(emulator, settings)
     report = status.collect(settings, verify=True)
@@ -391,6 +397,8 @@ def test_a_console_sign_in_reports_its_key_never_the_key(
     assert report["scopes"] == [] and report["access_token_expires_at"] is None
     (check,) = [r for r in emulator.requests if r.path == "/v1/models"]
     assert check.headers["x-api-key"] == record.api_key and check.query == {"limit": "1"}
+    assert check.method == "GET" and check.headers["user-agent"] == USER_AGENT
+    assert check.headers["anthropic-version"] == settings.anthropic_version
     assert _no_secret(report, record.api_key)
     assert status.usage_line(settings, report) == (
         "Usage: plan windows and extra usage don't apply to an API key; the Console bills it "
@@ -399,7 +407,13 @@ def test_a_console_sign_in_reports_its_key_never_the_key(
     emulator.revoke_api_keys()
     refused = status.collect(settings, verify=True)
     assert refused["verified"] is False
-    assert "rejected the API key of this Console sign-in" in refused["error"]
+    host = urlsplit(emulator.base_url).netloc
+    assert refused["error"] == (
+        f"The models endpoint ({host}) rejected the API key of this Console sign-in (HTTP 401 "
+        "authentication_error: invalid x-api-key). An API key has no refresh: it was probably "
+        "revoked or deleted in the Anthropic Console. Sign in again with `claude-code-oauth "
+        "login --console` (or /claude-code-auth --console in Code Puppy) to create a new one."
+    )
     assert _no_secret(refused, record.api_key)
 
 
@@ -411,6 +425,22 @@ def test_a_console_sign_in_whose_server_cannot_be_reached(
     report = status.collect(settings_for(client_env, http_timeout=0.5), verify=True)
     assert report["verified"] is False
     assert report["error"].startswith("The models endpoint (") and "0.5 s" in report["error"]
+    assert _no_secret(report, record.api_key)
+
+
+def test_a_console_sign_in_whose_server_nobody_answers(
+    emulator: ClaudeEmulator, client_env: dict[str, str]
+) -> None:
+    import socket
+
+    record = _console_sign_in(emulator, settings_for(client_env))
+    closed = socket.create_server(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    settings = settings_for(client_env, api_base_url=f"http://127.0.0.1:{port}")
+    report = status.collect(settings, verify=True)
+    assert report["verified"] is False and report["signed_in"] is True
+    assert report["error"] == "The models endpoint could not be reached (ConnectError)."
     assert _no_secret(report, record.api_key)
 
 
@@ -432,6 +462,10 @@ def test_the_usage_line_of_a_sign_in(
     path = settings.side_path("usage")
     save(path, usage)
     assert status.usage_line(settings, report) == "Usage: 5 h 42 % · extra usage unknown"
+    # Another account's snapshot (the file was written before a sign-in as someone else)
+    # says nothing about this one.
+    save(path, usage._replace(account="another-account"))
+    assert status.usage_line(settings, report) == compact_line(UsageFile(), account)
     Path(path).write_text("{damaged")
     assert status.usage_line(settings, report) is None
 
@@ -543,3 +577,333 @@ def test_who_is_signed_in_exactly_or_nothing(
     report = status.collect(settings_for(client_env))
     assert report["account"] is None and report["organization"] is None
     assert status.render(report)[0] == "Signed in to Claude as unknown account."
+
+
+# -- the report at an injected time, field by field ----------------------------------------
+
+#: 2001: decades from the wall clock, so a report that read the wall clock is far off.
+NOW = 1_000_000_000.0
+
+
+def _login_at(emulator: ClaudeEmulator, token_path: Path, **fields: object):
+    """A login the emulator knows, obtained at :data:`NOW`, saved with ``fields`` set."""
+    from claude_code_oauth.tokens import store as token_store
+    from claude_code_oauth.tokens.record import TokenRecord
+
+    record = TokenRecord.from_token_response(emulator.issue_login(), now=NOW)
+    for key, value in fields.items():
+        setattr(record, key, value)
+    token_store.save(str(token_path), record)
+    return record
+
+
+def test_the_report_is_of_the_time_it_is_given(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    record = _login_at(emulator, token_path, refresh_token_expires_at=NOW + 30 * 86400)
+    report = status.collect(settings_for(client_env), now=NOW + 600)
+    assert report["credential"] == "oauth" and report["api_key"] is None
+    assert report["access_token_expires_in"] == int(record.expires_at - NOW - 600)
+    assert report["access_token_expires_at"] == status.iso_local(record.expires_at)
+    assert report["login_expires_at"] == status.iso_local(NOW + 30 * 86400)
+    assert report["login_expires_in"] == 30 * 86400 - 600
+    assert report["needs_login"] is False and report["error"] is None
+
+
+def test_a_login_whose_end_is_unknown_reports_none(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    _login_at(emulator, token_path, refresh_token_expires_at=None)
+    report = status.collect(settings_for(client_env), now=NOW)
+    assert report["login_expires_at"] is None and report["login_expires_in"] is None
+    assert report["login_warning"] is None and report["needs_login"] is False
+    assert not any(line.startswith("Login: ") for line in status.render(report))
+
+
+def test_a_login_that_ends_this_very_second_needs_a_new_one(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    _login_at(emulator, token_path, refresh_token_expires_at=NOW + 60)
+    settings = settings_for(client_env)
+    assert status.collect(settings, now=NOW + 59)["needs_login"] is False
+    ended = status.collect(settings, now=NOW + 60)
+    assert ended["needs_login"] is True and ended["login_expires_in"] == 0
+    assert ended["login_warning"] == "Your Claude login has expired; sign in again."
+
+
+def test_a_refresh_pause_is_reported_only_while_it_lasts(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    _login_at(emulator, token_path, refresh_not_before=NOW + 60)
+    settings = settings_for(client_env)
+    paused = status.collect(settings, now=NOW + 59)
+    assert paused["refresh_not_before"] == status.iso_local(NOW + 60)
+    assert status.collect(settings, now=NOW + 60)["refresh_not_before"] is None  # over
+    assert status.collect(settings, now=NOW + 61)["refresh_not_before"] is None
+
+
+def test_unusable_stored_times_are_named_and_the_expiry_counts_as_unknown(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    _login_at(emulator, token_path)
+    data = json.loads(token_path.read_text())
+    data["expires_at"] = 5e9  # 2128: past any time a token file may hold
+    data["refresh_token_expires_at"] = 6e9
+    token_path.write_text(json.dumps(data))
+    report = status.collect(settings_for(client_env), now=NOW + 600)
+    assert report["signed_in"] is True
+    assert report["access_token_expires_at"] is None and report["access_token_expires_in"] == 0
+    assert report["error"] == (
+        "The token file held unusable values (expires_at, refresh_token_expires_at); they "
+        "were ignored, and the next refresh writes sane ones."
+    )
+    assert status.render_levels(report)[1:] == [
+        ("info", "Access token: expiry unknown; it is refreshed on next use."),
+        ("info", "Scopes: org:create_api_key user:profile user:inference"),
+        ("warning", f"Note: {report['error']}"),
+        ("info", f"Credentials: file {token_path} (mode 0600)"),
+    ]
+
+
+# -- a sign-in whose secrets are in the keyring (an in-memory keyring library backend) ----
+
+
+class _MemoryKeyring:
+    """Entries in a dict for the ``keyring`` library; ``hold`` blocks every call until set."""
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[str, str], str] = {}
+        self.hold: threading.Event | None = None
+
+    def _wait(self) -> None:
+        if self.hold is not None:
+            self.hold.wait(60)
+
+    def get_password(self, service: str, username: str) -> str | None:
+        self._wait()
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self._wait()
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self._wait()
+        del self.entries[(service, username)]
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[_MemoryKeyring]:
+    """The ``keyring`` library's backend replaced by a dict for the test (in-process)."""
+    import keyring.core
+    from keyring.backend import KeyringBackend
+    from keyring.compat import properties
+
+    memory = _MemoryKeyring()
+
+    class Backend(KeyringBackend):
+        @properties.classproperty
+        def priority(cls) -> float:
+            # Not viable: keyring's own discovery (other tests) never picks this class.
+            raise RuntimeError("only set on purpose")
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return memory.get_password(service, username)
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            memory.set_password(service, username, password)
+
+        def delete_password(self, service: str, username: str) -> None:
+            memory.delete_password(service, username)
+
+    # keyring.get_keyring() would run the library's discovery (which starts processes);
+    # the chosen backend is kept in this module global, put back as it was.
+    before = keyring.core._keyring_backend
+    keyring.core.set_keyring(Backend())
+    try:
+        yield memory
+    finally:
+        if memory.hold is not None:
+            memory.hold.set()  # let an abandoned keyring call end
+        keyring.core._keyring_backend = before
+
+
+def _sign_in_in_keyring(emulator: ClaudeEmulator, token_path: Path, item: str):
+    from claude_code_oauth.tokens import store as token_store
+    from claude_code_oauth.tokens.keyring_item import KeyringTarget, StoreOpener
+
+    record = seed(emulator, token_path, expires_in=3600)
+    target = KeyringTarget("keyring-library", item)
+    token_store.save(str(token_path), record, secrets=target, stores=StoreOpener(timeout=30))
+    return record
+
+
+KEYRING = "OS keyring (keyring library)"  # what `describe` calls the library on Linux
+
+
+def test_a_sign_in_in_the_keyring_names_its_item(
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    token_path: Path,
+    memory_keyring: _MemoryKeyring,
+) -> None:
+    record = _sign_in_in_keyring(emulator, token_path, "work-item")
+    assert memory_keyring.entries  # the secrets went to the keyring, not the file
+    report = status.collect(settings_for(client_env))
+    assert report["credentials"] == {
+        "store": "keyring",
+        "name": KEYRING,
+        "item": "work-item",
+        "problem": None,
+    }
+    assert report["signed_in"] is True and report["error"] is None
+    assert report["account"] == {
+        "email": "emulated.user@example.com",
+        "uuid": record.account["uuid"],
+    }
+    assert status.render(report)[-1] == (
+        f"Credentials: {KEYRING}, item of profile work-item; the rest in {token_path} (mode 0600)"
+    )
+    assert _no_secret(report, record.access_token, record.refresh_token)
+
+
+def test_a_sign_in_kept_in_the_file_says_so(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=3600)
+    report = status.collect(settings_for(client_env))
+    assert report["credentials"] == {"store": "file", "name": "file", "item": None, "problem": None}
+
+
+def test_a_sign_in_in_the_secret_service_names_it_even_when_it_cannot_be_reached(
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    token_path: Path,
+    memory_keyring: _MemoryKeyring,
+) -> None:
+    _sign_in_in_keyring(emulator, token_path, "default")
+    data = json.loads(token_path.read_text())
+    data["secrets"]["store"] = "secret-service"  # as a sign-in on Linux saves it
+    token_path.write_text(json.dumps(data))
+    env = {k: v for k, v in client_env.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
+    report = status.collect(settings_for(env))
+    assert report["signed_in"] is False and report["error"] is not None
+    assert report["credentials"]["name"] == "OS keyring (Secret Service)"
+    assert report["credentials"]["problem"] == report["error"]
+
+
+def test_a_missing_keyring_item_needs_a_new_sign_in(
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    token_path: Path,
+    memory_keyring: _MemoryKeyring,
+) -> None:
+    _sign_in_in_keyring(emulator, token_path, "work-item")
+    memory_keyring.entries.clear()
+    report = status.collect(settings_for(client_env))
+    problem = (
+        f"The keyring item of profile work-item that {token_path} names is missing from "
+        "the system keyring (keyring library). Run `claude-code-oauth login` (or "
+        "/claude-code-auth) to sign in again; the damaged file will be kept beside it as a "
+        ".corrupt copy."
+    )
+    assert report["signed_in"] is False and report["needs_login"] is True
+    assert report["error"] == problem
+    assert report["credentials"] == {
+        "store": "keyring",
+        "name": KEYRING,
+        "item": "work-item",
+        "problem": problem,
+    }
+    assert status.render_levels(report) == [
+        ("warning", f"The sign-in cannot be used: {problem}"),
+        (
+            "info",
+            f"Credentials: {KEYRING}, item of profile work-item; the rest in {token_path} "
+            "(mode 0600)",
+        ),
+        ("info", "Sign in with `claude-code-oauth login`."),
+    ]
+
+
+def test_a_keyring_that_does_not_answer_in_time_needs_no_new_sign_in(
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    token_path: Path,
+    memory_keyring: _MemoryKeyring,
+) -> None:
+    """The report waits ``keyring_timeout`` (not the store's default) and asks to unlock
+    or retry, not to sign in again: the login itself is fine."""
+    _sign_in_in_keyring(emulator, token_path, "default")
+    memory_keyring.hold = threading.Event()  # every keyring call waits: a hung daemon
+    report = status.collect(settings_for(client_env, keyring_timeout=0.25))
+    problem = report["error"]
+    assert problem is not None and problem.startswith(
+        "The system keyring (keyring library) did not answer within 0.25 s ("
+    ), problem
+    assert report["signed_in"] is False and report["needs_login"] is False
+    assert report["credentials"]["problem"] == problem
+    assert status.render_levels(report) == [
+        ("warning", f"The sign-in cannot be used: {problem}"),
+        (
+            "info",
+            f"Credentials: {KEYRING}, item of profile default; the rest in {token_path} "
+            "(mode 0600)",
+        ),
+    ]
+
+
+def test_verify_of_a_profile_endpoint_that_does_not_answer_in_time(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    from urllib.parse import urlsplit
+
+    record = seed(emulator, token_path, expires_in=3600)
+    emulator.inject("profile", "slow", delay=5)
+    report = status.collect(settings_for(client_env, http_timeout=0.5), verify=True)
+    assert report["verified"] is False
+    host = urlsplit(emulator.base_url).netloc
+    assert report["error"].startswith(
+        f"The profile endpoint ({host}) did not answer within 0.5 s"
+    ), report["error"]
+    assert _no_secret(report, record.access_token, record.refresh_token)
+
+
+def test_verify_blanks_the_token_a_401_replaced_when_the_retry_echoes_it(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    """After a 401 the check retries with a new token; an answer that names the first
+    token (the one no longer in the request) still shows neither."""
+    import json as json_module
+
+    from claude_code_oauth.testing.hostile_proxy import HostileProxy
+    from claude_code_oauth.tokens import store as token_store
+
+    record = seed(emulator, token_path, expires_in=3600)
+    record.access_token = "plain-token-of-another-shape-0123456789"  # blanked by value only
+    token_store.save(str(token_path), record)
+    first: list[str] = []
+
+    def refuse(request) -> bytes:
+        first.append(request.bearer)
+        return json_module.dumps(
+            {"type": "error", "error": {"type": "authentication_error", "message": "no"}}
+        ).encode()
+
+    def echo_the_first(request) -> bytes:
+        message = f"Token {first[0]} is not allowed here"
+        return json_module.dumps(
+            {"type": "error", "error": {"type": "permission_error", "message": message}}
+        ).encode()
+
+    with HostileProxy(emulator.base_url) as proxy:
+        proxy.add_rule("/api/oauth/profile", times=1, forward=False, status=401, body=refuse)
+        proxy.add_rule(
+            "/api/oauth/profile", times=1, forward=False, status=403, body=echo_the_first
+        )
+        report = status.collect(settings_for(proxy.env(client_env)), verify=True)
+        retried = len(proxy.requests_to("/api/oauth/profile"))
+    assert retried == 2 and len(first) == 1
+    assert report["verified"] is False and "is not allowed here" in report["error"]
+    leaked = record.access_token in report["error"]
+    assert not leaked

@@ -205,3 +205,107 @@ def test_flush_writes_at_once_without_waiting_for_the_next_turn(settings: Settin
     capture.record(second)
     assert capture.flush(2)  # not an hour
     assert usage_snapshot.load(capture.path).snapshot == second
+
+
+def test_an_answer_is_read_at_the_captures_clock(settings: Settings) -> None:
+    """Reset times are judged against the injected clock, and the snapshot is stamped
+    with it: a clock far from the wall clock keeps a reset an hour after it."""
+    now = 1_000_000_000.0  # 2001: far outside any reset distance of the wall clock
+    capture = UsageCapture(settings, clock=lambda: now)
+
+    class Answer:
+        headers = httpx.Headers(
+            {
+                "anthropic-ratelimit-unified-status": "allowed",
+                "anthropic-ratelimit-unified-5h-utilization": "0.25",
+                "anthropic-ratelimit-unified-5h-reset": str(int(now) + 3600),
+            }
+        )
+
+    capture(Answer())
+    assert capture.flush(10)
+    latest = capture.latest
+    assert latest is not None and latest.as_of == now and latest.source == "headers"
+    assert latest.limits.windows["five_hour"].resets_at == now + 3600
+    assert usage_snapshot.load(capture.path).snapshot == latest
+
+
+def test_flush_gives_up_after_its_timeout_while_the_write_waits_for_the_lock(
+    settings: Settings,
+) -> None:
+    """A write stuck behind another writer's lock makes ``flush`` answer ``False`` after
+    its timeout (interpreter exit waits no longer); the write lands once the lock is free."""
+    from claude_code_oauth.account.unified_limits import UnifiedLimits
+    from claude_code_oauth.storage.file_lock import file_lock
+
+    # The writer waits for the lock up to 20 s: far longer than the flush below.
+    capture = UsageCapture(Settings({"lock_timeout": 20}, environ=settings.environ))
+    snapshot = usage_snapshot.UsageSnapshot(UnifiedLimits(status="allowed"), 1.0, "headers")
+    with file_lock(capture.path + ".lock", 5):  # another process is writing the file
+        capture.record(snapshot)
+        assert capture.flush(0.2) is False
+    assert capture.flush(20) is True
+    assert usage_snapshot.load(capture.path).snapshot == snapshot
+    assert capture.writes == 1 and capture.failures == 0
+
+
+def test_an_answer_after_a_quiet_spell_is_written_without_a_flush(settings: Settings) -> None:
+    """The writer waits for work when there is none, and is woken by the next answer."""
+    from claude_code_oauth.account.unified_limits import UnifiedLimits
+    from helpers.polling import wait_for
+
+    capture = UsageCapture(settings, min_interval=0.01)
+    first = usage_snapshot.UsageSnapshot(UnifiedLimits(status="allowed"), 1.0, "headers")
+    capture.record(first)
+    wait_for(lambda: capture.writes == 1)
+    second = usage_snapshot.UsageSnapshot(UnifiedLimits(status="rejected"), 2.0, "headers")
+    capture.record(second)
+    wait_for(lambda: capture.writes == 2)
+    assert usage_snapshot.load(capture.path).snapshot == second
+
+
+def test_each_failed_write_is_counted(settings: Settings) -> None:
+    from claude_code_oauth.account.unified_limits import UnifiedLimits
+
+    os.mkdir(usage_snapshot.usage_path(settings))  # every write fails
+    capture = UsageCapture(settings)
+    for as_of in (1.0, 2.0):
+        limits = UnifiedLimits(status="allowed")
+        capture.record(usage_snapshot.UsageSnapshot(limits, as_of, "headers"))
+        assert capture.flush(10)
+    assert capture.failures == 2 and capture.writes == 0
+
+
+def test_interpreter_exit_writes_what_is_pending_and_waits_for_a_stuck_write_two_seconds(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the capture registers with ``atexit`` (collected here, then run as the
+    interpreter runs it at exit): the answer still waiting for its turn is written; a
+    write stuck behind another writer's lock holds the exit up ``EXIT_FLUSH_TIMEOUT``
+    seconds, not until the lock's own timeout."""
+    import atexit
+
+    from claude_code_oauth.account.unified_limits import UnifiedLimits
+    from claude_code_oauth.storage.file_lock import file_lock
+
+    at_exit: list[tuple[Any, tuple[Any, ...]]] = []
+    monkeypatch.setattr(atexit, "register", lambda hook, *args: at_exit.append((hook, args)))
+    capture = UsageCapture(
+        Settings({"lock_timeout": 20}, environ=settings.environ), min_interval=3600.0
+    )
+
+    def answer(as_of: float) -> usage_snapshot.UsageSnapshot:
+        snapshot = usage_snapshot.UsageSnapshot(UnifiedLimits(status="allowed"), as_of, "headers")
+        capture.record(snapshot)
+        return snapshot
+
+    answer(1.0)
+    assert capture.flush(10)
+    waiting = answer(2.0)  # its turn is an hour away
+    # Registered once, with the first answer (other parts may register their own).
+    ((hook, args),) = [(h, a) for h, a in at_exit if getattr(h, "__self__", None) is capture]
+    assert hook(*args) is True
+    assert usage_snapshot.load(capture.path).snapshot == waiting
+    with file_lock(capture.path + ".lock", 5):  # another process is writing the file
+        answer(3.0)
+        assert hook(*args) is False

@@ -12,6 +12,7 @@ import pytest
 from claude_code_oauth.account.limit_offers import Grace, Slow
 from claude_code_oauth.account.unified_limits import UnifiedLimits, Window
 from claude_code_oauth.account.usage_snapshot import (
+    MAX_FILE_BYTES,
     Plan,
     UsageFile,
     UsageSnapshot,
@@ -212,3 +213,72 @@ def test_update_refuses_a_symlink_in_place_of_the_file(tmp_path: Path) -> None:
     with pytest.raises(UsageFileError):
         update(str(path), lambda usage: FULL, lock_timeout=5)
     assert target.read_text() == "{}"
+
+
+def test_a_file_over_a_mebibyte_is_refused_unread_and_one_of_exactly_that_is_read(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "usage.json"
+    text = json.dumps({"version": 1, "account": "account-a"})
+    path.write_text(text.ljust(MAX_FILE_BYTES))  # JSON allows the trailing spaces
+    assert load(str(path)) == UsageFile(account="account-a", extra={})
+    path.write_text(text.ljust(MAX_FILE_BYTES + 1))
+    with pytest.raises(UsageFileError) as caught:
+        load(str(path))
+    assert str(caught.value) == (
+        f"Refusing to read {path}: it is larger (1.0 MiB) than the 1 MiB such a file can "
+        "hold; it was not read. The next answer from Claude replaces it."
+    )
+
+
+def test_a_save_that_cannot_be_made_is_a_usage_file_error(tmp_path: Path) -> None:
+    """Every failure of a save is the usage file's own one-line error (which the
+    capture and ``usage --refresh`` expect), naming what is in the way."""
+    (tmp_path / "not-a-dir").write_text("")
+    with pytest.raises(UsageFileError) as caught:
+        save(str(tmp_path / "not-a-dir" / "usage.json"), FULL)
+    assert str(caught.value) == f"{tmp_path / 'not-a-dir'} exists and is not a directory."
+    (tmp_path / "usage.json").mkdir()
+    with pytest.raises(UsageFileError) as caught:
+        save(str(tmp_path / "usage.json"), FULL)
+    assert str(caught.value) == (
+        f"Cannot write {tmp_path / 'usage.json'}: Is a directory. Check {tmp_path} and the "
+        "filesystem it is on."
+    )
+
+
+def test_update_waits_for_the_lock_at_most_its_timeout_and_says_whose_lock(
+    tmp_path: Path,
+) -> None:
+    from claude_code_oauth.errors import LockTimeout
+    from claude_code_oauth.storage.file_lock import file_lock
+
+    path = str(tmp_path / "claude_code_oauth.default.usage.json")
+    changes: list[UsageFile] = []
+    # Another writer holds the lock.
+    with file_lock(path + ".lock", 5), pytest.raises(LockTimeout) as caught:
+        update(path, lambda usage: changes.append(usage) or FULL, lock_timeout=0.2)
+    assert str(caught.value) == (
+        f"Another claude-code-oauth process has held the lock on the usage snapshot for more "
+        f"than 0.2 s ({path}.lock). Retry in a moment; if it persists, look for a hung "
+        "claude-code-oauth or Code Puppy process."
+    )
+    assert changes == [] and not os.path.exists(path)
+
+
+def test_update_leaves_a_fifo_or_a_directory_in_place_of_the_file_alone(tmp_path: Path) -> None:
+    """Only a damaged regular file is replaced: anything else there is not ours."""
+    fifo = tmp_path / "fifo.usage.json"
+    os.mkfifo(fifo)
+    folder = tmp_path / "folder.usage.json"
+    folder.mkdir()
+    changes: list[UsageFile] = []
+    for path in (fifo, folder):
+        with pytest.raises(UsageFileError) as caught:
+            update(str(path), lambda usage: changes.append(usage) or FULL, lock_timeout=5)
+        assert str(caught.value) == (
+            f"Refusing to use {path}: it is not a regular file. Move it away; the file must "
+            "be a regular file."
+        )
+    assert changes == []
+    assert fifo.is_fifo() and folder.is_dir() and list(folder.iterdir()) == []

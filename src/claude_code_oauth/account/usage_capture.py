@@ -120,8 +120,9 @@ class UsageCapture:
             except Exception:
                 _debug("usage listener failed")  # pragma: no mutate
 
-    def flush(self, timeout: float = 5.0) -> bool:
-        """Write a pending snapshot now; ``True`` once nothing is pending (or in flight)."""
+    def flush(self, timeout: float) -> bool:
+        """Write a pending snapshot now; ``True`` once nothing is pending (or in flight),
+        ``False`` if that takes more than ``timeout`` seconds."""
         with self._cond:
             self._hurry = True
             self._cond.notify_all()

@@ -146,22 +146,17 @@ def _window_key(name: Any) -> bool:
 #: Window names older versions made of headers that are not windows (grace, slow lane).
 _NOT_WINDOWS = ("grace", "slow")
 _LABEL = r"[^\W_](?:[\w .+-]{0,38}[\w+])?"
-#: The compiled :data:`_LABEL`, on first use (most snapshots hold no label).
-_label_pattern: Any = None
 
 
 def label(value: Any) -> str | None:
     """A model's display name as a scoped row gives it (``Opus 4.1``): letters, digits,
     spaces and ``.+-``, at most 40 characters, nothing token-shaped; else ``None``."""
-    global _label_pattern
     if not isinstance(value, str):
         return None
     text = value.strip()
-    if _label_pattern is None:
-        import re
+    import re  # on first use (most snapshots hold no label); re caches the compiled pattern
 
-        _label_pattern = re.compile(_LABEL)
-    if not _label_pattern.fullmatch(text) or text.lower().startswith("sk-"):
+    if not re.fullmatch(_LABEL, text) or text.lower().startswith("sk-"):
         return None
     return text
 
