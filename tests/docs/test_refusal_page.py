@@ -1,4 +1,4 @@
-"""The refusal table is one table: the code reads :data:`REFUSALS`, the documentation
+"""The refusal table is one table: the code reads :func:`refusals`, the documentation
 shows it rendered, and each row's example answer is decided by that row."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 from claude_code_oauth.net.claude_answers import error_for_answer
 from claude_code_oauth.net.refusal_docs import END, START, example_answer, markdown_table
-from claude_code_oauth.net.refusal_table import REFUSALS, Refusal
+from claude_code_oauth.net.refusal_table import refusals
 from claude_code_oauth.testing.emulator import refusals as emulated
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "refusals-and-usage.md"
@@ -22,12 +22,14 @@ def test_the_page_shows_the_table_the_code_reads() -> None:
     assert shown == markdown_table(), "run: python -m claude_code_oauth.net.refusal_docs"
 
 
-@pytest.mark.parametrize("row", REFUSALS, ids=[row.answer[:40] for row in REFUSALS])
-def test_each_example_is_decided_by_its_own_row(row: Refusal) -> None:
+@pytest.mark.parametrize("index", range(len(refusals())), ids=[r.answer[:40] for r in refusals()])
+def test_each_example_is_decided_by_its_own_row(index: int) -> None:
+    rows = refusals()
+    row = rows[index]
     answer = example_answer(row)
     assert answer is not None
-    first = next(candidate for candidate in REFUSALS if candidate.matches(answer))
-    assert first is row
+    first = next(number for number, candidate in enumerate(rows) if candidate.matches(answer))
+    assert first == index
     # The error class the row names first is the one its example gets.
     named = re.findall(r"`(\w+)`", row.errors)[0]
     assert type(row.error(answer)).__name__ == named
@@ -42,7 +44,7 @@ def test_each_coded_answer_of_the_emulator_has_its_row(code: str) -> None:
     body = {"type": "error", "error": {"type": kind, "message": message, "details": details}}
     error = error_for_answer(status, {}, body, host="h")
     assert error is not None and error.error_code == error_code
-    assert any(f"`error_code: {error_code}`" in row.answer for row in REFUSALS)
+    assert any(f"`error_code: {error_code}`" in row.answer for row in refusals())
 
 
 def test_a_successful_answer_is_no_refusal() -> None:

@@ -6,7 +6,7 @@ that failed after it started — into a :class:`~claude_code_oauth.errors.Claude
 subclass whose ``str()`` is one line that names the host, says what happened and
 what to do, and never holds a token:
 
-Which answer makes which error is one table, :data:`.refusal_table.REFUSALS` (read top
+Which answer makes which error is one table, :func:`.refusal_table.refusals` (read top
 to bottom; the documentation renders it): a third-party refusal, an organization that
 refuses OAuth, Claude's error codes, a revoked login, a model this plan lacks, a usage
 limit, an overloaded API, an HTML page, and the rest. No answer at all is
@@ -191,7 +191,7 @@ def error_for_answer(
     api_key: bool = False,
 ) -> ClaudeApiError | None:
     """The named error for an answer of Claude's API, or ``None`` for a successful one:
-    the first row of :data:`~.refusal_table.REFUSALS` that matches makes it.
+    the first row of :func:`~.refusal_table.refusals` that matches makes it.
 
     ``headers``: name/value pairs, a mapping, or httpx(2) ``Headers``. ``body``: the raw
     bytes or text, or JSON the caller already parsed (the anthropic SDK's ``body``). A

@@ -1,5 +1,5 @@
 """The refusal table as the documentation shows it: :func:`markdown_table` renders
-:data:`~.refusal_table.REFUSALS` as a Markdown table whose "you see" column is each
+:func:`~.refusal_table.refusals` as a Markdown table whose "you see" column is each
 row's example answer run through :func:`~.claude_answers.error_for_answer` (host
 ``api.anthropic.com``). ``python -m claude_code_oauth.net.refusal_docs`` prints it; a
 test keeps ``docs/refusals-and-usage.md`` equal to it."""
@@ -10,7 +10,7 @@ import json
 
 from .claude_answers import read_answer
 from .refusal_lines import Answer
-from .refusal_table import REFUSALS, Refusal
+from .refusal_table import Refusal, refusals
 
 #: Where the documentation's copy starts and ends.
 START = "<!-- refusal table: python -m claude_code_oauth.net.refusal_docs -->"
@@ -49,7 +49,7 @@ def markdown_table() -> str:
         "| Claude answers | error | you see (an example) | what the client does |",
         "|---|---|---|---|",
     ]
-    for row in REFUSALS:
+    for row in refusals():
         cells = (row.answer, row.errors, you_see(row), row.client_does)
         lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
     lines.append(END)

@@ -1,5 +1,5 @@
 """The lines of Claude's refusals: :class:`Answer` (one answer as the rows of
-:data:`~.refusal_table.REFUSALS` read it) and the functions that make a row's one-line
+:func:`~.refusal_table.refusals` read it) and the functions that make a row's one-line
 error, hint included. Which answer gets which line is the table's business; imports only
 our small modules.
 """
