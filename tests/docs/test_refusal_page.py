@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from claude_code_oauth.net.claude_answers import error_for_answer
-from claude_code_oauth.net.refusal_docs import END, START, example_answer, markdown_table
+from claude_code_oauth.net.refusal_docs import END, START, _cell, example_answer, markdown_table
 from claude_code_oauth.net.refusal_table import refusals
 from claude_code_oauth.testing.emulator import refusals as emulated
 
@@ -27,7 +27,6 @@ def test_each_example_is_decided_by_its_own_row(index: int) -> None:
     rows = refusals()
     row = rows[index]
     answer = example_answer(row)
-    assert answer is not None
     first = next(number for number, candidate in enumerate(rows) if candidate.matches(answer))
     assert first == index
     # The error class the row names first is the one its example gets.
@@ -49,3 +48,9 @@ def test_each_coded_answer_of_the_emulator_has_its_row(code: str) -> None:
 
 def test_a_successful_answer_is_no_refusal() -> None:
     assert error_for_answer(200, {}, b'{"content": []}', host="h") is None
+
+
+def test_a_pipe_in_a_cell_does_not_split_the_row() -> None:
+    """Markdown ends a cell at ``|``: one in a row's text (a shell pipe, ``a | b``) is
+    escaped, so the page keeps four columns."""
+    assert _cell("401 | 403 `a|b`") == "401 \\| 403 `a\\|b`"

@@ -630,3 +630,63 @@ def test_a_limit_names_the_binding_windows_own_reset() -> None:
     assert line.startswith("Claude usage limit reached (5-hour window); resets at ")
     assert "(in 1 h 12 min) (h answered HTTP 429)." in line
     assert "did not say" not in line
+
+
+OVERLOADED = b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}'
+STREAM_FAILED = (
+    "Claude's API (h) failed after it had started answering (overloaded_error: Overloaded); "
+    "try again in a moment."
+)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"event: error\ndata: " + OVERLOADED + b"\n\n",
+        b"event:error\ndata:" + OVERLOADED + b"\n\n",  # the fields without their space
+        b"event: message_start\ndata: {}\n\nevent: error\r\ndata: " + OVERLOADED + b"\r\n\r\n",
+    ],
+    ids=["spaced", "unspaced", "after_an_event_crlf"],
+)
+def test_a_failed_streams_error_event_is_read_in_each_spelling(body: bytes) -> None:
+    error = claude_answers.error_for_answer(200, {}, body, host="h")
+    assert isinstance(error, ApiUnavailable) and str(error) == STREAM_FAILED
+
+
+def test_a_stream_error_event_with_undecodable_bytes_is_still_named() -> None:
+    body = b"event: content_block_delta\ndata: \xff\xfe\n\nevent: error\ndata: " + OVERLOADED
+    error = claude_answers.error_for_answer(200, {}, body + b"\n\n", host="h")
+    assert isinstance(error, ApiUnavailable) and str(error) == STREAM_FAILED
+
+
+def test_a_stream_error_event_whose_data_is_not_json_is_still_an_error() -> None:
+    body = b"event: error\ndata: upstream connect error\n\n"
+    error = claude_answers.error_for_answer(200, {}, body, host="h")
+    assert isinstance(error, ApiUnavailable) and error.status == 200
+    assert str(error) == (
+        "Claude's API (h) failed after it had started answering (error); try again in a moment."
+    )
+
+
+def test_an_events_type_ends_at_its_blank_line() -> None:
+    """Data after the error event's blank line, with no ``event:`` of its own, is a plain
+    message event (Server-Sent Events), not a second error."""
+    body = b"event: error\ndata: " + OVERLOADED + b'\n\ndata: {"type": "ping"}\n\n'
+    error = claude_answers.error_for_answer(200, {}, body, host="h")
+    assert str(error) == STREAM_FAILED
+
+
+def test_a_stream_that_only_mentions_an_error_event_in_its_text_is_no_error() -> None:
+    body = b'event: content_block_delta\ndata: {"delta": {"text": "event: error"}}\n\n'
+    assert claude_answers.error_for_answer(200, {}, body, host="h") is None
+
+
+def test_answer_detail_blanks_the_credential_its_request_carried() -> None:
+    """A server that echoes the request's credential (here not shaped like an Anthropic
+    token, so only the request says it is one) gets it blanked from the detail."""
+    sent = "opaque-credential-1234"
+    request = httpx.Request("POST", "https://h/v1/oauth/revoke", headers={"x-api-key": sent})
+    body = {"type": "error", "error": {"type": "invalid_request_error", "message": f"bad {sent}"}}
+    response = httpx.Response(400, json=body, request=request)
+    detail = claude_answers.answer_detail(response)
+    assert sent not in detail and detail.startswith("HTTP 400 invalid_request_error: bad ")

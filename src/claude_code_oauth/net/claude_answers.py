@@ -90,7 +90,7 @@ def _stream_error(raw: bytes) -> Any:
             try:
                 found = json.loads(line[5:].strip())
             except ValueError:
-                found = {"error": {"type": "error", "message": None}}
+                found = {"error": {"type": "error"}}  # an error event all the same
         elif not line.strip():
             event = ""
     return found

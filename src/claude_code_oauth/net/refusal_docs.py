@@ -6,8 +6,6 @@ test keeps ``docs/refusals-and-usage.md`` equal to it."""
 
 from __future__ import annotations
 
-import json
-
 from .claude_answers import read_answer
 from .refusal_lines import Answer
 from .refusal_table import Refusal, refusals
@@ -17,25 +15,25 @@ START = "<!-- refusal table: python -m claude_code_oauth.net.refusal_docs -->"
 END = "<!-- end of the refusal table -->"
 
 
-def example_answer(row: Refusal) -> Answer | None:
+def example_answer(row: Refusal) -> Answer:
     """The row's example, read as :func:`~.claude_answers.error_for_answer` reads an
-    answer from ``api.anthropic.com``."""
+    answer from ``api.anthropic.com`` (every example is a refusal, never a success)."""
     example = row.example
-    body = example.body if isinstance(example.body, str) else json.dumps(example.body)
-    return read_answer(
+    answer = read_answer(
         example.status,
-        list(example.headers) or [("content-type", "application/json")],
-        body,
+        list(example.headers),
+        example.body,
         host="api.anthropic.com",
         retried=example.retried,
         api_key=example.api_key,
     )
+    assert answer is not None, f"the example of {row.answer!r} is a success"
+    return answer
 
 
 def you_see(row: Refusal) -> str:
     """The line (hint included) the row's example answer gets."""
-    answer = example_answer(row)
-    return "" if answer is None else str(row.error(answer))
+    return str(row.error(example_answer(row)))
 
 
 def _cell(text: str) -> str:
