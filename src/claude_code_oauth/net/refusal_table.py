@@ -377,7 +377,7 @@ def refusals() -> tuple[Refusal, ...]:
             answer="529 `overloaded_error`, other 5xx",
             errors="`ApiUnavailable`",
             client_does=_SDK_RETRIES,
-            matches=lambda a: a.status == 529 or a.status >= 500,
+            matches=lambda a: a.status >= 500,
             error=unavailable,
             example=Example(529, _envelope("overloaded_error", "Overloaded")),
         ),
