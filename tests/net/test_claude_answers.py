@@ -594,6 +594,8 @@ def test_verification_names_where_only_on_anthropics_own_sites() -> None:
         (401, refusals.ORG_NOT_ALLOWED_MESSAGE, None, False),
         (403, refusals.ORG_NOT_ALLOWED_MESSAGE, None, False),
         (403, "Disabled.", "organization_disabled", False),
+        (401, "Disabled.", "organization_disabled", False),
+        (401, "Not for this organization.", "oauth_not_allowed_for_organization", False),
         (401, "OAuth authentication is currently not supported.", None, False),
         (403, "This token lacks the user:inference scope", "oauth_scope_insufficient", False),
         (403, "model: claude-x is not available on your plan.", None, False),
@@ -690,3 +692,26 @@ def test_answer_detail_blanks_the_credential_its_request_carried() -> None:
     response = httpx.Response(400, json=body, request=request)
     detail = claude_answers.answer_detail(response)
     assert sent not in detail and detail.startswith("HTTP 400 invalid_request_error: bad ")
+
+
+def test_raise_for_answer_names_the_caller_and_blanks_its_secrets() -> None:
+    """``what`` names the endpoint in the line; ``secrets`` the caller passes (here one the
+    request did not carry, and not shaped like a token) are blanked."""
+    secret = "opaque-refresh-material-5678"
+    request = httpx.Request("POST", "https://api.example/v1/oauth/token")
+    body = {"type": "error", "error": {"type": "invalid_request_error", "message": secret}}
+    response = httpx.Response(400, json=body, request=request)
+    with pytest.raises(RequestRejected) as caught:
+        claude_answers.raise_for_answer(response, what="The token endpoint", secrets=[secret])
+    line = str(caught.value)
+    assert line.startswith("The token endpoint (api.example) refused the request (HTTP 400 ")
+    assert secret not in line
+
+
+def test_unreachable_says_what_to_check() -> None:
+    error = claude_answers.unreachable(httpx.ConnectTimeout("t"), "api.example", what="Claude")
+    assert str(error) == (
+        "Connection error: could not reach Claude (api.example): ConnectTimeout. "
+        "Check your connection and proxy settings, and CLAUDE_CODE_OAUTH_API_BASE_URL."
+    )
+    assert (error.status, error.host) == (None, "api.example")

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from claude_code_oauth.errors import ApiUnavailable, ApiUnexpectedAnswer, LoginRevoked
+from claude_code_oauth.errors import (
+    ApiUnavailable,
+    ApiUnexpectedAnswer,
+    LoginRevoked,
+    RequestRejected,
+)
 from claude_code_oauth.net.claude_answers import error_for_answer
 
 HTML = [("content-type", "text/html")]
@@ -101,4 +106,31 @@ def test_a_revocation_says_freshly_refreshed_only_after_the_retry() -> None:
         "Claude's API (h) says this login was revoked "
         "(HTTP 403 permission_error: OAuth token has been revoked.), "
         "even with a freshly refreshed token."
+    )
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "said"),
+    [
+        (
+            {"retry-after": "30"},
+            {"type": "error", "error": {"type": "rate_limit_error", "message": "Slow down.."}},
+            'answered rate_limit_error ("Slow down"). Retry after 30 s.',
+        ),
+        (
+            {},
+            {"error": {"type": "rate_limit_error", "message": "50 RPM for tier MAX."}},
+            'answered rate_limit_error ("50 RPM for tier MAX").',
+        ),
+        ({}, {}, "answered an error."),
+    ],
+    ids=["message_and_wait", "message_only", "nothing_said"],
+)
+def test_a_429_that_is_no_usage_limit_quotes_what_claude_said(
+    headers: dict[str, str], body: dict, said: str
+) -> None:
+    error = error_for_answer(429, headers, body, host="h")
+    assert isinstance(error, RequestRejected)
+    assert str(error) == (
+        f"Claude rejected the request (HTTP 429, not a usage limit): Claude's API (h) {said}"
     )
