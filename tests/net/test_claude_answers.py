@@ -715,3 +715,17 @@ def test_unreachable_says_what_to_check() -> None:
         "Check your connection and proxy settings, and CLAUDE_CODE_OAUTH_API_BASE_URL."
     )
     assert (error.status, error.host) == (None, "api.example")
+
+
+def test_a_response_built_without_a_request_is_named_all_the_same() -> None:
+    """httpx raises when a response's request was never set: the line names an unknown
+    host instead of raising (the classifier never raises)."""
+    body = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    response = httpx.Response(529, json=body)
+    error = claude_answers.error_for_response(response)
+    assert isinstance(error, ApiUnavailable)
+    assert str(error) == (
+        "Claude's API (unknown host) is overloaded (HTTP 529 overloaded_error: Overloaded); "
+        "try again shortly."
+    )
+    assert claude_answers.answer_detail(response) == "HTTP 529 overloaded_error: Overloaded"

@@ -131,10 +131,19 @@ def needs_new_token(status: int, body: Any) -> bool:
     return is_revocation(status, None, message)
 
 
+def _request_of(response: Any) -> Any:
+    """The request ``response`` answered, or ``None`` (an httpx response built without
+    one raises instead of having none)."""
+    try:
+        return response.request
+    except (AttributeError, RuntimeError):
+        return None
+
+
 def answer_detail(response: Any, secrets: Iterable[str] = ()) -> str:
     """``HTTP 403 permission_error: <message>`` for a read httpx(2) response: what the
     server said, shortened to one line, credentials blanked."""
-    request = getattr(response, "request", None)
+    request = _request_of(response)
     data, _ = _decode(response.content)
     kind, message = _envelope(data, [*secrets, *sent_secrets(request)])
     return detail_of(response.status_code, kind, message)
@@ -225,7 +234,7 @@ def error_for_response(
 ) -> ClaudeApiError | None:
     """:func:`error_for_answer` for an httpx or httpx2 response whose body was read; the
     credentials its request carried are blanked from the line like ``secrets``."""
-    request = getattr(response, "request", None)
+    request = _request_of(response)
     host = host_of(str(request.url)) if request is not None else "unknown host"
     return error_for_answer(
         response.status_code,
