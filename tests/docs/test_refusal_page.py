@@ -54,3 +54,23 @@ def test_a_pipe_in_a_cell_does_not_split_the_row() -> None:
     """Markdown ends a cell at ``|``: one in a row's text (a shell pipe, ``a | b``) is
     escaped, so the page keeps four columns."""
     assert _cell("401 | 403 `a|b`") == "401 \\| 403 `a\\|b`"
+
+
+def test_each_coded_example_is_the_answer_the_emulator_gives() -> None:
+    """A coded row's example has the status, error type and visibility that our model of
+    Claude (the emulator) answers with for that code; only the wording may differ."""
+    modelled = {entry[2]: entry for entry in emulated.CODED.values()}
+    compared = 0
+    for row in refusals():
+        answer = example_answer(row)
+        if answer.code not in modelled:
+            continue
+        status, kind, _code, _message, user_facing = modelled[answer.code]
+        visibility = answer.data["error"]["details"].get("error_visibility")
+        assert (answer.status, answer.kind, visibility == "user_facing") == (
+            status,
+            kind,
+            user_facing,
+        ), row.answer
+        compared += 1
+    assert compared == len(modelled)

@@ -196,7 +196,6 @@ def refusals() -> tuple[Refusal, ...]:
             example=Example(
                 403,
                 "<html><head><title>Just a moment...</title></head></html>",
-                (("content-type", "text/html"),),
             ),
         ),
         Refusal(
@@ -296,9 +295,7 @@ def refusals() -> tuple[Refusal, ...]:
             answer="403 `permission_error` naming `model:`",
             errors="`ModelNotAvailable`",
             client_does="no retry",
-            matches=lambda a: (
-                a.status == 403 and a.kind == "permission_error" and "model:" in (a.message or "")
-            ),
+            matches=lambda a: a.status == 403 and a.kind == "permission_error" and a.says("model:"),
             error=lambda a: ModelNotAvailable(
                 f"{a.where} says this plan cannot use this model ({a.detail}).",
                 hint="Choose another model.",
@@ -364,7 +361,7 @@ def refusals() -> tuple[Refusal, ...]:
             matches=lambda a: (
                 a.status in (404, 410)
                 and a.kind in (None, "not_found_error")
-                and "model" not in (a.message or "").lower()
+                and not a.says("model")
             ),
             error=lambda a: RequestRejected(
                 f"{a.where} answered {a.detail}; the endpoint has probably moved.",
@@ -389,7 +386,7 @@ def refusals() -> tuple[Refusal, ...]:
             error=lambda a: ApiUnexpectedAnswer(
                 f"{a.where} answered HTTP {a.status} without Anthropic's error JSON.", **a.common
             ),
-            example=Example(418, "I'm a teapot", (("content-type", "text/plain"),)),
+            example=Example(418, "I'm a teapot"),
         ),
         Refusal(
             answer="other 4xx (the request's shape, its size)",
