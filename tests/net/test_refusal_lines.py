@@ -10,6 +10,7 @@ from claude_code_oauth.errors import (
     ApiUnexpectedAnswer,
     LoginRevoked,
     RequestRejected,
+    UsageLimitReached,
 )
 from claude_code_oauth.net.claude_answers import error_for_answer
 
@@ -133,4 +134,29 @@ def test_a_429_that_is_no_usage_limit_quotes_what_claude_said(
     assert isinstance(error, RequestRejected)
     assert str(error) == (
         f"Claude rejected the request (HTTP 429, not a usage limit): Claude's API (h) {said}"
+    )
+
+
+def test_a_usage_limit_is_read_against_the_injected_clock() -> None:
+    """A reset is judged plausible against ``now``, not the wall clock: at a ``now``
+    years from today the 5-hour reset still counts."""
+    now = 1_000_000_000.0
+    headers = {
+        "anthropic-ratelimit-unified-status": "rejected",
+        "anthropic-ratelimit-unified-representative-claim": "five_hour",
+        "anthropic-ratelimit-unified-5h-reset": str(int(now + 72 * 60)),
+    }
+    error = error_for_answer(429, headers, {}, host="h", now=now)
+    assert isinstance(error, UsageLimitReached) and error.resets_at == now + 72 * 60
+    assert str(error).startswith("Claude usage limit reached (5-hour window); resets at ")
+    assert str(error).endswith("(in 1 h 12 min) (h answered HTTP 429).")
+
+
+def test_a_529_is_overloaded_whatever_its_body_says() -> None:
+    body = {"type": "error", "error": {"type": "api_error", "message": "Busy"}}
+    error = error_for_answer(529, {}, body, host="h")
+    assert isinstance(error, ApiUnavailable)
+    assert (
+        str(error)
+        == "Claude's API (h) is overloaded (HTTP 529 api_error: Busy); try again shortly."
     )

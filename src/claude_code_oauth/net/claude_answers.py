@@ -128,7 +128,7 @@ def needs_new_token(status: int, body: Any) -> bool:
         return False
     if status == 401:
         return NO_BETA_MARK not in (message or "").lower()
-    return is_revocation(status, None, message)
+    return is_revocation(status, message)
 
 
 def _request_of(response: Any) -> Any:

@@ -285,9 +285,7 @@ def refusals() -> tuple[Refusal, ...]:
             errors="`LoginRevoked`",
             client_does="nothing shown if one refresh cures it; a refresh answered "
             "`invalid_grant` ends the login (`LoginRequired`)",
-            matches=lambda a: (
-                a.status == 403 and not a.api_key and is_revocation(a.status, a.kind, a.message)
-            ),
+            matches=lambda a: not a.api_key and is_revocation(a.status, a.message),
             error=revoked,
             example=Example(403, _envelope("permission_error", "OAuth token has been revoked.")),
         ),
