@@ -729,3 +729,24 @@ def test_a_response_built_without_a_request_is_named_all_the_same() -> None:
         "try again shortly."
     )
     assert claude_answers.answer_detail(response) == "HTTP 529 overloaded_error: Overloaded"
+
+
+def test_a_repeated_header_of_an_httpx_response_counts_once_its_last_value() -> None:
+    """httpx merges a repeated header into ``a, b`` when read as a mapping; the answer is
+    read header by header, and the last ``retry-after`` wins."""
+    request = httpx.Request("POST", "https://api.example/v1/messages")
+    body = {"type": "error", "error": {"type": "rate_limit_error", "message": "Slow down"}}
+    response = httpx.Response(
+        429, json=body, headers=[("retry-after", "10"), ("retry-after", "30")], request=request
+    )
+    line = str(claude_answers.error_for_response(response))
+    assert line.endswith('answered rate_limit_error ("Slow down"). Retry after 30 s.')
+
+
+def test_error_for_response_blanks_the_credential_its_request_carried() -> None:
+    sent = "opaque-credential-1234"
+    request = httpx.Request("POST", "https://api.example/v1/messages", headers={"x-api-key": sent})
+    body = {"type": "error", "error": {"type": "invalid_request_error", "message": f"bad {sent}"}}
+    error = claude_answers.error_for_response(httpx.Response(400, json=body, request=request))
+    assert error is not None and sent not in str(error)
+    assert str(error).startswith("Claude's API (api.example) refused the request (HTTP 400 ")

@@ -160,3 +160,14 @@ def test_a_529_is_overloaded_whatever_its_body_says() -> None:
         str(error)
         == "Claude's API (h) is overloaded (HTTP 529 api_error: Busy); try again shortly."
     )
+
+
+def test_a_code_without_an_error_type_is_named_after_the_status() -> None:
+    body = {
+        "error": {"message": "Verify first.", "details": {"error_code": "verification_required"}}
+    }
+    error = error_for_answer(403, {}, body, host="h")
+    assert error is not None and error.reason == (
+        "Claude's API (h) asks you to verify your identity before this "
+        "(HTTP 403 verification_required: Verify first.)."
+    )

@@ -82,15 +82,8 @@ class Refusal:
     example: Example
 
 
-def _envelope(
-    kind: str, message: str, code: str | None = None, *, user_facing: bool = False
-) -> dict[str, Any]:
-    error: dict[str, Any] = {"type": kind, "message": message}
-    if code:
-        error["details"] = {"error_code": code}
-        if user_facing:
-            error["details"]["error_visibility"] = "user_facing"
-    return {"type": "error", "error": error}
+def _envelope(kind: str, message: str) -> dict[str, Any]:
+    return {"type": "error", "error": {"type": kind, "message": message}}
 
 
 _NO_RETRY = "no refresh, no retry"
@@ -158,6 +151,10 @@ def _coded_rows() -> list[Refusal]:
         kind = {401: "authentication_error", 429: "rate_limit_error"}.get(
             status, "permission_error"
         )
+        body = _envelope(kind, example)
+        body["error"]["details"] = {"error_code": code}
+        if user_facing:
+            body["error"]["details"]["error_visibility"] = "user_facing"
         rows.append(
             Refusal(
                 answer=f"{status} `error_code: {code}` ({meaning})",
@@ -165,7 +162,7 @@ def _coded_rows() -> list[Refusal]:
                 client_does=does,
                 matches=_carries(code),
                 error=coded,
-                example=Example(status, _envelope(kind, example, code, user_facing=user_facing)),
+                example=Example(status, body),
             )
         )
     return rows
@@ -401,7 +398,4 @@ def refusals() -> tuple[Refusal, ...]:
 
 def error_for(answer: Answer) -> ClaudeApiError:
     """The error of the first row that matches ``answer`` (the last row matches all)."""
-    for row in refusals():
-        if row.matches(answer):
-            return row.error(answer)
-    raise AssertionError("the last row matches every answer")  # pragma: no cover
+    return next(row.error(answer) for row in refusals() if row.matches(answer))
