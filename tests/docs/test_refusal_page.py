@@ -30,9 +30,13 @@ def test_each_example_is_decided_by_its_own_row(index: int) -> None:
     answer = example_answer(row)
     first = next(number for number, candidate in enumerate(rows) if candidate.matches(answer))
     assert first == index
-    # The error class the row names first is the one its example gets.
+    # The error class the row names first is the one its example gets, with the status
+    # the column names, if it names one.
     named = re.findall(r"`(\w+)`", row.errors)[0]
-    assert type(row.error(answer)).__name__ == named
+    error = row.error(answer)
+    assert type(error).__name__ == named
+    status = re.search(r"\(status (\d+)\)", row.errors)
+    assert status is None or error.status == int(status[1])
 
 
 @pytest.mark.parametrize("code", sorted(emulated.CODED))
