@@ -15,6 +15,7 @@ import pytest
 from claude_code_oauth.errors import (
     ApiUnavailable,
     ClaudeApiError,
+    OrganizationRefused,
     PermissionRefused,
     RequestRejected,
 )
@@ -100,6 +101,17 @@ NEAR_MISSES: list[tuple[str, int, list[tuple[str, str]], Any, bool, type, str]] 
         "Claude rejected the request (HTTP 429, not a usage limit): "
         f'{H} answered rate_limit_error ("OAuth authentication is currently not allowed '
         'for this organization").',
+    ),
+    # ... and is one by its error code alone, whatever the words.
+    (
+        "organization_by_its_code",
+        403,
+        [],
+        envelope("permission_error", "Not allowed.", "oauth_not_allowed_for_organization"),
+        False,
+        OrganizationRefused,
+        f"{H} does not allow OAuth sign-ins for this organization "
+        "(HTTP 403 permission_error, oauth_not_allowed_for_organization: Not allowed.).",
     ),
     # An error code decides from 400 on, not only with the status of the row's example.
     (
