@@ -318,7 +318,7 @@ def refusals() -> tuple[Refusal, ...]:
             error=usage_limit,
             example=Example(
                 429,
-                _envelope("rate_limit_error", "Rate limited"),
+                {},  # the headers decide, and the line quotes no body
                 (
                     ("anthropic-ratelimit-unified-status", "rejected"),
                     ("anthropic-ratelimit-unified-representative-claim", "five_hour"),
