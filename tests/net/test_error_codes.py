@@ -106,3 +106,12 @@ def test_a_user_facing_message_ends_the_line_once(message: str, quoted: str) -> 
     assert error is not None and error.reason == (
         f"Claude's API (h) says you are out of extra usage (HTTP 429, credits_required): {quoted}"
     )
+
+
+def test_a_message_without_details_is_shortened_like_any_server_text() -> None:
+    """Only a message Claude marked ``user_facing`` is shown up to 300 characters; one
+    without ``details`` is cut at 160, as any server text."""
+    words = "The request was refused for a reason this long message explains. " * 4
+    body = {"type": "error", "error": {"type": "invalid_request_error", "message": words}}
+    error = error_for_answer(400, {}, body, host="h")
+    assert error is not None and words[:150] in str(error) and words[:170] not in str(error)

@@ -381,7 +381,7 @@ def refusals() -> tuple[Refusal, ...]:
             error=lambda a: ApiUnexpectedAnswer(
                 f"{a.where} answered HTTP {a.status} without Anthropic's error JSON.", **a.common
             ),
-            example=Example(418, "I'm a teapot"),
+            example=Example(418, None),  # an empty body
         ),
         Refusal(
             answer="other 4xx (the request's shape, its size)",
