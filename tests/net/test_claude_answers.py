@@ -594,6 +594,8 @@ def test_verification_names_where_only_on_anthropics_own_sites() -> None:
         (401, refusals.ORG_NOT_ALLOWED_MESSAGE, None, False),
         (403, refusals.ORG_NOT_ALLOWED_MESSAGE, None, False),
         (403, "Disabled.", "organization_disabled", False),
+        (401, "Disabled.", "organization_disabled", False),
+        (401, "Not for this organization.", "oauth_not_allowed_for_organization", False),
         (401, "OAuth authentication is currently not supported.", None, False),
         (403, "This token lacks the user:inference scope", "oauth_scope_insufficient", False),
         (403, "model: claude-x is not available on your plan.", None, False),
@@ -630,3 +632,121 @@ def test_a_limit_names_the_binding_windows_own_reset() -> None:
     assert line.startswith("Claude usage limit reached (5-hour window); resets at ")
     assert "(in 1 h 12 min) (h answered HTTP 429)." in line
     assert "did not say" not in line
+
+
+OVERLOADED = b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}'
+STREAM_FAILED = (
+    "Claude's API (h) failed after it had started answering (overloaded_error: Overloaded); "
+    "try again in a moment."
+)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"event: error\ndata: " + OVERLOADED + b"\n\n",
+        b"event:error\ndata:" + OVERLOADED + b"\n\n",  # the fields without their space
+        b"event: message_start\ndata: {}\n\nevent: error\r\ndata: " + OVERLOADED + b"\r\n\r\n",
+    ],
+    ids=["spaced", "unspaced", "after_an_event_crlf"],
+)
+def test_a_failed_streams_error_event_is_read_in_each_spelling(body: bytes) -> None:
+    error = claude_answers.error_for_answer(200, {}, body, host="h")
+    assert isinstance(error, ApiUnavailable) and str(error) == STREAM_FAILED
+
+
+def test_a_stream_error_event_with_undecodable_bytes_is_still_named() -> None:
+    body = b"event: content_block_delta\ndata: \xff\xfe\n\nevent: error\ndata: " + OVERLOADED
+    error = claude_answers.error_for_answer(200, {}, body + b"\n\n", host="h")
+    assert isinstance(error, ApiUnavailable) and str(error) == STREAM_FAILED
+
+
+def test_a_stream_error_event_whose_data_is_not_json_is_still_an_error() -> None:
+    body = b"event: error\ndata: upstream connect error\n\n"
+    error = claude_answers.error_for_answer(200, {}, body, host="h")
+    assert isinstance(error, ApiUnavailable) and error.status == 200
+    assert str(error) == (
+        "Claude's API (h) failed after it had started answering (error); try again in a moment."
+    )
+
+
+def test_an_events_type_ends_at_its_blank_line() -> None:
+    """Data after the error event's blank line, with no ``event:`` of its own, is a plain
+    message event (Server-Sent Events), not a second error."""
+    body = b"event: error\ndata: " + OVERLOADED + b'\n\ndata: {"type": "ping"}\n\n'
+    error = claude_answers.error_for_answer(200, {}, body, host="h")
+    assert str(error) == STREAM_FAILED
+
+
+def test_a_stream_that_only_mentions_an_error_event_in_its_text_is_no_error() -> None:
+    body = b'event: content_block_delta\ndata: {"delta": {"text": "event: error"}}\n\n'
+    assert claude_answers.error_for_answer(200, {}, body, host="h") is None
+
+
+def test_answer_detail_blanks_the_credential_its_request_carried() -> None:
+    """A server that echoes the request's credential (here not shaped like an Anthropic
+    token, so only the request says it is one) gets it blanked from the detail."""
+    sent = "opaque-credential-1234"
+    request = httpx.Request("POST", "https://h/v1/oauth/revoke", headers={"x-api-key": sent})
+    body = {"type": "error", "error": {"type": "invalid_request_error", "message": f"bad {sent}"}}
+    response = httpx.Response(400, json=body, request=request)
+    detail = claude_answers.answer_detail(response)
+    assert sent not in detail and detail.startswith("HTTP 400 invalid_request_error: bad ")
+
+
+def test_raise_for_answer_names_the_caller_and_blanks_its_secrets() -> None:
+    """``what`` names the endpoint in the line; ``secrets`` the caller passes (here one the
+    request did not carry, and not shaped like a token) are blanked."""
+    secret = "opaque-refresh-material-5678"
+    request = httpx.Request("POST", "https://api.example/v1/oauth/token")
+    body = {"type": "error", "error": {"type": "invalid_request_error", "message": secret}}
+    response = httpx.Response(400, json=body, request=request)
+    with pytest.raises(RequestRejected) as caught:
+        claude_answers.raise_for_answer(response, what="The token endpoint", secrets=[secret])
+    line = str(caught.value)
+    assert line.startswith("The token endpoint (api.example) refused the request (HTTP 400 ")
+    assert secret not in line
+
+
+def test_unreachable_says_what_to_check() -> None:
+    error = claude_answers.unreachable(httpx.ConnectTimeout("t"), "api.example", what="Claude")
+    assert str(error) == (
+        "Connection error: could not reach Claude (api.example): ConnectTimeout. "
+        "Check your connection and proxy settings, and CLAUDE_CODE_OAUTH_API_BASE_URL."
+    )
+    assert (error.status, error.host) == (None, "api.example")
+
+
+def test_a_response_built_without_a_request_is_named_all_the_same() -> None:
+    """httpx raises when a response's request was never set: the line names an unknown
+    host instead of raising (the classifier never raises)."""
+    body = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    response = httpx.Response(529, json=body)
+    error = claude_answers.error_for_response(response)
+    assert isinstance(error, ApiUnavailable)
+    assert str(error) == (
+        "Claude's API (unknown host) is overloaded (HTTP 529 overloaded_error: Overloaded); "
+        "try again shortly."
+    )
+    assert claude_answers.answer_detail(response) == "HTTP 529 overloaded_error: Overloaded"
+
+
+def test_a_repeated_header_of_an_httpx_response_counts_once_its_last_value() -> None:
+    """httpx merges a repeated header into ``a, b`` when read as a mapping; the answer is
+    read header by header, and the last ``retry-after`` wins."""
+    request = httpx.Request("POST", "https://api.example/v1/messages")
+    body = {"type": "error", "error": {"type": "rate_limit_error", "message": "Slow down"}}
+    response = httpx.Response(
+        429, json=body, headers=[("retry-after", "10"), ("retry-after", "30")], request=request
+    )
+    line = str(claude_answers.error_for_response(response))
+    assert line.endswith('answered rate_limit_error ("Slow down"). Retry after 30 s.')
+
+
+def test_error_for_response_blanks_the_credential_its_request_carried() -> None:
+    sent = "opaque-credential-1234"
+    request = httpx.Request("POST", "https://api.example/v1/messages", headers={"x-api-key": sent})
+    body = {"type": "error", "error": {"type": "invalid_request_error", "message": f"bad {sent}"}}
+    error = claude_answers.error_for_response(httpx.Response(400, json=body, request=request))
+    assert error is not None and sent not in str(error)
+    assert str(error).startswith("Claude's API (api.example) refused the request (HTTP 400 ")

@@ -19,7 +19,7 @@ What a caller may rely on for Claude's answers:
   any: with ``extra_usage = block`` and the plan's limit reached it fails with
   :class:`~claude_code_oauth.errors.ExtraUsageBlocked` and nothing is sent.
 * Which answer is which named error, and whether anything is retried, is the
-  refusal table (:data:`claude_code_oauth.net.refusal_table.REFUSALS`): one
+  refusal table (:func:`claude_code_oauth.net.refusal_table.refusals`): one
   replacement token and one retry for a 401 or a revoked token's 403 (as Claude
   Code does); a 429 of an exhausted window or ``credits_required`` tells the SDK
   not to retry (``x-should-retry: false``); otherwise only the SDK's own retries.

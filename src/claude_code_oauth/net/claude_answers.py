@@ -6,7 +6,7 @@ that failed after it started — into a :class:`~claude_code_oauth.errors.Claude
 subclass whose ``str()`` is one line that names the host, says what happened and
 what to do, and never holds a token:
 
-Which answer makes which error is one table, :data:`.refusal_table.REFUSALS` (read top
+Which answer makes which error is one table, :func:`.refusal_table.refusals` (read top
 to bottom; the documentation renders it): a third-party refusal, an organization that
 refuses OAuth, Claude's error codes, a revoked login, a model this plan lacks, a usage
 limit, an overloaded API, an HTML page, and the rest. No answer at all is
@@ -90,7 +90,7 @@ def _stream_error(raw: bytes) -> Any:
             try:
                 found = json.loads(line[5:].strip())
             except ValueError:
-                found = {"error": {"type": "error", "message": None}}
+                found = {"error": {"type": "error"}}  # an error event all the same
         elif not line.strip():
             event = ""
     return found
@@ -128,13 +128,22 @@ def needs_new_token(status: int, body: Any) -> bool:
         return False
     if status == 401:
         return NO_BETA_MARK not in (message or "").lower()
-    return is_revocation(status, None, message)
+    return is_revocation(status, message)
+
+
+def _request_of(response: Any) -> Any:
+    """The request ``response`` answered, or ``None`` (an httpx response built without
+    one raises instead of having none)."""
+    try:
+        return response.request
+    except (AttributeError, RuntimeError):
+        return None
 
 
 def answer_detail(response: Any, secrets: Iterable[str] = ()) -> str:
     """``HTTP 403 permission_error: <message>`` for a read httpx(2) response: what the
     server said, shortened to one line, credentials blanked."""
-    request = getattr(response, "request", None)
+    request = _request_of(response)
     data, _ = _decode(response.content)
     kind, message = _envelope(data, [*secrets, *sent_secrets(request)])
     return detail_of(response.status_code, kind, message)
@@ -191,7 +200,7 @@ def error_for_answer(
     api_key: bool = False,
 ) -> ClaudeApiError | None:
     """The named error for an answer of Claude's API, or ``None`` for a successful one:
-    the first row of :data:`~.refusal_table.REFUSALS` that matches makes it.
+    the first row of :func:`~.refusal_table.refusals` that matches makes it.
 
     ``headers``: name/value pairs, a mapping, or httpx(2) ``Headers``. ``body``: the raw
     bytes or text, or JSON the caller already parsed (the anthropic SDK's ``body``). A
@@ -225,7 +234,7 @@ def error_for_response(
 ) -> ClaudeApiError | None:
     """:func:`error_for_answer` for an httpx or httpx2 response whose body was read; the
     credentials its request carried are blanked from the line like ``secrets``."""
-    request = getattr(response, "request", None)
+    request = _request_of(response)
     host = host_of(str(request.url)) if request is not None else "unknown host"
     return error_for_answer(
         response.status_code,

@@ -43,9 +43,8 @@ def organization_hint() -> str:
 
 ORGANIZATION_MARK = "oauth authentication is currently not allowed for this organization"
 NO_BETA_MARK = "oauth authentication is currently not supported"
-#: What Claude says of a revoked token (403), and of a revoked access token (401).
+#: What Claude says of a revoked token (403).
 _REVOKED_MARK = "oauth token has been revoked"
-_ACCESS_REVOKED_MARK = "oauth access token has been revoked"
 #: Error codes that say no token cures the answer (the organization refuses).
 ORGANIZATION_CODES = frozenset({"oauth_not_allowed_for_organization", "organization_disabled"})
 
@@ -61,13 +60,11 @@ def error_details(data: Any) -> tuple[str | None, bool]:
     return shown or None, details.get("error_visibility") == "user_facing"
 
 
-def is_revocation(status: int, kind: str | None, message: str | None) -> bool:
-    """What Claude Code treats as a revoked token: a 403 "OAuth token has been revoked"
-    or a 401 "OAuth access token has been revoked" (CONTEXT §2c)."""
-    text = (message or "").lower()
-    return (status == 403 and _REVOKED_MARK in text) or (
-        status == 401 and _ACCESS_REVOKED_MARK in text
-    )
+def is_revocation(status: int, message: str | None) -> bool:
+    """A 403 "OAuth token has been revoked", which Claude Code treats as a revoked token
+    (CONTEXT §2c). Its 401 "OAuth access token has been revoked" needs no test of its
+    own: every 401 gets the one replacement token, and says sign in again if it stays."""
+    return status == 403 and message is not None and _REVOKED_MARK in message.lower()
 
 
 def organization_refuses(status: int, message: str | None, code: str | None) -> bool:

@@ -1,5 +1,5 @@
 """The lines of Claude's refusals: :class:`Answer` (one answer as the rows of
-:data:`~.refusal_table.REFUSALS` read it) and the functions that make a row's one-line
+:func:`~.refusal_table.refusals` read it) and the functions that make a row's one-line
 error, hint included. Which answer gets which line is the table's business; imports only
 our small modules.
 """
@@ -125,7 +125,8 @@ class Answer:
         return found
 
     def says(self, words: str) -> bool:
-        return words in (self.message or "").lower()
+        """Whether the message holds ``words`` (lower case), in any case."""
+        return self.message is not None and words in self.message.lower()
 
 
 # -- the rows' errors --------------------------------------------------------------
@@ -144,7 +145,7 @@ def failed_stream(a: Answer) -> ClaudeApiError:
 def html_page(a: Answer) -> ClaudeApiError:
     title = html_title(a.raw, a.secrets, MAX_TEXT)
     shown = f' "{title}"' if title else ""
-    cloudflare = " (a Cloudflare challenge)" if "moment" in (title or "").lower() else ""
+    cloudflare = " (a Cloudflare challenge)" if title and "moment" in title.lower() else ""
     cls = ApiUnavailable if a.status >= 500 else ApiUnexpectedAnswer
     moved = (
         " The URL has probably moved: check CLAUDE_CODE_OAUTH_API_BASE_URL."
