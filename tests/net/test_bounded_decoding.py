@@ -4,7 +4,9 @@ the bodies an auth flow reads (a 401's) inside it."""
 
 from __future__ import annotations
 
+import sys
 import tracemalloc
+import zlib
 from collections.abc import Iterator
 
 import httpx
@@ -81,9 +83,66 @@ def test_an_unknown_encoding_is_refused_and_identity_is_no_layer() -> None:
         next(bounded(iter([b"x"]), ["compress"]))
 
 
-def test_a_broken_compressed_body_is_one_line() -> None:
-    with pytest.raises(UndecodableAnswer, match="compressed body is broken"):
-        list(bounded(iter([b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff" + b"\xff" * 16]), ["gzip"]))
+#: A valid start of each encoding's stream, then bytes no decoder accepts.
+BROKEN = {
+    "gzip": b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff" + b"\xff" * 16,
+    "deflate": b"\x78\x9c" + b"\xff" * 16,
+    "br": b"\xff" * 16,
+    "zstd": b"\x28\xb5\x2f\xfd" + b"\xff" * 16,
+}
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_a_broken_compressed_body_is_one_line(encoding: str) -> None:
+    with pytest.raises(UndecodableAnswer) as caught:
+        list(bounded(iter([BROKEN[encoding]]), [encoding]))
+    assert str(caught.value) == "The answer's compressed body is broken."
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_an_empty_compressed_answer_is_an_empty_body(encoding: str) -> None:
+    # A 204, or a HEAD-like answer that names its encoding anyway: no bytes to decode.
+    assert list(bounded(iter([]), [encoding])) == []
+
+
+@pytest.mark.parametrize("spaces", [65533, 65791])
+def test_a_raw_deflate_answer_is_read_to_its_last_byte(spaces: int) -> None:
+    """Raw deflate (no zlib wrapper, as many servers send it) has no trailer after its
+    last code: at these sizes the decoder has taken every input byte while it still
+    holds the answer's last bytes (9 and 267 of them), which must come out too."""
+    body = PAYLOAD + b" " * spaces
+    encoder = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    wire = encoder.compress(body) + encoder.flush()
+    assert b"".join(bounded(_wire(wire), ["deflate"])) == body
+
+
+def test_a_zstd_answer_in_several_frames_is_read_whole() -> None:
+    """A server that streams zstd sends one frame per flush: every frame is the body."""
+    import zstandard
+
+    frames = [zstandard.ZstdCompressor().compress(part) for part in (b'{"ok": ', b"true}")]
+    assert b"".join(bounded(iter(frames), ["zstd"])) == PAYLOAD
+
+
+def test_a_brotli_that_cannot_bound_a_step_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """brotli before 1.2 decodes a whole chunk at once (no ``output_buffer_limit``): a
+    ``br`` answer is then refused like any encoding this client cannot decode."""
+    import types
+
+    class OldDecompressor:
+        def process(self, data: bytes) -> bytes:
+            """Process 'data' for decompression."""
+            return data
+
+    old = types.ModuleType("brotli")
+    old.Decompressor = OldDecompressor  # type: ignore[attr-defined]  # brotli's own shape
+    monkeypatch.setitem(sys.modules, "brotli", old)
+    with pytest.raises(UndecodableAnswer) as caught:
+        next(bounded(iter([b"x"]), ["br"]))
+    assert str(caught.value) == (
+        "The server sent an answer in an encoding this client did not ask for and cannot "
+        "decode here (br); it was not read."
+    )
 
 
 # -- through fetch, against a real server -------------------------------------------

@@ -19,7 +19,11 @@ from claude_code_oauth.errors import (
     TokenEndpointError,
     UnexpectedResponse,
 )
-from claude_code_oauth.net.http_responses import json_object_or_raise, retry_after_seconds
+from claude_code_oauth.net.http_responses import (
+    anthropic_url,
+    json_object_or_raise,
+    retry_after_seconds,
+)
 
 WHAT = "The token endpoint (example.test)"
 
@@ -157,3 +161,42 @@ def test_property_any_answer_is_a_dict_or_a_named_one_line_error(
         assert "\n" not in str(err) and str(err).startswith(WHAT)
         return
     assert 200 <= status < 300 and isinstance(result, dict)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://claude.ai/settings",
+        "https://claude.com/x",
+        "https://docs.anthropic.com/en/api/errors",
+        "https://console.anthropic.com/settings/billing",
+        "https://claude.ai/" + "a" * (500 - len("https://claude.ai/")),  # 500: the longest
+    ],
+)
+def test_an_https_address_on_anthropics_own_sites_is_shown(value: str) -> None:
+    assert anthropic_url(value) == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        42,
+        "",
+        "https://claude.ai/" + "a" * (501 - len("https://claude.ai/")),  # one too long
+        "http://claude.ai/x",  # not https
+        "https://claude.ai:8443/x",  # a port
+        "https://user@claude.ai/x",  # a user
+        "https://:secret@claude.ai/x",  # a password without a user
+        "https://claude.ai/a b",  # a space
+        "https://claude.ai/\x7f",  # not printable
+        "https://claude.ai/é",  # not ASCII
+        "https://claude.ai:x/",  # a port that is no number
+        "https://evil.test/claude.ai",
+        "https://notclaude.ai/x",  # ends with the name, not a subdomain of it
+        "https://claude.ai.evil.test/x",
+        "https:///claude.ai",  # no host
+    ],
+)
+def test_any_other_address_is_not_shown(value: object) -> None:
+    assert anthropic_url(value) is None

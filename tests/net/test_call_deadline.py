@@ -1,0 +1,270 @@
+"""The call deadline under every socket operation of a client: TCP and Unix-socket
+connects, the TLS handshake, reads and writes — over real loopback sockets.
+
+``fetch``'s trickling-server cases (a plain TCP read past the deadline) are in
+``test_http_client.py``; these are the other operations the backend wraps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpcore
+import httpx
+import pytest
+
+from claude_code_oauth.errors import NetworkError
+from claude_code_oauth.net import call_deadline
+from claude_code_oauth.net.http_client import fetch
+
+#: What a server script does with one accepted connection.
+Script = Callable[[socket.socket], None]
+
+
+class _Listener:
+    """A loopback listener (TCP, or a Unix socket at ``path``) that hands each
+    connection to ``script`` on its own thread; ``gone`` is set when a client closes
+    its side (the script returns after seeing that)."""
+
+    def __init__(self, script: Script, path: Path | None = None, backlog: int = 16) -> None:
+        if path is None:
+            self.sock = socket.create_server(("127.0.0.1", 0), backlog=backlog)
+            self.port = self.sock.getsockname()[1]
+        else:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.bind(str(path))
+            self.sock.listen(backlog)
+            self.port = 0
+        self._script = script
+
+    def serve(self) -> _Listener:
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._run, args=(conn,), daemon=True).start()
+
+    def _run(self, conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):
+            self._script(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def listen() -> Iterator[Callable[..., _Listener]]:
+    listeners: list[_Listener] = []
+
+    def start(script: Script, path: Path | None = None, backlog: int = 16) -> _Listener:
+        listener = _Listener(script, path, backlog)
+        listeners.append(listener)
+        return listener
+
+    yield start
+    for listener in listeners:
+        listener.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_deadline_on_this_thread() -> Iterator[None]:
+    call_deadline.set_deadline(None)
+    yield
+    call_deadline.set_deadline(None)
+
+
+def _until_closed(gone: threading.Event) -> Script:
+    """Read (a TLS ClientHello, a request) and never answer; set ``gone`` when the
+    client lets go of the connection."""
+
+    def script(conn: socket.socket) -> None:
+        conn.settimeout(60)
+        while conn.recv(65536):
+            pass
+        gone.set()
+
+    return script
+
+
+def _workers_alive() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "claude-code-oauth-http"]
+
+
+def _workers_end() -> bool:
+    # Generous: "no leak", not speed (without the deadline the worker waits for ever).
+    deadline = time.monotonic() + 10
+    while _workers_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return _workers_alive() == []
+
+
+def test_a_tls_handshake_that_never_completes_ends_at_the_deadline(listen) -> None:
+    """A server that takes the connection and never answers the ClientHello (a
+    captive portal, a stuck proxy): the caller gets the one-line timeout, and the
+    worker gives up the handshake at the same deadline instead of waiting for ever."""
+    gone = threading.Event()
+    server = listen(_until_closed(gone)).serve()
+    with pytest.raises(NetworkError, match=r"\(127\.0\.0\.1:\d+\) did not answer within 1 s"):
+        fetch("GET", f"https://127.0.0.1:{server.port}/x", what="The test endpoint", timeout=1.0)
+    assert gone.wait(10), "the worker still waits for the server's TLS handshake"
+    assert _workers_end()
+
+
+def test_without_a_deadline_a_tls_handshake_keeps_httpx_own_timeout(listen) -> None:
+    """Another use of the same client (no deadline on its thread) is not affected: its
+    handshake times out after its own connect timeout, as plain httpx would."""
+    gone = threading.Event()
+    server = listen(_until_closed(gone)).serve()
+    client = httpx.Client(trust_env=False)
+    assert call_deadline.install(client) is True
+    try:
+        with pytest.raises(httpx.ConnectTimeout):
+            client.get(f"https://127.0.0.1:{server.port}/x", timeout=0.5)
+    finally:
+        client.close()
+
+
+def test_the_deadline_holds_over_a_unix_socket(listen, tmp_path: Path) -> None:
+    """A client on a Unix socket (``httpx.HTTPTransport(uds=…)``) gets the same
+    bound: its worker stops reading a silent server at the deadline."""
+    path = tmp_path / "s"
+    gone = threading.Event()
+    listen(_until_closed(gone), path=path).serve()
+    client = httpx.Client(transport=httpx.HTTPTransport(uds=str(path)))
+    try:
+        with pytest.raises(NetworkError, match=r"\(unix\.test\) did not answer within 1 s"):
+            fetch("GET", "http://unix.test/x", what="The test endpoint", timeout=1.0, client=client)
+        assert gone.wait(10), "the worker still reads from the Unix socket"
+        assert _workers_end()
+    finally:
+        client.close()
+
+
+def test_a_unix_socket_answer_comes_back(listen, tmp_path: Path) -> None:
+    path = tmp_path / "s"
+
+    def ok(conn: socket.socket) -> None:
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+
+    listen(ok, path=path).serve()
+    client = httpx.Client(transport=httpx.HTTPTransport(uds=str(path)))
+    try:
+        response = fetch(
+            "GET", "http://unix.test/x", what="The test endpoint", timeout=10.0, client=client
+        )
+    finally:
+        client.close()
+    assert response.status_code == 200 and response.json() == {}
+
+
+def _fill_backlog(path: Path) -> list[socket.socket]:
+    """Connections a listener never accepts, until its queue is full (the next
+    blocking connect waits)."""
+    held: list[socket.socket] = []
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        try:
+            sock.connect(str(path))
+        except BlockingIOError:
+            sock.close()
+            return held
+        held.append(sock)
+
+
+def test_a_unix_socket_server_too_busy_to_accept_is_refused_at_once(listen, tmp_path: Path) -> None:
+    """A server whose queue is full: a Unix-socket connect with a time limit does not
+    wait (the kernel says EAGAIN), so the call fails at once with httpx's
+    ``ConnectError``, as plain httpx does, and no worker is left waiting to connect."""
+    path = tmp_path / "s"
+    listen(_until_closed(threading.Event()), path=path, backlog=0)  # never accepts
+    held = _fill_backlog(path)
+    client = httpx.Client(transport=httpx.HTTPTransport(uds=str(path)))
+    try:
+        with pytest.raises(httpx.ConnectError, match="Resource temporarily unavailable"):
+            fetch("GET", "http://unix.test/x", what="The test endpoint", timeout=5.0, client=client)
+        assert _workers_end(), "the worker still waits to connect"
+    finally:
+        client.close()
+        for sock in held:
+            sock.close()
+
+
+def test_a_refused_connect_is_retried_through_the_backend(listen, tmp_path: Path) -> None:
+    """A transport with connect retries backs off through the backend (its ``sleep``)
+    and, still refused, raises httpx's ``ConnectError`` as plain httpx does."""
+    path = tmp_path / "nothing-listens-here"
+    client = httpx.Client(transport=httpx.HTTPTransport(uds=str(path), retries=1))
+    try:
+        with pytest.raises(httpx.ConnectError):
+            fetch(
+                "GET", "http://unix.test/x", what="The test endpoint", timeout=10.0, client=client
+            )
+    finally:
+        client.close()
+
+
+# -- each operation begun after the deadline fails at once, as httpx's timeout of its kind
+
+
+def _backend() -> call_deadline.DeadlineBackend:
+    return call_deadline.DeadlineBackend(httpcore.SyncBackend())
+
+
+def test_a_connect_begun_after_the_deadline_is_a_connect_timeout(listen, tmp_path: Path) -> None:
+    server = listen(_until_closed(threading.Event())).serve()
+    path = tmp_path / "s"
+    listen(_until_closed(threading.Event()), path=path).serve()
+    call_deadline.set_deadline(time.monotonic() - 1)
+    with pytest.raises(httpcore.ConnectTimeout, match="the call's deadline has passed"):
+        _backend().connect_tcp("127.0.0.1", server.port, timeout=5)
+    with pytest.raises(httpcore.ConnectTimeout, match="the call's deadline has passed"):
+        _backend().connect_unix_socket(str(path), timeout=5)
+
+
+def test_io_begun_after_the_deadline_is_a_timeout_of_its_kind(listen) -> None:
+    server = listen(_until_closed(threading.Event())).serve()
+    call_deadline.set_deadline(time.monotonic() + 30)
+    stream = _backend().connect_tcp("127.0.0.1", server.port, timeout=5)
+    try:
+        call_deadline.set_deadline(time.monotonic() - 1)
+        with pytest.raises(httpcore.ReadTimeout, match="the call's deadline has passed"):
+            stream.read(10, timeout=5)
+        with pytest.raises(httpcore.WriteTimeout, match="the call's deadline has passed"):
+            stream.write(b"x", timeout=5)
+        with pytest.raises(httpcore.ConnectTimeout, match="the call's deadline has passed"):
+            stream.start_tls(ssl.create_default_context(), "localhost", timeout=5)
+    finally:
+        stream.close()
+
+
+@pytest.mark.parametrize("kind", ["tcp", "unix"])
+def test_the_callers_socket_options_reach_the_socket(listen, tmp_path: Path, kind: str) -> None:
+    """``socket_options`` given to a transport are set on the connection's socket, as
+    plain httpx does (the backend passes them through)."""
+    path = tmp_path / "s" if kind == "unix" else None
+    server = listen(_until_closed(threading.Event()), path=path).serve()
+    option = [(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]
+    backend = _backend()
+    stream = (
+        backend.connect_tcp("127.0.0.1", server.port, timeout=5, socket_options=option)
+        if path is None
+        else backend.connect_unix_socket(str(path), timeout=5, socket_options=option)
+    )
+    try:
+        sock = stream.get_extra_info("socket")
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+    finally:
+        stream.close()
