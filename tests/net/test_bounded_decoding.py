@@ -4,6 +4,7 @@ the bodies an auth flow reads (a 401's) inside it."""
 
 from __future__ import annotations
 
+import struct
 import sys
 import tracemalloc
 import zlib
@@ -114,6 +115,39 @@ def test_a_raw_deflate_answer_is_read_to_its_last_byte(spaces: int) -> None:
     encoder = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
     wire = encoder.compress(body) + encoder.flush()
     assert b"".join(bounded(_wire(wire), ["deflate"])) == body
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+@pytest.mark.parametrize("size", [1, 7, 1000])
+def test_an_answer_in_small_network_chunks_is_decoded_whole(encoding: str, size: int) -> None:
+    """The network splits a body anywhere: in the middle of a code, of the two-byte zlib
+    header (one byte, then the rest), of a frame."""
+    wire = bomb(PAYLOAD, 100_000, (encoding,))
+    assert b"".join(bounded(_wire(wire, size), [encoding])) == b" " * 100_000 + PAYLOAD
+
+
+def _stored(data: bytes, *, final: bool, pad: int = 0) -> bytes:
+    """One stored (uncompressed) raw deflate block; ``pad`` fills the header byte's
+    unused bits, which a decoder skips."""
+    header = int(final) | pad << 3
+    return struct.pack("<BHH", header, len(data), len(data) ^ 0xFFFF) + data
+
+
+@pytest.mark.parametrize(
+    "wire",
+    [
+        # The first byte says "deflate" as a zlib header's would (0x08), the second
+        # does not complete a valid header.
+        _stored(b"hello", final=False, pad=1) + _stored(b" world", final=True),
+        # The first two bytes are a multiple of 31 as a zlib header's are, the first
+        # does not say "deflate".
+        _stored(b"x" * 31, final=False) + _stored(b"!", final=True),
+    ],
+    ids=["first-byte", "multiple-of-31"],
+)
+def test_raw_deflate_is_told_from_zlib_by_the_whole_header_check(wire: bytes) -> None:
+    body = b"".join(zlib.decompressobj(-zlib.MAX_WBITS).decompress(wire) for _ in range(1))
+    assert b"".join(bounded(iter([wire]), ["deflate"])) == body and body
 
 
 def test_a_zstd_answer_in_several_frames_is_read_whole() -> None:

@@ -21,6 +21,7 @@ from claude_code_oauth.errors import (
 )
 from claude_code_oauth.net.http_responses import (
     anthropic_url,
+    html_title,
     json_object_or_raise,
     retry_after_seconds,
 )
@@ -200,3 +201,25 @@ def test_an_https_address_on_anthropics_own_sites_is_shown(value: str) -> None:
 )
 def test_any_other_address_is_not_shown(value: object) -> None:
     assert anthropic_url(value) is None
+
+
+def test_an_html_pages_title_in_any_case_over_several_lines_is_one_line() -> None:
+    assert html_title(b"<HTML><TITLE lang=en>Bad\n  Gateway</TITLE></HTML>") == "Bad Gateway"
+    assert html_title(b"<title> </title>") is None
+    assert html_title(b"<html><p>no title</p></html>") is None
+
+
+def test_a_title_that_is_not_utf8_is_shown_with_replacement_characters() -> None:
+    assert html_title(b"<title>caf\xc3\xa9 \xff\xfe</title>") == "caf\u00e9 \ufffd\ufffd"
+
+
+def test_a_title_is_looked_for_in_the_pages_first_4_kib_only() -> None:
+    tag = b"<title>Late</title>"
+    assert html_title(b" " * (4096 - len(tag)) + tag) == "Late"
+    assert html_title(b" " * (4097 - len(tag)) + tag) is None
+
+
+def test_a_long_title_is_cut_to_the_callers_limit() -> None:
+    page = b"<title>" + b"a" * 300 + b"</title>"
+    assert html_title(page, limit=20) == "a" * 19 + "\u2026"
+    assert html_title(page) == "a" * 199 + "\u2026"
