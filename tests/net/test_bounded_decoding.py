@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import struct
 import sys
+import threading
 import tracemalloc
 import zlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -148,6 +149,63 @@ def _stored(data: bytes, *, final: bool, pad: int = 0) -> bytes:
 def test_raw_deflate_is_told_from_zlib_by_the_whole_header_check(wire: bytes) -> None:
     body = b"".join(zlib.decompressobj(-zlib.MAX_WBITS).decompress(wire) for _ in range(1))
     assert b"".join(bounded(iter([wire]), ["deflate"])) == body and body
+
+
+def test_x_gzip_is_gzip() -> None:
+    wire = bomb(PAYLOAD, 10, ("gzip",))
+    assert b"".join(bounded(iter([wire]), layers(["X-GZip"]))) == b" " * 10 + PAYLOAD
+
+
+def test_a_hostile_encoding_header_is_cut_short_in_the_refusal() -> None:
+    with pytest.raises(UndecodableAnswer) as stacked:
+        next(bounded(iter([b"x"]), layers(["gzip, " * 40])))
+    shown = "gzip, " * 13 + "gz"  # the first 80 characters of the 40 names
+    assert str(stacked.value) == (
+        f"The server sent an answer encoded 40 times over ({shown}); it was not read."
+    )
+    with pytest.raises(UndecodableAnswer) as unknown:
+        next(bounded(iter([b"x"]), ["x" * 100]))
+    assert f"cannot decode here ({'x' * 40}); it was not read." in str(unknown.value)
+
+
+def test_a_thread_that_set_no_cap_reads_any_size_and_says_the_server() -> None:
+    """A client with the bounded hook used outside ``fetch`` (no cap set on its thread):
+    each step is still bounded, the total is not, and a refusal says "The server"."""
+    found: dict[str, object] = {}
+
+    def read() -> None:
+        wire = bomb(PAYLOAD, 4 << 20, ("gzip",))
+        found["size"] = sum(len(chunk) for chunk in bounded(_wire(wire), ["gzip"]))
+        try:
+            next(bounded(iter([b"x"]), ["gzip", "gzip"]))
+        except UndecodableAnswer as refused:
+            found["refusal"] = str(refused)
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    thread.join()
+    assert found == {
+        "size": (4 << 20) + len(PAYLOAD),
+        "refusal": "The server sent an answer encoded 2 times over (gzip, gzip); it was not read.",
+    }
+
+
+@pytest.mark.parametrize("spaces", [65533, 65791])
+def test_the_async_path_reads_a_raw_deflate_answer_to_its_last_byte(spaces: int) -> None:
+    import asyncio
+
+    body = PAYLOAD + b" " * spaces
+    encoder = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    wire = encoder.compress(body) + encoder.flush()
+
+    async def read() -> bytes:
+        async def network() -> AsyncIterator[bytes]:
+            yield wire
+
+        decoded = bounded_decoding.abounded(network(), ["deflate"], len(body), "Claude's API")
+        return b"".join([chunk async for chunk in decoded])
+
+    assert asyncio.run(read()) == body
 
 
 def test_a_zstd_answer_in_several_frames_is_read_whole() -> None:
