@@ -285,7 +285,9 @@ def test_a_small_compressed_answer_is_decoded(bomb_proxy: HostileProxy) -> None:
     bomb_proxy.add_rule("/v1/models", forward=False, body=PAYLOAD, encode=("gzip",), inflate_by=10)
     response = fetch("GET", bomb_proxy.base_url + "/v1/models", what="x", timeout=10)
     assert response.json() == {"ok": True}
+    # The loaded answer's headers describe it, not its compressed wire form.
     assert "content-encoding" not in response.headers
+    assert response.headers["content-length"] == str(len(b" " * 10 + PAYLOAD))
 
 
 class _Source:

@@ -268,3 +268,20 @@ def test_the_callers_socket_options_reach_the_socket(listen, tmp_path: Path, kin
         assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
     finally:
         stream.close()
+
+
+def test_under_a_far_deadline_an_operation_keeps_its_own_shorter_timeout(listen) -> None:
+    """The deadline only ever shortens a timeout: a read given 0.5 s still ends after
+    0.5 s when the call's deadline is minutes away."""
+    server = listen(_until_closed(threading.Event())).serve()
+    client = httpx.Client(trust_env=False)
+    call_deadline.install(client)
+    call_deadline.set_deadline(time.monotonic() + 600)
+    started = time.monotonic()
+    try:
+        with pytest.raises(httpx.ReadTimeout):
+            client.get(f"http://127.0.0.1:{server.port}/x", timeout=0.5)
+    finally:
+        client.close()
+    # Generous: "not the deadline's ten minutes", not speed.
+    assert time.monotonic() - started < 60
