@@ -196,6 +196,9 @@ def test_a_unix_socket_server_too_busy_to_accept_is_refused_at_once(listen, tmp_
         with pytest.raises(httpx.ConnectError, match="Resource temporarily unavailable"):
             fetch("GET", "http://unix.test/x", what="The test endpoint", timeout=5.0, client=client)
         assert _workers_end(), "the worker still waits to connect"
+        # The same from a thread without a deadline: httpx's own connect timeout holds.
+        with pytest.raises(httpx.ConnectError, match="Resource temporarily unavailable"):
+            client.get("http://unix.test/x", timeout=5.0)
     finally:
         client.close()
         for sock in held:
