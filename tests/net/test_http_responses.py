@@ -21,9 +21,12 @@ from claude_code_oauth.errors import (
 )
 from claude_code_oauth.net.http_responses import (
     anthropic_url,
+    html_shaped,
     html_title,
     json_object_or_raise,
+    one_line,
     retry_after_seconds,
+    sent_secrets,
 )
 
 WHAT = "The token endpoint (example.test)"
@@ -223,3 +226,84 @@ def test_a_long_title_is_cut_to_the_callers_limit() -> None:
     page = b"<title>" + b"a" * 300 + b"</title>"
     assert html_title(page, limit=20) == "a" * 19 + "\u2026"
     assert html_title(page) == "a" * 199 + "\u2026"
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (
+            response(429, {"error": "rate"}, **{"retry-after": "12"}),
+            "is rate limiting requests (HTTP 429). Retry after 12 s.",
+        ),
+        (response(429, b""), "is rate limiting requests (HTTP 429)."),
+        (
+            response(403, b"Access denied", **{"content-type": "text/html"}),
+            "answered HTTP 403 with an HTML page instead of JSON; the endpoint URL may be "
+            "wrong or a proxy is in the way.",
+        ),
+        (
+            response(500, b"<html><title>Oops</title></html>"),
+            'answered HTTP 500 with an HTML page "Oops" instead of JSON; the endpoint URL may '
+            "be wrong or a proxy is in the way.",
+        ),
+        (
+            response(503, {"type": "error", "error": {"type": "overloaded_error"}}),
+            "failed with HTTP 503: overloaded_error; try again shortly.",
+        ),
+        (response(502, b""), "failed with HTTP 502; try again shortly."),
+        (response(404, b"nope"), "answered HTTP 404 without an error message."),
+        (
+            response(400, {"error": "invalid_scope"}),
+            "refused the request: invalid_scope.",
+        ),
+        (response(300, {"a": 1}), "answered with unexpected HTTP 300."),
+        (response(300, b"{nope"), "answered with unexpected HTTP 300."),
+        (response(200, b"{nope"), "answered HTTP 200 with a body that is not valid JSON."),
+        (response(200, [1]), "answered HTTP 200 with JSON that is not an object."),
+    ],
+)
+def test_each_answer_is_named_word_for_word(answer: httpx.Response, message: str) -> None:
+    error = raised(answer)
+    assert str(error) == f"{WHAT} {message}"
+    assert isinstance(error, ServerError) == (answer.status_code >= 500)
+
+
+def test_an_html_page_is_told_by_its_first_200_bytes() -> None:
+    assert html_shaped("", b" " * 195 + b"<html>")
+    assert not html_shaped("", b" " * 196 + b"<html>")
+    assert html_shaped("Text/HTML; charset=utf-8", b"Access denied")
+
+
+def test_server_text_is_one_line_of_at_most_the_limit() -> None:
+    assert one_line("a\n b\t c") == "a b c"
+    assert one_line("x" * 200) == "x" * 200
+    assert one_line("x" * 201) == "x" * 199 + "\u2026"
+    assert one_line("word " * 10, limit=8) == "word wo\u2026"
+
+
+def test_secrets_sent_and_token_shapes_are_blanked_from_server_text() -> None:
+    echoed = "you sent Bearer abcdefgh12 and sk-ant-oat01-AAAAAAAAAA"
+    assert one_line(echoed, ["abcdefgh12"]) == "you sent Bearer [token] and [token]"
+    assert one_line("empty secrets blank nothing", ["", ""]) == "empty secrets blank nothing"
+
+
+def test_the_credentials_a_request_carried_are_its_secrets() -> None:
+    request = httpx.Request(
+        "GET",
+        "http://example.test/",
+        headers={"Authorization": "bearer  abcdefgh ", "x-api-key": " k" * 5},
+    )
+    assert sent_secrets(request) == ["abcdefgh", "k k k k k"]
+    short = httpx.Request(
+        "GET", "http://example.test/", headers={"Authorization": "Bearer 1234567"}
+    )
+    assert sent_secrets(short) == []  # under 8 characters: no credential of ours
+    assert (
+        sent_secrets(
+            httpx.Request(
+                "GET", "http://example.test/", headers={"Authorization": "Basic abcdefghij"}
+            )
+        )
+        == []
+    )
+    assert sent_secrets(object()) == []
