@@ -273,13 +273,14 @@ def test_the_callers_socket_options_reach_the_socket(listen, tmp_path: Path, kin
         stream.close()
 
 
-def test_under_a_far_deadline_an_operation_keeps_its_own_shorter_timeout(listen) -> None:
+@pytest.mark.parametrize("deadline", [None, 600.0], ids=["no-deadline", "far-deadline"])
+def test_a_read_keeps_its_own_shorter_timeout(listen, deadline: float | None) -> None:
     """The deadline only ever shortens a timeout: a read given 0.5 s still ends after
-    0.5 s when the call's deadline is minutes away."""
+    0.5 s on a thread without a deadline, or whose deadline is minutes away."""
     server = listen(_until_closed(threading.Event())).serve()
     client = httpx.Client(trust_env=False)
     call_deadline.install(client)
-    call_deadline.set_deadline(time.monotonic() + 600)
+    call_deadline.set_deadline(None if deadline is None else time.monotonic() + deadline)
     started = time.monotonic()
     try:
         with pytest.raises(httpx.ReadTimeout):
