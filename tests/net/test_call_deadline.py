@@ -289,3 +289,20 @@ def test_a_read_keeps_its_own_shorter_timeout(listen, deadline: float | None) ->
         client.close()
     # Generous: "not the deadline's ten minutes", not speed.
     assert time.monotonic() - started < 60
+
+
+@pytest.mark.parametrize("deadline", [None, 600.0], ids=["no-deadline", "far-deadline"])
+def test_a_write_keeps_its_own_shorter_timeout(listen, deadline: float | None) -> None:
+    """The same for a write: an upload to a server that reads nothing (its buffers full)
+    ends after the write timeout, not at a far deadline or never."""
+    release = threading.Event()
+    server = listen(lambda conn: release.wait(60)).serve()  # never reads
+    client = httpx.Client(trust_env=False)
+    call_deadline.install(client)
+    call_deadline.set_deadline(None if deadline is None else time.monotonic() + deadline)
+    try:
+        with pytest.raises(httpx.WriteTimeout):
+            client.post(f"http://127.0.0.1:{server.port}/x", content=b"x" * (64 << 20), timeout=0.5)
+    finally:
+        release.set()
+        client.close()
