@@ -306,3 +306,45 @@ def test_a_write_keeps_its_own_shorter_timeout(listen, deadline: float | None) -
     finally:
         release.set()
         client.close()
+
+
+def _full_tcp_listener() -> tuple[socket.socket, list[socket.socket]]:
+    """A listener that never accepts, its queue filled: the kernel drops further SYNs, so
+    the next connect waits."""
+    listener = socket.create_server(("127.0.0.1", 0), backlog=0)
+    held: list[socket.socket] = []
+    while True:
+        sock = socket.socket()
+        sock.settimeout(1)  # a loopback connect completes inside the call, or never
+        try:
+            sock.connect(listener.getsockname())
+        except TimeoutError:
+            sock.close()
+            return listener, held
+        held.append(sock)
+
+
+@pytest.mark.parametrize("deadline", [None, 600.0], ids=["no-deadline", "far-deadline"])
+def test_a_tcp_connect_keeps_its_own_shorter_timeout(deadline: float | None) -> None:
+    listener, held = _full_tcp_listener()
+    client = httpx.Client(trust_env=False)
+    call_deadline.install(client)
+    call_deadline.set_deadline(None if deadline is None else time.monotonic() + deadline)
+    try:
+        with pytest.raises(httpx.ConnectTimeout):
+            client.get(f"http://127.0.0.1:{listener.getsockname()[1]}/x", timeout=0.5)
+    finally:
+        client.close()
+        for sock in [listener, *held]:
+            sock.close()
+
+
+def test_the_transports_local_address_is_used(listen) -> None:
+    """``local_address`` given to a transport (the address to send from) reaches the
+    socket, as plain httpx does."""
+    server = listen(_until_closed(threading.Event())).serve()
+    stream = _backend().connect_tcp("127.0.0.1", server.port, timeout=5, local_address="127.0.0.2")
+    try:
+        assert stream.get_extra_info("socket").getsockname()[0] == "127.0.0.2"
+    finally:
+        stream.close()
