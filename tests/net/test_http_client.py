@@ -298,19 +298,24 @@ def test_an_os_error_without_a_file_is_the_network_not_storage(serve) -> None:
     )
 
 
-def test_a_local_file_the_call_could_not_use_is_named_word_for_word(serve) -> None:
+@pytest.mark.parametrize(
+    ("strerror", "why"), [("Permission denied", "Permission denied"), (None, "PermissionError")]
+)
+def test_a_local_file_the_call_could_not_use_is_named_word_for_word(
+    serve, strerror: str | None, why: str
+) -> None:
     import errno
 
     from claude_code_oauth.errors import StorageError
 
     server = serve(_ok)
     host = server.url.removeprefix("http://").removesuffix("/x")
-    denied = PermissionError(errno.EACCES, "Permission denied", "/data/sub/tokens.json.lock")
+    denied = PermissionError(errno.EACCES, strerror, "/data/sub/tokens.json.lock")
     with pytest.raises(StorageError) as caught:
         fetch("GET", server.url, what="The models endpoint", timeout=10.0, auth=_Raises(denied))
     assert str(caught.value) == (
         f"The call to the models endpoint ({host}) stopped at a local file: "
-        "/data/sub/tokens.json.lock could not be used (Permission denied). "
+        f"/data/sub/tokens.json.lock could not be used ({why}). "
         "Make /data/sub writable for you (chmod u+rwx /data/sub)."
     )
 
@@ -332,7 +337,11 @@ def test_a_redirect_is_returned_never_followed(serve) -> None:
     server = serve(redirect)
     response = fetch("GET", server.url, what="The test endpoint", timeout=10.0)
     assert response.status_code == 302 and response.headers["location"] == "/elsewhere"
-    assert len(asked) == 1
+    # Not even with a client that follows redirects by default.
+    with httpx.Client(follow_redirects=True) as following:
+        again = fetch("GET", server.url, what="The test endpoint", timeout=10.0, client=following)
+    assert again.status_code == 302
+    assert len(asked) == 2
 
 
 @pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
@@ -368,7 +377,8 @@ def test_a_worker_waiting_for_the_clients_only_connection_ends_at_the_deadline(s
     """A client whose pool is full (here: one connection, held by another request): the
     caller returns at its deadline, and so does the worker waiting for a connection."""
     server = serve(_trickle)
-    client = httpx.Client(limits=httpx.Limits(max_connections=1))
+    # The client's own default timeout (a minute) does not lengthen the call's.
+    client = httpx.Client(limits=httpx.Limits(max_connections=1), timeout=60)
     try:
         with client.stream("GET", server.url, timeout=30):  # holds the only connection
             with pytest.raises(NetworkError, match="did not answer within 1 s"):
