@@ -44,7 +44,7 @@ def shared_client() -> httpx.Client:
 
                 from . import call_deadline
 
-                client = httpx.Client(follow_redirects=False)
+                client = httpx.Client()  # follows no redirect (httpx's default; fetch says so too)
                 call_deadline.install(client)
                 _client = client
     return _client
