@@ -140,9 +140,9 @@ def _stored(data: bytes, *, final: bool, pad: int = 0) -> bytes:
         # The first byte says "deflate" as a zlib header's would (0x08), the second
         # does not complete a valid header.
         _stored(b"hello", final=False, pad=1) + _stored(b" world", final=True),
-        # The first two bytes are a multiple of 31 as a zlib header's are, the first
-        # does not say "deflate".
-        _stored(b"x" * 31, final=False) + _stored(b"!", final=True),
+        # The first two bytes (0x10 0x1b) are a multiple of 31 as a zlib header's are,
+        # the first does not say "deflate".
+        _stored(b"x" * 27, final=False, pad=2) + _stored(b"!", final=True),
     ],
     ids=["first-byte", "multiple-of-31"],
 )
