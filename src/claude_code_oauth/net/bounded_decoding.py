@@ -115,7 +115,6 @@ class _Zlib:
             if len(chunk) < 2:
                 self._head = chunk
                 return
-            self._head = b""
             wrapped = _zlib_wrapped(chunk)
             self._decoder = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
         decoder = self._decoder
@@ -160,13 +159,13 @@ class _Brotli:
         try:
             while True:
                 # The limit stops the buffer's growth (so a step is under 2 x STEP). A
-                # step that reached it may leave output behind even when the decoder
-                # takes more input: ask again until a step falls short of the limit.
+                # step may leave output behind (even when the decoder would take more
+                # input): ask again until a step has nothing left to give.
                 out = self._decoder.process(data, output_buffer_limit=STEP)
+                if not out:
+                    return
                 data = b""
                 yield from _steps(out)
-                if len(out) < STEP and self._decoder.can_accept_more_data():
-                    return
         except self._brotli.error:
             raise UndecodableAnswer("The answer's compressed body is broken.") from None
 
