@@ -307,3 +307,36 @@ def test_the_credentials_a_request_carried_are_its_secrets() -> None:
         == []
     )
     assert sent_secrets(object()) == []
+
+
+SENT = "verifier-0123456789"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        response(400, {"error": f"bad_{SENT}", "error_description": f"{SENT} was wrong"}),
+        response(403, {"type": "error", "error": {"type": f"t_{SENT}", "message": f"echo {SENT}"}}),
+        response(500, {"type": "error", "error": {"type": f"t_{SENT}", "message": f"{SENT}"}}),
+        response(502, f"<html><title>proxy saw {SENT}</title></html>".encode()),
+    ],
+    ids=["oauth", "anthropic", "server", "html"],
+)
+def test_a_secret_we_sent_never_appears_whatever_field_echoes_it(answer: httpx.Response) -> None:
+    with pytest.raises(TokenEndpointError) as caught:
+        json_object_or_raise(answer, WHAT, secrets=[SENT])
+    assert SENT not in str(caught.value) and "[token]" in str(caught.value)
+    if answer.status_code < 500:
+        assert SENT not in str(getattr(caught.value, "error", ""))
+
+
+def test_the_credential_the_request_carried_is_blanked_too() -> None:
+    request = httpx.Request(
+        "POST", "https://example.test/", headers={"Authorization": f"Bearer {SENT}"}
+    )
+    answer = httpx.Response(
+        401, json={"error": "invalid_token", "error_description": SENT}, request=request
+    )
+    with pytest.raises(OAuthErrorResponse) as caught:
+        json_object_or_raise(answer, WHAT)
+    assert str(caught.value) == f"{WHAT} refused the request: invalid_token ([token])."
