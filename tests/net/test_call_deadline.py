@@ -12,6 +12,7 @@ import socket
 import ssl
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -348,3 +349,33 @@ def test_the_transports_local_address_is_used(listen) -> None:
         assert stream.get_extra_info("socket").getsockname()[0] == "127.0.0.2"
     finally:
         stream.close()
+
+
+class _PoolMoved(httpx.BaseTransport):
+    """A transport as a future httpx might shape it: a pool without the attribute
+    ``install`` reaches for."""
+
+    def __init__(self) -> None:
+        self._pool = types.SimpleNamespace()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(204)
+
+
+@pytest.mark.parametrize(
+    "transport", [httpx.MockTransport(lambda request: httpx.Response(204)), _PoolMoved()]
+)
+def test_install_says_it_could_not_when_the_backend_is_out_of_reach(
+    transport: httpx.BaseTransport,
+) -> None:
+    """A transport without a pool (a mock, WSGI) or whose pool moved its backend: no
+    error, ``False`` (the deadline still bounds the caller, not the worker), nothing
+    touched."""
+    client = httpx.Client(transport=transport)
+    try:
+        assert call_deadline.install(client) is False
+        assert client.get("http://example.test/").status_code == 204
+    finally:
+        client.close()
+    pool = getattr(transport, "_pool", None)
+    assert pool is None or vars(pool) == {}
