@@ -232,9 +232,9 @@ def test_a_connect_begun_after_the_deadline_is_a_connect_timeout(listen, tmp_pat
     path = tmp_path / "s"
     listen(_until_closed(threading.Event()), path=path).serve()
     call_deadline.set_deadline(time.monotonic() - 1)
-    with pytest.raises(httpcore.ConnectTimeout, match="the call's deadline has passed"):
+    with pytest.raises(httpcore.ConnectTimeout, match=r"^the call's deadline has passed$"):
         _backend().connect_tcp("127.0.0.1", server.port, timeout=5)
-    with pytest.raises(httpcore.ConnectTimeout, match="the call's deadline has passed"):
+    with pytest.raises(httpcore.ConnectTimeout, match=r"^the call's deadline has passed$"):
         _backend().connect_unix_socket(str(path), timeout=5)
 
 
@@ -244,11 +244,11 @@ def test_io_begun_after_the_deadline_is_a_timeout_of_its_kind(listen) -> None:
     stream = _backend().connect_tcp("127.0.0.1", server.port, timeout=5)
     try:
         call_deadline.set_deadline(time.monotonic() - 1)
-        with pytest.raises(httpcore.ReadTimeout, match="the call's deadline has passed"):
+        with pytest.raises(httpcore.ReadTimeout, match=r"^the call's deadline has passed$"):
             stream.read(10, timeout=5)
-        with pytest.raises(httpcore.WriteTimeout, match="the call's deadline has passed"):
+        with pytest.raises(httpcore.WriteTimeout, match=r"^the call's deadline has passed$"):
             stream.write(b"x", timeout=5)
-        with pytest.raises(httpcore.ConnectTimeout, match="the call's deadline has passed"):
+        with pytest.raises(httpcore.ConnectTimeout, match=r"^the call's deadline has passed$"):
             stream.start_tls(ssl.create_default_context(), "localhost", timeout=5)
     finally:
         stream.close()
@@ -379,3 +379,50 @@ def test_install_says_it_could_not_when_the_backend_is_out_of_reach(
         client.close()
     pool = getattr(transport, "_pool", None)
     assert pool is None or vars(pool) == {}
+
+
+def test_an_operation_may_start_until_the_deadline_itself(listen) -> None:
+    """Nothing is refused before the deadline: a connect with under a second left still
+    goes ahead (the margin is for the two statements between, not a timing claim)."""
+    server = listen(_until_closed(threading.Event())).serve()
+    call_deadline.set_deadline(time.monotonic() + 0.999)
+    stream = _backend().connect_tcp("127.0.0.1", server.port, timeout=5)
+    stream.close()
+
+
+def test_a_mounted_transport_gets_the_deadline_when_the_main_one_cannot(listen) -> None:
+    """Proxy transports are mounts: each gets the backend on its own, even behind a main
+    transport without a pool."""
+    gone = threading.Event()
+
+    def trickle(conn: socket.socket) -> None:
+        # A byte every 0.2 s: each read is well within its own timeout; only the
+        # call's deadline ends it.
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+        try:
+            for _ in range(1000):
+                conn.sendall(b" ")
+                if gone.wait(0.2):
+                    return
+        except OSError:
+            gone.set()
+
+    server = listen(trickle).serve()
+    client = httpx.Client(
+        transport=httpx.MockTransport(lambda request: httpx.Response(204)),
+        mounts={f"http://127.0.0.1:{server.port}": httpx.HTTPTransport()},
+    )
+    try:
+        with pytest.raises(NetworkError, match="did not answer within 1 s"):
+            fetch(
+                "GET",
+                f"http://127.0.0.1:{server.port}/x",
+                what="The test endpoint",
+                timeout=1.0,
+                client=client,
+            )
+        assert gone.wait(10), "the worker still reads through the mounted transport"
+        assert _workers_end()
+    finally:
+        client.close()
