@@ -41,6 +41,13 @@ def _no_cap() -> Iterator[None]:
     bounded_decoding.set_cap(None)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_stream_classes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As in a fresh process: the async stream class of each library is made by the test
+    # that needs it, not inherited from an earlier test's cache.
+    monkeypatch.setattr(bounded_decoding, "_async_classes", {})
+
+
 @pytest.mark.parametrize("encoding", ENCODINGS)
 def test_each_decoder_step_is_at_most_64_kib_and_the_whole_body_comes_through(
     encoding: str,
