@@ -117,9 +117,23 @@ def test_the_abandoned_worker_lets_go_of_the_socket_at_the_deadline(serve, phase
     assert _workers_alive() == []
 
 
-def test_the_deadline_backend_is_installed_in_the_shared_client() -> None:
+@pytest.fixture
+def fresh_shared_client(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """As in a fresh process: the shared client is made by the test that asks for it."""
+    from claude_code_oauth.net import http_client
+
+    monkeypatch.setattr(http_client, "_client", None)
+    yield
+    made = http_client._client
+    if made is not None:
+        made.close()
+
+
+def test_the_deadline_backend_is_installed_in_the_shared_client(fresh_shared_client) -> None:
     # Reaches one attribute below httpx's API: an httpx upgrade that moves it fails here.
-    assert call_deadline.install(shared_client()) is True
+    client = shared_client()
+    assert shared_client() is client  # one per process
+    assert call_deadline.install(client) is True
     assert call_deadline.install(httpx.Client()) is True
 
 
@@ -162,7 +176,7 @@ def test_a_declared_length_over_the_cap_is_refused_before_reading(serve) -> None
         fetch("GET", server.url, what="The test endpoint", timeout=10.0, max_bytes=1000)
 
 
-def test_a_complete_answer_comes_back_loaded(serve) -> None:
+def test_a_complete_answer_comes_back_loaded(serve, fresh_shared_client) -> None:
     def ok(conn: socket.socket, stop: threading.Event) -> None:
         conn.sendall(
             b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"

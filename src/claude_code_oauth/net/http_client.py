@@ -42,11 +42,9 @@ def shared_client() -> httpx.Client:
             if _client is None:
                 import httpx
 
-                from . import call_deadline
-
-                client = httpx.Client()  # follows no redirect (httpx's default; fetch says so too)
-                call_deadline.install(client)
-                _client = client
+                # Follows no redirect (httpx's default; fetch insists per request). fetch
+                # puts the deadline backend under it (call_deadline.install) at each call.
+                _client = httpx.Client()
     return _client
 
 
