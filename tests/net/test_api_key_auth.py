@@ -128,3 +128,35 @@ def test_api_key_auth_never_retries(emulator: ClaudeEmulator, settings: Settings
         status = asyncio.run(get())
     assert status == 401
     assert len([r for r in emulator.requests if r.path == "/v1/models"]) == 1
+
+
+def test_api_key_auth_takes_the_oauth_beta_out_and_keeps_the_requests_own_headers(
+    emulator: ClaudeEmulator, settings: Settings
+) -> None:
+    betas = f"{settings.anthropic_beta},prompt-caching-2024-07-31"
+    with httpx.Client(auth=ApiKeyAuth(KEY, settings)) as client:
+        client.get(emulator.base_url + "/v1/models", headers={"anthropic-beta": betas})
+        client.get(emulator.base_url + "/v1/models", headers={"anthropic-version": "2099-01-01"})
+    defaulted, kept = emulator.requests[-2].headers, emulator.requests[-1].headers
+    assert defaulted["x-api-key"] == KEY and defaulted["anthropic-version"] == "2023-06-01"
+    assert defaulted["anthropic-beta"] == "prompt-caching-2024-07-31"
+    assert kept["anthropic-version"] == "2099-01-01"  # the request's own version is kept
+
+
+def test_without_settings_api_key_auth_only_swaps_the_credential(
+    emulator: ClaudeEmulator,
+) -> None:
+    """No settings, no version and no beta of ours to take out: the key replaces the
+    Bearer, the request's betas go as they are (never an identity beta)."""
+    with httpx.Client(auth=ApiKeyAuth(KEY)) as client:
+        client.get(
+            emulator.base_url + "/v1/models",
+            headers={
+                "Authorization": "Bearer placeholder",
+                "anthropic-beta": "oauth-2025-04-20,claude-code-20250219,b2",
+            },
+        )
+    sent = emulator.requests[-1].headers
+    assert sent["x-api-key"] == KEY and "authorization" not in sent
+    assert "anthropic-version" not in sent
+    assert sent["anthropic-beta"] == "oauth-2025-04-20,b2"

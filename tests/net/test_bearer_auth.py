@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from claude_code_oauth.net.bearer_auth import OAuthBearerAuth, merge_beta
+from claude_code_oauth.net.bearer_auth import OAuthBearerAuth, RememberingSource, merge_beta
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.tokens.provider import TokenProvider
 from helpers.tokens import digest, seed, settings_for, stored
@@ -187,3 +187,43 @@ def test_without_settings_only_the_bearer_is_added(
 )
 def test_merge_beta(existing: str | None, expected: str) -> None:
     assert merge_beta(existing, BETA) == expected
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_revoked_tokens_403_is_retried_once_and_every_answer_is_observed(
+    emulator: ClaudeEmulator, source: CountingSource, client_env: dict[str, str], mode: str
+) -> None:
+    emulator.inject("models", "403_revoked")
+    seen: list[int] = []
+    auth = OAuthBearerAuth(
+        source,
+        settings_for(client_env),
+        observers=(lambda answer: seen.append(answer.status_code),),
+    )
+    if mode == "sync":
+        with httpx.Client(auth=auth, timeout=10) as client:
+            status = client.get(emulator.base_url + "/v1/models").status_code
+    else:
+
+        async def get() -> int:
+            async with httpx.AsyncClient(auth=auth, timeout=10) as client:
+                return (await client.get(emulator.base_url + "/v1/models")).status_code
+
+        status = asyncio.run(get())
+    assert status == 200 and seen == [403, 200]
+    first, second = _models_requests(emulator)
+    assert source.rejected == [_bearer_hash(first)] and _bearer_hash(second) != _bearer_hash(first)
+
+
+def test_a_remembering_source_remembers_every_token_it_handed_out(
+    emulator: ClaudeEmulator, source: CountingSource, client_env: dict[str, str]
+) -> None:
+    """After a 401 the retry carries a second token: both are what an error text must
+    not show (``RememberingSource.tokens``)."""
+    emulator.inject("models", "401")
+    remembering = RememberingSource(source)
+    auth = OAuthBearerAuth(remembering, settings_for(client_env), observers=())
+    with httpx.Client(auth=auth, timeout=10) as client:
+        assert client.get(emulator.base_url + "/v1/models").status_code == 200
+    sent = [_bearer_hash(headers) for headers in _models_requests(emulator)]
+    assert [digest(token) for token in remembering.tokens] == sent and len(set(sent)) == 2

@@ -19,7 +19,15 @@ from claude_code_oauth.errors import (
     TokenEndpointError,
     UnexpectedResponse,
 )
-from claude_code_oauth.net.http_responses import json_object_or_raise, retry_after_seconds
+from claude_code_oauth.net.http_responses import (
+    anthropic_url,
+    html_shaped,
+    html_title,
+    json_object_or_raise,
+    one_line,
+    retry_after_seconds,
+    sent_secrets,
+)
 
 WHAT = "The token endpoint (example.test)"
 
@@ -157,3 +165,178 @@ def test_property_any_answer_is_a_dict_or_a_named_one_line_error(
         assert "\n" not in str(err) and str(err).startswith(WHAT)
         return
     assert 200 <= status < 300 and isinstance(result, dict)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://claude.ai/settings",
+        "https://claude.com/x",
+        "https://docs.anthropic.com/en/api/errors",
+        "https://console.anthropic.com/settings/billing",
+        "https://claude.ai/" + "a" * (500 - len("https://claude.ai/")),  # 500: the longest
+    ],
+)
+def test_an_https_address_on_anthropics_own_sites_is_shown(value: str) -> None:
+    assert anthropic_url(value) == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        42,
+        "",
+        "https://claude.ai/" + "a" * (501 - len("https://claude.ai/")),  # one too long
+        "http://claude.ai/x",  # not https
+        "https://claude.ai:8443/x",  # a port
+        "https://user@claude.ai/x",  # a user
+        "https://:secret@claude.ai/x",  # a password without a user
+        "https://claude.ai/a b",  # a space
+        "https://claude.ai/\x7f",  # not printable
+        "https://claude.ai/é",  # not ASCII
+        "https://claude.ai:x/",  # a port that is no number
+        "https://evil.test/claude.ai",
+        "https://notclaude.ai/x",  # ends with the name, not a subdomain of it
+        "https://claude.ai.evil.test/x",
+        "https:///claude.ai",  # no host
+    ],
+)
+def test_any_other_address_is_not_shown(value: object) -> None:
+    assert anthropic_url(value) is None
+
+
+def test_an_html_pages_title_in_any_case_over_several_lines_is_one_line() -> None:
+    assert html_title(b"<HTML><TITLE lang=en>Bad\n  Gateway</TITLE></HTML>") == "Bad Gateway"
+    assert html_title(b"<title> </title>") is None
+    assert html_title(b"<html><p>no title</p></html>") is None
+
+
+def test_a_title_that_is_not_utf8_is_shown_with_replacement_characters() -> None:
+    assert html_title(b"<title>caf\xc3\xa9 \xff\xfe</title>") == "caf\u00e9 \ufffd\ufffd"
+
+
+def test_a_title_is_looked_for_in_the_pages_first_4_kib_only() -> None:
+    tag = b"<title>Late</title>"
+    assert html_title(b" " * (4096 - len(tag)) + tag) == "Late"
+    assert html_title(b" " * (4097 - len(tag)) + tag) is None
+
+
+def test_a_long_title_is_cut_to_the_callers_limit() -> None:
+    page = b"<title>" + b"a" * 300 + b"</title>"
+    assert html_title(page, limit=20) == "a" * 19 + "\u2026"
+    assert html_title(page) == "a" * 199 + "\u2026"
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (
+            response(429, {"error": "rate"}, **{"retry-after": "12"}),
+            "is rate limiting requests (HTTP 429). Retry after 12 s.",
+        ),
+        (response(429, b""), "is rate limiting requests (HTTP 429)."),
+        (
+            response(403, b"Access denied", **{"content-type": "text/html"}),
+            "answered HTTP 403 with an HTML page instead of JSON; the endpoint URL may be "
+            "wrong or a proxy is in the way.",
+        ),
+        (
+            response(500, b"<html><title>Oops</title></html>"),
+            'answered HTTP 500 with an HTML page "Oops" instead of JSON; the endpoint URL may '
+            "be wrong or a proxy is in the way.",
+        ),
+        (
+            response(503, {"type": "error", "error": {"type": "overloaded_error"}}),
+            "failed with HTTP 503: overloaded_error; try again shortly.",
+        ),
+        (response(502, b""), "failed with HTTP 502; try again shortly."),
+        (response(404, b"nope"), "answered HTTP 404 without an error message."),
+        (
+            response(400, {"error": "invalid_scope"}),
+            "refused the request: invalid_scope.",
+        ),
+        (response(300, {"a": 1}), "answered with unexpected HTTP 300."),
+        (response(300, b"{nope"), "answered with unexpected HTTP 300."),
+        (response(200, b"{nope"), "answered HTTP 200 with a body that is not valid JSON."),
+        (response(200, [1]), "answered HTTP 200 with JSON that is not an object."),
+    ],
+)
+def test_each_answer_is_named_word_for_word(answer: httpx.Response, message: str) -> None:
+    error = raised(answer)
+    assert str(error) == f"{WHAT} {message}"
+    assert isinstance(error, ServerError) == (answer.status_code >= 500)
+
+
+def test_an_html_page_is_told_by_its_first_200_bytes() -> None:
+    assert html_shaped("", b" " * 195 + b"<html>")
+    assert not html_shaped("", b" " * 196 + b"<html>")
+    assert html_shaped("Text/HTML; charset=utf-8", b"Access denied")
+
+
+def test_server_text_is_one_line_of_at_most_the_limit() -> None:
+    assert one_line("a\n b\t c") == "a b c"
+    assert one_line("x" * 200) == "x" * 200
+    assert one_line("x" * 201) == "x" * 199 + "\u2026"
+    assert one_line("word " * 10, limit=8) == "word wo\u2026"
+
+
+def test_secrets_sent_and_token_shapes_are_blanked_from_server_text() -> None:
+    echoed = "you sent Bearer abcdefgh12 and sk-ant-oat01-AAAAAAAAAA"
+    assert one_line(echoed, ["abcdefgh12"]) == "you sent Bearer [token] and [token]"
+    assert one_line("empty secrets blank nothing", ["", ""]) == "empty secrets blank nothing"
+
+
+def test_the_credentials_a_request_carried_are_its_secrets() -> None:
+    request = httpx.Request(
+        "GET",
+        "http://example.test/",
+        headers={"Authorization": "bearer  abcdefgh ", "x-api-key": " k" * 5},
+    )
+    assert sent_secrets(request) == ["abcdefgh", "k k k k k"]
+    short = httpx.Request(
+        "GET", "http://example.test/", headers={"Authorization": "Bearer 1234567"}
+    )
+    assert sent_secrets(short) == []  # under 8 characters: no credential of ours
+    assert (
+        sent_secrets(
+            httpx.Request(
+                "GET", "http://example.test/", headers={"Authorization": "Basic abcdefghij"}
+            )
+        )
+        == []
+    )
+    assert sent_secrets(object()) == []
+
+
+SENT = "verifier-0123456789"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        response(400, {"error": f"bad_{SENT}", "error_description": f"{SENT} was wrong"}),
+        response(403, {"type": "error", "error": {"type": f"t_{SENT}", "message": f"echo {SENT}"}}),
+        response(500, {"type": "error", "error": {"type": f"t_{SENT}", "message": f"{SENT}"}}),
+        response(502, f"<html><title>proxy saw {SENT}</title></html>".encode()),
+    ],
+    ids=["oauth", "anthropic", "server", "html"],
+)
+def test_a_secret_we_sent_never_appears_whatever_field_echoes_it(answer: httpx.Response) -> None:
+    with pytest.raises(TokenEndpointError) as caught:
+        json_object_or_raise(answer, WHAT, secrets=[SENT])
+    assert SENT not in str(caught.value) and "[token]" in str(caught.value)
+    if answer.status_code < 500:
+        assert SENT not in str(getattr(caught.value, "error", ""))
+
+
+def test_the_credential_the_request_carried_is_blanked_too() -> None:
+    request = httpx.Request(
+        "POST", "https://example.test/", headers={"Authorization": f"Bearer {SENT}"}
+    )
+    answer = httpx.Response(
+        401, json={"error": "invalid_token", "error_description": SENT}, request=request
+    )
+    with pytest.raises(OAuthErrorResponse) as caught:
+        json_object_or_raise(answer, WHAT)
+    assert str(caught.value) == f"{WHAT} refused the request: invalid_token ([token])."

@@ -95,18 +95,27 @@ def _steps(data: bytes) -> Iterator[bytes]:
         yield data[start : start + STEP]
 
 
+def _zlib_wrapped(head: bytes) -> bool:
+    """Whether a deflate body's first two bytes are a zlib header (RFC 1950)."""
+    return head[0] & 0x0F == 8 and (head[0] << 8 | head[1]) % 31 == 0
+
+
 class _Zlib:
     """gzip, or deflate (``wbits`` ``None``: zlib-wrapped as the RFC says, or raw as many
-    servers send it, told apart by the first two bytes)."""
+    servers send it, told apart by the first two bytes, however the network splits
+    them)."""
 
     def __init__(self, wbits: int | None) -> None:
         self._decoder: Any = None if wbits is None else zlib.decompressobj(wbits)
+        self._head = b""
 
     def feed(self, chunk: bytes) -> Iterator[bytes]:
         if self._decoder is None:
-            wrapped = (
-                len(chunk) >= 2 and chunk[0] & 0x0F == 8 and (chunk[0] << 8 | chunk[1]) % 31 == 0
-            )
+            chunk = self._head + chunk
+            if len(chunk) < 2:
+                self._head = chunk
+                return
+            wrapped = _zlib_wrapped(chunk)
             self._decoder = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
         decoder = self._decoder
         data = chunk
@@ -120,6 +129,8 @@ class _Zlib:
             data = decoder.unconsumed_tail
 
     def end(self) -> Iterator[bytes]:
+        # A deflate body of one byte (still in _head) holds no output: too short for a
+        # block that has any.
         decoder = self._decoder
         while decoder is not None and not decoder.eof:
             out = decoder.decompress(b"", STEP)
@@ -147,12 +158,14 @@ class _Brotli:
         data = chunk
         try:
             while True:
-                # The limit stops the buffer's growth (so a step is under 2 x STEP).
+                # The limit stops the buffer's growth (so a step is under 2 x STEP). A
+                # step may leave output behind (even when the decoder would take more
+                # input): ask again until a step has nothing left to give.
                 out = self._decoder.process(data, output_buffer_limit=STEP)
+                if not out:
+                    return
                 data = b""
                 yield from _steps(out)
-                if self._decoder.can_accept_more_data():
-                    return
         except self._brotli.error:
             raise UndecodableAnswer("The answer's compressed body is broken.") from None
 

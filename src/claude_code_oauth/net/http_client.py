@@ -42,11 +42,9 @@ def shared_client() -> httpx.Client:
             if _client is None:
                 import httpx
 
-                from . import call_deadline
-
-                client = httpx.Client(follow_redirects=False)
-                call_deadline.install(client)
-                _client = client
+                # Follows no redirect (httpx's default; fetch insists per request). fetch
+                # puts the deadline backend under it (call_deadline.install) at each call.
+                _client = httpx.Client()
     return _client
 
 
@@ -103,7 +101,6 @@ def fetch(
     headers = {"Accept-Encoding": bounded_decoding.ACCEPT, **(headers or {})}
     deadline = time.monotonic() + timeout
     outcome: dict[str, Any] = {}
-    abandoned = threading.Event()
     done = threading.Event()
 
     def work() -> None:
@@ -120,7 +117,7 @@ def fetch(
             )
             response = http.send(request, auth=auth, stream=True, follow_redirects=False)
             try:
-                outcome["response"] = _read_bounded(response, what, host, max_bytes, abandoned)
+                outcome["response"] = _read_bounded(response, what, host, max_bytes)
             finally:
                 response.close()
         except BaseException as exc:  # handed to the caller's thread
@@ -131,7 +128,6 @@ def fetch(
     worker = threading.Thread(target=work, name="claude-code-oauth-http", daemon=True)
     worker.start()
     if not done.wait(min(threading.TIMEOUT_MAX, max(0.0, deadline - time.monotonic()))):
-        abandoned.set()
         raise NetworkError(
             f"{what} ({host}) did not answer within {timeout:g} s (the whole answer).",
             hint="Check your connection, or raise CLAUDE_CODE_OAUTH_HTTP_TIMEOUT.",
@@ -164,37 +160,26 @@ def fetch(
     return response
 
 
-def _read_bounded(
-    response: httpx.Response, what: str, host: str, max_bytes: int, abandoned: threading.Event
-) -> httpx.Response:
-    """A copy of ``response`` with its body read, refusing more than ``max_bytes``."""
+def _read_bounded(response: httpx.Response, what: str, host: str, max_bytes: int) -> httpx.Response:
+    """A copy of ``response`` with its body read, refusing more than ``max_bytes``: at once
+    when the answer declares a larger length, else as the body passes ``max_bytes``
+    (counted by :mod:`.bounded_decoding`, whose cap ``fetch`` set to ``max_bytes``)."""
     import httpx
 
-    too_large = ResponseTooLarge(
-        f"{what} ({host}) sent an answer larger than {max_bytes // 1024} KiB; it was not read."
-    )
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
-        raise too_large
-    chunks: list[bytes] = []
-    total = 0
-    for chunk in response.iter_bytes():
-        if abandoned.is_set():
-            break
-        total += len(chunk)
-        if total > max_bytes:
-            raise too_large
-        chunks.append(chunk)
-    # The body is decoded already: drop the headers that describe the wire form.
+        raise ResponseTooLarge(
+            f"{what} ({host}) sent an answer larger than {max_bytes // 1024} KiB; it was not read."
+        )
+    content = b"".join(response.iter_bytes())
+    # The body is decoded already (bounded_decoding dropped Content-Encoding): drop the
+    # headers that describe the wire form. (Our clients speak HTTP/1.1 only, httpx's
+    # default, which is what the copy says it was.)
     kept = [
         (name, value)
         for name, value in response.headers.multi_items()
-        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        if name.lower() not in ("content-length", "transfer-encoding")
     ]
     return httpx.Response(
-        response.status_code,
-        headers=kept,
-        content=b"".join(chunks),
-        request=response.request,
-        extensions={"http_version": response.extensions.get("http_version", b"HTTP/1.1")},
+        response.status_code, headers=kept, content=content, request=response.request
     )
