@@ -188,6 +188,19 @@ def test_a_complete_answer_comes_back_loaded(serve, fresh_shared_client) -> None
     assert response.status_code == 200 and response.json() == {"a": True}
 
 
+def test_a_body_read_in_several_steps_comes_back_byte_for_byte(serve) -> None:
+    # More than one 64 KiB read step, every byte distinct in its position: a body put
+    # together wrongly (a separator, a step lost or repeated) cannot compare equal.
+    body = bytes(range(256)) * 1024  # 256 KiB
+
+    def answer(conn: socket.socket, stop: threading.Event) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+
+    server = serve(answer)
+    response = fetch("GET", server.url, what="The test endpoint", timeout=10.0)
+    assert response.content == body
+
+
 @pytest.mark.parametrize("host", ["a..b", "xn--"])
 def test_a_host_name_the_resolver_refuses_is_a_network_error(host: str) -> None:
     # httpx leaves these (UnicodeError, IDNAError) unwrapped: they were tracebacks.
