@@ -6,6 +6,7 @@ token-endpoint requests, replays) are what the assertions are about.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from claude_code_oauth.errors import (
+    LockTimeout,
     LoginRequired,
     NetworkError,
     NotSignedIn,
@@ -392,6 +394,68 @@ def test_symlinked_token_file_is_refused(
     assert token_requests(emulator) == 0
 
 
+def test_without_a_warning_callback_the_warning_goes_to_the_projects_logger(
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    token_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    valid = seed(emulator, token_path, expires_in=60)
+    emulator.inject("token", "500")
+    with caplog.at_level(logging.WARNING, logger="claude_code_oauth"):
+        token = TokenProvider(settings_for(client_env)).get_access_token()
+    assert_same_secret(token, valid.access_token, "the token")
+    host = emulator.base_url.removeprefix("http://")
+    assert [(r.name, r.levelno, r.getMessage()) for r in caplog.records] == [
+        (
+            "claude_code_oauth",
+            logging.WARNING,
+            "Could not refresh the token; using the current one: The token endpoint "
+            f"({host}) failed with HTTP 500: api_error (Internal server error); try again "
+            "shortly.",
+        )
+    ]
+
+
+@pytest.mark.parametrize("expires_in", [-10, 60], ids=["expired", "still-valid"])
+def test_a_lock_held_elsewhere_past_lock_timeout(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path, expires_in: float
+) -> None:
+    # Another process holds the lock throughout and never rotates: no refresh, and
+    # after lock_timeout the current token while it works, else one clear line.
+    record = seed(emulator, token_path, expires_in=expires_in)
+    provider, warnings = _provider(client_env, lock_timeout=0.2)
+    elsewhere = token_store.token_lock(provider.settings)
+    elsewhere.acquire()
+    try:
+        if expires_in < 0:
+            with pytest.raises(LockTimeout) as caught:
+                provider.get_access_token()
+            assert str(caught.value).startswith(
+                "Another claude-code-oauth process has held the lock on the token file for "
+                f"more than 0.2 s ({token_store.lock_path(str(token_path))})."
+            )
+        else:
+            assert_same_secret(provider.get_access_token(), record.access_token, "the token")
+            (warning,) = warnings
+            assert "Another claude-code-oauth process has held the lock" in warning
+    finally:
+        elsewhere.release()
+    assert token_requests(emulator) == 0
+
+
+def test_current_is_the_stored_sign_in_without_a_request(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    provider, _ = _provider(client_env)
+    assert provider.current() is None
+    record = seed(emulator, token_path, expires_in=-10)  # expired: still no refresh
+    current = provider.current()
+    assert current is not None
+    assert_same_secret(current.refresh_token, record.refresh_token, "the refresh token")
+    assert emulator.requests == []
+
+
 # -- the rejected-token path --------------------------------------------------------
 
 
@@ -423,6 +487,26 @@ def test_replace_rejected_forces_exactly_one_refresh(
 
 
 # -- the environment variable ------------------------------------------------------
+
+
+def test_export_to_environ_follows_a_rotation_in_this_process(
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    token_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    name = "CLAUDE_OAUTH_TEST_TOKEN_VAR_IN_PROCESS"
+    monkeypatch.delenv(name, raising=False)
+    first = seed(emulator, token_path, expires_in=3600)
+    provider = TokenProvider(settings_for(client_env, api_key_env_var=name))
+    returned = export_to_environ(provider)
+    assert_same_secret(returned, first.access_token, "the token returned")
+    assert_same_secret(export_to_environ(provider), first.access_token, "the token again")
+    assert len(provider._listeners) == 1  # twice: still one listener
+    assert_same_secret(os.environ[name], first.access_token, "the variable")
+    second = provider.replace_rejected(first.access_token)
+    assert_same_secret(os.environ[name], second, "the variable after a refresh")
+    assert digest(second) != digest(first.access_token)
 
 
 @pytest.mark.subprocess

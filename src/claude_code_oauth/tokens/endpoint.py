@@ -47,8 +47,9 @@ _STALE = "session_stale_relogin"
 
 def _named_refusal(status: int, body: Any, host: str) -> ClaudeOAuthError | None:
     """The error for the refusals Claude Code names (an account on hold, a stale
-    session), or ``None``. ``body`` is the parsed answer."""
-    if status not in (400, 401, 403) or not isinstance(body, dict):
+    session), or ``None``. ``status`` is 400, 401 or 403 (the only ones Claude Code
+    reads them from); ``body`` is the parsed answer."""
+    if not isinstance(body, dict):
         return None
     error = body.get("error")
     if body.get("error_description") == "account_on_hold" and error in (

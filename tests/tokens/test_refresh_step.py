@@ -1,0 +1,125 @@
+"""One refresh under the lock, in this process (the concurrency around it:
+tests/tokens/test_provider.py): an answer that cannot be used but rotated, and a
+refresh not even tried where its tokens could not be kept."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+from claude_code_oauth.config import Settings
+from claude_code_oauth.errors import StorageError, UnexpectedResponse
+from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from claude_code_oauth.testing.hostile_proxy import HostileProxy
+from claude_code_oauth.tokens.provider import TokenProvider
+from claude_code_oauth.tokens.refresh_step import not_refreshing
+from helpers.tokens import digest, seed, stored, token_requests
+
+TOKEN = "/v1/oauth/token"
+NO_ACCESS_TOKEN = "Unusable refresh answer: the answer has no access_token."
+
+
+@pytest.fixture
+def proxied(emulator: ClaudeEmulator, proxy: HostileProxy, data_dir: Path) -> Settings:
+    """Settings whose token endpoint is the emulator's behind ``proxy``."""
+    env = {"HOME": str(data_dir.parent / "home"), **emulator.env()}
+    env["CLAUDE_CODE_OAUTH_DATA_DIR"] = str(data_dir)
+    return Settings(environ=proxy.env(env))
+
+
+# -- an answer that cannot be used --------------------------------------------------------
+
+
+def test_an_unusable_answer_that_rotated_is_saved_before_the_error(
+    emulator: ClaudeEmulator, proxy: HostileProxy, proxied: Settings, token_path: Path
+) -> None:
+    before = seed(emulator, token_path, expires_in=-10)
+    proxy.add_rule(TOKEN, drop_json=("access_token",))
+    with pytest.raises(UnexpectedResponse) as caught:
+        TokenProvider(proxied).get_access_token()
+    assert str(caught.value) == NO_ACCESS_TOKEN
+    kept = stored(token_path)
+    assert digest(kept.refresh_token) != digest(before.refresh_token)  # the rotated one
+    assert kept.last_error == NO_ACCESS_TOKEN and not kept.needs_login
+    # The kept refresh token is the one that works: the next refresh is no replay.
+    assert digest(TokenProvider(proxied).get_access_token()) == digest(
+        stored(token_path).access_token
+    )
+    assert emulator.grants["refresh_token"] == 2 and emulator.replays == 0
+
+
+def test_an_unusable_answer_leaves_a_token_that_still_works_in_use(
+    emulator: ClaudeEmulator, proxy: HostileProxy, proxied: Settings, token_path: Path
+) -> None:
+    # Inside the refresh margin, not expired: the current token, with a warning.
+    before = seed(emulator, token_path, expires_in=30, lifetime=3600)
+    proxy.add_rule(TOKEN, drop_json=("access_token",))
+    warnings: list[str] = []
+    token = TokenProvider(proxied, on_warning=warnings.append).get_access_token()
+    assert digest(token) == digest(before.access_token)
+    assert warnings == [f"Could not refresh the token; using the current one: {NO_ACCESS_TOKEN}"]
+    assert digest(stored(token_path).refresh_token) != digest(before.refresh_token)
+
+
+def test_an_unusable_answer_never_hands_back_the_token_the_api_refused(
+    emulator: ClaudeEmulator, proxy: HostileProxy, proxied: Settings, token_path: Path
+) -> None:
+    before = seed(emulator, token_path, expires_in=3600)
+    proxy.add_rule(TOKEN, drop_json=("access_token",))
+    with pytest.raises(UnexpectedResponse, match="no access_token"):
+        TokenProvider(proxied).replace_rejected(before.access_token)
+    assert digest(stored(token_path).refresh_token) != digest(before.refresh_token)
+
+
+def test_an_unusable_answer_without_a_refresh_token_keeps_the_file_as_it_was(
+    emulator: ClaudeEmulator, proxy: HostileProxy, proxied: Settings, token_path: Path
+) -> None:
+    before = seed(emulator, token_path, expires_in=-10)
+    proxy.add_rule(TOKEN, drop_json=("access_token", "refresh_token"))
+    with pytest.raises(UnexpectedResponse, match="no access_token"):
+        TokenProvider(proxied).get_access_token()
+    kept = stored(token_path)
+    assert digest(kept.refresh_token) == digest(before.refresh_token)
+    assert kept.last_error is None and token_requests(emulator) == 1
+
+
+# -- no place for the new tokens: no refresh ----------------------------------------------
+
+
+def test_no_refresh_where_its_tokens_could_not_be_kept_says_why_and_what_next(
+    emulator: ClaudeEmulator,
+    settings: Settings,
+    token_path: Path,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seed(emulator, token_path, expires_in=-10)
+
+    def no_space(fd: int, offset: int, length: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "posix_fallocate", no_space)
+    with pytest.raises(StorageError) as caught:
+        TokenProvider(settings).get_access_token()
+    assert caught.value.reason == (
+        f"Not refreshing the Claude login: Cannot write in {data_dir}: No space left on "
+        "device. A refresh spends the login's single-use refresh token, and its successor "
+        "could not be kept; the login is kept as it is."
+    )
+    assert caught.value.hint == (
+        f"Free some space on the filesystem of {data_dir}. Then run the command again."
+    )
+    assert token_requests(emulator) == 0
+
+
+def test_a_cause_without_advice_of_its_own_still_says_what_to_do_next() -> None:
+    # Every storage failure we raise names a fix; one that does not still ends in a step.
+    refused = not_refreshing(StorageError("The data directory vanished."))
+    assert str(refused) == (
+        "Not refreshing the Claude login: The data directory vanished. A refresh spends the "
+        "login's single-use refresh token, and its successor could not be kept; the login "
+        "is kept as it is. Then run the command again."
+    )
