@@ -281,3 +281,12 @@ def test_a_stored_form_without_obtained_at_counts_from_its_creation() -> None:
     neither = ApiKeyRecord.from_json({"kind": KIND, "api_key": KEY, "version": 1})
     assert (neither.obtained_at, neither.created_at) == (0.0, None)
     assert neither.extra == {}  # what the format knows is never kept as extra
+
+
+def test_the_answer_may_spell_the_name_and_id_as_the_stored_form_does() -> None:
+    record = ApiKeyRecord.from_create_answer(
+        _answer(api_key={"key_id": "apikey_02", "key_name": "claude_code_key_x"}),
+        login={},
+        now=1.0,
+    )
+    assert (record.key_id, record.key_name) == ("apikey_02", "claude_code_key_x")

@@ -182,6 +182,19 @@ def test_an_answer_slower_than_http_timeout(emulator: ClaudeEmulator, tmp_path: 
     assert len(token_requests(emulator)) == 1
 
 
+def test_a_refresh_given_its_own_timeout_ends_within_it(
+    emulator: ClaudeEmulator, tmp_path: Path
+) -> None:
+    # The second call of a refresh (after invalid_scope) must end within the first one's
+    # http_timeout: its own, shorter deadline wins over the setting.
+    login = emulator.issue_login()
+    emulator.inject("token", "slow", delay=3)
+    patient = with_env(emulator, tmp_path, CLAUDE_CODE_OAUTH_HTTP_TIMEOUT="30")
+    with pytest.raises(NetworkError) as info:
+        refresh(patient, login["refresh_token"], timeout=0.3)
+    assert "did not answer within 0.3 s" in str(info.value)
+
+
 def test_a_used_code_is_invalid_grant(emulator: ClaudeEmulator, settings: Settings) -> None:
     grant = Grant(emulator)
     grant.exchange(settings)

@@ -80,12 +80,7 @@ def _named_refusal(status: int, body: Any, host: str) -> ClaudeOAuthError | None
     return None
 
 
-def _post(
-    settings: Settings,
-    body: dict[str, Any],
-    client: httpx.Client | None,
-    timeout: float | None = None,
-) -> dict[str, Any]:
+def _post(settings: Settings, body: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
     url = settings.token_url
     host = url_host(url)
     timeout = settings.http_timeout if timeout is None else timeout
@@ -95,9 +90,7 @@ def _post(
         "User-Agent": USER_AGENT,
     }
     try:
-        response = fetch(
-            "POST", url, what=WHAT, timeout=timeout, headers=headers, json=body, client=client
-        )
+        response = fetch("POST", url, what=WHAT, timeout=timeout, headers=headers, json=body)
     except httpx.HTTPError as exc:
         # The exception text may hold the URL but never the body; keep only its kind.
         raise NetworkError(
@@ -144,7 +137,6 @@ def exchange_code(
     verifier: str,
     redirect_uri: str,
     state: str,
-    client: httpx.Client | None = None,
 ) -> dict[str, Any]:
     """Exchange an authorization code; ``redirect_uri`` must equal the authorize one.
 
@@ -158,7 +150,7 @@ def exchange_code(
         "code_verifier": verifier,
         "state": state,
     }
-    return _post(settings, body, client)
+    return _post(settings, body)
 
 
 def refresh(
@@ -167,7 +159,6 @@ def refresh(
     *,
     scope: str | None = None,
     timeout: float | None = None,
-    client: httpx.Client | None = None,
 ) -> dict[str, Any]:
     """Trade a refresh token for new tokens. The old refresh token is spent afterwards
     (unless the answer carries none). ``scope`` (space separated) is sent when given;
@@ -180,4 +171,4 @@ def refresh(
     }
     if scope:
         body["scope"] = scope
-    return _post(settings, body, client, timeout)
+    return _post(settings, body, timeout)
