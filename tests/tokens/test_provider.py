@@ -23,6 +23,7 @@ from claude_code_oauth.errors import (
     NotSignedIn,
     RateLimited,
     ServerError,
+    StorageError,
     TokenFileError,
     UnexpectedResponse,
 )
@@ -417,30 +418,88 @@ def test_without_a_warning_callback_the_warning_goes_to_the_projects_logger(
     ]
 
 
-@pytest.mark.parametrize("expires_in", [-10, 60], ids=["expired", "still-valid"])
+@pytest.mark.parametrize(
+    ("expires_in", "rejected"),
+    [(-10, False), (60, False), (3600, True)],
+    ids=["expired", "still-valid", "rejected"],
+)
 def test_a_lock_held_elsewhere_past_lock_timeout(
-    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path, expires_in: float
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    token_path: Path,
+    expires_in: float,
+    rejected: bool,
 ) -> None:
-    # Another process holds the lock throughout and never rotates: no refresh, and
-    # after lock_timeout the current token while it works, else one clear line.
+    # Another process holds the lock throughout and never rotates: no refresh, and after
+    # lock_timeout the current token while it works (never the one the API refused),
+    # else one clear line.
     record = seed(emulator, token_path, expires_in=expires_in)
     provider, warnings = _provider(client_env, lock_timeout=0.2)
+    held = (
+        "Another claude-code-oauth process has held the lock on the token file for more "
+        f"than 0.2 s ({token_store.lock_path(str(token_path))})."
+    )
     elsewhere = token_store.token_lock(provider.settings)
     elsewhere.acquire()
     try:
-        if expires_in < 0:
-            with pytest.raises(LockTimeout) as caught:
-                provider.get_access_token()
-            assert str(caught.value).startswith(
-                "Another claude-code-oauth process has held the lock on the token file for "
-                f"more than 0.2 s ({token_store.lock_path(str(token_path))})."
-            )
-        else:
+        if expires_in > 0 and not rejected:
             assert_same_secret(provider.get_access_token(), record.access_token, "the token")
             (warning,) = warnings
-            assert "Another claude-code-oauth process has held the lock" in warning
+            assert held in warning
+        else:
+            with pytest.raises(LockTimeout) as caught:
+                if rejected:
+                    provider.replace_rejected(record.access_token)
+                else:
+                    provider.get_access_token()
+            assert str(caught.value).startswith(held)
     finally:
         elsewhere.release()
+    assert token_requests(emulator) == 0
+
+
+def test_a_rotation_by_the_lock_holder_is_adopted_while_it_still_holds_the_lock(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=-10)
+    settings = settings_for(client_env, lock_timeout=30)
+    rotated: list[token_store.TokenRecord] = []
+    readings = 0
+
+    def clock() -> float:
+        # The third reading is the provider's first look at the file while it waits for
+        # the lock: the holder finishes its refresh then (it saves a new login).
+        nonlocal readings
+        readings += 1
+        if readings == 3:
+            body = emulator.issue_login()
+            rotated.append(token_store.TokenRecord.from_token_response(body, now=time.time()))
+            token_store.save(str(token_path), rotated[0])
+        return time.time()
+
+    elsewhere = token_store.token_lock(settings)
+    elsewhere.acquire()
+    try:
+        token = TokenProvider(settings, clock=clock).get_access_token()
+    finally:
+        elsewhere.release()
+    assert rotated, "the provider took no look at the file while it waited"
+    assert_same_secret(token, rotated[0].access_token, "the token adopted")
+    assert token_requests(emulator) == 0
+
+
+def test_a_lock_file_that_cannot_be_used_means_no_refresh(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=-10)
+    lock = token_store.lock_path(str(token_path))
+    os.mkdir(lock)  # where the lock file belongs: not a file
+    provider, _ = _provider(client_env)
+    with pytest.raises(StorageError) as caught:
+        provider.get_access_token()
+    assert caught.value.reason.startswith(
+        f"Not refreshing the Claude login: Cannot use the lock file {lock}: Is a directory."
+    )
     assert token_requests(emulator) == 0
 
 

@@ -4,13 +4,19 @@ keeps the refresh token, an account on hold, a stale session."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from claude_code_oauth.errors import AccountOnHold, LoginRequired, OAuthErrorResponse
+from claude_code_oauth.errors import (
+    AccountOnHold,
+    LoginRequired,
+    NetworkError,
+    OAuthErrorResponse,
+)
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.tokens import store as token_store
 from claude_code_oauth.tokens.provider import TokenProvider
@@ -90,6 +96,23 @@ def test_invalid_scope_twice_is_one_clear_error_and_no_dead_login(
     assert "invalid_scope" in str(caught.value) and "\n" not in str(caught.value)
     assert token_requests(emulator) == 2  # once more, never a third time
     assert not stored(token_path).needs_login and emulator.grants["refresh_token"] == 0
+
+
+def test_the_second_ask_ends_within_the_first_ones_http_timeout(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    # invalid_scope at once, then no answer: the retry gets what is left of the one
+    # http_timeout both calls share, not a second one of its own.
+    seed(emulator, token_path, expires_in=-5)
+    emulator.inject("token", "invalid_scope")
+    emulator.inject("token", "slow", delay=30)
+    settings = settings_for(client_env, http_timeout=2)
+    with pytest.raises(NetworkError) as caught:
+        TokenProvider(settings).get_access_token()
+    waited = re.search(r"did not answer within ([0-9.e+-]+) s", str(caught.value))
+    assert waited is not None, str(caught.value)
+    assert 0 < float(waited.group(1)) < 2
+    assert token_requests(emulator) == 2
 
 
 # -- an answer that keeps the refresh token ------------------------------------------------
