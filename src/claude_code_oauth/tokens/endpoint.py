@@ -84,11 +84,8 @@ def _post(settings: Settings, body: dict[str, Any], timeout: float | None = None
     url = settings.token_url
     host = url_host(url)
     timeout = settings.http_timeout if timeout is None else timeout
-    headers = {
-        "Content-Type": "application/json",
-        "Accept": "application/json",
-        "User-Agent": USER_AGENT,
-    }
+    # json= sets Content-Type: application/json.
+    headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
     try:
         response = fetch("POST", url, what=WHAT, timeout=timeout, headers=headers, json=body)
     except httpx.HTTPError as exc:
