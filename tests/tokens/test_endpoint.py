@@ -29,7 +29,7 @@ from claude_code_oauth.errors import (
 )
 from claude_code_oauth.login import pkce
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator, RecordedRequest
-from claude_code_oauth.tokens.endpoint import HOLD_URI, exchange_code, refresh
+from claude_code_oauth.tokens.endpoint import HOLD_URI, MOVED_HINT, exchange_code, refresh
 from helpers.tokens import assert_same_secret
 
 EXCHANGE_KEYS = {"grant_type", "code", "redirect_uri", "client_id", "code_verifier", "state"}
@@ -178,7 +178,9 @@ def test_an_answer_slower_than_http_timeout(emulator: ClaudeEmulator, tmp_path: 
     fast = with_env(emulator, tmp_path, CLAUDE_CODE_OAUTH_HTTP_TIMEOUT="0.3")
     with pytest.raises(NetworkError) as info:
         grant.exchange(fast)
-    assert "did not answer within 0.3 s" in str(info.value)
+    assert info.value.reason.startswith(
+        f"The token endpoint ({urlsplit(fast.token_url).netloc}) did not answer within 0.3 s"
+    )
     assert len(token_requests(emulator)) == 1
 
 
@@ -192,7 +194,9 @@ def test_a_refresh_given_its_own_timeout_ends_within_it(
     patient = with_env(emulator, tmp_path, CLAUDE_CODE_OAUTH_HTTP_TIMEOUT="30")
     with pytest.raises(NetworkError) as info:
         refresh(patient, login["refresh_token"], timeout=0.3)
-    assert "did not answer within 0.3 s" in str(info.value)
+    assert info.value.reason.startswith(
+        f"The token endpoint ({urlsplit(patient.token_url).netloc}) did not answer within 0.3 s"
+    )
 
 
 def test_a_used_code_is_invalid_grant(emulator: ClaudeEmulator, settings: Settings) -> None:
@@ -235,7 +239,10 @@ def test_refused_connection_is_a_network_error(emulator: ClaudeEmulator, tmp_pat
     )
     with pytest.raises(NetworkError) as info:
         exchange_code(closed, code="c" * 20, verifier="v" * 43, redirect_uri="x", state="s")
-    assert f"Could not reach the token endpoint (127.0.0.1:{port})" in str(info.value)
+    assert str(info.value) == (
+        f"Could not reach the token endpoint (127.0.0.1:{port}): ConnectError. Check your "
+        "connection, proxy settings and CLAUDE_CODE_OAUTH_TOKEN_URL."
+    )
 
 
 # -- a generic JSON token endpoint with canned answers ---------------------------------------------
@@ -492,3 +499,43 @@ def test_a_refusal_whose_json_is_not_an_object_is_one_clear_line(
         f"The token endpoint ({urlsplit(server.url).netloc}) answered HTTP 400 without an "
         "error message."
     )
+
+
+# -- the lines that say the endpoint has moved, word for word ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "line"),
+    [
+        (
+            (300, {"Location": "/elsewhere"}, b""),
+            "{what} answered with a redirect (HTTP 300); the token URL is probably outdated."
+            " Set CLAUDE_CODE_OAUTH_TOKEN_URL to the current endpoint.",
+        ),
+        (
+            (410, JSON, b'{"error": "gone"}'),
+            "{what} answered HTTP 410 (not found): it has probably moved. " + MOVED_HINT,
+        ),
+        (
+            (200, {"Content-Type": "text/html"}, b"<html><title>Sign in</title></html>"),
+            '{what} answered HTTP 200 with an HTML page "Sign in" instead of JSON; the endpoint '
+            "URL may be wrong or a proxy is in the way. The endpoint has probably moved. "
+            + MOVED_HINT,
+        ),
+        # Not a web page: no word of a move.
+        (
+            (200, JSON, b'{"access_token": "at", "truncat'),
+            "{what} answered HTTP 200 with a body that is not valid JSON.",
+        ),
+    ],
+    ids=["300", "410", "html-200", "bad-json-200"],
+)
+def test_the_endpoint_that_has_probably_moved_is_said_so_word_for_word(
+    canned: tuple[Canned, Settings], answer: tuple[int, dict[str, str], bytes], line: str
+) -> None:
+    server, settings = canned
+    server.answers.append(answer)
+    with pytest.raises(UnexpectedResponse) as info:
+        refresh(settings, "refresh-token-of-a-moved-endpoint")
+    what = f"The token endpoint ({urlsplit(server.url).netloc})"
+    assert str(info.value) == line.format(what=what)

@@ -118,8 +118,8 @@ def _post(settings: Settings, body: dict[str, Any], timeout: float | None = None
         # The caller checks the object (TokenRecord.from_token_response): an answer that
         # is unusable may still carry a rotated refresh token that must be kept.
         return json_object_or_raise(response, f"{WHAT} ({host})", secrets=sent)
-    except UnexpectedResponse as exc:
-        if status < 500 and looks_like_html(response):
+    except UnexpectedResponse as exc:  # a 5xx is a ServerError, HTML or not
+        if looks_like_html(response):
             # A web page where JSON belongs: most often a URL Claude no longer serves.
             raise UnexpectedResponse(
                 f"{exc} The endpoint has probably moved.", hint=MOVED_HINT
