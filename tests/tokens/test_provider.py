@@ -30,7 +30,9 @@ from claude_code_oauth.errors import (
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.tokens import provider as token_provider
 from claude_code_oauth.tokens import store as token_store
+from claude_code_oauth.tokens.keyring_item import StoreOpener
 from claude_code_oauth.tokens.provider import TokenProvider, export_to_environ, provider_for
+from claude_code_oauth.tokens.store import TokenRecord
 from helpers.tokens import (
     assert_same_secret,
     digest,
@@ -456,6 +458,35 @@ def test_a_lock_held_elsewhere_past_lock_timeout(
     finally:
         elsewhere.release()
     assert token_requests(emulator) == 0
+
+
+def test_while_the_lock_is_held_elsewhere_the_sign_in_is_read_again_only_once_replaced(
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    token_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A sign-in in the keyring costs a keyring read per load: while waiting, the file is
+    # read again only when it was replaced, not at every look (every 50 ms).
+    seed(emulator, token_path, expires_in=-10)
+    provider, _ = _provider(client_env, lock_timeout=0.3)
+    loads: list[str] = []
+    real_load = token_store.load
+
+    def counted(path: str, *, stores: StoreOpener | None = None) -> TokenRecord | None:
+        loads.append(path)
+        return real_load(path, stores=stores)
+
+    monkeypatch.setattr(token_store, "load", counted)
+    elsewhere = token_store.token_lock(provider.settings)
+    elsewhere.acquire()
+    try:
+        with pytest.raises(LockTimeout):
+            provider.get_access_token()
+    finally:
+        elsewhere.release()
+    # Before the flight, inside it, and once at the first look while waiting.
+    assert loads == [str(token_path)] * 3
 
 
 def test_a_rotation_by_the_lock_holder_is_adopted_while_it_still_holds_the_lock(
