@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from claude_code_oauth.config import Settings
-from claude_code_oauth.errors import StorageError, UnexpectedResponse
+from claude_code_oauth.errors import LoginRequired, StorageError, UnexpectedResponse
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.testing.hostile_proxy import HostileProxy
 from claude_code_oauth.tokens.provider import TokenProvider
@@ -123,3 +123,41 @@ def test_a_cause_without_advice_of_its_own_still_says_what_to_do_next() -> None:
         "login's single-use refresh token, and its successor could not be kept; the login "
         "is kept as it is. Then run the command again."
     )
+
+
+# -- a login without a refresh token ------------------------------------------------------
+
+NO_REFRESH = "Your Claude login has ended and must be renewed. It has no refresh token."
+HINT = "Run `claude-code-oauth login` (or /claude-code-auth in Code Puppy)."
+
+
+@pytest.mark.parametrize("how", ["expired", "refused"])
+def test_a_login_without_a_refresh_token_is_marked_dead_without_asking(
+    emulator: ClaudeEmulator, settings: Settings, token_path: Path, how: str
+) -> None:
+    # Expired, or still valid but just refused by the API: nothing can renew it.
+    before = seed(
+        emulator, token_path, expires_in=-10 if how == "expired" else 3600, refresh_token=None
+    )
+    provider = TokenProvider(settings)
+    with pytest.raises(LoginRequired) as caught:
+        if how == "expired":
+            provider.get_access_token()
+        else:
+            provider.replace_rejected(before.access_token)
+    assert caught.value.reason == NO_REFRESH
+    assert caught.value.hint == HINT
+    after = stored(token_path)
+    assert after.needs_login and after.last_error == NO_REFRESH
+    assert token_requests(emulator) == 0
+
+
+def test_a_login_without_a_refresh_token_is_used_while_its_token_works(
+    emulator: ClaudeEmulator, settings: Settings, token_path: Path
+) -> None:
+    before = seed(emulator, token_path, expires_in=30, lifetime=3600, refresh_token=None)
+    warnings: list[str] = []
+    token = TokenProvider(settings, on_warning=warnings.append).get_access_token()
+    assert digest(token) == digest(before.access_token)
+    assert warnings == [f"Could not refresh the token; using the current one: {NO_REFRESH} {HINT}"]
+    assert stored(token_path).needs_login and token_requests(emulator) == 0
