@@ -14,6 +14,7 @@ from claude_code_oauth.config import Settings
 from claude_code_oauth.errors import LoginRequired, StorageError, UnexpectedResponse
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.testing.hostile_proxy import HostileProxy
+from claude_code_oauth.tokens import store as token_store
 from claude_code_oauth.tokens.provider import TokenProvider
 from claude_code_oauth.tokens.refresh_step import not_refreshing
 from helpers.tokens import digest, seed, stored, token_requests
@@ -160,4 +161,18 @@ def test_a_login_without_a_refresh_token_is_used_while_its_token_works(
     token = TokenProvider(settings, on_warning=warnings.append).get_access_token()
     assert digest(token) == digest(before.access_token)
     assert warnings == [f"Could not refresh the token; using the current one: {NO_REFRESH} {HINT}"]
+    assert stored(token_path).needs_login and token_requests(emulator) == 0
+
+
+def test_a_login_whose_end_is_now_has_ended(
+    emulator: ClaudeEmulator, settings: Settings, token_path: Path
+) -> None:
+    # The exact boundary: at refresh_token_expires_at the login is over, no ask is made.
+    record = seed(emulator, token_path, expires_in=-10)
+    now = record.refresh_token_expires_at = record.expires_at + 5
+    token_store.save(str(token_path), record)
+    with pytest.raises(LoginRequired) as caught:
+        TokenProvider(settings, clock=lambda: now).get_access_token()
+    ended = "Your Claude login has ended and must be renewed. It expired (logins last ~30 days)."
+    assert caught.value.reason == ended
     assert stored(token_path).needs_login and token_requests(emulator) == 0
