@@ -28,11 +28,14 @@ from claude_code_oauth.errors import (
     UnexpectedResponse,
 )
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from claude_code_oauth.tokens import exit_wait
 from claude_code_oauth.tokens import provider as token_provider
 from claude_code_oauth.tokens import store as token_store
 from claude_code_oauth.tokens.keyring_item import StoreOpener
 from claude_code_oauth.tokens.provider import TokenProvider, export_to_environ, provider_for
+from claude_code_oauth.tokens.refresh_step import TRANSIENT_BACKOFF
 from claude_code_oauth.tokens.store import TokenRecord
+from helpers.polling import wait_for
 from helpers.tokens import (
     assert_same_secret,
     digest,
@@ -544,6 +547,70 @@ def test_current_is_the_stored_sign_in_without_a_request(
     assert current is not None
     assert_same_secret(current.refresh_token, record.refresh_token, "the refresh token")
     assert emulator.requests == []
+
+
+def test_a_thread_waits_for_another_threads_flight_at_most_its_bound(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    # The flight is held (its warning callback blocks): another thread gives up after
+    # lock_timeout + http_timeout + 5 s with one line, never a hang.
+    seed(emulator, token_path, expires_in=30, lifetime=3600)
+    emulator.inject("token", "500")
+    entered, release = threading.Event(), threading.Event()
+
+    def stuck(message: str) -> None:
+        entered.set()
+        release.wait(60)
+
+    settings = settings_for(client_env, lock_timeout=0.2, http_timeout=0.3)
+    provider = TokenProvider(settings, on_warning=stuck)
+    holder = threading.Thread(target=provider.get_access_token, daemon=True)
+    holder.start()
+    try:
+        assert entered.wait(30)
+        with pytest.raises(LockTimeout) as caught:
+            provider.get_access_token()
+        assert str(caught.value) == "Another thread has been refreshing for over 5.5 s."
+    finally:
+        release.set()
+        holder.join(30)
+    assert token_requests(emulator) == 1
+
+
+def test_a_refresh_in_flight_is_saved_before_the_process_exits(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    # A refresh in a worker thread (a model request's 401) when the command is done:
+    # the exit waits for it, so the rotated refresh token is saved, not dropped.
+    before = seed(emulator, token_path, expires_in=-10)
+    emulator.inject("token", "slow", delay=1)
+    provider, _ = _provider(client_env, http_timeout=4)  # waited for: 4 s + 5 s to save
+    worker = threading.Thread(target=provider.get_access_token, daemon=True)
+    worker.start()
+    wait_for(lambda: token_requests(emulator) == 1)  # the refresh is in flight
+    assert exit_wait.wait_for_refreshes() is True
+    assert digest(stored(token_path).refresh_token) != digest(before.refresh_token)
+    worker.join(30)
+
+
+def test_after_a_transient_failure_no_refresh_is_tried_for_exactly_the_backoff(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=120, lifetime=3600)  # in the margin, working
+    emulator.inject("token", "500")
+    now = [time.time()]
+    warnings: list[str] = []
+    provider = TokenProvider(
+        settings_for(client_env), clock=lambda: now[0], on_warning=warnings.append
+    )
+    provider.get_access_token()
+    start = now[0]
+    now[0] = start + TRANSIENT_BACKOFF - 0.001
+    provider.get_access_token()
+    assert token_requests(emulator) == 1  # still backing off
+    now[0] = start + TRANSIENT_BACKOFF
+    provider.get_access_token()
+    assert token_requests(emulator) == 2 and emulator.grants["refresh_token"] == 1
 
 
 # -- the rejected-token path --------------------------------------------------------
