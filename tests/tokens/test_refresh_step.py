@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from claude_code_oauth.config import Settings
-from claude_code_oauth.errors import LoginRequired, StorageError, UnexpectedResponse
+from claude_code_oauth.errors import (
+    AccountOnHold,
+    LoginRequired,
+    RateLimited,
+    StorageError,
+    UnexpectedResponse,
+)
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.testing.hostile_proxy import HostileProxy
 from claude_code_oauth.tokens import store as token_store
@@ -176,3 +182,92 @@ def test_a_login_whose_end_is_now_has_ended(
     ended = "Your Claude login has ended and must be renewed. It expired (logins last ~30 days)."
     assert caught.value.reason == ended
     assert stored(token_path).needs_login and token_requests(emulator) == 0
+
+
+# -- what no refresh may renew: an account on hold, a wait the server asked for -----------
+
+EMAIL = "emulated.user@example.com"
+
+
+@pytest.mark.parametrize("how", ["expired", "refused"])
+def test_an_account_on_hold_is_marked_dead_with_where_to_look(
+    emulator: ClaudeEmulator, settings: Settings, token_path: Path, how: str
+) -> None:
+    before = seed(emulator, token_path, expires_in=-10 if how == "expired" else 3600)
+    emulator.hold_account(EMAIL, "https://claude.ai/restricted?ref=TS-2")
+    provider = TokenProvider(settings)
+    with pytest.raises(AccountOnHold) as caught:
+        if how == "expired":
+            provider.get_access_token()
+        else:
+            provider.replace_rejected(before.access_token)
+    held = caught.value
+    assert held.reason.startswith("Your Claude account is on hold: the token endpoint (")
+    assert (held.uri, held.error, held.status) == (
+        "https://claude.ai/restricted?ref=TS-2",
+        "invalid_grant",
+        400,
+    )
+    assert held.hint == HINT
+    after = stored(token_path)
+    assert after.needs_login and after.last_error == held.reason
+    assert digest(after.refresh_token) == digest(before.refresh_token)
+    # Every later caller gets the same line from the file, asking nobody.
+    with pytest.raises(LoginRequired) as again:
+        TokenProvider(settings).get_access_token()
+    assert str(again.value) == str(held)
+    assert token_requests(emulator) == 1
+
+
+@pytest.mark.parametrize("how", ["expired", "refused"])
+def test_a_wait_the_server_asked_for_is_kept_to_the_second(
+    emulator: ClaudeEmulator, settings: Settings, token_path: Path, how: str
+) -> None:
+    record = seed(emulator, token_path, expires_in=-10 if how == "expired" else 3600)
+    now = record.obtained_at + 1000.0
+    record.expires_at = now - 10 if how == "expired" else now + 3600
+    record.refresh_not_before = now + 30
+    token_store.save(str(token_path), record)
+    clock = [now]
+    provider = TokenProvider(settings, clock=lambda: clock[0])
+    with pytest.raises(RateLimited) as caught:
+        if how == "expired":
+            provider.get_access_token()
+        else:
+            provider.replace_rejected(record.access_token)
+    assert str(caught.value) == "The token endpoint asked to wait; refresh possible in 30 s."
+    assert caught.value.retry_after == 30
+    assert token_requests(emulator) == 0
+    clock[0] = now + 30  # the moment it said: asked again
+    if how == "expired":
+        TokenProvider(settings, clock=lambda: clock[0]).get_access_token()
+    else:
+        TokenProvider(settings, clock=lambda: clock[0]).replace_rejected(record.access_token)
+    assert emulator.grants["refresh_token"] == 1
+
+
+@pytest.mark.parametrize("how", ["ended", "no-room"])
+def test_the_token_the_api_refused_is_never_handed_back(
+    emulator: ClaudeEmulator,
+    settings: Settings,
+    token_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
+) -> None:
+    # Still valid by its clock, refused by the API, and no refresh can replace it: the
+    # login has ended, or the new tokens would have no place on disk.
+    record = seed(emulator, token_path, expires_in=3600)
+    if how == "ended":
+        record.refresh_token_expires_at = record.obtained_at + 1
+        token_store.save(str(token_path), record)
+        expected: type[Exception] = LoginRequired
+    else:
+
+        def no_space(fd: int, offset: int, length: int) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(os, "posix_fallocate", no_space)
+        expected = StorageError
+    with pytest.raises(expected):
+        TokenProvider(settings).replace_rejected(record.access_token)
+    assert token_requests(emulator) == 0
