@@ -522,18 +522,23 @@ def test_a_rotation_by_the_lock_holder_is_adopted_while_it_still_holds_the_lock(
     assert token_requests(emulator) == 0
 
 
+@pytest.mark.parametrize("expires_in", [-10, 60], ids=["expired", "still-valid"])
 def test_a_lock_file_that_cannot_be_used_means_no_refresh(
-    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path, expires_in: float
 ) -> None:
-    seed(emulator, token_path, expires_in=-10)
+    record = seed(emulator, token_path, expires_in=expires_in)
     lock = token_store.lock_path(str(token_path))
     os.mkdir(lock)  # where the lock file belongs: not a file
-    provider, _ = _provider(client_env)
-    with pytest.raises(StorageError) as caught:
-        provider.get_access_token()
-    assert caught.value.reason.startswith(
-        f"Not refreshing the Claude login: Cannot use the lock file {lock}: Is a directory."
-    )
+    provider, warnings = _provider(client_env)
+    why = f"Not refreshing the Claude login: Cannot use the lock file {lock}: Is a directory."
+    if expires_in < 0:
+        with pytest.raises(StorageError) as caught:
+            provider.get_access_token()
+        assert caught.value.reason.startswith(why)
+    else:  # the current token while it works, and why it was not refreshed
+        assert_same_secret(provider.get_access_token(), record.access_token, "the token")
+        (warning,) = warnings
+        assert warning.startswith(f"Could not refresh the token; using the current one: {why}")
     assert token_requests(emulator) == 0
 
 
