@@ -15,6 +15,7 @@ from claude_code_oauth.tokens import store as token_store
 from claude_code_oauth.tokens.api_key import KIND, MAX_LABEL, ApiKeyRecord
 from claude_code_oauth.tokens.credential import API_KEY, Credential
 from claude_code_oauth.tokens.provider import TokenProvider
+from helpers.time_zone import local_zone
 
 #: Shaped like a key, but not one any emulator issued (so printing it would not leak).
 KEY = "sk-ant-api03-" + "k" * 80 + "WXYZ"
@@ -162,3 +163,130 @@ def test_absurd_stored_times_are_set_aside(tmp_path: Path) -> None:
     record = token_store.load_sign_in(str(path))
     assert isinstance(record, ApiKeyRecord)
     assert record.created_at is None and record.obtained_at == 0.0 and record.key_name is None
+
+
+# -- the exact edges of what is kept -------------------------------------------------------
+
+CREATED = datetime(2026, 11, 30, 3, 37, 12, tzinfo=UTC).timestamp()
+
+
+def test_a_name_of_max_label_characters_is_kept_whole_one_more_is_shortened() -> None:
+    def name(given: str) -> str | None:
+        return ApiKeyRecord.from_create_answer(_answer(name=given), login={}, now=1.0).key_name
+
+    assert name("n" * MAX_LABEL) == "n" * MAX_LABEL
+    assert name("n" * (MAX_LABEL + 1)) == "n" * (MAX_LABEL - 1) + "…"
+
+
+@pytest.mark.parametrize("given", ["", "   \n\t ", "key\x00name", "\x1b[31mred"])
+def test_a_name_that_is_empty_or_not_printable_is_no_name(given: str) -> None:
+    record = ApiKeyRecord.from_create_answer(_answer(name=given, id="apikey_9"), login={}, now=1.0)
+    assert record.key_name is None
+    assert record.label == "'apikey_9' (…WXYZ)"  # the id names it instead
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "2026-11-30T03:37:12Z",
+        "2026-11-30T05:37:12+02:00",  # another offset, the same instant
+        "2026-11-30T03:37:12",  # no zone: UTC, whatever the local zone is
+        "  2026-11-30T03:37:12Z\n",
+        "2026-11-30T03:37:12Z".center(64),  # 64 characters with the padding: still read
+    ],
+)
+def test_the_creation_time_is_read_as_utc(given: str) -> None:
+    with local_zone("UTC+5"):
+        record = ApiKeyRecord.from_create_answer(_answer(created_at=given), login={}, now=1.0)
+    assert record.created_at == CREATED
+
+
+def test_a_creation_time_longer_than_64_characters_is_not_read() -> None:
+    given = "2026-11-30T03:37:12Z".center(65)
+    record = ApiKeyRecord.from_create_answer(_answer(created_at=given), login={}, now=7.0)
+    assert record.created_at == 7.0
+
+
+def test_a_key_of_min_key_length_is_one_shorter_is_not() -> None:
+    kept = ApiKeyRecord.from_create_answer({"raw_key": "k" * 20}, login={}, now=1.0)
+    assert kept.last4 == "kkkk"
+    with pytest.raises(ValueError, match="its raw_key is not a plausible API key"):
+        ApiKeyRecord.from_create_answer({"raw_key": "k" * 19}, login={}, now=1.0)
+
+
+def test_the_repr_names_the_key_by_name_and_last_four_only() -> None:
+    record = ApiKeyRecord(api_key=KEY, obtained_at=1.0, key_name="dev key")
+    assert repr(record) == "<ApiKeyRecord name='dev key' last4='WXYZ'>"
+
+
+@pytest.mark.parametrize(
+    "profile",
+    [
+        {"account": {"email_address": ""}, "organization": {"name": ""}},
+        {"account": {"email_address": 7}, "organization": {"name": ["Acme"]}},
+        {"account": None, "organization": None},
+    ],
+)
+def test_an_empty_or_odd_email_or_organization_name_is_none(profile: dict) -> None:
+    record = ApiKeyRecord(api_key=KEY, obtained_at=1.0, **profile)
+    assert record.email is None and record.organization_name is None
+
+
+def test_the_stored_form_exactly() -> None:
+    record = ApiKeyRecord(
+        api_key=KEY,
+        obtained_at=9.12345,
+        key_id="apikey_01",
+        key_name="n",
+        created_at=8.98765,
+        account={"email_address": "dev@example.com"},
+        organization=None,
+        extra={"future_field": 1, "kind": "overridden"},
+    )
+    assert record.to_json() == {
+        "future_field": 1,
+        "version": token_store.FORMAT_VERSION,
+        "kind": KIND,
+        "api_key": KEY,
+        "key_id": "apikey_01",
+        "key_name": "n",
+        "created_at": 8.988,
+        "obtained_at": 9.123,
+        "account": {"email_address": "dev@example.com"},
+        "organization": None,
+    }
+    assert ApiKeyRecord(api_key=KEY, obtained_at=1.0).to_json()["created_at"] is None
+
+
+@pytest.mark.parametrize(
+    ("stored", "why"),
+    [
+        ({"kind": KIND}, "api_key is missing"),
+        ({"kind": KIND, "api_key": ""}, "api_key is missing"),
+        ({"kind": KIND, "api_key": 7}, "api_key is missing"),
+        ({"kind": KIND, "api_key": "k" * 19}, "api_key is not a plausible API key"),
+    ],
+)
+def test_a_damaged_stored_form_names_what_is_wrong(stored: dict, why: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        ApiKeyRecord.from_json(stored)
+    assert str(caught.value) == why
+
+
+def test_a_stored_form_without_obtained_at_counts_from_its_creation() -> None:
+    both = {"kind": KIND, "api_key": KEY, "created_at": 5.0, "obtained_at": 6.0}
+    assert ApiKeyRecord.from_json(both).obtained_at == 6.0
+    created = ApiKeyRecord.from_json({"kind": KIND, "api_key": KEY, "created_at": 5.0})
+    assert (created.obtained_at, created.created_at) == (5.0, 5.0)
+    neither = ApiKeyRecord.from_json({"kind": KIND, "api_key": KEY, "version": 1})
+    assert (neither.obtained_at, neither.created_at) == (0.0, None)
+    assert neither.extra == {}  # what the format knows is never kept as extra
+
+
+def test_the_answer_may_spell_the_name_and_id_as_the_stored_form_does() -> None:
+    record = ApiKeyRecord.from_create_answer(
+        _answer(api_key={"key_id": "apikey_02", "key_name": "claude_code_key_x"}),
+        login={},
+        now=1.0,
+    )
+    assert (record.key_id, record.key_name) == ("apikey_02", "claude_code_key_x")

@@ -16,17 +16,20 @@ import pytest
 from claude_code_oauth import USER_AGENT
 from claude_code_oauth.config import Settings
 from claude_code_oauth.errors import (
+    AccountOnHold,
     InvalidGrant,
+    LoginRequired,
     NetworkError,
     OAuthErrorResponse,
     RateLimited,
     ServerError,
+    SessionStale,
     TokenEndpointError,
     UnexpectedResponse,
 )
 from claude_code_oauth.login import pkce
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator, RecordedRequest
-from claude_code_oauth.tokens.endpoint import exchange_code, refresh
+from claude_code_oauth.tokens.endpoint import HOLD_URI, MOVED_HINT, exchange_code, refresh
 from helpers.tokens import assert_same_secret
 
 EXCHANGE_KEYS = {"grant_type", "code", "redirect_uri", "client_id", "code_verifier", "state"}
@@ -175,8 +178,25 @@ def test_an_answer_slower_than_http_timeout(emulator: ClaudeEmulator, tmp_path: 
     fast = with_env(emulator, tmp_path, CLAUDE_CODE_OAUTH_HTTP_TIMEOUT="0.3")
     with pytest.raises(NetworkError) as info:
         grant.exchange(fast)
-    assert "did not answer within 0.3 s" in str(info.value)
+    assert info.value.reason.startswith(
+        f"The token endpoint ({urlsplit(fast.token_url).netloc}) did not answer within 0.3 s"
+    )
     assert len(token_requests(emulator)) == 1
+
+
+def test_a_refresh_given_its_own_timeout_ends_within_it(
+    emulator: ClaudeEmulator, tmp_path: Path
+) -> None:
+    # The second call of a refresh (after invalid_scope) must end within the first one's
+    # http_timeout: its own, shorter deadline wins over the setting.
+    login = emulator.issue_login()
+    emulator.inject("token", "slow", delay=3)
+    patient = with_env(emulator, tmp_path, CLAUDE_CODE_OAUTH_HTTP_TIMEOUT="30")
+    with pytest.raises(NetworkError) as info:
+        refresh(patient, login["refresh_token"], timeout=0.3)
+    assert info.value.reason.startswith(
+        f"The token endpoint ({urlsplit(patient.token_url).netloc}) did not answer within 0.3 s"
+    )
 
 
 def test_a_used_code_is_invalid_grant(emulator: ClaudeEmulator, settings: Settings) -> None:
@@ -219,7 +239,10 @@ def test_refused_connection_is_a_network_error(emulator: ClaudeEmulator, tmp_pat
     )
     with pytest.raises(NetworkError) as info:
         exchange_code(closed, code="c" * 20, verifier="v" * 43, redirect_uri="x", state="s")
-    assert f"Could not reach the token endpoint (127.0.0.1:{port})" in str(info.value)
+    assert str(info.value) == (
+        f"Could not reach the token endpoint (127.0.0.1:{port}): ConnectError. Check your "
+        "connection, proxy settings and CLAUDE_CODE_OAUTH_TOKEN_URL."
+    )
 
 
 # -- a generic JSON token endpoint with canned answers ---------------------------------------------
@@ -351,3 +374,168 @@ def test_a_2xx_answer_without_an_access_token_is_returned_for_the_caller_to_judg
     server, settings = canned
     server.answers.append((200, JSON, b'{"refresh_token": "rotated-refresh-value"}'))
     assert refresh(settings, "old-refresh-value") == {"refresh_token": "rotated-refresh-value"}
+
+
+# -- the refusals Claude Code names: an account on hold, a stale session --------------------
+
+EMAIL = "emulated.user@example.com"
+
+
+def _hold_line(host: str, status: int, uri: str) -> str:
+    return (
+        f"Your Claude account is on hold: the token endpoint ({host}) answered "
+        f"account_on_hold (HTTP {status}). See {uri} for why, and to appeal. No refresh "
+        "helps until Anthropic lifts the hold; then sign in again."
+    )
+
+
+@pytest.mark.parametrize(
+    ("error_uri", "shown"),
+    [
+        (HOLD_URI, HOLD_URI),
+        ("https://claude.ai/restricted?ref=TS-1", "https://claude.ai/restricted?ref=TS-1"),
+        # Someone else's address is never shown: the default instead.
+        ("https://claude.ai.example.net/appeal", HOLD_URI),
+    ],
+)
+def test_an_account_on_hold_is_its_own_error_naming_where_to_look(
+    emulator: ClaudeEmulator, settings: Settings, error_uri: str, shown: str
+) -> None:
+    login = emulator.issue_login()
+    emulator.hold_account(EMAIL, error_uri)
+    with pytest.raises(AccountOnHold) as info:
+        refresh(settings, login["refresh_token"])
+    held = info.value
+    assert str(held) == _hold_line(urlsplit(settings.token_url).netloc, 400, shown)
+    assert (held.uri, held.error, held.status) == (shown, "invalid_grant", 400)
+    assert isinstance(held, LoginRequired)  # a dead login to every caller, not a retry
+    assert len(token_requests(emulator)) == 1
+
+
+def test_an_account_on_hold_without_an_address_points_to_claudes_page(
+    canned: tuple[Canned, Settings],
+) -> None:
+    # Claude Code's other form: 401 access_denied, and no error_uri at all.
+    server, settings = canned
+    server.answers.append(
+        (401, JSON, b'{"error": "access_denied", "error_description": "account_on_hold"}')
+    )
+    with pytest.raises(AccountOnHold) as info:
+        refresh(settings, "refresh-token-of-a-held-account")
+    held = info.value
+    assert str(held) == _hold_line(urlsplit(server.url).netloc, 401, HOLD_URI)
+    assert (held.uri, held.error, held.status) == (HOLD_URI, "access_denied", 401)
+
+
+def _stale_line(host: str) -> str:
+    return (
+        f"The token endpoint ({host}) answered session_stale_relogin (HTTP 403): the "
+        "session is stale and needs a new sign-in."
+    )
+
+
+def test_a_stale_session_is_its_own_error(emulator: ClaudeEmulator, settings: Settings) -> None:
+    login = emulator.issue_login()
+    emulator.inject("token", "session_stale_relogin")
+    with pytest.raises(SessionStale) as info:
+        refresh(settings, login["refresh_token"])
+    stale = info.value
+    assert str(stale) == _stale_line(urlsplit(settings.token_url).netloc)
+    assert (stale.error, stale.status) == ("session_stale_relogin", 403)
+
+
+ENVELOPE = {"type": "error", "error": {"type": "permission_error", "message": "Sign in again."}}
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"error": "session_stale_relogin"},
+        {"error": "invalid_grant", "error_description": "session_stale_relogin"},
+        {"type": "error", "error": {"type": "session_stale_relogin", "message": "Stale."}},
+        {
+            "type": "error",
+            "error": {
+                "type": "permission_error",
+                "message": "Stale.",
+                "details": {"error_code": "session_stale_relogin"},
+            },
+        },
+        {**ENVELOPE, "error_description": "session_stale_relogin"},
+    ],
+    ids=["oauth-error", "oauth-description", "envelope-type", "envelope-code", "beside-envelope"],
+)
+def test_a_stale_session_is_recognised_wherever_a_403_names_it(
+    canned: tuple[Canned, Settings], answer: dict[str, Any]
+) -> None:
+    server, settings = canned
+    server.answers.append((403, JSON, json.dumps(answer).encode()))
+    with pytest.raises(SessionStale) as info:
+        refresh(settings, "refresh-token-of-a-stale-session")
+    assert str(info.value) == _stale_line(urlsplit(server.url).netloc)
+
+
+def test_session_stale_relogin_counts_only_in_a_403(canned: tuple[Canned, Settings]) -> None:
+    # As Claude Code reads it: in a 401 it is an ordinary refusal, not a stale session.
+    server, settings = canned
+    server.answers.append((401, JSON, b'{"error": "session_stale_relogin"}'))
+    with pytest.raises(OAuthErrorResponse) as info:
+        refresh(settings, "refresh-token-of-a-401")
+    assert not isinstance(info.value, SessionStale)
+    assert str(info.value) == (
+        f"The token endpoint ({urlsplit(server.url).netloc}) refused the request: "
+        "session_stale_relogin."
+    )
+
+
+def test_a_refusal_whose_json_is_not_an_object_is_one_clear_line(
+    canned: tuple[Canned, Settings],
+) -> None:
+    server, settings = canned
+    server.answers.append((400, JSON, b'["account_on_hold", "session_stale_relogin"]'))
+    with pytest.raises(TokenEndpointError) as info:
+        refresh(settings, "refresh-token-of-a-list-answer")
+    assert str(info.value) == (
+        f"The token endpoint ({urlsplit(server.url).netloc}) answered HTTP 400 without an "
+        "error message."
+    )
+
+
+# -- the lines that say the endpoint has moved, word for word ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "line"),
+    [
+        (
+            (300, {"Location": "/elsewhere"}, b""),
+            "{what} answered with a redirect (HTTP 300); the token URL is probably outdated."
+            " Set CLAUDE_CODE_OAUTH_TOKEN_URL to the current endpoint.",
+        ),
+        (
+            (410, JSON, b'{"error": "gone"}'),
+            "{what} answered HTTP 410 (not found): it has probably moved. " + MOVED_HINT,
+        ),
+        (
+            (200, {"Content-Type": "text/html"}, b"<html><title>Sign in</title></html>"),
+            '{what} answered HTTP 200 with an HTML page "Sign in" instead of JSON; the endpoint '
+            "URL may be wrong or a proxy is in the way. The endpoint has probably moved. "
+            + MOVED_HINT,
+        ),
+        # Not a web page: no word of a move.
+        (
+            (200, JSON, b'{"access_token": "at", "truncat'),
+            "{what} answered HTTP 200 with a body that is not valid JSON.",
+        ),
+    ],
+    ids=["300", "410", "html-200", "bad-json-200"],
+)
+def test_the_endpoint_that_has_probably_moved_is_said_so_word_for_word(
+    canned: tuple[Canned, Settings], answer: tuple[int, dict[str, str], bytes], line: str
+) -> None:
+    server, settings = canned
+    server.answers.append(answer)
+    with pytest.raises(UnexpectedResponse) as info:
+        refresh(settings, "refresh-token-of-a-moved-endpoint")
+    what = f"The token endpoint ({urlsplit(server.url).netloc})"
+    assert str(info.value) == line.format(what=what)

@@ -6,6 +6,7 @@ token-endpoint requests, replays) are what the assertions are about.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -16,18 +17,25 @@ from pathlib import Path
 import pytest
 
 from claude_code_oauth.errors import (
+    LockTimeout,
     LoginRequired,
     NetworkError,
     NotSignedIn,
     RateLimited,
     ServerError,
+    StorageError,
     TokenFileError,
     UnexpectedResponse,
 )
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from claude_code_oauth.tokens import exit_wait
 from claude_code_oauth.tokens import provider as token_provider
 from claude_code_oauth.tokens import store as token_store
+from claude_code_oauth.tokens.keyring_item import StoreOpener
 from claude_code_oauth.tokens.provider import TokenProvider, export_to_environ, provider_for
+from claude_code_oauth.tokens.refresh_step import TRANSIENT_BACKOFF
+from claude_code_oauth.tokens.store import TokenRecord
+from helpers.polling import wait_for
 from helpers.tokens import (
     assert_same_secret,
     digest,
@@ -392,6 +400,224 @@ def test_symlinked_token_file_is_refused(
     assert token_requests(emulator) == 0
 
 
+def test_without_a_warning_callback_the_warning_goes_to_the_projects_logger(
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    token_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    valid = seed(emulator, token_path, expires_in=60)
+    emulator.inject("token", "500")
+    with caplog.at_level(logging.WARNING, logger="claude_code_oauth"):
+        token = TokenProvider(settings_for(client_env)).get_access_token()
+    assert_same_secret(token, valid.access_token, "the token")
+    host = emulator.base_url.removeprefix("http://")
+    assert [(r.name, r.levelno, r.getMessage()) for r in caplog.records] == [
+        (
+            "claude_code_oauth",
+            logging.WARNING,
+            "Could not refresh the token; using the current one: The token endpoint "
+            f"({host}) failed with HTTP 500: api_error (Internal server error); try again "
+            "shortly.",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "rejected"),
+    [(-10, False), (60, False), (3600, True)],
+    ids=["expired", "still-valid", "rejected"],
+)
+def test_a_lock_held_elsewhere_past_lock_timeout(
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    token_path: Path,
+    expires_in: float,
+    rejected: bool,
+) -> None:
+    # Another process holds the lock throughout and never rotates: no refresh, and after
+    # lock_timeout the current token while it works (never the one the API refused),
+    # else one clear line.
+    record = seed(emulator, token_path, expires_in=expires_in)
+    provider, warnings = _provider(client_env, lock_timeout=0.2)
+    held = (
+        "Another claude-code-oauth process has held the lock on the token file for more "
+        f"than 0.2 s ({token_store.lock_path(str(token_path))})."
+    )
+    elsewhere = token_store.token_lock(provider.settings)
+    elsewhere.acquire()
+    try:
+        if expires_in > 0 and not rejected:
+            assert_same_secret(provider.get_access_token(), record.access_token, "the token")
+            (warning,) = warnings
+            assert held in warning
+        else:
+            with pytest.raises(LockTimeout) as caught:
+                if rejected:
+                    provider.replace_rejected(record.access_token)
+                else:
+                    provider.get_access_token()
+            assert str(caught.value).startswith(held)
+    finally:
+        elsewhere.release()
+    assert token_requests(emulator) == 0
+
+
+def test_while_the_lock_is_held_elsewhere_the_sign_in_is_read_again_only_once_replaced(
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    token_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A sign-in in the keyring costs a keyring read per load: while waiting, the file is
+    # read again only when it was replaced, not at every look (every 50 ms).
+    seed(emulator, token_path, expires_in=-10)
+    provider, _ = _provider(client_env, lock_timeout=0.3)
+    loads: list[str] = []
+    real_load = token_store.load
+
+    def counted(path: str, *, stores: StoreOpener | None = None) -> TokenRecord | None:
+        loads.append(path)
+        return real_load(path, stores=stores)
+
+    monkeypatch.setattr(token_store, "load", counted)
+    elsewhere = token_store.token_lock(provider.settings)
+    elsewhere.acquire()
+    try:
+        with pytest.raises(LockTimeout):
+            provider.get_access_token()
+    finally:
+        elsewhere.release()
+    # Before the flight, inside it, and once at the first look while waiting.
+    assert loads == [str(token_path)] * 3
+
+
+def test_a_rotation_by_the_lock_holder_is_adopted_while_it_still_holds_the_lock(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=-10)
+    settings = settings_for(client_env, lock_timeout=30)
+    rotated: list[token_store.TokenRecord] = []
+    readings = 0
+
+    def clock() -> float:
+        # The third reading is the provider's first look at the file while it waits for
+        # the lock: the holder finishes its refresh then (it saves a new login).
+        nonlocal readings
+        readings += 1
+        if readings == 3:
+            body = emulator.issue_login()
+            rotated.append(token_store.TokenRecord.from_token_response(body, now=time.time()))
+            token_store.save(str(token_path), rotated[0])
+        return time.time()
+
+    elsewhere = token_store.token_lock(settings)
+    elsewhere.acquire()
+    try:
+        token = TokenProvider(settings, clock=clock).get_access_token()
+    finally:
+        elsewhere.release()
+    assert rotated, "the provider took no look at the file while it waited"
+    assert_same_secret(token, rotated[0].access_token, "the token adopted")
+    assert token_requests(emulator) == 0
+
+
+@pytest.mark.parametrize("expires_in", [-10, 60], ids=["expired", "still-valid"])
+def test_a_lock_file_that_cannot_be_used_means_no_refresh(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path, expires_in: float
+) -> None:
+    record = seed(emulator, token_path, expires_in=expires_in)
+    lock = token_store.lock_path(str(token_path))
+    os.mkdir(lock)  # where the lock file belongs: not a file
+    provider, warnings = _provider(client_env)
+    why = f"Not refreshing the Claude login: Cannot use the lock file {lock}: Is a directory."
+    if expires_in < 0:
+        with pytest.raises(StorageError) as caught:
+            provider.get_access_token()
+        assert caught.value.reason.startswith(why)
+    else:  # the current token while it works, and why it was not refreshed
+        assert_same_secret(provider.get_access_token(), record.access_token, "the token")
+        (warning,) = warnings
+        assert warning.startswith(f"Could not refresh the token; using the current one: {why}")
+    assert token_requests(emulator) == 0
+
+
+def test_current_is_the_stored_sign_in_without_a_request(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    provider, _ = _provider(client_env)
+    assert provider.current() is None
+    record = seed(emulator, token_path, expires_in=-10)  # expired: still no refresh
+    current = provider.current()
+    assert current is not None
+    assert_same_secret(current.refresh_token, record.refresh_token, "the refresh token")
+    assert emulator.requests == []
+
+
+def test_a_thread_waits_for_another_threads_flight_at_most_its_bound(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    # The flight is held (its warning callback blocks): another thread gives up after
+    # lock_timeout + http_timeout + 5 s with one line, never a hang.
+    seed(emulator, token_path, expires_in=30, lifetime=3600)
+    emulator.inject("token", "500")
+    entered, release = threading.Event(), threading.Event()
+
+    def stuck(message: str) -> None:
+        entered.set()
+        release.wait(60)
+
+    settings = settings_for(client_env, lock_timeout=0.2, http_timeout=0.3)
+    provider = TokenProvider(settings, on_warning=stuck)
+    holder = threading.Thread(target=provider.get_access_token, daemon=True)
+    holder.start()
+    try:
+        assert entered.wait(30)
+        with pytest.raises(LockTimeout) as caught:
+            provider.get_access_token()
+        assert str(caught.value) == "Another thread has been refreshing for over 5.5 s."
+    finally:
+        release.set()
+        holder.join(30)
+    assert token_requests(emulator) == 1
+
+
+def test_a_refresh_in_flight_is_saved_before_the_process_exits(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    # A refresh in a worker thread (a model request's 401) when the command is done:
+    # the exit waits for it, so the rotated refresh token is saved, not dropped.
+    before = seed(emulator, token_path, expires_in=-10)
+    emulator.inject("token", "slow", delay=1)
+    provider, _ = _provider(client_env, http_timeout=4)  # waited for: 4 s + 5 s to save
+    worker = threading.Thread(target=provider.get_access_token, daemon=True)
+    worker.start()
+    wait_for(lambda: token_requests(emulator) == 1)  # the refresh is in flight
+    assert exit_wait.wait_for_refreshes() is True
+    assert digest(stored(token_path).refresh_token) != digest(before.refresh_token)
+    worker.join(30)
+
+
+def test_after_a_transient_failure_no_refresh_is_tried_for_exactly_the_backoff(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    seed(emulator, token_path, expires_in=120, lifetime=3600)  # in the margin, working
+    emulator.inject("token", "500")
+    now = [time.time()]
+    warnings: list[str] = []
+    provider = TokenProvider(
+        settings_for(client_env), clock=lambda: now[0], on_warning=warnings.append
+    )
+    provider.get_access_token()
+    start = now[0]
+    now[0] = start + TRANSIENT_BACKOFF - 0.001
+    provider.get_access_token()
+    assert token_requests(emulator) == 1  # still backing off
+    now[0] = start + TRANSIENT_BACKOFF
+    provider.get_access_token()
+    assert token_requests(emulator) == 2 and emulator.grants["refresh_token"] == 1
+
+
 # -- the rejected-token path --------------------------------------------------------
 
 
@@ -423,6 +649,29 @@ def test_replace_rejected_forces_exactly_one_refresh(
 
 
 # -- the environment variable ------------------------------------------------------
+
+
+def test_export_to_environ_follows_a_rotation_in_this_process(
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    token_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    name = "CLAUDE_OAUTH_TEST_TOKEN_VAR_IN_PROCESS"
+    monkeypatch.delenv(name, raising=False)
+    first = seed(emulator, token_path, expires_in=3600)
+    provider = TokenProvider(settings_for(client_env, api_key_env_var=name))
+    returned = export_to_environ(provider)
+    assert_same_secret(returned, first.access_token, "the token returned")
+    assert_same_secret(export_to_environ(provider), first.access_token, "the token again")
+    assert len(provider._listeners) == 1  # twice: still one listener
+    assert_same_secret(os.environ[name], first.access_token, "the variable")
+    second = provider.replace_rejected(first.access_token)
+    assert_same_secret(os.environ[name], second, "the variable after a refresh")
+    assert digest(second) != digest(first.access_token)
+    # An older token read late by a slow thread never replaces the newer one.
+    provider._seen(first)
+    assert_same_secret(os.environ[name], second, "the variable after a late older token")
 
 
 @pytest.mark.subprocess

@@ -10,7 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from claude_code_oauth.errors import AccountOnHold, LoginRequired, OAuthErrorResponse
+from claude_code_oauth.errors import (
+    AccountOnHold,
+    LoginRequired,
+    NetworkError,
+    OAuthErrorResponse,
+)
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.tokens import store as token_store
 from claude_code_oauth.tokens.provider import TokenProvider
@@ -90,6 +95,34 @@ def test_invalid_scope_twice_is_one_clear_error_and_no_dead_login(
     assert "invalid_scope" in str(caught.value) and "\n" not in str(caught.value)
     assert token_requests(emulator) == 2  # once more, never a third time
     assert not stored(token_path).needs_login and emulator.grants["refresh_token"] == 0
+
+
+@pytest.mark.parametrize(
+    ("spent", "left"), [(1.5, "0.5"), (9.0, "0.001")], ids=["some-left", "all-spent"]
+)
+def test_the_second_ask_ends_within_the_first_ones_http_timeout(
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    token_path: Path,
+    spent: float,
+    left: str,
+) -> None:
+    # invalid_scope, after ``spent`` of the 2 s both asks share (by the monotonic clock
+    # the provider is given), then no answer: the second ask gets what is left (at
+    # least a millisecond), not an http_timeout of its own.
+    seed(emulator, token_path, expires_in=-5)
+    emulator.inject("token", "invalid_scope")
+    emulator.inject("token", "slow", delay=30)
+    readings = iter([100.0, 100.0 + spent])
+    settings = settings_for(client_env, http_timeout=2)
+    with pytest.raises(NetworkError) as caught:
+        TokenProvider(settings, monotonic=lambda: next(readings)).get_access_token()
+    host = emulator.base_url.removeprefix("http://")
+    assert caught.value.reason.startswith(
+        f"The token endpoint ({host}) did not answer within {left} s"
+    )
+    # Nothing was spent (with a millisecond left, the second ask may not even arrive).
+    assert emulator.grants["refresh_token"] == 0 and not stored(token_path).needs_login
 
 
 # -- an answer that keeps the refresh token ------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -67,6 +68,8 @@ def test_the_revoke_address_follows_the_token_endpoint() -> None:
     assert url("https://example.test/v1/oauth/token/?a=1") == (
         "https://example.test/v1/oauth/token/revoke?a=1"
     )
+    # The path as it is, whatever it ends with (only a trailing slash goes).
+    assert url("https://example.test/oauth/X") == "https://example.test/oauth/X/revoke"
 
 
 @pytest.mark.parametrize(
@@ -93,34 +96,90 @@ def test_a_refusal_says_what_came_back(
     )
 
 
-@pytest.fixture
-def bare_ok() -> Iterator[str]:
-    """A server that answers 200 without Anthropic's request-id (a proxy, a portal)."""
-    server = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
+class RawServer:
+    """A loopback server that answers every request with ``answer`` (raw HTTP bytes)."""
 
-    def serve() -> None:
-        while not stop.is_set():
+    def __init__(self) -> None:
+        self.answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self.host = f"127.0.0.1:{self._socket.getsockname()[1]}"
+        self._stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
             try:
-                conn, _ = server.accept()
+                conn, _ = self._socket.accept()
             except OSError:
                 return
             with conn:
                 conn.recv(65536)
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+                conn.sendall(self.answer)
 
-    threading.Thread(target=serve, daemon=True).start()
-    yield f"127.0.0.1:{server.getsockname()[1]}"
-    stop.set()
+    def settings(self) -> Settings:
+        return Settings({"token_url": f"http://{self.host}/v1/oauth/token"}, environ={})
+
+    def close(self) -> None:
+        self._stop.set()
+        self._socket.close()
+
+
+@pytest.fixture
+def raw_server() -> Iterator[RawServer]:
+    server = RawServer()
+    yield server
     server.close()
 
 
-def test_a_2xx_without_request_id_is_not_anthropic(bare_ok: str) -> None:
-    settings = Settings({"token_url": f"http://{bare_ok}/v1/oauth/token"}, environ={})
-    outcome = revoke_login(settings, "refresh-token-for-the-revoke-test")
+def _answer(status: str, body: bytes, *headers: str) -> bytes:
+    head = [f"HTTP/1.1 {status}", *headers, f"Content-Length: {len(body)}"]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+def test_a_2xx_without_request_id_is_not_anthropic(raw_server: RawServer) -> None:
+    outcome = revoke_login(raw_server.settings(), "refresh-token-for-the-revoke-test")
     assert outcome == Revocation(
-        REFUSED, bare_ok, "HTTP 200 without Anthropic's request-id, so not from Anthropic"
+        REFUSED, raw_server.host, "HTTP 200 without Anthropic's request-id, so not from Anthropic"
     )
+
+
+def test_only_a_2xx_confirms_even_with_anthropics_request_id(raw_server: RawServer) -> None:
+    raw_server.answer = _answer("300 Multiple Choices", b"", "request-id: req_011", "Location: /x")
+    outcome = revoke_login(raw_server.settings(), "refresh-token-for-the-revoke-test")
+    assert outcome == Revocation(REFUSED, raw_server.host, "HTTP 300")
+
+
+def test_a_refusal_that_echoes_the_refresh_token_never_shows_it(raw_server: RawServer) -> None:
+    token = "refresh-token-echoed-by-the-server-0123456789"
+    body = b'{"error": "invalid_request", "error_description": "bad token ' + token.encode()
+    raw_server.answer = _answer(
+        "400 Bad Request", body + b'"}', "Content-Type: application/json", "request-id: req_012"
+    )
+    outcome = revoke_login(raw_server.settings(), token)
+    assert outcome == Revocation(
+        REFUSED, raw_server.host, "HTTP 400 invalid_request: bad token [token]"
+    )
+
+
+def test_an_oversized_answer_is_a_refusal_never_read(raw_server: RawServer) -> None:
+    # Declared larger than any answer of the revoke endpoint: refused before reading it.
+    raw_server.answer = (
+        b"HTTP/1.1 200 OK\r\nrequest-id: req_013\r\nContent-Length: 99999999\r\n\r\n"
+    )
+    outcome = revoke_login(raw_server.settings(), "refresh-token-for-the-revoke-test")
+    assert outcome == Revocation(
+        REFUSED,
+        raw_server.host,
+        f"The revoke endpoint ({raw_server.host}) sent an answer larger than 1024 KiB; "
+        "it was not read.",
+    )
+
+
+def test_the_line_counts_down_from_now_when_no_time_is_given() -> None:
+    # As the logout command calls it: the login's end, and the clock read inside.
+    refused = Revocation(REFUSED, "example.test", "HTTP 500")
+    line = refused.line(time.time() + 2 * 86400 + 1800)
+    assert line.endswith("would keep working until the login ends (in 2d 0h).")
 
 
 def test_no_answer_within_the_deadline_is_unreachable(

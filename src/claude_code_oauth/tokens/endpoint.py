@@ -47,8 +47,9 @@ _STALE = "session_stale_relogin"
 
 def _named_refusal(status: int, body: Any, host: str) -> ClaudeOAuthError | None:
     """The error for the refusals Claude Code names (an account on hold, a stale
-    session), or ``None``. ``body`` is the parsed answer."""
-    if status not in (400, 401, 403) or not isinstance(body, dict):
+    session), or ``None``. ``status`` is 400, 401 or 403 (the only ones Claude Code
+    reads them from); ``body`` is the parsed answer."""
+    if not isinstance(body, dict):
         return None
     error = body.get("error")
     if body.get("error_description") == "account_on_hold" and error in (
@@ -79,24 +80,14 @@ def _named_refusal(status: int, body: Any, host: str) -> ClaudeOAuthError | None
     return None
 
 
-def _post(
-    settings: Settings,
-    body: dict[str, Any],
-    client: httpx.Client | None,
-    timeout: float | None = None,
-) -> dict[str, Any]:
+def _post(settings: Settings, body: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
     url = settings.token_url
     host = url_host(url)
     timeout = settings.http_timeout if timeout is None else timeout
-    headers = {
-        "Content-Type": "application/json",
-        "Accept": "application/json",
-        "User-Agent": USER_AGENT,
-    }
+    # json= sets Content-Type: application/json.
+    headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
     try:
-        response = fetch(
-            "POST", url, what=WHAT, timeout=timeout, headers=headers, json=body, client=client
-        )
+        response = fetch("POST", url, what=WHAT, timeout=timeout, headers=headers, json=body)
     except httpx.HTTPError as exc:
         # The exception text may hold the URL but never the body; keep only its kind.
         raise NetworkError(
@@ -127,8 +118,8 @@ def _post(
         # The caller checks the object (TokenRecord.from_token_response): an answer that
         # is unusable may still carry a rotated refresh token that must be kept.
         return json_object_or_raise(response, f"{WHAT} ({host})", secrets=sent)
-    except UnexpectedResponse as exc:
-        if status < 500 and looks_like_html(response):
+    except UnexpectedResponse as exc:  # a 5xx is a ServerError, HTML or not
+        if looks_like_html(response):
             # A web page where JSON belongs: most often a URL Claude no longer serves.
             raise UnexpectedResponse(
                 f"{exc} The endpoint has probably moved.", hint=MOVED_HINT
@@ -143,7 +134,6 @@ def exchange_code(
     verifier: str,
     redirect_uri: str,
     state: str,
-    client: httpx.Client | None = None,
 ) -> dict[str, Any]:
     """Exchange an authorization code; ``redirect_uri`` must equal the authorize one.
 
@@ -157,7 +147,7 @@ def exchange_code(
         "code_verifier": verifier,
         "state": state,
     }
-    return _post(settings, body, client)
+    return _post(settings, body)
 
 
 def refresh(
@@ -166,7 +156,6 @@ def refresh(
     *,
     scope: str | None = None,
     timeout: float | None = None,
-    client: httpx.Client | None = None,
 ) -> dict[str, Any]:
     """Trade a refresh token for new tokens. The old refresh token is spent afterwards
     (unless the answer carries none). ``scope`` (space separated) is sent when given;
@@ -179,4 +168,4 @@ def refresh(
     }
     if scope:
         body["scope"] = scope
-    return _post(settings, body, client, timeout)
+    return _post(settings, body, timeout)

@@ -19,7 +19,7 @@ import atexit
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 _in_flight: dict[int, float] = {}
 _changed = threading.Condition()
@@ -28,9 +28,9 @@ _next_id = 0
 
 
 @contextlib.contextmanager
-def refreshing(seconds: float) -> Iterator[None]:
+def refreshing(seconds: float, *, clock: Callable[[], float] = time.monotonic) -> Iterator[None]:
     """Mark the enclosed refresh as one the process must not exit in the middle of,
-    for at most ``seconds`` from now."""
+    for at most ``seconds`` from now (``clock``: monotonic seconds, for tests)."""
     global _registered, _next_id
     with _changed:
         if not _registered:
@@ -38,7 +38,7 @@ def refreshing(seconds: float) -> Iterator[None]:
             _registered = True
         _next_id += 1
         ident = _next_id
-        _in_flight[ident] = time.monotonic() + seconds
+        _in_flight[ident] = clock() + seconds
     try:
         yield
     finally:
@@ -47,12 +47,12 @@ def refreshing(seconds: float) -> Iterator[None]:
             _changed.notify_all()
 
 
-def wait_for_refreshes() -> bool:
-    """Wait until no marked refresh is in flight, or every one's deadline has passed.
-    Returns whether none is left."""
+def wait_for_refreshes(clock: Callable[[], float] = time.monotonic) -> bool:
+    """Wait until no marked refresh is in flight, or every one's deadline has passed
+    (``clock`` as :func:`refreshing`'s). Returns whether none is left."""
     with _changed:
         while _in_flight:
-            remaining = max(_in_flight.values()) - time.monotonic()
+            remaining = max(_in_flight.values()) - clock()
             if remaining <= 0:
                 return False
             _changed.wait(remaining)

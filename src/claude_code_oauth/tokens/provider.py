@@ -94,10 +94,12 @@ class TokenProvider(RefreshStep):
         *,
         clock: Callable[[], float] = time.time,
         on_warning: Callable[[str], None] = _default_warning,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self.path = settings.token_path
         self._clock = clock
+        self._monotonic = monotonic
         self._on_warning = on_warning
         self._flight = threading.Lock()
         #: Flights finished so far, and how the last one failed (``None``: it did not).

@@ -13,7 +13,6 @@ current token while it works.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -71,6 +70,8 @@ class RefreshStep:
     settings: Settings
     path: str
     _clock: Callable[[], float]
+    #: Monotonic seconds: the deadline the two asks of one refresh grant share.
+    _monotonic: Callable[[], float]
     _on_warning: Callable[[str], None]
     _backoff_until: float
     _last_failure: ClaudeOAuthError | None
@@ -181,13 +182,13 @@ class RefreshStep:
 
         assert record.refresh_token is not None
         scope = " ".join((record.scope or self.settings.scope).split())
-        deadline = time.monotonic() + self.settings.http_timeout
+        deadline = self._monotonic() + self.settings.http_timeout
         try:
             return token_endpoint.refresh(self.settings, record.refresh_token, scope=scope)
         except OAuthErrorResponse as exc:
             if exc.error != "invalid_scope" or exc.status != 400:
                 raise
-        left = max(0.001, deadline - time.monotonic())
+        left = max(0.001, deadline - self._monotonic())
         return token_endpoint.refresh(self.settings, record.refresh_token, timeout=left)
 
     def _save(self, record: TokenRecord) -> None:

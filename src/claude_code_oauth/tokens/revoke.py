@@ -90,7 +90,7 @@ def revoke_login(settings: Settings, refresh_token: str) -> Revocation:
         url = revoke_url(settings)
         timeout = min(REVOKE_TIMEOUT, settings.http_timeout)
     except ClaudeOAuthError as exc:  # a token_url or http_timeout the settings refuse
-        return Revocation(UNREACHABLE, "token_url", exc.reason.rstrip("."))
+        return Revocation(UNREACHABLE, "token_url", exc.reason.removesuffix("."))
     host = urlsplit(url).netloc
     body = {
         "token": refresh_token,
@@ -108,10 +108,11 @@ def revoke_login(settings: Settings, refresh_token: str) -> Revocation:
             json=body,
         )
     except NetworkError as exc:
-        # The deadline, a timeout, or a host name the resolver refuses (its kind is last).
+        # The deadline, a timeout, or a host name the resolver refuses (its kind is the
+        # last word).
         waited = "did not answer" in exc.reason
-        why = f"no answer within {timeout:g} s" if waited else exc.reason.rsplit(": ", 1)[-1]
-        return Revocation(UNREACHABLE, host, why.rstrip("."))
+        why = f"no answer within {timeout:g} s" if waited else exc.reason.rpartition(" ")[2]
+        return Revocation(UNREACHABLE, host, why.removesuffix("."))
     except httpx.HTTPError as exc:
         return Revocation(UNREACHABLE, host, type(exc).__name__)
     except ClaudeOAuthError as exc:  # an oversized answer

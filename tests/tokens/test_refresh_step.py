@@ -1,0 +1,273 @@
+"""One refresh under the lock, in this process (the concurrency around it:
+tests/tokens/test_provider.py): an answer that cannot be used but rotated, and a
+refresh not even tried where its tokens could not be kept."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+from claude_code_oauth.config import Settings
+from claude_code_oauth.errors import (
+    AccountOnHold,
+    LoginRequired,
+    RateLimited,
+    StorageError,
+    UnexpectedResponse,
+)
+from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from claude_code_oauth.testing.hostile_proxy import HostileProxy
+from claude_code_oauth.tokens import store as token_store
+from claude_code_oauth.tokens.provider import TokenProvider
+from claude_code_oauth.tokens.refresh_step import not_refreshing
+from helpers.tokens import digest, seed, stored, token_requests
+
+TOKEN = "/v1/oauth/token"
+NO_ACCESS_TOKEN = "Unusable refresh answer: the answer has no access_token."
+
+
+@pytest.fixture
+def proxied(emulator: ClaudeEmulator, proxy: HostileProxy, data_dir: Path) -> Settings:
+    """Settings whose token endpoint is the emulator's behind ``proxy``."""
+    env = {"HOME": str(data_dir.parent / "home"), **emulator.env()}
+    env["CLAUDE_CODE_OAUTH_DATA_DIR"] = str(data_dir)
+    return Settings(environ=proxy.env(env))
+
+
+# -- an answer that cannot be used --------------------------------------------------------
+
+
+def test_an_unusable_answer_that_rotated_is_saved_before_the_error(
+    emulator: ClaudeEmulator, proxy: HostileProxy, proxied: Settings, token_path: Path
+) -> None:
+    before = seed(emulator, token_path, expires_in=-10)
+    proxy.add_rule(TOKEN, drop_json=("access_token",))
+    with pytest.raises(UnexpectedResponse) as caught:
+        TokenProvider(proxied).get_access_token()
+    assert str(caught.value) == NO_ACCESS_TOKEN
+    kept = stored(token_path)
+    assert digest(kept.refresh_token) != digest(before.refresh_token)  # the rotated one
+    assert kept.last_error == NO_ACCESS_TOKEN and not kept.needs_login
+    # The kept refresh token is the one that works: the next refresh is no replay.
+    assert digest(TokenProvider(proxied).get_access_token()) == digest(
+        stored(token_path).access_token
+    )
+    assert emulator.grants["refresh_token"] == 2 and emulator.replays == 0
+
+
+def test_an_unusable_answer_leaves_a_token_that_still_works_in_use(
+    emulator: ClaudeEmulator, proxy: HostileProxy, proxied: Settings, token_path: Path
+) -> None:
+    # Inside the refresh margin, not expired: the current token, with a warning.
+    before = seed(emulator, token_path, expires_in=30, lifetime=3600)
+    proxy.add_rule(TOKEN, drop_json=("access_token",))
+    warnings: list[str] = []
+    token = TokenProvider(proxied, on_warning=warnings.append).get_access_token()
+    assert digest(token) == digest(before.access_token)
+    assert warnings == [f"Could not refresh the token; using the current one: {NO_ACCESS_TOKEN}"]
+    assert digest(stored(token_path).refresh_token) != digest(before.refresh_token)
+
+
+def test_an_unusable_answer_never_hands_back_the_token_the_api_refused(
+    emulator: ClaudeEmulator, proxy: HostileProxy, proxied: Settings, token_path: Path
+) -> None:
+    before = seed(emulator, token_path, expires_in=3600)
+    proxy.add_rule(TOKEN, drop_json=("access_token",))
+    with pytest.raises(UnexpectedResponse, match="no access_token"):
+        TokenProvider(proxied).replace_rejected(before.access_token)
+    assert digest(stored(token_path).refresh_token) != digest(before.refresh_token)
+
+
+def test_an_unusable_answer_without_a_refresh_token_keeps_the_file_as_it_was(
+    emulator: ClaudeEmulator, proxy: HostileProxy, proxied: Settings, token_path: Path
+) -> None:
+    before = seed(emulator, token_path, expires_in=-10)
+    proxy.add_rule(TOKEN, drop_json=("access_token", "refresh_token"))
+    with pytest.raises(UnexpectedResponse, match="no access_token"):
+        TokenProvider(proxied).get_access_token()
+    kept = stored(token_path)
+    assert digest(kept.refresh_token) == digest(before.refresh_token)
+    assert kept.last_error is None and token_requests(emulator) == 1
+
+
+# -- no place for the new tokens: no refresh ----------------------------------------------
+
+
+def test_no_refresh_where_its_tokens_could_not_be_kept_says_why_and_what_next(
+    emulator: ClaudeEmulator,
+    settings: Settings,
+    token_path: Path,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seed(emulator, token_path, expires_in=-10)
+
+    def no_space(fd: int, offset: int, length: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "posix_fallocate", no_space)
+    with pytest.raises(StorageError) as caught:
+        TokenProvider(settings).get_access_token()
+    assert caught.value.reason == (
+        f"Not refreshing the Claude login: Cannot write in {data_dir}: No space left on "
+        "device. A refresh spends the login's single-use refresh token, and its successor "
+        "could not be kept; the login is kept as it is."
+    )
+    assert caught.value.hint == (
+        f"Free some space on the filesystem of {data_dir}. Then run the command again."
+    )
+    assert token_requests(emulator) == 0
+
+
+def test_a_cause_without_advice_of_its_own_still_says_what_to_do_next() -> None:
+    # Every storage failure we raise names a fix; one that does not still ends in a step.
+    refused = not_refreshing(StorageError("The data directory vanished."))
+    assert str(refused) == (
+        "Not refreshing the Claude login: The data directory vanished. A refresh spends the "
+        "login's single-use refresh token, and its successor could not be kept; the login "
+        "is kept as it is. Then run the command again."
+    )
+
+
+# -- a login without a refresh token ------------------------------------------------------
+
+NO_REFRESH = "Your Claude login has ended and must be renewed. It has no refresh token."
+HINT = "Run `claude-code-oauth login` (or /claude-code-auth in Code Puppy)."
+
+
+@pytest.mark.parametrize("how", ["expired", "refused"])
+def test_a_login_without_a_refresh_token_is_marked_dead_without_asking(
+    emulator: ClaudeEmulator, settings: Settings, token_path: Path, how: str
+) -> None:
+    # Expired, or still valid but just refused by the API: nothing can renew it.
+    before = seed(
+        emulator, token_path, expires_in=-10 if how == "expired" else 3600, refresh_token=None
+    )
+    provider = TokenProvider(settings)
+    with pytest.raises(LoginRequired) as caught:
+        if how == "expired":
+            provider.get_access_token()
+        else:
+            provider.replace_rejected(before.access_token)
+    assert caught.value.reason == NO_REFRESH
+    assert caught.value.hint == HINT
+    after = stored(token_path)
+    assert after.needs_login and after.last_error == NO_REFRESH
+    assert token_requests(emulator) == 0
+
+
+def test_a_login_without_a_refresh_token_is_used_while_its_token_works(
+    emulator: ClaudeEmulator, settings: Settings, token_path: Path
+) -> None:
+    before = seed(emulator, token_path, expires_in=30, lifetime=3600, refresh_token=None)
+    warnings: list[str] = []
+    token = TokenProvider(settings, on_warning=warnings.append).get_access_token()
+    assert digest(token) == digest(before.access_token)
+    assert warnings == [f"Could not refresh the token; using the current one: {NO_REFRESH} {HINT}"]
+    assert stored(token_path).needs_login and token_requests(emulator) == 0
+
+
+def test_a_login_whose_end_is_now_has_ended(
+    emulator: ClaudeEmulator, settings: Settings, token_path: Path
+) -> None:
+    # The exact boundary: at refresh_token_expires_at the login is over, no ask is made.
+    record = seed(emulator, token_path, expires_in=-10)
+    now = record.refresh_token_expires_at = record.expires_at + 5
+    token_store.save(str(token_path), record)
+    with pytest.raises(LoginRequired) as caught:
+        TokenProvider(settings, clock=lambda: now).get_access_token()
+    ended = "Your Claude login has ended and must be renewed. It expired (logins last ~30 days)."
+    assert caught.value.reason == ended
+    assert stored(token_path).needs_login and token_requests(emulator) == 0
+
+
+# -- what no refresh may renew: an account on hold, a wait the server asked for -----------
+
+EMAIL = "emulated.user@example.com"
+
+
+@pytest.mark.parametrize("how", ["expired", "refused"])
+def test_an_account_on_hold_is_marked_dead_with_where_to_look(
+    emulator: ClaudeEmulator, settings: Settings, token_path: Path, how: str
+) -> None:
+    before = seed(emulator, token_path, expires_in=-10 if how == "expired" else 3600)
+    emulator.hold_account(EMAIL, "https://claude.ai/restricted?ref=TS-2")
+    provider = TokenProvider(settings)
+    with pytest.raises(AccountOnHold) as caught:
+        if how == "expired":
+            provider.get_access_token()
+        else:
+            provider.replace_rejected(before.access_token)
+    held = caught.value
+    assert held.reason.startswith("Your Claude account is on hold: the token endpoint (")
+    assert (held.uri, held.error, held.status) == (
+        "https://claude.ai/restricted?ref=TS-2",
+        "invalid_grant",
+        400,
+    )
+    assert held.hint == HINT
+    after = stored(token_path)
+    assert after.needs_login and after.last_error == held.reason
+    assert digest(after.refresh_token) == digest(before.refresh_token)
+    # Every later caller gets the same line from the file, asking nobody.
+    with pytest.raises(LoginRequired) as again:
+        TokenProvider(settings).get_access_token()
+    assert str(again.value) == str(held)
+    assert token_requests(emulator) == 1
+
+
+@pytest.mark.parametrize("how", ["expired", "refused"])
+def test_a_wait_the_server_asked_for_is_kept_to_the_second(
+    emulator: ClaudeEmulator, settings: Settings, token_path: Path, how: str
+) -> None:
+    record = seed(emulator, token_path, expires_in=-10 if how == "expired" else 3600)
+    now = record.obtained_at + 1000.0
+    record.expires_at = now - 10 if how == "expired" else now + 3600
+    record.refresh_not_before = now + 30
+    token_store.save(str(token_path), record)
+    clock = [now]
+    provider = TokenProvider(settings, clock=lambda: clock[0])
+    with pytest.raises(RateLimited) as caught:
+        if how == "expired":
+            provider.get_access_token()
+        else:
+            provider.replace_rejected(record.access_token)
+    assert str(caught.value) == "The token endpoint asked to wait; refresh possible in 30 s."
+    assert caught.value.retry_after == 30
+    assert token_requests(emulator) == 0
+    clock[0] = now + 30  # the moment it said: asked again
+    if how == "expired":
+        TokenProvider(settings, clock=lambda: clock[0]).get_access_token()
+    else:
+        TokenProvider(settings, clock=lambda: clock[0]).replace_rejected(record.access_token)
+    assert emulator.grants["refresh_token"] == 1
+
+
+@pytest.mark.parametrize("how", ["ended", "no-room"])
+def test_the_token_the_api_refused_is_never_handed_back(
+    emulator: ClaudeEmulator,
+    settings: Settings,
+    token_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
+) -> None:
+    # Still valid by its clock, refused by the API, and no refresh can replace it: the
+    # login has ended, or the new tokens would have no place on disk.
+    record = seed(emulator, token_path, expires_in=3600)
+    if how == "ended":
+        record.refresh_token_expires_at = record.obtained_at + 1
+        token_store.save(str(token_path), record)
+        expected: type[Exception] = LoginRequired
+    else:
+
+        def no_space(fd: int, offset: int, length: int) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(os, "posix_fallocate", no_space)
+        expected = StorageError
+    with pytest.raises(expected):
+        TokenProvider(settings).replace_rejected(record.access_token)
+    assert token_requests(emulator) == 0
