@@ -750,3 +750,66 @@ def test_error_for_response_blanks_the_credential_its_request_carried() -> None:
     error = claude_answers.error_for_response(httpx.Response(400, json=body, request=request))
     assert error is not None and sent not in str(error)
     assert str(error).startswith("Claude's API (api.example) refused the request (HTTP 400 ")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"error": "invalid_grant", "error_description": "Refresh token expired"},
+        {"error": "invalid_grant", "message": "Refresh token expired"},
+        {"error": "invalid_grant", "error_description": "Refresh token expired", "message": "m"},
+    ],
+    ids=["error_description", "message", "description_first"],
+)
+def test_an_oauth_style_envelope_names_its_error_and_description(body: dict[str, str]) -> None:
+    """An OAuth server's ``{"error": ..., "error_description": ...}`` (or ``message``) is
+    read like Anthropic's envelope: its error and its description make the detail."""
+    error = claude_answers.error_for_answer(400, {}, body, host="h")
+    assert error is not None and error.reason == (
+        "Claude's API (h) refused the request (HTTP 400 invalid_grant: Refresh token expired)."
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"event: error\ndata: " + OVERLOADED + b"\n\n"],
+    ids=["empty", "error_event"],
+)
+def test_a_300_answer_is_not_a_success_nor_a_stream(body: bytes) -> None:
+    """Only 2xx is a success (or a stream that failed after it started): a 300, even an
+    empty one or one shaped like an event stream, is an unexpected answer."""
+    error = claude_answers.error_for_answer(300, {}, body, host="h")
+    assert error is not None and error.reason == (
+        "Claude's API (h) answered HTTP 300 without Anthropic's error JSON."
+    )
+
+
+def test_an_html_pages_title_that_echoes_a_secret_does_not_show_it() -> None:
+    """A secret the caller names (not shaped like a token, so only ``secrets`` says it is
+    one) is blanked from an HTML page's title too, not only from JSON messages."""
+    secret = "opaque-credential-9012"
+    page = f"<title>Bad gateway for {secret}</title>".encode()
+    html = {"content-type": "text/html"}
+    line = str(claude_answers.error_for_answer(503, html, page, host="h", secrets=[secret]))
+    shown = secret in line  # (booleans only: a failing assert shows no secret)
+    assert not shown and 'HTML page "Bad gateway for [token]"' in line
+
+
+def test_a_401_is_a_first_answer_unless_the_caller_says_it_retried() -> None:
+    """Without ``retried``, a 401 is the answer to the first try: the line does not say
+    the sign-in was rejected "even after a refresh"."""
+    body = b'{"type":"error","error":{"type":"authentication_error","message":"Invalid token"}}'
+    error = claude_answers.error_for_answer(401, {}, body, host="h")
+    assert isinstance(error, SignInRejected) and error.reason == (
+        "Claude's API (h) rejected the sign-in (HTTP 401 authentication_error: Invalid token)."
+    )
+
+
+def test_a_text_body_that_is_not_valid_unicode_is_named_without_raising() -> None:
+    """A text body holding a lone surrogate (no UTF-8 for it) is read with the character
+    replaced, never an exception out of ``error_for_answer``."""
+    body = '{"type":"error","error":{"type":"invalid_request_error","message":"bad \ud800 char"}}'
+    error = claude_answers.error_for_answer(400, {}, body, host="h")
+    assert error is not None and error.reason == (
+        "Claude's API (h) refused the request (HTTP 400 invalid_request_error: bad ? char)."
+    )

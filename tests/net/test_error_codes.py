@@ -115,3 +115,28 @@ def test_a_message_without_details_is_shortened_like_any_server_text() -> None:
     body = {"type": "error", "error": {"type": "invalid_request_error", "message": words}}
     error = error_for_answer(400, {}, body, host="h")
     assert error is not None and words[:150] in str(error) and words[:170] not in str(error)
+
+
+def _with_code(code: str) -> Any:
+    details = {"error_code": code}
+    return {
+        "type": "error",
+        "error": {"type": "invalid_request_error", "message": "m", "details": details},
+    }
+
+
+def test_a_long_error_code_is_shortened_to_160_characters() -> None:
+    error = error_for_answer(400, {}, _with_code("c" * 200), host="h")
+    shown = "c" * 159 + "…"
+    assert error is not None and error.reason == (
+        f"Claude's API (h) refused the request (HTTP 400 invalid_request_error, {shown}: m)."
+    )
+
+
+def test_an_error_code_that_is_not_printable_is_not_shown() -> None:
+    """A code holding a control character (here an escape, which could drive a terminal)
+    is no code: the line shows the rest of the answer without it."""
+    error = error_for_answer(400, {}, _with_code("bad\x1b[2Jcode"), host="h")
+    assert error is not None and error.reason == (
+        "Claude's API (h) refused the request (HTTP 400 invalid_request_error: m)."
+    )

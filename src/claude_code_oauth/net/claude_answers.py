@@ -156,10 +156,10 @@ def read_answer(
     *,
     host: str,
     what: str = API,
-    retried: bool = False,
+    retried: bool,
     secrets: Iterable[str] = (),
     now: float | None = None,
-    api_key: bool = False,
+    api_key: bool,
 ) -> Answer | None:
     """The answer as the refusal table's rows read it, or ``None`` for a successful one
     (the arguments are :func:`error_for_answer`'s)."""
