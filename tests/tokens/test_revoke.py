@@ -167,11 +167,11 @@ def test_an_oversized_answer_is_a_refusal_never_read(raw_server: RawServer) -> N
         b"HTTP/1.1 200 OK\r\nrequest-id: req_013\r\nContent-Length: 99999999\r\n\r\n"
     )
     outcome = revoke_login(raw_server.settings(), "refresh-token-for-the-revoke-test")
-    assert outcome == Revocation(
-        REFUSED,
-        raw_server.host,
-        f"The revoke endpoint ({raw_server.host}) sent an answer larger than 1024 KiB; "
-        "it was not read.",
+    assert outcome == Revocation(REFUSED, raw_server.host, "more than 1024 KiB, not read")
+    # The line names the host once and reads as a sentence.
+    assert outcome.line(None).startswith(
+        f"Anthropic refused to revoke the login ({raw_server.host} answered more than "
+        "1024 KiB, not read); the tokens are gone from this machine"
     )
 
 

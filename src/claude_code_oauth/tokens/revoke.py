@@ -23,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .. import USER_AGENT
 from ..config import Settings
-from ..errors import ClaudeOAuthError, NetworkError
+from ..errors import ClaudeOAuthError, NetworkError, ResponseTooLarge
 
 #: Claude Code's own deadline for the revoke call (it is best effort: logout goes on).
 REVOKE_TIMEOUT = 5.0
@@ -83,7 +83,7 @@ def revoke_login(settings: Settings, refresh_token: str) -> Revocation:
     import httpx
 
     from ..net.claude_answers import answer_detail
-    from ..net.http_client import fetch
+    from ..net.http_client import MAX_SMALL_BODY, fetch
     from ..net.http_responses import looks_like_html
 
     try:
@@ -115,8 +115,9 @@ def revoke_login(settings: Settings, refresh_token: str) -> Revocation:
         return Revocation(UNREACHABLE, host, why.removesuffix("."))
     except httpx.HTTPError as exc:
         return Revocation(UNREACHABLE, host, type(exc).__name__)
-    except ClaudeOAuthError as exc:  # an oversized answer
-        return Revocation(REFUSED, host, exc.reason)
+    except ResponseTooLarge:
+        over = f"more than {MAX_SMALL_BODY // 1024} KiB, not read"
+        return Revocation(REFUSED, host, over)
     status = response.status_code
     if 200 <= status < 300:
         if response.headers.get("request-id"):
