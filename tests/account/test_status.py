@@ -6,7 +6,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -294,7 +294,8 @@ def test_the_lines_of_no_sign_in() -> None:
 
 
 def test_the_lines_of_a_console_key() -> None:
-    created = datetime.fromtimestamp(time.time() - 3 * 86400 - 3600).astimezone()
+    now = 1_000_000_000.0  # 2001: the age is counted from the time given, not the clock
+    created = datetime.fromtimestamp(now - 3 * 86400 - 3600, tz=UTC)
     report = _report(
         credential="api_key",
         api_key={
@@ -305,7 +306,7 @@ def test_the_lines_of_a_console_key() -> None:
         },
         verified=True,
     )
-    assert status.render_levels(report, "Usage: none") == [
+    assert status.render_levels(report, "Usage: none", now=now) == [
         ("success", "Anthropic API key (Console) for Org, signed in as a@example.com."),
         (
             "info",

@@ -264,12 +264,14 @@ def render_levels(
     *,
     show_profile: bool | None = None,
     hints: Hints = CLI_HINTS,
+    now: float | None = None,
 ) -> list[tuple[str, str]]:
     """``(level, line)`` pairs for ``report``; level is ``success``, ``info`` or
     ``warning`` (a problem the user should act on). ``usage`` is the compact usage
     line (:func:`usage_line`), shown before the token file. The headline names the
     profile when ``show_profile`` (default: when it is not ``default``). ``hints``
-    names the sign-in command where the user is (the CLI's by default)."""
+    names the sign-in command where the user is (the CLI's by default). ``now`` (the
+    clock by default) dates a Console key's creation."""
     lines: list[tuple[str, str]] = []
     profile = report.get("profile") or DEFAULT_PROFILE
     if show_profile is None:
@@ -295,7 +297,7 @@ def render_levels(
         lines.append(("info", f"Sign in with {hints.login(profile)}."))
         return lines
     if report.get("credential") == "api_key":
-        return lines + _render_api_key(report, usage, show_profile)
+        return lines + _render_api_key(report, usage, show_profile, now)
     who = (report["account"] or {}).get("email") or "unknown account"
     org = (report["organization"] or {}).get("name")
     headline = f"Signed in to Claude as {who}" + (f" ({org})" if org else "")
@@ -332,7 +334,7 @@ def render_levels(
 
 
 def _render_api_key(
-    report: dict[str, Any], usage: str | None, show_profile: bool
+    report: dict[str, Any], usage: str | None, show_profile: bool, now: float | None
 ) -> list[tuple[str, str]]:
     """The lines of a Console sign-in (an API key: no expiry, no refresh, no scopes)."""
     key = report["api_key"]
@@ -348,7 +350,8 @@ def _render_api_key(
     if created:
         from datetime import datetime
 
-        ago = countdown(datetime.fromisoformat(created).timestamp() - time.time())
+        now = time.time() if now is None else now
+        ago = countdown(datetime.fromisoformat(created).timestamp() - now)
         when = f"created {created} ({ago})"
     else:
         when = "creation time unknown"
