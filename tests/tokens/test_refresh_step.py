@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -15,6 +16,7 @@ from claude_code_oauth.errors import (
     AccountOnHold,
     LoginRequired,
     RateLimited,
+    ServerError,
     StorageError,
     UnexpectedResponse,
 )
@@ -246,7 +248,7 @@ def test_a_wait_the_server_asked_for_is_kept_to_the_second(
     assert emulator.grants["refresh_token"] == 1
 
 
-@pytest.mark.parametrize("how", ["ended", "no-room"])
+@pytest.mark.parametrize("how", ["ended", "no-room", "429", "500"])
 def test_the_token_the_api_refused_is_never_handed_back(
     emulator: ClaudeEmulator,
     settings: Settings,
@@ -255,12 +257,18 @@ def test_the_token_the_api_refused_is_never_handed_back(
     how: str,
 ) -> None:
     # Still valid by its clock, refused by the API, and no refresh can replace it: the
-    # login has ended, or the new tokens would have no place on disk.
+    # login has ended, the new tokens would have no place on disk, or the token endpoint
+    # asked to wait or failed.
     record = seed(emulator, token_path, expires_in=3600)
-    if how == "ended":
+    asked = 0
+    expected: type[Exception]
+    if how in ("429", "500"):
+        emulator.inject("token", how)
+        expected, asked = RateLimited if how == "429" else ServerError, 1
+    elif how == "ended":
         record.refresh_token_expires_at = record.obtained_at + 1
         token_store.save(str(token_path), record)
-        expected: type[Exception] = LoginRequired
+        expected = LoginRequired
     else:
 
         def no_space(fd: int, offset: int, length: int) -> None:
@@ -270,4 +278,51 @@ def test_the_token_the_api_refused_is_never_handed_back(
         expected = StorageError
     with pytest.raises(expected):
         TokenProvider(settings).replace_rejected(record.access_token)
-    assert token_requests(emulator) == 0
+    assert token_requests(emulator) == asked
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "wait"), [(120, 120.0), (None, 60.0)], ids=["said", "not-said"]
+)
+def test_a_429_is_recorded_in_the_file_and_the_token_kept_in_use(
+    emulator: ClaudeEmulator,
+    settings: Settings,
+    token_path: Path,
+    retry_after: int | None,
+    wait: float,
+) -> None:
+    # Inside the margin, still valid: the current token, with why; the wait the server
+    # asked for (a minute when it did not say) in the file, for every process.
+    record = seed(emulator, token_path, expires_in=200)
+    emulator.inject("token", "429", **({} if retry_after is None else {"retry_after": 120}))
+    now = record.expires_at - 200
+    clock = [now]
+    warnings: list[str] = []
+    provider = TokenProvider(settings, clock=lambda: clock[0], on_warning=warnings.append)
+    assert digest(provider.get_access_token()) == digest(record.access_token)
+    after = stored(token_path)
+    assert after.refresh_not_before == now + wait
+    said = f"The token endpoint ({urlsplit(settings.token_url).netloc}) is rate limiting "
+    said += "requests (HTTP 429)." + ("" if retry_after is None else " Retry after 120 s.")
+    assert after.last_error == said  # what `status` shows as the last refresh problem
+    assert warnings == [f"Could not refresh the token; using the current one: {said}"]
+    assert not after.needs_login and token_requests(emulator) == 1
+    # Another process asks nobody until then, and asks once it is over.
+    clock[0] = now + wait - 1
+    TokenProvider(settings, clock=lambda: clock[0], on_warning=warnings.append).get_access_token()
+    assert token_requests(emulator) == 1
+    clock[0] = now + wait
+    TokenProvider(settings, clock=lambda: clock[0]).get_access_token()
+    assert emulator.grants["refresh_token"] == 1
+
+
+def test_a_refreshed_login_is_timed_by_the_providers_clock(
+    emulator: ClaudeEmulator, settings: Settings, token_path: Path
+) -> None:
+    # The clock the provider was given, not the wall clock, dates the new tokens.
+    record = seed(emulator, token_path, expires_in=-10)
+    now = float(int(record.expires_at) + 5000)  # whole seconds: stored as they are
+    TokenProvider(settings, clock=lambda: now).get_access_token()
+    fresh = stored(token_path)
+    assert fresh.obtained_at == now
+    assert fresh.expires_at == now + (record.expires_at - record.obtained_at)
