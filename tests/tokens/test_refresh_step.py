@@ -23,8 +23,10 @@ from claude_code_oauth.errors import (
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.testing.hostile_proxy import HostileProxy
 from claude_code_oauth.tokens import store as token_store
+from claude_code_oauth.tokens.keyring_item import KeyringTarget, StoreOpener
 from claude_code_oauth.tokens.provider import TokenProvider
 from claude_code_oauth.tokens.refresh_step import not_refreshing
+from helpers import memory_secret_service
 from helpers.tokens import digest, seed, stored, token_requests
 
 TOKEN = "/v1/oauth/token"
@@ -326,3 +328,25 @@ def test_a_refreshed_login_is_timed_by_the_providers_clock(
     fresh = stored(token_path)
     assert fresh.obtained_at == now
     assert fresh.expires_at == now + (record.expires_at - record.obtained_at)
+
+
+def test_a_refresh_of_a_sign_in_in_the_keyring_saves_there_through_its_settings(
+    emulator: ClaudeEmulator, settings: Settings, token_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The Secret Service is reachable only through the profile's environment (not the
+    # process's): the rotated tokens go into its item, and the token file holds neither.
+    keyring = memory_secret_service.install(monkeypatch)
+    settings = Settings(environ={**settings.environ, **memory_secret_service.ENV})
+    record = seed(emulator, token_path, expires_in=-10)
+    stores = StoreOpener(timeout=30.0, environ=memory_secret_service.ENV)
+    target = KeyringTarget("secret-service", settings.profile)
+    token_store.save(str(token_path), record, secrets=target, stores=stores)
+    before = dict(keyring.items)
+    warnings: list[str] = []
+    token = TokenProvider(settings, on_warning=warnings.append).get_access_token()
+    assert warnings == [] and emulator.grants["refresh_token"] == 1
+    assert keyring.items.keys() == before.keys() and keyring.items != before
+    after = token_store.load(str(token_path), stores=stores)
+    assert after is not None and digest(after.access_token) == digest(token)
+    text = token_path.read_bytes()
+    assert token.encode() not in text and after.refresh_token.encode() not in text
