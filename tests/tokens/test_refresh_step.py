@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -16,12 +17,14 @@ from claude_code_oauth.errors import (
     AccountOnHold,
     LoginRequired,
     RateLimited,
+    SecretStoreLocked,
     ServerError,
     StorageError,
     UnexpectedResponse,
 )
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.testing.hostile_proxy import HostileProxy
+from claude_code_oauth.tokens import endpoint
 from claude_code_oauth.tokens import store as token_store
 from claude_code_oauth.tokens.keyring_item import KeyringTarget, StoreOpener
 from claude_code_oauth.tokens.provider import TokenProvider
@@ -350,3 +353,38 @@ def test_a_refresh_of_a_sign_in_in_the_keyring_saves_there_through_its_settings(
     assert after is not None and digest(after.access_token) == digest(token)
     text = token_path.read_bytes()
     assert token.encode() not in text and after.refresh_token.encode() not in text
+
+
+def test_tokens_a_keyring_gone_quiet_could_not_take_go_into_it_at_the_next_refresh(
+    emulator: ClaudeEmulator, settings: Settings, token_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The keyring stops answering between the refresh and its save: the new tokens (their
+    # predecessor spent) are kept beside the file, in use, with a warning. Once it answers,
+    # the next refresh puts them into the item, through the profile's settings, and asks
+    # the server nothing.
+    keyring = memory_secret_service.install(monkeypatch)
+    settings = Settings(environ={**settings.environ, **memory_secret_service.ENV})
+    record = seed(emulator, token_path, expires_in=-10)
+    stores = StoreOpener(timeout=30.0, environ=memory_secret_service.ENV)
+    target = KeyringTarget("secret-service", settings.profile)
+    token_store.save(str(token_path), record, secrets=target, stores=stores)
+    real_refresh = endpoint.refresh
+
+    def then_quiet(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        answer = real_refresh(*args, **kwargs)
+        keyring.failure = SecretStoreLocked("The memory keyring is locked.", hint="Unlock it.")
+        return answer
+
+    monkeypatch.setattr(endpoint, "refresh", then_quiet)
+    warnings: list[str] = []
+    token = TokenProvider(settings, on_warning=warnings.append).get_access_token()
+    assert len(warnings) == 1 and "memory keyring is locked" in warnings[0]
+    assert emulator.grants["refresh_token"] == 1
+    monkeypatch.setattr(endpoint, "refresh", real_refresh)
+    keyring.failure = None
+    again = TokenProvider(settings, on_warning=warnings.append).get_access_token()
+    assert digest(again) == digest(token) and len(warnings) == 1
+    after = token_store.load(str(token_path), stores=stores)
+    assert after is not None and digest(after.access_token) == digest(token)
+    assert [p.name for p in token_path.parent.iterdir() if p.name.endswith(".tmp")] == []
+    assert emulator.grants["refresh_token"] == 1 and emulator.replays == 0
