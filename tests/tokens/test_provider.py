@@ -17,11 +17,13 @@ from pathlib import Path
 import pytest
 
 from claude_code_oauth.errors import (
+    ClaudeOAuthError,
     LockTimeout,
     LoginRequired,
     NetworkError,
     NotSignedIn,
     RateLimited,
+    SecretStoreLocked,
     ServerError,
     StorageError,
     TokenFileError,
@@ -31,10 +33,12 @@ from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.tokens import exit_wait
 from claude_code_oauth.tokens import provider as token_provider
 from claude_code_oauth.tokens import store as token_store
-from claude_code_oauth.tokens.keyring_item import StoreOpener
+from claude_code_oauth.tokens.credential import OAUTH
+from claude_code_oauth.tokens.keyring_item import KeyringTarget, StoreOpener
 from claude_code_oauth.tokens.provider import TokenProvider, export_to_environ, provider_for
 from claude_code_oauth.tokens.refresh_step import TRANSIENT_BACKOFF
 from claude_code_oauth.tokens.store import TokenRecord
+from helpers import memory_secret_service
 from helpers.polling import wait_for
 from helpers.tokens import (
     assert_same_secret,
@@ -201,6 +205,121 @@ def test_threads_share_a_failed_flight(
     assert token_requests(emulator) == 1
 
 
+class _WatchedFlight:
+    """The provider's flight lock, telling the test when a thread holds it (``held``)
+    and when another has come to wait for it (``waiting``: by then that thread has
+    noted which flight it waits for)."""
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self._lock = lock
+        self.held = threading.Event()
+        self.waiting = threading.Event()
+
+    def acquire(self, timeout: float = -1) -> bool:
+        if self._lock.locked():
+            self.waiting.set()
+        acquired = self._lock.acquire(timeout=timeout)
+        self.held.set()
+        return acquired
+
+    def release(self) -> None:
+        self._lock.release()
+
+
+@pytest.mark.parametrize("how", ["in-use", "refused"])
+def test_a_thread_that_waited_for_a_failed_flight_shares_its_failure(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path, how: str
+) -> None:
+    # A flight fails (a 500) while its token still works: its thread warns once. A thread
+    # that waited for that flight gets the same outcome without asking again: the token
+    # still in use, with no second warning — or, when the API had refused that token, the
+    # failure, never the refused token.
+    record = seed(emulator, token_path, expires_in=30, lifetime=3600)
+    warnings: list[str] = []
+    entered, release = threading.Event(), threading.Event()
+
+    def held(message: str) -> None:
+        warnings.append(message)
+        if len(warnings) == 1:
+            entered.set()
+            release.wait(30)
+
+    provider = TokenProvider(settings_for(client_env), on_warning=held)
+    # An earlier flight (a late report of a token long replaced: the file's is handed out).
+    assert_same_secret(provider.replace_rejected("an-older-token-value"), record.access_token)
+    emulator.inject("token", "500")
+    holder = threading.Thread(target=provider.get_access_token, daemon=True)
+    holder.start()
+    assert entered.wait(30)  # the flight has failed and holds on in its warning
+    watched = _WatchedFlight(provider._flight)
+    provider._flight = watched  # type: ignore[assignment]
+    outcome: list[object] = []
+
+    def wait_for_the_flight() -> None:
+        try:
+            if how == "in-use":
+                outcome.append(digest(provider.get_access_token()))
+            else:
+                outcome.append(digest(provider.replace_rejected(record.access_token)))
+        except ServerError as exc:
+            outcome.append(exc)
+
+    waiter = threading.Thread(target=wait_for_the_flight, daemon=True)
+    waiter.start()
+    assert watched.waiting.wait(30)
+    release.set()
+    holder.join(30)
+    waiter.join(30)
+    if how == "in-use":
+        assert outcome == [digest(record.access_token)]
+    else:
+        (error,) = outcome
+        assert isinstance(error, ServerError) and "HTTP 500" in str(error)
+    assert len(warnings) == 1 and "HTTP 500" in warnings[0]
+    assert token_requests(emulator) == 1
+
+
+def test_a_thread_that_waited_for_a_flight_that_found_the_login_dead_is_told_so(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    # The login is marked dead but its token still works: a flight for it hands that
+    # token out without asking. A thread that waited for that flight with the same token,
+    # just refused by the API, is told the login must be renewed.
+    record = seed(emulator, token_path, expires_in=30, lifetime=3600, needs_login=True)
+    provider, warnings = _provider(client_env)
+    watched = _WatchedFlight(provider._flight)
+    provider._flight = watched  # type: ignore[assignment]
+    elsewhere = token_store.token_lock(provider.settings)
+    elsewhere.acquire()  # the flight waits for the lock, as if another process held it
+    handed: list[str] = []
+    refused: list[ClaudeOAuthError] = []
+
+    def rejected() -> None:
+        try:
+            provider.replace_rejected(record.access_token)
+        except ClaudeOAuthError as exc:
+            refused.append(exc)
+
+    try:
+        holder = threading.Thread(
+            target=lambda: handed.append(digest(provider.get_access_token())), daemon=True
+        )
+        holder.start()
+        assert watched.held.wait(30)
+        waiter = threading.Thread(target=rejected, daemon=True)
+        waiter.start()
+        assert watched.waiting.wait(30)
+    finally:
+        elsewhere.release()
+    holder.join(30)
+    waiter.join(30)
+    assert handed == [digest(record.access_token)]
+    (error,) = refused
+    assert isinstance(error, LoginRequired), repr(error)
+    assert error.reason == "Your Claude login has ended and must be renewed."
+    assert warnings == [] and token_requests(emulator) == 0
+
+
 # -- failures ---------------------------------------------------------------------
 
 
@@ -208,6 +327,42 @@ def test_not_signed_in(client_env: dict[str, str]) -> None:
     provider, _ = _provider(client_env)
     with pytest.raises(NotSignedIn, match="claude-code-oauth login"):
         provider.get_access_token()
+
+
+def test_get_credential_when_not_signed_in_says_so_and_how(client_env: dict[str, str]) -> None:
+    provider, _ = _provider(client_env)
+    with pytest.raises(NotSignedIn) as caught:
+        provider.get_credential()
+    assert caught.value.reason == "Not signed in to Claude."
+    assert caught.value.hint == (
+        "Run `claude-code-oauth login` (or /claude-code-auth in Code Puppy)."
+    )
+
+
+def test_a_keyring_sign_in_is_read_through_its_settings_once_per_token_file(
+    emulator: ClaudeEmulator, client_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The secrets are in a Secret Service only this profile's environment reaches (not
+    # the process's): the credential is its OAuth token, named for the profile; read
+    # before every request, the item costs a keyring call only once per token file, so
+    # a keyring gone quiet does not stop a token that is still good.
+    keyring = memory_secret_service.install(monkeypatch)
+    env = {**client_env, **memory_secret_service.ENV, "CLAUDE_CODE_OAUTH_PROFILE": "work"}
+    settings = settings_for(env)
+    record = TokenRecord.from_token_response(emulator.issue_login(), now=time.time())
+    stores = StoreOpener(timeout=30.0, environ=memory_secret_service.ENV)
+    target = KeyringTarget("secret-service", "work")
+    token_store.save(settings.token_path, record, secrets=target, stores=stores)
+    provider = TokenProvider(settings, on_warning=pytest.fail)
+    credential = provider.get_credential()
+    assert (credential.kind, credential.profile) == (OAUTH, "work")
+    assert_same_secret(credential.secret, record.access_token, "the token")
+    current = provider.current()
+    assert current is not None
+    assert_same_secret(current.refresh_token, record.refresh_token, "the stored sign-in")
+    keyring.failure = SecretStoreLocked("The memory keyring is locked.", hint="Unlock it.")
+    assert_same_secret(provider.get_credential().secret, record.access_token, "from memory")
+    assert emulator.requests == []
 
 
 def test_invalid_grant_marks_needs_login_and_asks_once(
@@ -672,6 +827,23 @@ def test_export_to_environ_follows_a_rotation_in_this_process(
     # An older token read late by a slow thread never replaces the newer one.
     provider._seen(first)
     assert_same_secret(os.environ[name], second, "the variable after a late older token")
+
+
+def test_a_new_token_obtained_at_the_same_instant_as_the_last_is_announced(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    # Two refreshes the clock cannot tell apart (it did not tick): the later token is not
+    # older than the one announced, so the listeners hear of it too.
+    seed(emulator, token_path, expires_in=3600)
+    now = time.time()
+    provider = TokenProvider(settings_for(client_env), clock=lambda: now)
+    announced: list[str] = []
+    provider.add_listener(lambda token: announced.append(digest(token)))
+    first = provider.get_access_token()
+    second = provider.replace_rejected(first)
+    third = provider.replace_rejected(second)
+    assert len({digest(first), digest(second), digest(third)}) == 3
+    assert announced == [digest(first), digest(second), digest(third)]
 
 
 @pytest.mark.subprocess

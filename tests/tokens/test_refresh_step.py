@@ -7,6 +7,8 @@ from __future__ import annotations
 import errno
 import os
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -15,14 +17,19 @@ from claude_code_oauth.errors import (
     AccountOnHold,
     LoginRequired,
     RateLimited,
+    SecretStoreLocked,
+    ServerError,
     StorageError,
     UnexpectedResponse,
 )
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.testing.hostile_proxy import HostileProxy
+from claude_code_oauth.tokens import endpoint
 from claude_code_oauth.tokens import store as token_store
+from claude_code_oauth.tokens.keyring_item import KeyringTarget, StoreOpener
 from claude_code_oauth.tokens.provider import TokenProvider
 from claude_code_oauth.tokens.refresh_step import not_refreshing
+from helpers import memory_secret_service
 from helpers.tokens import digest, seed, stored, token_requests
 
 TOKEN = "/v1/oauth/token"
@@ -246,7 +253,7 @@ def test_a_wait_the_server_asked_for_is_kept_to_the_second(
     assert emulator.grants["refresh_token"] == 1
 
 
-@pytest.mark.parametrize("how", ["ended", "no-room"])
+@pytest.mark.parametrize("how", ["ended", "no-room", "429", "500"])
 def test_the_token_the_api_refused_is_never_handed_back(
     emulator: ClaudeEmulator,
     settings: Settings,
@@ -255,12 +262,18 @@ def test_the_token_the_api_refused_is_never_handed_back(
     how: str,
 ) -> None:
     # Still valid by its clock, refused by the API, and no refresh can replace it: the
-    # login has ended, or the new tokens would have no place on disk.
+    # login has ended, the new tokens would have no place on disk, or the token endpoint
+    # asked to wait or failed.
     record = seed(emulator, token_path, expires_in=3600)
-    if how == "ended":
+    asked = 0
+    expected: type[Exception]
+    if how in ("429", "500"):
+        emulator.inject("token", how)
+        expected, asked = RateLimited if how == "429" else ServerError, 1
+    elif how == "ended":
         record.refresh_token_expires_at = record.obtained_at + 1
         token_store.save(str(token_path), record)
-        expected: type[Exception] = LoginRequired
+        expected = LoginRequired
     else:
 
         def no_space(fd: int, offset: int, length: int) -> None:
@@ -270,4 +283,108 @@ def test_the_token_the_api_refused_is_never_handed_back(
         expected = StorageError
     with pytest.raises(expected):
         TokenProvider(settings).replace_rejected(record.access_token)
-    assert token_requests(emulator) == 0
+    assert token_requests(emulator) == asked
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "wait"), [(120, 120.0), (None, 60.0)], ids=["said", "not-said"]
+)
+def test_a_429_is_recorded_in_the_file_and_the_token_kept_in_use(
+    emulator: ClaudeEmulator,
+    settings: Settings,
+    token_path: Path,
+    retry_after: int | None,
+    wait: float,
+) -> None:
+    # Inside the margin, still valid: the current token, with why; the wait the server
+    # asked for (a minute when it did not say) in the file, for every process.
+    record = seed(emulator, token_path, expires_in=200)
+    emulator.inject("token", "429", **({} if retry_after is None else {"retry_after": 120}))
+    now = record.expires_at - 200
+    clock = [now]
+    warnings: list[str] = []
+    provider = TokenProvider(settings, clock=lambda: clock[0], on_warning=warnings.append)
+    assert digest(provider.get_access_token()) == digest(record.access_token)
+    after = stored(token_path)
+    assert after.refresh_not_before == now + wait
+    said = f"The token endpoint ({urlsplit(settings.token_url).netloc}) is rate limiting "
+    said += "requests (HTTP 429)." + ("" if retry_after is None else " Retry after 120 s.")
+    assert after.last_error == said  # what `status` shows as the last refresh problem
+    assert warnings == [f"Could not refresh the token; using the current one: {said}"]
+    assert not after.needs_login and token_requests(emulator) == 1
+    # Another process asks nobody until then, and asks once it is over.
+    clock[0] = now + wait - 1
+    TokenProvider(settings, clock=lambda: clock[0], on_warning=warnings.append).get_access_token()
+    assert token_requests(emulator) == 1
+    clock[0] = now + wait
+    TokenProvider(settings, clock=lambda: clock[0]).get_access_token()
+    assert emulator.grants["refresh_token"] == 1
+
+
+def test_a_refreshed_login_is_timed_by_the_providers_clock(
+    emulator: ClaudeEmulator, settings: Settings, token_path: Path
+) -> None:
+    # The clock the provider was given, not the wall clock, dates the new tokens.
+    record = seed(emulator, token_path, expires_in=-10)
+    now = float(int(record.expires_at) + 5000)  # whole seconds: stored as they are
+    TokenProvider(settings, clock=lambda: now).get_access_token()
+    fresh = stored(token_path)
+    assert fresh.obtained_at == now
+    assert fresh.expires_at == now + (record.expires_at - record.obtained_at)
+
+
+def test_a_refresh_of_a_sign_in_in_the_keyring_saves_there_through_its_settings(
+    emulator: ClaudeEmulator, settings: Settings, token_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The Secret Service is reachable only through the profile's environment (not the
+    # process's): the rotated tokens go into its item, and the token file holds neither.
+    keyring = memory_secret_service.install(monkeypatch)
+    settings = Settings(environ={**settings.environ, **memory_secret_service.ENV})
+    record = seed(emulator, token_path, expires_in=-10)
+    stores = StoreOpener(timeout=30.0, environ=memory_secret_service.ENV)
+    target = KeyringTarget("secret-service", settings.profile)
+    token_store.save(str(token_path), record, secrets=target, stores=stores)
+    before = dict(keyring.items)
+    warnings: list[str] = []
+    token = TokenProvider(settings, on_warning=warnings.append).get_access_token()
+    assert warnings == [] and emulator.grants["refresh_token"] == 1
+    assert keyring.items.keys() == before.keys() and keyring.items != before
+    after = token_store.load(str(token_path), stores=stores)
+    assert after is not None and digest(after.access_token) == digest(token)
+    text = token_path.read_bytes()
+    assert token.encode() not in text and after.refresh_token.encode() not in text
+
+
+def test_tokens_a_keyring_gone_quiet_could_not_take_go_into_it_at_the_next_refresh(
+    emulator: ClaudeEmulator, settings: Settings, token_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The keyring stops answering between the refresh and its save: the new tokens (their
+    # predecessor spent) are kept beside the file, in use, with a warning. Once it answers,
+    # the next refresh puts them into the item, through the profile's settings, and asks
+    # the server nothing.
+    keyring = memory_secret_service.install(monkeypatch)
+    settings = Settings(environ={**settings.environ, **memory_secret_service.ENV})
+    record = seed(emulator, token_path, expires_in=-10)
+    stores = StoreOpener(timeout=30.0, environ=memory_secret_service.ENV)
+    target = KeyringTarget("secret-service", settings.profile)
+    token_store.save(str(token_path), record, secrets=target, stores=stores)
+    real_refresh = endpoint.refresh
+
+    def then_quiet(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        answer = real_refresh(*args, **kwargs)
+        keyring.failure = SecretStoreLocked("The memory keyring is locked.", hint="Unlock it.")
+        return answer
+
+    monkeypatch.setattr(endpoint, "refresh", then_quiet)
+    warnings: list[str] = []
+    token = TokenProvider(settings, on_warning=warnings.append).get_access_token()
+    assert len(warnings) == 1 and "memory keyring is locked" in warnings[0]
+    assert emulator.grants["refresh_token"] == 1
+    monkeypatch.setattr(endpoint, "refresh", real_refresh)
+    keyring.failure = None
+    again = TokenProvider(settings, on_warning=warnings.append).get_access_token()
+    assert digest(again) == digest(token) and len(warnings) == 1
+    after = token_store.load(str(token_path), stores=stores)
+    assert after is not None and digest(after.access_token) == digest(token)
+    assert [p.name for p in token_path.parent.iterdir() if p.name.endswith(".tmp")] == []
+    assert emulator.grants["refresh_token"] == 1 and emulator.replays == 0
