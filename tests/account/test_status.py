@@ -14,6 +14,8 @@ import pytest
 from claude_code_oauth.account import status
 from claude_code_oauth.hints import Hints
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
+from helpers.memory_keyring import MemoryKeyring
+from helpers.memory_keyring import memory_keyring as in_memory_keyring
 from helpers.tokens import STATUS_KEYS as KEYS
 from helpers.tokens import seed, settings_for, stored, token_requests
 
@@ -669,64 +671,11 @@ def test_unusable_stored_times_are_named_and_the_expiry_counts_as_unknown(
 # -- a sign-in whose secrets are in the keyring (an in-memory keyring library backend) ----
 
 
-class _MemoryKeyring:
-    """Entries in a dict for the ``keyring`` library; ``hold`` blocks every call until set."""
-
-    def __init__(self) -> None:
-        self.entries: dict[tuple[str, str], str] = {}
-        self.hold: threading.Event | None = None
-
-    def _wait(self) -> None:
-        if self.hold is not None:
-            self.hold.wait(60)
-
-    def get_password(self, service: str, username: str) -> str | None:
-        self._wait()
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self._wait()
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self._wait()
-        del self.entries[(service, username)]
-
-
 @pytest.fixture
-def memory_keyring() -> Iterator[_MemoryKeyring]:
+def memory_keyring() -> Iterator[MemoryKeyring]:
     """The ``keyring`` library's backend replaced by a dict for the test (in-process)."""
-    import keyring.core
-    from keyring.backend import KeyringBackend
-    from keyring.compat import properties
-
-    memory = _MemoryKeyring()
-
-    class Backend(KeyringBackend):
-        @properties.classproperty
-        def priority(cls) -> float:
-            # Not viable: keyring's own discovery (other tests) never picks this class.
-            raise RuntimeError("only set on purpose")
-
-        def get_password(self, service: str, username: str) -> str | None:
-            return memory.get_password(service, username)
-
-        def set_password(self, service: str, username: str, password: str) -> None:
-            memory.set_password(service, username, password)
-
-        def delete_password(self, service: str, username: str) -> None:
-            memory.delete_password(service, username)
-
-    # keyring.get_keyring() would run the library's discovery (which starts processes);
-    # the chosen backend is kept in this module global, put back as it was.
-    before = keyring.core._keyring_backend
-    keyring.core.set_keyring(Backend())
-    try:
-        yield memory
-    finally:
-        if memory.hold is not None:
-            memory.hold.set()  # let an abandoned keyring call end
-        keyring.core._keyring_backend = before
+    with in_memory_keyring() as backend:
+        yield backend
 
 
 def _sign_in_in_keyring(emulator: ClaudeEmulator, token_path: Path, item: str):
@@ -746,7 +695,7 @@ def test_a_sign_in_in_the_keyring_names_its_item(
     emulator: ClaudeEmulator,
     client_env: dict[str, str],
     token_path: Path,
-    memory_keyring: _MemoryKeyring,
+    memory_keyring: MemoryKeyring,
 ) -> None:
     record = _sign_in_in_keyring(emulator, token_path, "work-item")
     assert memory_keyring.entries  # the secrets went to the keyring, not the file
@@ -780,7 +729,7 @@ def test_a_sign_in_in_the_secret_service_names_it_even_when_it_cannot_be_reached
     emulator: ClaudeEmulator,
     client_env: dict[str, str],
     token_path: Path,
-    memory_keyring: _MemoryKeyring,
+    memory_keyring: MemoryKeyring,
 ) -> None:
     _sign_in_in_keyring(emulator, token_path, "default")
     data = json.loads(token_path.read_text())
@@ -797,7 +746,7 @@ def test_a_missing_keyring_item_needs_a_new_sign_in(
     emulator: ClaudeEmulator,
     client_env: dict[str, str],
     token_path: Path,
-    memory_keyring: _MemoryKeyring,
+    memory_keyring: MemoryKeyring,
 ) -> None:
     _sign_in_in_keyring(emulator, token_path, "work-item")
     memory_keyring.entries.clear()
@@ -831,7 +780,7 @@ def test_a_keyring_that_does_not_answer_in_time_needs_no_new_sign_in(
     emulator: ClaudeEmulator,
     client_env: dict[str, str],
     token_path: Path,
-    memory_keyring: _MemoryKeyring,
+    memory_keyring: MemoryKeyring,
 ) -> None:
     """The report waits ``keyring_timeout`` (not the store's default) and asks to unlock
     or retry, not to sign in again: the login itself is fine."""

@@ -8,7 +8,8 @@ error translation) stores items in a dict instead of a desktop keyring. It is a 
 addition to the keyring-marked tests on the private gnome-keyring, never instead of them.
 
 ``locked`` makes every call raise keyring's own ``KeyringLocked`` (what a locked keyring
-raises), and ``error`` any other exception, as a real backend would.
+raises), ``error`` any other exception, as a real backend would, and ``hold`` (an event)
+makes every call wait until it is set: a daemon that stopped answering.
 
 The keyring library cannot show whether a write was allowed to prompt (the OS decides);
 :class:`UnlockingStore` can: a :class:`~claude_code_oauth.secret_store.interface.SecretStore`
@@ -20,6 +21,7 @@ what :func:`~claude_code_oauth.secret_store.choose.open_secret_store` opens for 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -51,10 +53,13 @@ class MemoryKeyring(KeyringBackend):
         self.entries: dict[tuple[str, str], str] = {}
         self.locked = False
         self.error: BaseException | None = None
+        self.hold: threading.Event | None = None
         self.calls = 0
 
     def _enter(self) -> None:
         self.calls += 1
+        if self.hold is not None:
+            self.hold.wait(60)
         if self.locked:
             raise KeyringLocked("the keyring is locked")
         if self.error is not None:
@@ -87,6 +92,8 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
     try:
         yield backend
     finally:
+        if backend.hold is not None:
+            backend.hold.set()  # let an abandoned keyring call end
         keyring.core._keyring_backend = previous
 
 
