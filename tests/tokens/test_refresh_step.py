@@ -30,7 +30,7 @@ from claude_code_oauth.tokens.keyring_item import KeyringTarget, StoreOpener
 from claude_code_oauth.tokens.provider import TokenProvider
 from claude_code_oauth.tokens.refresh_step import not_refreshing
 from helpers import memory_secret_service
-from helpers.tokens import digest, seed, stored, token_requests
+from helpers.tokens import digest, seed, settings_for, stored, token_requests
 
 TOKEN = "/v1/oauth/token"
 NO_ACCESS_TOKEN = "Unusable refresh answer: the answer has no access_token."
@@ -388,3 +388,23 @@ def test_tokens_a_keyring_gone_quiet_could_not_take_go_into_it_at_the_next_refre
     assert after is not None and digest(after.access_token) == digest(token)
     assert [p.name for p in token_path.parent.iterdir() if p.name.endswith(".tmp")] == []
     assert emulator.grants["refresh_token"] == 1 and emulator.replays == 0
+
+
+def test_a_refresh_that_worked_ends_the_pause_a_failure_began(
+    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+) -> None:
+    # With a margin longer than any token's life, every call wants a refresh. A 500
+    # pauses refreshing (the token still works); a refresh a 401 forced then works, and
+    # that ends the pause: the next call refreshes at once, not a pause later.
+    record = seed(emulator, token_path, expires_in=3600)
+    settings = settings_for(client_env, refresh_margin=100_000)
+    emulator.inject("token", "500")
+    now = record.obtained_at + 10
+    provider = TokenProvider(settings, clock=lambda: now, on_warning=lambda _: None)
+    assert digest(provider.get_access_token()) == digest(record.access_token)
+    provider.get_access_token()  # paused: nobody is asked
+    assert token_requests(emulator) == 1
+    provider.replace_rejected(record.access_token)
+    assert emulator.grants["refresh_token"] == 1
+    provider.get_access_token()
+    assert emulator.grants["refresh_token"] == 2
