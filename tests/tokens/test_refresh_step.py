@@ -28,7 +28,6 @@ from claude_code_oauth.tokens import endpoint
 from claude_code_oauth.tokens import store as token_store
 from claude_code_oauth.tokens.keyring_item import KeyringTarget, StoreOpener
 from claude_code_oauth.tokens.provider import TokenProvider
-from claude_code_oauth.tokens.record import TokenRecord
 from claude_code_oauth.tokens.refresh_step import not_refreshing
 from helpers import memory_secret_service
 from helpers.tokens import digest, seed, settings_for, stored, token_requests
@@ -336,7 +335,7 @@ def test_a_refreshed_login_is_timed_by_the_providers_clock(
 
 def _expired_keyring_sign_in(
     emulator: ClaudeEmulator, settings: Settings, token_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> tuple[memory_secret_service.MemorySecretService, Settings, TokenRecord, StoreOpener]:
+) -> tuple[memory_secret_service.MemorySecretService, Settings, StoreOpener]:
     """An expired sign-in whose secrets are in the in-memory Secret Service, reachable
     only through the returned settings' environment (not the process's)."""
     keyring = memory_secret_service.install(monkeypatch)
@@ -345,7 +344,7 @@ def _expired_keyring_sign_in(
     stores = StoreOpener(timeout=30.0, environ=memory_secret_service.ENV)
     target = KeyringTarget("secret-service", settings.profile)
     token_store.save(str(token_path), record, secrets=target, stores=stores)
-    return keyring, settings, record, stores
+    return keyring, settings, stores
 
 
 def test_a_refresh_of_a_sign_in_in_the_keyring_saves_there_through_its_settings(
@@ -353,7 +352,7 @@ def test_a_refresh_of_a_sign_in_in_the_keyring_saves_there_through_its_settings(
 ) -> None:
     # The Secret Service is reachable only through the profile's environment (not the
     # process's): the rotated tokens go into its item, and the token file holds neither.
-    keyring, settings, _, stores = _expired_keyring_sign_in(
+    keyring, settings, stores = _expired_keyring_sign_in(
         emulator, settings, token_path, monkeypatch
     )
     before = dict(keyring.items)
@@ -374,7 +373,7 @@ def test_tokens_a_keyring_gone_quiet_could_not_take_go_into_it_at_the_next_refre
     # predecessor spent) are kept beside the file, in use, with a warning. Once it answers,
     # the next refresh puts them into the item, through the profile's settings, and asks
     # the server nothing.
-    keyring, settings, record, stores = _expired_keyring_sign_in(
+    keyring, settings, stores = _expired_keyring_sign_in(
         emulator, settings, token_path, monkeypatch
     )
     real_refresh = endpoint.refresh
