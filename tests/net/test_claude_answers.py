@@ -38,6 +38,7 @@ from claude_code_oauth.errors import (
 )
 from claude_code_oauth.net import claude_answers
 from claude_code_oauth.net.bearer_auth import OAuthBearerAuth
+from claude_code_oauth.net.refusal_lines import MAX_TEXT
 from claude_code_oauth.testing.emulator import refusals
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.testing.hostile_proxy import HostileProxy, ProxiedRequest
@@ -813,3 +814,13 @@ def test_a_text_body_that_is_not_valid_unicode_is_named_without_raising() -> Non
     assert error is not None and error.reason == (
         "Claude's API (h) refused the request (HTTP 400 invalid_request_error: bad ? char)."
     )
+
+
+def test_an_overlong_error_type_is_cut_to_a_lines_length() -> None:
+    # A server's error type is no prose: 250 characters of it are cut where a refusal
+    # line's server text is (MAX_TEXT), not at the longer limit of page titles.
+    kind = "k" * 250
+    error = claude_answers.error_for_answer(400, {}, {"error": {"type": kind}}, host="h")
+    assert error is not None
+    shown = error.reason.split("(HTTP 400 ", 1)[1]
+    assert "k" * (MAX_TEXT - 1) + "…" in shown and "k" * MAX_TEXT not in shown
