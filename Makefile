@@ -109,7 +109,7 @@ lint: $(STAMP)
 # score per module and fails below 95 % or on a survivor docs/mutation.md does not
 # explain. A whole run starts afresh; `make mutate MUTATE=account.unified_limits` reruns
 # one module's mutants and keeps the other results. At most MUTATE_WORKERS at once.
-MUTATE_WORKERS ?= 2
+MUTATE_WORKERS ?= 3
 MUT_STAMP := $(VENV)/.installed-mutation
 
 $(MUT_STAMP): $(STAMP)
