@@ -754,8 +754,7 @@ def test_a_missing_keyring_item_needs_a_new_sign_in(
     problem = (
         f"The keyring item of profile work-item that {token_path} names is missing from "
         "the system keyring (keyring library). Run `claude-code-oauth login` (or "
-        "/claude-code-auth) to sign in again; the damaged file will be kept beside it as a "
-        ".corrupt copy."
+        "/claude-code-auth) to sign in again."
     )
     assert report["signed_in"] is False and report["needs_login"] is True
     assert report["error"] == problem

@@ -347,7 +347,6 @@ def test_a_missing_item_is_named_with_the_file_that_names_it(
     token_path: Path, keyring: MemorySecretService, opener: StoreOpener
 ) -> None:
     from claude_code_oauth.errors import SecretStoreDamaged
-    from claude_code_oauth.tokens.file_form import RESIGN_HINT
 
     _signed_in(token_path, opener)
     keyring.items.clear()
@@ -357,7 +356,15 @@ def test_a_missing_item_is_named_with_the_file_that_names_it(
         f"The keyring item of profile {ITEM} that {token_path} names is missing from "
         "the memory Secret Service."
     )
-    assert caught.value.hint == RESIGN_HINT
+    # The file holds no secret: the advice is a new sign-in, which replaces the file
+    # (promising no .corrupt copy, and leaving none).
+    assert caught.value.hint == (
+        "Run `claude-code-oauth login` (or /claude-code-auth) to sign in again."
+    )
+    target = KeyringTarget("secret-service", ITEM)
+    token_store.save(str(token_path), _login(2), secrets=target, stores=opener)
+    assert [p.name for p in token_path.parent.iterdir() if ".corrupt-" in p.name] == []
+    assert token_store.load(str(token_path), stores=opener) is not None
 
 
 def test_only_a_sign_in_that_allows_it_may_prompt_to_unlock_the_keyring(

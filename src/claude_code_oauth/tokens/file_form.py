@@ -44,6 +44,11 @@ RESIGN_HINT = (
     "the damaged file will be kept beside it as a .corrupt copy."
 )
 
+#: What to do about a token file whose keyring item is missing or damaged. The file
+#: holds no secret, so the next sign-in replaces it (and writes a new item) instead of
+#: setting it aside.
+ITEM_RESIGN_HINT = "Run `claude-code-oauth login` (or /claude-code-auth) to sign in again."
+
 
 def load_file_form(path: str) -> tuple[object, Location | None] | None:
     """The parsed file and where its secrets live (``None``: in it); ``None`` if no file."""

@@ -63,8 +63,8 @@ from ..storage.secure_file import (
 
 # Re-exported ("as" names): the record's names are part of this module's API.
 from .api_key import ApiKeyRecord as ApiKeyRecord
+from .file_form import ITEM_RESIGN_HINT, RESIGN_HINT, load_file_form
 from .file_form import MAX_FILE_BYTES as MAX_FILE_BYTES
-from .file_form import RESIGN_HINT, load_file_form
 from .file_form import account_in_file as account_in_file
 from .file_form import secrets_location as secrets_location
 from .file_form import stored_location as stored_location
@@ -162,7 +162,7 @@ def _record_of(
     path: str, data: object, location: Location | None, stores: StoreOpener | None
 ) -> TokenRecord | ApiKeyRecord:
     if location is not None:
-        data = with_secrets(path, data, location, stores, RESIGN_HINT)
+        data = with_secrets(path, data, location, stores, ITEM_RESIGN_HINT)
     try:
         return from_data(data)
     except ValueError as exc:
