@@ -226,7 +226,7 @@ def test_a_file_over_a_mebibyte_is_refused_unread_and_one_of_exactly_that_is_rea
     with pytest.raises(UsageFileError) as caught:
         load(str(path))
     assert str(caught.value) == (
-        f"Refusing to read {path}: it is larger (1.0 MiB) than the 1 MiB such a file can "
+        f"Refusing to read {path}: it is larger (1,048,577 bytes) than the 1 MiB such a file can "
         "hold; it was not read. The next answer from Claude replaces it."
     )
 

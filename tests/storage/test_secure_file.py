@@ -340,6 +340,11 @@ def test_a_file_over_its_cap_is_refused_by_its_size_unread(tmp_path: Path) -> No
         "hold; it was not read."
     )
     assert caught.value.hint == "Delete it."
+    # A byte over the cap is shown in bytes, not rounded to the cap ("1.0 KiB than the 1 KiB").
+    path.write_bytes(b"x" * 1025)
+    with pytest.raises(TokenFileError) as caught:
+        secure_file.read_bytes(str(path), max_bytes=1024)
+    assert "larger (1,025 bytes) than the 1 KiB such" in caught.value.reason
     error = secure_file.too_large(str(path), None, 1 << 20, ModelsFileError)
     assert error.reason == (
         f"Refusing to read {path}: it is larger than the 1 MiB such a file can hold; it was "

@@ -90,7 +90,7 @@ def test_a_file_over_1_mib_is_refused_by_its_size_unread(token_path: Path) -> No
     with pytest.raises(TokenFileError) as caught:
         file_form.load_file_form(str(token_path))
     assert caught.value.reason == (
-        f"Refusing to read {token_path}: it is larger (1.0 MiB) than the 1 MiB such a file "
+        f"Refusing to read {token_path}: it is larger (1,048,577 bytes) than the 1 MiB such a file "
         "can hold; it was not read."
     )
     assert caught.value.hint == RESIGN

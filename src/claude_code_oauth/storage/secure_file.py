@@ -116,8 +116,14 @@ def too_large(
     error_cls: type[ClaudeOAuthError],
     hint: str | None = None,
 ) -> ClaudeOAuthError:
-    """The one-line refusal of a file over ``max_bytes`` (``size``: its size, if known)."""
-    shown = f" ({byte_size(size)})" if size is not None else ""
+    """The one-line refusal of a file over ``max_bytes`` (``size``: its size, if known).
+    A size that rounds to the limit is given in bytes: never "larger (1.0 MiB) than the
+    1 MiB"."""
+    shown = ""
+    if size is not None:
+        rounded = byte_size(size)
+        exact = rounded.replace(".0 ", " ") == byte_size(max_bytes)
+        shown = f" ({size:,} bytes)" if exact else f" ({rounded})"
     return error_cls(
         f"Refusing to read {path}: it is larger{shown} than the {byte_size(max_bytes)} "
         "such a file can hold; it was not read.",
