@@ -710,10 +710,15 @@ def test_current_is_the_stored_sign_in_without_a_request(
 
 
 def test_a_thread_waits_for_another_threads_flight_at_most_its_bound(
-    emulator: ClaudeEmulator, client_env: dict[str, str], token_path: Path
+    emulator: ClaudeEmulator,
+    client_env: dict[str, str],
+    token_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The flight is held (its warning callback blocks): another thread gives up after
-    # lock_timeout + http_timeout + 5 s with one line, never a hang.
+    # lock_timeout + http_timeout + the save's allowance with one line, never a hang.
+    # The allowance (5 s) is shortened so the test waits half a second, not 5.5.
+    monkeypatch.setattr(token_provider, "SAVE_ALLOWANCE", 0.25)
     seed(emulator, token_path, expires_in=30, lifetime=3600)
     emulator.inject("token", "500")
     entered, release = threading.Event(), threading.Event()
@@ -730,7 +735,7 @@ def test_a_thread_waits_for_another_threads_flight_at_most_its_bound(
         assert entered.wait(30)
         with pytest.raises(LockTimeout) as caught:
             provider.get_access_token()
-        assert str(caught.value) == "Another thread has been refreshing for over 5.5 s."
+        assert str(caught.value) == "Another thread has been refreshing for over 0.75 s."
     finally:
         release.set()
         holder.join(30)

@@ -181,7 +181,7 @@ class TokenProvider(RefreshStep):
 
     def _refresh(self, rejected: str | None) -> TokenRecord:
         settings = self.settings
-        waited = settings.lock_timeout + settings.http_timeout + 5
+        waited = settings.lock_timeout + settings.http_timeout + SAVE_ALLOWANCE
         ticket = self._flights_done
         if not self._flight.acquire(timeout=waited):
             raise LockTimeout(f"Another thread has been refreshing for over {waited:g} s.")
