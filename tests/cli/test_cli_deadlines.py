@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from claude_code_oauth.config import Settings
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.testing.hostile_proxy import HostileProxy
 from claude_code_oauth.tokens import store as token_store
-from helpers.cli import one_error_line, run_cli
+from helpers.cli import CLI, one_error_line, run_cli
 from helpers.polling import wait_for
 from helpers.tokens import digest, seed, stored
 
@@ -156,15 +157,31 @@ def test_a_refresh_outliving_the_call_that_asked_for_it_is_saved_before_the_exit
     emulator: ClaudeEmulator, proxy: HostileProxy, client_env: dict[str, str], token_path: Path
 ) -> None:
     # models --refresh: the models endpoint answers 401 slowly (its head ~1.4 s), so the
-    # refresh starts inside the call's worker; the token endpoint rotates at once but
-    # its answer takes ~2.4 s more. The call gives up at its 3 s deadline and the
-    # command exits — the refresh, within its own deadline, must still be saved.
+    # refresh starts inside the call's worker; the token endpoint rotates at once, but
+    # its answer is held until the command has said the call gave up (its 3 s deadline).
+    # The command then waits for the refresh, within the refresh's own deadline (3 s
+    # from its start), and the rotated token must be saved before the exit.
     env = {**proxy.env(client_env), "CLAUDE_CODE_OAUTH_HTTP_TIMEOUT": "3"}
     before = seed(emulator, token_path, expires_in=3600)
+    stderr: list[str] = []
+    gave_up = threading.Event()
     proxy.add_rule(MODELS, forward=False, status=401, body=b"{}", trickle=0.02, trickle_head=True)
-    proxy.add_rule(TOKEN, trickle=0.0045)  # forwarded: the emulator rotates at once
-    done, _ = run(env, "models", "--refresh")
-    assert done.returncode == 1 and "did not answer within 3 s" in one_error_line(done.stderr)
+    proxy.add_rule(TOKEN, before_answer=lambda: gave_up.wait(30))
+    child = subprocess.Popen(
+        [*CLI, "models", "--refresh"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stderr is not None
+    for line in child.stderr:
+        stderr.append(line)
+        if "did not answer within 3 s" in line:
+            gave_up.set()
+    assert child.wait(60) == 1 and gave_up.is_set()
+    assert "did not answer within 3 s" in one_error_line("".join(stderr))
     assert emulator.grants.get("refresh_token") == 1
     assert digest(stored(token_path).refresh_token) != digest(before.refresh_token)
     # The next refresh uses the rotated token: no replay, the login lives.
