@@ -97,6 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--min", type=float, default=95.0, help="the lowest score accepted")
     parser.add_argument(
+        "--markdown",
+        action="store_true",
+        help='print the table as docs/mutation.md\'s "The score" holds it',
+    )
+    parser.add_argument(
         "only", nargs="*", help="modules to report (path prefixes such as account/ or net/http)"
     )
     args = parser.parse_args(argv)
@@ -142,11 +147,15 @@ def main(argv: list[str] | None = None) -> int:
         counts[module] = tally
 
     total = Counter[str]()
-    print(f"{'module':<34} {'mutants':>7} {'killed':>7} {'lived':>6} {'score':>7}")
+    row = _markdown_row if args.markdown else _row
+    if args.markdown:
+        print("| module | mutants | killed | lived | score |\n|---|---:|---:|---:|---:|")
+    else:
+        print(f"{'module':<34} {'mutants':>7} {'killed':>7} {'lived':>6} {'score':>7}")
     for module, tally in counts.items():
         total.update(tally)
-        print(_row(module, tally))
-    print(_row("all", total))
+        print(row(module, tally))
+    print(row("all", total))
     score = _score(total)
 
     if unexplained:
@@ -174,11 +183,22 @@ def _score(tally: Counter[str]) -> float:
     return 100.0 * killed / tested if tested else 100.0
 
 
-def _row(module: str, tally: Counter[str]) -> str:
+def _counts(tally: Counter[str]) -> tuple[int, int, int]:
+    """(mutants made, killed, lived — every one not killed nor skipped)."""
     made = sum(tally.values())
     killed = sum(tally[s] for s in KILLED)
-    lived = made - killed - tally["skipped"]
+    return made, killed, made - killed - tally["skipped"]
+
+
+def _row(module: str, tally: Counter[str]) -> str:
+    made, killed, lived = _counts(tally)
     return f"{module:<34} {made:>7} {killed:>7} {lived:>6} {_score(tally):>6.1f}%"
+
+
+def _markdown_row(module: str, tally: Counter[str]) -> str:
+    made, killed, lived = _counts(tally)
+    name = f"**{module}**" if module == "all" else f"`{module}`"
+    return f"| {name} | {made} | {killed} | {lived} | {_score(tally):.1f} % |"
 
 
 if __name__ == "__main__":
