@@ -325,8 +325,10 @@ def test_a_thread_that_waited_for_a_flight_that_found_the_login_dead_is_told_so(
 
 def test_not_signed_in(client_env: dict[str, str]) -> None:
     provider, _ = _provider(client_env)
-    with pytest.raises(NotSignedIn, match="claude-code-oauth login"):
+    with pytest.raises(NotSignedIn) as caught:
         provider.get_access_token()
+    assert caught.value.reason == "Not signed in to Claude."
+    assert "claude-code-oauth login" in str(caught.value.hint)
 
 
 def test_get_credential_when_not_signed_in_says_so_and_how(client_env: dict[str, str]) -> None:
