@@ -248,7 +248,9 @@ def test_a_brotli_that_cannot_bound_a_step_is_not_used(monkeypatch: pytest.Monke
 
 
 @pytest.fixture
-def bomb_proxy(emulator: ClaudeEmulator) -> Iterator[HostileProxy]:
+def bomb_proxy(emulator: ClaudeEmulator, fresh_shared_client: None) -> Iterator[HostileProxy]:
+    """A proxy to make bombs with; ``fetch`` goes through a shared client of its own, so
+    the bounding hook it has is the one the code under test installed."""
     with HostileProxy(emulator.base_url) as proxy:
         yield proxy
 

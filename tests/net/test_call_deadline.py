@@ -313,6 +313,47 @@ def test_a_read_keeps_its_own_shorter_timeout(listen, deadline: float | None) ->
     assert isinstance(raised, httpx.ReadTimeout)
 
 
+def test_a_read_without_a_timeout_of_its_own_ends_at_the_deadline(listen) -> None:
+    """A client told to wait for ever (``timeout=None``) still stops reading a silent
+    server at the thread's deadline."""
+    server = listen(_until_closed(threading.Event())).serve()
+    client = httpx.Client(trust_env=False)
+    call_deadline.install(client)
+    try:
+        raised = _raised(lambda: client.get(f"http://127.0.0.1:{server.port}/x", timeout=None), 0.5)
+    finally:
+        client.close()
+    assert isinstance(raised, httpx.ReadTimeout)
+
+
+def test_a_thread_that_never_set_a_deadline_has_none(listen) -> None:
+    """A thread that never called ``set_deadline`` (not even with ``None``) uses the
+    client as plain httpx would."""
+
+    def ok(conn: socket.socket) -> None:
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+
+    server = listen(ok).serve()
+    client = httpx.Client(trust_env=False)
+    call_deadline.install(client)
+    got: list[object] = []
+
+    def run() -> None:
+        try:
+            got.append(client.get(f"http://127.0.0.1:{server.port}/x", timeout=10).status_code)
+        except BaseException as exc:
+            got.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    try:
+        thread.start()
+        thread.join(20)
+    finally:
+        client.close()
+    assert got == [200]
+
+
 @pytest.mark.parametrize("deadline", [None, 600.0], ids=["no-deadline", "far-deadline"])
 def test_a_write_keeps_its_own_shorter_timeout(listen, deadline: float | None) -> None:
     """The same for a write: an upload to a server that reads nothing (its buffers full)

@@ -117,18 +117,6 @@ def test_the_abandoned_worker_lets_go_of_the_socket_at_the_deadline(serve, phase
     assert _workers_alive() == []
 
 
-@pytest.fixture
-def fresh_shared_client(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """As in a fresh process: the shared client is made by the test that asks for it."""
-    from claude_code_oauth.net import http_client
-
-    monkeypatch.setattr(http_client, "_client", None)
-    yield
-    made = http_client._client
-    if made is not None:
-        made.close()
-
-
 def test_the_deadline_backend_is_installed_in_the_shared_client(fresh_shared_client) -> None:
     # Reaches one attribute below httpx's API: an httpx upgrade that moves it fails here.
     client = shared_client()
