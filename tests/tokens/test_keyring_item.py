@@ -17,7 +17,7 @@ from claude_code_oauth.secret_store.interface import DEFAULT_TIMEOUT
 from claude_code_oauth.secret_store.keyring_library import KeyringLibraryStore
 from claude_code_oauth.tokens import store as token_store
 from claude_code_oauth.tokens.api_key import ApiKeyRecord
-from claude_code_oauth.tokens.file_form import RESIGN_HINT
+from claude_code_oauth.tokens.file_form import ITEM_RESIGN_HINT
 from claude_code_oauth.tokens.keyring_item import (
     IN_FILE,
     SECRETS,
@@ -317,7 +317,7 @@ def test_a_missing_item_is_named_with_its_profile_file_and_keyring(
     assert caught.value.reason == (
         f"The keyring item of profile work that {path} names is missing from {KEYRING_NAME}."
     )
-    assert caught.value.hint == RESIGN_HINT
+    assert caught.value.hint == ITEM_RESIGN_HINT
 
 
 @pytest.mark.parametrize(
@@ -340,7 +340,7 @@ def test_a_damaged_item_is_named_with_its_profile_keyring_and_what_is_wrong(
     assert caught.value.reason == (
         f"The keyring item of profile work in {KEYRING_NAME} is damaged: {why}."
     )
-    assert caught.value.hint == RESIGN_HINT
+    assert caught.value.hint == ITEM_RESIGN_HINT
 
 
 @pytest.mark.parametrize("through", ["default", "given"])
