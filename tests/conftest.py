@@ -33,6 +33,7 @@ import os
 import re
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -234,6 +235,15 @@ def private_keyring() -> Iterator[PrivateKeyring]:
 
 @pytest.fixture
 def keyring_env(private_keyring: PrivateKeyring) -> dict[str, str]:
+    # A daemon that died in an earlier test (gnome-keyring-daemon once aborted inside
+    # GLib) is started again, said as a warning in the summary: the test that saw it die
+    # failed for that; the tests after it are not failed by it too.
+    ended = private_keyring.restart_if_gone()
+    if ended is not None:
+        warnings.warn(
+            f"gnome-keyring-daemon had exited (status {ended}); started it again",
+            stacklevel=1,
+        )
     return dict(private_keyring.env)
 
 

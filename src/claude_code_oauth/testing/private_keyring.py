@@ -12,8 +12,9 @@ waits for the daemon to own ``org.freedesktop.secrets`` (the bus's own
 temporary home); :meth:`~PrivateKeyring.lock` and :meth:`~PrivateKeyring.unlock` lock
 the default collection through the Secret Service API and unlock it with gnome-keyring's
 own master-password call (no prompt); :meth:`~PrivateKeyring.paused` stops the daemon
-(SIGSTOP) for the length of a ``with`` block. :func:`bare_bus` is a bus with nothing on
-it. Not used by the product.
+(SIGSTOP) for the length of a ``with`` block; :meth:`~PrivateKeyring.restart_if_gone`
+starts a daemon that exited again. :func:`bare_bus` is a bus with nothing on it. Not
+used by the product.
 """
 
 from __future__ import annotations
@@ -171,6 +172,17 @@ class PrivateKeyring:
                     return
                 if self.daemon.poll() is not None:
                     raise KeyringStartError("gnome-keyring-daemon exited at start")
+
+    def restart_if_gone(self) -> int | None:
+        """Start the daemon again if it has exited, and return how it ended (its exit
+        status; ``None``: it was running). gnome-keyring-daemon has been seen to abort
+        inside GLib (a trap, once in many test sessions); its keyrings are on disk, so
+        the new daemon unlocks the same collection with the same items."""
+        assert self.daemon is not None
+        ended = self.daemon.poll()
+        if ended is not None:
+            self._start_daemon()
+        return ended
 
     def __enter__(self) -> PrivateKeyring:
         return self
