@@ -70,15 +70,11 @@ def _temps(directory: Path) -> list[str]:
     return [p.name for p in directory.iterdir() if p.name.endswith(".tmp")]
 
 
-def _refused_then_left_by_a_dead_writer(
-    token_path: Path, keyring: MemorySecretService, opener: StoreOpener
-) -> tuple[TokenRecord, TokenRecord]:
-    """Sign in, then a refresh whose save the keyring refused, in a process since gone:
-    its kept copy is named for a writer that no longer runs. The sign-in in the file,
-    and the rotated one kept."""
-    from claude_code_oauth.storage.temp_files import identity as writer_identity
-
-    current = _signed_in(token_path, opener)
+def _refresh_the_keyring_refuses(
+    token_path: Path, keyring: MemorySecretService, opener: StoreOpener, current: TokenRecord
+) -> tuple[TokenRecord, RecordKept]:
+    """A refresh of ``current`` whose save the (now locked) keyring refuses: the rotated
+    sign-in, and the error that says where it was kept."""
     rotated = _login(2)
     keyring.failure = LOCKED
     with token_store.reserve(str(token_path)) as reservation, pytest.raises(RecordKept) as caught:
@@ -89,7 +85,20 @@ def _refused_then_left_by_a_dead_writer(
             stores=opener,
             replaces=identity(current),
         )
-    kept = caught.value.kept
+    return rotated, caught.value
+
+
+def _refused_then_left_by_a_dead_writer(
+    token_path: Path, keyring: MemorySecretService, opener: StoreOpener
+) -> tuple[TokenRecord, TokenRecord]:
+    """Sign in, then a refresh whose save the keyring refused, in a process since gone:
+    its kept copy is named for a writer that no longer runs. The sign-in in the file,
+    and the rotated one kept."""
+    from claude_code_oauth.storage.temp_files import identity as writer_identity
+
+    current = _signed_in(token_path, opener)
+    rotated, refused = _refresh_the_keyring_refuses(token_path, keyring, opener, current)
+    kept = refused.kept
     assert kept is not None
     dead_pid = 4_194_304 + 7  # above any PID Linux hands out: its writer is gone
     name = f".{token_path.name}.{writer_identity()[0]}-{dead_pid}-1.0000000a.tmp"
@@ -124,25 +133,16 @@ def test_new_tokens_a_silent_keyring_cannot_take_are_kept_whole_for_it(
     # sign-in it replaces first): the new tokens, their predecessor spent, are kept.
     current = _signed_in(token_path, opener)
     before = token_path.read_bytes()
-    rotated = _login(2)
-    keyring.failure = LOCKED
-    with token_store.reserve(str(token_path)) as reservation, pytest.raises(RecordKept) as caught:
-        token_store.save(
-            str(token_path),
-            rotated,
-            reservation=reservation,
-            stores=opener,
-            replaces=identity(current),
-        )
-    kept = caught.value.kept
-    assert kept is not None and caught.value.record is rotated
-    assert caught.value.reason == (
+    rotated, refused = _refresh_the_keyring_refuses(token_path, keyring, opener, current)
+    kept = refused.kept
+    assert kept is not None and refused.record is rotated
+    assert refused.reason == (
         "Could not save the new tokens to the keyring (The memory keyring is locked); the "
         f"login is not lost: they are kept in {kept} (secrets included), and the next "
         "claude-code-oauth run moves them into the keyring (or, while it still refuses, "
         "uses them from there)."
     )
-    assert caught.value.hint == "Unlock it."
+    assert refused.hint == "Unlock it."
     assert token_path.read_bytes() == before
     form = json.loads(Path(kept).read_bytes())
     assert form[KEEP_FOR] == {"store": "secret-service", "item": ITEM, "generation": 2}
