@@ -11,6 +11,7 @@ reach.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import subprocess
@@ -132,3 +133,13 @@ def nobodys_python() -> Iterator[tuple[list[str], dict[str, str]]]:
         yield [sys.executable, "-s"], {"PYTHONPATH": str(copy)}
     finally:
         shutil.rmtree(copy, ignore_errors=True)
+
+
+def full_at_the_space_claim(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every ``posix_fallocate`` fails with ENOSPC, as on a full disk: the in-process
+    stand-in for :func:`fill` where a test needs no mount (the unit tier)."""
+
+    def no_space(fd: int, offset: int, length: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "posix_fallocate", no_space)

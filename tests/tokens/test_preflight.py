@@ -3,7 +3,6 @@ is one line now, and the check leaves nothing behind."""
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 from pathlib import Path
@@ -14,6 +13,7 @@ from claude_code_oauth.config import Settings
 from claude_code_oauth.errors import StorageError, TokenFileError
 from claude_code_oauth.tokens.preflight import preflight
 from claude_code_oauth.tokens.token_lock import token_lock
+from helpers.machine_faults import full_at_the_space_claim
 
 
 def _settings(data_dir: Path) -> Settings:
@@ -56,10 +56,7 @@ def test_a_data_directory_others_may_write_is_refused(data_dir: Path) -> None:
 def test_a_save_that_could_not_claim_its_space_is_refused_before_the_login(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def no_space(fd: int, offset: int, length: int) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(os, "posix_fallocate", no_space)
+    full_at_the_space_claim(monkeypatch)
     with pytest.raises(StorageError) as caught:
         preflight(_settings(data_dir))
     assert caught.value.reason == f"Cannot write in {data_dir}: No space left on device."

@@ -16,7 +16,7 @@ import pytest
 from keyring.backends import fail
 
 from claude_code_oauth.config import Settings
-from claude_code_oauth.errors import RecordKept, StorageError
+from claude_code_oauth.errors import RecordKept
 from claude_code_oauth.testing.emulator.control import ClaudeEmulator
 from claude_code_oauth.tokens import store as token_store
 from claude_code_oauth.tokens.keyring_item import KeyringTarget, Location, StoreOpener
@@ -24,6 +24,7 @@ from claude_code_oauth.tokens.provider import TokenProvider
 from claude_code_oauth.tokens.record import TokenRecord
 from claude_code_oauth.tokens.recovery import KEEP_FOR
 from claude_code_oauth.tokens.stored_form import REPLACES, encode, identity
+from helpers.machine_faults import full_at_the_space_claim
 from helpers.memory_keyring import STORE, MemoryKeyring, memory_keyring
 from helpers.tokens import assert_same_secret, digest, seed, stored
 
@@ -84,24 +85,6 @@ def test_a_rotation_that_could_not_be_saved_is_used_kept_and_adopted(
     assert emulator.grants["refresh_token"] == 1 and emulator.replays == 0
 
 
-def test_no_refresh_is_tried_where_its_tokens_could_not_be_kept(
-    emulator: ClaudeEmulator,
-    settings: Settings,
-    token_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    seed(emulator, token_path, expires_in=-10)
-
-    def no_space(fd: int, offset: int, length: int) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(os, "posix_fallocate", no_space)
-    with pytest.raises(StorageError, match="Not refreshing the Claude login") as caught:
-        TokenProvider(settings).get_access_token()
-    assert "No space left on device" in str(caught.value)
-    assert emulator.grants["refresh_token"] == 0
-
-
 def test_a_token_still_valid_is_handed_out_when_no_refresh_can_be_kept(
     emulator: ClaudeEmulator,
     settings: Settings,
@@ -111,10 +94,7 @@ def test_a_token_still_valid_is_handed_out_when_no_refresh_can_be_kept(
     # Inside the refresh margin but not expired: the current token, with a warning.
     record = seed(emulator, token_path, expires_in=30, lifetime=3600)
 
-    def no_space(fd: int, offset: int, length: int) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(os, "posix_fallocate", no_space)
+    full_at_the_space_claim(monkeypatch)
     warnings: list[str] = []
     token = TokenProvider(settings, on_warning=warnings.append).get_access_token()
     assert digest(token) == digest(record.access_token)

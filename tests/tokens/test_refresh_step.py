@@ -4,8 +4,6 @@ refresh not even tried where its tokens could not be kept."""
 
 from __future__ import annotations
 
-import errno
-import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,6 +28,7 @@ from claude_code_oauth.tokens.keyring_item import KeyringTarget, StoreOpener
 from claude_code_oauth.tokens.provider import TokenProvider
 from claude_code_oauth.tokens.refresh_step import not_refreshing
 from helpers import memory_secret_service
+from helpers.machine_faults import full_at_the_space_claim
 from helpers.tokens import digest, seed, settings_for, stored, token_requests
 
 TOKEN = "/v1/oauth/token"
@@ -112,10 +111,7 @@ def test_no_refresh_where_its_tokens_could_not_be_kept_says_why_and_what_next(
 ) -> None:
     seed(emulator, token_path, expires_in=-10)
 
-    def no_space(fd: int, offset: int, length: int) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(os, "posix_fallocate", no_space)
+    full_at_the_space_claim(monkeypatch)
     with pytest.raises(StorageError) as caught:
         TokenProvider(settings).get_access_token()
     assert caught.value.reason == (
@@ -275,11 +271,7 @@ def test_the_token_the_api_refused_is_never_handed_back(
         token_store.save(str(token_path), record)
         expected = LoginRequired
     else:
-
-        def no_space(fd: int, offset: int, length: int) -> None:
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-        monkeypatch.setattr(os, "posix_fallocate", no_space)
+        full_at_the_space_claim(monkeypatch)
         expected = StorageError
     with pytest.raises(expected):
         TokenProvider(settings).replace_rejected(record.access_token)

@@ -19,6 +19,7 @@ from claude_code_oauth.tokens import store as token_store
 from claude_code_oauth.tokens.keyring_item import KeyringTarget
 from claude_code_oauth.tokens.record import TokenRecord
 from claude_code_oauth.tokens.reserved_save import RESERVE_BYTES, reserve
+from helpers.machine_faults import full_at_the_space_claim
 from helpers.memory_keyring import STORE, MemoryKeyring, memory_keyring
 from helpers.tokens import assert_same_secret
 
@@ -189,10 +190,7 @@ def test_a_first_sign_in_without_its_file_says_it_cannot_be_found_again(
 def test_reserve_names_the_directory_and_the_cause_before_anything_is_spent(
     token_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def no_space(fd: int, offset: int, length: int) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(os, "posix_fallocate", no_space)
+    full_at_the_space_claim(monkeypatch)
     with pytest.raises(StorageError) as caught:
         reserve(str(token_path))
     assert caught.value.reason == f"Cannot write in {data_dir}: No space left on device."
