@@ -27,39 +27,22 @@ from claude_code_oauth.secret_store.keyring_library import (
     load_keyring_backend,
 )
 from claude_code_oauth.testing.private_keyring import PrivateKeyring
+from helpers.memory_keyring import MemoryKeyring
 
 
 class PasswordSetError(Exception):
     """Named like keyring's, as the fake raises what the real backends raise."""
 
 
-class PasswordDeleteError(Exception):
-    pass
+class WindowsLikeBackend(MemoryKeyring):
+    """The in-memory keyring, refusing values over 2 560 bytes of UTF-16 as Windows does.
 
-
-class WindowsLikeBackend:
-    """Entries in a dict, refusing values over 2 560 bytes of UTF-16 as Windows does.
-
-    ``fail_on_set`` makes the n-th next set raise; ``hang`` blocks every call until set.
+    ``fail_on_set`` makes the n-th next set raise.
     """
 
     def __init__(self) -> None:
-        self.entries: dict[tuple[str, str], str] = {}
+        super().__init__()
         self.fail_on_set: int | None = None
-        self.hang: threading.Event | None = None
-        self.calls = 0
-        self.error: BaseException | None = None
-
-    def _enter(self) -> None:
-        self.calls += 1
-        if self.hang is not None:
-            self.hang.wait(60)
-        if self.error is not None:
-            raise self.error
-
-    def get_password(self, service: str, username: str) -> str | None:
-        self._enter()
-        return self.entries.get((service, username))
 
     def set_password(self, service: str, username: str, password: str) -> None:
         self._enter()
@@ -71,11 +54,6 @@ class WindowsLikeBackend:
                 self.fail_on_set = None
                 raise PasswordSetError("(5, 'CredWrite', 'Access is denied for a test')")
         self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self._enter()
-        if self.entries.pop((service, username), None) is None:
-            raise PasswordDeleteError("Password not found")
 
 
 @pytest.fixture
@@ -204,7 +182,7 @@ def test_a_value_over_the_limit_is_refused_before_anything_is_written(
 @pytest.fixture
 def hung(backend: WindowsLikeBackend) -> Iterator[threading.Event]:
     event = threading.Event()
-    backend.hang = event
+    backend.hold = event
     yield event
     event.set()
 
@@ -223,7 +201,7 @@ def test_a_hung_backend_cannot_hold_a_call_past_its_deadline(
     assert backend.calls == calls
     hung.set()
     store._stuck.join(30)
-    backend.hang = None
+    backend.hold = None
     store.set("work", b"v")
     assert store.get("work") == b"v"
 
