@@ -207,3 +207,26 @@ def files_containing(roots: list[Path], needle: str, *, skip: set[Path]) -> list
                 except OSError:
                     continue
     return found
+
+
+def login_record(n: int, tag: str, **fields: Any) -> TokenRecord:
+    """The ``n``-th sign-in of a test file: tokens of the real shape, unique to ``tag``
+    and ``n`` (never a real token), obtained at a fixed instant; ``fields`` replace any."""
+    values: dict[str, Any] = {
+        "access_token": "sk-ant-oat01-" + f"{tag}-access-{n}-" + "a" * 40,
+        "refresh_token": "sk-ant-ort01-" + f"{tag}-refresh-{n}-" + "r" * 40,
+        "expires_at": 2_000_003_600.0 + n,
+        "obtained_at": 2_000_000_000.0 + n,
+        "scope": "user:inference user:profile",
+        "account": {"uuid": "acc-1", "email_address": "dev@example.com"},
+    }
+    return TokenRecord(**{**values, **fields})
+
+
+def assert_no_secret_in(directory: str | os.PathLike[str], *records: TokenRecord) -> None:
+    """No file in ``directory`` holds an access or refresh token of ``records``."""
+    for path in Path(directory).iterdir():
+        text = path.read_bytes()
+        for record in records:
+            for secret in (record.access_token, record.refresh_token):
+                assert secret.encode() not in text, f"a secret is in {path.name}"

@@ -26,7 +26,14 @@ from claude_code_oauth.tokens.recovery import KEEP_FOR
 from claude_code_oauth.tokens.stored_form import REPLACES, encode, identity
 from helpers.machine_faults import full_at_the_space_claim
 from helpers.memory_keyring import STORE, MemoryKeyring, memory_keyring
-from helpers.tokens import assert_same_secret, digest, seed, stored
+from helpers.tokens import (
+    assert_no_secret_in,
+    assert_same_secret,
+    digest,
+    login_record,
+    seed,
+    stored,
+)
 
 _real_replace = os.replace
 
@@ -277,22 +284,7 @@ def memory() -> Iterator[MemoryKeyring]:
 
 
 def _login(n: int) -> TokenRecord:
-    return TokenRecord(
-        access_token="sk-ant-oat01-" + f"recovery-memory-access-{n}-" + "a" * 40,
-        refresh_token="sk-ant-ort01-" + f"recovery-memory-refresh-{n}-" + "r" * 40,
-        expires_at=2_000_003_600.0 + n,
-        obtained_at=2_000_000_000.0 + n,
-        scope="user:inference user:profile",
-        account={"uuid": "acc-1", "email_address": "dev@example.com"},
-    )
-
-
-def _no_secret_in_any_file(directory: Path, *records: TokenRecord) -> None:
-    for path in directory.iterdir():
-        text = path.read_bytes()
-        for record in records:
-            for secret in (record.access_token, record.refresh_token):
-                assert secret.encode() not in text, f"a secret is in {path.name}"
+    return login_record(n, "recovery-memory")
 
 
 def _signed_in(path: str) -> TokenRecord:
@@ -339,7 +331,7 @@ def test_tokens_the_keyring_refused_are_kept_announced_and_go_into_it_once_it_an
     assert loaded is not None
     assert_same_secret(loaded.refresh_token, rotated.refresh_token, "the refresh token")
     assert json.loads(token_path.read_text())["secrets"]["generation"] == 2
-    _no_secret_in_any_file(data_dir, rotated)
+    assert_no_secret_in(data_dir, rotated)
 
 
 def test_refused_tokens_that_cannot_even_be_kept_are_said_to_live_in_this_process_only(
@@ -385,7 +377,7 @@ def test_a_file_that_could_not_follow_its_item_is_taken_over(
     generation = 1 if first else 2
     item = StoreOpener()(STORE).get("work")  # written before the file
     assert item is not None and json.loads(item)["generation"] == generation
-    _no_secret_in_any_file(data_dir, login)
+    assert_no_secret_in(data_dir, login)
 
     monkeypatch.undo()
     adopted = token_store.adopt_kept(path, current)
@@ -393,7 +385,7 @@ def test_a_file_that_could_not_follow_its_item_is_taken_over(
     assert_same_secret(adopted.access_token, login.access_token, "the access token")
     assert not Path(kept).exists()
     assert json.loads(token_path.read_text())["secrets"]["generation"] == generation
-    _no_secret_in_any_file(data_dir, login)
+    assert_no_secret_in(data_dir, login)
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from claude_code_oauth.tokens.record import TokenRecord
 from claude_code_oauth.tokens.recovery import KEEP_FOR
 from claude_code_oauth.tokens.store import KeyringTarget
 from claude_code_oauth.tokens.stored_form import encode, identity
+from helpers.tokens import assert_no_secret_in, login_record
 
 CALM_TIMEOUT = 30.0
 #: The deadline while the keyring is paused: every call there runs out.
@@ -30,14 +31,7 @@ _real_replace = os.replace
 
 
 def _login(n: int) -> TokenRecord:
-    return TokenRecord(
-        access_token="sk-ant-oat01-" + f"recovery-keyring-access-{n}-" + "a" * 40,
-        refresh_token="sk-ant-ort01-" + f"recovery-keyring-refresh-{n}-" + "r" * 40,
-        expires_at=2_000_003_600.0 + n,
-        obtained_at=2_000_000_000.0 + n,
-        scope="user:inference user:profile",
-        account={"uuid": "acc-1", "email_address": "dev@example.com"},
-    )
+    return login_record(n, "recovery-keyring")
 
 
 @pytest.fixture
@@ -50,13 +44,6 @@ def path(tmp_path: Path) -> str:
     directory = tmp_path / "data"
     directory.mkdir(mode=0o700)
     return str(directory / "claude_code_oauth.json")
-
-
-def _no_secret_in_any_file(directory: str, record: TokenRecord) -> None:
-    for name in os.listdir(directory):
-        text = Path(directory, name).read_bytes()
-        for secret in (record.access_token, record.refresh_token):
-            assert secret.encode() not in text, f"a secret is in {name}"
 
 
 def _temps(path: str) -> list[str]:
@@ -104,7 +91,7 @@ def test_tokens_the_keyring_refused_go_into_it_once_it_answers(
     assert not os.path.exists(kept) and _temps(path) == []
     loaded = token_store.load(path, stores=opener)
     assert loaded is not None and loaded.refresh_token == rotated.refresh_token
-    _no_secret_in_any_file(os.path.dirname(path), rotated)
+    assert_no_secret_in(os.path.dirname(path), rotated)
 
 
 def test_a_first_sign_in_whose_file_could_not_follow_its_item_is_taken_over(
@@ -131,13 +118,13 @@ def test_a_first_sign_in_whose_file_could_not_follow_its_item_is_taken_over(
     assert caught.value.record is login
     kept = caught.value.kept
     assert kept is not None
-    _no_secret_in_any_file(os.path.dirname(path), login)
+    assert_no_secret_in(os.path.dirname(path), login)
 
     monkeypatch.undo()
     adopted = token_store.adopt_kept(path, None, stores=opener)
     assert adopted is not None and adopted.access_token == login.access_token
     assert os.path.exists(path) and not os.path.exists(kept)
-    _no_secret_in_any_file(os.path.dirname(path), login)
+    assert_no_secret_in(os.path.dirname(path), login)
 
 
 def test_the_sweep_at_a_command_start_moves_refused_tokens_into_the_keyring(
@@ -164,4 +151,4 @@ def test_the_sweep_at_a_command_start_moves_refused_tokens_into_the_keyring(
     assert not left.exists()
     loaded = token_store.load(path, stores=opener)
     assert loaded is not None and loaded.refresh_token == rotated.refresh_token
-    _no_secret_in_any_file(os.path.dirname(path), rotated)
+    assert_no_secret_in(os.path.dirname(path), rotated)

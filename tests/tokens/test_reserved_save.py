@@ -21,22 +21,15 @@ from claude_code_oauth.tokens.record import TokenRecord
 from claude_code_oauth.tokens.reserved_save import RESERVE_BYTES, reserve
 from helpers.machine_faults import full_at_the_space_claim
 from helpers.memory_keyring import STORE, MemoryKeyring, memory_keyring
-from helpers.tokens import assert_same_secret
+from helpers.tokens import assert_same_secret, login_record
 
 _real_replace = os.replace
 _real_write_all = reservation_module.write_all
 
 
 def _login(n: int = 1, notes: str = "") -> TokenRecord:
-    return TokenRecord(
-        access_token="sk-ant-oat01-" + f"reserved-save-access-{n}-" + "a" * 40,
-        refresh_token="sk-ant-ort01-" + f"reserved-save-refresh-{n}-" + "r" * 40,
-        expires_at=2_000_003_600.0 + n,
-        obtained_at=2_000_000_000.0 + n,
-        scope="user:inference user:profile",
-        account={"uuid": "acc-1", "email_address": "dev@example.com"},
-        organization={"uuid": "org-1", "name": "Org", **({"notes": notes} if notes else {})},
-    )
+    organization = {"uuid": "org-1", "name": "Org", **({"notes": notes} if notes else {})}
+    return login_record(n, "reserved-save", organization=organization)
 
 
 @pytest.fixture

@@ -19,20 +19,13 @@ from claude_code_oauth.tokens.keyring_item import Location, StoreOpener
 from claude_code_oauth.tokens.record import TokenRecord
 from claude_code_oauth.tokens.store import IN_FILE, KeyringTarget
 from claude_code_oauth.tokens.stored_form import item_bytes
-from helpers.tokens import assert_same_secret
+from helpers.tokens import assert_same_secret, login_record
 
 CALM_TIMEOUT = 30.0
 
 
 def _login(n: int = 1) -> TokenRecord:
-    return TokenRecord(
-        access_token="sk-ant-oat01-" + f"store-keyring-access-{n}-" + "a" * 40,
-        refresh_token="sk-ant-ort01-" + f"store-keyring-refresh-{n}-" + "r" * 40,
-        expires_at=2_000_003_600.0 + n,
-        obtained_at=2_000_000_000.0,
-        scope="user:inference user:profile",
-        account={"uuid": "acc-1", "email_address": "dev@example.com"},
-    )
+    return login_record(n, "store-keyring", obtained_at=2_000_000_000.0)
 
 
 @pytest.fixture

@@ -23,21 +23,14 @@ from claude_code_oauth.tokens.store import KeyringTarget
 from claude_code_oauth.tokens.stored_form import identity
 from helpers import memory_secret_service
 from helpers.memory_secret_service import MemorySecretService
-from helpers.tokens import assert_same_secret
+from helpers.tokens import assert_no_secret_in, assert_same_secret, login_record
 
 ITEM = "work"
 LOCKED = SecretStoreLocked("The memory keyring is locked.", hint="Unlock it.")
 
 
 def _login(n: int) -> TokenRecord:
-    return TokenRecord(
-        access_token="sk-ant-oat01-" + f"memory-keyring-access-{n}-" + "a" * 40,
-        refresh_token="sk-ant-ort01-" + f"memory-keyring-refresh-{n}-" + "r" * 40,
-        expires_at=2_000_003_600.0 + n,
-        obtained_at=2_000_000_000.0 + n,
-        scope="user:inference user:profile",
-        account={"uuid": "acc-1", "email_address": "dev@example.com"},
-    )
+    return login_record(n, "memory-keyring")
 
 
 @pytest.fixture
@@ -57,13 +50,6 @@ def _signed_in(path: Path, opener: StoreOpener) -> TokenRecord:
     current = token_store.load(str(path), stores=opener)
     assert current is not None
     return current
-
-
-def _no_secret_in_any_file(directory: Path, record: TokenRecord) -> None:
-    for entry in directory.iterdir():
-        text = entry.read_bytes()
-        for secret in (record.access_token, record.refresh_token):
-            assert secret.encode() not in text, f"a secret is in {entry.name}"
 
 
 def _temps(directory: Path) -> list[str]:
@@ -162,7 +148,7 @@ def test_new_tokens_a_silent_keyring_cannot_take_are_kept_whole_for_it(
     loaded = token_store.load(str(token_path), stores=opener)
     assert loaded is not None
     assert_same_secret(loaded.refresh_token, rotated.refresh_token, "the stored token")
-    _no_secret_in_any_file(data_dir, rotated)
+    assert_no_secret_in(data_dir, rotated)
 
 
 @pytest.mark.parametrize("spent", [False, True])
@@ -207,7 +193,7 @@ def test_the_sweep_moves_refused_tokens_into_the_keyring_the_settings_reach(
     loaded = token_store.load(str(token_path), stores=opener)
     assert loaded is not None
     assert_same_secret(loaded.refresh_token, rotated.refresh_token, "the stored token")
-    _no_secret_in_any_file(data_dir, rotated)
+    assert_no_secret_in(data_dir, rotated)
 
 
 def test_the_sweep_leaves_kept_tokens_while_the_keyring_still_refuses(
@@ -245,7 +231,7 @@ def test_a_first_sign_in_the_keyring_refuses_after_the_code_was_spent_is_kept(
     assert adopted is not None
     assert_same_secret(adopted.refresh_token, login.refresh_token, "the adopted token")
     assert list(keyring.items) == [ITEM] and _temps(data_dir) == []
-    _no_secret_in_any_file(data_dir, login)
+    assert_no_secret_in(data_dir, login)
 
 
 def test_kept_tokens_are_used_from_where_they_are_while_the_keyring_still_refuses(
@@ -268,7 +254,7 @@ def test_a_refresh_over_a_missing_item_puts_the_new_tokens_in_the_item_not_the_f
     assert token_store.save(str(token_path), fresh, stores=opener) is None
     assert json.loads(token_path.read_bytes())["secrets"]["generation"] == 2
     assert list(keyring.items) == [ITEM]
-    _no_secret_in_any_file(data_dir, fresh)
+    assert_no_secret_in(data_dir, fresh)
     loaded = token_store.load(str(token_path), stores=opener)
     assert loaded is not None
     assert_same_secret(loaded.refresh_token, fresh.refresh_token, "the stored token")
@@ -282,7 +268,7 @@ def test_a_file_too_large_is_trimmed_and_still_holds_no_secret(
     target = KeyringTarget("secret-service", ITEM)
     token_store.save(str(token_path), record, secrets=target, stores=opener)
     assert token_path.stat().st_size < 4096
-    _no_secret_in_any_file(data_dir, record)
+    assert_no_secret_in(data_dir, record)
     loaded = token_store.load(str(token_path), stores=opener)
     assert loaded is not None and loaded.organization == {"uuid": "org-1", "name": "Org"}
     assert_same_secret(loaded.refresh_token, record.refresh_token, "the stored token")
@@ -327,7 +313,7 @@ def test_a_file_that_could_not_follow_its_item_is_put_in_place_by_the_next_run(
     assert adopted is not None
     assert_same_secret(adopted.refresh_token, login.refresh_token, "the adopted token")
     assert token_path.exists() and not os.path.exists(kept)
-    _no_secret_in_any_file(data_dir, login)
+    assert_no_secret_in(data_dir, login)
 
 
 def test_a_record_with_a_number_that_is_not_finite_is_written_nowhere(
